@@ -1,0 +1,295 @@
+import { type ErrorCode, errorCodes } from "./errors.js";
+import type { Command, Outcome } from "./types.js";
+
+/** Strings up to this many UTF-16 units are coded by hand: cheaper than a TextEncoder call when ASCII. */
+const shortCharsMax = 64;
+
+const encoder = new TextEncoder();
+// fatal: a string decodes only from well-formed UTF-8, so decode(encode(s)) === s and replicas agree.
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Thrown by Reader on malformed input; callers turn it into `undefined` or a typed error. */
+export class DecodeError extends Error {}
+
+/** Append-only binary writer: unsigned LEB128 varints, little-endian float64, length-prefixed UTF-8. */
+export class Writer {
+  #buf: Uint8Array;
+  #view: DataView;
+  #pos = 0;
+
+  constructor(initialBytes = 64) {
+    this.#buf = new Uint8Array(initialBytes);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  #ensure(bytes: number): void {
+    if (this.#pos + bytes <= this.#buf.length) return;
+    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + bytes));
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = v;
+  }
+
+  varint(v: number): void {
+    this.#ensure(8);
+    while (v >= 0x80) {
+      this.#buf[this.#pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.#buf[this.#pos++] = v;
+  }
+
+  f64(v: number): void {
+    this.#ensure(8);
+    this.#view.setFloat64(this.#pos, v, true);
+    this.#pos += 8;
+  }
+
+  str(s: string): void {
+    const n = s.length;
+    if (n <= shortCharsMax) {
+      this.#ensure(1 + n);
+      const buf = this.#buf;
+      let p = this.#pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[this.#pos] = n;
+        this.#pos = p;
+        return;
+      }
+    }
+    const bytes = encoder.encode(s);
+    this.varint(bytes.length);
+    this.#ensure(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+  }
+
+  /** The written bytes, copied into an exact-size buffer so a long-lived entry wastes no capacity. */
+  finish(): Uint8Array {
+    return this.#buf.slice(0, this.#pos);
+  }
+}
+
+export class Reader {
+  readonly #buf: Uint8Array;
+  readonly #view: DataView;
+  #pos = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#buf = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get done(): boolean {
+    return this.#pos === this.#buf.length;
+  }
+
+  u8(): number {
+    const b = this.#buf[this.#pos];
+    if (b === undefined) throw new DecodeError("truncated");
+    this.#pos++;
+    return b;
+  }
+
+  /** At most 8 bytes (56 bits) and never above 2^53 - 1. */
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (result > Number.MAX_SAFE_INTEGER) throw new DecodeError("varint overflow");
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeError("varint too long");
+  }
+
+  f64(): number {
+    if (this.#pos + 8 > this.#buf.length) throw new DecodeError("truncated");
+    const v = this.#view.getFloat64(this.#pos, true);
+    this.#pos += 8;
+    return v;
+  }
+
+  str(): string {
+    const len = this.varint();
+    const start = this.#pos;
+    if (len > this.#buf.length - start) throw new DecodeError("truncated string");
+    this.#pos = start + len;
+    const bytes = this.#buf.subarray(start, this.#pos);
+    if (len <= shortCharsMax) {
+      let ascii = true;
+      for (let i = 0; i < len; i++) {
+        if (bytes[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new DecodeError("invalid UTF-8");
+    }
+  }
+}
+
+/** Format version of a command entry; a replica refuses (bad_command) versions it does not know. */
+const commandVersion = 1;
+const opCodes = { create: 1, delete: 2, push: 3, pop: 4 } as const;
+
+/**
+ * Layout: version u8, op u8, atMs f64 LE at byte offset 2 (fixed, see setCommandAtMs), key presence u8
+ * (+ key string), then the operation's fields.
+ */
+export function encodeCommand(cmd: Command): Uint8Array {
+  const w = new Writer(cmd.type === "push" ? 32 + cmd.items.length * 18 : 48);
+  w.u8(commandVersion);
+  w.u8(opCodes[cmd.type]);
+  w.f64(cmd.atMs);
+  if (cmd.key === undefined) w.u8(0);
+  else {
+    w.u8(1);
+    w.str(cmd.key);
+  }
+  switch (cmd.type) {
+    case "create":
+      w.str(cmd.label);
+      break;
+    case "push":
+      w.varint(cmd.id);
+      w.varint(cmd.items.length);
+      for (const item of cmd.items) w.str(item);
+      break;
+    case "delete":
+    case "pop":
+      w.varint(cmd.id);
+      break;
+  }
+  return w.finish();
+}
+
+/** Overwrites the timestamp of an encoded command in place, so a leader can stamp a forwarded proposal. */
+export function setCommandAtMs(data: Uint8Array, atMs: number): void {
+  if (data.length < 10 || data[0] !== commandVersion) throw new Error("not an encoded command");
+  new DataView(data.buffer, data.byteOffset, data.byteLength).setFloat64(2, atMs, true);
+}
+
+/** Never throws: any malformed input (garbage, truncation, trailing bytes, bad UTF-8) gives undefined. */
+export function decodeCommand(data: Uint8Array): Command | undefined {
+  try {
+    const r = new Reader(data);
+    if (r.u8() !== commandVersion) return undefined;
+    const op = r.u8();
+    const atMs = r.f64();
+    const hasKey = r.u8();
+    if (hasKey > 1) return undefined;
+    const envelope = hasKey === 1 ? { key: r.str(), atMs } : { atMs };
+    let cmd: Command;
+    switch (op) {
+      case opCodes.create:
+        cmd = { type: "create", label: r.str(), ...envelope };
+        break;
+      case opCodes.delete:
+        cmd = { type: "delete", id: r.varint(), ...envelope };
+        break;
+      case opCodes.pop:
+        cmd = { type: "pop", id: r.varint(), ...envelope };
+        break;
+      case opCodes.push: {
+        const id = r.varint();
+        const count = r.varint();
+        // Every item takes at least one byte, so a lying count cannot make us allocate much.
+        if (count > data.length) return undefined;
+        const items = new Array<string>(count);
+        for (let i = 0; i < count; i++) items[i] = r.str();
+        cmd = { type: "push", id, items, ...envelope };
+        break;
+      }
+      default:
+        return undefined;
+    }
+    return r.done ? cmd : undefined;
+  } catch (e) {
+    if (e instanceof DecodeError) return undefined;
+    throw e;
+  }
+}
+
+const outcomeTags = { error: 0, created: 1, deleted: 2, pushed: 3, popped: 4 } as const;
+
+export function writeOutcome(w: Writer, o: Outcome): void {
+  if (!o.ok) {
+    w.u8(outcomeTags.error);
+    w.u8(errorCodes.indexOf(o.code));
+    return;
+  }
+  w.u8(outcomeTags[o.kind]);
+  switch (o.kind) {
+    case "created":
+    case "deleted":
+      w.varint(o.id);
+      break;
+    case "pushed":
+      w.varint(o.size);
+      break;
+    case "popped":
+      w.str(o.item);
+      break;
+  }
+}
+
+/** Throws DecodeError on malformed input. */
+export function readOutcome(r: Reader): Outcome {
+  const tag = r.u8();
+  switch (tag) {
+    case outcomeTags.error: {
+      const code: ErrorCode | undefined = errorCodes[r.u8()];
+      if (code === undefined) throw new DecodeError("unknown error code");
+      return { ok: false, code };
+    }
+    case outcomeTags.created:
+      return { ok: true, kind: "created", id: r.varint() };
+    case outcomeTags.deleted:
+      return { ok: true, kind: "deleted", id: r.varint() };
+    case outcomeTags.pushed:
+      return { ok: true, kind: "pushed", size: r.varint() };
+    case outcomeTags.popped:
+      return { ok: true, kind: "popped", item: r.str() };
+    default:
+      throw new DecodeError("unknown outcome tag");
+  }
+}
+
+export function encodeOutcome(o: Outcome): Uint8Array {
+  const w = new Writer(o.ok && o.kind === "popped" ? 8 + o.item.length * 3 : 16);
+  writeOutcome(w, o);
+  return w.finish();
+}
+
+/** Never throws: malformed input gives undefined. */
+export function decodeOutcome(data: Uint8Array): Outcome | undefined {
+  try {
+    const r = new Reader(data);
+    const o = readOutcome(r);
+    return r.done ? o : undefined;
+  } catch (e) {
+    if (e instanceof DecodeError) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,24 @@
+export { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome, setCommandAtMs } from "./codec.js";
+export { type ErrorCode, errorCodes, httpStatusByCode, httpStatusOf } from "./errors.js";
+export {
+  defaultStackLimits,
+  isStackId,
+  type StackLimits,
+  utf8Length,
+  validateCommand,
+  validateItem,
+  validateItems,
+  validateKey,
+  validateLabel,
+} from "./limits.js";
+export { StackMachine, type StackMachineOptions } from "./machine.js";
+export type {
+  Command,
+  Failure,
+  GetResult,
+  Operation,
+  Outcome,
+  SizeResult,
+  StackInfo,
+  TopResult,
+} from "./types.js";

@@ -1,0 +1,125 @@
+import type { ErrorCode } from "./errors.js";
+import type { Command } from "./types.js";
+
+/**
+ * Limits of the state machine. They decide outcomes on apply, so every node of a cluster must use the
+ * same values.
+ */
+export interface StackLimits {
+  /** UTF-8 bytes of one item. */
+  readonly itemBytesMax: number;
+  /** UTF-8 bytes of one stack label. */
+  readonly labelBytesMax: number;
+  /** UTF-8 bytes of one idempotency key. */
+  readonly keyBytesMax: number;
+  /** Items in one push command. */
+  readonly pushItemsMax: number;
+  /** Stacks alive at once. */
+  readonly stacksMax: number;
+  /** Items over all stacks. */
+  readonly itemsMax: number;
+  /** UTF-16 code units over all items (what V8 stores), bounding memory independently of item count. */
+  readonly itemCharsMax: number;
+  /** Remembered idempotency keys; when full the oldest is forgotten. */
+  readonly sessionsMax: number;
+  /** UTF-16 code units of keys and popped items held by remembered outcomes. */
+  readonly sessionCharsMax: number;
+  /** How long a key is remembered, measured on the leaders' timestamps in the log. */
+  readonly sessionRetentionMs: number;
+}
+
+export const defaultStackLimits: StackLimits = {
+  itemBytesMax: 64 * 1024,
+  labelBytesMax: 256,
+  keyBytesMax: 128,
+  pushItemsMax: 10_000,
+  stacksMax: 100_000,
+  itemsMax: 10_000_000,
+  itemCharsMax: 512 * 1024 * 1024,
+  sessionsMax: 100_000,
+  sessionCharsMax: 64 * 1024 * 1024,
+  sessionRetentionMs: 10 * 60 * 1000,
+};
+
+/** UTF-8 length of `s`, or -1 if it holds a lone surrogate (which UTF-8 cannot carry unchanged). */
+export function utf8Length(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c < 0xd800 || c > 0xdfff) bytes += 3;
+    else if (c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d < 0xdc00 || d > 0xdfff) return -1;
+      bytes += 4;
+      i++;
+    } else return -1;
+  }
+  return bytes;
+}
+
+export function validateItem(item: string, limits: StackLimits = defaultStackLimits): ErrorCode | undefined {
+  // Cheap reject before the scan: a UTF-16 unit is at least one UTF-8 byte.
+  if (item.length > limits.itemBytesMax) return "item_too_large";
+  const bytes = utf8Length(item);
+  if (bytes < 0) return "item_invalid";
+  return bytes > limits.itemBytesMax ? "item_too_large" : undefined;
+}
+
+export function validateItems(
+  items: readonly string[],
+  limits: StackLimits = defaultStackLimits,
+): ErrorCode | undefined {
+  if (items.length === 0) return "bad_command";
+  if (items.length > limits.pushItemsMax) return "too_many_items";
+  for (const item of items) {
+    const code = validateItem(item, limits);
+    if (code !== undefined) return code;
+  }
+  return undefined;
+}
+
+export function validateLabel(
+  label: string,
+  limits: StackLimits = defaultStackLimits,
+): ErrorCode | undefined {
+  if (label.length > limits.labelBytesMax) return "label_too_large";
+  const bytes = utf8Length(label);
+  if (bytes <= 0) return "label_invalid";
+  return bytes > limits.labelBytesMax ? "label_too_large" : undefined;
+}
+
+export function validateKey(key: string, limits: StackLimits = defaultStackLimits): ErrorCode | undefined {
+  if (key.length > limits.keyBytesMax) return "key_invalid";
+  const bytes = utf8Length(key);
+  return bytes <= 0 || bytes > limits.keyBytesMax ? "key_invalid" : undefined;
+}
+
+export function isStackId(id: number): boolean {
+  return Number.isSafeInteger(id) && id > 0;
+}
+
+/**
+ * Checks a command without looking at state. The HTTP layer calls it before proposing so bad input never
+ * reaches the log; the machine calls it again on apply so every replica decides the same.
+ */
+export function validateCommand(
+  cmd: Command,
+  limits: StackLimits = defaultStackLimits,
+): ErrorCode | undefined {
+  if (!Number.isFinite(cmd.atMs) || cmd.atMs < 0) return "bad_command";
+  if (cmd.key !== undefined) {
+    const code = validateKey(cmd.key, limits);
+    if (code !== undefined) return code;
+  }
+  switch (cmd.type) {
+    case "create":
+      return validateLabel(cmd.label, limits);
+    case "push":
+      return isStackId(cmd.id) ? validateItems(cmd.items, limits) : "bad_command";
+    case "delete":
+    case "pop":
+      return isStackId(cmd.id) ? undefined : "bad_command";
+  }
+}

@@ -1,0 +1,298 @@
+import { DecodeError, decodeCommand, Reader, readOutcome, Writer, writeOutcome } from "./codec.js";
+import type { ErrorCode } from "./errors.js";
+import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
+import type { Command, GetResult, Outcome, SizeResult, StackInfo, TopResult } from "./types.js";
+
+export interface StackMachineOptions {
+  readonly limits?: Partial<StackLimits>;
+  /** Deliberate bugs, for proving that tests and the simulator catch them. Never set in production. */
+  readonly mutations?: {
+    /** A retry with a known idempotency key applies the command again (breaks exactly-once). */
+    readonly applyRetriesTwice?: boolean;
+  };
+}
+
+interface Stack {
+  readonly id: number;
+  readonly label: string;
+  readonly items: string[];
+}
+
+/** A remembered first outcome. `atMs` is the machine's clock when it was recorded, so it never decreases. */
+interface Session {
+  readonly key: string;
+  readonly atMs: number;
+  readonly outcome: Outcome;
+}
+
+/** Snapshot format version; restore refuses others. */
+const snapshotVersion = 1;
+/** Forgotten sessions at the queue head are compacted away once this many accumulate (and half the array). */
+const sessionQueueSlackMax = 1024;
+
+function fail(code: ErrorCode): Outcome & { ok: false } {
+  return { ok: false, code };
+}
+
+/** Memory held by a remembered outcome, in UTF-16 units (the key and a popped item dominate). */
+function sessionChars(s: Session): number {
+  return s.key.length + (s.outcome.ok && s.outcome.kind === "popped" ? s.outcome.item.length : 0);
+}
+
+/**
+ * The replicated state: stacks plus the exactly-once session table. Pure and deterministic: the same
+ * entries applied in the same order give the same state and outcomes on every replica.
+ */
+export class StackMachine {
+  readonly limits: StackLimits;
+  readonly #applyRetriesTwice: boolean;
+  readonly #stacks = new Map<number, Stack>();
+  readonly #idsByLabel = new Map<string, number>();
+  #nextId = 1;
+  #appliedIndex = 0;
+  #nowMs = 0;
+  #itemCount = 0;
+  #itemChars = 0;
+  readonly #sessions = new Map<string, Session>();
+  /** Sessions in insertion order (= non-decreasing atMs): expiry and eviction pop from the head. */
+  #sessionQueue: Session[] = [];
+  #sessionHead = 0;
+  #sessionChars = 0;
+
+  constructor(options: StackMachineOptions = {}) {
+    this.limits = { ...defaultStackLimits, ...options.limits };
+    this.#applyRetriesTwice = options.mutations?.applyRetriesTwice ?? false;
+  }
+
+  get appliedIndex(): number {
+    return this.#appliedIndex;
+  }
+
+  /** The largest leader timestamp applied so far: the machine's only notion of time. */
+  get nowMs(): number {
+    return this.#nowMs;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  get stackCount(): number {
+    return this.#stacks.size;
+  }
+
+  get itemCount(): number {
+    return this.#itemCount;
+  }
+
+  #advance(index: number): void {
+    if (index !== this.#appliedIndex + 1) {
+      throw new Error(`stack machine: entry ${index} applied after ${this.#appliedIndex}`);
+    }
+    this.#appliedIndex = index;
+  }
+
+  /** Advances past an entry that carries no command (no-op, configuration change). */
+  skip(index: number): void {
+    this.#advance(index);
+  }
+
+  /** Applies committed entry `index`; it must be exactly appliedIndex + 1. Never throws on bad data. */
+  apply(index: number, data: Uint8Array): Outcome {
+    this.#advance(index);
+    const cmd = decodeCommand(data);
+    if (cmd === undefined) return fail("bad_command");
+    if (cmd.atMs > this.#nowMs) this.#nowMs = cmd.atMs;
+    this.#trimSessions();
+    if (cmd.key === undefined) return this.#execute(cmd);
+    const keyCode = validateKey(cmd.key, this.limits);
+    if (keyCode !== undefined) return fail(keyCode);
+    const known = this.#sessions.get(cmd.key);
+    if (known !== undefined && !this.#applyRetriesTwice) return known.outcome;
+    const outcome = this.#execute(cmd);
+    if (known === undefined) this.#remember({ key: cmd.key, atMs: this.#nowMs, outcome });
+    return outcome;
+  }
+
+  #execute(cmd: Command): Outcome {
+    const code = validateCommand(cmd, this.limits);
+    if (code !== undefined) return fail(code);
+    switch (cmd.type) {
+      case "create": {
+        const existing = this.#idsByLabel.get(cmd.label);
+        if (existing !== undefined) return { ok: true, kind: "created", id: existing };
+        if (this.#stacks.size >= this.limits.stacksMax) return fail("capacity_exceeded");
+        const id = this.#nextId++;
+        this.#stacks.set(id, { id, label: cmd.label, items: [] });
+        this.#idsByLabel.set(cmd.label, id);
+        return { ok: true, kind: "created", id };
+      }
+      case "delete": {
+        const stack = this.#stacks.get(cmd.id);
+        if (stack === undefined) return fail("stack_not_found");
+        this.#stacks.delete(cmd.id);
+        this.#idsByLabel.delete(stack.label);
+        this.#itemCount -= stack.items.length;
+        for (const item of stack.items) this.#itemChars -= item.length;
+        return { ok: true, kind: "deleted", id: cmd.id };
+      }
+      case "push": {
+        const stack = this.#stacks.get(cmd.id);
+        if (stack === undefined) return fail("stack_not_found");
+        let chars = 0;
+        for (const item of cmd.items) chars += item.length;
+        if (
+          this.#itemCount + cmd.items.length > this.limits.itemsMax ||
+          this.#itemChars + chars > this.limits.itemCharsMax
+        ) {
+          return fail("capacity_exceeded");
+        }
+        for (const item of cmd.items) stack.items.push(item);
+        this.#itemCount += cmd.items.length;
+        this.#itemChars += chars;
+        return { ok: true, kind: "pushed", size: stack.items.length };
+      }
+      case "pop": {
+        const stack = this.#stacks.get(cmd.id);
+        if (stack === undefined) return fail("stack_not_found");
+        const item = stack.items.pop();
+        if (item === undefined) return fail("stack_empty");
+        this.#itemCount--;
+        this.#itemChars -= item.length;
+        return { ok: true, kind: "popped", item };
+      }
+    }
+  }
+
+  #remember(session: Session): void {
+    this.#sessions.set(session.key, session);
+    this.#sessionQueue.push(session);
+    this.#sessionChars += sessionChars(session);
+    this.#trimSessions();
+  }
+
+  /** Forgets sessions from the oldest while they are expired or the table is over a bound. O(1) amortized. */
+  #trimSessions(): void {
+    const { sessionsMax, sessionCharsMax, sessionRetentionMs } = this.limits;
+    const queue = this.#sessionQueue;
+    while (this.#sessionHead < queue.length) {
+      const oldest = queue[this.#sessionHead]!;
+      const over = this.#sessions.size > sessionsMax || this.#sessionChars > sessionCharsMax;
+      if (!over && this.#nowMs - oldest.atMs < sessionRetentionMs) break;
+      this.#sessions.delete(oldest.key);
+      this.#sessionChars -= sessionChars(oldest);
+      this.#sessionHead++;
+    }
+    if (this.#sessionHead > sessionQueueSlackMax && this.#sessionHead * 2 > queue.length) {
+      this.#sessionQueue = queue.slice(this.#sessionHead);
+      this.#sessionHead = 0;
+    }
+  }
+
+  /** Reads. The caller makes them linearizable (ReadIndex) by waiting until appliedIndex is high enough. */
+  id(label: string): number | undefined {
+    return this.#idsByLabel.get(label);
+  }
+
+  top(id: number): TopResult {
+    const stack = this.#stacks.get(id);
+    if (stack === undefined) return fail("stack_not_found");
+    const item = stack.items[stack.items.length - 1];
+    return item === undefined ? fail("stack_empty") : { ok: true, kind: "top", item };
+  }
+
+  size(id: number): SizeResult {
+    const stack = this.#stacks.get(id);
+    return stack === undefined
+      ? fail("stack_not_found")
+      : { ok: true, kind: "size", size: stack.items.length };
+  }
+
+  get(id: number): GetResult {
+    const stack = this.#stacks.get(id);
+    if (stack === undefined) return fail("stack_not_found");
+    return { ok: true, kind: "stack", id, label: stack.label, items: stack.items.slice() };
+  }
+
+  /** Every stack in creation (= id) order. */
+  list(): StackInfo[] {
+    const infos: StackInfo[] = [];
+    for (const s of this.#stacks.values()) infos.push({ id: s.id, label: s.label, size: s.items.length });
+    return infos;
+  }
+
+  /**
+   * Layout: version u8, appliedIndex, nowMs f64, nextId, stack count, stacks (id, label, item count,
+   * items bottom first), session count, sessions oldest first (key, atMs f64, outcome). Deterministic:
+   * equal states give equal bytes.
+   */
+  snapshot(): Uint8Array {
+    const w = new Writer(64 + this.#itemChars + this.#itemCount * 2);
+    w.u8(snapshotVersion);
+    w.varint(this.#appliedIndex);
+    w.f64(this.#nowMs);
+    w.varint(this.#nextId);
+    w.varint(this.#stacks.size);
+    for (const s of this.#stacks.values()) {
+      w.varint(s.id);
+      w.str(s.label);
+      w.varint(s.items.length);
+      for (const item of s.items) w.str(item);
+    }
+    w.varint(this.#sessions.size);
+    for (let i = this.#sessionHead; i < this.#sessionQueue.length; i++) {
+      const s = this.#sessionQueue[i]!;
+      w.str(s.key);
+      w.f64(s.atMs);
+      writeOutcome(w, s.outcome);
+    }
+    return w.finish();
+  }
+
+  /** Rebuilds a machine from `snapshot()` bytes. Throws on a malformed snapshot (storage checksums it). */
+  static restore(bytes: Uint8Array, options: StackMachineOptions = {}): StackMachine {
+    const m = new StackMachine(options);
+    try {
+      m.#load(new Reader(bytes));
+    } catch (e) {
+      if (e instanceof DecodeError) throw new Error(`stack snapshot: ${e.message}`);
+      throw e;
+    }
+    return m;
+  }
+
+  #load(r: Reader): void {
+    const version = r.u8();
+    if (version !== snapshotVersion) throw new DecodeError(`unknown version ${version}`);
+    this.#appliedIndex = r.varint();
+    this.#nowMs = r.f64();
+    this.#nextId = r.varint();
+    const stackCount = r.varint();
+    for (let i = 0; i < stackCount; i++) {
+      const id = r.varint();
+      const label = r.str();
+      const count = r.varint();
+      const items = new Array<string>(count);
+      for (let j = 0; j < count; j++) {
+        const item = r.str();
+        items[j] = item;
+        this.#itemChars += item.length;
+      }
+      if (!isStackId(id) || id >= this.#nextId || this.#stacks.has(id) || this.#idsByLabel.has(label)) {
+        throw new DecodeError(`bad stack ${id}`);
+      }
+      this.#stacks.set(id, { id, label, items });
+      this.#idsByLabel.set(label, id);
+      this.#itemCount += count;
+    }
+    const sessionCount = r.varint();
+    for (let i = 0; i < sessionCount; i++) {
+      const session: Session = { key: r.str(), atMs: r.f64(), outcome: readOutcome(r) };
+      if (this.#sessions.has(session.key)) throw new DecodeError("duplicate session");
+      this.#sessions.set(session.key, session);
+      this.#sessionQueue.push(session);
+      this.#sessionChars += sessionChars(session);
+    }
+    if (!r.done) throw new DecodeError("trailing bytes");
+  }
+}
