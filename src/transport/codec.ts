@@ -1,0 +1,559 @@
+import type {
+  ConfigState,
+  Entry,
+  EntryKind,
+  Message,
+  MessageType,
+  NodeId,
+  SnapshotMeta,
+  SnapshotMsg,
+} from "../raft/types.js";
+
+export type FrameErrorCode = "truncated" | "trailing_bytes" | "bad_type" | "bad_value" | "too_large";
+
+/** The only error decoding untrusted bytes may raise; the connection that sent them is closed. */
+export class FrameError extends Error {
+  readonly code: FrameErrorCode;
+  constructor(code: FrameErrorCode, message: string) {
+    super(message);
+    this.name = "FrameError";
+    this.code = code;
+  }
+}
+
+/** Wire codes of message types; control frames use 0x40 and up so one byte tells every frame apart. */
+const MESSAGE_CODES = {
+  vote: 1,
+  voteResp: 2,
+  app: 3,
+  appResp: 4,
+  heartbeat: 5,
+  heartbeatResp: 6,
+  snap: 7,
+  timeoutNow: 8,
+  prop: 9,
+  readIndex: 10,
+  readIndexResp: 11,
+} as const satisfies Record<MessageType, number>;
+
+export const FRAME_HELLO = 0x40;
+export const FRAME_SNAP_BEGIN = 0x41;
+export const FRAME_SNAP_CHUNK = 0x42;
+export const FRAME_REFUSE = 0x43;
+
+/** Bytes of the u32 big-endian length that precedes every frame payload on a stream. */
+export const FRAME_HEADER_BYTES = 4;
+const PROTOCOL_VERSION = 1;
+export const clusterIdBytesMax = 255;
+const refuseReasonBytesMax = 1024;
+
+const ENTRY_KINDS: readonly EntryKind[] = ["normal", "noop", "config"];
+const ENTRY_KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 };
+// Upper bound of one entry's overhead (term, index: 8-byte varints; kind; 5-byte length) to size buffers.
+const ENTRY_OVERHEAD_BYTES_MAX = 22;
+const VARINT_BYTES_MAX = 8;
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+
+/** Growable output buffer; `lengthPrefix` reserves the u32 frame header so a frame is built in one buffer. */
+class Writer {
+  private buf: Uint8Array;
+  private pos: number;
+  constructor(
+    capacity: number,
+    private readonly lengthPrefix: boolean,
+  ) {
+    this.buf = new Uint8Array(capacity + FRAME_HEADER_BYTES);
+    this.pos = lengthPrefix ? FRAME_HEADER_BYTES : 0;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  /** LEB128 of a non-negative safe integer: terms and indexes may exceed 2^32. */
+  varint(v: number): void {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a non-negative safe integer: ${v}`);
+    this.ensure(VARINT_BYTES_MAX);
+    const buf = this.buf;
+    let pos = this.pos;
+    while (v >= 0x80000000) {
+      buf[pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    while (v >= 0x80) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    this.pos = pos;
+  }
+
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.raw(b);
+  }
+
+  finish(): Uint8Array {
+    const out = this.buf.subarray(0, this.pos);
+    if (this.lengthPrefix) {
+      new DataView(out.buffer, out.byteOffset, 4).setUint32(0, this.pos - FRAME_HEADER_BYTES);
+    }
+    return out;
+  }
+}
+
+/** Bounds-checked reader over untrusted bytes; every failure is a FrameError. */
+class Reader {
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+
+  u8(): number {
+    const v = this.buf[this.pos];
+    if (v === undefined) throw new FrameError("truncated", `truncated at byte ${this.pos}`);
+    this.pos++;
+    return v;
+  }
+
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < VARINT_BYTES_MAX; i++) {
+      const b = this.u8();
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        if (result > Number.MAX_SAFE_INTEGER) throw new FrameError("bad_value", "varint above 2^53");
+        return result;
+      }
+      mul *= 0x80;
+    }
+    throw new FrameError("bad_value", "varint longer than 8 bytes");
+  }
+
+  bool(): boolean {
+    const b = this.u8();
+    if (b > 1) throw new FrameError("bad_value", `bad boolean ${b}`);
+    return b === 1;
+  }
+
+  raw(n: number): Uint8Array {
+    if (n > this.buf.length - this.pos) throw new FrameError("truncated", `${n} bytes exceed the frame`);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  bytes(): Uint8Array {
+    return this.raw(this.varint());
+  }
+
+  rest(): Uint8Array {
+    return this.raw(this.buf.length - this.pos);
+  }
+
+  text(bytesMax: number): string {
+    const n = this.varint();
+    if (n > bytesMax) throw new FrameError("too_large", `string of ${n} bytes exceeds ${bytesMax}`);
+    try {
+      return utf8Strict.decode(this.raw(n));
+    } catch (err) {
+      if (err instanceof FrameError) throw err;
+      throw new FrameError("bad_value", "invalid UTF-8");
+    }
+  }
+
+  end(): void {
+    if (this.pos !== this.buf.length) {
+      throw new FrameError("trailing_bytes", `${this.buf.length - this.pos} trailing bytes`);
+    }
+  }
+}
+
+function writeEnvelope(w: Writer, msg: Message): void {
+  w.u8(MESSAGE_CODES[msg.type]);
+  w.varint(msg.from);
+  w.varint(msg.to);
+  w.varint(msg.term);
+}
+
+function writeIds(w: Writer, ids: readonly NodeId[]): void {
+  w.varint(ids.length);
+  for (const id of ids) w.varint(id);
+}
+
+function readIds(r: Reader): NodeId[] {
+  const n = r.varint();
+  const ids: NodeId[] = [];
+  // Each id takes at least one byte, so a lying count fails on truncation before memory grows.
+  for (let i = 0; i < n; i++) ids.push(r.varint());
+  return ids;
+}
+
+/** Envelope, snapshot metadata and the data length: the prefix of a snap message and a SNAP_BEGIN frame. */
+function writeSnapHeader(w: Writer, msg: SnapshotMsg): void {
+  writeEnvelope(w, msg);
+  const meta = msg.snapshot.meta;
+  w.varint(meta.index);
+  w.varint(meta.term);
+  writeIds(w, meta.config.voters);
+  writeIds(w, meta.config.learners);
+  w.varint(msg.snapshot.data.length);
+}
+
+function sizeHint(msg: Message): number {
+  switch (msg.type) {
+    case "app": {
+      let n = 64;
+      for (const e of msg.entries) n += e.data.length + ENTRY_OVERHEAD_BYTES_MAX;
+      return n;
+    }
+    case "prop": {
+      let n = 64;
+      for (const d of msg.entries) n += d.length + 5;
+      return n;
+    }
+    case "snap":
+      return 64 + msg.snapshot.data.length + 9 * (msg.snapshot.meta.config.voters.length + 8);
+    default:
+      return 64;
+  }
+}
+
+function writeMessage(w: Writer, msg: Message): void {
+  if (msg.type === "snap") {
+    writeSnapHeader(w, msg);
+    w.raw(msg.snapshot.data);
+    return;
+  }
+  writeEnvelope(w, msg);
+  switch (msg.type) {
+    case "vote":
+      w.u8((msg.preVote ? 1 : 0) | (msg.transfer ? 2 : 0));
+      w.varint(msg.lastIndex);
+      w.varint(msg.lastTerm);
+      return;
+    case "voteResp":
+      w.u8((msg.preVote ? 1 : 0) | (msg.reject ? 2 : 0));
+      return;
+    case "app":
+      w.varint(msg.prevIndex);
+      w.varint(msg.prevTerm);
+      w.varint(msg.commit);
+      w.varint(msg.entries.length);
+      for (const e of msg.entries) {
+        w.varint(e.term);
+        w.varint(e.index);
+        w.u8(ENTRY_KIND_CODES[e.kind]);
+        w.bytes(e.data);
+      }
+      return;
+    case "appResp":
+      w.u8(msg.reject ? 1 : 0);
+      w.varint(msg.index);
+      w.varint(msg.hintIndex);
+      w.varint(msg.hintTerm);
+      return;
+    case "heartbeat":
+      w.varint(msg.commit);
+      w.varint(msg.readSeq);
+      return;
+    case "heartbeatResp":
+      w.varint(msg.readSeq);
+      return;
+    case "timeoutNow":
+      return;
+    case "prop":
+      w.varint(msg.entries.length);
+      for (const d of msg.entries) w.bytes(d);
+      return;
+    case "readIndex":
+      w.varint(msg.context);
+      return;
+    case "readIndexResp":
+      w.varint(msg.context);
+      w.varint(msg.index);
+      return;
+  }
+}
+
+/** Encodes one message (no length prefix). Throws RangeError on a number that is not a safe non-negative integer. */
+export function encodeMessage(msg: Message): Uint8Array {
+  const w = new Writer(sizeHint(msg), false);
+  writeMessage(w, msg);
+  return w.finish();
+}
+
+/** Encodes one message as a stream frame: u32 big-endian payload length, then the payload. */
+export function encodeMessageFrame(msg: Message): Uint8Array {
+  const w = new Writer(sizeHint(msg), true);
+  writeMessage(w, msg);
+  return w.finish();
+}
+
+function readFlags(r: Reader, mask: number): number {
+  const f = r.u8();
+  if ((f & ~mask) !== 0) throw new FrameError("bad_value", `unknown flags ${f}`);
+  return f;
+}
+
+function readEntries(r: Reader): Entry[] {
+  const n = r.varint();
+  const entries: Entry[] = [];
+  for (let i = 0; i < n; i++) {
+    const term = r.varint();
+    const index = r.varint();
+    const kind = ENTRY_KINDS[r.u8()];
+    if (kind === undefined) throw new FrameError("bad_value", "unknown entry kind");
+    entries.push({ term, index, kind, data: r.bytes() });
+  }
+  return entries;
+}
+
+interface SnapHeader {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly meta: SnapshotMeta;
+  readonly dataBytes: number;
+}
+
+function readSnapHeaderBody(r: Reader, from: NodeId, to: NodeId, term: number): SnapHeader {
+  const index = r.varint();
+  const metaTerm = r.varint();
+  const config: ConfigState = { voters: readIds(r), learners: readIds(r) };
+  return { from, to, term, meta: { index, term: metaTerm, config }, dataBytes: r.varint() };
+}
+
+function readSnapHeader(r: Reader): SnapHeader {
+  if (r.u8() !== MESSAGE_CODES.snap) throw new FrameError("bad_type", "SNAP_BEGIN without a snap header");
+  return readSnapHeaderBody(r, r.varint(), r.varint(), r.varint());
+}
+
+/** Builds the snap message once its data has been received. */
+export function snapMessage(h: SnapHeader, data: Uint8Array): SnapshotMsg {
+  return { type: "snap", from: h.from, to: h.to, term: h.term, snapshot: { meta: h.meta, data } };
+}
+
+function readMessage(r: Reader, code: number): Message {
+  const from = r.varint();
+  const to = r.varint();
+  const term = r.varint();
+  switch (code) {
+    case MESSAGE_CODES.vote: {
+      const f = readFlags(r, 3);
+      return {
+        type: "vote",
+        from,
+        to,
+        term,
+        preVote: (f & 1) !== 0,
+        transfer: (f & 2) !== 0,
+        lastIndex: r.varint(),
+        lastTerm: r.varint(),
+      };
+    }
+    case MESSAGE_CODES.voteResp: {
+      const f = readFlags(r, 3);
+      return { type: "voteResp", from, to, term, preVote: (f & 1) !== 0, reject: (f & 2) !== 0 };
+    }
+    case MESSAGE_CODES.app:
+      return {
+        type: "app",
+        from,
+        to,
+        term,
+        prevIndex: r.varint(),
+        prevTerm: r.varint(),
+        commit: r.varint(),
+        entries: readEntries(r),
+      };
+    case MESSAGE_CODES.appResp:
+      return {
+        type: "appResp",
+        from,
+        to,
+        term,
+        reject: r.bool(),
+        index: r.varint(),
+        hintIndex: r.varint(),
+        hintTerm: r.varint(),
+      };
+    case MESSAGE_CODES.heartbeat:
+      return { type: "heartbeat", from, to, term, commit: r.varint(), readSeq: r.varint() };
+    case MESSAGE_CODES.heartbeatResp:
+      return { type: "heartbeatResp", from, to, term, readSeq: r.varint() };
+    case MESSAGE_CODES.snap: {
+      const h = readSnapHeaderBody(r, from, to, term);
+      return snapMessage(h, r.raw(h.dataBytes));
+    }
+    case MESSAGE_CODES.timeoutNow:
+      return { type: "timeoutNow", from, to, term };
+    case MESSAGE_CODES.prop: {
+      const n = r.varint();
+      const entries: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) entries.push(r.bytes());
+      return { type: "prop", from, to, term, entries };
+    }
+    case MESSAGE_CODES.readIndex:
+      return { type: "readIndex", from, to, term, context: r.varint() };
+    case MESSAGE_CODES.readIndexResp:
+      return { type: "readIndexResp", from, to, term, context: r.varint(), index: r.varint() };
+    default:
+      throw new FrameError("bad_type", `unknown message type ${code}`);
+  }
+}
+
+/**
+ * Decodes one message (no length prefix). Byte fields (entry data, snapshot data) are views into
+ * `bytes`, so callers hand in a buffer they own. Throws only FrameError.
+ */
+export function decodeMessage(bytes: Uint8Array): Message {
+  const r = new Reader(bytes);
+  const msg = readMessage(r, r.u8());
+  r.end();
+  return msg;
+}
+
+export interface Hello {
+  readonly clusterId: string;
+  readonly from: NodeId;
+  readonly to: NodeId;
+}
+
+/** Any frame a peer stream carries, decoded. */
+export type Frame =
+  | { readonly kind: "message"; readonly msg: Message }
+  | { readonly kind: "hello"; readonly hello: Hello }
+  | { readonly kind: "snapBegin"; readonly header: SnapHeader }
+  | { readonly kind: "snapChunk"; readonly data: Uint8Array }
+  | { readonly kind: "refuse"; readonly reason: string };
+
+/** Decodes one frame payload (without its length prefix). Throws only FrameError. */
+export function decodeFrame(payload: Uint8Array): Frame {
+  const r = new Reader(payload);
+  const code = r.u8();
+  let frame: Frame;
+  switch (code) {
+    case FRAME_HELLO: {
+      const version = r.u8();
+      if (version !== PROTOCOL_VERSION) throw new FrameError("bad_value", `protocol version ${version}`);
+      frame = {
+        kind: "hello",
+        hello: { clusterId: r.text(clusterIdBytesMax), from: r.varint(), to: r.varint() },
+      };
+      break;
+    }
+    case FRAME_SNAP_BEGIN:
+      frame = { kind: "snapBegin", header: readSnapHeader(r) };
+      break;
+    case FRAME_SNAP_CHUNK:
+      frame = { kind: "snapChunk", data: r.rest() };
+      break;
+    case FRAME_REFUSE:
+      frame = { kind: "refuse", reason: r.text(refuseReasonBytesMax) };
+      break;
+    default:
+      frame = { kind: "message", msg: readMessage(r, code) };
+  }
+  r.end();
+  return frame;
+}
+
+export function encodeHelloFrame(hello: Hello): Uint8Array {
+  const id = utf8.encode(hello.clusterId);
+  if (id.length > clusterIdBytesMax)
+    throw new RangeError(`cluster id longer than ${clusterIdBytesMax} bytes`);
+  const w = new Writer(32 + id.length, true);
+  w.u8(FRAME_HELLO);
+  w.u8(PROTOCOL_VERSION);
+  w.bytes(id);
+  w.varint(hello.from);
+  w.varint(hello.to);
+  return w.finish();
+}
+
+export function encodeRefuseFrame(reason: string): Uint8Array {
+  const w = new Writer(16 + reason.length * 3, true);
+  w.u8(FRAME_REFUSE);
+  w.bytes(utf8.encode(reason).subarray(0, refuseReasonBytesMax));
+  return w.finish();
+}
+
+/** First frame of a streamed snapshot: the snap message without its data, which follows in chunks. */
+export function encodeSnapBeginFrame(msg: SnapshotMsg): Uint8Array {
+  const w = new Writer(64 + 9 * (msg.snapshot.meta.config.voters.length + 8), true);
+  w.u8(FRAME_SNAP_BEGIN);
+  writeSnapHeader(w, msg);
+  return w.finish();
+}
+
+/** Frame header for a chunk whose data is written right after it (no copy of snapshot data). */
+export function encodeSnapChunkHeader(dataBytes: number): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + 1);
+  new DataView(out.buffer).setUint32(0, dataBytes + 1);
+  out[FRAME_HEADER_BYTES] = FRAME_SNAP_CHUNK;
+  return out;
+}
+
+/**
+ * Splits a byte stream into frame payloads ([u32 length][payload]). Each payload is copied into its own
+ * buffer so decoded entries never pin socket chunks. Throws FrameError on a length of 0 or above the cap.
+ */
+export class FrameDecoder {
+  private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
+  private headerFill = 0;
+  private frame: Uint8Array | undefined;
+  private frameFill = 0;
+
+  constructor(private readonly frameBytesMax: number) {}
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let pos = 0;
+    while (pos < chunk.length) {
+      let frame = this.frame;
+      if (frame === undefined) {
+        const n = Math.min(FRAME_HEADER_BYTES - this.headerFill, chunk.length - pos);
+        this.header.set(chunk.subarray(pos, pos + n), this.headerFill);
+        this.headerFill += n;
+        pos += n;
+        if (this.headerFill < FRAME_HEADER_BYTES) break;
+        this.headerFill = 0;
+        const h = this.header;
+        const len = ((h[0]! << 24) >>> 0) + (h[1]! << 16) + (h[2]! << 8) + h[3]!;
+        if (len === 0) throw new FrameError("bad_value", "empty frame");
+        if (len > this.frameBytesMax) {
+          throw new FrameError("too_large", `frame of ${len} bytes exceeds ${this.frameBytesMax}`);
+        }
+        // A plain Uint8Array view over unpooled, unzeroed memory: decoded fields are never Buffers.
+        frame = new Uint8Array(Buffer.allocUnsafeSlow(len).buffer, 0, len);
+        this.frame = frame;
+        this.frameFill = 0;
+      }
+      const n = Math.min(frame.length - this.frameFill, chunk.length - pos);
+      frame.set(chunk.subarray(pos, pos + n), this.frameFill);
+      this.frameFill += n;
+      pos += n;
+      if (this.frameFill === frame.length) {
+        out.push(frame);
+        this.frame = undefined;
+      }
+    }
+    return out;
+  }
+}
