@@ -8,6 +8,11 @@ const encoder = new TextEncoder();
 // fatal: a string decodes only from well-formed UTF-8, so decode(encode(s)) === s and replicas agree.
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Reused per-length code arrays: decoding a short ASCII string then allocates only the string itself. */
+const scratchCodes: number[][] = Array.from({ length: shortCharsMax + 1 }, (_, len) =>
+  new Array<number>(len).fill(0),
+);
+
 /** Thrown by Reader on malformed input; callers turn it into `undefined` or a typed error. */
 export class DecodeError extends Error {}
 
@@ -130,19 +135,18 @@ export class Reader {
     const start = this.#pos;
     if (len > this.#buf.length - start) throw new DecodeError("truncated string");
     this.#pos = start + len;
-    const bytes = this.#buf.subarray(start, this.#pos);
     if (len <= shortCharsMax) {
-      let ascii = true;
-      for (let i = 0; i < len; i++) {
-        if (bytes[i]! >= 0x80) {
-          ascii = false;
-          break;
-        }
+      const codes = scratchCodes[len]!;
+      let i = 0;
+      for (; i < len; i++) {
+        const b = this.#buf[start + i]!;
+        if (b >= 0x80) break;
+        codes[i] = b;
       }
-      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+      if (i === len) return String.fromCharCode.apply(null, codes);
     }
     try {
-      return decoder.decode(bytes);
+      return decoder.decode(this.#buf.subarray(start, this.#pos));
     } catch {
       throw new DecodeError("invalid UTF-8");
     }
@@ -190,13 +194,17 @@ export function setCommandAtMs(data: Uint8Array, atMs: number): void {
   new DataView(data.buffer, data.byteOffset, data.byteLength).setFloat64(2, atMs, true);
 }
 
-/** Never throws: any malformed input (garbage, truncation, trailing bytes, bad UTF-8) gives undefined. */
+/**
+ * Never throws: any malformed input (garbage, truncation, trailing bytes, bad UTF-8, a timestamp that is
+ * negative, infinite or NaN) gives undefined.
+ */
 export function decodeCommand(data: Uint8Array): Command | undefined {
   try {
     const r = new Reader(data);
     if (r.u8() !== commandVersion) return undefined;
     const op = r.u8();
     const atMs = r.f64();
+    if (!(atMs >= 0 && atMs <= Number.MAX_VALUE)) return undefined;
     const hasKey = r.u8();
     if (hasKey > 1) return undefined;
     const envelope = hasKey === 1 ? { key: r.str(), atMs } : { atMs };

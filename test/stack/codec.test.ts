@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import {
+  type Command,
+  decodeCommand,
+  decodeOutcome,
+  encodeCommand,
+  encodeOutcome,
+  errorCodes,
+  type Outcome,
+  StackMachine,
+  setCommandAtMs,
+} from "../../src/stack/index.js";
+
+// Well-formed strings only: lone surrogates are rejected by validation before encoding.
+const text = fc.oneof(
+  fc.string({ unit: "grapheme", maxLength: 20 }),
+  fc.string({ unit: "binary-ascii", maxLength: 80 }),
+  fc.string({ unit: "grapheme-composite", minLength: 60, maxLength: 200 }),
+);
+const id = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constant(Number.MAX_SAFE_INTEGER));
+const envelope = fc.record(
+  {
+    key: fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }),
+    atMs: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+  },
+  { requiredKeys: ["atMs"] },
+);
+const command: fc.Arbitrary<Command> = fc
+  .tuple(
+    fc.oneof(
+      fc.record({ type: fc.constant("create" as const), label: text }),
+      fc.record({ type: fc.constant("delete" as const), id }),
+      fc.record({ type: fc.constant("pop" as const), id }),
+      fc.record({
+        type: fc.constant("push" as const),
+        id,
+        items: fc.array(text, { minLength: 1, maxLength: 20 }),
+      }),
+    ),
+    envelope,
+  )
+  .map(([op, env]) => ({ ...op, ...env }));
+const outcome: fc.Arbitrary<Outcome> = fc.oneof(
+  fc.record({ ok: fc.constant(false as const), code: fc.constantFrom(...errorCodes) }),
+  fc.record({ ok: fc.constant(true as const), kind: fc.constant("created" as const), id }),
+  fc.record({ ok: fc.constant(true as const), kind: fc.constant("deleted" as const), id }),
+  fc.record({ ok: fc.constant(true as const), kind: fc.constant("pushed" as const), size: fc.nat() }),
+  fc.record({ ok: fc.constant(true as const), kind: fc.constant("popped" as const), item: text }),
+);
+
+describe("binary codec", () => {
+  test("commands round-trip", { timeout: 60_000 }, () => {
+    fc.assert(
+      fc.property(command, (cmd) => {
+        assert.deepEqual(decodeCommand(encodeCommand(cmd)), cmd);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test("outcomes round-trip", { timeout: 60_000 }, () => {
+    fc.assert(
+      fc.property(outcome, (o) => {
+        assert.deepEqual(decodeOutcome(encodeOutcome(o)), { ...o });
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test("the seed's push of '1,10' is a small entry", () => {
+    const bytes = encodeCommand({ type: "push", id: 1, items: ["10"], key: "abc", atMs: 1_700_000_000_000 });
+    assert.ok(bytes.length <= 20, `${bytes.length} bytes`);
+  });
+
+  test("garbage, truncations and bit flips never throw", { timeout: 60_000 }, () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        decodeCommand(bytes);
+        decodeOutcome(bytes);
+        assert.ok(new StackMachine().apply(1, bytes) !== undefined);
+      }),
+      { numRuns: 5_000 },
+    );
+    fc.assert(
+      fc.property(command, fc.nat(), fc.integer({ min: 0, max: 255 }), (cmd, at, value) => {
+        const bytes = encodeCommand(cmd);
+        const cut = at % bytes.length;
+        assert.equal(decodeCommand(bytes.subarray(0, cut)), undefined);
+        const flipped = bytes.slice();
+        flipped[cut] = value;
+        const decoded = decodeCommand(flipped);
+        if (decoded !== undefined) assert.deepEqual(decodeCommand(encodeCommand(decoded)), decoded);
+        const extended = new Uint8Array(bytes.length + 1);
+        extended.set(bytes);
+        assert.equal(decodeCommand(extended), undefined);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test("invalid UTF-8 and unknown versions decode to undefined", () => {
+    const bytes = encodeCommand({ type: "create", label: "é", atMs: 0 });
+    const bad = bytes.slice();
+    bad[bad.length - 1] = 0x41; // second byte of "é" replaced: the lead byte now has no continuation
+    assert.equal(decodeCommand(bad), undefined);
+    const future = bytes.slice();
+    future[0] = 2;
+    assert.equal(decodeCommand(future), undefined);
+  });
+
+  test("setCommandAtMs restamps an encoded command in place", () => {
+    const bytes = encodeCommand({ type: "pop", id: 3, key: "k", atMs: 5 });
+    setCommandAtMs(bytes, 1_234);
+    assert.deepEqual(decodeCommand(bytes), { type: "pop", id: 3, key: "k", atMs: 1_234 });
+    assert.throws(() => setCommandAtMs(new Uint8Array(3), 1));
+  });
+});
