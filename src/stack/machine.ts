@@ -1,7 +1,7 @@
 import { DecodeError, decodeCommand, Reader, readOutcome, Writer, writeOutcome } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
-import type { Command, GetResult, Outcome, SizeResult, StackInfo, TopResult } from "./types.js";
+import type { Command, Failure, GetResult, Outcome, SizeResult, StackInfo, TopResult } from "./types.js";
 
 export interface StackMachineOptions {
   readonly limits?: Partial<StackLimits>;
@@ -30,7 +30,7 @@ const snapshotVersion = 1;
 /** Forgotten sessions at the queue head are compacted away once this many accumulate (and half the array). */
 const sessionQueueSlackMax = 1024;
 
-function fail(code: ErrorCode): Outcome & { ok: false } {
+function fail(code: ErrorCode): Failure {
   return { ok: false, code };
 }
 
