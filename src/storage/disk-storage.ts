@@ -1,0 +1,329 @@
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import {
+  type ConfigState,
+  type Entry,
+  type HardState,
+  invariant,
+  type LogStorage,
+  type Snapshot,
+} from "../raft/types.js";
+import { encodeBatch, type LogPoint } from "./codec.js";
+import type { Disk } from "./disk.js";
+import { EntryLog } from "./entry-log.js";
+import { StorageCorruptionError, StorageError } from "./errors.js";
+import {
+  listSnapshots,
+  pruneSnapshots,
+  readSnapshotFile,
+  setAsideSnapshot,
+  snapshotName,
+  writeSnapshotFile,
+} from "./snapfile.js";
+import { Wal } from "./wal.js";
+
+export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** Bound on one WAL record; a larger length field on replay is damage, not data. */
+export const RECORD_BYTES_MAX_DEFAULT = 256 * 1024 * 1024;
+export const COMPACT_KEEP_ENTRIES_DEFAULT = 5000;
+/** The newest snapshot plus one to fall back to if the newest turns out damaged. */
+const SNAPSHOTS_KEPT = 2;
+
+/** pino-compatible subset, so a node can pass its logger straight in. */
+export interface StorageLogger {
+  warn(fields: object, msg: string): void;
+}
+
+export interface DiskStorageOptions {
+  /** A segment that reached this size is closed and the next batch starts a new one. */
+  readonly segmentBytesMax?: number;
+  /** Largest WAL record (one save() batch) accepted on write and on replay. */
+  readonly recordBytesMax?: number;
+  /** Entries kept below a compaction point so slow followers catch up without a snapshot. */
+  readonly compactKeepEntries?: number;
+  /** Membership reported by initialState() while no snapshot exists. */
+  readonly bootstrapConfig?: ConfigState;
+  readonly logger?: StorageLogger;
+}
+
+export interface OpenStats {
+  readonly replayMs: number;
+  readonly entriesReplayed: number;
+  readonly segmentsReplayed: number;
+  readonly walBytesReplayed: number;
+  readonly tailBytesTruncated: number;
+  readonly snapshotIndex: number;
+  /** True when the newest snapshot was damaged and an older one was used. */
+  readonly snapshotFallback: boolean;
+}
+
+/** One Ready batch to persist. */
+export interface SaveBatch {
+  readonly hardState?: HardState | undefined;
+  /** Replace any stored entries at the same or higher indexes. */
+  readonly entries: readonly Entry[];
+  /** From InstallSnapshot: the log is reset to follow it. */
+  readonly snapshot?: Snapshot | undefined;
+}
+
+const NO_CONFIG: ConfigState = { voters: [], learners: [] };
+
+function pointOf(s: Snapshot): LogPoint {
+  return { index: s.meta.index, term: s.meta.term };
+}
+
+/**
+ * Durable LogStorage: a WAL of checksummed records plus atomic snapshot files under `dataDir`.
+ * Entries after the compaction point stay in memory, so reads never touch the disk.
+ * Writes are serialized; a failed write or fsync poisons the instance (the page cache state is
+ * unknown after a failed fsync, so retrying could acknowledge lost data).
+ */
+export class DiskStorage implements LogStorage {
+  private hard: HardState;
+  private snap: Snapshot;
+  /** On-disk snapshot indexes, newest first (at most SNAPSHOTS_KEPT). */
+  private snapIndexes: number[];
+  private queue: Promise<unknown> = Promise.resolve();
+  private failure: unknown = undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly disk: Disk,
+    private readonly dataDir: string,
+    private readonly wal: Wal,
+    private readonly log: EntryLog,
+    hardState: HardState,
+    snapshot: Snapshot,
+    snapIndexes: number[],
+    private readonly options: Required<Omit<DiskStorageOptions, "bootstrapConfig" | "logger">>,
+    readonly stats: OpenStats,
+  ) {
+    this.hard = hardState;
+    this.snap = snapshot;
+    this.snapIndexes = snapIndexes;
+  }
+
+  private get snapDir(): string {
+    return join(this.dataDir, "snap");
+  }
+
+  /**
+   * Replays the newest valid snapshot and the WAL. A torn record at the end of the last segment is
+   * cut off; damage anywhere else throws StorageCorruptionError naming the repair command.
+   */
+  static async open(disk: Disk, dataDir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
+    const started = performance.now();
+    const opts = {
+      segmentBytesMax: options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
+      recordBytesMax: options.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT,
+      compactKeepEntries: options.compactKeepEntries ?? COMPACT_KEEP_ENTRIES_DEFAULT,
+    };
+    const snapDir = join(dataDir, "snap");
+    await disk.mkdirp(snapDir);
+    const damaged: { index: number; offset: number; why: string }[] = [];
+    let chosen: Snapshot | undefined;
+    const indexes = await listSnapshots(disk, snapDir);
+    for (const index of indexes) {
+      const decoded = await readSnapshotFile(disk, snapDir, index);
+      if (decoded.ok) {
+        chosen = decoded.snapshot;
+        break;
+      }
+      damaged.push({ index, offset: decoded.offset, why: decoded.why });
+    }
+    const snapshot: Snapshot = chosen ?? {
+      meta: { index: 0, term: 0, config: options.bootstrapConfig ?? NO_CONFIG },
+      data: new Uint8Array(0),
+    };
+    const { wal, replay } = await Wal.open(
+      disk,
+      join(dataDir, "wal"),
+      dataDir,
+      opts.segmentBytesMax,
+      opts.recordBytesMax,
+    );
+    const log = replay.log ?? new EntryLog(pointOf(snapshot));
+    if (log.firstIndex() - 1 > snapshot.meta.index) {
+      // The WAL starts after the snapshot we have: the entries in between exist nowhere.
+      const bad = damaged[0];
+      const file = join(snapDir, bad === undefined ? "" : snapshotName(bad.index));
+      const why =
+        bad === undefined
+          ? `no snapshot at or before the WAL start ${log.firstIndex() - 1}`
+          : `${bad.why}, and the WAL no longer covers the previous snapshot`;
+      throw new StorageCorruptionError("snapshot_corrupt", file, bad?.offset ?? 0, why, dataDir);
+    }
+    for (const bad of damaged) {
+      options.logger?.warn(
+        {
+          file: join(snapDir, snapshotName(bad.index)),
+          offset: bad.offset,
+          fallbackIndex: snapshot.meta.index,
+        },
+        `snapshot damaged (${bad.why}); set aside, using the previous snapshot and the WAL`,
+      );
+      await setAsideSnapshot(disk, snapDir, bad.index);
+    }
+    // A snapshot newer than the log, or contradicting it, was installed but its WAL marker was not
+    // written before a crash. A snapshot holds only committed entries, so the log yields to it.
+    const resetToSnapshot = log.termOrUndefined(snapshot.meta.index) !== snapshot.meta.term;
+    if (resetToSnapshot) log.reset(pointOf(snapshot));
+    // Commit can never be below the snapshot (it was committed); the core relies on commit ≥ first - 1.
+    const hardState = { ...replay.hardState, commit: Math.max(replay.hardState.commit, snapshot.meta.index) };
+    if (wal.needsRotation()) await wal.rotate(log.lastPoint(), hardState);
+    if (resetToSnapshot) {
+      await wal.append(encodeBatch({ marker: pointOf(snapshot), entries: [] }), snapshot.meta.index);
+    }
+    const stats: OpenStats = {
+      replayMs: performance.now() - started,
+      entriesReplayed: replay.entriesReplayed,
+      segmentsReplayed: replay.segmentsReplayed,
+      walBytesReplayed: replay.bytesReplayed,
+      tailBytesTruncated: replay.tailBytesTruncated,
+      snapshotIndex: snapshot.meta.index,
+      snapshotFallback: damaged.length > 0 && chosen !== undefined,
+    };
+    const kept = indexes.filter((i) => i <= snapshot.meta.index && chosen !== undefined);
+    return new DiskStorage(disk, dataDir, wal, log, hardState, snapshot, kept, opts, stats);
+  }
+
+  initialState(): { hardState: HardState; config: ConfigState } {
+    return { hardState: this.hard, config: this.snap.meta.config };
+  }
+
+  firstIndex(): number {
+    return this.log.firstIndex();
+  }
+
+  lastIndex(): number {
+    return this.log.lastIndex();
+  }
+
+  term(index: number): number {
+    return this.log.term(index);
+  }
+
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
+    return this.log.entries(lo, hi, bytesMax);
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /** Names of the live WAL segments, oldest first. */
+  walSegments(): string[] {
+    return this.wal.segmentNames();
+  }
+
+  /**
+   * Persists a Ready batch: the snapshot file first (atomically), then marker, entries and hard
+   * state as one WAL write and one fsync. Resolves once durable; only then may votes/acks be sent.
+   */
+  save(batch: SaveBatch): Promise<void> {
+    return this.exclusive(async () => {
+      const { hardState, entries, snapshot } = batch;
+      if (snapshot !== undefined) {
+        invariant(
+          snapshot.meta.index > this.snap.meta.index,
+          `snapshot ${snapshot.meta.index} not newer than ${this.snap.meta.index}`,
+        );
+        new EntryLog(pointOf(snapshot)).checkAppend(entries);
+      } else {
+        this.log.checkAppend(entries);
+      }
+      const bytes = encodeBatch({ marker: snapshot && pointOf(snapshot), entries, hardState });
+      if (bytes.length > this.options.recordBytesMax) {
+        throw new StorageError(
+          "batch_too_large",
+          `batch of ${bytes.length} bytes exceeds recordBytesMax ${this.options.recordBytesMax}`,
+        );
+      }
+      const lastEntry = entries.at(-1);
+      const maxIndex = Math.max(snapshot?.meta.index ?? 0, lastEntry?.index ?? 0);
+      await this.durably(async () => {
+        if (snapshot !== undefined) await writeSnapshotFile(this.disk, this.snapDir, snapshot);
+        if (bytes.length > 0) {
+          if (this.wal.needsRotation()) await this.wal.rotate(this.log.lastPoint(), this.hard);
+          await this.wal.append(bytes, maxIndex);
+        }
+        if (snapshot !== undefined) {
+          this.snapIndexes = await pruneSnapshots(
+            this.disk,
+            this.snapDir,
+            [snapshot.meta.index, ...this.snapIndexes],
+            SNAPSHOTS_KEPT,
+          );
+        }
+      });
+      if (snapshot !== undefined) {
+        this.log.reset(pointOf(snapshot));
+        this.snap = snapshot;
+      }
+      this.log.append(entries);
+      if (hardState !== undefined) this.hard = hardState;
+    });
+  }
+
+  /** Records the state machine's snapshot at `index` (≤ last index); the term comes from the log. */
+  createSnapshot(index: number, config: ConfigState, data: Uint8Array): Promise<void> {
+    return this.exclusive(async () => {
+      invariant(index > this.snap.meta.index, `snapshot ${index} not newer than ${this.snap.meta.index}`);
+      const snapshot: Snapshot = { meta: { index, term: this.log.term(index), config }, data };
+      await this.durably(async () => {
+        await writeSnapshotFile(this.disk, this.snapDir, snapshot);
+        this.snapIndexes = await pruneSnapshots(
+          this.disk,
+          this.snapDir,
+          [index, ...this.snapIndexes],
+          SNAPSHOTS_KEPT,
+        );
+      });
+      this.snap = snapshot;
+    });
+  }
+
+  /**
+   * Drops in-memory entries up to `index - compactKeepEntries` (`index` must be covered by the
+   * snapshot) and deletes WAL segments wholly below that point and below the older kept snapshot,
+   * so a damaged newest snapshot can still fall back to the older one plus the WAL.
+   */
+  compact(index: number): Promise<void> {
+    return this.exclusive(async () => {
+      invariant(index <= this.snap.meta.index, `compact(${index}) beyond snapshot ${this.snap.meta.index}`);
+      const point = index - this.options.compactKeepEntries;
+      this.log.compact(point);
+      const bound = Math.min(point, this.snapIndexes[1] ?? 0);
+      await this.durably(() => this.wal.removeSegmentsUpTo(bound));
+    });
+  }
+
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      this.closed = true;
+      await this.wal.close();
+    });
+  }
+
+  /** Runs write operations one at a time, in call order. */
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(() => {
+      if (this.closed) throw new StorageError("storage_failed", "storage is closed");
+      if (this.failure !== undefined) {
+        throw new StorageError("storage_failed", "an earlier write failed; restart the node to recover");
+      }
+      return fn();
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async durably(fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.failure = err;
+      throw new StorageError("storage_failed", `write failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// Snapshot file: [magic u32][version u8][index u64][term u64][voter count u32][voters u64...]
+// [learner count u32][learners u64...][data length u64][data][crc32c u32 of everything before].
+import { join } from "node:path";
+import type { Snapshot } from "../raft/types.js";
+import { getU64, putU64 } from "./codec.js";
+import { crc32cUpdate } from "./crc32c.js";
+import type { Disk } from "./disk.js";
+import { asBuffer } from "./wal.js";
+
+const SNAP_MAGIC = 0x504e5352; // "RSNP"
+const SNAP_VERSION = 1;
+const SNAP_RE = /^snap-([0-9a-f]{16})\.snap$/;
+const TMP_SUFFIX = ".tmp";
+const CORRUPT_SUFFIX = ".corrupt";
+
+export function snapshotName(index: number): string {
+  return `snap-${index.toString(16).padStart(16, "0")}.snap`;
+}
+
+export function encodeSnapshot(s: Snapshot): Buffer {
+  const { voters, learners } = s.meta.config;
+  const headBytes = 4 + 1 + 16 + 4 + 8 * voters.length + 4 + 8 * learners.length + 8;
+  const buf = Buffer.allocUnsafe(headBytes + s.data.length + 4);
+  buf.writeUInt32LE(SNAP_MAGIC, 0);
+  buf.writeUInt8(SNAP_VERSION, 4);
+  putU64(buf, 5, s.meta.index);
+  putU64(buf, 13, s.meta.term);
+  let p = 21;
+  for (const ids of [voters, learners]) {
+    buf.writeUInt32LE(ids.length, p);
+    p += 4;
+    for (const id of ids) {
+      putU64(buf, p, id);
+      p += 8;
+    }
+  }
+  putU64(buf, p, s.data.length);
+  buf.set(s.data, p + 8);
+  const crcAt = headBytes + s.data.length;
+  buf.writeUInt32LE(crc32cUpdate(0, buf, 0, crcAt), crcAt);
+  return buf;
+}
+
+export type DecodedSnapshot =
+  | { readonly ok: true; readonly snapshot: Snapshot }
+  | { readonly ok: false; readonly offset: number; readonly why: string };
+
+export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
+  const buf = asBuffer(bytes);
+  const fail = (offset: number, why: string): DecodedSnapshot => ({ ok: false, offset, why });
+  if (buf.length < 4 + 1 + 16 + 4 + 4 + 8 + 4) return fail(0, "file too short");
+  const crcAt = buf.length - 4;
+  if (crc32cUpdate(0, buf, 0, crcAt) !== buf.readUInt32LE(crcAt)) return fail(crcAt, "checksum mismatch");
+  if (buf.readUInt32LE(0) !== SNAP_MAGIC) return fail(0, "bad magic");
+  if (buf[4] !== SNAP_VERSION) return fail(4, `unsupported version ${buf[4]}`);
+  const index = getU64(buf, 5);
+  const term = getU64(buf, 13);
+  let p = 21;
+  const lists: number[][] = [];
+  for (let k = 0; k < 2; k++) {
+    if (p + 4 > crcAt) return fail(p, "truncated config");
+    const n = buf.readUInt32LE(p);
+    p += 4;
+    if (p + 8 * n > crcAt) return fail(p, "truncated config");
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++, p += 8) ids.push(getU64(buf, p));
+    lists.push(ids);
+  }
+  if (p + 8 > crcAt) return fail(p, "truncated data length");
+  const dataBytes = getU64(buf, p);
+  if (p + 8 + dataBytes !== crcAt) return fail(p, "data length does not match file size");
+  const config = { voters: lists[0]!, learners: lists[1]! };
+  return { ok: true, snapshot: { meta: { index, term, config }, data: buf.subarray(p + 8, crcAt) } };
+}
+
+/** Atomic: a crash leaves either the old set of snapshots or the new file complete and durable. */
+export async function writeSnapshotFile(disk: Disk, dir: string, s: Snapshot): Promise<void> {
+  const name = snapshotName(s.meta.index);
+  const tmp = join(dir, name + TMP_SUFFIX);
+  const file = await disk.openWrite(tmp);
+  try {
+    await file.truncate(0);
+    await file.write(encodeSnapshot(s), 0);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await disk.rename(tmp, join(dir, name));
+  await disk.syncDir(dir);
+}
+
+/** Indexes of the snapshot files in `dir`, newest first; leftovers of interrupted writes are removed. */
+export async function listSnapshots(disk: Disk, dir: string): Promise<number[]> {
+  const indexes: number[] = [];
+  for (const name of await disk.list(dir)) {
+    if (name.endsWith(TMP_SUFFIX)) await disk.remove(join(dir, name));
+    const m = SNAP_RE.exec(name);
+    if (m !== null) indexes.push(Number.parseInt(m[1]!, 16));
+  }
+  return indexes.sort((a, b) => b - a);
+}
+
+export async function readSnapshotFile(disk: Disk, dir: string, index: number): Promise<DecodedSnapshot> {
+  return decodeSnapshot(await disk.readFile(join(dir, snapshotName(index))));
+}
+
+/** Renames a damaged snapshot so it no longer counts as one of the kept snapshots. */
+export async function setAsideSnapshot(disk: Disk, dir: string, index: number): Promise<void> {
+  const name = join(dir, snapshotName(index));
+  await disk.rename(name, name + CORRUPT_SUFFIX);
+  await disk.syncDir(dir);
+}
+
+/** Keeps the newest `keep` snapshots; losing a removal in a crash only brings an old one back. */
+export async function pruneSnapshots(
+  disk: Disk,
+  dir: string,
+  indexes: number[],
+  keep: number,
+): Promise<number[]> {
+  const kept = [...indexes].sort((a, b) => b - a);
+  for (const index of kept.splice(keep)) await disk.remove(join(dir, snapshotName(index)));
+  return kept;
+}
