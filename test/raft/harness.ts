@@ -1,0 +1,243 @@
+import {
+  type Entry,
+  MemoryStorage,
+  type Message,
+  type NodeId,
+  Prng,
+  Raft,
+  type RaftConfig,
+  type ReadState,
+} from "../../src/raft/index.js";
+
+export interface ClusterOptions {
+  readonly seed?: number;
+  readonly electionTicks?: number;
+  readonly heartbeatTicks?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly forwardProposals?: boolean;
+  readonly limits?: RaftConfig["limits"];
+  readonly mutations?: RaftConfig["mutations"];
+  /** Pre-existing logs: for a node id, the term of each entry from index 1, and its current term. */
+  readonly logs?: ReadonlyMap<NodeId, { terms: readonly number[]; term: number }>;
+}
+
+export interface TestNode {
+  raft: Raft;
+  readonly storage: MemoryStorage;
+  applied: Entry[];
+  readStates: ReadState[];
+  up: boolean;
+}
+
+/**
+ * An in-memory network of real Raft peers driven by hand: tests decide when nodes tick and which
+ * messages are delivered, dropped, duplicated or reordered.
+ */
+export class Cluster {
+  readonly nodes = new Map<NodeId, TestNode>();
+  queue: Message[] = [];
+  /** Pairs "a-b" whose messages from a to b are dropped. */
+  private readonly cuts = new Set<string>();
+  readonly ids: NodeId[];
+  /** Every message ever handed to the network, for assertions about traffic. */
+  sent: Message[] = [];
+
+  constructor(
+    size: number,
+    private readonly options: ClusterOptions = {},
+  ) {
+    this.ids = Array.from({ length: size }, (_, i) => i + 1);
+    for (const id of this.ids) {
+      const storage = new MemoryStorage({ voters: this.ids, learners: [] });
+      const preset = options.logs?.get(id);
+      if (preset) {
+        storage.append(
+          preset.terms.map((term, i) => ({
+            term,
+            index: i + 1,
+            kind: "normal",
+            data: new TextEncoder().encode(`t${term}i${i + 1}`),
+          })),
+        );
+        storage.setHardState({ term: preset.term, vote: 0, commit: 0 });
+      }
+      this.nodes.set(id, { raft: this.newRaft(id, storage), storage, applied: [], readStates: [], up: true });
+    }
+  }
+
+  private newRaft(id: NodeId, storage: MemoryStorage, applied = 0): Raft {
+    const o = this.options;
+    return new Raft({
+      id,
+      storage,
+      electionTicks: o.electionTicks ?? 10,
+      heartbeatTicks: o.heartbeatTicks ?? 1,
+      seed: o.seed ?? 1,
+      preVote: o.preVote ?? true,
+      checkQuorum: o.checkQuorum ?? true,
+      forwardProposals: o.forwardProposals ?? true,
+      applied,
+      ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.mutations ? { mutations: o.mutations } : {}),
+    });
+  }
+
+  node(id: NodeId): TestNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  raft(id: NodeId): Raft {
+    return this.node(id).raft;
+  }
+
+  /** Runs the Ready loop of one node: persist, hand messages to the network, apply, advance. */
+  process(id: NodeId): void {
+    const n = this.node(id);
+    if (!n.up) return;
+    while (n.raft.hasReady()) {
+      const rd = n.raft.ready();
+      this.enqueue(rd.sendNow);
+      n.storage.persist(rd);
+      this.enqueue(rd.sendAfterPersist);
+      if (rd.snapshot) n.applied = decodeAppliedSnapshot(rd.snapshot.data);
+      n.applied.push(...rd.committed);
+      n.readStates.push(...rd.readStates);
+      n.raft.advance();
+    }
+  }
+
+  private enqueue(msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      this.sent.push(m);
+      this.queue.push(m);
+    }
+  }
+
+  processAll(): void {
+    for (const id of this.ids) this.process(id);
+  }
+
+  /** Delivers the queued messages once (those cut or to/from down nodes are dropped). */
+  deliver(filter: (m: Message) => boolean = () => true): number {
+    const batch = this.queue;
+    this.queue = [];
+    let delivered = 0;
+    for (const m of batch) {
+      if (!this.canDeliver(m) || !filter(m)) continue;
+      this.node(m.to).raft.step(m);
+      delivered++;
+    }
+    return delivered;
+  }
+
+  canDeliver(m: Message): boolean {
+    return this.node(m.from).up && this.node(m.to).up && !this.cuts.has(`${m.from}-${m.to}`);
+  }
+
+  /** Processes and delivers until nothing moves (bounded). */
+  stabilize(roundsMax = 1000): void {
+    for (let round = 0; round < roundsMax; round++) {
+      this.processAll();
+      if (this.queue.length === 0) return;
+      this.deliver();
+    }
+    throw new Error("cluster did not stabilize");
+  }
+
+  tick(id: NodeId, times = 1): void {
+    for (let i = 0; i < times; i++) {
+      if (this.node(id).up) this.raft(id).tick();
+    }
+  }
+
+  tickAll(times = 1): void {
+    for (let i = 0; i < times; i++) {
+      for (const id of this.ids) this.tick(id);
+      this.stabilize();
+    }
+  }
+
+  /**
+   * Ticks only `id` until it campaigns and wins; returns its term. With `votesOnly`, only election
+   * messages are delivered, so the new leader's first appends stay queued (then dropped).
+   */
+  elect(id: NodeId, votesOnly = false): number {
+    const isVote = (m: Message) => m.type === "vote" || m.type === "voteResp";
+    for (let i = 0; i < 100; i++) {
+      this.tick(id);
+      if (votesOnly) {
+        for (let round = 0; round < 20; round++) {
+          this.processAll();
+          this.deliver(isVote);
+        }
+      } else this.stabilize();
+      if (this.raft(id).role === "leader") return this.raft(id).term;
+    }
+    throw new Error(`node ${id} did not become leader`);
+  }
+
+  propose(id: NodeId, text: string): void {
+    const result = this.raft(id).propose([new TextEncoder().encode(text)]);
+    if (!result.ok) throw new Error(`proposal on ${id} failed: ${result.error}`);
+  }
+
+  cut(a: NodeId, b: NodeId): void {
+    this.cuts.add(`${a}-${b}`);
+    this.cuts.add(`${b}-${a}`);
+  }
+
+  cutOneWay(from: NodeId, to: NodeId): void {
+    this.cuts.add(`${from}-${to}`);
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.ids) if (other !== id) this.cut(id, other);
+  }
+
+  heal(): void {
+    this.cuts.clear();
+  }
+
+  crash(id: NodeId): void {
+    this.node(id).up = false;
+  }
+
+  /** Restarts from what was persisted: a fresh Raft over the same storage, state machine rebuilt. */
+  restart(id: NodeId): void {
+    const n = this.node(id);
+    const snapIndex = n.storage.snapshot().meta.index;
+    n.applied = n.applied.filter((e) => e.index <= snapIndex);
+    n.raft = this.newRaft(id, n.storage, snapIndex);
+    n.up = true;
+  }
+
+  leaders(): NodeId[] {
+    return this.ids.filter((id) => this.node(id).up && this.raft(id).role === "leader");
+  }
+
+  /** The entries of a node's whole log (persisted plus unstable), for comparisons. */
+  logOf(id: NodeId): Entry[] {
+    const log = this.raft(id).log;
+    return log.slice(log.firstIndex(), log.lastIndex() + 1, Number.MAX_SAFE_INTEGER) ?? [];
+  }
+}
+
+export const text = (e: Entry): string => new TextDecoder().decode(e.data);
+
+/** Test snapshots carry the applied entries as JSON, so a restore can rebuild `applied`. */
+export function encodeAppliedSnapshot(applied: readonly Entry[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(applied.map((e) => ({ ...e, data: text(e) }))));
+}
+
+export function decodeAppliedSnapshot(data: Uint8Array): Entry[] {
+  if (data.length === 0) return [];
+  const rows = JSON.parse(new TextDecoder().decode(data)) as (Omit<Entry, "data"> & { data: string })[];
+  return rows.map((r) => ({ ...r, data: new TextEncoder().encode(r.data) }));
+}
+
+export function rng(seed: number): Prng {
+  return new Prng(seed);
+}
