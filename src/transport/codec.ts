@@ -40,6 +40,7 @@ export const FRAME_HELLO = 0x40;
 export const FRAME_SNAP_BEGIN = 0x41;
 export const FRAME_SNAP_CHUNK = 0x42;
 export const FRAME_REFUSE = 0x43;
+export const FRAME_SNAP_DONE = 0x44;
 
 /** Bytes of the u32 big-endian length that precedes every frame payload on a stream. */
 export const FRAME_HEADER_BYTES = 4;
@@ -441,7 +442,8 @@ export type Frame =
   | { readonly kind: "hello"; readonly hello: Hello }
   | { readonly kind: "snapBegin"; readonly header: SnapHeader }
   | { readonly kind: "snapChunk"; readonly data: Uint8Array }
-  | { readonly kind: "refuse"; readonly reason: string };
+  | { readonly kind: "refuse"; readonly reason: string }
+  | { readonly kind: "snapDone" };
 
 /** Decodes one frame payload (without its length prefix). Throws only FrameError. */
 export function decodeFrame(payload: Uint8Array): Frame {
@@ -466,6 +468,9 @@ export function decodeFrame(payload: Uint8Array): Frame {
       break;
     case FRAME_REFUSE:
       frame = { kind: "refuse", reason: r.text(refuseReasonBytesMax) };
+      break;
+    case FRAME_SNAP_DONE:
+      frame = { kind: "snapDone" };
       break;
     default:
       frame = { kind: "message", msg: readMessage(r, code) };
@@ -493,6 +498,9 @@ export function encodeRefuseFrame(reason: string): Uint8Array {
   w.bytes(utf8.encode(reason).subarray(0, refuseReasonBytesMax));
   return w.finish();
 }
+
+/** Receiver to sender: the streamed snapshot was reassembled and delivered. */
+export const snapDoneFrame: Uint8Array = Uint8Array.from([0, 0, 0, 1, FRAME_SNAP_DONE]);
 
 /** First frame of a streamed snapshot: the snap message without its data, which follows in chunks. */
 export function encodeSnapBeginFrame(msg: SnapshotMsg): Uint8Array {

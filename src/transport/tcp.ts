@@ -11,6 +11,7 @@ import {
   FRAME_HEADER_BYTES,
   FrameDecoder,
   FrameError,
+  snapDoneFrame,
   snapMessage,
 } from "./codec.js";
 
@@ -66,7 +67,7 @@ export interface TransportOptions {
   readonly onMessage: (msg: Message) => void;
   /** A connection to `peer` failed or broke (the driver calls raft.reportUnreachable). */
   readonly onUnreachable?: (peer: NodeId) => void;
-  /** A snapshot to `peer` was fully written to the socket (ok) or abandoned (the driver reports it to raft). */
+  /** A snapshot to `peer` was reassembled by it (ok) or abandoned (the driver calls raft.reportSnapshot). */
   readonly onSnapshotSent?: (peer: NodeId, ok: boolean) => void;
   readonly logger?: TransportLogger;
   readonly limits?: Partial<TransportLimits>;
@@ -184,7 +185,8 @@ class PeerLink {
   private outageLogged = false;
   private queue: Queued[] = [];
   private queueBytes = 0;
-  private snap: { readonly msg: SnapshotMsg; begun: boolean; offset: number } | undefined;
+  // `written` once every chunk is out; the slot stays taken until the receiver's SNAP_DONE or a disconnect.
+  private snap: { readonly msg: SnapshotMsg; begun: boolean; offset: number; written: boolean } | undefined;
 
   constructor(
     private readonly s: Shared,
@@ -196,7 +198,7 @@ class PeerLink {
     const { queueMessagesMax, queueBytesMax, frameBytesMax } = this.s.limits;
     const essential = ESSENTIAL.has(msg.type);
     if (!essential && this.queue.length >= queueMessagesMax) {
-      this.drop(1);
+      this.drop();
       return;
     }
     const frame = encodeMessageFrame(msg);
@@ -205,12 +207,12 @@ class PeerLink {
         { peer: this.peer, type: msg.type, bytes: frame.length },
         "message exceeds frameBytesMax",
       );
-      this.drop(1);
+      this.drop();
       return;
     }
     while (this.queue.length + 1 > queueMessagesMax || this.queueBytes + frame.length > queueBytesMax) {
       if (!essential || !this.evictNewestNonEssential()) {
-        this.drop(1);
+        this.drop();
         return;
       }
     }
@@ -222,17 +224,17 @@ class PeerLink {
   enqueueSnapshot(msg: SnapshotMsg): void {
     if (this.snap !== undefined || msg.snapshot.data.length > this.s.limits.snapshotBytesMax) {
       // One stream per peer; Raft asks again after reportSnapshot(failure).
-      this.drop(1);
+      this.drop();
       this.stats.snapshotsFailed++;
       this.s.onSnapshotSent(this.peer, false);
       return;
     }
-    this.snap = { msg, begun: false, offset: 0 };
+    this.snap = { msg, begun: false, offset: 0, written: false };
     this.scheduleFlush();
   }
 
-  private drop(n: number): void {
-    this.stats.messagesDropped += n;
+  private drop(): void {
+    this.stats.messagesDropped++;
   }
 
   private evictNewestNonEssential(): boolean {
@@ -241,7 +243,7 @@ class PeerLink {
       if (!q.essential) {
         this.queue.splice(i, 1);
         this.queueBytes -= q.frame.length;
-        this.drop(1);
+        this.drop();
         return true;
       }
     }
@@ -265,15 +267,22 @@ class PeerLink {
       socket.write(encodeHelloFrame({ clusterId: this.s.clusterId, from: this.s.id, to: this.peer }));
       this.flush();
     });
-    // The only frame a receiver sends back is REFUSE; anything else is a broken peer.
+    // A receiver only sends back REFUSE and SNAP_DONE; anything else is a broken peer.
     socket.on("data", (chunk: Buffer) => {
       try {
         for (const payload of decoder.push(chunk)) {
           const f = decodeFrame(payload);
-          if (f.kind !== "refuse")
+          if (f.kind === "refuse") {
+            this.stats.refusals++;
+            lastError = new Error(`refused: ${f.reason}`);
+          } else if (f.kind === "snapDone" && this.snap?.written) {
+            this.snap = undefined;
+            this.stats.snapshotsSent++;
+            this.stats.messagesSent++;
+            this.s.onSnapshotSent(this.peer, true);
+          } else {
             throw new FrameError("bad_type", `unexpected ${f.kind} frame from receiver`);
-          this.stats.refusals++;
-          lastError = new Error(`refused: ${f.reason}`);
+          }
         }
       } catch (err) {
         if (!(err instanceof FrameError)) throw err;
@@ -346,8 +355,10 @@ class PeerLink {
       this.stats.messagesSent += queue.length;
       this.stats.bytesSent += bytes;
     }
-    if (this.snap !== undefined && !socket.writableNeedDrain) this.writeSnapshotChunk(socket, this.snap);
-    if ((this.queue.length > 0 || this.snap !== undefined) && !socket.writableNeedDrain) this.scheduleFlush();
+    const snap = this.snap?.written === false ? this.snap : undefined;
+    if (snap !== undefined && !socket.writableNeedDrain) this.writeSnapshotChunk(socket, snap);
+    const more = this.queue.length > 0 || this.snap?.written === false;
+    if (more && !socket.writableNeedDrain) this.scheduleFlush();
   }
 
   private writeSnapshotChunk(socket: Socket, snap: NonNullable<PeerLink["snap"]>): void {
@@ -366,19 +377,7 @@ class PeerLink {
       this.stats.bytesSent += FRAME_HEADER_BYTES + 1 + end - snap.offset;
       snap.offset = end;
     }
-    if (snap.offset === data.length) {
-      this.snap = undefined;
-      // The callback runs once the last chunk reached the kernel, or with an error if the socket died.
-      socket.write(new Uint8Array(0), (err) => {
-        if (this.closed) return;
-        if (err) this.stats.snapshotsFailed++;
-        else {
-          this.stats.snapshotsSent++;
-          this.stats.messagesSent++;
-        }
-        this.s.onSnapshotSent(this.peer, !err);
-      });
-    }
+    snap.written = snap.offset === data.length;
     socket.uncork();
   }
 
@@ -591,6 +590,7 @@ export class TcpTransport {
       if (snap === undefined || snap.fill < snap.data.length) return undefined;
       const msg = snapMessage(snap.header, snap.data);
       snap = undefined;
+      socket.write(snapDoneFrame);
       this.recv(msg.from).snapshots++;
       return msg;
     };

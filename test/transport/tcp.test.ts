@@ -1,0 +1,362 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { connect, createServer, type Socket } from "node:net";
+import { describe, test } from "node:test";
+import type { AppendMsg, Message, NodeId } from "../../src/raft/types.js";
+import {
+  encodeMessageFrame,
+  type PeerAddress,
+  parsePeerUrl,
+  parsePeerUrls,
+  TcpTransport,
+  type TransportLimits,
+  type TransportOptions,
+} from "../../src/transport/index.js";
+
+const host = "127.0.0.1";
+const clusterId = "test-cluster";
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A port nothing listens on (a peer that is down). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const addr = server.address();
+  assert.ok(addr !== null && typeof addr === "object");
+  await new Promise<void>((r) => server.close(() => r()));
+  return addr.port;
+}
+
+interface Node {
+  readonly t: TcpTransport;
+  readonly received: Message[];
+  readonly warnings: string[];
+}
+
+async function startNode(
+  id: NodeId,
+  port: number,
+  extra: Partial<TransportOptions> & { limits?: Partial<TransportLimits> } = {},
+): Promise<Node> {
+  const received: Message[] = [];
+  const warnings: string[] = [];
+  const t = new TcpTransport({
+    id,
+    clusterId,
+    listen: { host, port },
+    onMessage: (m) => received.push(m),
+    logger: { warn: (_obj, msg) => warnings.push(msg) },
+    ...extra,
+  });
+  await t.start();
+  return { t, received, warnings };
+}
+
+async function startCluster(n: number, limits: Partial<TransportLimits> = {}): Promise<Node[]> {
+  const nodes: Node[] = [];
+  for (let id = 1; id <= n; id++) nodes.push(await startNode(id, 0, { limits }));
+  const addrs = new Map<NodeId, PeerAddress>(nodes.map((node, i) => [i + 1, node.t.address()]));
+  for (const node of nodes) for (const [id, a] of addrs) node.t.addPeer(id, a);
+  return nodes;
+}
+
+async function closeAll(nodes: readonly Node[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.t.close()));
+}
+
+const hb = (from: NodeId, to: NodeId, readSeq: number): Message => ({
+  type: "heartbeat",
+  from,
+  to,
+  term: 1,
+  commit: 0,
+  readSeq,
+});
+
+function app(from: NodeId, to: NodeId, index: number, entries: number, entryBytes: number): AppendMsg {
+  const list = [];
+  for (let i = 0; i < entries; i++) {
+    list.push({
+      term: 1,
+      index: index + i,
+      kind: "normal" as const,
+      data: new Uint8Array(entryBytes).fill(i),
+    });
+  }
+  return { type: "app", from, to, term: 1, prevIndex: index - 1, prevTerm: 1, entries: list, commit: index };
+}
+
+describe("tcp transport", () => {
+  test("parses peer URLs", () => {
+    assert.deepStrictEqual(parsePeerUrl("http://127.0.0.1:12379"), { host: "127.0.0.1", port: 12379 });
+    assert.deepStrictEqual(parsePeerUrl("http://[::1]:22379"), { host: "::1", port: 22379 });
+    assert.throws(() => parsePeerUrl("http://127.0.0.1"), TypeError);
+    assert.throws(() => parsePeerUrl("not a url"), TypeError);
+    const peers = parsePeerUrls("http://127.0.0.1:12379,http://127.0.0.1:22379");
+    assert.deepStrictEqual([...peers.keys()], [1, 2]);
+    assert.equal(peers.get(2)?.port, 22379);
+  });
+
+  test("three transports exchange many messages in order", { timeout: 20_000 }, async () => {
+    const nodes = await startCluster(3);
+    try {
+      const perPair = 3000;
+      const batch = 100;
+      for (let seq = 1; seq <= perPair; seq += batch) {
+        for (let from = 1; from <= 3; from++) {
+          const out: Message[] = [];
+          for (let s = seq; s < seq + batch; s++) {
+            for (let to = 1; to <= 3; to++) {
+              if (to === from) continue;
+              out.push(s % 10 === 0 ? { ...app(from, to, s, 3, 16), commit: s } : hb(from, to, s));
+            }
+          }
+          nodes[from - 1]!.t.send(out);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      await waitFor("all messages", () => nodes.every((n) => n.received.length === 2 * perPair), 15_000);
+      for (const [i, node] of nodes.entries()) {
+        const next = new Map<NodeId, number>();
+        for (const m of node.received) {
+          assert.equal(m.to, i + 1);
+          const seq = m.type === "heartbeat" ? m.readSeq : m.type === "app" ? m.commit : -1;
+          assert.equal(seq, next.get(m.from) ?? 1, `order from ${m.from} to ${m.to}`);
+          next.set(m.from, seq + 1);
+        }
+        const stats = node.t.stats();
+        for (const [, s] of stats.peers) {
+          assert.equal(s.messagesDropped, 0);
+          assert.equal(s.messagesReceived, perPair);
+        }
+      }
+      const app10 = nodes[1]!.received.find((m) => m.type === "app" && m.from === 1);
+      assert.deepStrictEqual(app10, { ...app(1, 2, 10, 3, 16), commit: 10 });
+    } finally {
+      await closeAll(nodes);
+    }
+  });
+
+  test("a peer that comes up later receives what is sent after it is up", { timeout: 15_000 }, async () => {
+    const portB = await freePort();
+    const unreachable: NodeId[] = [];
+    const a = await startNode(1, 0, {
+      peers: new Map([[2, { host, port: portB }]]),
+      onUnreachable: (p) => unreachable.push(p),
+    });
+    let b: Node | undefined;
+    try {
+      a.t.send([hb(1, 2, 1)]);
+      await waitFor("a failed connection attempt", () => unreachable.length >= 2);
+      assert.ok(unreachable.every((p) => p === 2));
+      b = await startNode(2, portB, { peers: new Map([[1, a.t.address()]]) });
+      const upAt = 1000;
+      let seq = upAt;
+      const timer = setInterval(() => a.t.send([hb(1, 2, seq++)]), 5);
+      try {
+        const node = b;
+        await waitFor("messages at the restarted peer", () =>
+          node.received.some((m) => m.type === "heartbeat" && m.readSeq >= upAt + 3),
+        );
+      } finally {
+        clearInterval(timer);
+      }
+      const s = a.t.stats().peers.get(2)!;
+      assert.ok(s.reconnects >= 1);
+      assert.ok(s.connected);
+    } finally {
+      await Promise.all([a.t.close(), b?.t.close()]);
+    }
+  });
+
+  test("the queue to a down peer stays bounded; essential messages evict bulk ones", {
+    timeout: 15_000,
+  }, async () => {
+    const portB = await freePort();
+    const limits = { queueMessagesMax: 50, queueBytesMax: 64 * 1024 };
+    const a = await startNode(1, 0, { peers: new Map([[2, { host, port: portB }]]), limits });
+    let b: Node | undefined;
+    try {
+      let peak = { messages: 0, bytes: 0 };
+      for (let i = 1; i <= 1000; i++) {
+        a.t.send([app(1, 2, i, 4, 256)]);
+        const s = a.t.stats().peers.get(2)!;
+        peak = {
+          messages: Math.max(peak.messages, s.queueMessages),
+          bytes: Math.max(peak.bytes, s.queueBytes),
+        };
+      }
+      assert.ok(peak.messages <= limits.queueMessagesMax, `queue reached ${peak.messages} messages`);
+      assert.ok(peak.bytes <= limits.queueBytesMax, `queue reached ${peak.bytes} bytes`);
+      const before = a.t.stats().peers.get(2)!;
+      assert.ok(before.queueMessages > 0);
+      assert.equal(before.messagesDropped, 1000 - before.queueMessages);
+
+      const vote: Message = {
+        type: "vote",
+        from: 1,
+        to: 2,
+        term: 9,
+        preVote: false,
+        transfer: false,
+        lastIndex: 5,
+        lastTerm: 1,
+      };
+      a.t.send([vote]);
+      const after = a.t.stats().peers.get(2)!;
+      assert.equal(after.queueMessages, before.queueMessages, "the vote replaced one append");
+      assert.equal(after.messagesDropped, before.messagesDropped + 1);
+
+      // What stayed queued is delivered, in order, once the peer is up.
+      b = await startNode(2, portB, { peers: new Map([[1, a.t.address()]]) });
+      const node = b;
+      await waitFor("queued messages delivered", () => node.received.length === after.queueMessages);
+      const last = node.received.at(-1);
+      assert.deepStrictEqual(last, vote);
+      const indexes = node.received.filter((m) => m.type === "app").map((m) => m.prevIndex + 1);
+      assert.deepStrictEqual(
+        indexes,
+        indexes.map((_, i) => i + 1),
+        "oldest appends kept, newest dropped",
+      );
+    } finally {
+      await Promise.all([a.t.close(), b?.t.close()]);
+    }
+  });
+
+  test("a 20 MB snapshot arrives intact while heartbeats keep flowing", { timeout: 20_000 }, async () => {
+    const snapshotOk: boolean[] = [];
+    const a = await startNode(1, 0, { onSnapshotSent: (_p, ok) => snapshotOk.push(ok) });
+    const b = await startNode(2, 0);
+    a.t.addPeer(2, b.t.address());
+    b.t.addPeer(1, a.t.address());
+    try {
+      // Warm the connection so the test measures interleaving, not connection setup.
+      a.t.send([hb(1, 2, 0)]);
+      await waitFor("connection", () => b.received.length === 1);
+      const data = randomBytes(20 * 1024 * 1024);
+      const snap: Message = {
+        type: "snap",
+        from: 1,
+        to: 2,
+        term: 3,
+        snapshot: { meta: { index: 1000, term: 3, config: { voters: [1, 2, 3], learners: [] } }, data },
+      };
+      a.t.send([snap]);
+      let seq = 1;
+      const delivered = () => b.received.some((m) => m.type === "snap");
+      const deadline = Date.now() + 10_000;
+      while (!delivered()) {
+        assert.ok(Date.now() < deadline, "snapshot not delivered in time");
+        a.t.send([hb(1, 2, seq++)]);
+        await new Promise((r) => setImmediate(r));
+      }
+      const snapAt = b.received.findIndex((m) => m.type === "snap");
+      const got = b.received[snapAt];
+      assert.ok(got?.type === "snap");
+      assert.deepStrictEqual(got.snapshot.meta, snap.snapshot.meta);
+      assert.ok(Buffer.from(got.snapshot.data).equals(data), "snapshot data intact");
+      // Heartbeats sent after the snapshot started streaming overtook it.
+      const overtook = b.received
+        .slice(0, snapAt)
+        .filter((m) => m.type === "heartbeat" && m.readSeq >= 2).length;
+      console.log(`# ${overtook} heartbeats overtook the 20 MB snapshot`);
+      assert.ok(overtook >= 3, `only ${overtook} heartbeats overtook the snapshot`);
+      await waitFor("snapshot report", () => snapshotOk.length === 1);
+      assert.deepStrictEqual(snapshotOk, [true]);
+      assert.equal(b.t.stats().peers.get(1)?.snapshotsReceived, 1);
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
+
+  test("a snapshot above the receiver's cap is refused and reported as failed", {
+    timeout: 15_000,
+  }, async () => {
+    const reports: boolean[] = [];
+    const a = await startNode(1, 0, { onSnapshotSent: (_p, ok) => reports.push(ok) });
+    const b = await startNode(2, 0, { limits: { snapshotBytesMax: 1024 * 1024 } });
+    a.t.addPeer(2, b.t.address());
+    b.t.addPeer(1, a.t.address());
+    try {
+      const data = new Uint8Array(2 * 1024 * 1024);
+      const meta = { index: 10, term: 1, config: { voters: [1, 2], learners: [] } };
+      a.t.send([{ type: "snap", from: 1, to: 2, term: 1, snapshot: { meta, data } }]);
+      await waitFor("snapshot failure report", () => reports.length === 1);
+      assert.deepStrictEqual(reports, [false]);
+      assert.equal(b.t.stats().framesMalformed, 1);
+      assert.ok(b.received.every((m) => m.type !== "snap"));
+      // The link recovers for ordinary traffic.
+      await waitFor("traffic after the refusal", () => {
+        a.t.send([hb(1, 2, 1)]);
+        return b.received.length > 0;
+      });
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
+
+  test("malformed frames close the connection without crashing the receiver", {
+    timeout: 15_000,
+  }, async () => {
+    const [a, b] = await startCluster(2);
+    const raw = async (frames: Uint8Array[]): Promise<void> => {
+      const s: Socket = connect(b!.t.address().port, host);
+      const closed = new Promise<void>((r) => s.on("close", () => r()));
+      s.on("error", () => {});
+      for (const f of frames) s.write(f);
+      await closed;
+    };
+    const hello = (() => {
+      // Borrow a real handshake: the transport's own HELLO is the first frame on its connection.
+      const idBytes = Buffer.from(clusterId);
+      const body = Buffer.concat([Buffer.from([0x40, 1, idBytes.length]), idBytes, Buffer.from([1, 2])]);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(body.length);
+      return Buffer.concat([len, body]);
+    })();
+    try {
+      await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]);
+      await raw([encodeMessageFrame(hb(1, 2, 1))]); // a message before the handshake
+      await raw([hello, Buffer.from([0, 0, 0, 3, 0x7f, 1, 2])]); // unknown type
+      await raw([hello, encodeMessageFrame(hb(3, 2, 1))]); // spoofed sender
+      await raw([hello, Buffer.from([0, 0, 0, 2, 5, 1])]); // truncated heartbeat
+      assert.equal(b!.t.stats().framesMalformed, 5);
+      assert.deepStrictEqual(b!.received, []);
+      // The receiver still serves real peers.
+      a!.t.send([hb(1, 2, 7)]);
+      await waitFor("a real message after the garbage", () => b!.received.length === 1);
+      assert.deepStrictEqual(b!.received, [hb(1, 2, 7)]);
+    } finally {
+      await closeAll([a!, b!]);
+    }
+  });
+
+  test("a peer of another cluster is refused", { timeout: 15_000 }, async () => {
+    const a = await startNode(1, 0);
+    const b = await startNode(2, 0, { clusterId: "other-cluster" });
+    a.t.addPeer(2, b.t.address());
+    b.t.addPeer(1, a.t.address());
+    try {
+      const timer = setInterval(() => a.t.send([hb(1, 2, 1)]), 5);
+      try {
+        await waitFor("a refusal", () => (a.t.stats().peers.get(2)?.refusals ?? 0) >= 2);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok(b.t.stats().handshakesRefused >= 2);
+      assert.deepStrictEqual(b.received, []);
+      assert.ok(b.warnings.includes("peer handshake refused"));
+      assert.ok(a.warnings.includes("peer connection lost"));
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
+});
