@@ -34,6 +34,8 @@ export function text(e: Entry | undefined): string {
 /** Wraps a disk to inject faults: fsyncs that silently do nothing, or operations that throw. */
 export class FaultDisk implements Disk {
   syncs = true;
+  /** Directory fsyncs only: file data is durable but new names and renames may be lost. */
+  dirSyncs = true;
   failOn: "rename" | "sync" | undefined = undefined;
 
   constructor(private readonly inner: Disk) {}
@@ -69,7 +71,7 @@ export class FaultDisk implements Disk {
   }
   async syncDir(dir: string) {
     this.check("sync");
-    if (this.syncs) await this.inner.syncDir(dir);
+    if (this.syncs && this.dirSyncs) await this.inner.syncDir(dir);
   }
   mkdirp(dir: string) {
     return this.inner.mkdirp(dir);
