@@ -96,7 +96,7 @@ export interface TransportStats {
   readonly framesMalformed: number;
   /** Inbound handshakes refused (other cluster, unknown or wrong node id). */
   readonly handshakesRefused: number;
-  /** Messages addressed to a node that is not a known peer. */
+  /** Messages addressed to a node that is not a known peer, or not sent by this node. */
   readonly messagesUnroutable: number;
 }
 
@@ -467,12 +467,16 @@ export class TcpTransport {
     this.links.delete(id);
   }
 
-  /** Queues messages by `msg.to`; never blocks or throws for an unreachable peer (Raft tolerates loss). */
+  /**
+   * Queues messages by `msg.to`; never blocks, and drops rather than throws when a peer is slow or down
+   * (Raft tolerates loss). A RangeError means a message field was not a non-negative safe integer.
+   */
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
     for (const msg of msgs) {
       const link = this.links.get(msg.to);
-      if (link === undefined) this.messagesUnroutable++;
+      // A wrong sender id would make the receiver drop the whole connection, so it never goes out.
+      if (link === undefined || msg.from !== this.shared.id) this.messagesUnroutable++;
       else if (msg.type === "snap") link.enqueueSnapshot(msg);
       else link.enqueue(msg);
     }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { Entry, Message, MessageType } from "../../src/raft/types.js";
+import { decodeFrame } from "../../src/transport/codec.js";
 import {
   decodeMessage,
   encodeMessage,
@@ -145,6 +146,22 @@ describe("codec", () => {
         decodeOrFrameError(b);
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  test("any frame payload decodes or raises FrameError", () => {
+    const controlFrame = fc
+      .tuple(fc.integer({ min: 0x40, max: 0x44 }), fc.uint8Array({ maxLength: 64 }))
+      .map(([code, rest]) => Uint8Array.from([code, ...rest]));
+    fc.assert(
+      fc.property(fc.oneof(controlFrame, fc.uint8Array({ maxLength: 64 })), (b) => {
+        try {
+          decodeFrame(b);
+        } catch (err) {
+          assert.ok(err instanceof FrameError, `expected FrameError, got ${String(err)}`);
+        }
+      }),
+      { numRuns: 5000 },
     );
   });
 

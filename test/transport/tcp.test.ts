@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { connect, createServer, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import type { AppendMsg, Message, NodeId } from "../../src/raft/types.js";
+import { encodeHelloFrame } from "../../src/transport/codec.js";
 import {
   encodeMessageFrame,
   type PeerAddress,
@@ -314,14 +315,7 @@ describe("tcp transport", () => {
       for (const f of frames) s.write(f);
       await closed;
     };
-    const hello = (() => {
-      // Borrow a real handshake: the transport's own HELLO is the first frame on its connection.
-      const idBytes = Buffer.from(clusterId);
-      const body = Buffer.concat([Buffer.from([0x40, 1, idBytes.length]), idBytes, Buffer.from([1, 2])]);
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(body.length);
-      return Buffer.concat([len, body]);
-    })();
+    const hello = encodeHelloFrame({ clusterId, from: 1, to: 2 });
     try {
       await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]);
       await raw([encodeMessageFrame(hb(1, 2, 1))]); // a message before the handshake
