@@ -115,13 +115,12 @@ describe("elections", () => {
   });
 
   test("§5.2 a candidate that receives AppendEntries from a leader of its term returns to follower", () => {
-    const c = new Cluster(3, { seed: 1, preVote: false });
-    const term = c.elect(1);
-    const r3 = c.raft(3);
-    // Make node 3 a candidate in the same term by hand: it campaigned into term `term` but lost.
-    r3.step({ type: "heartbeat", from: 1, to: 3, term, commit: 0, readSeq: 0 });
-    assert.equal(r3.role, "follower");
-    assert.equal(r3.leader, 1);
+    const storage = new MemoryStorage({ voters: [1, 2, 3], learners: [] });
+    const r = new Raft({ id: 3, storage, electionTicks: 10, heartbeatTicks: 1, seed: 1, preVote: false });
+    while (r.role !== "candidate") r.tick();
+    r.step({ type: "heartbeat", from: 1, to: 3, term: r.term, commit: 0, readSeq: 0 });
+    assert.equal(r.role, "follower");
+    assert.equal(r.leader, 1);
   });
 
   test("§9.6 pre-vote: a partitioned node does not raise its term and does not disrupt the leader when it returns", () => {

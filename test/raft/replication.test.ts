@@ -1,52 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AppendMsg, Message, NodeId } from "../../src/raft/index.js";
-import { Cluster, text } from "./harness.js";
-
-/** §5.4.3 State Machine Safety: no two nodes ever apply different entries at the same index. */
-export function assertStateMachineSafety(c: Cluster): void {
-  const byIndex = new Map<number, string>();
-  for (const id of c.ids) {
-    for (const e of c.node(id).applied) {
-      const key = `${e.term}/${text(e)}`;
-      const seen = byIndex.get(e.index);
-      if (seen === undefined) byIndex.set(e.index, key);
-      else
-        assert.equal(
-          key,
-          seen,
-          `node ${id} applied ${key} at index ${e.index}, another node applied ${seen}`,
-        );
-    }
-  }
-}
-
-/** §5.3 Log Matching: same index and term ⇒ identical entries up to that index. */
-export function assertLogMatching(c: Cluster): void {
-  const logs = c.ids.map((id) => c.logOf(id));
-  for (let a = 0; a < logs.length; a++) {
-    for (let b = a + 1; b < logs.length; b++) {
-      const la = logs[a] ?? [];
-      const lb = logs[b] ?? [];
-      const common = Math.min(la.length, lb.length);
-      let matchedAt = -1;
-      for (let i = common - 1; i >= 0; i--) {
-        if (la[i]?.term === lb[i]?.term && la[i]?.index === lb[i]?.index) {
-          matchedAt = i;
-          break;
-        }
-      }
-      for (let i = 0; i <= matchedAt; i++) {
-        assert.equal(
-          la[i]?.term,
-          lb[i]?.term,
-          `logs of ${c.ids[a]} and ${c.ids[b]} differ at ${la[i]?.index}`,
-        );
-        assert.equal(text(la[i] as never), text(lb[i] as never));
-      }
-    }
-  }
-}
+import { assertLogMatching, assertStateMachineSafety, Cluster, text } from "./harness.js";
 
 const figure7Leader = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
 const figure7Followers: Record<string, number[]> = {
