@@ -95,7 +95,7 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     await s.save({ hardState: { term: 4, vote: 2, commit: 3 }, entries: ents(11, 12, 4) });
     const { path, bytes } = await segment(disk, s);
     const damaged = bytes.slice();
-    damaged[middle + 30]! ^= 0x10;
+    damaged[middle + 35]! ^= 0x10; // inside the first entry's data: only the checksum can tell
     disk.setFile(path, damaged);
     const err = await reopen(disk).then(
       () => assert.fail("opened a corrupt WAL"),
