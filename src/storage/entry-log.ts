@@ -72,7 +72,8 @@ export class EntryLog {
     const first = entries[0];
     if (first === undefined) return;
     this.checkAppend(entries);
-    this.ents.length = first.index - this.offset - 1;
+    const keep = first.index - this.offset - 1;
+    if (keep < this.ents.length) this.ents.length = keep;
     for (const e of entries) this.ents.push(e);
   }
 
