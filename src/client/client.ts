@@ -1,0 +1,388 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Pool } from "undici";
+import { RaftstackError } from "./errors.js";
+import type { ClusterInfo, HealthInfo, MemberInfo, StackInfo } from "./types.js";
+
+export interface ClientOptions {
+  /** Client URLs of the nodes, e.g. ["http://127.0.0.1:12380"]; any node answers any request. */
+  readonly endpoints: readonly string[];
+  /** Time allowed for one attempt (connect, send, full answer). */
+  readonly timeoutMs?: number;
+  /** Time allowed for the whole call, retries and backoff included. */
+  readonly deadlineMs?: number;
+  /** Attempts after the first one; each goes to another endpoint. */
+  readonly retries?: number;
+  /** First backoff delay; it doubles per retry up to backoffMaxMs, then gets 50-100% jitter. */
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Keep-alive connections per endpoint. */
+  readonly connectionsMax?: number;
+  /** Answers larger than this are rejected (a full listStacks is the largest one). */
+  readonly responseBytesMax?: number;
+}
+
+export const TIMEOUT_MS_DEFAULT = 1000;
+export const DEADLINE_MS_DEFAULT = 10_000;
+export const RETRIES_DEFAULT = 10;
+export const BACKOFF_BASE_MS_DEFAULT = 25;
+export const BACKOFF_MAX_MS_DEFAULT = 1000;
+export const CONNECTIONS_MAX_DEFAULT = 16;
+export const RESPONSE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+
+/** Statuses that mean "this node could not serve it now": try another node with the same key. */
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+type Method = "GET" | "POST" | "DELETE";
+
+interface CallSpec {
+  readonly method: Method;
+  readonly path: string;
+  readonly body?: unknown;
+  /** Writes carry one Idempotency-Key across every retry so the cluster applies them once. */
+  readonly write: boolean;
+  /** Only this endpoint index is asked (per-node views such as health and cluster). */
+  readonly pin?: number;
+  /** Non-2xx statuses returned as answers instead of raised (health's 503 carries the node's view). */
+  readonly accept?: readonly number[];
+}
+
+interface Answer {
+  readonly status: number;
+  readonly json: unknown;
+}
+
+type Attempt =
+  | { readonly kind: "answer"; readonly status: number; readonly json: unknown; readonly leader: number }
+  | { readonly kind: "failed"; readonly error: RaftstackError };
+
+/**
+ * Typed client of the JSON API. It remembers which node leads (from X-Raft-Leader / X-Raft-Node) and
+ * sends there first, retries 502/503/504, timeouts and connection errors on another node with
+ * exponential backoff and jitter, and never retries a definite answer (400, 404, 409, 413, ...).
+ */
+export class RaftstackClient {
+  private readonly endpoints: readonly string[];
+  private readonly pools: Pool[];
+  private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly retries: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly responseBytesMax: number;
+  /** Endpoint index of each node id seen in X-Raft-Node or in a cluster view. */
+  private readonly endpointOfNode = new Map<number, number>();
+  private preferred = 0;
+
+  constructor(options: ClientOptions) {
+    if (options.endpoints.length === 0) throw new TypeError("RaftstackClient needs at least one endpoint");
+    this.endpoints = options.endpoints.map((e) => new URL(e).origin);
+    this.timeoutMs = positive(options.timeoutMs ?? TIMEOUT_MS_DEFAULT, "timeoutMs");
+    this.deadlineMs = positive(options.deadlineMs ?? DEADLINE_MS_DEFAULT, "deadlineMs");
+    this.retries = Math.max(0, Math.floor(options.retries ?? RETRIES_DEFAULT));
+    this.backoffBaseMs = options.backoffBaseMs ?? BACKOFF_BASE_MS_DEFAULT;
+    this.backoffMaxMs = options.backoffMaxMs ?? BACKOFF_MAX_MS_DEFAULT;
+    this.responseBytesMax = options.responseBytesMax ?? RESPONSE_BYTES_MAX_DEFAULT;
+    const connections = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
+    this.pools = this.endpoints.map((origin) => new Pool(origin, { connections, keepAliveTimeout: 10_000 }));
+  }
+
+  /** The endpoint the next call goes to first (the known leader, else the node that last answered). */
+  get preferredEndpoint(): string {
+    return this.endpoints[this.preferred]!;
+  }
+
+  async createStack(label: string): Promise<number> {
+    const a = await this.call({ method: "POST", path: "/v1/stacks", body: { label }, write: true });
+    return field(a.json, "id", "number");
+  }
+
+  /** The id of the stack with this label, or undefined if there is none. */
+  async stackId(label: string): Promise<number | undefined> {
+    try {
+      const a = await this.call({
+        method: "GET",
+        path: `/v1/stacks?label=${encodeURIComponent(label)}`,
+        write: false,
+      });
+      return field(a.json, "id", "number");
+    } catch (err) {
+      if (err instanceof RaftstackError && err.code === "stack_not_found") return undefined;
+      throw err;
+    }
+  }
+
+  /** Pushes one item or several (in order, atomically); resolves to the new size. */
+  async push(id: number, items: string | readonly string[]): Promise<number> {
+    const body = typeof items === "string" ? { item: items } : { items };
+    const a = await this.call({ method: "POST", path: `${stackPath(id)}/push`, body, write: true });
+    return field(a.json, "size", "number");
+  }
+
+  async pop(id: number): Promise<string> {
+    const a = await this.call({ method: "POST", path: `${stackPath(id)}/pop`, write: true });
+    return field(a.json, "item", "string");
+  }
+
+  async top(id: number): Promise<string> {
+    const a = await this.call({ method: "GET", path: `${stackPath(id)}/top`, write: false });
+    return field(a.json, "item", "string");
+  }
+
+  async size(id: number): Promise<number> {
+    const a = await this.call({ method: "GET", path: `${stackPath(id)}/size`, write: false });
+    return field(a.json, "size", "number");
+  }
+
+  async deleteStack(id: number): Promise<void> {
+    await this.call({ method: "DELETE", path: stackPath(id), write: true });
+  }
+
+  async listStacks(): Promise<StackInfo[]> {
+    const a = await this.call({ method: "GET", path: "/v1/stacks", write: false });
+    const stacks = field(a.json, "stacks", "object");
+    if (!Array.isArray(stacks)) throw badResponse("stacks is not an array");
+    return stacks.map((s: unknown) => ({
+      id: field(s, "id", "number"),
+      label: field(s, "label", "string"),
+      size: field(s, "size", "number"),
+    }));
+  }
+
+  /** The cluster as one node sees it: any node, or the given endpoint only. */
+  async cluster(options: { endpoint?: string } = {}): Promise<ClusterInfo> {
+    const pin = this.pinOf(options.endpoint);
+    const a = await this.call({ method: "GET", path: "/v1/cluster", write: false, ...pin });
+    const info = a.json as ClusterInfo;
+    field(a.json, "id", "number");
+    field(a.json, "term", "number");
+    const members = field(a.json, "members", "object");
+    if (!Array.isArray(members)) throw badResponse("members is not an array");
+    for (const m of members as MemberInfo[]) {
+      const index = this.endpoints.indexOf(safeOrigin(m.clientUrl));
+      if (typeof m.id === "number" && index >= 0) this.endpointOfNode.set(m.id, index);
+    }
+    this.learnLeader(info.leader);
+    return info;
+  }
+
+  /**
+   * A node's health. With an endpoint, that node's answer is returned even when it is 503 (no leader
+   * known), so callers can show its role and term; without one, the first healthy node answers.
+   */
+  async health(options: { endpoint?: string } = {}): Promise<HealthInfo> {
+    const pin = this.pinOf(options.endpoint);
+    const accept = options.endpoint === undefined ? {} : { accept: [503] };
+    const a = await this.call({ method: "GET", path: "/health", write: false, ...pin, ...accept });
+    field(a.json, "role", "string");
+    return a.json as HealthInfo;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.pools.map((p) => p.close()));
+  }
+
+  private pinOf(endpoint: string | undefined): { pin?: number } {
+    if (endpoint === undefined) return {};
+    const origin = new URL(endpoint).origin;
+    const index = this.endpoints.indexOf(origin);
+    if (index < 0) throw new TypeError(`${endpoint} is not one of the client's endpoints`);
+    return { pin: index };
+  }
+
+  private async call(spec: CallSpec): Promise<Answer> {
+    const deadline = performance.now() + this.deadlineMs;
+    const key = spec.write ? randomUUID() : undefined;
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    let target = spec.pin ?? this.preferred;
+    let last: RaftstackError | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw deadlineExceeded(spec, last);
+      const result = await this.attempt(target, spec, body, key, Math.min(this.timeoutMs, remaining));
+      let leader = 0;
+      if (result.kind === "answer") {
+        leader = result.leader;
+        const ok = (result.status >= 200 && result.status < 300) || spec.accept?.includes(result.status);
+        if (ok) return { status: result.status, json: result.json };
+        const error = serverError(result.status, result.json);
+        if (!RETRYABLE_STATUSES.has(result.status)) throw error;
+        last = error;
+      } else {
+        last = result.error;
+      }
+      if (attempt >= this.retries) {
+        throw new RaftstackError(
+          "unavailable",
+          last.status,
+          `${describe(spec)}: ${last.message}${unknownOutcome(spec)}`,
+          {
+            cause: last,
+          },
+        );
+      }
+      target = spec.pin ?? this.nextTarget(target, leader);
+      const backoff =
+        Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+      if (performance.now() + backoff >= deadline) throw deadlineExceeded(spec, last);
+      await sleep(backoff);
+    }
+  }
+
+  private async attempt(
+    target: number,
+    spec: CallSpec,
+    body: string | undefined,
+    key: string | undefined,
+    timeoutMs: number,
+  ): Promise<Attempt> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (key !== undefined) headers["idempotency-key"] = key;
+    try {
+      const res = await this.pools[target]!.request({
+        method: spec.method,
+        path: spec.path,
+        headers,
+        body: body ?? null,
+        signal: controller.signal,
+      });
+      const node = headerInt(res.headers["x-raft-node"]);
+      const leader = headerInt(res.headers["x-raft-leader"]);
+      const text = await readText(res.body, this.responseBytesMax);
+      if (node > 0) this.endpointOfNode.set(node, target);
+      // A definite answer from a node is worth coming back to, unless it names a leader we can reach.
+      if (!RETRYABLE_STATUSES.has(res.statusCode)) this.preferred = target;
+      this.learnLeader(leader);
+      return { kind: "answer", status: res.statusCode, json: parseJson(text), leader };
+    } catch (err) {
+      const timedOut = controller.signal.aborted;
+      const where = this.endpoints[target];
+      const message = timedOut
+        ? `no answer from ${where} within ${timeoutMs} ms`
+        : `${where}: ${errText(err)}`;
+      const code = err instanceof RaftstackError ? err.code : timedOut ? "timeout" : "connection_error";
+      return { kind: "failed", error: new RaftstackError(code, 0, message, { cause: err }) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private learnLeader(leader: number): void {
+    const index = leader > 0 ? this.endpointOfNode.get(leader) : undefined;
+    if (index !== undefined) this.preferred = index;
+  }
+
+  /** After a failure: the leader the failing node named if we know its endpoint, else the next endpoint. */
+  private nextTarget(failed: number, leader: number): number {
+    const index = leader > 0 ? this.endpointOfNode.get(leader) : undefined;
+    if (index !== undefined && index !== failed) return index;
+    return (failed + 1) % this.endpoints.length;
+  }
+}
+
+function stackPath(id: number): string {
+  return `/v1/stacks/${encodeURIComponent(String(id))}`;
+}
+
+function positive(n: number, name: string): number {
+  if (!(n > 0)) throw new TypeError(`${name} must be > 0`);
+  return n;
+}
+
+function headerInt(v: string | string[] | undefined): number {
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+function safeOrigin(url: unknown): string {
+  try {
+    return new URL(String(url)).origin;
+  } catch {
+    return "";
+  }
+}
+
+async function readText(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  bytesMax: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > bytesMax) {
+      body.destroy();
+      throw badResponse(`answer larger than ${bytesMax} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, bytes).toString("utf8");
+}
+
+function parseJson(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Proxies and text endpoints answer plain text; keep it as the message.
+    return text;
+  }
+}
+
+/** Error answers look like {"error":{"code","message"}}; anything else still yields a code. */
+function serverError(status: number, json: unknown): RaftstackError {
+  const err = typeof json === "object" && json !== null ? (json as { error?: unknown }).error : undefined;
+  if (typeof err === "object" && err !== null) {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (typeof code === "string") {
+      return new RaftstackError(code, status, typeof message === "string" ? message : code);
+    }
+  }
+  const text = typeof json === "string" ? json.trim() : `HTTP ${status}`;
+  return new RaftstackError(`http_${status}`, status, text);
+}
+
+function field<T extends "number" | "string" | "object">(
+  json: unknown,
+  name: string,
+  type: T,
+): T extends "number" ? number : T extends "string" ? string : object {
+  const v = typeof json === "object" && json !== null ? (json as Record<string, unknown>)[name] : undefined;
+  if (typeof v !== type || v === null) throw badResponse(`expected ${type} field "${name}"`);
+  return v as T extends "number" ? number : T extends "string" ? string : object;
+}
+
+function badResponse(message: string): RaftstackError {
+  return new RaftstackError("bad_response", 0, message);
+}
+
+function describe(spec: CallSpec): string {
+  return `${spec.method} ${spec.path}`;
+}
+
+function unknownOutcome(spec: CallSpec): string {
+  return spec.write ? " (outcome unknown: the write may or may not have been applied)" : "";
+}
+
+function deadlineExceeded(spec: CallSpec, last: RaftstackError | undefined): RaftstackError {
+  const why = last === undefined ? "" : `; last error: ${last.message}`;
+  return new RaftstackError(
+    "deadline_exceeded",
+    0,
+    `${describe(spec)}: deadline exceeded${why}${unknownOutcome(spec)}`,
+    {
+      cause: last,
+    },
+  );
+}
+
+function errText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === "string" ? `${code} ${err.message}` : err.message;
+  }
+  return String(err);
+}

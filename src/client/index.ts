@@ -1,0 +1,16 @@
+// Typed client of the raftstack JSON API: leader preference, per-attempt timeout, overall deadline,
+// retries on another node with one Idempotency-Key per write.
+export type { ClientOptions } from "./client.js";
+export {
+  BACKOFF_BASE_MS_DEFAULT,
+  BACKOFF_MAX_MS_DEFAULT,
+  CONNECTIONS_MAX_DEFAULT,
+  DEADLINE_MS_DEFAULT,
+  RaftstackClient,
+  RESPONSE_BYTES_MAX_DEFAULT,
+  RETRIES_DEFAULT,
+  TIMEOUT_MS_DEFAULT,
+} from "./client.js";
+export type { ClientErrorCode } from "./errors.js";
+export { RaftstackError } from "./errors.js";
+export type { ClusterInfo, HealthInfo, MemberInfo, StackInfo } from "./types.js";

@@ -1,0 +1,32 @@
+export interface StackInfo {
+  readonly id: number;
+  readonly label: string;
+  readonly size: number;
+}
+
+export interface MemberInfo {
+  readonly id: number;
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+  readonly match?: number;
+  readonly state?: string;
+}
+
+/** One node's view of the cluster (GET /v1/cluster). */
+export interface ClusterInfo {
+  readonly id: number;
+  /** 0 when the node knows no leader. */
+  readonly leader: number;
+  readonly term: number;
+  readonly members: readonly MemberInfo[];
+  readonly commit: number;
+  readonly applied: number;
+}
+
+/** GET /health; a node without a known leader answers 503 with the same body shape. */
+export interface HealthInfo {
+  readonly ok: boolean;
+  readonly leader: number;
+  readonly role: string;
+  readonly term: number;
+}
