@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 
 /** A file opened for writing; positions are explicit so appends never depend on a shared cursor. */
 export interface DiskFile {
@@ -78,11 +78,13 @@ export class NodeDisk implements Disk {
     }
   }
 
-  async mkdirp(dir: string): Promise<void> {
+  async mkdirp(path: string): Promise<void> {
+    // Absolute, so it compares with the first created path mkdir reports.
+    const dir = resolve(path);
     const first = await mkdir(dir, { recursive: true });
     if (first === undefined) return;
     // Each newly created level must be durable in its parent, or a crash could lose the directory.
-    for (let d = dir; ; d = dirname(d)) {
+    for (let d = dir; d !== dirname(d); d = dirname(d)) {
       await this.syncDir(dirname(d));
       if (d === first) break;
     }

@@ -1,4 +1,4 @@
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Disk, DiskFile } from "./disk.js";
 
 /** Returns an integer in [0, n); supplied by the caller so crashes replay from a seed. */
@@ -80,8 +80,8 @@ export class MemDisk implements Disk {
 
   async list(dir: string): Promise<string[]> {
     const names: string[] = [];
-    for (const p of this.files.keys()) if (dirname(p) === dir) names.push(p.slice(dir.length + 1));
-    for (const d of this.dirs) if (d !== dir && dirname(d) === dir) names.push(d.slice(dir.length + 1));
+    for (const p of this.files.keys()) if (dirname(p) === dir) names.push(basename(p));
+    for (const d of this.dirs) if (d !== dir && dirname(d) === dir) names.push(basename(d));
     return names.sort();
   }
 

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { describe, test } from "node:test";
-import { crc32c, MemDisk } from "../../src/storage/index.js";
+import { crc32c, MemDisk, NodeDisk } from "../../src/storage/index.js";
 import { seededRng } from "./helpers.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -104,4 +107,26 @@ describe("MemDisk", { timeout: 10_000 }, () => {
     assert.deepEqual(await disk.list("/d"), ["final"]);
     assert.equal(str(await disk.readFile("/d/final")), "v1");
   });
+});
+
+describe("NodeDisk", { timeout: 10_000 }, () => {
+  test("mkdirp creates nested directories (relative paths too) and list reports them", async () => {
+    const root = await mkdtemp(join(tmpdir(), "raftstack-nodedisk-"));
+    try {
+      const disk = new NodeDisk();
+      await disk.mkdirp(relative(process.cwd(), join(root, "a", "b")));
+      await disk.mkdirp(join(root, "a", "b"));
+      assert.deepEqual(await disk.list(join(root, "a")), ["b"]);
+      assert.deepEqual(await disk.list(join(root, "missing")), []);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+test("MemDisk lists entries of the root directory by name", async () => {
+  const disk = new MemDisk();
+  await disk.mkdirp("/data/wal");
+  assert.deepEqual(await disk.list("/"), ["data"]);
+  assert.deepEqual(await disk.list("/data"), ["wal"]);
 });
