@@ -124,7 +124,7 @@ describe("NodeDisk", { timeout: 10_000 }, () => {
   });
 });
 
-test("MemDisk lists entries of the root directory by name", async () => {
+test("MemDisk lists entries of the root directory by name", { timeout: 10_000 }, async () => {
   const disk = new MemDisk();
   await disk.mkdirp("/data/wal");
   assert.deepEqual(await disk.list("/"), ["data"]);
