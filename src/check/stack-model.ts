@@ -74,14 +74,14 @@ function stepStack(state: StackState, input: StackInput, output: StackOutput | u
   }
 }
 
+type StackOperation = Operation<StackInput, StackOutput>;
+
 /**
  * Stacks are independent, so the history splits per stack name. Reads with unknown outcome constrain
  * nothing and are dropped, which keeps them from multiplying the search space.
  */
-function partitionByStack(
-  history: readonly Operation<StackInput, StackOutput>[],
-): Operation<StackInput, StackOutput>[][] {
-  const byStack = new Map<string, Operation<StackInput, StackOutput>[]>();
+function partitionByStack(history: readonly StackOperation[]): StackOperation[][] {
+  const byStack = new Map<string, StackOperation[]>();
   for (const op of history) {
     if (op.output === undefined && (op.input.op === "top" || op.input.op === "size")) continue;
     let ops = byStack.get(op.input.stack);
@@ -91,7 +91,22 @@ function partitionByStack(
     }
     ops.push(op);
   }
-  return [...byStack.values()];
+  return [...byStack.values()].map(dropUnobservedPushes);
+}
+
+/**
+ * Without size reads, an unknown-outcome push whose value no known pop or top returned can be removed:
+ * while its value sits in the stack no known op may see it on top, so any linearization that includes it
+ * stays valid without it (the unknown pop that removed it, if any, then never happened). Such pushes
+ * would otherwise be guessed in at every dead end of the search.
+ */
+function dropUnobservedPushes(ops: StackOperation[]): StackOperation[] {
+  if (ops.some((op) => op.input.op === "size" && op.output !== undefined)) return ops;
+  const observed = new Set<string>();
+  for (const op of ops) if (op.output?.kind === "value") observed.add(op.output.value);
+  return ops.filter(
+    (op) => op.output !== undefined || op.input.op !== "push" || observed.has(op.input.value),
+  );
 }
 
 function describeStackOperation(input: StackInput, output: StackOutput | undefined): string {
