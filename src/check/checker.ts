@@ -290,6 +290,9 @@ export function checkHistory<S, I, O>(
   return { result: "ok", steps: budget.steps };
 }
 
+/** The explanation shows only the end of a long prefix: the failure is about what comes right before it. */
+const prefixLinesMax = 50;
+
 function explainIllegal<S, I, O>(
   model: Model<S, I, O>,
   history: readonly Operation<I, O>[],
@@ -315,10 +318,12 @@ function explainIllegal<S, I, O>(
   const out: string[] = [`not linearizable: partition of ${ops.length} operations`];
   out.push(`longest linearizable prefix (${linearized.length} of ${ops.length}):`);
   let state = model.init();
-  for (const op of linearized) {
+  const shownFrom = linearized.length - prefixLinesMax;
+  if (shownFrom > 0) out.push(`  ... ${shownFrom} earlier operations`);
+  linearized.forEach((op, i) => {
     state = model.step(state, op.input, op.output).state;
-    out.push(`  ${line(op)}   => ${showState(state)}`);
-  }
+    if (i >= shownFrom) out.push(`  ${line(op)}   => ${showState(state)}`);
+  });
   out.push(`state after prefix: ${showState(outcome.state)}`);
   out.push("could not linearize next:");
   for (const op of stuck) {
