@@ -1,0 +1,17 @@
+/**
+ * Operating errors of the driver. All of them mean "the outcome is unknown or the request was not
+ * served": the HTTP layer answers 503 + Retry-After and a client retries with the same key.
+ */
+export type NodeErrorCode = "no_leader" | "not_leader" | "timeout" | "stopped" | "busy";
+
+export class NodeError extends Error {
+  readonly code: NodeErrorCode;
+  /** The leader this node knows of (0 = none), so a caller can redirect. */
+  readonly leader: number;
+  constructor(code: NodeErrorCode, message: string, leader = 0) {
+    super(message);
+    this.name = "NodeError";
+    this.code = code;
+    this.leader = leader;
+  }
+}

@@ -1,0 +1,77 @@
+import { pino } from "pino";
+import { HttpApi } from "../server/index.js";
+import type { NodeStatus } from "./node.js";
+import { RaftNode } from "./node.js";
+import type { NodeOptions } from "./options.js";
+
+export interface RunningNode {
+  readonly id: number;
+  /** This node's client URL, with the port actually bound. */
+  readonly clientUrl: string;
+  readonly node: RaftNode;
+  status(): NodeStatus;
+  /** Graceful: hands leadership away first (if leader), then stops the server, transport and storage. */
+  close(): Promise<void>;
+}
+
+export interface StartExtras {
+  /** Storage failed under a running node; main exits non-zero. Default: log only. */
+  readonly onFatal?: (err: unknown) => void;
+  /** Collect process-wide metrics too (main does; several nodes in one test process do not). */
+  readonly processMetrics?: boolean;
+}
+
+/** Time a stopping leader waits for its successor, so clients see no election gap. */
+const TRANSFER_WAIT_MS = 1000;
+
+/**
+ * Opens storage, starts the peer transport, the Raft driver and the HTTP API. Throws
+ * StorageCorruptionError (naming file, offset and the repair command) if the data dir is damaged.
+ */
+export async function startNode(options: NodeOptions, extras: StartExtras = {}): Promise<RunningNode> {
+  const logger = pino({ level: options.logLevel, base: { node: options.id } });
+  const node = await RaftNode.open(options, {
+    logger,
+    processMetrics: extras.processMetrics ?? false,
+    ...(extras.onFatal === undefined ? {} : { onFatal: extras.onFatal }),
+  });
+  const own = new URL(options.clientUrls[options.id - 1] ?? "http://127.0.0.1");
+  const host = options.host ?? own.hostname.replace(/^\[(.*)\]$/, "$1");
+  const api = new HttpApi(node, {
+    host,
+    port: options.port,
+    clientUrls: options.clientUrls,
+    requestTimeoutMs: options.requestTimeoutMs,
+    logger,
+  });
+  await node.start();
+  let port: number;
+  try {
+    port = await api.listen();
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  const clientUrl = `http://${own.hostname}:${port}`;
+  logger.info(
+    { clientUrl, peerUrl: options.peerUrls[options.id - 1], dataDir: options.dataDir },
+    "node started",
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    id: options.id,
+    clientUrl,
+    node,
+    status: () => node.status(),
+    close() {
+      closing ??= (async () => {
+        const handedOver = await node.transferLeadership(TRANSFER_WAIT_MS);
+        logger.info({ handedOver }, "shutting down");
+        await api.close();
+        await node.close();
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}

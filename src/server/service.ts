@@ -1,0 +1,36 @@
+import type { Command, Outcome, StackMachine } from "../stack/index.js";
+
+/**
+ * What the HTTP layer needs from a node. Structural, so the server does not import the driver (the
+ * driver starts the server). Failures reject with an Error carrying `code` (see ServiceErrorCode).
+ */
+export interface StackService {
+  readonly id: number;
+  leader(): number;
+  role(): string;
+  /** Leader only; rejects with code not_leader (nothing proposed) or an outcome-unknown code. */
+  propose(cmd: Command): Promise<Outcome>;
+  read<T>(fn: (m: StackMachine) => T, stale?: boolean): Promise<T>;
+  status(): ClusterView;
+  metricsText(): Promise<string>;
+  readonly metricsContentType: string;
+}
+
+/** Codes a service rejects with; every one of them answers 503 + Retry-After except where noted. */
+export type ServiceErrorCode = "no_leader" | "not_leader" | "timeout" | "stopped" | "busy";
+
+export interface ClusterView {
+  readonly id: number;
+  readonly role: string;
+  readonly leader: number;
+  readonly term: number;
+  readonly commit: number;
+  readonly applied: number;
+  readonly members: readonly {
+    readonly id: number;
+    readonly peerUrl: string;
+    readonly clientUrl: string;
+    readonly match: number;
+    readonly state: string;
+  }[];
+}
