@@ -791,6 +791,8 @@ export class Raft {
     if (!pr) return;
     pr.recentActive = true;
     if (pr.state === "probe") pr.probeSent = false;
+    // A live follower with a full window has likely lost appends: without this, replication stalls forever.
+    else if (pr.state === "replicate" && pr.inflights.full()) pr.becomeProbe();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, false);
     if (m.readSeq > (this.readAcks.get(m.from) ?? 0)) {
       this.readAcks.set(m.from, m.readSeq);
