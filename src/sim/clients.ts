@@ -1,0 +1,238 @@
+import type { Operation, StackInput, StackOutput } from "../check/index.js";
+import type { NodeId, Prng } from "../raft/index.js";
+import type { SimParams } from "./params.js";
+import type { ClientReply, ClientRequest } from "./protocol.js";
+import { Violation } from "./protocol.js";
+
+/** What a client needs from the simulation around it. */
+export interface ClientHost {
+  now(): number;
+  after(delayMs: number, run: () => void): void;
+  send(node: NodeId, req: ClientRequest): void;
+  trace(kind: string, nums: number[], text?: string): void;
+}
+
+/** One logical operation with its retries. Creates set up stack ids and stay out of the checked history. */
+interface PendingOp {
+  readonly opId: number;
+  readonly input: StackInput | { readonly op: "create"; readonly stack: string };
+  readonly key: string;
+  readonly call: number;
+  readonly attemptsMax: number;
+  attempt: number;
+  node: NodeId;
+  /** Some attempt may have reached the log (it timed out instead of being refused). */
+  mayHaveApplied: boolean;
+  done: boolean;
+  onDone: (output: StackOutput | number | undefined) => void;
+}
+
+const backoffMs = 20;
+
+/**
+ * A client issuing stack operations one at a time. Writes carry an idempotency key; on a timeout or a
+ * refusal it retries with the same key on another node, up to `attemptsMax` attempts.
+ */
+export class SimClient {
+  private readonly stackIds = new Map<string, number>();
+  private readonly pending = new Map<number, PendingOp>();
+  private seq = 0;
+  private stopped = false;
+
+  constructor(
+    readonly id: number,
+    private readonly params: SimParams,
+    private readonly rng: Prng,
+    private readonly host: ClientHost,
+    private readonly labels: readonly string[],
+    private readonly history: Operation<StackInput, StackOutput>[],
+    private readonly nextOpId: () => number,
+  ) {}
+
+  start(): void {
+    this.host.after(this.rng.float() * this.params.thinkMaxMs, () => this.next());
+  }
+
+  /** No new operations; those in flight run to their end. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Operations still unanswered at the end: writes that may have happened count as unknown outcome. */
+  finish(): void {
+    for (const op of this.pending.values()) {
+      if (!op.done && op.input.op !== "create") this.record(op, undefined);
+    }
+  }
+
+  private next(): void {
+    if (this.stopped) return;
+    const missing = this.labels.find((l) => !this.stackIds.has(l));
+    if (missing !== undefined) {
+      this.run({ op: "create", stack: missing }, this.params.attemptsMax, (out) => {
+        if (typeof out === "number") this.stackIds.set(missing, out);
+        this.think();
+      });
+      return;
+    }
+    const stack = this.rng.pick(this.labels);
+    const roll = this.rng.float();
+    const input: StackInput =
+      roll < 0.4
+        ? { op: "push", stack, value: `c${this.id}-${++this.seq}` }
+        : roll < 0.65
+          ? { op: "pop", stack }
+          : roll < 0.85
+            ? { op: "top", stack }
+            : { op: "size", stack };
+    this.run(input, this.params.attemptsMax, () => this.think());
+  }
+
+  private think(): void {
+    this.host.after(this.rng.float() * this.params.thinkMaxMs, () => this.next());
+  }
+
+  /** Starts one logical operation; `onDone` gets its output (undefined when it ended unknown). */
+  run(
+    input: PendingOp["input"],
+    attemptsMax: number,
+    onDone: (output: StackOutput | number | undefined) => void,
+  ): string {
+    const opId = this.nextOpId();
+    const op: PendingOp = {
+      opId,
+      input,
+      key: `k${this.id}-${opId}`,
+      call: this.host.now(),
+      attemptsMax,
+      attempt: 0,
+      node: 0,
+      mayHaveApplied: false,
+      done: false,
+      onDone,
+    };
+    this.pending.set(opId, op);
+    this.host.trace("call", [this.id, opId], describeInput(input));
+    this.attempt(op);
+    return op.key;
+  }
+
+  private attempt(op: PendingOp): void {
+    op.attempt++;
+    op.node = this.pickNode(op.node);
+    const attempt = op.attempt;
+    const base = { clientId: this.id, opId: op.opId, attempt };
+    const stackId = this.stackIds.get(op.input.stack) ?? 0;
+    let req: ClientRequest;
+    switch (op.input.op) {
+      case "create":
+        req = { ...base, kind: "write", key: op.key, op: { type: "create", label: op.input.stack } };
+        break;
+      case "push":
+        req = {
+          ...base,
+          kind: "write",
+          key: op.key,
+          op: { type: "push", id: stackId, items: [op.input.value] },
+        };
+        break;
+      case "pop":
+        req = { ...base, kind: "write", key: op.key, op: { type: "pop", id: stackId } };
+        break;
+      default:
+        req = { ...base, kind: "read", op: op.input.op, stackId };
+    }
+    this.host.send(op.node, req);
+    this.host.after(this.params.opTimeoutMs, () => {
+      if (op.done || op.attempt !== attempt) return;
+      op.mayHaveApplied = true;
+      this.retry(op);
+    });
+  }
+
+  private retry(op: PendingOp): void {
+    if (op.attempt >= op.attemptsMax) {
+      op.done = true;
+      this.pending.delete(op.opId);
+      this.host.trace("giveUp", [this.id, op.opId]);
+      // A write that may have reached the log is unknown; one refused every time never happened.
+      if (op.mayHaveApplied && op.input.op !== "create") this.record(op, undefined);
+      op.onDone(undefined);
+      return;
+    }
+    this.attempt(op);
+  }
+
+  /** A retry goes to a different node than the last attempt. */
+  private pickNode(last: NodeId): NodeId {
+    const n = this.params.nodes;
+    if (last === 0) return 1 + this.rng.int(n);
+    return 1 + ((last - 1 + 1 + this.rng.int(n - 1)) % n);
+  }
+
+  onReply(r: ClientReply): void {
+    const op = this.pending.get(r.opId);
+    if (op === undefined || op.done) return;
+    if (r.result === "unavailable") {
+      // Only the current attempt's refusal triggers a retry; a late refusal of an older one says nothing.
+      if (r.attempt !== op.attempt) return;
+      const attempt = op.attempt;
+      this.host.after(backoffMs, () => {
+        if (!op.done && op.attempt === attempt) this.retry(op);
+      });
+      return;
+    }
+    op.done = true;
+    this.pending.delete(op.opId);
+    const output = toOutput(op, r.result);
+    this.host.trace(
+      "return",
+      [this.id, op.opId],
+      typeof output === "number" ? `id ${output}` : JSON.stringify(output),
+    );
+    if (op.input.op !== "create") this.record(op, output as StackOutput);
+    op.onDone(output);
+  }
+
+  private record(op: PendingOp, output: StackOutput | undefined): void {
+    if (op.input.op === "create") return;
+    const ret = output === undefined ? Number.POSITIVE_INFINITY : this.host.now();
+    this.history.push({ clientId: this.id, input: op.input, call: op.call, ret, output });
+  }
+}
+
+function describeInput(input: PendingOp["input"]): string {
+  return input.op === "push" ? `push(${input.stack}, ${input.value})` : `${input.op}(${input.stack})`;
+}
+
+/** Maps a node's answer to the checker's output (a stack id for creates). */
+function toOutput(
+  op: PendingOp,
+  result: Exclude<ClientReply["result"], "unavailable">,
+): StackOutput | number {
+  const name = op.input.op;
+  if (result.ok) {
+    switch (result.kind) {
+      case "created":
+        if (name === "create") return result.id;
+        break;
+      case "pushed":
+        if (name === "push") return { kind: "ok" };
+        break;
+      case "popped":
+        if (name === "pop") return { kind: "value", value: result.item };
+        break;
+      case "top":
+        if (name === "top") return { kind: "value", value: result.item };
+        break;
+      case "size":
+        if (name === "size") return { kind: "size", size: result.size };
+        break;
+      default:
+        break;
+    }
+  } else if (result.code === "stack_empty" && (name === "pop" || name === "top")) {
+    return { kind: "empty" };
+  }
+  throw new Violation("client protocol", `${name} on ${op.input.stack} got ${JSON.stringify(result)}`);
+}

@@ -1,0 +1,8 @@
+export {
+  describeParams,
+  isMutationName,
+  type MutationName,
+  mutationNames,
+  type SimParams,
+} from "./params.js";
+export { runSimulation, type SimOptions, type SimResult, type SimStats } from "./simulation.js";

@@ -1,0 +1,197 @@
+import type { NodeId, Prng } from "../raft/index.js";
+import type { Network } from "./network.js";
+import type { SimNode } from "./node.js";
+import type { FaultKind, SimParams } from "./params.js";
+
+export interface NemesisHost {
+  after(delayMs: number, run: () => void): void;
+  trace(kind: string, nums: number[], text?: string): void;
+  restart(node: SimNode): void;
+}
+
+/** Steps of one rolling ("swizzle") partition: each moves one node across the cut. */
+const swizzleStepsMax = 6;
+
+/**
+ * Injects faults at random times during the safety phase: partitions (symmetric, one-way, around the
+ * leader, rolling), crashes with restart from disk, pauses, and leadership transfers.
+ */
+export class Nemesis {
+  private stopped = false;
+  /** Bumped on every crash or pause of a node, so a stale restart/resume timer does nothing. */
+  private readonly generation = new Map<NodeId, number>();
+  private readonly kinds: FaultKind[];
+  private readonly weights: number[];
+  private readonly weightSum: number;
+  counts = { partitions: 0, crashes: 0, pauses: 0, transfers: 0 };
+
+  constructor(
+    private readonly params: SimParams,
+    private readonly rng: Prng,
+    private readonly net: Network,
+    private readonly nodes: readonly SimNode[],
+    private readonly host: NemesisHost,
+  ) {
+    this.kinds = Object.keys(params.faultWeights) as FaultKind[];
+    this.weights = this.kinds.map((k) => params.faultWeights[k]);
+    this.weightSum = this.weights.reduce((a, b) => a + b, 0);
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** Ends the safety phase: no more faults; links, crashed and paused nodes are all healed. */
+  healAll(): void {
+    this.stopped = true;
+    this.net.healAll();
+    this.net.dropRate = 0;
+    this.net.duplicateRate = 0;
+    for (const node of this.nodes) {
+      this.bump(node.id);
+      if (node.state === "down") this.host.restart(node);
+      else if (node.state === "paused") node.resume();
+    }
+    this.host.trace("healAll", []);
+  }
+
+  private schedule(): void {
+    const delay = this.rng.float() * 2 * this.params.faultIntervalMs;
+    this.host.after(delay, () => {
+      if (this.stopped) return;
+      this.act(this.pickKind());
+      this.schedule();
+    });
+  }
+
+  private pickKind(): FaultKind {
+    let roll = this.rng.float() * this.weightSum;
+    for (let i = 0; i < this.kinds.length; i++) {
+      roll -= this.weights[i] as number;
+      if (roll < 0) return this.kinds[i] as FaultKind;
+    }
+    return "heal";
+  }
+
+  private act(kind: FaultKind): void {
+    const n = this.params.nodes;
+    switch (kind) {
+      case "heal":
+        this.net.healAll();
+        this.host.trace("heal", []);
+        break;
+      case "partition": {
+        const side = this.nodes.map(() => this.rng.chance(0.5));
+        const a = this.nodes.filter((_, i) => side[i]).map((x) => x.id);
+        const b = this.nodes.filter((_, i) => !side[i]).map((x) => x.id);
+        this.net.healAll();
+        this.net.split(a, b);
+        this.counts.partitions++;
+        this.host.trace("partition", a, `| ${b.join(" ")}`);
+        break;
+      }
+      case "oneWay": {
+        const from = 1 + this.rng.int(n);
+        const to = 1 + ((from + this.rng.int(n - 1)) % n);
+        this.net.setBlocked(from, to, true);
+        this.counts.partitions++;
+        this.host.trace("cutOneWay", [from, to]);
+        break;
+      }
+      case "isolateLeader": {
+        const leader = this.leader() ?? this.rng.pick(this.nodes);
+        this.net.healAll();
+        this.net.split(
+          [leader.id],
+          this.nodes.filter((x) => x !== leader).map((x) => x.id),
+        );
+        this.counts.partitions++;
+        this.host.trace("isolate", [leader.id]);
+        break;
+      }
+      case "swizzle":
+        this.swizzle(this.shuffledIds(), 1 + this.rng.int(swizzleStepsMax));
+        break;
+      case "crash": {
+        const up = this.nodes.filter((x) => x.state !== "down");
+        if (up.length === 0) break;
+        const node = this.rng.chance(0.4) ? (this.leader() ?? this.rng.pick(up)) : this.rng.pick(up);
+        node.crash();
+        this.counts.crashes++;
+        this.host.trace("crash", [node.id]);
+        const gen = this.bump(node.id);
+        this.host.after(this.rng.float() * this.params.downMaxMs, () => {
+          if (this.generation.get(node.id) === gen && node.state === "down") this.host.restart(node);
+        });
+        break;
+      }
+      case "pause": {
+        const up = this.nodes.filter((x) => x.state === "up");
+        if (up.length === 0) break;
+        const node = this.rng.pick(up);
+        node.pause();
+        this.counts.pauses++;
+        this.host.trace("pause", [node.id]);
+        const gen = this.bump(node.id);
+        this.host.after(this.rng.float() * this.params.pauseMaxMs, () => {
+          if (this.generation.get(node.id) !== gen || node.state !== "paused") return;
+          this.host.trace("resume", [node.id]);
+          node.resume();
+        });
+        break;
+      }
+      case "transfer": {
+        const leader = this.leader();
+        if (leader === undefined) break;
+        const to = 1 + ((leader.id + this.rng.int(n - 1)) % n);
+        this.counts.transfers++;
+        this.host.trace("transfer", [leader.id, to]);
+        leader.transferLeadership(to);
+        break;
+      }
+    }
+  }
+
+  /** Majority/minority cut that moves one node across every step, so each node keeps meeting new peers. */
+  private swizzle(order: NodeId[], steps: number): void {
+    if (this.stopped || steps === 0) return;
+    const minority = Math.floor((order.length - 1) / 2) || 1;
+    this.net.healAll();
+    this.net.split(order.slice(0, minority), order.slice(minority));
+    this.counts.partitions++;
+    this.host.trace("swizzle", order.slice(0, minority));
+    const next = order.slice(1).concat(order.slice(0, 1));
+    // Rotate, then swap two random positions so the sequence is not just a ring.
+    const i = this.rng.int(next.length);
+    const j = this.rng.int(next.length);
+    [next[i], next[j]] = [next[j] as NodeId, next[i] as NodeId];
+    this.host.after(this.params.faultIntervalMs / 3 + this.rng.float() * 200, () =>
+      this.swizzle(next, steps - 1),
+    );
+  }
+
+  private shuffledIds(): NodeId[] {
+    const ids = this.nodes.map((x) => x.id);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = this.rng.int(i + 1);
+      [ids[i], ids[j]] = [ids[j] as NodeId, ids[i] as NodeId];
+    }
+    return ids;
+  }
+
+  /** The live leader of the highest term, if any. */
+  private leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const node of this.nodes) {
+      if (node.state === "down" || node.raft.role !== "leader") continue;
+      if (best === undefined || node.raft.term > best.raft.term) best = node;
+    }
+    return best;
+  }
+
+  private bump(id: NodeId): number {
+    const gen = (this.generation.get(id) ?? 0) + 1;
+    this.generation.set(id, gen);
+    return gen;
+  }
+}

@@ -1,0 +1,124 @@
+import { Prng } from "../raft/index.js";
+
+/** Deliberate bugs the simulator must catch: Raft's and the stack machine's, plus the driver's own. */
+export const mutationNames = [
+  "grantTwoVotesPerTerm",
+  "commitOldTermByCounting",
+  "skipLogMatchingCheck",
+  "applyRetriesTwice",
+  "ackBeforeFsync",
+  "readWithoutReadIndex",
+] as const;
+export type MutationName = (typeof mutationNames)[number];
+
+export function isMutationName(name: string): name is MutationName {
+  return (mutationNames as readonly string[]).includes(name);
+}
+
+/** Every knob of one run. All rates are drawn from the seed so a failing seed reproduces exactly. */
+export interface SimParams {
+  readonly nodes: number;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Small append batches and windows make followers acknowledge a leader's log piece by piece. */
+  readonly appendEntriesMax: number;
+  readonly inflightMax: number;
+  /** One-way message latency is uniform in [latencyMinMs, latencyMaxMs): the spread reorders messages. */
+  readonly latencyMinMs: number;
+  readonly latencyMaxMs: number;
+  readonly dropRate: number;
+  readonly duplicateRate: number;
+  /** fsync latency: a Ready becomes durable this long after it is written. */
+  readonly fsyncMinMs: number;
+  readonly fsyncMaxMs: number;
+  /** Mean virtual time between two fault actions of the nemesis. */
+  readonly faultIntervalMs: number;
+  /** Relative weights of the nemesis' actions. */
+  readonly faultWeights: Readonly<Record<FaultKind, number>>;
+  readonly downMaxMs: number;
+  readonly pauseMaxMs: number;
+  /** A node snapshots its state machine and compacts its log every this many applied entries. */
+  readonly snapshotEntries: number;
+  readonly clients: number;
+  readonly stacks: number;
+  readonly thinkMaxMs: number;
+  readonly opTimeoutMs: number;
+  /** Attempts per client operation (first try plus retries with the same key). */
+  readonly attemptsMax: number;
+  /** Virtual time with faults on (safety phase). */
+  readonly faultPhaseMs: number;
+  /** After healing, a leader must exist and a write must complete within this much virtual time. */
+  readonly livenessMs: number;
+}
+
+export type FaultKind =
+  | "heal"
+  | "partition"
+  | "oneWay"
+  | "isolateLeader"
+  | "swizzle"
+  | "crash"
+  | "pause"
+  | "transfer";
+
+export interface ParamOverrides {
+  readonly faultPhaseMs?: number;
+}
+
+/** Derives a run's parameters from its seed; the same seed always gives the same parameters. */
+export function deriveParams(seed: number, nodes: number, overrides: ParamOverrides = {}): SimParams {
+  const rng = new Prng(seed ^ 0x5eed5eed);
+  const latencyMinMs = rng.range(1, 4);
+  const weight = () => rng.range(1, 10);
+  return {
+    nodes,
+    tickMs: 10,
+    electionTicks: 10,
+    heartbeatTicks: 3,
+    appendEntriesMax: rng.pick([1, 2, 3, 8, 64, 4096]),
+    inflightMax: rng.pick([1, 2, 8, 256]),
+    latencyMinMs,
+    latencyMaxMs: latencyMinMs + rng.range(2, 25),
+    dropRate: rng.float() * 0.08,
+    duplicateRate: rng.float() * 0.05,
+    fsyncMinMs: 0.5,
+    fsyncMaxMs: 1 + rng.float() * 8,
+    faultIntervalMs: rng.range(150, 1200),
+    faultWeights: {
+      heal: weight(),
+      partition: weight(),
+      oneWay: weight(),
+      isolateLeader: weight(),
+      swizzle: weight(),
+      crash: weight(),
+      pause: weight(),
+      transfer: rng.range(0, 4),
+    },
+    downMaxMs: rng.range(100, 3000),
+    pauseMaxMs: rng.range(100, 2000),
+    snapshotEntries: rng.range(24, 300),
+    clients: rng.range(2, 6),
+    stacks: rng.range(3, 7),
+    thinkMaxMs: rng.range(5, 60),
+    opTimeoutMs: rng.range(250, 900),
+    attemptsMax: 10,
+    faultPhaseMs: overrides.faultPhaseMs ?? 30_000,
+    livenessMs: 10_000,
+  };
+}
+
+/** One line per knob, for the CLI and failure reports. */
+export function describeParams(p: SimParams): string {
+  const w = Object.entries(p.faultWeights)
+    .map(([k, v]) => `${k}:${v}`)
+    .join(",");
+  return [
+    `nodes=${p.nodes} tick=${p.tickMs}ms election=${p.electionTicks} heartbeat=${p.heartbeatTicks} appendEntriesMax=${p.appendEntriesMax} inflightMax=${p.inflightMax}`,
+    `latency=[${p.latencyMinMs},${p.latencyMaxMs})ms drop=${p.dropRate.toFixed(4)} dup=${p.duplicateRate.toFixed(4)}`,
+    `fsync=[${p.fsyncMinMs},${p.fsyncMaxMs.toFixed(2)})ms faultEvery~${p.faultIntervalMs}ms weights={${w}}`,
+    `downMax=${p.downMaxMs}ms pauseMax=${p.pauseMaxMs}ms snapshotEvery=${p.snapshotEntries} entries`,
+    `clients=${p.clients} stacks=${p.stacks} thinkMax=${p.thinkMaxMs}ms opTimeout=${p.opTimeoutMs}ms attempts=${p.attemptsMax}`,
+    `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms`,
+  ].join("\n");
+}

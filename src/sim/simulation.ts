@@ -1,0 +1,330 @@
+import {
+  checkHistory,
+  type Operation,
+  type StackInput,
+  type StackOutput,
+  stackModel,
+} from "../check/index.js";
+import {
+  type ConfigState,
+  InvariantError,
+  type Message,
+  type NodeId,
+  Prng,
+  type RaftMutations,
+} from "../raft/index.js";
+import type { StackMachineOptions } from "../stack/index.js";
+import { SimClient } from "./clients.js";
+import { Invariants } from "./invariants.js";
+import { Nemesis } from "./nemesis.js";
+import { Network } from "./network.js";
+import { SimNode } from "./node.js";
+import { deriveParams, type MutationName, type SimParams } from "./params.js";
+import { type ClientReply, type ClientRequest, Violation } from "./protocol.js";
+import { Scheduler } from "./scheduler.js";
+import { Trace } from "./trace.js";
+
+export interface SimOptions {
+  readonly seed: number;
+  /** 3 or 5 (default 3). */
+  readonly nodes?: number;
+  readonly mutation?: MutationName;
+  /** Overrides the seed's fault phase length (virtual ms, default 30 000). */
+  readonly faultPhaseMs?: number;
+  /** Budget of the linearizability search in model steps; exhausting it gives checker "unknown". */
+  readonly checkStepsMax?: number;
+}
+
+export interface SimStats {
+  readonly virtualMs: number;
+  readonly events: number;
+  readonly messages: number;
+  readonly ops: number;
+  readonly okOps: number;
+  readonly unknownOps: number;
+  readonly committed: number;
+  readonly partitions: number;
+  readonly crashes: number;
+  readonly pauses: number;
+  readonly transfers: number;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly params: SimParams;
+  readonly ok: boolean;
+  readonly violation: { readonly invariant: string; readonly message: string } | undefined;
+  /** FNV-1a over every trace event: equal seeds must give equal hashes. */
+  readonly traceHash: string;
+  /** The last trace lines, oldest first (for failure reports). */
+  readonly traceTail: readonly string[];
+  /** "unknown" when the linearizability search ran out of budget (not a violation, but not a proof). */
+  readonly linearizability: "ok" | "illegal" | "unknown" | "skipped";
+  readonly stats: SimStats;
+}
+
+/** Periodic full log comparison across nodes (log matching, committed prefixes). */
+const logCheckEveryMs = 250;
+/** Virtual time after the liveness write for clients' last operations to finish. */
+const settleMs = 6_000;
+const eventsMax = 1_000_000;
+const defaultCheckStepsMax = 2_000_000;
+const liveClientId = 1_000;
+
+/** Runs one seeded simulation: a safety phase with faults, then healing and a liveness check. */
+export function runSimulation(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
+
+class Simulation {
+  private readonly params: SimParams;
+  private readonly sched = new Scheduler(eventsMax);
+  private readonly trace = new Trace();
+  private readonly invariants = new Invariants();
+  private readonly net: Network;
+  private readonly nodes: SimNode[] = [];
+  private readonly clients: SimClient[] = [];
+  private readonly nemesis: Nemesis;
+  private readonly history: Operation<StackInput, StackOutput>[] = [];
+  private readonly nodeRng: Prng;
+  private liveClient: SimClient | undefined;
+  private liveKey = "";
+  private liveIndex = 0;
+  private messages = 0;
+  private opIds = 0;
+
+  constructor(private readonly options: SimOptions) {
+    const nodes = options.nodes ?? 3;
+    this.params = deriveParams(
+      options.seed,
+      nodes,
+      options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs },
+    );
+    const root = new Prng(options.seed);
+    this.net = new Network(this.params, root.fork());
+    this.nodeRng = root.fork();
+    const clientRng = root.fork();
+    const nemesisRng = root.fork();
+
+    const m = options.mutation;
+    const raftMutations: RaftMutations =
+      m === "grantTwoVotesPerTerm" || m === "commitOldTermByCounting" || m === "skipLogMatchingCheck"
+        ? { [m]: true }
+        : {};
+    const machineOptions: StackMachineOptions =
+      m === "applyRetriesTwice" ? { mutations: { applyRetriesTwice: true } } : {};
+    const config: ConfigState = { voters: Array.from({ length: nodes }, (_, i) => i + 1), learners: [] };
+    const nodeHost = {
+      now: () => this.sched.now,
+      after: (ms: number, run: () => void) => this.sched.after(ms, run),
+      sendPeer: (msg: Message) => this.sendPeer(msg),
+      reply: (r: ClientReply) => this.reply(r),
+      fsyncDelayMs: () =>
+        this.params.fsyncMinMs + this.nodeRng.float() * (this.params.fsyncMaxMs - this.params.fsyncMinMs),
+      raftSeed: () => this.nodeRng.nextU32(),
+      trace: (kind: string, nums: number[], text?: string) =>
+        this.trace.add(this.sched.now, kind, nums, text),
+      watchApplied: (node: NodeId, key: string, index: number) => {
+        if (key === this.liveKey && this.liveIndex === 0) {
+          this.liveIndex = index;
+          this.trace.add(this.sched.now, "liveApplied", [node, index]);
+        }
+      },
+    };
+    const nodeOptions = {
+      raftMutations,
+      machineOptions,
+      ackBeforeFsync: m === "ackBeforeFsync",
+      readWithoutReadIndex: m === "readWithoutReadIndex",
+    };
+    for (const id of config.voters) {
+      this.nodes.push(new SimNode(id, config, this.params, nodeOptions, nodeHost, this.invariants));
+    }
+    const labels = Array.from({ length: this.params.stacks }, (_, i) => `s${i}`);
+    for (let c = 1; c <= this.params.clients; c++) {
+      this.clients.push(this.newClient(c, clientRng.fork(), labels));
+    }
+    this.nemesis = new Nemesis(this.params, nemesisRng, this.net, this.nodes, {
+      after: (ms, run) => this.sched.after(ms, run),
+      trace: (kind, nums, text) => this.trace.add(this.sched.now, kind, nums, text),
+      restart: (node) => this.restart(node),
+    });
+  }
+
+  private newClient(id: number, rng: Prng, labels: readonly string[]): SimClient {
+    return new SimClient(
+      id,
+      this.params,
+      rng,
+      {
+        now: () => this.sched.now,
+        after: (ms, run) => this.sched.after(ms, run),
+        send: (node, req) => this.sendClient(node, req),
+        trace: (kind, nums, text) => this.trace.add(this.sched.now, kind, nums, text),
+      },
+      labels,
+      this.history,
+      () => ++this.opIds,
+    );
+  }
+
+  run(): SimResult {
+    let violation: SimResult["violation"];
+    let linearizability: SimResult["linearizability"] = "skipped";
+    try {
+      this.runPhases();
+      linearizability = this.checkLinearizable();
+    } catch (e) {
+      violation = asViolation(e);
+      if (e instanceof Violation && e.invariant === "linearizability") linearizability = "illegal";
+    }
+    const ops = this.history.length;
+    const unknownOps = this.history.filter((op) => op.output === undefined).length;
+    const counts = this.nemesis.counts;
+    return {
+      seed: this.options.seed,
+      params: this.params,
+      ok: violation === undefined,
+      violation,
+      traceHash: this.trace.hex(),
+      traceTail: violation === undefined ? [] : this.trace.tail(),
+      linearizability,
+      stats: {
+        virtualMs: this.sched.now,
+        events: this.sched.eventsRun,
+        messages: this.messages,
+        ops,
+        okOps: ops - unknownOps,
+        unknownOps,
+        committed: this.invariants.maxCommitted,
+        partitions: counts.partitions,
+        crashes: counts.crashes,
+        pauses: counts.pauses,
+        transfers: counts.transfers,
+      },
+    };
+  }
+
+  private runPhases(): void {
+    const p = this.params;
+    for (const node of this.nodes) node.start(this.nodeRng.float() * p.tickMs);
+    for (const c of this.clients) c.start();
+    this.nemesis.start();
+    const checkLogs = () => {
+      this.checkLogs();
+      this.sched.after(logCheckEveryMs, checkLogs);
+    };
+    this.sched.after(logCheckEveryMs, checkLogs);
+
+    // Safety phase: faults on.
+    this.sched.runUntil(p.faultPhaseMs);
+
+    // Liveness phase: heal everything; a write must complete and reach every node in bounded time.
+    const healedAt = this.sched.now;
+    for (const c of this.clients) c.stop();
+    this.nemesis.healAll();
+    let liveDone = false;
+    const live = this.newClient(liveClientId, this.nodeRng.fork(), ["live"]);
+    this.liveClient = live;
+    const attempts = Math.ceil(p.livenessMs / p.opTimeoutMs) + 1;
+    this.liveKey = live.run({ op: "create", stack: "live" }, attempts, (out) => {
+      liveDone = out !== undefined;
+    });
+    this.sched.runUntil(
+      healedAt + p.livenessMs,
+      () => liveDone && this.liveIndex > 0 && this.allApplied(this.liveIndex),
+    );
+    if (!liveDone)
+      throw new Violation("liveness", `no write completed within ${p.livenessMs}ms after healing`);
+    if (!this.allApplied(this.liveIndex)) {
+      const applied = this.nodes
+        .map((n) => `${n.id}:${n.state === "down" ? "down" : n.machine.appliedIndex}`)
+        .join(" ");
+      throw new Violation(
+        "liveness",
+        `not every node applied index ${this.liveIndex} within ${p.livenessMs}ms (${applied})`,
+      );
+    }
+
+    // Let in-flight client operations end, then compare the final logs.
+    this.sched.runUntil(this.sched.now + settleMs);
+    for (const c of this.clients) c.finish();
+    this.checkLogs();
+    const leader = this.nodes.find((n) => n.state === "up" && n.raft.role === "leader");
+    if (leader === undefined) throw new Violation("liveness", "no leader at the end of a healed run");
+    this.invariants.checkLeaderHoldsCommitted(leader.raft);
+  }
+
+  private allApplied(index: number): boolean {
+    for (const n of this.nodes) if (n.state !== "up" || n.machine.appliedIndex < index) return false;
+    return true;
+  }
+
+  private checkLogs(): void {
+    this.invariants.checkLogs(this.nodes.filter((n) => n.state !== "down").map((n) => n.raft));
+  }
+
+  private checkLinearizable(): SimResult["linearizability"] {
+    const result = checkHistory(stackModel, this.history, {
+      stepsMax: this.options.checkStepsMax ?? defaultCheckStepsMax,
+    });
+    if (result.result === "illegal") {
+      throw new Violation("linearizability", result.explanation);
+    }
+    return result.result;
+  }
+
+  private restart(node: SimNode): void {
+    this.trace.add(this.sched.now, "restart", [node.id]);
+    node.start(this.nodeRng.float() * this.params.tickMs);
+  }
+
+  private sendPeer(m: Message): void {
+    this.messages++;
+    if (this.net.blocked(m.from, m.to)) return;
+    const target = this.nodes[m.to - 1];
+    if (target === undefined) return;
+    for (const delay of this.net.delays()) {
+      this.sched.after(delay, () => {
+        // A partition that starts while a message is in flight cuts it too.
+        if (this.net.blocked(m.from, m.to)) return;
+        this.trace.add(this.sched.now, "msg", [m.from, m.to, messageCodes[m.type], m.term]);
+        target.deliver(m);
+      });
+    }
+  }
+
+  /** Clients reach every node (partitions are between servers); requests and replies may be lost. */
+  private sendClient(node: NodeId, req: ClientRequest): void {
+    const target = this.nodes[node - 1];
+    if (target === undefined) return;
+    for (const delay of this.net.delays()) this.sched.after(delay, () => target.request(req));
+  }
+
+  private reply(r: ClientReply): void {
+    const client = r.clientId === liveClientId ? this.liveClient : this.clients[r.clientId - 1];
+    if (client === undefined) return;
+    for (const delay of this.net.delays()) this.sched.after(delay, () => client.onReply(r));
+  }
+}
+
+const messageCodes: Record<Message["type"], number> = {
+  vote: 1,
+  voteResp: 2,
+  app: 3,
+  appResp: 4,
+  heartbeat: 5,
+  heartbeatResp: 6,
+  snap: 7,
+  timeoutNow: 8,
+  prop: 9,
+  readIndex: 10,
+  readIndexResp: 11,
+};
+
+function asViolation(e: unknown): { invariant: string; message: string } {
+  if (e instanceof Violation) return { invariant: e.invariant, message: e.message };
+  if (e instanceof InvariantError) return { invariant: "core invariant", message: e.stack ?? e.message };
+  if (e instanceof Error) return { invariant: "exception", message: e.stack ?? e.message };
+  return { invariant: "exception", message: String(e) };
+}
