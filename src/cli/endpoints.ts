@@ -1,0 +1,40 @@
+/** The seed's five local nodes: node i serves clients on port i*10000 + 2380 and peers on i*10000 + 2379. */
+export const SEED_NODES_MAX = 5;
+export const SEED_BASE_PORT = 12380;
+export const SEED_PORT_STEP = 10_000;
+
+export const DEFAULT_ENDPOINTS: readonly string[] = seedClientPorts(
+  SEED_NODES_MAX,
+  SEED_BASE_PORT,
+  SEED_PORT_STEP,
+).map((p) => `http://127.0.0.1:${p}`);
+
+/** Client ports of a local cluster: node i (1-based) gets basePort + (i-1)*step; its peer port is one less. */
+export function seedClientPorts(nodes: number, basePort: number, step: number): number[] {
+  return Array.from({ length: nodes }, (_, i) => basePort + i * step);
+}
+
+/**
+ * Parses `--endpoints a,b,...`. A bare `host:port` or port gets "http://" (and 127.0.0.1), so
+ * `--endpoints 12380,22380` works; anything else must be an http URL with a port.
+ */
+export function parseEndpoints(list: string): string[] {
+  const out: string[] = [];
+  for (const raw of list.split(",")) {
+    const s = raw.trim();
+    if (s === "") continue;
+    const withHost = /^\d+$/.test(s) ? `127.0.0.1:${s}` : s;
+    const withScheme = /^[a-z]+:\/\//i.test(withHost) ? withHost : `http://${withHost}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      throw new Error(`--endpoints: not a URL: ${s}`);
+    }
+    if (url.protocol !== "http:" || url.port === "")
+      throw new Error(`--endpoints: expected http://host:port, got ${s}`);
+    out.push(url.origin);
+  }
+  if (out.length === 0) throw new Error("--endpoints: empty list");
+  return out;
+}
