@@ -213,7 +213,8 @@ export class HttpApi {
     const url = new URL(req.url ?? "/", "http://localhost");
     const found = this.route(url.pathname);
     if (found === undefined) {
-      throw new HttpError(404, "not_found", `no route ${url.pathname}`);
+      const format = url.pathname.startsWith("/v1/") ? "json" : "text";
+      return this.fail(res, req, format, new HttpError(404, "not_found", `no route ${url.pathname}`));
     }
     const { route, params } = found;
     const method = req.method ?? "GET";
