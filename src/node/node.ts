@@ -138,6 +138,8 @@ export class RaftNode {
       listen: self,
       peers,
       logger: log,
+      // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
+      limits: { reconnectMaxMs: Math.min(1000, options.electionTicks * options.tickMs) },
       onMessage: (m: Message) => node?.onMessage(m),
       onUnreachable: (peer) => node?.raft.reportUnreachable(peer),
       onSnapshotSent: (peer, ok) => {
