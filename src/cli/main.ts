@@ -10,9 +10,9 @@ async function main(argv: readonly string[], io: Io): Promise<number> {
     if (r.kind === "node") return await runNodeCommand(r.argv);
     if (r.kind === "repair") return await runRepairCommand(r.argv);
     await buildProgram(io).parseAsync([...argv], { from: "user" });
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof RaftstackError) {
       io.err.write(`raftstack: ${err.code}: ${err.message}\n`);
       return 1;

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { DEADLINE_MS_DEFAULT, RaftstackClient, TIMEOUT_MS_DEFAULT } from "../client/index.js";
+import { DEADLINE_MS_DEFAULT, RaftstackClient, RaftstackError, TIMEOUT_MS_DEFAULT } from "../client/index.js";
 import { runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
 import {
   DEFAULT_ENDPOINTS,
@@ -117,10 +117,9 @@ export function buildProgram(io: Io): Command {
     .argument("<label>")
     .action(async (label: string, flags: ClientFlags) => {
       const id = await withClient(flags, (c) => c.stackId(label));
-      if (id === undefined) {
-        io.err.write(`no stack labelled ${JSON.stringify(label)}\n`);
-        process.exitCode = 1;
-      } else print(id);
+      if (id === undefined)
+        throw new RaftstackError("stack_not_found", 404, `no stack labelled ${JSON.stringify(label)}`);
+      print(id);
     });
 
   withClientFlags(program.command("push").description("push items (in order) → new size"))
