@@ -31,6 +31,8 @@ export interface HttpServerOptions {
 export const BODY_BYTES_MAX_DEFAULT = 1024 * 1024 + defaultStackLimits.itemBytesMax;
 /** Responses relayed from the leader are small (one item at most); bound them anyway. */
 const PROXY_RESPONSE_BYTES_MAX = 4 * defaultStackLimits.itemBytesMax + 4096;
+/** How often in-flight proxied requests are checked against the current leader. */
+const PROXY_WATCH_MS = 20;
 /** Marks a request proxied once, so a node that is not the leader either never proxies it again. */
 const PROXIED_HEADER = "x-raft-proxied";
 
@@ -157,6 +159,8 @@ interface RequestContext {
 export class HttpApi {
   readonly server: Server;
   private readonly pools = new Map<string, Pool>();
+  private readonly proxies = new Set<{ leader: number; abort: AbortController }>();
+  private proxyWatch: NodeJS.Timeout | undefined;
   private readonly bodyBytesMax: number;
 
   constructor(
@@ -191,6 +195,7 @@ export class HttpApi {
     const timer = setTimeout(() => this.server.closeAllConnections(), 200);
     await closed;
     clearTimeout(timer);
+    clearInterval(this.proxyWatch);
     await Promise.all([...this.pools.values()].map((p) => p.destroy()));
   }
 
@@ -366,6 +371,9 @@ export class HttpApi {
     let status: number;
     let resHeaders: Record<string, string | string[] | undefined>;
     let answer: Buffer;
+    const abort = new AbortController();
+    const proxy = { leader, abort };
+    this.watchProxy(proxy);
     try {
       const r = await pool.request({
         path: `${ctx.url.pathname}${ctx.url.search}`,
@@ -374,7 +382,7 @@ export class HttpApi {
         body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
       });
       status = r.statusCode;
       resHeaders = r.headers;
@@ -388,12 +396,14 @@ export class HttpApi {
       answer = Buffer.concat(chunks, bytes);
     } catch (err) {
       this.opts.logger.debug({ err, leader }, "proxy to leader failed");
+      this.proxies.delete(proxy);
       throw new HttpError(
         503,
         "timeout",
         `leader ${leader} did not answer; outcome unknown, retry with the same key`,
       );
     }
+    this.proxies.delete(proxy);
     const { res } = ctx;
     this.headers(res);
     const out: Record<string, string | number> = { "Content-Length": answer.length };
@@ -403,6 +413,27 @@ export class HttpApi {
     }
     res.writeHead(status, out);
     res.end(answer);
+  }
+
+  /**
+   * A proxied request to a leader that has since been replaced (e.g. it hangs, paused) is cut at once
+   * rather than at its timeout, so the client's retry reaches the new leader sooner.
+   */
+  private watchProxy(p: { leader: number; abort: AbortController }): void {
+    this.proxies.add(p);
+    if (this.proxyWatch !== undefined) return;
+    this.proxyWatch = setInterval(() => {
+      const leader = this.service.leader();
+      for (const q of this.proxies) {
+        if (q.leader === leader) continue;
+        this.proxies.delete(q);
+        q.abort.abort();
+      }
+      if (this.proxies.size === 0) {
+        clearInterval(this.proxyWatch);
+        this.proxyWatch = undefined;
+      }
+    }, PROXY_WATCH_MS);
   }
 
   read<T>(ctx: RequestContext, fn: (m: StackMachine) => T): Promise<T> {
