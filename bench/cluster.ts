@@ -245,9 +245,9 @@ async function sideBySide(o: {
             const key = `${op}/${c}/${s.name}`;
             let perWorker = Math.ceil(o.opsMax / c);
             if (op === "pop") {
-              // Prefill five times what the measured push rate could pop, so pops never meet an empty stack.
+              // Prefill three times what the measured push rate could pop, so pops never meet an empty stack.
               const pushed = rows.get(`push/${c}/${s.name}`)?.runs[run]?.opsPerSec ?? 1000;
-              perWorker = Math.min(perWorker, Math.ceil((pushed * o.durationS * 5) / c) + 10);
+              perWorker = Math.min(perWorker, Math.ceil((pushed * o.durationS * 3) / c) + 10);
               await wl.prefill(perWorker);
             }
             const r = await runLoad({

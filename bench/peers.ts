@@ -2,7 +2,7 @@
 // processes on 127.0.0.1, each behind the same small Cluster interface so every bench treats them alike.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -63,6 +63,18 @@ export async function waitUntil(
     if (performance.now() - start > timeoutMs)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(5);
+  }
+}
+
+/** A second bench (or a leftover process) on our ports would silently serve our requests: refuse to start. */
+export async function assertPortsFree(urls: readonly string[]): Promise<void> {
+  for (const u of urls) {
+    const port = Number(new URL(u).port);
+    await new Promise<void>((resolve, reject) => {
+      const srv = createServer();
+      srv.once("error", () => reject(new Error(`port ${port} is in use (another bench running?)`)));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve()));
+    });
   }
 }
 
@@ -138,6 +150,7 @@ export class RaftstackCluster implements Cluster {
 
   static async start(o: RaftstackOptions): Promise<RaftstackCluster> {
     const c = new RaftstackCluster(o.nodes, o.extraArgs);
+    await assertPortsFree([...c.peerUrls, ...c.clientUrls]);
     for (let i = 0; i < c.size; i++) c.spawn(i);
     await waitUntil("a raftstack leader", 30_000, async () => (await c.leader()) !== undefined);
     return c;
@@ -264,6 +277,7 @@ export class EtcdCluster implements Cluster {
 
   static async start(o: EtcdOptions): Promise<EtcdCluster> {
     const c = new EtcdCluster(o.nodes, o);
+    await assertPortsFree([...c.peerUrls, ...c.clientUrls]);
     for (let i = 0; i < c.size; i++) c.spawn(i);
     c.started = true;
     await waitUntil("an etcd leader", 30_000, async () => (await c.leader()) !== undefined);
@@ -371,6 +385,7 @@ export class RedisServer {
   ) {}
 
   static async start(): Promise<RedisServer> {
+    await assertPortsFree([`http://127.0.0.1:${PORTS.redis}`]);
     const root = mkdtempSync(join(tmpdir(), "redis-bench-"));
     const args = ["--port", String(PORTS.redis), "--bind", "127.0.0.1", "--dir", root];
     args.push("--appendonly", "yes", "--appendfsync", "always", "--save", "");
