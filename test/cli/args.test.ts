@@ -49,8 +49,9 @@ describe("raftstack argument routing", { timeout: TEST_TIMEOUT_MS }, () => {
       const [name, command] = line.split(/:\s+/, 2);
       assert.equal(name, `raftstack${i + 1}`);
       const words = command!.split(/\s+/);
-      assert.deepEqual(words.slice(0, 2), ["node", "bin/raftstack.js"]);
-      const r = route(words.slice(2));
+      // exec: foreman and goreman run the line with sh -c; the node itself must get their SIGINT/SIGTERM.
+      assert.deepEqual(words.slice(0, 3), ["exec", "node", "bin/raftstack.js"]);
+      const r = route(words.slice(3));
       assert.ok(r.kind === "node");
       const options = parseNodeArgs(r.argv);
       assert.equal(options.id, i + 1);
