@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_ENDPOINTS } from "./endpoints.js";
 import { statusRows } from "./status.js";
 import { formatTable } from "./table.js";
 
@@ -238,6 +239,7 @@ export const CONSOLE_HELP =
 export function banner(endpoints: readonly string[]): string {
   const a = endpoints[0] ?? "http://127.0.0.1:12380";
   const b = endpoints[1] ?? a;
+  const sameAsDefault = endpoints.join(",") === DEFAULT_ENDPOINTS.join(",");
   return [
     `raftstack: ${endpoints.length} nodes, client URLs ${endpoints.join(" ")}`,
     "try (any node answers; run them in another terminal):",
@@ -246,7 +248,7 @@ export function banner(endpoints: readonly string[]): string {
     `  curl -L ${b}/sTop -XPOST -d 1           # -> 10`,
     `  curl -L ${b}/sSize -XPOST -d 1          # -> 1`,
     `  curl -L ${a}/sPop -XPOST -d 1           # -> 10`,
-    `  node bin/raftstack.js status --endpoints ${endpoints.join(",")}`,
+    `  node bin/raftstack.js status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}`,
     CONSOLE_HELP,
     "Ctrl-C stops every node gracefully.",
   ].join("\n");
