@@ -314,7 +314,12 @@ export class RaftNode {
 
   private onMessage(m: Message): void {
     if (this.stopped) return;
-    this.raft.step(m);
+    const lastIndex = this.raft.log.lastIndex();
+    if (m.type === "heartbeat" && m.commit > lastIndex) {
+      // A leader that remembers a match index this node no longer has (repair after damage that also
+      // hid the node's term) would make the core assert on a commit past its log; committing less is safe.
+      this.raft.step({ ...m, commit: lastIndex });
+    } else this.raft.step(m);
     this.schedule();
   }
 
