@@ -354,6 +354,15 @@ export class RaftNode {
     this.metrics.readyBatches.inc();
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     this.transport.send(rd.sendNow);
+    // Committed entries already durable here (all below the new ones) are applied before this batch's
+    // fsync, so a client answer never waits for the next batch's write.
+    const lastCommitted = rd.committed[rd.committed.length - 1]?.index ?? 0;
+    const applyEarly =
+      rd.snapshot === undefined && lastCommitted < (rd.entries[0]?.index ?? Number.MAX_SAFE_INTEGER);
+    if (applyEarly && rd.committed.length > 0) {
+      this.apply(rd.committed);
+      this.releaseReads();
+    }
     if (rd.entries.length > 0 || rd.snapshot !== undefined || rd.mustSync) {
       const started = performance.now();
       await this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
@@ -363,7 +372,7 @@ export class RaftNode {
     if (this.stopped) return;
     this.transport.send(rd.sendAfterPersist);
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
-    if (rd.committed.length > 0) this.apply(rd.committed);
+    if (!applyEarly && rd.committed.length > 0) this.apply(rd.committed);
     for (const rs of rd.readStates) {
       const w = this.reads.get(rs.context);
       if (w === undefined) continue;

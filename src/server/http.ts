@@ -382,7 +382,7 @@ export class HttpApi {
         body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
+        signal: abort.signal,
       });
       status = r.statusCode;
       resHeaders = r.headers;
