@@ -136,8 +136,11 @@ describe("e2e: storage", { timeout: 150_000 }, () => {
     assert.match(exit.stderr, /raftstack repair --data-dir/);
 
     const repaired = await new Promise<string>((res, rej) =>
-      execFile(process.execPath, [MAIN, "repair", "--data-dir", c.dataDir(victim)], { timeout: 10_000 }, (err, out) =>
-        err ? rej(err) : res(out),
+      execFile(
+        process.execPath,
+        [MAIN, "repair", "--data-dir", c.dataDir(victim)],
+        { timeout: 10_000 },
+        (err, out) => (err ? rej(err) : res(out)),
       ),
     );
     assert.match(repaired, /moved aside/);
