@@ -793,7 +793,8 @@ export class Raft {
     if (pr.state === "probe") pr.probeSent = false;
     // A live follower with a full window has likely lost appends: without this, replication stalls forever.
     else if (pr.state === "replicate" && pr.inflights.full()) pr.becomeProbe();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, false);
+    // Even an empty append helps: if earlier ones were lost, the follower's rejection restarts probing.
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.readSeq > (this.readAcks.get(m.from) ?? 0)) {
       this.readAcks.set(m.from, m.readSeq);
       this.releaseConfirmedReads();
