@@ -18,8 +18,13 @@ interface PendingOp {
   readonly input: StackInput | { readonly op: "create"; readonly stack: string };
   readonly key: string;
   readonly call: number;
-  readonly attemptsMax: number;
+  attemptsMax: number;
   attempt: number;
+  /**
+   * `parked`: out of attempts with its outcome unknown, so the client moved on; `reconcile` retries it
+   * after healing (`reconciling`). Only an active op reports to `onDone`.
+   */
+  phase: "active" | "parked" | "reconciling";
   node: NodeId;
   /** Some attempt may have reached the log (it timed out instead of being refused). */
   mayHaveApplied: boolean;
@@ -28,6 +33,8 @@ interface PendingOp {
 }
 
 const backoffMs = 20;
+/** A write whose outcome stayed unknown is retried (same key) again after this long. */
+const parkedRetryMs = 2_000;
 
 /**
  * A client issuing stack operations one at a time. Writes carry an idempotency key; on a timeout or a
@@ -106,6 +113,7 @@ export class SimClient {
       call: this.host.now(),
       attemptsMax,
       attempt: 0,
+      phase: "active",
       node: 0,
       mayHaveApplied: false,
       done: false,
@@ -151,16 +159,48 @@ export class SimClient {
   }
 
   private retry(op: PendingOp): void {
-    if (op.attempt >= op.attemptsMax) {
-      op.done = true;
-      this.pending.delete(op.opId);
-      this.host.trace("giveUp", [this.id, op.opId]);
-      // A write that may have reached the log is unknown; one refused every time never happened.
-      if (op.mayHaveApplied && op.input.op !== "create") this.record(op, undefined);
-      op.onDone(undefined);
+    if (op.attempt < op.attemptsMax) {
+      this.attempt(op);
       return;
     }
+    if (op.phase === "parked") return;
+    const maybeWritten = op.mayHaveApplied && op.input.op !== "top" && op.input.op !== "size";
+    if (maybeWritten && op.input.op !== "create") {
+      if (op.phase === "active") op.onDone(undefined);
+      this.park(op);
+      return;
+    }
+    op.done = true;
+    this.pending.delete(op.opId);
+    this.host.trace("giveUp", [this.id, op.opId]);
+    // A write that may have reached the log is unknown; one refused every time never happened.
+    if (maybeWritten) this.record(op, undefined);
+    if (op.phase === "active") op.onDone(undefined);
+  }
+
+  /** Sets an unresolved write aside and retries it later with the same key, until answered or the run ends. */
+  private park(op: PendingOp): void {
+    op.phase = "parked";
+    this.host.trace("park", [this.id, op.opId]);
+    this.host.after(parkedRetryMs, () => {
+      if (op.phase === "parked" && !op.done) this.unpark(op);
+    });
+  }
+
+  private unpark(op: PendingOp): void {
+    op.phase = "reconciling";
+    op.attemptsMax = op.attempt + this.params.attemptsMax;
     this.attempt(op);
+  }
+
+  /**
+   * After healing, retries every parked write with its original key, as a real client would: the
+   * exactly-once table answers with the first outcome if it was applied, so most unknowns resolve.
+   */
+  reconcile(): void {
+    for (const op of this.pending.values()) {
+      if (op.phase === "parked" && !op.done) this.unpark(op);
+    }
   }
 
   /** A retry goes to a different node than the last attempt. */
@@ -191,7 +231,7 @@ export class SimClient {
       typeof output === "number" ? `id ${output}` : JSON.stringify(output),
     );
     if (op.input.op !== "create") this.record(op, output as StackOutput);
-    op.onDone(output);
+    if (op.phase === "active") op.onDone(output);
   }
 
   private record(op: PendingOp, output: StackOutput | undefined): void {

@@ -9,6 +9,11 @@ export interface NemesisHost {
   restart(node: SimNode): void;
 }
 
+/** A new leader armed for crashing dies within this long of its election: before its first entry replicates. */
+const newLeaderCrashWithinMs = 40;
+
+const newLeadersToCrashMax = 5;
+
 /** Steps of one rolling ("swizzle") partition: each moves one node across the cut. */
 const swizzleStepsMax = 6;
 
@@ -18,6 +23,8 @@ const swizzleStepsMax = 6;
  */
 export class Nemesis {
   private stopped = false;
+  /** New leaders still to crash right after their election. */
+  private leadersToCrash = 0;
   /** Bumped on every crash or pause of a node, so a stale restart/resume timer does nothing. */
   private readonly generation = new Map<NodeId, number>();
   private readonly kinds: FaultKind[];
@@ -53,6 +60,15 @@ export class Nemesis {
       else if (node.state === "paused") node.resume();
     }
     this.host.trace("healAll", []);
+  }
+
+  /** Called on every election win; an armed `crashNewLeader` fault strikes the new leader. */
+  onLeader(node: SimNode): void {
+    if (this.leadersToCrash === 0 || this.stopped) return;
+    this.leadersToCrash--;
+    this.host.after(this.rng.float() * newLeaderCrashWithinMs, () => {
+      if (!this.stopped && node.state !== "down") this.crash(node);
+    });
   }
 
   private schedule(): void {
@@ -115,16 +131,14 @@ export class Nemesis {
       case "crash": {
         const up = this.nodes.filter((x) => x.state !== "down");
         if (up.length === 0) break;
-        const node = this.rng.chance(0.4) ? (this.leader() ?? this.rng.pick(up)) : this.rng.pick(up);
-        node.crash();
-        this.counts.crashes++;
-        this.host.trace("crash", [node.id]);
-        const gen = this.bump(node.id);
-        this.host.after(this.rng.float() * this.params.downMaxMs, () => {
-          if (this.generation.get(node.id) === gen && node.state === "down") this.host.restart(node);
-        });
+        this.crash(this.rng.chance(0.4) ? (this.leader() ?? this.rng.pick(up)) : this.rng.pick(up));
         break;
       }
+      case "crashNewLeader":
+        // Several in a row leave divergent uncommitted tails in different terms (Figure 8 of the paper).
+        this.leadersToCrash = 1 + this.rng.int(newLeadersToCrashMax);
+        this.host.trace("armCrashNewLeaders", [this.leadersToCrash]);
+        break;
       case "pause": {
         const up = this.nodes.filter((x) => x.state === "up");
         if (up.length === 0) break;
@@ -150,6 +164,17 @@ export class Nemesis {
         break;
       }
     }
+  }
+
+  /** Crashes `node` and restarts it from its disk after a random downtime. */
+  private crash(node: SimNode): void {
+    node.crash();
+    this.counts.crashes++;
+    this.host.trace("crash", [node.id]);
+    const gen = this.bump(node.id);
+    this.host.after(this.rng.float() * this.params.downMaxMs, () => {
+      if (this.generation.get(node.id) === gen && node.state === "down") this.host.restart(node);
+    });
   }
 
   /** Majority/minority cut that moves one node across every step, so each node keeps meeting new peers. */

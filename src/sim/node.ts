@@ -37,6 +37,8 @@ export interface NodeHost {
   trace(kind: string, nums: number[], text?: string): void;
   /** A key the simulator watches (the liveness write) was applied by this node. */
   watchApplied(node: NodeId, key: string, index: number): void;
+  /** This node just won an election (the nemesis may strike right then). */
+  becameLeader(node: SimNode): void;
 }
 
 export interface NodeOptions {
@@ -75,6 +77,7 @@ export class SimNode {
   private readWaits: ReadWait[] = [];
   private nextReadContext = 1;
   private snapshotIndex = 0;
+  private wasLeader = false;
 
   constructor(
     readonly id: NodeId,
@@ -92,6 +95,7 @@ export class SimNode {
   /** (Re)starts from durable state only: the log and hard state on disk, the machine from its snapshot. */
   start(tickPhaseMs: number): void {
     this.state = "up";
+    this.wasLeader = false;
     this.volatile = cloneStorage(this.durable, this.config);
     const snap = this.durable.snapshot();
     this.snapshotIndex = snap.meta.index;
@@ -221,8 +225,12 @@ export class SimNode {
   // ---------------------------------------------------------------- the Ready loop
 
   private afterInput(): void {
-    if (this.raft.role === "leader") this.invariants.leader(this.raft.term, this.id);
+    const leader = this.raft.role === "leader";
+    if (leader) this.invariants.leader(this.raft.term, this.id);
+    const elected = leader && !this.wasLeader;
+    this.wasLeader = leader;
     this.pump();
+    if (elected) this.host.becameLeader(this);
   }
 
   /** Ready contract: send sendNow; persist; once durable send sendAfterPersist, apply, serve reads, advance. */

@@ -59,6 +59,7 @@ export type FaultKind =
   | "isolateLeader"
   | "swizzle"
   | "crash"
+  | "crashNewLeader"
   | "pause"
   | "transfer";
 
@@ -92,6 +93,7 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
       isolateLeader: weight(),
       swizzle: weight(),
       crash: weight(),
+      crashNewLeader: weight(),
       pause: weight(),
       transfer: rng.range(0, 4),
     },

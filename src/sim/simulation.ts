@@ -68,7 +68,7 @@ const logCheckEveryMs = 250;
 /** Virtual time after the liveness write for clients' last operations to finish. */
 const settleMs = 6_000;
 const eventsMax = 1_000_000;
-const defaultCheckStepsMax = 2_000_000;
+const defaultCheckStepsMax = 300_000;
 const liveClientId = 1_000;
 
 /** Runs one seeded simulation: a safety phase with faults, then healing and a liveness check. */
@@ -124,6 +124,7 @@ class Simulation {
       raftSeed: () => this.nodeRng.nextU32(),
       trace: (kind: string, nums: number[], text?: string) =>
         this.trace.add(this.sched.now, kind, nums, text),
+      becameLeader: (node: SimNode) => this.nemesis.onLeader(node),
       watchApplied: (node: NodeId, key: string, index: number) => {
         if (key === this.liveKey && this.liveIndex === 0) {
           this.liveIndex = index;
@@ -223,6 +224,7 @@ class Simulation {
     const healedAt = this.sched.now;
     for (const c of this.clients) c.stop();
     this.nemesis.healAll();
+    for (const c of this.clients) c.reconcile();
     let liveDone = false;
     const live = this.newClient(liveClientId, this.nodeRng.fork(), ["live"]);
     this.liveClient = live;
