@@ -5,6 +5,8 @@ import { Violation } from "./protocol.js";
 interface CommittedRecord {
   readonly entry: Entry;
   outcome: string | undefined;
+  /** Lowest term in which a node reported it committed: an upper bound on the term that committed it. */
+  seenInTerm: number;
 }
 
 /**
@@ -29,16 +31,18 @@ export class Invariants {
   }
 
   /** A node committed `entry` (a Ready's committed list): it fixes what every replica holds at that index. */
-  committedEntry(node: NodeId, entry: Entry): void {
+  committedEntry(node: NodeId, entry: Entry, term: number): void {
     const known = this.committed.get(entry.index);
     if (known === undefined) {
-      this.committed.set(entry.index, { entry, outcome: undefined });
+      this.committed.set(entry.index, { entry, outcome: undefined, seenInTerm: term });
       if (entry.index > this.maxCommitted) this.maxCommitted = entry.index;
     } else if (!sameEntry(known.entry, entry)) {
       throw new Violation(
         "committed entry changed",
         `node ${node} committed term ${entry.term} at index ${entry.index}, where term ${known.entry.term} was committed`,
       );
+    } else if (term < known.seenInTerm) {
+      known.seenInTerm = term;
     }
   }
 
@@ -49,13 +53,14 @@ export class Invariants {
    */
   applied(
     node: NodeId,
+    term: number,
     entry: Entry,
     outcome: string,
     key: string | undefined,
     executed: boolean,
     pushed: readonly string[],
   ): void {
-    this.committedEntry(node, entry);
+    this.committedEntry(node, entry, term);
     const known = this.committed.get(entry.index) as CommittedRecord;
     if (known.outcome !== undefined) {
       if (known.outcome !== outcome) {
@@ -103,19 +108,22 @@ export class Invariants {
     const hi = r.log.committed;
     if (hi < lo) return;
     const entries = r.log.slice(lo, hi + 1, Number.POSITIVE_INFINITY) ?? [];
-    for (const e of entries) this.committedEntry(r.id, e);
+    for (const e of entries) this.committedEntry(r.id, e, r.term);
   }
 
-  /** After healing: the leader's log must still hold every entry ever committed (above its snapshot). */
-  checkLeaderHoldsCommitted(leader: Raft): void {
+  /**
+   * Leader completeness (§5.4): a leader holds every entry committed in an earlier term (above its
+   * snapshot). With `all`, every entry committed so far: right for the leader of the highest term.
+   */
+  checkLeaderHoldsCommitted(leader: Raft, all: boolean): void {
     const lo = leader.log.firstIndex();
     for (let i = lo; i <= this.maxCommitted; i++) {
       const known = this.committed.get(i);
-      if (known === undefined) continue;
+      if (known === undefined || (!all && known.seenInTerm >= leader.term)) continue;
       if (leader.log.term(i) !== known.entry.term) {
         throw new Violation(
-          "committed entry lost",
-          `leader ${leader.id} has term ${leader.log.term(i)} at index ${i}, where term ${known.entry.term} was committed`,
+          "leader completeness",
+          `leader ${leader.id} of term ${leader.term} has term ${leader.log.term(i)} at index ${i}, where term ${known.entry.term} was committed by term ${known.seenInTerm}`,
         );
       }
     }

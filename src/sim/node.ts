@@ -229,6 +229,11 @@ export class SimNode {
     if (leader) this.invariants.leader(this.raft.term, this.id);
     const elected = leader && !this.wasLeader;
     this.wasLeader = leader;
+    // Leader completeness (§5.4): a new leader holds every entry committed before its election.
+    if (elected) {
+      this.host.trace("elected", [this.id, this.raft.term, this.raft.log.lastIndex()]);
+      this.invariants.checkLeaderHoldsCommitted(this.raft, false);
+    }
     this.pump();
     if (elected) this.host.becameLeader(this);
   }
@@ -239,7 +244,7 @@ export class SimNode {
       const rd = this.raft.ready();
       for (const m of rd.sendNow) this.host.sendPeer(m);
       this.volatile.persist(rd);
-      for (const e of rd.committed) this.invariants.committedEntry(this.id, e);
+      for (const e of rd.committed) this.invariants.committedEntry(this.id, e, this.raft.term);
       if (this.opts.ackBeforeFsync) {
         // Mutation: acknowledge before the disk has the write; a crash then loses acknowledged entries.
         this.persistLater(rd, () => {});
@@ -296,7 +301,7 @@ export class SimNode {
   private apply(e: Entry): void {
     if (e.kind !== "normal" || e.data.length === 0) {
       this.machine.skip(e.index);
-      this.invariants.applied(this.id, e, "", undefined, false, noValues);
+      this.invariants.applied(this.id, this.raft.term, e, "", undefined, false, noValues);
       return;
     }
     const itemsBefore = this.machine.itemCount;
@@ -305,7 +310,7 @@ export class SimNode {
     const key = cmd?.key;
     const executed = this.machine.itemCount !== itemsBefore;
     const pushed = executed && cmd?.type === "push" ? cmd.items : noValues;
-    this.invariants.applied(this.id, e, describeOutcome(outcome), key, executed, pushed);
+    this.invariants.applied(this.id, this.raft.term, e, describeOutcome(outcome), key, executed, pushed);
     this.host.trace("apply", [this.id, e.index, e.term]);
     if (key === undefined) return;
     this.host.watchApplied(this.id, key, e.index);

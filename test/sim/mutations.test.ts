@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type MutationName, runSimulation } from "../../src/sim/index.js";
+
+/**
+ * Each deliberate bug must be caught within a bounded number of seeds (3 nodes). `found` is the first
+ * catching seed measured when the bound was set; the bound leaves room for parameter changes.
+ */
+const cases: { mutation: MutationName; found: number; bound: number }[] = [
+  { mutation: "grantTwoVotesPerTerm", found: 1, bound: 50 },
+  { mutation: "commitOldTermByCounting", found: 64, bound: 200 },
+  { mutation: "skipLogMatchingCheck", found: 1, bound: 50 },
+  { mutation: "applyRetriesTwice", found: 1, bound: 50 },
+  { mutation: "ackBeforeFsync", found: 50, bound: 200 },
+  { mutation: "readWithoutReadIndex", found: 1, bound: 50 },
+];
+
+describe("the simulator catches each mutation", () => {
+  for (const { mutation, bound } of cases) {
+    test(`${mutation} within ${bound} seeds`, { timeout: 120_000 }, () => {
+      for (let seed = 1; seed <= bound; seed++) {
+        const r = runSimulation({ seed, nodes: 3, mutation });
+        if (!r.ok) {
+          // An exception outside the checks would mean the sim broke, not that it caught the bug.
+          assert.notEqual(r.violation?.invariant, "exception", r.violation?.message);
+          return;
+        }
+      }
+      assert.fail(`${mutation} went unnoticed for ${bound} seeds`);
+    });
+  }
+});
