@@ -81,6 +81,7 @@ export class RaftNode {
   private loopRunning = false;
   private stopped = false;
   private snapshotIndex: number;
+  private snapshotting = false;
   private readonly limits: DriverLimits;
 
   private constructor(
@@ -339,15 +340,21 @@ export class RaftNode {
     try {
       while (!this.stopped && this.raft.hasReady()) await this.handleReady(this.raft.ready());
     } catch (err) {
-      this.log.fatal({ err }, "driver loop failed; the node stops serving");
-      this.stopped = true;
-      clearInterval(this.ticker);
-      this.failAll("stopped", "node failed");
-      void this.transport.close();
-      this.driver.onFatal?.(err);
+      this.fail(err);
     } finally {
       this.loopRunning = false;
     }
+  }
+
+  /** A storage failure: stop serving; main exits so the node restarts from what is durable. */
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.log.fatal({ err }, "driver loop failed; the node stops serving");
+    this.stopped = true;
+    clearInterval(this.ticker);
+    this.failAll("stopped", "node failed");
+    void this.transport.close();
+    this.driver.onFatal?.(err);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -382,7 +389,7 @@ export class RaftNode {
     }
     this.releaseReads();
     this.raft.advance();
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
   }
 
   private onSoftState(role: Role, leader: number): void {
@@ -453,19 +460,35 @@ export class RaftNode {
     if (n > 0) this.readsAwaitingApply = this.readsAwaitingApply.slice(n);
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Snapshots the machine every `snapshotEntries` applied entries, in the background: the state is cut
+   * at once, encoded in steps between other work and written beside the WAL, so heartbeats keep flowing.
+   */
+  private maybeSnapshot(): void {
     const applied = this.machine.appliedIndex;
-    if (applied - this.snapshotIndex < this.options.snapshotEntries) return;
+    if (this.snapshotting || applied - this.snapshotIndex < this.options.snapshotEntries) return;
+    this.snapshotting = true;
     const started = performance.now();
-    const data = this.machine.snapshot();
-    await this.storage.createSnapshot(applied, this.raft.status().config, data);
-    await this.storage.compact(applied);
-    this.snapshotIndex = applied;
-    this.metrics.snapshots.inc({ kind: "created" });
-    this.log.info(
-      { index: applied, bytes: data.length, ms: Math.round(performance.now() - started) },
-      "created snapshot and compacted the log",
-    );
+    const config = this.raft.status().config;
+    let bytes = 0;
+    encodeInSteps(this.machine.snapshotSteps(snapshotItemsPerStep))
+      .then((data) => {
+        bytes = data.length;
+        return this.storage.createSnapshot(applied, config, data);
+      })
+      .then(() => this.storage.compact(applied))
+      .then(() => {
+        this.snapshotIndex = Math.max(this.snapshotIndex, applied);
+        this.metrics.snapshots.inc({ kind: "created" });
+        this.log.info(
+          { index: applied, bytes, ms: Math.round(performance.now() - started) },
+          "created snapshot and compacted the log",
+        );
+      })
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        this.snapshotting = false;
+      });
   }
 
   private failProposals(code: "timeout" | "stopped", message: string, leader: number): void {
@@ -485,6 +508,17 @@ export class RaftNode {
     }
     this.reads.clear();
     this.readsAwaitingApply = [];
+  }
+}
+
+/** Items encoded between yields to the event loop: about a millisecond of work. */
+const snapshotItemsPerStep = 20_000;
+
+async function encodeInSteps(steps: Generator<void, Uint8Array, void>): Promise<Uint8Array> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 

@@ -227,24 +227,54 @@ export class StackMachine {
    * equal states give equal bytes.
    */
   snapshot(): Uint8Array {
+    const steps = this.snapshotSteps(Number.POSITIVE_INFINITY);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * The snapshot as a generator that pauses after every `itemsPerStep` items, so a driver can encode a
+   * large state between other work. The cut is taken at the first `next()`: shallow copies of the
+   * stacks and sessions (pointer copies), so applying entries meanwhile does not change the result.
+   */
+  *snapshotSteps(itemsPerStep: number): Generator<void, Uint8Array, void> {
+    const header = { applied: this.#appliedIndex, nowMs: this.#nowMs, nextId: this.#nextId };
+    const stacks = [...this.#stacks.values()].map((st) => ({
+      id: st.id,
+      label: st.label,
+      items: st.items.slice(),
+    }));
+    const sessions = this.#sessionQueue.slice(this.#sessionHead);
     const w = new Writer(64 + this.#itemChars + this.#itemCount * 2);
     w.u8(snapshotVersion);
-    w.varint(this.#appliedIndex);
-    w.f64(this.#nowMs);
-    w.varint(this.#nextId);
-    w.varint(this.#stacks.size);
-    for (const s of this.#stacks.values()) {
-      w.varint(s.id);
-      w.str(s.label);
-      w.varint(s.items.length);
-      for (const item of s.items) w.str(item);
+    w.varint(header.applied);
+    w.f64(header.nowMs);
+    w.varint(header.nextId);
+    w.varint(stacks.length);
+    let sinceYield = 0;
+    for (const st of stacks) {
+      w.varint(st.id);
+      w.str(st.label);
+      w.varint(st.items.length);
+      for (const item of st.items) {
+        w.str(item);
+        if (++sinceYield >= itemsPerStep) {
+          sinceYield = 0;
+          yield;
+        }
+      }
     }
-    w.varint(this.#sessions.size);
-    for (let i = this.#sessionHead; i < this.#sessionQueue.length; i++) {
-      const s = this.#sessionQueue[i]!;
-      w.str(s.key);
-      w.f64(s.atMs);
-      writeOutcome(w, s.outcome);
+    w.varint(sessions.length);
+    for (const session of sessions) {
+      w.str(session.key);
+      w.f64(session.atMs);
+      writeOutcome(w, session.outcome);
+      if (++sinceYield >= itemsPerStep) {
+        sinceYield = 0;
+        yield;
+      }
     }
     return w.finish();
   }

@@ -84,6 +84,8 @@ export class DiskStorage implements LogStorage {
   /** On-disk snapshot indexes, newest first (at most SNAPSHOTS_KEPT). */
   private snapIndexes: number[];
   private queue: Promise<unknown> = Promise.resolve();
+  /** Locally created snapshots are written one at a time, beside (not inside) the write queue. */
+  private snapshotLane: Promise<unknown> = Promise.resolve();
   private failure: unknown = undefined;
   private closed = false;
 
@@ -265,22 +267,29 @@ export class DiskStorage implements LogStorage {
     });
   }
 
-  /** Records the state machine's snapshot at `index` (≤ last index); the term comes from the log. */
+  /**
+   * Records the state machine's snapshot at `index` (≤ last index); the term comes from the log.
+   * The file is written outside the write queue, so WAL appends (and the acknowledgements and
+   * heartbeats waiting on them) never queue behind a large snapshot.
+   */
   createSnapshot(index: number, config: ConfigState, data: Uint8Array): Promise<void> {
-    return this.exclusive(async () => {
-      invariant(index > this.snap.meta.index, `snapshot ${index} not newer than ${this.snap.meta.index}`);
+    const run = this.snapshotLane.then(async () => {
+      this.checkUsable();
+      // A newer snapshot from the leader may have been installed meanwhile; this one is then moot.
+      if (index <= this.snap.meta.index) return;
       const snapshot: Snapshot = { meta: { index, term: this.log.term(index), config }, data };
-      await this.durably(async () => {
-        await writeSnapshotFile(this.disk, this.snapDir, snapshot);
-        this.snapIndexes = await pruneSnapshots(
-          this.disk,
-          this.snapDir,
-          [index, ...this.snapIndexes],
-          SNAPSHOTS_KEPT,
-        );
+      await this.durably(() => writeSnapshotFile(this.disk, this.snapDir, snapshot));
+      await this.exclusive(async () => {
+        const indexes =
+          index > this.snap.meta.index ? [index, ...this.snapIndexes] : [...this.snapIndexes, index];
+        await this.durably(async () => {
+          this.snapIndexes = await pruneSnapshots(this.disk, this.snapDir, indexes, SNAPSHOTS_KEPT);
+        });
+        if (index > this.snap.meta.index) this.snap = snapshot;
       });
-      this.snap = snapshot;
     });
+    this.snapshotLane = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -298,7 +307,8 @@ export class DiskStorage implements LogStorage {
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.snapshotLane;
     return this.exclusive(async () => {
       this.closed = true;
       await this.wal.close();
@@ -308,14 +318,18 @@ export class DiskStorage implements LogStorage {
   /** Runs write operations one at a time, in call order. */
   private exclusive(fn: () => Promise<void>): Promise<void> {
     const run = this.queue.then(() => {
-      if (this.closed) throw new StorageError("storage_failed", "storage is closed");
-      if (this.failure !== undefined) {
-        throw new StorageError("storage_failed", "an earlier write failed; restart the node to recover");
-      }
+      this.checkUsable();
       return fn();
     });
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new StorageError("storage_failed", "storage is closed");
+    if (this.failure !== undefined) {
+      throw new StorageError("storage_failed", "an earlier write failed; restart the node to recover");
+    }
   }
 
   private async durably(fn: () => Promise<unknown>): Promise<void> {

@@ -47,6 +47,27 @@ describe("snapshot and restore", () => {
     );
   });
 
+  test("a snapshot encoded in steps is the state at its first step, whatever is applied meanwhile", () => {
+    const d = new Driver();
+    d.run({ type: "create", label: "s" });
+    d.run({ type: "push", id: 1, items: Array.from({ length: 100 }, (_, i) => `v${i}`) });
+    d.run({ type: "pop", id: 1 }, { key: "k1" });
+    const expected = d.machine.snapshot();
+    const steps = d.machine.snapshotSteps(7);
+    let step = steps.next();
+    let pauses = 0;
+    while (!step.done) {
+      // Mutate between steps: pops, pushes, new stacks and new sessions must not leak into the cut.
+      d.run({ type: "pop", id: 1 }, { key: `p${pauses}` });
+      d.run({ type: "push", id: 1, items: [`late${pauses}`] });
+      d.run({ type: "create", label: `late${pauses}` });
+      pauses++;
+      step = steps.next();
+    }
+    assert.ok(pauses >= 10, `only ${pauses} pauses`);
+    assert.deepEqual(step.value, expected);
+  });
+
   test("a restored machine keeps exactly-once for keys seen before the snapshot", () => {
     const d = new Driver();
     d.run({ type: "create", label: "s" });
