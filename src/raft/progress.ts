@@ -31,6 +31,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest append: a follower that answers a heartbeat is alive, so let one more append probe it. */
+  freeFirstOne(): void {
+    if (this.indexes.length > 0) this.freeTo(this.indexes[0] as number);
+  }
+
   full(): boolean {
     return this.indexes.length >= this.countMax || this.bytes >= this.bytesMax;
   }

@@ -265,10 +265,21 @@ export class Raft {
     return true;
   }
 
-  /** The transport could not reach `to`: stop pipelining to it until it answers again. */
+  /**
+   * The transport could not reach `to`. A leader stops pipelining to it until it answers again. A
+   * follower that cannot reach its leader (a crashed process refuses connections at once) stops
+   * deferring to it and campaigns within half an election timeout instead of a whole one; pre-vote
+   * keeps this from disrupting a leader that is in fact alive for the others.
+   */
   reportUnreachable(to: NodeId): void {
-    const pr = this.progress.get(to);
-    if (this.role === "leader" && pr && pr.state === "replicate") pr.becomeProbe();
+    if (this.role === "leader") {
+      const pr = this.progress.get(to);
+      if (pr && pr.state === "replicate") pr.becomeProbe();
+    } else if (this.role === "follower" && to === this.leader && to !== NONE) {
+      this.leader = NONE;
+      const soon = this.randomizedElectionTimeout - 1 - this.rng.int(Math.ceil(this.electionTicks / 2));
+      this.electionElapsed = Math.max(this.electionElapsed, soon);
+    }
   }
 
   /** The transport finished (or failed) sending a snapshot to `to`. */
@@ -521,7 +532,7 @@ export class Raft {
     const free = this.vote === NONE && this.leader === NONE;
     const futureTerm = m.preVote && m.term > this.term;
     const canVote = alreadyVotedForIt || free || futureTerm || this.mutations.grantTwoVotesPerTerm === true;
-    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm) && !this.outranksPreVoter(m)) {
       this.send({
         type: "voteResp",
         from: this.id,
@@ -544,6 +555,17 @@ export class Raft {
         reject: true,
       });
     }
+  }
+
+  /**
+   * Two pre-candidates with equally up-to-date logs would grant each other and split the real vote;
+   * only the one with the higher id gets the other's pre-vote. Denying a pre-vote costs only liveness,
+   * and only while both campaign at once.
+   */
+  private outranksPreVoter(m: VoteMsg): boolean {
+    if (!m.preVote || this.role !== "preCandidate") return false;
+    const sameLog = m.lastTerm === this.log.lastTerm() && m.lastIndex === this.log.lastIndex();
+    return sameLog && this.id > m.from;
   }
 
   private stepCandidate(m: Message): void {
@@ -791,8 +813,9 @@ export class Raft {
     if (!pr) return;
     pr.recentActive = true;
     if (pr.state === "probe") pr.probeSent = false;
-    // A live follower with a full window has likely lost appends: without this, replication stalls forever.
-    else if (pr.state === "replicate" && pr.inflights.full()) pr.becomeProbe();
+    // A live follower with a full window may have lost appends: one more append finds out (a rejection
+    // restarts probing) without resending the whole window; without it replication can stall forever.
+    else if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
     // Even an empty append helps: if earlier ones were lost, the follower's rejection restarts probing.
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.readSeq > (this.readAcks.get(m.from) ?? 0)) {

@@ -171,6 +171,36 @@ describe("elections", () => {
     assert.equal(c.raft(1).role, "leader");
   });
 
+  test("§9.6 fast failover: followers that find the leader unreachable elect a new one within half an election timeout", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = new Cluster(3, { seed, electionTicks: 10 });
+      c.elect(1);
+      c.stabilize();
+      c.crash(1);
+      c.raft(2).reportUnreachable(1);
+      c.raft(3).reportUnreachable(1);
+      let ticks = 0;
+      while (c.leaders().length === 0) {
+        for (const id of [2, 3]) c.tick(id);
+        c.stabilize();
+        ticks++;
+        assert.ok(ticks <= 8, `seed ${seed}: no leader after ${ticks} ticks`);
+      }
+    }
+  });
+
+  test("§9.6 a follower that wrongly suspects a live leader does not disrupt it (pre-vote and the others' lease)", () => {
+    const c = new Cluster(3, { seed: 3, electionTicks: 10 });
+    const term = c.elect(1);
+    c.stabilize();
+    c.cutOneWay(1, 2); // node 2 stops hearing the leader, node 3 still does
+    c.raft(2).reportUnreachable(1);
+    for (let i = 0; i < 50; i++) c.tickAll();
+    assert.equal(c.raft(1).role, "leader");
+    assert.equal(c.raft(1).term, term);
+    assert.equal(c.raft(2).term, term, "the suspicious follower raised the term");
+  });
+
   test("§5.2 split votes are resolved: 5 nodes starting together elect a leader within a bounded time", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const c = new Cluster(5, { seed });
