@@ -246,7 +246,9 @@ export class DiskStorage implements LogStorage {
       await this.durably(async () => {
         if (snapshot !== undefined) await writeSnapshotFile(this.disk, this.snapDir, snapshot);
         if (bytes.length > 0) {
-          if (this.wal.needsRotation()) await this.wal.rotate(this.log.lastPoint(), this.hard);
+          // Entries after a snapshot marker attach to it, whatever the log held before.
+          const attach = snapshot === undefined ? this.attachPoint(entries) : this.log.lastPoint();
+          if (this.wal.needsRotation(attach.index)) await this.wal.rotate(attach, this.hard);
           await this.wal.append(bytes, maxIndex);
         }
         if (snapshot !== undefined) {
@@ -265,6 +267,16 @@ export class DiskStorage implements LogStorage {
       this.log.append(entries);
       if (hardState !== undefined) this.hard = hardState;
     });
+  }
+
+  /**
+   * Where `entries` attach to the log. A new segment's header must not start past it: once older
+   * segments are deleted, replay starts at that header and would refuse entries that overwrite below it.
+   */
+  private attachPoint(entries: readonly Entry[]): LogPoint {
+    const first = entries[0];
+    if (first === undefined || first.index > this.log.lastIndex()) return this.log.lastPoint();
+    return { index: first.index - 1, term: this.log.term(first.index - 1) };
   }
 
   /**

@@ -29,6 +29,8 @@ export interface SegmentInfo {
   readonly seq: number;
   /** Highest log index any record of this segment mentions: the segment may go once that is compacted. */
   maxIndex: number;
+  /** The header's log point: replay starting at this segment needs every record to attach at or above it. */
+  baseIndex: number;
 }
 
 export interface WalReplay {
@@ -117,7 +119,12 @@ export class Wal {
       const isLast = k === names.length - 1;
       const corrupt = (offset: number, why: string) =>
         new StorageCorruptionError("wal_corrupt", path, offset, why, dataDir);
-      const seg: SegmentInfo = { name, seq: Number.parseInt(name.slice(4, 20), 16), maxIndex: 0 };
+      const seg: SegmentInfo = {
+        name,
+        seq: Number.parseInt(name.slice(4, 20), 16),
+        maxIndex: 0,
+        baseIndex: 0,
+      };
       let sawHeader = false;
       const validEnd = scanSegment(buf, isLast, recordBytesMax, corrupt, (rec, offset) => {
         if (!sawHeader) {
@@ -126,6 +133,7 @@ export class Wal {
           const base = decodeHeader(buf, rec);
           log ??= new EntryLog(base);
           seg.maxIndex = base.index;
+          seg.baseIndex = base.index;
           return;
         }
         const current = log!;
@@ -187,16 +195,26 @@ export class Wal {
       return;
     }
     const file = await this.disk.openWrite(path);
-    if (torn) {
-      await file.truncate(validEnd);
-      await file.sync();
-    }
+    if (torn) await file.truncate(validEnd);
+    // What was replayed may be only in the page cache (its writer died before its fsync); make it
+    // durable before anything is appended after it, here or in a newer segment.
+    await file.sync();
+    await this.disk.syncDir(this.dir);
     this.active = file;
     this.activeSize = validEnd;
   }
 
-  needsRotation(): boolean {
-    return this.active === undefined || this.activeSize >= this.segmentBytesMax;
+  /**
+   * True when the active segment is full, or when a batch attaching at `attachIndex` would overwrite
+   * entries below its header (replayed on its own once older segments are gone, it could not attach).
+   */
+  needsRotation(attachIndex = Number.POSITIVE_INFINITY): boolean {
+    const active = this.segments.at(-1);
+    return (
+      this.active === undefined ||
+      this.activeSize >= this.segmentBytesMax ||
+      (active !== undefined && attachIndex < active.baseIndex)
+    );
   }
 
   /**
@@ -214,7 +232,7 @@ export class Wal {
     await this.active?.close();
     this.active = file;
     this.activeSize = bytes.length;
-    this.segments.push({ name, seq, maxIndex: base.index });
+    this.segments.push({ name, seq, maxIndex: base.index, baseIndex: base.index });
   }
 
   /** One write and one fsync for a whole batch (group commit). */
