@@ -135,6 +135,19 @@ function tooLarge(bytesMax: number): HttpError {
   return new HttpError(413, "body_too_large", `body exceeds ${bytesMax} bytes`);
 }
 
+/** The parts of the request URL the routes use. */
+type RequestUrl = Pick<URL, "pathname" | "search" | "searchParams">;
+
+/** A path of only these characters is its own WHATWG pathname (nothing to decode or normalize). */
+const PLAIN_PATH = /^\/[A-Za-z0-9_/-]*$/;
+const NO_PARAMS = new URLSearchParams();
+
+/** `new URL` per request was a visible cost on the leader; plain paths without a query skip it. */
+function requestUrl(raw: string): RequestUrl {
+  if (PLAIN_PATH.test(raw)) return { pathname: raw, search: "", searchParams: NO_PARAMS };
+  return new URL(raw, "http://localhost");
+}
+
 interface Route {
   readonly format: Format;
   /** Methods this path answers; others get 405. */
@@ -145,7 +158,7 @@ interface Route {
 interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly url: URL;
+  readonly url: RequestUrl;
   readonly format: Format;
   readonly params: readonly string[];
   body(): Promise<Buffer>;
@@ -162,12 +175,14 @@ export class HttpApi {
   private readonly proxies = new Set<{ leader: number; abort: AbortController }>();
   private proxyWatch: NodeJS.Timeout | undefined;
   private readonly bodyBytesMax: number;
+  private readonly nodeIdText: string;
 
   constructor(
     private readonly service: StackService,
     private readonly opts: HttpServerOptions,
   ) {
     this.bodyBytesMax = opts.bodyBytesMax ?? BODY_BYTES_MAX_DEFAULT;
+    this.nodeIdText = String(service.id);
     this.server = createServer((req, res) => {
       this.dispatch(req, res).catch((err) => this.fail(res, req, "text", err));
     });
@@ -215,7 +230,7 @@ export class HttpApi {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestUrl(req.url ?? "/");
     const found = this.route(url.pathname);
     if (found === undefined) {
       const format = url.pathname.startsWith("/v1/") ? "json" : "text";
@@ -255,19 +270,26 @@ export class HttpApi {
 
   private headers(res: ServerResponse): void {
     res.setHeader("X-Raft-Leader", String(this.service.leader()));
-    res.setHeader("X-Raft-Node", String(this.service.id));
+    res.setHeader("X-Raft-Node", this.nodeIdText);
   }
 
   send(ctx: RequestContext, status: number, value: string | object): void {
     const { res } = ctx;
     if (res.headersSent) return;
-    this.headers(res);
     const text = typeof value === "string";
     const body = text ? value : JSON.stringify(value);
-    res.writeHead(status, {
-      "Content-Type": text ? "text/plain; charset=utf-8" : "application/json",
-      "Content-Length": Buffer.byteLength(body),
-    });
+    // One flat list straight to writeHead: no per-answer header map is built and merged (setHeader),
+    // which the leader profile showed on every write. Headers set earlier (Retry-After) still merge.
+    res.writeHead(status, [
+      "X-Raft-Leader",
+      String(this.service.leader()),
+      "X-Raft-Node",
+      this.nodeIdText,
+      "Content-Type",
+      text ? "text/plain; charset=utf-8" : "application/json",
+      "Content-Length",
+      String(Buffer.byteLength(body)),
+    ]);
     res.end(body);
   }
 
