@@ -19,9 +19,10 @@ export const defaultDriverLimits: DriverLimits = { proposalsPendingMax: 65_536, 
 interface ProposalWaiter {
   readonly term: number;
   readonly startedMs: number;
+  /** Checked by the tick's sweep: one timer per proposal was a visible cost on the leader. */
+  readonly deadlineMs: number;
   readonly resolve: (o: Outcome) => void;
   readonly reject: (e: NodeError) => void;
-  readonly timer: NodeJS.Timeout;
 }
 
 interface ReadWaiter {
@@ -156,6 +157,7 @@ export class RaftNode {
     await this.transport.start();
     this.ticker = setInterval(() => {
       this.raft.tick();
+      this.expireProposals(performance.now());
       this.schedule();
     }, this.options.tickMs);
     this.schedule();
@@ -186,21 +188,31 @@ export class RaftNode {
     this.metrics.proposals.inc();
     this.schedule();
     const { index, term } = result;
+    const startedMs = performance.now();
+    const deadlineMs = startedMs + this.options.requestTimeoutMs;
     return new Promise<Outcome>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.proposals.get(index)?.timer !== timer) return;
-        this.proposals.delete(index);
-        this.metrics.proposalsFailed.inc({ code: "timeout" });
-        reject(
-          new NodeError(
-            "timeout",
-            "not committed within the request timeout; outcome unknown",
-            this.raft.leader,
-          ),
-        );
-      }, this.options.requestTimeoutMs);
-      this.proposals.set(index, { term, startedMs: performance.now(), resolve, reject, timer });
+      this.proposals.set(index, { term, startedMs, deadlineMs, resolve, reject });
     });
+  }
+
+  /**
+   * Fails proposals past their deadline (checked every tick, so a timeout is late by at most tickMs).
+   * The map is in proposal order, which is deadline order: a leader's indexes only grow, and every
+   * proposal is failed when leadership is lost, so an index is never registered twice.
+   */
+  private expireProposals(nowMs: number): void {
+    for (const [index, w] of this.proposals) {
+      if (w.deadlineMs > nowMs) break;
+      this.proposals.delete(index);
+      this.metrics.proposalsFailed.inc({ code: "timeout" });
+      w.reject(
+        new NodeError(
+          "timeout",
+          "not committed within the request timeout; outcome unknown",
+          this.raft.leader,
+        ),
+      );
+    }
   }
 
   /**
@@ -421,7 +433,6 @@ export class RaftNode {
     for (const [index, w] of this.proposals) {
       if (index > snap.meta.index) continue;
       this.proposals.delete(index);
-      clearTimeout(w.timer);
       w.reject(new NodeError("timeout", "superseded by a snapshot; outcome unknown", this.raft.leader));
     }
   }
@@ -435,7 +446,6 @@ export class RaftNode {
       const w = this.proposals.get(e.index);
       if (w === undefined) continue;
       this.proposals.delete(e.index);
-      clearTimeout(w.timer);
       if (w.term === e.term && outcome !== undefined) {
         this.metrics.commitLatency.observe((now - w.startedMs) / 1000);
         w.resolve(outcome);
@@ -493,7 +503,6 @@ export class RaftNode {
 
   private failProposals(code: "timeout" | "stopped", message: string, leader: number): void {
     for (const w of this.proposals.values()) {
-      clearTimeout(w.timer);
       w.reject(new NodeError(code, message, leader));
     }
     this.metrics.proposalsFailed.inc({ code }, this.proposals.size);
