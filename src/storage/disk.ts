@@ -51,10 +51,13 @@ export class NodeDisk implements Disk {
     const fd = await callback<number>((cb) =>
       fsOpen(path, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o644, cb),
     );
-    // Only a truncate leaves anything for sync() to do.
-    let truncated = false;
+    // True once nothing unsynced is known: set by fdatasync, kept by O_DSYNC writes, cleared by a
+    // truncate or a failed write. False at open: another (killed) process may have left dirty pages.
+    let synced = false;
     return {
       async write(data, position) {
+        const wasSynced = synced;
+        synced = false;
         let done = 0;
         while (done < data.length) {
           const at = done;
@@ -62,15 +65,16 @@ export class NodeDisk implements Disk {
             fsWrite(fd, data, at, data.length - at, position + at, (err, n) => cb(err, n)),
           );
         }
+        synced = wasSynced;
       },
       async sync() {
-        if (!truncated) return;
+        if (synced) return;
         await callback<void>((cb) => fdatasync(fd, cb));
-        truncated = false;
+        synced = true;
       },
       async truncate(size) {
+        synced = false;
         await callback<void>((cb) => ftruncate(fd, size, cb));
-        truncated = true;
       },
       close: () => callback<void>((cb) => fsClose(fd, cb)),
     };
