@@ -1,6 +1,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import {
+  type DiskMode,
   describeParams,
+  diskModes,
+  isDiskMode,
   isMutationName,
   mutationNames,
   runSimulation,
@@ -25,6 +28,11 @@ function mutation(value: string): string {
   return value;
 }
 
+function diskMode(value: string): DiskMode {
+  if (!isDiskMode(value)) throw new InvalidArgumentError(`expected one of ${diskModes.join(", ")}`);
+  return value;
+}
+
 function report(r: SimResult): string {
   const s = r.stats;
   const lines = [
@@ -35,9 +43,17 @@ function report(r: SimResult): string {
     `ops ${s.ops} (${s.okOps} answered, ${s.unknownOps} unknown), linearizability ${r.linearizability}`,
     `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.pauses} pauses, ${s.transfers} transfers`,
   ];
+  if (r.params.diskMode === "wal") {
+    lines.push(
+      `disk: ${s.diskOpens} opens, ${s.powerCuts} power cuts, ${s.tornTails} torn WAL tails cut (${s.tailBytesTruncated} bytes), ${s.snapshotFallbacks} snapshot fallbacks`,
+    );
+  }
   if (r.violation !== undefined) {
     lines.push("", r.violation.message, "", "trace tail:", ...r.traceTail);
-    lines.push("", `reproduce: npm run sim -- --seed ${r.seed} --nodes ${r.params.nodes}`);
+    lines.push(
+      "",
+      `reproduce: npm run sim -- --seed ${r.seed} --nodes ${r.params.nodes} --disk ${r.params.diskMode}`,
+    );
   }
   return lines.join("\n");
 }
@@ -53,6 +69,7 @@ const program = new Command()
   .option("--nodes <n>", "cluster size, 3 or 5", nodeCount, 3)
   .option("--mutation <name>", `break one rule on purpose: ${mutationNames.join(", ")}`, mutation)
   .option("--fault-ms <n>", "virtual milliseconds of the fault phase (default 30000)", positiveInt)
+  .option("--disk <mode>", "disk model, memory or wal (default: even seeds wal, odd seeds memory)", diskMode)
   .parse();
 
 const opts = program.opts<{
@@ -62,6 +79,7 @@ const opts = program.opts<{
   nodes: number;
   mutation?: string;
   faultMs?: number;
+  disk?: DiskMode;
 }>();
 
 const base = (seed: number): SimOptions => ({
@@ -69,10 +87,11 @@ const base = (seed: number): SimOptions => ({
   nodes: opts.nodes,
   ...(opts.mutation !== undefined && isMutationName(opts.mutation) ? { mutation: opts.mutation } : {}),
   ...(opts.faultMs !== undefined ? { faultPhaseMs: opts.faultMs } : {}),
+  ...(opts.disk !== undefined ? { diskMode: opts.disk } : {}),
 });
 
 if (opts.seeds === undefined) {
-  const r = runSimulation(base(opts.seed ?? 1));
+  const r = await runSimulation(base(opts.seed ?? 1));
   console.log(report(r));
   process.exitCode = r.ok ? 0 : 1;
 } else {
@@ -80,9 +99,11 @@ if (opts.seeds === undefined) {
   const failed: number[] = [];
   let unknown = 0;
   let virtualMs = 0;
+  let torn = 0;
   for (let seed = opts.start; seed < opts.start + opts.seeds; seed++) {
-    const r = runSimulation(base(seed));
+    const r = await runSimulation(base(seed));
     virtualMs += r.stats.virtualMs;
+    torn += r.stats.tornTails;
     if (r.linearizability === "unknown") unknown++;
     if (!r.ok) {
       failed.push(seed);
@@ -91,11 +112,11 @@ if (opts.seeds === undefined) {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
+    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
       `in ${seconds.toFixed(1)}s: ${(opts.seeds / seconds).toFixed(1)} seeds/s, ` +
       `${(virtualMs / 1000 / seconds).toFixed(0)} virtual s per s; ` +
       `violations ${failed.length}${failed.length > 0 ? ` (seeds ${failed.join(" ")})` : ""}; ` +
-      `linearizability unknown (search budget) ${unknown}`,
+      `linearizability unknown (search budget) ${unknown}; torn WAL tails cut ${torn}`,
   );
   process.exitCode = failed.length > 0 ? 1 : 0;
 }

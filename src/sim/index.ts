@@ -1,5 +1,9 @@
 export {
+  type DiskMode,
+  defaultDiskMode,
   describeParams,
+  diskModes,
+  isDiskMode,
   isMutationName,
   type MutationName,
   mutationNames,

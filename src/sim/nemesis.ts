@@ -129,6 +129,7 @@ export class Nemesis {
         this.swizzle(this.shuffledIds(), 1 + this.rng.int(swizzleStepsMax));
         break;
       case "crash": {
+        // A starting node may die again while replaying its disk.
         const up = this.nodes.filter((x) => x.state !== "down");
         if (up.length === 0) break;
         this.crash(this.rng.chance(0.4) ? (this.leader() ?? this.rng.pick(up)) : this.rng.pick(up));
@@ -208,7 +209,7 @@ export class Nemesis {
   private leader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const node of this.nodes) {
-      if (node.state === "down" || node.raft.role !== "leader") continue;
+      if (!node.live || node.raft.role !== "leader") continue;
       if (best === undefined || node.raft.term > best.raft.term) best = node;
     }
     return best;

@@ -1,7 +1,7 @@
 import {
   type ConfigState,
   type Entry,
-  MemoryStorage,
+  type LogStorage,
   type Message,
   type NodeId,
   Raft,
@@ -18,6 +18,7 @@ import {
 import type { Invariants } from "./invariants.js";
 import type { SimParams } from "./params.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
+import { createStore, type NodeStore, type StoreHost } from "./store.js";
 
 /** Client writes a node waits to see applied; the oldest is forgotten beyond this (its client times out). */
 const waitersMax = 4096;
@@ -27,12 +28,9 @@ const readsMax = 4096;
 const pausedQueueMax = 20_000;
 
 /** What a node needs from the simulation around it. */
-export interface NodeHost {
-  now(): number;
-  after(delayMs: number, run: () => void): void;
+export interface NodeHost extends Omit<StoreHost, "whenRunning"> {
   sendPeer(m: Message): void;
   reply(r: ClientReply): void;
-  fsyncDelayMs(): number;
   raftSeed(): number;
   trace(kind: string, nums: number[], text?: string): void;
   /** A key the simulator watches (the liveness write) was applied by this node. */
@@ -53,24 +51,25 @@ interface ReadWait {
   index: number;
 }
 
-export type NodeState = "up" | "down" | "paused";
+/** "starting": replaying its disk after a (re)start; it takes no input until Raft is built. */
+export type NodeState = "up" | "down" | "paused" | "starting";
 
 /**
- * One simulated server: the real Raft and StackMachine over MemoryStorage, driven by the Ready contract.
- * `durable` models the disk: a Ready reaches it only after a simulated fsync, and a crash restarts the
- * node from it alone.
+ * One simulated server: the real Raft and StackMachine driven by the Ready contract, over a NodeStore
+ * (the disk model): a Ready is durable only after a simulated fsync, and a crash restarts the node
+ * from what the store kept.
  */
 export class SimNode {
   state: NodeState = "down";
-  /** Bumped by every crash, so events of a previous life (fsyncs, ticks) are ignored. */
+  /** Bumped by every crash, so events of a previous life (ticks) are ignored. */
   private incarnation = 0;
   raft!: Raft;
-  private volatile!: MemoryStorage;
-  private readonly durable: MemoryStorage;
+  private readonly store: NodeStore;
   machine!: StackMachine;
   /** The Ready waiting for its fsync; Raft hands out no other until it is advanced. */
   private syncing: Ready | undefined;
-  private lastDurableDue = 0;
+  /** A snapshot is being written (wal mode: beside the WAL, asynchronously). */
+  private snapshotting = false;
   private pausedQueue: (() => void)[] = [];
   private readonly waiters = new Map<string, Extract<ClientRequest, { kind: "write" }>>();
   private readonly reads = new Map<number, ReadWait>();
@@ -81,23 +80,35 @@ export class SimNode {
 
   constructor(
     readonly id: NodeId,
-    private readonly config: ConfigState,
+    config: ConfigState,
     private readonly params: SimParams,
     private readonly opts: NodeOptions,
     private readonly host: NodeHost,
     private readonly invariants: Invariants,
   ) {
-    this.durable = new MemoryStorage(config);
+    // The disk's completions also reach a process replaying its disk; inputs reach only a booted one.
+    const whenRunning = (work: () => void) => (this.state === "starting" ? work() : this.whenRunning(work));
+    this.store = createStore(id, config, params, { ...host, whenRunning });
+  }
+
+  /** Raft and the machine belong to the current life: the node is up or paused, not down or starting. */
+  get live(): boolean {
+    return this.state === "up" || this.state === "paused";
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   /** (Re)starts from durable state only: the log and hard state on disk, the machine from its snapshot. */
   start(tickPhaseMs: number): void {
-    this.state = "up";
+    this.state = "starting";
     this.wasLeader = false;
-    this.volatile = cloneStorage(this.durable, this.config);
-    const snap = this.durable.snapshot();
+    this.snapshotting = false;
+    this.store.open((storage) => this.boot(storage, tickPhaseMs));
+  }
+
+  private boot(storage: LogStorage, tickPhaseMs: number): void {
+    this.state = "up";
+    const snap = storage.snapshot();
     this.snapshotIndex = snap.meta.index;
     this.machine =
       snap.meta.index > 0
@@ -105,7 +116,7 @@ export class SimNode {
         : new StackMachine(this.opts.machineOptions);
     this.raft = new Raft({
       id: this.id,
-      storage: this.volatile,
+      storage,
       electionTicks: this.params.electionTicks,
       heartbeatTicks: this.params.heartbeatTicks,
       seed: this.host.raftSeed(),
@@ -113,7 +124,6 @@ export class SimNode {
       mutations: this.opts.raftMutations,
       limits: { appendEntriesMax: this.params.appendEntriesMax, inflightMax: this.params.inflightMax },
     });
-    this.lastDurableDue = this.host.now();
     const life = this.incarnation;
     const tick = () => {
       if (life !== this.incarnation) return;
@@ -131,6 +141,8 @@ export class SimNode {
     this.incarnation++;
     this.state = "down";
     this.syncing = undefined;
+    this.snapshotting = false;
+    this.store.crash();
     this.pausedQueue = [];
     this.waiters.clear();
     this.reads.clear();
@@ -152,7 +164,7 @@ export class SimNode {
     }
   }
 
-  /** Runs `work` now if the node is up, later if it is paused, never if it is down. */
+  /** Runs `work` now if the node is up, later if it is paused, never if it is down or starting. */
   private whenRunning(work: () => void): void {
     if (this.state === "up") work();
     else if (this.state === "paused" && this.pausedQueue.length < pausedQueueMax) this.pausedQueue.push(work);
@@ -243,43 +255,23 @@ export class SimNode {
     while (this.state === "up" && this.syncing === undefined && this.raft.hasReady()) {
       const rd = this.raft.ready();
       for (const m of rd.sendNow) this.host.sendPeer(m);
-      this.volatile.persist(rd);
       for (const e of rd.committed) this.invariants.committedEntry(this.id, e, this.raft.term);
-      if (this.opts.ackBeforeFsync) {
-        // Mutation: acknowledge before the disk has the write; a crash then loses acknowledged entries.
-        this.persistLater(rd, () => {});
-        this.finish(rd);
-      } else if (rd.mustSync) {
-        this.syncing = rd;
-        this.persistLater(rd, () => {
-          this.syncing = undefined;
-          this.finish(rd);
-          this.pump();
-        });
-        return;
-      } else {
-        this.durable.persist(rd);
-        this.finish(rd);
-      }
+      // Mutation: votes and acknowledgements leave before the disk has the write; a crash loses them.
+      const early = this.opts.ackBeforeFsync;
+      if (early) for (const m of rd.sendAfterPersist) this.host.sendPeer(m);
+      this.syncing = rd;
+      let inline = true;
+      this.store.save(rd, () => {
+        this.syncing = undefined;
+        this.finish(rd, !early);
+        if (!inline) this.pump();
+      });
+      inline = false;
     }
   }
 
-  /** Makes `rd` durable after a simulated fsync; writes complete in order and die with the node. */
-  private persistLater(rd: Ready, then: () => void): void {
-    const life = this.incarnation;
-    const due = Math.max(this.host.now() + this.host.fsyncDelayMs(), this.lastDurableDue);
-    this.lastDurableDue = due;
-    this.host.after(due - this.host.now(), () => {
-      if (life !== this.incarnation) return;
-      this.whenRunning(() => {
-        this.durable.persist(rd);
-        then();
-      });
-    });
-  }
-
-  private finish(rd: Ready): void {
-    for (const m of rd.sendAfterPersist) this.host.sendPeer(m);
+  private finish(rd: Ready, send: boolean): void {
+    if (send) for (const m of rd.sendAfterPersist) this.host.sendPeer(m);
     if (rd.snapshot !== undefined) {
       this.machine = StackMachine.restore(rd.snapshot.data, this.opts.machineOptions);
       this.snapshotIndex = rd.snapshot.meta.index;
@@ -339,17 +331,14 @@ export class SimNode {
   /** Snapshots the machine every `snapshotEntries` applied entries and compacts the log behind it. */
   private maybeSnapshot(): void {
     const applied = this.machine.appliedIndex;
-    if (applied - this.snapshotIndex < this.params.snapshotEntries) return;
+    if (this.snapshotting || applied - this.snapshotIndex < this.params.snapshotEntries) return;
     const data = this.machine.snapshot();
     this.invariants.snapshot(this.id, applied, hashBytes(data));
-    const term = this.volatile.term(applied);
-    this.volatile.createSnapshot(applied, this.config, data);
-    this.snapshotIndex = applied;
-    // Snapshot files are written atomically; the disk copy needs the entry itself to be durable first.
-    const d = this.durable;
-    if (applied > d.firstIndex() - 1 && applied <= d.lastIndex() && d.term(applied) === term) {
-      d.createSnapshot(applied, this.config, data);
-    }
+    this.snapshotting = true;
+    this.store.snapshot(applied, data, () => {
+      this.snapshotting = false;
+      this.snapshotIndex = Math.max(this.snapshotIndex, applied);
+    });
   }
 }
 
@@ -373,16 +362,4 @@ function hashBytes(data: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < data.length; i++) h = Math.imul(h ^ (data[i] as number), 0x01000193);
   return h >>> 0;
-}
-
-/** A fresh in-memory copy of what is on disk: what a restarted process reads back. */
-function cloneStorage(disk: MemoryStorage, config: ConfigState): MemoryStorage {
-  const copy = new MemoryStorage(config);
-  const snap = disk.snapshot();
-  if (snap.meta.index > 0) copy.applySnapshot(snap);
-  const first = disk.firstIndex();
-  const last = disk.lastIndex();
-  if (last >= first) copy.append(disk.entries(first, last + 1, Number.POSITIVE_INFINITY));
-  copy.setHardState(disk.initialState().hardState);
-  return copy;
 }

@@ -15,6 +15,23 @@ export function isMutationName(name: string): name is MutationName {
   return (mutationNames as readonly string[]).includes(name);
 }
 
+/**
+ * How a node's disk is modelled. "memory": a second MemoryStorage that a Ready reaches after a simulated
+ * fsync. "wal": the real DiskStorage (WAL segments, snapshot files) over a MemDisk whose crashes drop
+ * unsynced bytes and tear the last write.
+ */
+export type DiskMode = "memory" | "wal";
+export const diskModes: readonly DiskMode[] = ["memory", "wal"];
+
+export function isDiskMode(name: string): name is DiskMode {
+  return (diskModes as readonly string[]).includes(name);
+}
+
+/** The mode a seed runs in unless told otherwise: even seeds use the real storage, so sweeps cover both. */
+export function defaultDiskMode(seed: number): DiskMode {
+  return seed % 2 === 0 ? "wal" : "memory";
+}
+
 /** Every knob of one run. All rates are drawn from the seed so a failing seed reproduces exactly. */
 export interface SimParams {
   readonly nodes: number;
@@ -50,6 +67,11 @@ export interface SimParams {
   readonly faultPhaseMs: number;
   /** After healing, a leader must exist and a write must complete within this much virtual time. */
   readonly livenessMs: number;
+  readonly diskMode: DiskMode;
+  /** wal mode: a WAL segment is closed at this size; small ones make rotation and deletion frequent. */
+  readonly segmentBytesMax: number;
+  /** wal mode: entries kept below a snapshot for slow followers (0: they catch up by snapshot). */
+  readonly compactKeepEntries: number;
 }
 
 export type FaultKind =
@@ -65,6 +87,7 @@ export type FaultKind =
 
 export interface ParamOverrides {
   readonly faultPhaseMs?: number;
+  readonly diskMode?: DiskMode;
 }
 
 /** Derives a run's parameters from its seed; the same seed always gives the same parameters. */
@@ -108,6 +131,10 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
     attemptsMax: 10,
     faultPhaseMs: overrides.faultPhaseMs ?? 30_000,
     livenessMs: 10_000,
+    // Drawn last so adding them left every earlier knob of a seed unchanged.
+    diskMode: overrides.diskMode ?? defaultDiskMode(seed),
+    segmentBytesMax: rng.pick([2048, 16 * 1024, 1024 * 1024]),
+    compactKeepEntries: rng.pick([0, 16, 1000]),
   };
 }
 
@@ -122,6 +149,9 @@ export function describeParams(p: SimParams): string {
     `fsync=[${p.fsyncMinMs},${p.fsyncMaxMs.toFixed(2)})ms faultEvery~${p.faultIntervalMs}ms weights={${w}}`,
     `downMax=${p.downMaxMs}ms pauseMax=${p.pauseMaxMs}ms snapshotEvery=${p.snapshotEntries} entries`,
     `clients=${p.clients} stacks=${p.stacks} thinkMax=${p.thinkMaxMs}ms opTimeout=${p.opTimeoutMs}ms attempts=${p.attemptsMax}`,
-    `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms`,
+    `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms disk=${p.diskMode}` +
+      (p.diskMode === "wal"
+        ? ` segmentBytesMax=${p.segmentBytesMax} compactKeep=${p.compactKeepEntries}`
+        : ""),
   ].join("\n");
 }

@@ -5,9 +5,14 @@ interface Event {
   readonly run: () => void;
 }
 
+/** Resolves once every queued microtask (and those they queue) has run: a macrotask boundary. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Virtual clock plus a binary min-heap of timed events. Nothing here reads a real clock: time only
  * moves when the next event is popped, so a run is a pure function of its seed.
+ * Async work (the real storage over an in-memory disk) never waits on real I/O: after an event that
+ * started or resumed some, the scheduler lets its microtasks run to quiescence before time moves on.
  */
 export class Scheduler {
   now = 0;
@@ -15,6 +20,9 @@ export class Scheduler {
   private readonly heap: Event[] = [];
   /** Events run so far: the simulator's unit of work, reported as a speed measure. */
   eventsRun = 0;
+  private asyncPending = false;
+  /** The first error thrown by async work (a continuation has no caller to throw to). */
+  private failure: { readonly error: unknown } | undefined;
 
   constructor(private readonly eventsMax: number) {}
 
@@ -25,9 +33,21 @@ export class Scheduler {
     this.push({ time: this.now + Math.max(0, delayMs), seq: this.seq++, run });
   }
 
+  /** Marks that promises were started or resolved: their continuations run before the next event. */
+  asyncStarted(): void {
+    this.asyncPending = true;
+  }
+
+  /** Records an error from async work; runUntil throws it after the current event. */
+  fail(error: unknown): void {
+    this.failure ??= { error };
+  }
+
   /** Runs events in time order until the queue is empty, `untilMs` is reached or `stop()` returns true. */
-  runUntil(untilMs: number, stop: () => boolean = () => false): void {
+  async runUntil(untilMs: number, stop: () => boolean = () => false): Promise<void> {
     const heap = this.heap;
+    // Work started between runs (nodes starting) settles before the first event.
+    await this.settleAsync();
     while (heap.length > 0) {
       const top = heap[0] as Event;
       if (top.time > untilMs) break;
@@ -35,9 +55,18 @@ export class Scheduler {
       this.now = top.time;
       this.eventsRun++;
       top.run();
+      await this.settleAsync();
       if (stop()) return;
     }
     if (this.now < untilMs) this.now = untilMs;
+  }
+
+  private async settleAsync(): Promise<void> {
+    while (this.asyncPending) {
+      this.asyncPending = false;
+      await settle();
+    }
+    if (this.failure !== undefined) throw this.failure.error;
   }
 
   private push(e: Event): void {

@@ -14,12 +14,13 @@ import {
   type RaftMutations,
 } from "../raft/index.js";
 import type { StackMachineOptions } from "../stack/index.js";
+import { type OpenStats, StorageError } from "../storage/index.js";
 import { SimClient } from "./clients.js";
 import { Invariants } from "./invariants.js";
 import { Nemesis } from "./nemesis.js";
 import { Network } from "./network.js";
 import { SimNode } from "./node.js";
-import { deriveParams, type MutationName, type SimParams } from "./params.js";
+import { type DiskMode, deriveParams, type MutationName, type SimParams } from "./params.js";
 import { type ClientReply, type ClientRequest, Violation } from "./protocol.js";
 import { Scheduler } from "./scheduler.js";
 import { Trace } from "./trace.js";
@@ -33,6 +34,8 @@ export interface SimOptions {
   readonly faultPhaseMs?: number;
   /** Budget of the linearizability search in model steps; exhausting it gives checker "unknown". */
   readonly checkStepsMax?: number;
+  /** Overrides the seed's disk model (default: even seeds "wal", odd seeds "memory"). */
+  readonly diskMode?: DiskMode;
 }
 
 export interface SimStats {
@@ -47,6 +50,14 @@ export interface SimStats {
   readonly crashes: number;
   readonly pauses: number;
   readonly transfers: number;
+  /** wal mode: restarts that replayed the disk, those that cut a torn WAL tail, and the bytes cut. */
+  readonly diskOpens: number;
+  /** wal mode: crashes that cut the power (the others only killed the process). */
+  readonly powerCuts: number;
+  readonly tornTails: number;
+  readonly tailBytesTruncated: number;
+  /** wal mode: opens that found the newest snapshot damaged and used an older one. */
+  readonly snapshotFallbacks: number;
 }
 
 export interface SimResult {
@@ -71,8 +82,11 @@ const eventsMax = 1_000_000;
 const defaultCheckStepsMax = 300_000;
 const liveClientId = 1_000;
 
-/** Runs one seeded simulation: a safety phase with faults, then healing and a liveness check. */
-export function runSimulation(options: SimOptions): SimResult {
+/**
+ * Runs one seeded simulation: a safety phase with faults, then healing and a liveness check. Async
+ * because the real storage is; no real I/O or timer is awaited, so the result depends on the seed only.
+ */
+export function runSimulation(options: SimOptions): Promise<SimResult> {
   return new Simulation(options).run();
 }
 
@@ -92,19 +106,26 @@ class Simulation {
   private liveIndex = 0;
   private messages = 0;
   private opIds = 0;
+  private readonly disk = {
+    opens: 0,
+    powerCuts: 0,
+    tornTails: 0,
+    tailBytesTruncated: 0,
+    snapshotFallbacks: 0,
+  };
 
   constructor(private readonly options: SimOptions) {
     const nodes = options.nodes ?? 3;
-    this.params = deriveParams(
-      options.seed,
-      nodes,
-      options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs },
-    );
+    this.params = deriveParams(options.seed, nodes, {
+      ...(options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs }),
+      ...(options.diskMode === undefined ? {} : { diskMode: options.diskMode }),
+    });
     const root = new Prng(options.seed);
     this.net = new Network(this.params, root.fork());
     this.nodeRng = root.fork();
     const clientRng = root.fork();
     const nemesisRng = root.fork();
+    const diskRng = root.fork();
 
     const m = options.mutation;
     const raftMutations: RaftMutations =
@@ -122,6 +143,14 @@ class Simulation {
       fsyncDelayMs: () =>
         this.params.fsyncMinMs + this.nodeRng.float() * (this.params.fsyncMaxMs - this.params.fsyncMinMs),
       raftSeed: () => this.nodeRng.nextU32(),
+      randomInt: (n: number) => diskRng.int(n),
+      asyncStarted: () => this.sched.asyncStarted(),
+      fail: (e: unknown) => this.sched.fail(e),
+      opened: (id: NodeId, stats: OpenStats, lastIndex: number) => this.opened(id, stats, lastIndex),
+      powerCut: (id: NodeId) => {
+        this.disk.powerCuts++;
+        this.trace.add(this.sched.now, "powerCut", [id]);
+      },
       trace: (kind: string, nums: number[], text?: string) =>
         this.trace.add(this.sched.now, kind, nums, text),
       becameLeader: (node: SimNode) => this.nemesis.onLeader(node),
@@ -169,11 +198,11 @@ class Simulation {
     );
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     let violation: SimResult["violation"];
     let linearizability: SimResult["linearizability"] = "skipped";
     try {
-      this.runPhases();
+      await this.runPhases();
       linearizability = this.checkLinearizable();
     } catch (e) {
       violation = asViolation(e);
@@ -202,11 +231,16 @@ class Simulation {
         crashes: counts.crashes,
         pauses: counts.pauses,
         transfers: counts.transfers,
+        diskOpens: this.disk.opens,
+        powerCuts: this.disk.powerCuts,
+        tornTails: this.disk.tornTails,
+        tailBytesTruncated: this.disk.tailBytesTruncated,
+        snapshotFallbacks: this.disk.snapshotFallbacks,
       },
     };
   }
 
-  private runPhases(): void {
+  private async runPhases(): Promise<void> {
     const p = this.params;
     for (const node of this.nodes) node.start(this.nodeRng.float() * p.tickMs);
     for (const c of this.clients) c.start();
@@ -218,7 +252,7 @@ class Simulation {
     this.sched.after(logCheckEveryMs, checkLogs);
 
     // Safety phase: faults on.
-    this.sched.runUntil(p.faultPhaseMs);
+    await this.sched.runUntil(p.faultPhaseMs);
 
     // Liveness phase: heal everything; a write must complete and reach every node in bounded time.
     const healedAt = this.sched.now;
@@ -232,16 +266,14 @@ class Simulation {
     this.liveKey = live.run({ op: "create", stack: "live" }, attempts, (out) => {
       liveDone = out !== undefined;
     });
-    this.sched.runUntil(
+    await this.sched.runUntil(
       healedAt + p.livenessMs,
       () => liveDone && this.liveIndex > 0 && this.allApplied(this.liveIndex),
     );
     if (!liveDone)
       throw new Violation("liveness", `no write completed within ${p.livenessMs}ms after healing`);
     if (!this.allApplied(this.liveIndex)) {
-      const applied = this.nodes
-        .map((n) => `${n.id}:${n.state === "down" ? "down" : n.machine.appliedIndex}`)
-        .join(" ");
+      const applied = this.nodes.map((n) => `${n.id}:${n.live ? n.machine.appliedIndex : n.state}`).join(" ");
       throw new Violation(
         "liveness",
         `not every node applied index ${this.liveIndex} within ${p.livenessMs}ms (${applied})`,
@@ -249,7 +281,7 @@ class Simulation {
     }
 
     // Let in-flight client operations end, then compare the final logs.
-    this.sched.runUntil(this.sched.now + settleMs);
+    await this.sched.runUntil(this.sched.now + settleMs);
     for (const c of this.clients) c.finish();
     this.checkLogs();
     let leader: SimNode | undefined;
@@ -271,7 +303,7 @@ class Simulation {
   }
 
   private checkLogs(): void {
-    this.invariants.checkLogs(this.nodes.filter((n) => n.state !== "down").map((n) => n.raft));
+    this.invariants.checkLogs(this.nodes.filter((n) => n.live).map((n) => n.raft));
   }
 
   private checkLinearizable(): SimResult["linearizability"] {
@@ -282,6 +314,14 @@ class Simulation {
       throw new Violation("linearizability", result.explanation);
     }
     return result.result;
+  }
+
+  private opened(id: NodeId, stats: OpenStats, lastIndex: number): void {
+    this.disk.opens++;
+    if (stats.tailBytesTruncated > 0) this.disk.tornTails++;
+    this.disk.tailBytesTruncated += stats.tailBytesTruncated;
+    if (stats.snapshotFallback) this.disk.snapshotFallbacks++;
+    this.trace.add(this.sched.now, "open", [id, stats.snapshotIndex, lastIndex, stats.tailBytesTruncated]);
   }
 
   private restart(node: SimNode): void {
@@ -335,6 +375,7 @@ const messageCodes: Record<Message["type"], number> = {
 function asViolation(e: unknown): { invariant: string; message: string } {
   if (e instanceof Violation) return { invariant: e.invariant, message: e.message };
   if (e instanceof InvariantError) return { invariant: "core invariant", message: e.stack ?? e.message };
+  if (e instanceof StorageError) return { invariant: "storage", message: e.stack ?? e.message };
   if (e instanceof Error) return { invariant: "exception", message: e.stack ?? e.message };
   return { invariant: "exception", message: String(e) };
 }

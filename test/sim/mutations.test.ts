@@ -9,18 +9,18 @@ import { type MutationName, runSimulation } from "../../src/sim/index.js";
 const cases: { mutation: MutationName; found: number; bound: number }[] = [
   { mutation: "grantTwoVotesPerTerm", found: 1, bound: 50 },
   // Figure 8 needs a rare interleaving; test/raft replays it deterministically as well.
-  { mutation: "commitOldTermByCounting", found: 556, bound: 1500 },
+  { mutation: "commitOldTermByCounting", found: 214, bound: 1500 },
   { mutation: "skipLogMatchingCheck", found: 1, bound: 50 },
   { mutation: "applyRetriesTwice", found: 1, bound: 50 },
-  { mutation: "ackBeforeFsync", found: 8, bound: 200 },
+  { mutation: "ackBeforeFsync", found: 1, bound: 200 },
   { mutation: "readWithoutReadIndex", found: 1, bound: 50 },
 ];
 
 describe("the simulator catches each mutation", () => {
   for (const { mutation, bound } of cases) {
-    test(`${mutation} within ${bound} seeds`, { timeout: 240_000 }, () => {
+    test(`${mutation} within ${bound} seeds`, { timeout: 240_000 }, async () => {
       for (let seed = 1; seed <= bound; seed++) {
-        const r = runSimulation({ seed, nodes: 3, mutation });
+        const r = await runSimulation({ seed, nodes: 3, mutation });
         if (!r.ok) {
           // An exception outside the checks would mean the sim broke, not that it caught the bug.
           assert.notEqual(r.violation?.invariant, "exception", r.violation?.message);
