@@ -100,7 +100,33 @@ describe("log replication", () => {
     const appends = c.sent.filter((m): m is AppendMsg => m.type === "app" && m.entries.length > 0);
     assert.equal(appends.length, 2);
     assert.ok(appends.every((m) => m.entries.length === 100));
+    c.tick(1);
+    c.stabilize();
     assert.equal(c.raft(3).log.committed, c.raft(1).log.lastIndex());
+  });
+
+  test("the commit index rides on the next append, or reaches idle followers at the next tick (no message per commit)", () => {
+    const c = new Cluster(3, { seed: 2 });
+    c.elect(1);
+    c.tickAll(1);
+    c.sent = [];
+    c.propose(1, "a");
+    c.stabilize();
+    const committed = c.raft(1).log.committed;
+    assert.equal(committed, c.raft(1).log.lastIndex());
+    assert.equal(
+      c.sent.filter((m) => m.type === "app").length,
+      2,
+      "one append per follower, no commit-only append yet",
+    );
+    assert.ok(c.raft(2).log.committed < committed);
+    c.propose(1, "b"); // the next append carries the commit index of "a"
+    c.stabilize();
+    assert.ok(c.raft(2).log.committed >= committed);
+    c.tick(1);
+    c.stabilize();
+    assert.equal(c.raft(2).log.committed, c.raft(1).log.committed);
+    assert.equal(c.raft(3).log.committed, c.raft(1).log.committed);
   });
 
   test("pipelining: appends in replicate state are bounded by inflightMax without waiting for each reply", () => {
