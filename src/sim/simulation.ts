@@ -15,6 +15,7 @@ import {
 } from "../raft/index.js";
 import type { StackMachineOptions } from "../stack/index.js";
 import { type OpenStats, StorageError } from "../storage/index.js";
+import { MESSAGE_CODES } from "../transport/index.js";
 import { SimClient } from "./clients.js";
 import { Invariants } from "./invariants.js";
 import { Nemesis } from "./nemesis.js";
@@ -338,7 +339,7 @@ class Simulation {
       this.sched.after(delay, () => {
         // A partition that starts while a message is in flight cuts it too.
         if (this.net.blocked(m.from, m.to)) return;
-        this.trace.add(this.sched.now, "msg", [m.from, m.to, messageCodes[m.type], m.term]);
+        this.trace.add(this.sched.now, "msg", [m.from, m.to, MESSAGE_CODES[m.type], m.term]);
         target.deliver(m);
       });
     }
@@ -357,20 +358,6 @@ class Simulation {
     for (const delay of this.net.delays()) this.sched.after(delay, () => client.onReply(r));
   }
 }
-
-const messageCodes: Record<Message["type"], number> = {
-  vote: 1,
-  voteResp: 2,
-  app: 3,
-  appResp: 4,
-  heartbeat: 5,
-  heartbeatResp: 6,
-  snap: 7,
-  timeoutNow: 8,
-  prop: 9,
-  readIndex: 10,
-  readIndexResp: 11,
-};
 
 function asViolation(e: unknown): { invariant: string; message: string } {
   if (e instanceof Violation) return { invariant: e.invariant, message: e.message };

@@ -22,7 +22,7 @@ export class FrameError extends Error {
 }
 
 /** Wire codes of message types; control frames use 0x40 and up so one byte tells every frame apart. */
-const MESSAGE_CODES = {
+export const MESSAGE_CODES = {
   vote: 1,
   voteResp: 2,
   app: 3,

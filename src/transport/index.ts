@@ -5,6 +5,7 @@ export {
   FrameDecoder,
   FrameError,
   type FrameErrorCode,
+  MESSAGE_CODES,
 } from "./codec.js";
 export {
   defaultTransportLimits,
