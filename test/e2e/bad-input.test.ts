@@ -115,7 +115,7 @@ const cases: Case[] = [
 ];
 
 describe("e2e: bad input", { timeout: 60_000 }, () => {
-  const c = track(new Cluster(3, 32000));
+  const c = track(new Cluster(3, 22000));
   before(() => c.startAll());
   after(() => c.destroy());
 

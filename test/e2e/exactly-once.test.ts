@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { Cluster, sleep, track } from "./harness.js";
 
 describe("e2e: exactly-once retries across leader crashes", { timeout: 90_000 }, () => {
-  const c = track(new Cluster(3, 33000));
+  const c = track(new Cluster(3, 23000));
   before(() => c.startAll());
   after(() => c.destroy());
 

@@ -12,7 +12,7 @@ import {
   UsageError,
 } from "../../src/node/index.js";
 
-const base = 37000;
+const base = 24000;
 const ids = [1, 2, 3];
 const peerUrls = ids.map((i) => `http://127.0.0.1:${base + 10 * i}`);
 const clientUrls = ids.map((i) => `http://127.0.0.1:${base + 10 * i + 1}`);

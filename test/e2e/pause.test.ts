@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { Cluster, sleep, track } from "./harness.js";
 
 describe("e2e: paused nodes", { timeout: 60_000 }, () => {
-  const c = track(new Cluster(3, 35000));
+  const c = track(new Cluster(3, 25000));
   before(() => c.startAll());
   after(() => c.destroy());
 

@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { Cluster, curl, sleep, track } from "./harness.js";
 
 describe("e2e: seed README on 5 nodes", { timeout: 90_000 }, () => {
-  const c = track(new Cluster(5, 31000));
+  const c = track(new Cluster(5, 21000));
   before(() => c.startAll());
   after(() => c.destroy());
 

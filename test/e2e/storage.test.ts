@@ -9,7 +9,7 @@ import { Cluster, MAIN, sleep, track } from "./harness.js";
 const json = { "content-type": "application/json" };
 
 describe("e2e: storage", { timeout: 150_000 }, () => {
-  const c = track(new Cluster(3, 36000, ["--snapshot-entries", "200"]));
+  const c = track(new Cluster(3, 26000, ["--snapshot-entries", "200"]));
   before(() => c.startAll());
   after(() => c.destroy());
 
