@@ -8,8 +8,9 @@ import { type MutationName, runSimulation } from "../../src/sim/index.js";
  */
 const cases: { mutation: MutationName; found: number; bound: number }[] = [
   { mutation: "grantTwoVotesPerTerm", found: 1, bound: 50 },
-  // Figure 8 needs a rare interleaving; test/raft replays it deterministically as well.
-  { mutation: "commitOldTermByCounting", found: 214, bound: 1500 },
+  // Figure 8 needs a rare interleaving (first seed 64, 556, 214, now 5 as the core changed); test/raft
+  // replays it deterministically as well.
+  { mutation: "commitOldTermByCounting", found: 5, bound: 1500 },
   { mutation: "skipLogMatchingCheck", found: 1, bound: 50 },
   { mutation: "applyRetriesTwice", found: 1, bound: 50 },
   { mutation: "ackBeforeFsync", found: 1, bound: 200 },
