@@ -597,8 +597,8 @@ const seedRoutes: Record<string, Route> = {
 // ------------------------------------------------------------ JSON API
 
 function stackInfo(m: StackMachine, id: number): { id: number; label: string; size: number } {
-  const r = readResult(m.get(id));
-  return { id: r.id, label: r.label, size: r.items.length };
+  const r = readResult(m.info(id));
+  return { id: r.id, label: r.label, size: r.size };
 }
 
 function stringField(obj: Record<string, unknown>, name: string): string {

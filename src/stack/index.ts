@@ -16,6 +16,7 @@ export type {
   Command,
   Failure,
   GetResult,
+  InfoResult,
   Operation,
   Outcome,
   SizeResult,

@@ -1,7 +1,16 @@
 import { DecodeError, decodeCommand, Reader, readOutcome, Writer, writeOutcome } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
-import type { Command, Failure, GetResult, Outcome, SizeResult, StackInfo, TopResult } from "./types.js";
+import type {
+  Command,
+  Failure,
+  GetResult,
+  InfoResult,
+  Outcome,
+  SizeResult,
+  StackInfo,
+  TopResult,
+} from "./types.js";
 
 export interface StackMachineOptions {
   readonly limits?: Partial<StackLimits>;
@@ -212,6 +221,13 @@ export class StackMachine {
     const stack = this.#stacks.get(id);
     if (stack === undefined) return fail("stack_not_found");
     return { ok: true, kind: "stack", id, label: stack.label, items: stack.items.slice() };
+  }
+
+  /** Label and size without copying the items. */
+  info(id: number): InfoResult {
+    const stack = this.#stacks.get(id);
+    if (stack === undefined) return fail("stack_not_found");
+    return { ok: true, kind: "info", id, label: stack.label, size: stack.items.length };
   }
 
   /** Every stack in creation (= id) order. */

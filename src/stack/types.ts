@@ -41,3 +41,5 @@ export interface StackInfo {
   readonly label: string;
   readonly size: number;
 }
+
+export type InfoResult = ({ readonly ok: true; readonly kind: "info" } & StackInfo) | Failure;

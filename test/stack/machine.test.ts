@@ -40,6 +40,7 @@ describe("stack machine commands", () => {
       label: "1",
       items: ["10", "11", "12"],
     });
+    assert.deepEqual(d.machine.info(1), { ok: true, kind: "info", id: 1, label: "1", size: 3 });
     for (const expected of ["12", "11", "10"]) {
       assert.deepEqual(d.run({ type: "pop", id: 1 }), { ok: true, kind: "popped", item: expected });
     }
@@ -50,6 +51,7 @@ describe("stack machine commands", () => {
     assert.deepEqual(d.machine.top(9), { ok: false, code: "stack_not_found" });
     assert.deepEqual(d.machine.size(9), { ok: false, code: "stack_not_found" });
     assert.deepEqual(d.machine.get(9), { ok: false, code: "stack_not_found" });
+    assert.deepEqual(d.machine.info(9), { ok: false, code: "stack_not_found" });
   });
 
   test("get returns a copy that does not alias state", () => {
