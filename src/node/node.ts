@@ -442,7 +442,7 @@ export class RaftNode {
     const now = performance.now();
     for (const e of entries) {
       const outcome = e.kind === "normal" ? this.machine.apply(e.index, e.data) : undefined;
-      if (outcome === undefined) this.machine.skip(e.index);
+      if (outcome === undefined) this.machine.applyNoop(e.index);
       const w = this.proposals.get(e.index);
       if (w === undefined) continue;
       this.proposals.delete(e.index);

@@ -292,7 +292,7 @@ export class SimNode {
 
   private apply(e: Entry): void {
     if (e.kind !== "normal" || e.data.length === 0) {
-      this.machine.skip(e.index);
+      this.machine.applyNoop(e.index);
       this.invariants.applied(this.id, this.raft.term, e, "", undefined, false, noValues);
       return;
     }

@@ -102,7 +102,7 @@ export class StackMachine {
   }
 
   /** Advances past an entry that carries no command (no-op, configuration change). */
-  skip(index: number): void {
+  applyNoop(index: number): void {
     this.#advance(index);
   }
 

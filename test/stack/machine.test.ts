@@ -146,8 +146,8 @@ describe("stack machine commands", () => {
     const m = new StackMachine();
     const data = encodeCommand({ type: "create", label: "a", atMs: 1 });
     assert.throws(() => m.apply(2, data), /entry 2 applied after 0/);
-    m.skip(1);
-    assert.throws(() => m.skip(1), /entry 1 applied after 1/);
+    m.applyNoop(1);
+    assert.throws(() => m.applyNoop(1), /entry 1 applied after 1/);
     assert.deepEqual(m.apply(2, data), { ok: true, kind: "created", id: 1 });
     assert.equal(m.appliedIndex, 2);
   });

@@ -128,7 +128,7 @@ describe("stack machine against a model", () => {
         for (const [i, s] of steps.entries()) {
           const index = i + 1;
           if (s.kind === "skip") {
-            m.skip(index);
+            m.applyNoop(index);
             continue;
           }
           if (s.kind === "garbage") {
