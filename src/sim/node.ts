@@ -198,12 +198,7 @@ export class SimNode {
     const data = encodeCommand({ ...req.op, key: req.key, atMs: Math.floor(this.host.now()) });
     const r = this.raft.propose([data]);
     if (!r.ok) {
-      this.host.reply({
-        clientId: req.clientId,
-        opId: req.opId,
-        attempt: req.attempt,
-        result: "unavailable",
-      });
+      this.replyUnavailable(req);
       return;
     }
     if (this.waiters.size >= waitersMax) this.waiters.delete(this.waiters.keys().next().value as string);
@@ -217,16 +212,15 @@ export class SimNode {
     }
     const context = this.nextReadContext++;
     if (!this.raft.readIndex(context).ok) {
-      this.host.reply({
-        clientId: req.clientId,
-        opId: req.opId,
-        attempt: req.attempt,
-        result: "unavailable",
-      });
+      this.replyUnavailable(req);
       return;
     }
     if (this.reads.size >= readsMax) this.reads.delete(this.reads.keys().next().value as number);
     this.reads.set(context, { req, index: 0 });
+  }
+
+  private replyUnavailable(req: ClientRequest): void {
+    this.host.reply({ clientId: req.clientId, opId: req.opId, attempt: req.attempt, result: "unavailable" });
   }
 
   private answerRead(req: Extract<ClientRequest, { kind: "read" }>): void {
