@@ -1,6 +1,21 @@
 // The node: Raft driver loop, storage, transport and the HTTP API wired together.
+
+export { CONFIG_FILE_BYTES_MAX, readNodeConfigFile } from "./config-file.js";
 export { NodeError, type NodeErrorCode } from "./errors.js";
-export { main, runNodeCommand, runRepairCommand } from "./main.js";
+export { addNodeFlags, CONFIG_ENV, nodeInputOf, PRECEDENCE_TEXT, parseNodeArgs } from "./flags.js";
+export {
+  addNodeCommands,
+  EXIT_CODES_TEXT,
+  EXIT_CORRUPT,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  main,
+  type NodeCommandContext,
+  runNode,
+  runRepairCommand,
+  usageExitCode,
+} from "./main.js";
 export { NodeMetrics } from "./metrics.js";
 export {
   type DriverLimits,
@@ -12,10 +27,16 @@ export {
 } from "./node.js";
 export {
   defaultClientUrl,
+  envNameOf,
   type LogLevel,
+  NODE_FLAGS,
+  type NodeFlag,
+  type NodeInput,
   type NodeOptions,
   nodeDefaults,
-  parseNodeArgs,
+  TIMER_MS_MAX,
   UsageError,
+  type UsageErrorCode,
+  validateNodeOptions,
 } from "./options.js";
 export { type RunningNode, type StartExtras, startNode } from "./start.js";

@@ -49,7 +49,7 @@ describe("startNode in one process", { timeout: 30_000 }, () => {
     assert.equal(o.dataDir, "./raftstack-2");
     assert.equal(o.tickMs, 10);
     assert.equal(o.electionTicks, 15);
-    assert.equal(parseNodeArgs(["--cluster", peerUrls.join(",")]).port, base + 11);
+    assert.equal(parseNodeArgs(["--id", "1", "--cluster", peerUrls.join(",")]).port, base + 11);
     assert.throws(() => parseNodeArgs(["--id", "4", "--cluster", peerUrls.join(",")]), UsageError);
     assert.throws(() => parseNodeArgs(["--id", "1"]), UsageError);
     assert.throws(() => parseNodeArgs(["--cluster", "nonsense"]), UsageError);
