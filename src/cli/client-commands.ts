@@ -23,17 +23,9 @@ export function positiveInt(flag: string) {
 
 const stackIdArg = positiveInt("stack id");
 
-function endpointsArg(v: string): string[] {
-  try {
-    return parseEndpoints(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
 function withEndpoints(cmd: Command): Command {
   return cmd
-    .option("--endpoints <urls>", "comma-separated client URLs or ports", endpointsArg, [
+    .option("--endpoints <urls>", "comma-separated client URLs or ports", parseEndpoints, [
       ...DEFAULT_ENDPOINTS,
     ])
     .addHelpText("after", "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.");

@@ -1,11 +1,9 @@
 // The node: Raft driver loop, storage, transport and the HTTP API wired together.
 
-export { CONFIG_FILE_BYTES_MAX, readNodeConfigFile } from "./config-file.js";
 export { NodeError, type NodeErrorCode } from "./errors.js";
-export { addNodeFlags, CONFIG_ENV, nodeInputOf, PRECEDENCE_TEXT, parseNodeArgs } from "./flags.js";
+export { parseNodeArgs } from "./flags.js";
 export {
   addNodeCommands,
-  EXIT_CODES_TEXT,
   EXIT_CORRUPT,
   EXIT_FAILURE,
   EXIT_OK,
@@ -34,7 +32,6 @@ export {
   type NodeInput,
   type NodeOptions,
   nodeDefaults,
-  TIMER_MS_MAX,
   UsageError,
   type UsageErrorCode,
   validateNodeOptions,
