@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_ENDPOINTS } from "./endpoints.js";
-import { statusRows } from "./status.js";
+import { probeStatus, STATUS_HEADER, statusCells } from "./status.js";
 import { formatTable } from "./table.js";
 
 export interface LocalClusterOptions {
@@ -19,6 +19,8 @@ export interface LocalClusterOptions {
   readonly color: boolean;
   /** Time a node gets to exit after SIGTERM before it is SIGKILLed. */
   readonly stopTimeoutMs: number;
+  /** The command that runs raftstack here (see invokedAs), for the banner's hints. */
+  readonly self: string;
 }
 
 export const STOP_TIMEOUT_MS_DEFAULT = 10_000;
@@ -158,14 +160,14 @@ export class LocalCluster {
   }
 
   async statusText(): Promise<string> {
-    const rows = await statusRows(this.endpoints);
+    const rows = (await probeStatus(this.endpoints)).map(statusCells);
     const procs = this.members.map((m) => [
       m.name,
       m.proc === undefined ? "stopped" : m.paused ? "paused" : "running",
       m.proc?.pid === undefined ? "-" : String(m.proc.pid),
     ]);
     return formatTable(
-      ["name", "process", "pid", "endpoint", "id", "role", "term", "leader", "commit", "applied"],
+      ["name", "process", "pid", ...STATUS_HEADER],
       rows.map((r, i) => [...(procs[i] ?? []), ...r]),
     );
   }
@@ -236,7 +238,12 @@ export class LocalCluster {
 export const CONSOLE_HELP =
   "commands: stop N | start N | restart N | kill N (SIGKILL) | pause N (SIGSTOP) | resume N | status | quit";
 
-export function banner(endpoints: readonly string[]): string {
+/** How the user ran raftstack, for the banner's hints: `raftstack` once installed, else `node bin/raftstack.js`. */
+export function invokedAs(script: string): string {
+  return basename(script) === "raftstack" ? "raftstack" : `node ${relative(process.cwd(), script) || script}`;
+}
+
+export function banner(endpoints: readonly string[], self: string): string {
   const a = endpoints[0] ?? "http://127.0.0.1:12380";
   const b = endpoints[1] ?? a;
   const sameAsDefault = endpoints.join(",") === DEFAULT_ENDPOINTS.join(",");
@@ -248,7 +255,7 @@ export function banner(endpoints: readonly string[]): string {
     `  curl -L ${b}/sTop -XPOST -d 1           # -> 10`,
     `  curl -L ${b}/sSize -XPOST -d 1          # -> 1`,
     `  curl -L ${a}/sPop -XPOST -d 1           # -> 10`,
-    `  node bin/raftstack.js status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}`,
+    `  ${self} status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}`,
     CONSOLE_HELP,
     "Ctrl-C stops every node gracefully.",
   ].join("\n");
@@ -262,7 +269,7 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
   const cluster = new LocalCluster(opts);
   const onExit = () => cluster.killAllSync();
   process.on("exit", onExit);
-  opts.out.write(`${banner(cluster.endpoints)}\n`);
+  opts.out.write(`${banner(cluster.endpoints, opts.self)}\n`);
   cluster.startAll();
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {

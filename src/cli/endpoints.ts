@@ -1,3 +1,5 @@
+import { UsageError } from "../node/index.js";
+
 /** The seed's five local nodes: node i serves clients on port i*10000 + 2380 and peers on i*10000 + 2379. */
 export const SEED_NODES_MAX = 5;
 export const SEED_BASE_PORT = 12380;
@@ -16,7 +18,7 @@ export function seedClientPorts(nodes: number, basePort: number, step: number): 
 
 /**
  * Parses `--endpoints a,b,...`. A bare `host:port` or port gets "http://" (and 127.0.0.1), so
- * `--endpoints 12380,22380` works; anything else must be an http URL with a port.
+ * `--endpoints 12380,22380` works; anything else must be an http URL with a port (else UsageError).
  */
 export function parseEndpoints(list: string): string[] {
   const out: string[] = [];
@@ -28,13 +30,13 @@ export function parseEndpoints(list: string): string[] {
     let url: URL;
     try {
       url = new URL(withScheme);
-    } catch {
-      throw new Error(`--endpoints: not a URL: ${s}`);
+    } catch (cause) {
+      throw new UsageError("invalid_value", `--endpoints: not a URL: ${s}`, { cause });
     }
     if (url.protocol !== "http:" || url.port === "")
-      throw new Error(`--endpoints: expected http://host:port, got ${s}`);
+      throw new UsageError("invalid_value", `--endpoints: expected http://host:port, got ${s}`);
     out.push(url.origin);
   }
-  if (out.length === 0) throw new Error("--endpoints: empty list");
+  if (out.length === 0) throw new UsageError("missing_value", "--endpoints: empty list");
   return out;
 }

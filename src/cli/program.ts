@@ -1,169 +1,66 @@
-import { Command, InvalidArgumentError } from "commander";
-import { DEADLINE_MS_DEFAULT, RaftstackClient, RaftstackError, TIMEOUT_MS_DEFAULT } from "../client/index.js";
-import { runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
+import { Command } from "commander";
+import { RaftstackError } from "../client/index.js";
 import {
-  DEFAULT_ENDPOINTS,
-  parseEndpoints,
-  SEED_BASE_PORT,
-  SEED_NODES_MAX,
-  SEED_PORT_STEP,
-} from "./endpoints.js";
-import { statusTable } from "./status.js";
-import { formatTable } from "./table.js";
+  addNodeCommands,
+  EXIT_FAILURE,
+  EXIT_OK,
+  type NodeCommandContext,
+  type NodeOptions,
+  UsageError,
+  usageExitCode,
+} from "../node/index.js";
+import { addClientCommands, positiveInt } from "./client-commands.js";
+import { invokedAs, runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
+import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
+import { packageVersion } from "./version.js";
 
 export interface Io {
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream;
   readonly input: NodeJS.ReadableStream;
   readonly color: boolean;
+  readonly env: NodeJS.ProcessEnv;
 }
 
-/** How argv is dispatched: node and repair go to src/node's commands, everything else to commander. */
-export type Route =
-  | { readonly kind: "node" | "repair"; readonly argv: readonly string[] }
-  | { readonly kind: "command" };
+/** A node's peer port is its client port - 1, so the lowest client port is 2 and the highest 65535. */
+const CLIENT_PORT_MIN = 2;
+const PORT_MAX = 65_535;
 
-const HELP_FLAGS = new Set(["-h", "--help", "-V", "--version"]);
-
-/**
- * The seed ran a node with bare flags (`raftstack --id 1 --cluster ... --port 12380`); that form and
- * `raftstack node <flags>` both start a node, and their flags go verbatim to parseNodeArgs.
- */
-export function route(argv: readonly string[]): Route {
-  const first = argv[0];
-  const help = argv.slice(1).some((a) => a === "-h" || a === "--help");
-  if ((first === "node" || first === "repair") && !help) return { kind: first, argv: argv.slice(1) };
-  if (first?.startsWith("-") && !HELP_FLAGS.has(first)) return { kind: "node", argv };
-  return { kind: "command" };
+interface ClusterFlags {
+  readonly nodes: number;
+  readonly baseDir: string;
+  readonly basePort: number;
+  readonly portStep: number;
+  readonly stopTimeoutMs: number;
+  readonly nodeArgs: string;
 }
 
-export interface ClientFlags {
-  readonly endpoints: readonly string[];
-  readonly timeoutMs: number;
-  readonly deadlineMs: number;
-}
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
-      throw new InvalidArgumentError(`${flag}: expected a positive integer, got ${v}`);
-    }
-    return n;
-  };
-}
-
-const stackIdArg = positiveInt("stack id");
-
-function endpointsArg(v: string): string[] {
-  try {
-    return parseEndpoints(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function withClientFlags(cmd: Command): Command {
-  return cmd
-    .option("--endpoints <urls>", "comma-separated client URLs", endpointsArg, [...DEFAULT_ENDPOINTS])
-    .option("--timeout-ms <ms>", "per-attempt timeout", positiveInt("--timeout-ms"), TIMEOUT_MS_DEFAULT)
-    .option(
-      "--deadline-ms <ms>",
-      "overall deadline with retries",
-      positiveInt("--deadline-ms"),
-      DEADLINE_MS_DEFAULT,
+function checkClusterPorts(flags: ClusterFlags): void {
+  const lastPort = flags.basePort + (flags.nodes - 1) * flags.portStep;
+  if (flags.basePort < CLIENT_PORT_MIN || flags.basePort > PORT_MAX) {
+    throw new UsageError(
+      "invalid_value",
+      `cluster: --base-port ${flags.basePort} is out of range (${CLIENT_PORT_MIN}..${PORT_MAX})`,
     );
-}
-
-/** Runs one client call with a fresh client and closes it, so the process can exit. */
-async function withClient<T>(flags: ClientFlags, fn: (c: RaftstackClient) => Promise<T>): Promise<T> {
-  const client = new RaftstackClient({
-    endpoints: flags.endpoints,
-    timeoutMs: flags.timeoutMs,
-    deadlineMs: flags.deadlineMs,
-  });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
+  }
+  if (lastPort > PORT_MAX) {
+    throw new UsageError(
+      "invalid_value",
+      `cluster: --nodes ${flags.nodes} from --base-port ${flags.basePort} every --port-step ${flags.portStep} ` +
+        `needs ports up to ${lastPort} (max ${PORT_MAX}); lower --port-step or --base-port`,
+    );
   }
 }
 
-export function buildProgram(io: Io): Command {
+/** The whole `raftstack` command line: node flags, node, repair, cluster and the client commands. */
+export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
   const program = new Command("raftstack")
-    .description(
-      "A distributed, fault-tolerant stack service on its own Raft.\n" +
-        "Start a node: raftstack --id 1 --cluster http://127.0.0.1:12379,... --port 12380 (or raftstack node ...)",
-    )
-    .version("0.1.0")
+    .description("A distributed, fault-tolerant stack service on its own Raft.")
+    .version(packageVersion(), "-V, --version", "print the version")
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  const print = (s: string | number): void => {
-    io.out.write(`${s}\n`);
-  };
-
-  // Listed for help only; route() hands node flags to src/node.
-  program
-    .command("node")
-    .description("start one node: --id N --cluster PEER_URLS --port P [--data-dir D] ... (README)");
-
-  withClientFlags(program.command("create").description("create a stack (or get the existing one) → id"))
-    .argument("<label>")
-    .action(async (label: string, flags: ClientFlags) =>
-      print(await withClient(flags, (c) => c.createStack(label))),
-    );
-
-  withClientFlags(program.command("id").description("id of the stack with this label"))
-    .argument("<label>")
-    .action(async (label: string, flags: ClientFlags) => {
-      const id = await withClient(flags, (c) => c.stackId(label));
-      if (id === undefined)
-        throw new RaftstackError("stack_not_found", 404, `no stack labelled ${JSON.stringify(label)}`);
-      print(id);
-    });
-
-  withClientFlags(program.command("push").description("push items (in order) → new size"))
-    .argument("<id>", "stack id", stackIdArg)
-    .argument("<items...>")
-    .action(async (id: number, items: string[], flags: ClientFlags) =>
-      print(await withClient(flags, (c) => c.push(id, items.length === 1 ? items[0]! : items))),
-    );
-
-  const reads: Array<[string, string, (c: RaftstackClient, id: number) => Promise<string | number>]> = [
-    ["pop", "remove and print the top item", (c, id) => c.pop(id)],
-    ["top", "print the top item", (c, id) => c.top(id)],
-    ["size", "print the number of items", (c, id) => c.size(id)],
-  ];
-  for (const [name, what, call] of reads) {
-    withClientFlags(program.command(name).description(what))
-      .argument("<id>", "stack id", stackIdArg)
-      .action(async (id: number, flags: ClientFlags) => print(await withClient(flags, (c) => call(c, id))));
-  }
-
-  withClientFlags(program.command("delete").description("delete a stack"))
-    .argument("<id>", "stack id", stackIdArg)
-    .action(async (id: number, flags: ClientFlags) => {
-      await withClient(flags, (c) => c.deleteStack(id));
-      print(id);
-    });
-
-  withClientFlags(program.command("list").description("list stacks: id, label, size")).action(
-    async (flags: ClientFlags) => {
-      const stacks = await withClient(flags, (c) => c.listStacks());
-      print(
-        formatTable(
-          ["id", "label", "size"],
-          stacks.map((s) => [String(s.id), s.label, String(s.size)]),
-        ),
-      );
-    },
-  );
-
-  program
-    .command("status")
-    .description("each node's id, role, term, leader, commit, applied")
-    .option("--endpoints <urls>", "comma-separated client URLs", endpointsArg, [...DEFAULT_ENDPOINTS])
-    .action(async (flags: { endpoints: string[] }) => print(await statusTable(flags.endpoints)));
+  addNodeCommands(program, ctx);
 
   program
     .command("cluster")
@@ -189,40 +86,49 @@ export function buildProgram(io: Io): Command {
       STOP_TIMEOUT_MS_DEFAULT,
     )
     .option("--node-args <flags>", 'extra flags for every node, e.g. "--tick-ms 5"', "")
-    .action(
-      async (flags: {
-        nodes: number;
-        baseDir: string;
-        basePort: number;
-        portStep: number;
-        stopTimeoutMs: number;
-        nodeArgs: string;
-      }) => {
-        const lastPort = flags.basePort + (flags.nodes - 1) * flags.portStep;
-        if (flags.basePort < 2 || lastPort > 65535) {
-          throw new InvalidArgumentError(`ports ${flags.basePort}..${lastPort} are out of range`);
-        }
-        await runCluster(
-          {
-            nodes: flags.nodes,
-            baseDir: flags.baseDir,
-            basePort: flags.basePort,
-            portStep: flags.portStep,
-            nodeArgs: flags.nodeArgs.split(/\s+/).filter((s) => s !== ""),
-            stopTimeoutMs: flags.stopTimeoutMs,
-            out: io.out,
-            color: io.color,
-          },
-          io.input,
-        );
-      },
-    );
+    .action(async (flags: ClusterFlags) => {
+      checkClusterPorts(flags);
+      await runCluster(
+        {
+          nodes: flags.nodes,
+          baseDir: flags.baseDir,
+          basePort: flags.basePort,
+          portStep: flags.portStep,
+          nodeArgs: flags.nodeArgs.split(/\s+/).filter((s) => s !== ""),
+          stopTimeoutMs: flags.stopTimeoutMs,
+          out: io.out,
+          color: io.color,
+          self: invokedAs(process.argv[1] ?? "raftstack"),
+        },
+        io.input,
+      );
+    });
 
-  // Listed for help only; route() hands repair to src/node.
-  program
-    .command("repair")
-    .description("move a damaged WAL/snapshot aside so the node restarts empty and catches up")
-    .requiredOption("--data-dir <dir>", "the node's data directory");
-
+  addClientCommands(program, io.out);
   return program;
+}
+
+/** Stand-ins for tests: what starting a node does. */
+export interface RunDeps {
+  readonly runNode: (options: NodeOptions) => Promise<number>;
+}
+
+/**
+ * Runs one `raftstack` command line and resolves with its exit code (see EXIT_* in src/node/main.ts):
+ * usage errors are printed and give 2, an error answer or an unreachable cluster 1.
+ */
+export async function run(argv: readonly string[], io: Io, deps: RunDeps): Promise<number> {
+  const ctx: NodeCommandContext = { exitCode: EXIT_OK, env: io.env, runNode: deps.runNode };
+  try {
+    await buildProgram(io, ctx).parseAsync([...argv], { from: "user" });
+    return ctx.exitCode;
+  } catch (err) {
+    const usage = usageExitCode(err, io.err);
+    if (usage !== undefined) return usage;
+    if (err instanceof RaftstackError) {
+      io.err.write(`raftstack: ${err.code}: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
 }

@@ -6,8 +6,27 @@ export const STATUS_HEADER = ["endpoint", "id", "role", "term", "leader", "commi
 /** Per-attempt timeout of a status probe: a down or paused node must not stall the table. */
 const PROBE_TIMEOUT_MS = 500;
 
-/** One row per endpoint, each node asked for its own view; a node that does not answer shows "down". */
-export async function statusRows(endpoints: readonly string[]): Promise<string[][]> {
+/** `error` of a node that gave no answer at all (refused, timed out), as opposed to an error answer. */
+export const DOWN = "down";
+
+/** One node's own view; `up` false when it did not answer with its health (`error`: DOWN or a code). */
+export type NodeStatusRow =
+  | {
+      readonly endpoint: string;
+      readonly up: true;
+      /** From /v1/cluster; undefined when only /health answered. */
+      readonly id: number | undefined;
+      readonly role: string;
+      readonly term: number;
+      /** 0 = no leader known. */
+      readonly leader: number;
+      readonly commit: number | undefined;
+      readonly applied: number | undefined;
+    }
+  | { readonly endpoint: string; readonly up: false; readonly error: string };
+
+/** Asks every endpoint for its own view; a node that does not answer is a row with up: false. */
+export async function probeStatus(endpoints: readonly string[]): Promise<NodeStatusRow[]> {
   const client = new RaftstackClient({
     endpoints,
     timeoutMs: PROBE_TIMEOUT_MS,
@@ -16,24 +35,25 @@ export async function statusRows(endpoints: readonly string[]): Promise<string[]
   });
   try {
     return await Promise.all(
-      endpoints.map(async (endpoint) => {
+      endpoints.map(async (endpoint): Promise<NodeStatusRow> => {
         try {
           const [health, view] = await Promise.all([
             client.health({ endpoint }),
             client.cluster({ endpoint }).catch(() => undefined),
           ]);
-          return [
+          return {
             endpoint,
-            view === undefined ? "?" : String(view.id),
-            health.role,
-            String(health.term),
-            health.leader === 0 ? "-" : String(health.leader),
-            view === undefined ? "?" : String(view.commit),
-            view === undefined ? "?" : String(view.applied),
-          ];
+            up: true,
+            id: view?.id,
+            role: health.role,
+            term: health.term,
+            leader: health.leader,
+            commit: view?.commit,
+            applied: view?.applied,
+          };
         } catch (err) {
-          const why = err instanceof RaftstackError && err.status !== 0 ? err.code : "down";
-          return [endpoint, "-", why, "-", "-", "-", "-"];
+          const error = err instanceof RaftstackError && err.status !== 0 ? err.code : DOWN;
+          return { endpoint, up: false, error };
         }
       }),
     );
@@ -42,6 +62,34 @@ export async function statusRows(endpoints: readonly string[]): Promise<string[]
   }
 }
 
-export async function statusTable(endpoints: readonly string[]): Promise<string> {
-  return formatTable(STATUS_HEADER, await statusRows(endpoints));
+/** Table cells in STATUS_HEADER order: "?" for what only /v1/cluster knows, "-" for nothing. */
+export function statusCells(row: NodeStatusRow): string[] {
+  if (!row.up) return [row.endpoint, "-", row.error, "-", "-", "-", "-"];
+  const known = (n: number | undefined) => (n === undefined ? "?" : String(n));
+  return [
+    row.endpoint,
+    known(row.id),
+    row.role,
+    String(row.term),
+    row.leader === 0 ? "-" : String(row.leader),
+    known(row.commit),
+    known(row.applied),
+  ];
+}
+
+export function statusTable(rows: readonly NodeStatusRow[]): string {
+  return formatTable(STATUS_HEADER, rows.map(statusCells));
+}
+
+/** `status --json`: one object per endpoint, null for what is unknown. */
+export function statusJson(rows: readonly NodeStatusRow[]): string {
+  return JSON.stringify(
+    rows.map((r) =>
+      r.up
+        ? { ...r, id: r.id ?? null, commit: r.commit ?? null, applied: r.applied ?? null }
+        : { endpoint: r.endpoint, up: false, error: r.error },
+    ),
+    null,
+    2,
+  );
 }

@@ -1,6 +1,19 @@
 // The node: Raft driver loop, storage, transport and the HTTP API wired together.
+
 export { NodeError, type NodeErrorCode } from "./errors.js";
-export { main, runNodeCommand, runRepairCommand } from "./main.js";
+export { parseNodeArgs } from "./flags.js";
+export {
+  addNodeCommands,
+  EXIT_CORRUPT,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  main,
+  type NodeCommandContext,
+  runNode,
+  runRepairCommand,
+  usageExitCode,
+} from "./main.js";
 export { NodeMetrics } from "./metrics.js";
 export {
   type DriverLimits,
@@ -12,10 +25,15 @@ export {
 } from "./node.js";
 export {
   defaultClientUrl,
+  envNameOf,
   type LogLevel,
+  NODE_FLAGS,
+  type NodeFlag,
+  type NodeInput,
   type NodeOptions,
   nodeDefaults,
-  parseNodeArgs,
   UsageError,
+  type UsageErrorCode,
+  validateNodeOptions,
 } from "./options.js";
 export { type RunningNode, type StartExtras, startNode } from "./start.js";

@@ -1,34 +1,37 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { Command, CommanderError } from "commander";
 import { DiskStorage, NodeDisk, repair, StorageCorruptionError } from "../storage/index.js";
-import { parseNodeArgs, UsageError } from "./options.js";
+import { addNodeFlags, hasNodeFlagsOnLine, nodeInputOf, PRECEDENCE_TEXT } from "./flags.js";
+import { type NodeOptions, UsageError, validateNodeOptions } from "./options.js";
 import { startNode } from "./start.js";
 
-/** Exit codes: 2 bad flags, 3 damaged storage (run repair), 1 anything else. */
+/**
+ * Exit codes of every raftstack command, declared once here (README "Exit codes" lists them):
+ * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
+ * that failed, 2 bad usage (flags, environment or config file), 3 damaged storage (run repair).
+ */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_CORRUPT = 3;
+export const EXIT_CODES_TEXT =
+  "Exit codes: 0 success, 1 an error answer or no node reachable, 2 bad usage, " +
+  "3 a node refused to start on damaged storage (run raftstack repair).";
 
 /**
- * `raftstack [node] --id N --cluster URL,... --port P ...`: runs a node until SIGTERM/SIGINT, then
- * shuts down gracefully (leadership handed over first). Resolves with the process exit code.
+ * Runs a node until SIGTERM/SIGINT, then shuts down gracefully (leadership handed over first).
+ * Resolves with the process exit code.
  */
-export async function runNodeCommand(argv: readonly string[]): Promise<number> {
-  let options: ReturnType<typeof parseNodeArgs>;
-  try {
-    options = parseNodeArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`raftstack: ${err.message}\n`);
-    return EXIT_USAGE;
-  }
+export async function runNode(options: NodeOptions): Promise<number> {
   let running: Awaited<ReturnType<typeof startNode>>;
   try {
     running = await startNode(options, {
       processMetrics: true,
       onFatal: (err) => {
         process.stderr.write(`raftstack: node ${options.id} stopped: ${(err as Error).message}\n`);
-        process.exit(1);
+        process.exit(EXIT_FAILURE);
       },
     });
   } catch (err) {
@@ -37,14 +40,14 @@ export async function runNodeCommand(argv: readonly string[]): Promise<number> {
       return EXIT_CORRUPT;
     }
     process.stderr.write(`raftstack: cannot start node ${options.id}: ${(err as Error).message}\n`);
-    return 1;
+    return EXIT_FAILURE;
   }
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`raftstack: ${signal}, shutting down node ${options.id}\n`);
       running.close().then(
-        () => resolve(0),
-        () => resolve(1),
+        () => resolve(EXIT_OK),
+        () => resolve(EXIT_FAILURE),
       );
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
@@ -82,11 +85,89 @@ export async function runRepairCommand(argv: readonly string[]): Promise<number>
   return 0;
 }
 
-/** Dispatches `repair ...`, `node ...` or bare node flags. */
+/** What the node commands need from the program that hosts them. */
+export interface NodeCommandContext {
+  /** Where actions leave the process exit code (commander actions return nothing). */
+  exitCode: number;
+  readonly env: NodeJS.ProcessEnv;
+  /** Runs a node until it stops (runNode; tests pass a stand-in). */
+  readonly runNode: (options: NodeOptions) => Promise<number>;
+}
+
+const NODE_OPTIONS_GROUP = "Node options (start a node: raftstack --id N --cluster URL,... --port P):";
+
+/**
+ * Adds the ways to start a node to `program`: the seed's bare flags (`raftstack --id 1 --cluster ...
+ * --port 12380`), `raftstack node <flags>`, and `raftstack repair`. Commands added later stay free
+ * to reuse flag names: the program's own options are read only before a command word.
+ */
+export function addNodeCommands(program: Command, ctx: NodeCommandContext): Command {
+  const helpText = `\n${PRECEDENCE_TEXT}\n${EXIT_CODES_TEXT}`;
+  const start = async (cmd: Command) => {
+    ctx.exitCode = await ctx.runNode(validateNodeOptions(nodeInputOf(cmd, ctx.env)));
+  };
+  addNodeFlags(program, NODE_OPTIONS_GROUP)
+    .enablePositionalOptions()
+    .allowExcessArguments(true)
+    .addHelpText("after", helpText)
+    .hook("preSubcommand", (cmd, sub) => {
+      if (hasNodeFlagsOnLine(cmd)) {
+        throw new UsageError(
+          "invalid_value",
+          `node flags start a node: drop them or the command ${sub.name()}`,
+        );
+      }
+    })
+    .action(async () => {
+      const [word] = program.args;
+      if (word !== undefined) {
+        throw new UsageError("unknown_command", `unknown command ${JSON.stringify(word)} (see --help)`);
+      }
+      if (Object.keys(nodeInputOf(program, ctx.env).values).length === 0) {
+        program.outputHelp({ error: true });
+        ctx.exitCode = EXIT_USAGE;
+        return;
+      }
+      await start(program);
+    });
+  addNodeFlags(program.command("node").description("start one node (the same as the node options alone)"))
+    .addHelpText("after", helpText)
+    .action((_opts: unknown, cmd: Command) => start(cmd));
+  program
+    .command("repair")
+    .description("move a damaged WAL/snapshot aside so the node restarts empty and catches up")
+    .requiredOption("--data-dir <dir>", "the node's data directory")
+    .action(async (opts: { dataDir: string }) => {
+      ctx.exitCode = await runRepairCommand(["--data-dir", opts.dataDir]);
+    });
+  return program;
+}
+
+/**
+ * The exit code of a usage problem, after printing it to `stderr` (commander prints its own);
+ * undefined for any other error.
+ */
+export function usageExitCode(err: unknown, stderr: NodeJS.WritableStream): number | undefined {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  if (err instanceof UsageError) {
+    stderr.write(`raftstack: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  return undefined;
+}
+
+/** The node entry (`node dist/src/node/main.js --id ...`, also `node ...` and `repair ...`). */
 export async function main(argv: readonly string[]): Promise<number> {
-  if (argv[0] === "repair") return runRepairCommand(argv.slice(1));
-  if (argv[0] === "node") return runNodeCommand(argv.slice(1));
-  return runNodeCommand(argv);
+  const ctx: NodeCommandContext = { exitCode: EXIT_OK, env: process.env, runNode };
+  const program = new Command("raftstack").exitOverride();
+  try {
+    await addNodeCommands(program, ctx).parseAsync([...argv], { from: "user" });
+    return ctx.exitCode;
+  } catch (err) {
+    const code = usageExitCode(err, process.stderr);
+    if (code !== undefined) return code;
+    throw err;
+  }
 }
 
 function isEntry(): boolean {
@@ -104,7 +185,7 @@ if (isEntry()) {
     (code) => process.exit(code),
     (err) => {
       process.stderr.write(`raftstack: ${(err as Error).stack ?? err}\n`);
-      process.exit(1);
+      process.exit(EXIT_FAILURE);
     },
   );
 }

@@ -1,63 +1,134 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { PassThrough } from "node:stream";
 import { after, describe, test } from "node:test";
 import { DEFAULT_ENDPOINTS, parseEndpoints } from "../../src/cli/endpoints.js";
-import { buildProgram, route } from "../../src/cli/program.js";
-import { RaftstackError } from "../../src/client/index.js";
-import { parseNodeArgs } from "../../src/node/index.js";
+import { run } from "../../src/cli/program.js";
+import { NODE_FLAGS, type NodeOptions, parseNodeArgs } from "../../src/node/index.js";
 import { errorAnswer, FakeNode } from "../client/fake-server.js";
 
 const TEST_TIMEOUT_MS = 10_000;
 const SEED_CLUSTER =
   "http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379,http://127.0.0.1:42379,http://127.0.0.1:52379";
 
-describe("raftstack argument routing", { timeout: TEST_TIMEOUT_MS }, () => {
-  test("the seed's bare node flags reach parseNodeArgs verbatim", () => {
+interface Outcome {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+  /** Options of every node the command started (runNode is a stand-in that returns 0 at once). */
+  readonly started: NodeOptions[];
+}
+
+async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const text = (s: PassThrough) => {
+    const chunks: Buffer[] = [];
+    s.on("data", (c: Buffer) => chunks.push(c));
+    return () => Buffer.concat(chunks).toString("utf8");
+  };
+  const [outText, errText] = [text(out), text(err)];
+  const started: NodeOptions[] = [];
+  const io = { out, err, input: new PassThrough(), color: false, env };
+  const code = await run(argv, io, {
+    runNode: async (o) => {
+      started.push(o);
+      return 0;
+    },
+  });
+  return { code, out: outText(), err: errText(), started };
+}
+
+describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("the seed's bare flags and `node` start the same node", async () => {
     const argv = ["--id", "2", "--cluster", SEED_CLUSTER, "--port", "22380"];
-    const r = route(argv);
-    assert.equal(r.kind, "node");
-    assert.ok(r.kind === "node");
-    assert.deepEqual(r.argv, argv);
-    const options = parseNodeArgs(r.argv);
-    assert.equal(options.id, 2);
-    assert.equal(options.port, 22380);
-    assert.equal(options.peerUrls.length, 5);
-    assert.equal(options.clientUrls[4], "http://127.0.0.1:52380");
-    assert.equal(options.dataDir, "./raftstack-2");
+    const bare = await cli(argv);
+    const node = await cli(["node", ...argv]);
+    assert.equal(bare.code, 0, bare.err);
+    assert.equal(node.code, 0, node.err);
+    assert.deepEqual(bare.started, [parseNodeArgs(argv)]);
+    assert.deepEqual(node.started, bare.started);
+    assert.equal(bare.started[0]!.clientUrls[4], "http://127.0.0.1:52380");
   });
 
-  test("`node` and `repair` strip their word; other commands and help go to commander", () => {
-    assert.deepEqual(route(["node", "--id", "1"]), { kind: "node", argv: ["--id", "1"] });
-    assert.deepEqual(route(["repair", "--data-dir", "d"]), { kind: "repair", argv: ["--data-dir", "d"] });
-    for (const argv of [
-      ["create", "x"],
-      ["--help"],
-      ["-V"],
-      [],
-      ["node", "--help"],
-      ["cluster", "--nodes", "3"],
-    ]) {
-      assert.deepEqual(route(argv), { kind: "command" }, argv.join(" "));
-    }
-  });
-
-  test("every Procfile line starts node i on the seed's ports", () => {
+  test("every Procfile line starts node i on the seed's ports", async () => {
     const lines = readFileSync("Procfile", "utf8").trim().split("\n");
     assert.equal(lines.length, 5);
-    lines.forEach((line, i) => {
+    for (const [i, line] of lines.entries()) {
       const [name, command] = line.split(/:\s+/, 2);
       assert.equal(name, `raftstack${i + 1}`);
       const words = command!.split(/\s+/);
       // exec: foreman and goreman run the line with sh -c; the node itself must get their SIGINT/SIGTERM.
       assert.deepEqual(words.slice(0, 3), ["exec", "node", "bin/raftstack.js"]);
-      const r = route(words.slice(3));
-      assert.ok(r.kind === "node");
-      const options = parseNodeArgs(r.argv);
-      assert.equal(options.id, i + 1);
-      assert.equal(options.port, (i + 1) * 10_000 + 2380);
-      assert.equal(options.peerUrls.join(","), SEED_CLUSTER);
-    });
+      const { code, started } = await cli(words.slice(3));
+      assert.equal(code, 0);
+      assert.equal(started[0]!.id, i + 1);
+      assert.equal(started[0]!.port, (i + 1) * 10_000 + 2380);
+      assert.equal(started[0]!.peerUrls.join(","), SEED_CLUSTER);
+    }
+  });
+
+  test("a node from the environment alone (containers); none at all prints help and exits 2", async () => {
+    const env = { RAFTSTACK_CLUSTER: SEED_CLUSTER, RAFTSTACK_ID: "4", RAFTSTACK_DATA_DIR: "/data" };
+    for (const argv of [[], ["node"]]) {
+      const r = await cli(argv, env);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.started[0]!.id, 4);
+      assert.equal(r.started[0]!.dataDir, "/data");
+    }
+    const none = await cli([]);
+    assert.equal(none.code, 2);
+    assert.deepEqual(none.started, []);
+    assert.match(none.err, /Usage: raftstack/);
+  });
+
+  test("usage errors name the problem, exit 2 and start nothing", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--cluster", SEED_CLUSTER], /^raftstack: --id is required: --cluster lists 5 members\n/],
+      [["node", "--cluster", SEED_CLUSTER, "--id", "6"], /--id: expected an integer from 1 to 5, got "6"/],
+      [["--id", "1", "--cluster", SEED_CLUSTER, "--bogus"], /unknown option '--bogus'/],
+      [["bogus"], /unknown command "bogus"/],
+      [["--id", "1", "status"], /node flags start a node: drop them or the command status/],
+      [
+        ["cluster", "--nodes", "9"],
+        /--nodes 9 from --base-port 12380 every --port-step 10000 needs ports up to 92380/,
+      ],
+      [["cluster", "--base-port", "70000"], /--base-port 70000 is out of range/],
+      [["cluster", "--nodes", "0"], /--nodes: expected a positive integer, got 0/],
+      [["repair"], /required option '--data-dir <dir>' not specified/],
+      [["top", "0"], /stack id: expected a positive integer/],
+      [["status", "--endpoints", "ftp://x:1"], /--endpoints: expected http:\/\/host:port/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await cli(argv);
+      assert.equal(r.code, 2, argv.join(" "));
+      assert.match(r.err, message, argv.join(" "));
+      assert.deepEqual(r.started, []);
+    }
+  });
+
+  test("--help and `node --help` list every node flag with its environment variable", async () => {
+    for (const argv of [["--help"], ["node", "--help"]]) {
+      const r = await cli(argv);
+      assert.equal(r.code, 0);
+      for (const flag of Object.keys(NODE_FLAGS)) {
+        assert.match(r.out, new RegExp(`--${flag}\\b`), `${argv.join(" ")}: --${flag}`);
+      }
+      assert.match(r.out, /env:\s+RAFTSTACK_DATA_DIR/);
+      assert.match(r.out, /--config <file>/);
+      assert.match(r.out, /Precedence: flag > environment > config file > default/);
+      assert.match(r.out, /Exit codes: 0 success, 1 .*, 2 bad usage, 3 /);
+    }
+  });
+
+  test("--version prints package.json's version", async () => {
+    const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    for (const flag of ["--version", "-V"]) {
+      const r = await cli([flag]);
+      assert.equal(r.code, 0);
+      assert.equal(r.out, `${version}\n`);
+    }
   });
 });
 
@@ -84,53 +155,78 @@ describe("--endpoints", { timeout: TEST_TIMEOUT_MS }, () => {
   });
 });
 
+/** A port nothing listens on: bound once by the kernel, then closed. */
+function closedPort(): Promise<number> {
+  return new Promise((done) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => done(port));
+    });
+  });
+}
+
 describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
   const nodes: FakeNode[] = [];
   after(async () => {
     await Promise.all(nodes.map((n) => n.stop()));
   });
-
-  async function run(argv: string[]): Promise<string> {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const chunks: Buffer[] = [];
-    out.on("data", (c: Buffer) => chunks.push(c));
-    const program = buildProgram({ out, err, input: new PassThrough(), color: false });
-    await program.parseAsync(argv, { from: "user" });
-    return Buffer.concat(chunks).toString("utf8");
-  }
+  const fake = async (...args: ConstructorParameters<typeof FakeNode>) => {
+    const node = await new FakeNode(...args).start();
+    nodes.push(node);
+    return node;
+  };
 
   test("push sends the items in order to --endpoints and prints the size", async () => {
-    const node = await new FakeNode(1, () => ({ status: 200, json: { size: 3 } })).start();
-    nodes.push(node);
-    assert.equal(await run(["push", "--endpoints", node.url, "4", "a", "b,c"]), "3\n");
+    const node = await fake(1, () => ({ status: 200, json: { size: 3 } }));
+    const r = await cli(["push", "--endpoints", node.url, "4", "a", "b,c"]);
+    assert.equal(r.out, "3\n");
     assert.equal(node.requests[0]!.url, "/v1/stacks/4/push");
     assert.deepEqual(JSON.parse(node.requests[0]!.body), { items: ["a", "b,c"] });
   });
 
-  test("id of an unknown label and pop of an empty stack fail with the server's code", async () => {
-    const node = await new FakeNode(1, (r) =>
+  test("id of an unknown label and pop of an empty stack exit 1 with the server's code", async () => {
+    const node = await fake(1, (r) =>
       r.url.startsWith("/v1/stacks?label=")
         ? errorAnswer(404, "stack_not_found")
         : errorAnswer(409, "stack_empty"),
-    ).start();
-    nodes.push(node);
-    await assert.rejects(
-      run(["id", "--endpoints", node.url, "nope"]),
-      (e: unknown) => e instanceof RaftstackError && e.code === "stack_not_found",
     );
-    await assert.rejects(
-      run(["pop", "--endpoints", node.url, "1"]),
-      (e: unknown) => e instanceof RaftstackError && e.code === "stack_empty" && e.status === 409,
-    );
+    const id = await cli(["id", "--endpoints", node.url, "nope"]);
+    assert.deepEqual([id.code, id.err], [1, 'raftstack: stack_not_found: no stack labelled "nope"\n']);
+    const pop = await cli(["pop", "--endpoints", node.url, "1"]);
+    assert.equal(pop.code, 1);
+    assert.match(pop.err, /^raftstack: stack_empty: /);
   });
 
   test("a stack id that is not a positive integer is a usage error, before any request", async () => {
-    const node = await new FakeNode(1, () => ({ status: 200, json: { item: "x" } })).start();
-    nodes.push(node);
+    const node = await fake(1, () => ({ status: 200, json: { item: "x" } }));
     for (const bad of ["0", "-1", "1.5", "abc"]) {
-      await assert.rejects(run(["top", "--endpoints", node.url, bad]), /stack id/);
+      const r = await cli(["top", "--endpoints", node.url, bad]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.err, /stack id/);
     }
     assert.equal(node.requests.length, 0);
+  });
+
+  test("status: a table, --json, and exit 1 with a reason when no node answers", async () => {
+    const node = await fake(2, (r) =>
+      r.url === "/health"
+        ? { status: 200, json: { ok: true, leader: 2, role: "leader", term: 7 } }
+        : { status: 200, json: { id: 2, leader: 2, term: 7, members: [], commit: 12, applied: 11 } },
+    );
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    const table = await cli(["status", "--endpoints", `${node.url},${down}`]);
+    assert.equal(table.code, 0, table.err);
+    assert.match(table.out, new RegExp(`${node.url}\\s+2\\s+leader\\s+7\\s+2\\s+12\\s+11\\n`));
+    assert.match(table.out, new RegExp(`${down}\\s+-\\s+down`));
+    const json = await cli(["status", "--json", "--endpoints", `${node.url},${down}`]);
+    assert.equal(json.code, 0, json.err);
+    assert.deepEqual(JSON.parse(json.out), [
+      { endpoint: node.url, up: true, id: 2, role: "leader", term: 7, leader: 2, commit: 12, applied: 11 },
+      { endpoint: down, up: false, error: "down" },
+    ]);
+    const none = await cli(["status", "--json", "--endpoints", down]);
+    assert.equal(none.code, 1);
+    assert.deepEqual(JSON.parse(none.out), [{ endpoint: down, up: false, error: "down" }]);
+    assert.equal(none.err, `raftstack: unavailable: no node answered (${down})\n`);
   });
 });

@@ -49,11 +49,14 @@ describe("startNode in one process", { timeout: 30_000 }, () => {
     assert.equal(o.dataDir, "./raftstack-2");
     assert.equal(o.tickMs, 10);
     assert.equal(o.electionTicks, 15);
-    assert.equal(parseNodeArgs(["--cluster", peerUrls.join(",")]).port, base + 11);
+    assert.equal(parseNodeArgs(["--id", "1", "--cluster", peerUrls.join(",")]).port, base + 11);
     assert.throws(() => parseNodeArgs(["--id", "4", "--cluster", peerUrls.join(",")]), UsageError);
     assert.throws(() => parseNodeArgs(["--id", "1"]), UsageError);
     assert.throws(() => parseNodeArgs(["--cluster", "nonsense"]), UsageError);
-    assert.throws(() => parseNodeArgs(["--cluster", peerUrls.join(","), "--tick-ms", "x"]), UsageError);
+    assert.throws(
+      () => parseNodeArgs(["--id", "1", "--cluster", peerUrls.join(","), "--tick-ms", "x"]),
+      /--tick-ms/,
+    );
     assert.throws(() => parseNodeArgs(["--cluster", peerUrls.join(","), "--bogus"]), UsageError);
     assert.throws(() => parseNodeArgs(["--cluster", peerUrls.join(","), "--join"]), /not yet supported/);
   });

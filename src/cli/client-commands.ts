@@ -1,0 +1,130 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { DEADLINE_MS_DEFAULT, RaftstackClient, RaftstackError, TIMEOUT_MS_DEFAULT } from "../client/index.js";
+import { DEFAULT_ENDPOINTS, parseEndpoints } from "./endpoints.js";
+import { DOWN, probeStatus, statusJson, statusTable } from "./status.js";
+import { formatTable } from "./table.js";
+
+export interface ClientFlags {
+  readonly endpoints: readonly string[];
+  readonly timeoutMs: number;
+  readonly deadlineMs: number;
+}
+
+/** A commander argument parser for an integer ≥ 1; its message names the flag. */
+export function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${flag}: expected a positive integer, got ${v}`);
+    }
+    return n;
+  };
+}
+
+const stackIdArg = positiveInt("stack id");
+
+function withEndpoints(cmd: Command): Command {
+  return cmd
+    .option("--endpoints <urls>", "comma-separated client URLs or ports", parseEndpoints, [
+      ...DEFAULT_ENDPOINTS,
+    ])
+    .addHelpText("after", "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.");
+}
+
+function withClientFlags(cmd: Command): Command {
+  return withEndpoints(cmd)
+    .option("--timeout-ms <ms>", "per-attempt timeout", positiveInt("--timeout-ms"), TIMEOUT_MS_DEFAULT)
+    .option(
+      "--deadline-ms <ms>",
+      "overall deadline with retries",
+      positiveInt("--deadline-ms"),
+      DEADLINE_MS_DEFAULT,
+    );
+}
+
+/** Runs one client call with a fresh client and closes it, so the process can exit. */
+async function withClient<T>(flags: ClientFlags, fn: (c: RaftstackClient) => Promise<T>): Promise<T> {
+  const client = new RaftstackClient({
+    endpoints: flags.endpoints,
+    timeoutMs: flags.timeoutMs,
+    deadlineMs: flags.deadlineMs,
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The commands that talk to a running cluster: create, id, push, pop, top, size, delete, list, status. */
+export function addClientCommands(program: Command, out: NodeJS.WritableStream): void {
+  const print = (s: string | number): void => {
+    out.write(`${s}\n`);
+  };
+
+  withClientFlags(program.command("create").description("create a stack (or get the existing one) → id"))
+    .argument("<label>")
+    .action(async (label: string, flags: ClientFlags) =>
+      print(await withClient(flags, (c) => c.createStack(label))),
+    );
+
+  withClientFlags(program.command("id").description("id of the stack with this label"))
+    .argument("<label>")
+    .action(async (label: string, flags: ClientFlags) => {
+      const id = await withClient(flags, (c) => c.stackId(label));
+      if (id === undefined)
+        throw new RaftstackError("stack_not_found", 404, `no stack labelled ${JSON.stringify(label)}`);
+      print(id);
+    });
+
+  withClientFlags(program.command("push").description("push items (in order) → new size"))
+    .argument("<id>", "stack id", stackIdArg)
+    .argument("<items...>")
+    .action(async (id: number, items: string[], flags: ClientFlags) =>
+      print(await withClient(flags, (c) => c.push(id, items.length === 1 ? items[0]! : items))),
+    );
+
+  const reads: Array<[string, string, (c: RaftstackClient, id: number) => Promise<string | number>]> = [
+    ["pop", "remove and print the top item", (c, id) => c.pop(id)],
+    ["top", "print the top item", (c, id) => c.top(id)],
+    ["size", "print the number of items", (c, id) => c.size(id)],
+  ];
+  for (const [name, what, call] of reads) {
+    withClientFlags(program.command(name).description(what))
+      .argument("<id>", "stack id", stackIdArg)
+      .action(async (id: number, flags: ClientFlags) => print(await withClient(flags, (c) => call(c, id))));
+  }
+
+  withClientFlags(program.command("delete").description("delete a stack"))
+    .argument("<id>", "stack id", stackIdArg)
+    .action(async (id: number, flags: ClientFlags) => {
+      await withClient(flags, (c) => c.deleteStack(id));
+      print(id);
+    });
+
+  withClientFlags(program.command("list").description("list stacks: id, label, size")).action(
+    async (flags: ClientFlags) => {
+      const stacks = await withClient(flags, (c) => c.listStacks());
+      print(
+        formatTable(
+          ["id", "label", "size"],
+          stacks.map((s) => [String(s.id), s.label, String(s.size)]),
+        ),
+      );
+    },
+  );
+
+  withEndpoints(
+    program
+      .command("status")
+      .description("each node's id, role, term, leader, commit, applied (exit 1 if no node answers)"),
+  )
+    .option("--json", "print a JSON array, one object per endpoint")
+    .action(async (flags: { endpoints: string[]; json?: true }) => {
+      const rows = await probeStatus(flags.endpoints);
+      print(flags.json ? statusJson(rows) : statusTable(rows));
+      if (rows.every((r) => !r.up && r.error === DOWN)) {
+        throw new RaftstackError("unavailable", 0, `no node answered (${flags.endpoints.join(", ")})`);
+      }
+    });
+}

@@ -1,0 +1,200 @@
+// Node settings from flags, RAFTSTACK_* environment variables and --config files: one validate().
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import {
+  envNameOf,
+  NODE_FLAGS,
+  type NodeFlag,
+  type NodeOptions,
+  nodeDefaults,
+  parseNodeArgs,
+  UsageError,
+  type UsageErrorCode,
+  validateNodeOptions,
+} from "../../src/node/index.js";
+
+const TEST_TIMEOUT_MS = 10_000;
+const PEERS = ["http://127.0.0.1:12379", "http://127.0.0.1:22379", "http://127.0.0.1:32379"];
+const dir = mkdtempSync(join(tmpdir(), "raftstack-flags-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function usageError(code: UsageErrorCode, message: RegExp) {
+  return (err: unknown) => err instanceof UsageError && err.code === code && message.test(err.message);
+}
+
+describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("the seed's flags and the defaults", () => {
+    const o = parseNodeArgs(["--id", "2", "--cluster", PEERS.join(","), "--port", "22380"]);
+    assert.deepEqual(o, {
+      id: 2,
+      peerUrls: PEERS,
+      clientUrls: ["http://127.0.0.1:12380", "http://127.0.0.1:22380", "http://127.0.0.1:32380"],
+      port: 22380,
+      dataDir: "./raftstack-2",
+      ...nodeDefaults,
+    });
+    // --port defaults to this node's client URL port.
+    assert.equal(parseNodeArgs(["--id", "3", "--cluster", PEERS.join(",")]).port, 32380);
+  });
+
+  test("--id is required unless --cluster has one member", () => {
+    assert.throws(
+      () => parseNodeArgs(["--cluster", PEERS.join(",")]),
+      usageError("missing_value", /--id is required: --cluster lists 3 members/),
+    );
+    assert.equal(parseNodeArgs(["--cluster", PEERS[0]!]).id, 1);
+  });
+
+  test("precedence: flag > environment > config file > default", () => {
+    const config = file(
+      "node.yaml",
+      `# a node's config\nid: 3\ncluster:\n${PEERS.map((u) => `  - ${u}`).join("\n")}\n` +
+        "tick-ms: 7\nheartbeat-ticks: 2\ndata-dir: /from/file\nlog-level: warn\n",
+    );
+    const env = { RAFTSTACK_CONFIG: config, RAFTSTACK_TICK_MS: "5", RAFTSTACK_DATA_DIR: "/from/env" };
+    const o = parseNodeArgs(["--data-dir", "/from/flag"], env);
+    assert.equal(o.dataDir, "/from/flag"); // flag beats env and file
+    assert.equal(o.tickMs, 5); // env beats file
+    assert.equal(o.heartbeatTicks, 2); // file beats default
+    assert.equal(o.electionTicks, nodeDefaults.electionTicks); // default
+    assert.equal(o.id, 3);
+    assert.deepEqual(o.peerUrls, PEERS);
+    assert.equal(o.logLevel, "warn");
+    // --config on the line beats RAFTSTACK_CONFIG; an empty variable counts as unset.
+    const json = file("node.json", JSON.stringify({ id: 1, cluster: PEERS.join(","), "tick-ms": 9 }));
+    const p = parseNodeArgs(["--config", json], { ...env, RAFTSTACK_TICK_MS: "", RAFTSTACK_DATA_DIR: "" });
+    assert.equal(p.id, 1);
+    assert.equal(p.tickMs, 9);
+    assert.equal(p.dataDir, "./raftstack-1");
+  });
+
+  test("every node flag has an environment variable that works", () => {
+    const env = { RAFTSTACK_CLUSTER: PEERS.join(","), RAFTSTACK_ID: "2", RAFTSTACK_PORT: "0" };
+    assert.deepEqual(
+      { ...parseNodeArgs([], env) },
+      { ...parseNodeArgs(["--cluster", PEERS.join(","), "--id", "2", "--port", "0"]) },
+    );
+    assert.equal(envNameOf("request-timeout-ms"), "RAFTSTACK_REQUEST_TIMEOUT_MS");
+    assert.equal(
+      parseNodeArgs(["--id", "1"], { ...env, RAFTSTACK_REQUEST_TIMEOUT_MS: "77" }).requestTimeoutMs,
+      77,
+    );
+    assert.equal(parseNodeArgs(["--id", "1"], { ...env, RAFTSTACK_HOST: "127.0.0.1" }).host, "127.0.0.1");
+    assert.throws(
+      () => parseNodeArgs([], { ...env, RAFTSTACK_JOIN: "true" }),
+      usageError("not_supported", /RAFTSTACK_JOIN/),
+    );
+  });
+
+  test("errors name the flag, variable or file key they come from", () => {
+    const cluster = ["--cluster", PEERS.join(","), "--id", "1"];
+    const cases: Array<[string[], NodeJS.ProcessEnv, UsageErrorCode, RegExp]> = [
+      [[...cluster, "--tick-ms", "x"], {}, "invalid_value", /^--tick-ms: expected an integer from 1 to/],
+      [cluster, { RAFTSTACK_TICK_MS: "0" }, "invalid_value", /^RAFTSTACK_TICK_MS: expected an integer/],
+      [[...cluster, "--port", "70000"], {}, "invalid_value", /^--port: expected an integer from 0 to 65535/],
+      [
+        ["--id", "4", "--cluster", PEERS.join(",")],
+        {},
+        "invalid_value",
+        /^--id: expected an integer from 1 to 3/,
+      ],
+      [["--id", "1"], {}, "missing_value", /--cluster is required/],
+      [["--cluster", "nonsense"], {}, "invalid_value", /--cluster: not a URL with an explicit port/],
+      [[...cluster, "--bogus"], {}, "unknown_option", /unknown option '--bogus'/],
+      [[...cluster, "--port"], {}, "missing_value", /argument missing/],
+      [[...cluster, "--join"], {}, "not_supported", /--join is not yet supported/],
+      [[...cluster, "--log-level", "loud"], {}, "invalid_value", /--log-level: expected one of fatal/],
+      [[...cluster, "--election-ticks", "3"], {}, "invalid_value", /--election-ticks \(3\) must exceed/],
+      [[...cluster, "--client-urls", "http://a:1"], {}, "invalid_value", /--client-urls lists 1 URLs/],
+      // A 2^31 ms timer would fire at once in Node: the product is capped.
+      [
+        [...cluster, "--tick-ms", "200000000"],
+        {},
+        "invalid_value",
+        /--tick-ms: expected an integer from 1 to/,
+      ],
+    ];
+    for (const [argv, env, code, message] of cases) {
+      assert.throws(() => parseNodeArgs(argv, env), usageError(code, message), argv.join(" "));
+    }
+  });
+
+  test("config file: unknown keys, wrong types and unreadable files are usage errors", () => {
+    const typo = file("typo.yaml", `cluster: ${PEERS[0]}\ndata_dir: /x\n`);
+    assert.throws(
+      () => parseNodeArgs(["--config", typo]),
+      usageError("unknown_option", /unknown key "data_dir"/),
+    );
+    const list = file("list.yaml", "- 1\n- 2\n");
+    assert.throws(
+      () => parseNodeArgs(["--config", list]),
+      usageError("config_unreadable", /expected a mapping/),
+    );
+    const broken = file("broken.yaml", "cluster: [unclosed\n");
+    assert.throws(
+      () => parseNodeArgs(["--config", broken]),
+      usageError("config_unreadable", /not YAML or JSON/),
+    );
+    assert.throws(
+      () => parseNodeArgs(["--config", join(dir, "missing.yaml")]),
+      (e: unknown) => usageError("config_unreadable", /missing\.yaml/)(e) && (e as Error).cause !== undefined,
+    );
+    const wrong = file("wrong.yaml", `cluster: ${PEERS[0]}\nport: [1]\n`);
+    assert.throws(
+      () => parseNodeArgs(["--config", wrong]),
+      usageError(
+        "invalid_value",
+        new RegExp(`^port in ${wrong.replaceAll(".", "\\.")}: expected an integer`),
+      ),
+    );
+    // An empty file and `key:` (null) mean "nothing set".
+    const empty = file("empty.yaml", "");
+    assert.equal(parseNodeArgs(["--config", empty, "--cluster", PEERS[0]!]).id, 1);
+    const nulls = file("nulls.yaml", `cluster: ${PEERS[0]}\nport:\n`);
+    assert.equal(parseNodeArgs(["--config", nulls]).port, 12380);
+  });
+
+  test("validateNodeOptions takes file-typed values (numbers, lists) as it takes strings", () => {
+    const fromStrings = validateNodeOptions({
+      values: { id: "2", cluster: PEERS.join(","), "tick-ms": "4" },
+      from: {},
+    });
+    const fromFile = validateNodeOptions({ values: { id: 2, cluster: PEERS, "tick-ms": 4 }, from: {} });
+    assert.deepEqual(fromFile, fromStrings);
+    assert.throws(() => validateNodeOptions({ values: { cluster: PEERS, id: 1.5 }, from: {} }), UsageError);
+    assert.throws(() => validateNodeOptions({ values: { cluster: [1, 2] }, from: {} }), UsageError);
+  });
+
+  test("every flag in the table is accepted on the line and reaches NodeOptions", () => {
+    // Typed by NodeFlag: a new flag without a sample here fails to compile.
+    const samples: Record<NodeFlag, [string[], Partial<NodeOptions>]> = {
+      id: [["--id", "1"], { id: 1 }],
+      cluster: [["--cluster", PEERS[0]!], { peerUrls: [PEERS[0]!] }],
+      port: [["--port", "0"], { port: 0 }],
+      host: [["--host", "::1"], { host: "::1" }],
+      "data-dir": [["--data-dir", "/d"], { dataDir: "/d" }],
+      "client-urls": [["--client-urls", "http://127.0.0.1:1"], { clientUrls: ["http://127.0.0.1:1"] }],
+      "tick-ms": [["--tick-ms", "3"], { tickMs: 3 }],
+      "heartbeat-ticks": [["--heartbeat-ticks", "2"], { heartbeatTicks: 2 }],
+      "election-ticks": [["--election-ticks", "20"], { electionTicks: 20 }],
+      "snapshot-entries": [["--snapshot-entries", "5"], { snapshotEntries: 5 }],
+      "request-timeout-ms": [["--request-timeout-ms", "9"], { requestTimeoutMs: 9 }],
+      "log-level": [["--log-level", "warn"], { logLevel: "warn" }],
+      join: [[], {}],
+    };
+    assert.deepEqual(Object.keys(samples).sort(), Object.keys(NODE_FLAGS).sort());
+    for (const [flag, [argv, expected]] of Object.entries(samples)) {
+      const o = parseNodeArgs(["--cluster", PEERS[0]!, ...argv]);
+      assert.deepEqual({ ...o, ...expected }, o, flag);
+    }
+  });
+});
