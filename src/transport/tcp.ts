@@ -1,5 +1,5 @@
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
-import type { Message, NodeId, SnapshotMsg } from "../raft/types.js";
+import type { Message, NodeId, SnapshotMsg } from "../raft/index.js";
 import {
   clusterIdBytesMax,
   decodeFrame,
