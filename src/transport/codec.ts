@@ -222,7 +222,7 @@ function readEntries(r: Reader): Entry[] {
   return entries;
 }
 
-interface SnapHeader {
+export interface SnapHeader {
   readonly from: NodeId;
   readonly to: NodeId;
   readonly term: number;
