@@ -61,9 +61,9 @@ const refuseReasonBytesMax = 1024;
 
 const ENTRY_KINDS: readonly EntryKind[] = ["normal", "noop", "config"];
 const ENTRY_KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 };
-/** Upper bound of one entry's bytes besides its data in an app message: term, index (8-byte varints), kind, data length (5-byte varint). */
+/** Most bytes of an app message entry besides its data: term, index (8-byte varints), kind, length (5). */
 export const APPEND_ENTRY_OVERHEAD_BYTES_MAX = 8 + 8 + 1 + 5;
-/** Upper bound of an app message's bytes besides its entries: type, from, to, term, prevIndex, prevTerm, commit, entry count. */
+/** Most bytes of an app message besides its entries: type, 7 varints (from, to, term, prev x2, commit, count). */
 export const APPEND_MESSAGE_OVERHEAD_BYTES_MAX = 1 + 7 * 8;
 
 const utf8 = new TextEncoder();

@@ -61,7 +61,8 @@ export function assertFrameFits(
   if (needed > frameBytesMax) {
     throw new RangeError(
       `frameBytesMax ${frameBytesMax} is below the largest append (${needed} bytes: appendBytesMax ` +
-        `${raft.appendBytesMax}, appendEntriesMax ${raft.appendEntriesMax}, entryBytesMax ${options.entryBytesMax ?? 0})`,
+        `${raft.appendBytesMax}, appendEntriesMax ${raft.appendEntriesMax}, ` +
+        `entryBytesMax ${options.entryBytesMax ?? 0})`,
     );
   }
 }
