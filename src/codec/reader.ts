@@ -1,6 +1,6 @@
 import { DecodeError } from "./errors.js";
-import { getU32, getU64 } from "./fixed.js";
-import { SHORT_CHARS_MAX, utf8Decoder } from "./text.js";
+import { getF64, getU32, getU64 } from "./fixed.js";
+import { plain, SHORT_CHARS_MAX, utf8Decoder } from "./text.js";
 import { VARINT_BYTES_MAX } from "./writer.js";
 
 /** Reused per-length code arrays: decoding a short ASCII string then allocates only the string itself. */
@@ -20,10 +20,7 @@ export class Reader {
 
   /** Reads `bytes[start, end)`. */
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
-    this.buf =
-      Object.getPrototypeOf(bytes) === Uint8Array.prototype
-        ? bytes
-        : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.buf = plain(bytes);
     this.pos = start;
     this.limit = end;
   }
@@ -38,13 +35,15 @@ export class Reader {
   }
 
   private need(n: number): void {
-    if (n > this.limit - this.pos) {
-      throw new DecodeError(`${n} bytes at byte ${this.pos} exceed the input`, { code: "truncated" });
-    }
+    if (n > this.limit - this.pos) this.truncated(n);
+  }
+
+  private truncated(n: number): never {
+    throw new DecodeError(`${n} bytes at byte ${this.pos} exceed the input`, { code: "truncated" });
   }
 
   u8(): number {
-    this.need(1);
+    if (this.pos >= this.limit) this.truncated(1);
     return this.buf[this.pos++]!;
   }
 
@@ -71,7 +70,7 @@ export class Reader {
 
   f64(): number {
     this.need(8);
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0, true);
+    const v = getF64(this.buf, this.pos);
     this.pos += 8;
     return v;
   }
@@ -102,9 +101,7 @@ export class Reader {
   /** The next `n` bytes, as a view. */
   raw(n: number): Uint8Array {
     this.need(n);
-    const buf = this.buf;
-    // The constructor, unlike subarray, does not look up a species: cheaper once per entry.
-    const out = new Uint8Array(buf.buffer, buf.byteOffset + this.pos, n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }

@@ -1,5 +1,5 @@
-import { checkSafeUint, putU32, putU64 } from "./fixed.js";
-import { SHORT_CHARS_MAX, utf8Encoder } from "./text.js";
+import { checkSafeUint, putF64, putU32, putU64 } from "./fixed.js";
+import { plain, SHORT_CHARS_MAX, utf8Encoder } from "./text.js";
 
 /** A varint of a safe integer (below 2^53) takes at most 8 bytes of 7 bits. */
 export const VARINT_BYTES_MAX = 8;
@@ -11,12 +11,13 @@ export const VARINT_BYTES_MAX = 8;
  */
 export class Writer {
   private buf: Uint8Array;
-  private view: DataView | undefined;
   private pos = 0;
 
   /** `initial` is a starting capacity in bytes, or a buffer to fill (it is replaced if outgrown). */
   constructor(initial: number | Uint8Array = 64) {
-    this.buf = typeof initial === "number" ? new Uint8Array(initial) : initial;
+    // Always a plain Uint8Array, never a Buffer: one element kind keeps every store monomorphic
+    // across the formats that share this class.
+    this.buf = typeof initial === "number" ? new Uint8Array(initial) : plain(initial);
   }
 
   /** Bytes written so far: the offset of the next byte. */
@@ -29,7 +30,6 @@ export class Writer {
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + bytes));
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = undefined;
   }
 
   u8(v: number): void {
@@ -51,9 +51,7 @@ export class Writer {
 
   f64(v: number): void {
     this.ensure(8);
-    const buf = this.buf;
-    this.view ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.view.setFloat64(this.pos, v, true);
+    putF64(this.buf, this.pos, v);
     this.pos += 8;
   }
 
@@ -113,7 +111,7 @@ export class Writer {
 
   /** The written bytes copied into an exact-size buffer, so a long-lived value wastes no capacity. */
   finish(): Uint8Array {
-    return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
+    return this.buf.slice(0, this.pos);
   }
 
   /** The written bytes as a view of the writer's buffer (no copy): for bytes used and dropped soon. */
