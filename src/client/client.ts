@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
+import { isApiErrorCode } from "../api/index.js";
 import { RaftstackError } from "./errors.js";
 import type { ClusterInfo, HealthInfo, MemberInfo, StackInfo } from "./types.js";
 
@@ -338,7 +339,10 @@ function serverError(status: number, json: unknown): RaftstackError {
   if (typeof err === "object" && err !== null) {
     const { code, message } = err as { code?: unknown; message?: unknown };
     if (typeof code === "string") {
-      return new RaftstackError(code, status, typeof message === "string" ? message : code);
+      const text = typeof message === "string" ? message : code;
+      // A code this client does not know (a newer server) keeps its name in the message.
+      if (isApiErrorCode(code)) return new RaftstackError(code, status, text);
+      return new RaftstackError(`http_${status}`, status, `${code}: ${text}`);
     }
   }
   const text = typeof json === "string" ? json.trim() : `HTTP ${status}`;

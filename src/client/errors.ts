@@ -1,18 +1,29 @@
+import type { ApiErrorCode } from "../api/index.js";
+
 /**
- * Codes the client adds to the server's stable codes: "unavailable" when every attempt failed with a
- * retryable error (503, timeout, connection error), "deadline_exceeded" when the overall deadline ran out.
- * For a write both mean the outcome is unknown; retrying it with the same Idempotency-Key is safe.
+ * Codes the client adds to the server's: "unavailable" when every attempt failed with a retryable error
+ * (503, timeout, connection error), "deadline_exceeded" when the overall deadline ran out; for a write
+ * both mean the outcome is unknown and retrying it with the same Idempotency-Key is safe.
+ * "connection_error" is one attempt that got no answer, "bad_response" an answer the client cannot read,
+ * and `http_<status>` an error answer without a code the API documents (e.g. from a proxy in between).
  */
-export type ClientErrorCode = "unavailable" | "deadline_exceeded" | "bad_response";
+export type ClientErrorCode =
+  | "unavailable"
+  | "deadline_exceeded"
+  | "connection_error"
+  | "bad_response"
+  | `http_${number}`;
+
+/** Every code a RaftstackError carries: the API's documented codes (docs/api.md) or the client's own. */
+export type RaftstackErrorCode = ApiErrorCode | ClientErrorCode;
 
 export class RaftstackError extends Error {
   override readonly name = "RaftstackError";
-  /** The server's stable error code (e.g. "stack_empty") or one of {@link ClientErrorCode}. */
-  readonly code: string;
+  readonly code: RaftstackErrorCode;
   /** HTTP status of the answer that decided the error; 0 when no answer arrived. */
   readonly status: number;
 
-  constructor(code: string, status: number, message: string, options?: { cause?: unknown }) {
+  constructor(code: RaftstackErrorCode, status: number, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.status = status;

@@ -1,5 +1,7 @@
 // Typed client of the raftstack JSON API: leader preference, per-attempt timeout, overall deadline,
 // retries on another node with one Idempotency-Key per write.
+
+export type { ApiErrorCode } from "../api/index.js";
 export type { ClientOptions } from "./client.js";
 export {
   BACKOFF_BASE_MS_DEFAULT,
@@ -11,6 +13,6 @@ export {
   RETRIES_DEFAULT,
   TIMEOUT_MS_DEFAULT,
 } from "./client.js";
-export type { ClientErrorCode } from "./errors.js";
+export type { ClientErrorCode, RaftstackErrorCode } from "./errors.js";
 export { RaftstackError } from "./errors.js";
 export type { ClusterInfo, HealthInfo, MemberInfo, StackInfo } from "./types.js";

@@ -1,3 +1,5 @@
-// Client HTTP API: seed text endpoints, JSON API, health and metrics (contract in docs/api.md).
-export { BODY_BYTES_MAX_DEFAULT, HttpApi, type HttpServerOptions } from "./http.js";
+// Client HTTP API: seed text endpoints, JSON API, health, readiness and metrics (contract in docs/api.md).
+export { ApiError } from "./errors.js";
+export { HttpApi, type HttpServerOptions } from "./http.js";
+export { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "./limits.js";
 export type { ClusterView, ServiceErrorCode, StackService } from "./service.js";

@@ -1,4 +1,5 @@
-import { DecodeError, decodeCommand, Reader, readOutcome, Writer, writeOutcome } from "./codec.js";
+import { DecodeError, Reader, Writer } from "../codec/index.js";
+import { decodeCommand, readOutcome, writeOutcome } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
 import type {

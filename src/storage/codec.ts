@@ -1,6 +1,7 @@
 // WAL record framing: [payload length u32][type u8][crc32c u32][payload], little endian. The CRC
 // covers length, type and payload, so a damaged length is caught like a damaged payload.
-import type { Entry, EntryKind, HardState } from "../raft/types.js";
+import { DecodeError, type DecodeErrorCode, getU32, putU32, Reader, Writer } from "../codec/index.js";
+import type { Entry, EntryKind, HardState } from "../raft/index.js";
 import { crc32cUpdate } from "./crc32c.js";
 
 export const RECORD_HEADER_BYTES = 9;
@@ -18,21 +19,11 @@ const ENTRIES_PREFIX_BYTES = 12;
 
 const KINDS: readonly EntryKind[] = ["normal", "noop", "config"];
 const KIND_CODES: Readonly<Record<EntryKind, number>> = { normal: 0, noop: 1, config: 2 };
-const TWO32 = 2 ** 32;
 
 /** A log position: (index, term). Used for the snapshot a log follows and for a segment's base. */
 export interface LogPoint {
   readonly index: number;
   readonly term: number;
-}
-
-export function putU64(buf: Buffer, off: number, v: number): void {
-  buf.writeUInt32LE(v >>> 0, off);
-  buf.writeUInt32LE(Math.floor(v / TWO32), off + 4);
-}
-
-export function getU64(buf: Buffer, off: number): number {
-  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * TWO32;
 }
 
 /** Bytes an entry takes in a WAL record; also the size used for `bytesMax` limits on reads. */
@@ -60,55 +51,59 @@ export function batchBytes(parts: BatchParts): number {
   return n;
 }
 
-/** Encodes a whole batch into one buffer (one write, one fsync), without per-entry allocations. */
-export function encodeBatch(parts: BatchParts): Buffer {
-  const buf = Buffer.allocUnsafe(batchBytes(parts));
-  let off = 0;
+/**
+ * Encodes a whole batch into one buffer (one write, one fsync), without per-entry allocations. Throws
+ * RangeError if a number is not a non-negative safe integer.
+ */
+export function encodeBatch(parts: BatchParts): Uint8Array {
+  const w = new Writer(Buffer.allocUnsafe(batchBytes(parts)));
+  // Record headers are filled in at the end, once the payloads they checksum are in place.
+  const records: { readonly off: number; readonly type: number }[] = [];
+  const begin = (type: number) => {
+    records.push({ off: w.length, type });
+    w.raw(EMPTY_RECORD_HEADER);
+  };
   if (parts.header !== undefined) {
-    const p = off + RECORD_HEADER_BYTES;
-    buf.writeUInt32LE(HEADER_MAGIC, p);
-    buf.writeUInt8(HEADER_VERSION, p + 4);
-    putU64(buf, p + 5, parts.header.index);
-    putU64(buf, p + 13, parts.header.term);
-    off = seal(buf, off, RecordType.header, HEADER_PAYLOAD_BYTES);
+    begin(RecordType.header);
+    w.u32(HEADER_MAGIC);
+    w.u8(HEADER_VERSION);
+    w.u64(parts.header.index);
+    w.u64(parts.header.term);
   }
   if (parts.marker !== undefined) {
-    const p = off + RECORD_HEADER_BYTES;
-    putU64(buf, p, parts.marker.index);
-    putU64(buf, p + 8, parts.marker.term);
-    off = seal(buf, off, RecordType.snapshotMarker, MARKER_PAYLOAD_BYTES);
+    begin(RecordType.snapshotMarker);
+    w.u64(parts.marker.index);
+    w.u64(parts.marker.term);
   }
   if (parts.entries.length > 0) {
-    let p = off + RECORD_HEADER_BYTES;
-    putU64(buf, p, parts.entries[0]!.index);
-    buf.writeUInt32LE(parts.entries.length, p + 8);
-    p += ENTRIES_PREFIX_BYTES;
+    begin(RecordType.entries);
+    w.u64(parts.entries[0]!.index);
+    w.u32(parts.entries.length);
     for (const e of parts.entries) {
-      putU64(buf, p, e.term);
-      buf.writeUInt8(KIND_CODES[e.kind], p + 8);
-      buf.writeUInt32LE(e.data.length, p + 9);
-      buf.set(e.data, p + ENTRY_HEADER_BYTES);
-      p += ENTRY_HEADER_BYTES + e.data.length;
+      w.u64(e.term);
+      w.u8(KIND_CODES[e.kind]);
+      w.u32(e.data.length);
+      w.raw(e.data);
     }
-    off = seal(buf, off, RecordType.entries, p - off - RECORD_HEADER_BYTES);
   }
   if (parts.hardState !== undefined) {
-    const p = off + RECORD_HEADER_BYTES;
-    putU64(buf, p, parts.hardState.term);
-    putU64(buf, p + 8, parts.hardState.vote);
-    putU64(buf, p + 16, parts.hardState.commit);
-    off = seal(buf, off, RecordType.hardState, HARD_STATE_PAYLOAD_BYTES);
+    begin(RecordType.hardState);
+    w.u64(parts.hardState.term);
+    w.u64(parts.hardState.vote);
+    w.u64(parts.hardState.commit);
   }
+  const buf = w.finishView();
+  for (const [k, r] of records.entries()) seal(buf, r.off, r.type, records[k + 1]?.off ?? buf.length);
   return buf;
 }
 
-/** Writes the frame header for a payload already in place at off + 9; returns the record's end. */
-function seal(buf: Buffer, off: number, type: number, payloadBytes: number): number {
-  const end = off + RECORD_HEADER_BYTES + payloadBytes;
-  buf.writeUInt32LE(payloadBytes, off);
-  buf.writeUInt8(type, off + 4);
-  buf.writeUInt32LE(recordCrc(buf, off, end), off + 5);
-  return end;
+const EMPTY_RECORD_HEADER = new Uint8Array(RECORD_HEADER_BYTES);
+
+/** Writes the header of the record at `off` whose payload runs up to `end`. */
+function seal(buf: Uint8Array, off: number, type: number, end: number): void {
+  putU32(buf, off, end - off - RECORD_HEADER_BYTES);
+  buf[off + 4] = type;
+  putU32(buf, off + 5, recordCrc(buf, off, end));
 }
 
 function recordCrc(buf: Uint8Array, off: number, end: number): number {
@@ -122,13 +117,13 @@ export interface RawRecord {
 }
 
 /** The record at `off` if it is complete, of a known type, within `recordBytesMax` and checksums. */
-export function readRecord(buf: Buffer, off: number, recordBytesMax: number): RawRecord | undefined {
+export function readRecord(buf: Uint8Array, off: number, recordBytesMax: number): RawRecord | undefined {
   if (off + RECORD_HEADER_BYTES > buf.length) return undefined;
-  const length = buf.readUInt32LE(off);
+  const length = getU32(buf, off);
   const type = buf[off + 4]!;
   const end = off + RECORD_HEADER_BYTES + length;
   if (type < 1 || type > TYPE_MAX || length > recordBytesMax || end > buf.length) return undefined;
-  if (recordCrc(buf, off, end) !== buf.readUInt32LE(off + 5)) return undefined;
+  if (recordCrc(buf, off, end) !== getU32(buf, off + 5)) return undefined;
   return { type, payload: off + RECORD_HEADER_BYTES, end };
 }
 
@@ -137,7 +132,7 @@ export function readRecord(buf: Buffer, off: number, recordBytesMax: number): Ra
  * follows) from damage in the middle. Data crafted to look like a record can only make recovery
  * refuse to start (a false alarm), never accept damaged data.
  */
-export function findValidRecord(buf: Buffer, from: number, recordBytesMax: number): number {
+export function findValidRecord(buf: Uint8Array, from: number, recordBytesMax: number): number {
   for (let off = from + 1; off + RECORD_HEADER_BYTES <= buf.length; off++) {
     if (readRecord(buf, off, recordBytesMax) !== undefined) return off;
   }
@@ -145,55 +140,66 @@ export function findValidRecord(buf: Buffer, from: number, recordBytesMax: numbe
 }
 
 /** Thrown for a record that checksums but whose payload does not parse: a bug or deliberate damage. */
-export class MalformedRecordError extends Error {}
-
-function expectLength(rec: RawRecord, bytes: number): void {
-  if (rec.end - rec.payload !== bytes) throw new MalformedRecordError(`record type ${rec.type}: bad length`);
+export class MalformedRecordError extends Error {
+  override readonly name = "MalformedRecordError";
+  readonly code: DecodeErrorCode;
+  constructor(message: string, code: DecodeErrorCode, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
-export function decodeHeader(buf: Buffer, rec: RawRecord): LogPoint {
-  expectLength(rec, HEADER_PAYLOAD_BYTES);
-  if (buf.readUInt32LE(rec.payload) !== HEADER_MAGIC) throw new MalformedRecordError("bad segment magic");
-  const version = buf[rec.payload + 4];
-  if (version !== HEADER_VERSION) throw new MalformedRecordError(`unsupported WAL version ${version}`);
-  return { index: getU64(buf, rec.payload + 5), term: getU64(buf, rec.payload + 13) };
+/** Decodes the whole payload of `rec` with `decode`; any malformed byte is a MalformedRecordError. */
+function decodeRecord<T>(buf: Uint8Array, rec: RawRecord, decode: (r: Reader) => T): T {
+  const r = new Reader(buf, rec.payload, rec.end);
+  try {
+    const value = decode(r);
+    r.expectEnd();
+    return value;
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    throw new MalformedRecordError(`record type ${rec.type}: ${err.message}`, err.code, { cause: err });
+  }
 }
 
-export function decodeMarker(buf: Buffer, rec: RawRecord): LogPoint {
-  expectLength(rec, MARKER_PAYLOAD_BYTES);
-  return { index: getU64(buf, rec.payload), term: getU64(buf, rec.payload + 8) };
+export function decodeHeader(buf: Uint8Array, rec: RawRecord): LogPoint {
+  return decodeRecord(buf, rec, (r) => {
+    if (r.u32() !== HEADER_MAGIC) throw new DecodeError("bad segment magic");
+    const version = r.u8();
+    if (version !== HEADER_VERSION) throw new DecodeError(`unsupported WAL version ${version}`);
+    return readPoint(r);
+  });
 }
 
-export function decodeHardState(buf: Buffer, rec: RawRecord): HardState {
-  expectLength(rec, HARD_STATE_PAYLOAD_BYTES);
-  const p = rec.payload;
-  return { term: getU64(buf, p), vote: getU64(buf, p + 8), commit: getU64(buf, p + 16) };
+export function decodeMarker(buf: Uint8Array, rec: RawRecord): LogPoint {
+  return decodeRecord(buf, rec, readPoint);
+}
+
+function readPoint(r: Reader): LogPoint {
+  return { index: r.u64(), term: r.u64() };
+}
+
+export function decodeHardState(buf: Uint8Array, rec: RawRecord): HardState {
+  return decodeRecord(buf, rec, (r) => ({ term: r.u64(), vote: r.u64(), commit: r.u64() }));
 }
 
 /** Entries reference `buf` (no copy): replay keeps the segment bytes rather than a million small copies. */
-export function decodeEntries(buf: Buffer, rec: RawRecord): Entry[] {
-  if (rec.end - rec.payload < ENTRIES_PREFIX_BYTES) throw new MalformedRecordError("short entries record");
-  const first = getU64(buf, rec.payload);
-  const count = buf.readUInt32LE(rec.payload + 8);
-  const entries: Entry[] = new Array(count);
-  const base = buf.byteOffset;
-  let p = rec.payload + ENTRIES_PREFIX_BYTES;
-  for (let i = 0; i < count; i++) {
-    if (p + ENTRY_HEADER_BYTES > rec.end) throw new MalformedRecordError("entries record overruns");
-    // Hand-inlined little-endian reads: this loop runs once per entry on replay.
-    const term = u32(buf, p) + u32(buf, p + 4) * TWO32;
-    const kind = KINDS[buf[p + 8]!];
-    const len = u32(buf, p + 9);
-    const start = p + ENTRY_HEADER_BYTES;
-    p = start + len;
-    if (kind === undefined || p > rec.end) throw new MalformedRecordError("bad entry");
-    // A plain Uint8Array view is cheaper to create than Buffer.subarray's Buffer.
-    entries[i] = { term, index: first + i, kind, data: new Uint8Array(buf.buffer, base + start, len) };
-  }
-  if (p !== rec.end) throw new MalformedRecordError("entries record has trailing bytes");
-  return entries;
-}
-
-function u32(buf: Uint8Array, p: number): number {
-  return (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+export function decodeEntries(buf: Uint8Array, rec: RawRecord): Entry[] {
+  return decodeRecord(buf, rec, (r) => {
+    const first = r.u64();
+    const count = r.u32();
+    // Checked before allocating: a count the record cannot hold would size a huge array.
+    if (count * ENTRY_HEADER_BYTES > rec.end - r.offset) {
+      throw new DecodeError(`${count} entries do not fit the record`, { code: "truncated" });
+    }
+    if (first + count > Number.MAX_SAFE_INTEGER) throw new DecodeError("entry index above 2^53");
+    const entries: Entry[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const term = r.u64();
+      const kind = KINDS[r.u8()];
+      if (kind === undefined) throw new DecodeError("unknown entry kind");
+      entries[i] = { term, index: first + i, kind, data: r.raw(r.u32()) };
+    }
+    return entries;
+  });
 }

@@ -7,7 +7,7 @@ import {
   invariant,
   type LogStorage,
   type Snapshot,
-} from "../raft/types.js";
+} from "../raft/index.js";
 import { encodeBatch, type LogPoint } from "./codec.js";
 import type { Disk } from "./disk.js";
 import { EntryLog } from "./entry-log.js";

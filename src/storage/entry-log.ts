@@ -1,4 +1,4 @@
-import { CompactedError, type Entry, invariant } from "../raft/types.js";
+import { CompactedError, type Entry, invariant } from "../raft/index.js";
 import { entryEncodedBytes, type LogPoint } from "./codec.js";
 
 /**

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { HardState } from "../raft/types.js";
+import type { HardState } from "../raft/index.js";
 import {
   decodeEntries,
   decodeHardState,

@@ -1,8 +1,8 @@
 // Snapshot file: [magic u32][version u8][index u64][term u64][voter count u32][voters u64...]
 // [learner count u32][learners u64...][data length u64][data][crc32c u32 of everything before].
 import { join } from "node:path";
-import type { Snapshot } from "../raft/types.js";
-import { getU64, putU64 } from "./codec.js";
+import { getU64, putU64 } from "../codec/index.js";
+import type { Snapshot } from "../raft/index.js";
 import { crc32cUpdate } from "./crc32c.js";
 import type { Disk } from "./disk.js";
 import { asBuffer } from "./wal.js";

@@ -1,3 +1,4 @@
+import { DecodeError, type DecodeErrorCode, Reader, Writer } from "../codec/index.js";
 import type {
   ConfigState,
   Entry,
@@ -7,17 +8,27 @@ import type {
   NodeId,
   SnapshotMeta,
   SnapshotMsg,
-} from "../raft/types.js";
+} from "../raft/index.js";
 
-export type FrameErrorCode = "truncated" | "trailing_bytes" | "bad_type" | "bad_value" | "too_large";
+export type FrameErrorCode = DecodeErrorCode | "bad_type";
 
 /** The only error decoding untrusted bytes may raise; the connection that sent them is closed. */
 export class FrameError extends Error {
+  override readonly name = "FrameError";
   readonly code: FrameErrorCode;
-  constructor(code: FrameErrorCode, message: string) {
-    super(message);
-    this.name = "FrameError";
+  constructor(code: FrameErrorCode, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.code = code;
+  }
+}
+
+/** Runs a decoder, turning the Reader's DecodeError into a FrameError with the same code. */
+function decoding<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof DecodeError) throw new FrameError(err.code, err.message, { cause: err });
+    throw err;
   }
 }
 
@@ -50,139 +61,25 @@ const refuseReasonBytesMax = 1024;
 
 const ENTRY_KINDS: readonly EntryKind[] = ["normal", "noop", "config"];
 const ENTRY_KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 };
-// Upper bound of one entry's overhead (term, index: 8-byte varints; kind; 5-byte length) to size buffers.
-const ENTRY_OVERHEAD_BYTES_MAX = 22;
-const VARINT_BYTES_MAX = 8;
+/** Most bytes of an app message entry besides its data: term, index (8-byte varints), kind, length (5). */
+export const APPEND_ENTRY_OVERHEAD_BYTES_MAX = 8 + 8 + 1 + 5;
+/** Most bytes of an app message besides its entries: type, 7 varints (from, to, term, prev x2, commit, count). */
+export const APPEND_MESSAGE_OVERHEAD_BYTES_MAX = 1 + 7 * 8;
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
-/** Growable output buffer; `lengthPrefix` reserves the u32 frame header so a frame is built in one buffer. */
-class Writer {
-  private buf: Uint8Array;
-  private pos: number;
-  constructor(
-    capacity: number,
-    private readonly lengthPrefix: boolean,
-  ) {
-    this.buf = new Uint8Array(capacity + FRAME_HEADER_BYTES);
-    this.pos = lengthPrefix ? FRAME_HEADER_BYTES : 0;
-  }
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = v;
-  }
-
-  /** LEB128 of a non-negative safe integer: terms and indexes may exceed 2^32. */
-  varint(v: number): void {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a non-negative safe integer: ${v}`);
-    this.ensure(VARINT_BYTES_MAX);
-    const buf = this.buf;
-    let pos = this.pos;
-    while (v >= 0x80000000) {
-      buf[pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    while (v >= 0x80) {
-      buf[pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    buf[pos++] = v;
-    this.pos = pos;
-  }
-
-  raw(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.raw(b);
-  }
-
-  finish(): Uint8Array {
-    const out = this.buf.subarray(0, this.pos);
-    if (this.lengthPrefix) {
-      new DataView(out.buffer, out.byteOffset, 4).setUint32(0, this.pos - FRAME_HEADER_BYTES);
-    }
-    return out;
-  }
+/** A writer for one stream frame, starting with room for the length that `finishFrame` fills in. */
+function frameWriter(payloadBytes: number): Writer {
+  const w = new Writer(FRAME_HEADER_BYTES + payloadBytes);
+  w.u32(0);
+  return w;
 }
 
-/** Bounds-checked reader over untrusted bytes; every failure is a FrameError. */
-class Reader {
-  private pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
-
-  u8(): number {
-    const v = this.buf[this.pos];
-    if (v === undefined) throw new FrameError("truncated", `truncated at byte ${this.pos}`);
-    this.pos++;
-    return v;
-  }
-
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < VARINT_BYTES_MAX; i++) {
-      const b = this.u8();
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        if (result > Number.MAX_SAFE_INTEGER) throw new FrameError("bad_value", "varint above 2^53");
-        return result;
-      }
-      mul *= 0x80;
-    }
-    throw new FrameError("bad_value", "varint longer than 8 bytes");
-  }
-
-  bool(): boolean {
-    const b = this.u8();
-    if (b > 1) throw new FrameError("bad_value", `bad boolean ${b}`);
-    return b === 1;
-  }
-
-  raw(n: number): Uint8Array {
-    if (n > this.buf.length - this.pos) throw new FrameError("truncated", `${n} bytes exceed the frame`);
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  bytes(): Uint8Array {
-    return this.raw(this.varint());
-  }
-
-  rest(): Uint8Array {
-    return this.raw(this.buf.length - this.pos);
-  }
-
-  text(bytesMax: number): string {
-    const n = this.varint();
-    if (n > bytesMax) throw new FrameError("too_large", `string of ${n} bytes exceeds ${bytesMax}`);
-    try {
-      return utf8Strict.decode(this.raw(n));
-    } catch (err) {
-      if (err instanceof FrameError) throw err;
-      throw new FrameError("bad_value", "invalid UTF-8");
-    }
-  }
-
-  end(): void {
-    if (this.pos !== this.buf.length) {
-      throw new FrameError("trailing_bytes", `${this.buf.length - this.pos} trailing bytes`);
-    }
-  }
+/** The frame: a u32 big-endian payload length, then the payload. */
+function finishFrame(w: Writer): Uint8Array {
+  const out = w.finishView();
+  new DataView(out.buffer, out.byteOffset, FRAME_HEADER_BYTES).setUint32(0, out.length - FRAME_HEADER_BYTES);
+  return out;
 }
 
 function writeEnvelope(w: Writer, msg: Message): void {
@@ -219,8 +116,8 @@ function writeSnapHeader(w: Writer, msg: SnapshotMsg): void {
 function sizeHint(msg: Message): number {
   switch (msg.type) {
     case "app": {
-      let n = 64;
-      for (const e of msg.entries) n += e.data.length + ENTRY_OVERHEAD_BYTES_MAX;
+      let n = APPEND_MESSAGE_OVERHEAD_BYTES_MAX;
+      for (const e of msg.entries) n += e.data.length + APPEND_ENTRY_OVERHEAD_BYTES_MAX;
       return n;
     }
     case "prop": {
@@ -294,16 +191,16 @@ function writeMessage(w: Writer, msg: Message): void {
 
 /** Encodes one message (no length prefix). Throws RangeError on a number that is not a safe non-negative integer. */
 export function encodeMessage(msg: Message): Uint8Array {
-  const w = new Writer(sizeHint(msg), false);
+  const w = new Writer(sizeHint(msg));
   writeMessage(w, msg);
-  return w.finish();
+  return w.finishView();
 }
 
 /** Encodes one message as a stream frame: u32 big-endian payload length, then the payload. */
 export function encodeMessageFrame(msg: Message): Uint8Array {
-  const w = new Writer(sizeHint(msg), true);
+  const w = frameWriter(sizeHint(msg));
   writeMessage(w, msg);
-  return w.finish();
+  return finishFrame(w);
 }
 
 function readFlags(r: Reader, mask: number): number {
@@ -325,7 +222,7 @@ function readEntries(r: Reader): Entry[] {
   return entries;
 }
 
-interface SnapHeader {
+export interface SnapHeader {
   readonly from: NodeId;
   readonly to: NodeId;
   readonly term: number;
@@ -424,10 +321,12 @@ function readMessage(r: Reader, code: number): Message {
  * `bytes`, so callers hand in a buffer they own. Throws only FrameError.
  */
 export function decodeMessage(bytes: Uint8Array): Message {
-  const r = new Reader(bytes);
-  const msg = readMessage(r, r.u8());
-  r.end();
-  return msg;
+  return decoding(() => {
+    const r = new Reader(bytes);
+    const msg = readMessage(r, r.u8());
+    r.expectEnd();
+    return msg;
+  });
 }
 
 export interface Hello {
@@ -447,56 +346,55 @@ export type Frame =
 
 /** Decodes one frame payload (without its length prefix). Throws only FrameError. */
 export function decodeFrame(payload: Uint8Array): Frame {
-  const r = new Reader(payload);
-  const code = r.u8();
-  let frame: Frame;
+  return decoding(() => {
+    const r = new Reader(payload);
+    const frame = readFrame(r, r.u8());
+    r.expectEnd();
+    return frame;
+  });
+}
+
+function readFrame(r: Reader, code: number): Frame {
   switch (code) {
     case FRAME_HELLO: {
       const version = r.u8();
       if (version !== PROTOCOL_VERSION) throw new FrameError("bad_value", `protocol version ${version}`);
-      frame = {
+      return {
         kind: "hello",
-        hello: { clusterId: r.text(clusterIdBytesMax), from: r.varint(), to: r.varint() },
+        hello: { clusterId: r.str(clusterIdBytesMax), from: r.varint(), to: r.varint() },
       };
-      break;
     }
     case FRAME_SNAP_BEGIN:
-      frame = { kind: "snapBegin", header: readSnapHeader(r) };
-      break;
+      return { kind: "snapBegin", header: readSnapHeader(r) };
     case FRAME_SNAP_CHUNK:
-      frame = { kind: "snapChunk", data: r.rest() };
-      break;
+      return { kind: "snapChunk", data: r.rest() };
     case FRAME_REFUSE:
-      frame = { kind: "refuse", reason: r.text(refuseReasonBytesMax) };
-      break;
+      return { kind: "refuse", reason: r.str(refuseReasonBytesMax) };
     case FRAME_SNAP_DONE:
-      frame = { kind: "snapDone" };
-      break;
+      return { kind: "snapDone" };
     default:
-      frame = { kind: "message", msg: readMessage(r, code) };
+      return { kind: "message", msg: readMessage(r, code) };
   }
-  r.end();
-  return frame;
 }
 
 export function encodeHelloFrame(hello: Hello): Uint8Array {
   const id = utf8.encode(hello.clusterId);
   if (id.length > clusterIdBytesMax)
     throw new RangeError(`cluster id longer than ${clusterIdBytesMax} bytes`);
-  const w = new Writer(32 + id.length, true);
+  const w = frameWriter(32 + id.length);
   w.u8(FRAME_HELLO);
   w.u8(PROTOCOL_VERSION);
   w.bytes(id);
   w.varint(hello.from);
   w.varint(hello.to);
-  return w.finish();
+  return finishFrame(w);
 }
 
 export function encodeRefuseFrame(reason: string): Uint8Array {
-  const w = new Writer(16 + reason.length * 3, true);
+  const w = frameWriter(16 + reason.length * 3);
   w.u8(FRAME_REFUSE);
   w.bytes(utf8.encode(reason).subarray(0, refuseReasonBytesMax));
-  return w.finish();
+  return finishFrame(w);
 }
 
 /** Receiver to sender: the streamed snapshot was reassembled and delivered. */
@@ -504,10 +402,10 @@ export const snapDoneFrame: Uint8Array = Uint8Array.from([0, 0, 0, 1, FRAME_SNAP
 
 /** First frame of a streamed snapshot: the snap message without its data, which follows in chunks. */
 export function encodeSnapBeginFrame(msg: SnapshotMsg): Uint8Array {
-  const w = new Writer(64 + 9 * (msg.snapshot.meta.config.voters.length + 8), true);
+  const w = frameWriter(64 + 9 * (msg.snapshot.meta.config.voters.length + 8));
   w.u8(FRAME_SNAP_BEGIN);
   writeSnapHeader(w, msg);
-  return w.finish();
+  return finishFrame(w);
 }
 
 /** Frame header for a chunk whose data is written right after it (no copy of snapshot data). */

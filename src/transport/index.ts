@@ -1,3 +1,4 @@
+// Peer transport: binary frames over persistent TCP connections, bounded queues, snapshot streams.
 export {
   decodeMessage,
   encodeMessage,
@@ -7,15 +8,20 @@ export {
   type FrameErrorCode,
   MESSAGE_CODES,
 } from "./codec.js";
+export type { InboundStats } from "./inbound.js";
 export {
+  appendMessageBytesMax,
+  assertFrameFits,
   defaultTransportLimits,
+  type TransportLimits,
+} from "./limits.js";
+export {
   type PeerAddress,
   type PeerStats,
   parsePeerUrl,
   parsePeerUrls,
-  TcpTransport,
-  type TransportLimits,
   type TransportLogger,
   type TransportOptions,
   type TransportStats,
-} from "./tcp.js";
+} from "./options.js";
+export { TcpTransport } from "./tcp.js";

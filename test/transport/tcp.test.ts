@@ -232,6 +232,26 @@ describe("tcp transport", () => {
     }
   });
 
+  test("receive counters add up over a sender's reconnects", { timeout: 15_000 }, async () => {
+    const [a, b] = await startCluster(2);
+    try {
+      a!.t.send([hb(1, 2, 1), hb(1, 2, 2)]);
+      await waitFor("first connection's messages", () => b!.received.length === 2);
+      // A re-added peer gets a new link: the old connection closes and a new one carries the rest.
+      a!.t.removePeer(2);
+      a!.t.addPeer(2, b!.t.address());
+      a!.t.send([hb(1, 2, 3)]);
+      await waitFor("second connection's message", () => b!.received.length === 3);
+      const s = b!.t.stats().peers.get(1)!;
+      assert.equal(s.messagesReceived, 3);
+      const frameBytes = encodeMessageFrame(hb(1, 2, 1)).length;
+      const helloBytes = encodeHelloFrame({ clusterId, from: 1, to: 2 }).length;
+      assert.equal(s.bytesReceived, 3 * frameBytes + 2 * helloBytes);
+    } finally {
+      await closeAll([a!, b!]);
+    }
+  });
+
   test("a 20 MB snapshot arrives intact while heartbeats keep flowing", { timeout: 20_000 }, async () => {
     const snapshotOk: boolean[] = [];
     const a = await startNode(1, 0, { onSnapshotSent: (_p, ok) => snapshotOk.push(ok) });

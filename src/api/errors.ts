@@ -1,0 +1,32 @@
+/**
+ * Every error code the HTTP API answers with, and its one status. The server answers from this table
+ * and the client types its errors by it. The stack layer's codes appear under their own names, except
+ * its generic `bad_command`, which the API reports as `bad_request`.
+ */
+export const apiErrorStatusByCode = {
+  bad_request: 400,
+  item_invalid: 400,
+  label_invalid: 400,
+  key_invalid: 400,
+  not_found: 404,
+  stack_not_found: 404,
+  method_not_allowed: 405,
+  stack_empty: 409,
+  body_too_large: 413,
+  item_too_large: 413,
+  label_too_large: 413,
+  too_many_items: 413,
+  internal: 500,
+  /** The 503s: the request was not served, or its outcome is unknown; retry with the same key. */
+  no_leader: 503,
+  timeout: 503,
+  stopped: 503,
+  busy: 503,
+  capacity_exceeded: 507,
+} as const satisfies Readonly<Record<string, number>>;
+
+export type ApiErrorCode = keyof typeof apiErrorStatusByCode;
+
+export function isApiErrorCode(code: string): code is ApiErrorCode {
+  return Object.hasOwn(apiErrorStatusByCode, code);
+}

@@ -1,0 +1,13 @@
+/** Strings up to this many UTF-16 units are coded by hand: cheaper than a TextEncoder call when ASCII. */
+export const SHORT_CHARS_MAX = 64;
+
+export const utf8Encoder = new TextEncoder();
+// fatal: a string decodes only from well-formed UTF-8, so decode(encode(s)) === s and replicas agree.
+export const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** `bytes` as a plain Uint8Array (a view of the same memory if it is a Buffer or another subclass). */
+export function plain(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

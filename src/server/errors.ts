@@ -1,0 +1,64 @@
+import { type ApiErrorCode, apiErrorStatusByCode } from "../api/index.js";
+import { defaultStackLimits, type ErrorCode as StackErrorCode } from "../stack/index.js";
+import type { ServiceErrorCode } from "./service.js";
+
+/** An error answer: a stable code, its one status (from the API's table) and a message for people. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  readonly code: ApiErrorCode;
+  readonly status: number;
+
+  constructor(code: ApiErrorCode, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.status = apiErrorStatusByCode[code];
+  }
+}
+
+export const badRequest = (message: string): ApiError => new ApiError("bad_request", message);
+
+/** The stack layer's codes are the API's, except its generic bad_command, which is bad_request. */
+function apiCodeOf(code: StackErrorCode): ApiErrorCode {
+  return code === "bad_command" ? "bad_request" : code;
+}
+
+const stackMessages: Partial<Record<StackErrorCode, string>> = {
+  stack_not_found: "no such stack",
+  stack_empty: "stack is empty",
+  item_too_large: `item exceeds ${defaultStackLimits.itemBytesMax} bytes`,
+  label_too_large: `label exceeds ${defaultStackLimits.labelBytesMax} bytes`,
+  label_invalid: "label must be non-empty valid UTF-8",
+  item_invalid: "item must be valid UTF-8",
+  key_invalid: `Idempotency-Key must be 1..${defaultStackLimits.keyBytesMax} bytes`,
+  too_many_items: `at most ${defaultStackLimits.pushItemsMax} items per push`,
+  capacity_exceeded: "cluster capacity exceeded",
+};
+
+export function stackError(code: StackErrorCode): ApiError {
+  return new ApiError(apiCodeOf(code), stackMessages[code] ?? "malformed request");
+}
+
+const serviceCodes: ReadonlySet<string> = new Set<ServiceErrorCode>([
+  "no_leader",
+  "not_leader",
+  "timeout",
+  "stopped",
+  "busy",
+]);
+
+/** A rejection of the StackService (see ServiceErrorCode). */
+export function isServiceError(err: unknown): err is Error & { readonly code: ServiceErrorCode } {
+  return err instanceof Error && serviceCodes.has((err as { code?: unknown }).code as string);
+}
+
+/** Every service code answers 503; not_leader (nothing was proposed) is the API's no_leader. */
+function serviceError(err: Error & { readonly code: ServiceErrorCode }): ApiError {
+  return new ApiError(err.code === "not_leader" ? "no_leader" : err.code, err.message, { cause: err });
+}
+
+/** The answer for any error a handler raised; undefined for an unexpected fault (a 500 to log). */
+export function apiErrorOf(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (isServiceError(err)) return serviceError(err);
+  return undefined;
+}

@@ -1,0 +1,70 @@
+// Operational routes: health and readiness for orchestrators, metrics, the cluster view.
+import type { RequestContext } from "./context.js";
+import type { RouteSpec } from "./routes.js";
+
+/** Why a node is not ready to serve, or undefined when it is (docs/api.md, /readyz). */
+export function notReadyReason(leader: number, applied: number, commitAtStart: number): string | undefined {
+  if (leader === 0) return "no leader known";
+  if (applied < commitAtStart) return `applied ${applied} of the ${commitAtStart} entries committed at start`;
+  return undefined;
+}
+
+/** The ops routes; `commitAtStart` is the commit index the node knew when its API was created. */
+export function opsRoutes(commitAtStart: number): readonly RouteSpec<RequestContext>[] {
+  return [
+    {
+      method: "GET",
+      path: "/health",
+      format: "json",
+      async handle(ctx) {
+        const s = ctx.service.status();
+        const ok = s.leader !== 0;
+        if (!ok) ctx.res.setHeader("Retry-After", "1");
+        ctx.send(ok ? 200 : 503, { ok, leader: s.leader, role: s.role, term: s.term });
+      },
+    },
+    {
+      method: "GET",
+      path: "/livez",
+      format: "json",
+      // The process answers: that is all liveness means (restarting a node that has no leader would
+      // not bring one back).
+      async handle(ctx) {
+        ctx.send(200, { live: true });
+      },
+    },
+    {
+      method: "GET",
+      path: "/readyz",
+      format: "json",
+      async handle(ctx) {
+        const { leader, applied } = ctx.service.status();
+        const reason = notReadyReason(leader, applied, commitAtStart);
+        const view = { leader, applied, commitAtStart };
+        if (reason === undefined) {
+          ctx.send(200, { ready: true, ...view });
+          return;
+        }
+        ctx.res.setHeader("Retry-After", "1");
+        ctx.send(503, { ready: false, reason, ...view });
+      },
+    },
+    {
+      method: "GET",
+      path: "/metrics",
+      format: "text",
+      async handle(ctx) {
+        const text = await ctx.service.metricsText();
+        ctx.sendRaw(200, { "Content-Type": ctx.service.metricsContentType }, text);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/cluster",
+      format: "json",
+      async handle(ctx) {
+        ctx.send(200, ctx.service.status());
+      },
+    },
+  ];
+}

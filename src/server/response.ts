@@ -1,0 +1,91 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { ApiError, apiErrorOf } from "./errors.js";
+
+/** How a route answers: the seed's plain text, or JSON. */
+export type Format = "text" | "json";
+
+const CONTENT_TYPE: Readonly<Record<Format, string>> = {
+  text: "text/plain; charset=utf-8",
+  json: "application/json",
+};
+
+/**
+ * Writes every answer of one node: the status, `X-Raft-Leader` and `X-Raft-Node`, a text or JSON
+ * body, and errors as `{"error":{"code","message"}}` (JSON routes) or a one-line reason (text routes).
+ */
+export class ResponseWriter {
+  private readonly nodeIdText: string;
+
+  constructor(
+    nodeId: number,
+    private readonly leader: () => number,
+    private readonly logger: Logger,
+  ) {
+    this.nodeIdText = String(nodeId);
+  }
+
+  /** A success: a string is sent as text, anything else as JSON. */
+  send(res: ServerResponse, status: number, value: string | object): void {
+    if (res.headersSent) return;
+    const text = typeof value === "string";
+    const body = text ? value : JSON.stringify(value);
+    // One flat list straight to writeHead: no per-answer header map is built and merged (setHeader),
+    // which the leader profile showed on every write. Headers set earlier (Retry-After) still merge.
+    res.writeHead(status, [
+      "X-Raft-Leader",
+      String(this.leader()),
+      "X-Raft-Node",
+      this.nodeIdText,
+      "Content-Type",
+      CONTENT_TYPE[text ? "text" : "json"],
+      "Content-Length",
+      String(Buffer.byteLength(body)),
+    ]);
+    res.end(body);
+  }
+
+  /** An answer whose headers the caller chooses (metrics, redirects, answers relayed from the leader). */
+  sendRaw(
+    res: ServerResponse,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    body: string | Uint8Array,
+  ): void {
+    this.raftHeaders(res);
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  /** Answers `err` in the route's format; an unexpected fault is logged and answered 500 internal. */
+  fail(res: ServerResponse, req: IncomingMessage, format: Format, err: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let e = apiErrorOf(err);
+    if (e === undefined) {
+      this.logger.error({ err, url: req.url }, "request failed");
+      e = new ApiError("internal", "internal error", { cause: err });
+    }
+    if (e.status === 503) res.setHeader("Retry-After", "1");
+    if (e.status === 413) {
+      // The rest of an oversized body may be unread: close the connection after answering.
+      res.setHeader("Connection", "close");
+      res.on("finish", () => req.destroy());
+    }
+    const body =
+      format === "json" ? JSON.stringify({ error: { code: e.code, message: e.message } }) : `${e.message}\n`;
+    this.sendRaw(
+      res,
+      e.status,
+      { "Content-Type": CONTENT_TYPE[format], "Content-Length": Buffer.byteLength(body) },
+      body,
+    );
+  }
+
+  private raftHeaders(res: ServerResponse): void {
+    res.setHeader("X-Raft-Leader", String(this.leader()));
+    res.setHeader("X-Raft-Node", this.nodeIdText);
+  }
+}

@@ -1,0 +1,189 @@
+import type { Socket } from "node:net";
+import type { Message, NodeId } from "../raft/index.js";
+import {
+  decodeFrame,
+  encodeRefuseFrame,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  FrameError,
+  type SnapHeader,
+  snapDoneFrame,
+  snapMessage,
+} from "./codec.js";
+import type { Shared } from "./options.js";
+
+/** One inbound connection's counters; the transport adds them up per peer. */
+export interface InboundStats {
+  readonly messagesReceived: number;
+  /** Frame bytes after the handshake, length prefixes included. */
+  readonly bytesReceived: number;
+  readonly snapshotsReceived: number;
+  /** 1 if the connection was closed for a malformed frame. */
+  readonly framesMalformed: number;
+  /** 1 if its handshake was refused. */
+  readonly handshakesRefused: number;
+}
+
+export interface InboundHooks {
+  /** Whether a HELLO from this node id is accepted. */
+  isPeer(id: NodeId): boolean;
+  /** Each message received, in order. */
+  onMessage(msg: Message): void;
+  /** The socket closed; the connection's counters are final. */
+  onClose(conn: InboundConn): void;
+}
+
+/** How long a refused peer gets to read the REFUSE frame before the socket is destroyed. */
+const REFUSE_LINGER_MS = 1000;
+
+/**
+ * Inbound side of one connection, the mirror of PeerLink: the sender identifies itself with a HELLO
+ * frame, then sends messages and snapshot streams; this side answers only REFUSE and SNAP_DONE.
+ * Protocol violations close the connection (counted), never the process.
+ */
+export class InboundConn {
+  private readonly counters: { -readonly [K in keyof InboundStats]: number } = {
+    messagesReceived: 0,
+    bytesReceived: 0,
+    snapshotsReceived: 0,
+    framesMalformed: 0,
+    handshakesRefused: 0,
+  };
+  private readonly decoder: FrameDecoder;
+  private readonly helloTimer: NodeJS.Timeout;
+  /** The sender, once its HELLO was accepted. */
+  private from: NodeId | undefined;
+  /** Set once the connection was refused or found malformed: nothing more is read. */
+  private done = false;
+  private snap: { readonly header: SnapHeader; readonly data: Uint8Array; fill: number } | undefined;
+
+  constructor(
+    private readonly s: Shared,
+    private readonly socket: Socket,
+    private readonly hooks: InboundHooks,
+  ) {
+    this.decoder = new FrameDecoder(s.limits.frameBytesMax);
+    this.helloTimer = setTimeout(() => this.refuse("no hello in time"), s.limits.helloTimeoutMs);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    // A reset or a write after the peer left ends the connection, and "close" follows; the peer's
+    // outbound link reconnects and our own link to it logs the outage, so there is nothing to add here.
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearTimeout(this.helloTimer);
+      hooks.onClose(this);
+    });
+  }
+
+  /** The sender's node id, once its handshake was accepted. */
+  get peer(): NodeId | undefined {
+    return this.from;
+  }
+
+  stats(): InboundStats {
+    return { ...this.counters };
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done) return;
+    try {
+      for (const payload of this.decoder.push(chunk)) {
+        const msg = this.handle(payload);
+        if (this.done) return;
+        if (this.from === undefined) continue;
+        this.counters.bytesReceived += payload.length + FRAME_HEADER_BYTES;
+        if (msg !== undefined) {
+          this.counters.messagesReceived++;
+          this.hooks.onMessage(msg);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.malformed(err);
+    }
+  }
+
+  /** Returns a message to deliver, or undefined; throws FrameError for protocol violations. */
+  private handle(payload: Uint8Array): Message | undefined {
+    const f = decodeFrame(payload);
+    if (this.from === undefined) {
+      if (f.kind !== "hello") throw new FrameError("bad_type", `${f.kind} frame before hello`);
+      const h = f.hello;
+      const { id, clusterId } = this.s;
+      if (h.clusterId !== clusterId) this.refuse(`cluster id mismatch: ${h.clusterId}`);
+      else if (h.to !== id) this.refuse(`addressed to node ${h.to}, this is ${id}`);
+      else if (!this.hooks.isPeer(h.from)) this.refuse(`unknown node ${h.from}`);
+      else {
+        clearTimeout(this.helloTimer);
+        this.from = h.from;
+      }
+      return undefined;
+    }
+    switch (f.kind) {
+      case "message":
+        if (f.msg.from !== this.from || f.msg.to !== this.s.id) {
+          throw new FrameError("bad_value", `message ${f.msg.from}->${f.msg.to} on link ${this.from}`);
+        }
+        return f.msg;
+      case "snapBegin": {
+        const h = f.header;
+        if (this.snap !== undefined) throw new FrameError("bad_value", "snapshot begun twice");
+        if (h.from !== this.from || h.to !== this.s.id) {
+          throw new FrameError("bad_value", "snapshot misaddressed");
+        }
+        if (h.dataBytes > this.s.limits.snapshotBytesMax) {
+          throw new FrameError("too_large", `snapshot of ${h.dataBytes} bytes exceeds snapshotBytesMax`);
+        }
+        this.snap = { header: h, data: new Uint8Array(h.dataBytes), fill: 0 };
+        return this.completeSnapshot();
+      }
+      case "snapChunk": {
+        const snap = this.snap;
+        if (snap === undefined) throw new FrameError("bad_value", "snapshot chunk without begin");
+        if (snap.fill + f.data.length > snap.data.length)
+          throw new FrameError("too_large", "snapshot overrun");
+        snap.data.set(f.data, snap.fill);
+        snap.fill += f.data.length;
+        return this.completeSnapshot();
+      }
+      default:
+        throw new FrameError("bad_type", `unexpected ${f.kind} frame`);
+    }
+  }
+
+  private completeSnapshot(): Message | undefined {
+    const snap = this.snap;
+    if (snap === undefined || snap.fill < snap.data.length) return undefined;
+    this.snap = undefined;
+    this.socket.write(snapDoneFrame);
+    this.counters.snapshotsReceived++;
+    return snapMessage(snap.header, snap.data);
+  }
+
+  private refuse(reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.helloTimer);
+    this.counters.handshakesRefused++;
+    this.s.logger.warn({ remote: this.socket.remoteAddress, reason }, "peer handshake refused");
+    // FIN rather than destroy so the REFUSE frame is not lost to a reset; the timer bounds a silent peer.
+    this.socket.end(encodeRefuseFrame(reason));
+    setTimeout(() => this.socket.destroy(), REFUSE_LINGER_MS).unref();
+  }
+
+  private malformed(err: FrameError): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.helloTimer);
+    this.counters.framesMalformed++;
+    this.s.logger.warn(
+      { remote: this.socket.remoteAddress, peer: this.from, code: err.code, err: err.message },
+      "malformed frame",
+    );
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,71 @@
+import { defaultRaftLimits, type RaftLimits } from "../raft/index.js";
+import { APPEND_ENTRY_OVERHEAD_BYTES_MAX, APPEND_MESSAGE_OVERHEAD_BYTES_MAX } from "./codec.js";
+
+export interface TransportLimits {
+  /** Largest frame payload accepted or sent; larger messages are dropped on send. */
+  readonly frameBytesMax: number;
+  /** Per-peer outbound queue bounds; past them the newest non-essential messages are dropped. */
+  readonly queueBytesMax: number;
+  readonly queueMessagesMax: number;
+  /** Snapshot data goes out in chunks of this size so small messages interleave with it. */
+  readonly snapshotChunkBytes: number;
+  /** Largest snapshot a receiver reassembles. */
+  readonly snapshotBytesMax: number;
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly connectTimeoutMs: number;
+  /** An inbound connection must identify itself within this time. */
+  readonly helloTimeoutMs: number;
+  readonly inboundConnectionsMax: number;
+}
+
+export const defaultTransportLimits: TransportLimits = {
+  frameBytesMax: 8 * 1024 * 1024,
+  queueBytesMax: 16 * 1024 * 1024,
+  queueMessagesMax: 4096,
+  snapshotChunkBytes: 1024 * 1024,
+  snapshotBytesMax: 1024 * 1024 * 1024,
+  reconnectMinMs: 20,
+  reconnectMaxMs: 1000,
+  connectTimeoutMs: 1000,
+  helloTimeoutMs: 5000,
+  inboundConnectionsMax: 64,
+};
+
+/**
+ * Bytes of the largest app message the core sends under `raft`: up to appendEntriesMax entries of
+ * appendBytesMax data in all, except that one entry goes alone whatever its size (`entryBytesMax`).
+ */
+export function appendMessageBytesMax(
+  raft: Pick<RaftLimits, "appendBytesMax" | "appendEntriesMax">,
+  entryBytesMax = 0,
+): number {
+  return (
+    APPEND_MESSAGE_OVERHEAD_BYTES_MAX +
+    Math.max(raft.appendBytesMax, entryBytesMax) +
+    raft.appendEntriesMax * APPEND_ENTRY_OVERHEAD_BYTES_MAX
+  );
+}
+
+/**
+ * Throws RangeError if the largest append the core can send (see appendMessageBytesMax) does not fit
+ * in one frame: the sender would drop it and the follower would never catch up. The node asserts it
+ * where it wires the core's limits to the transport's.
+ */
+export function assertFrameFits(
+  raft: Pick<RaftLimits, "appendBytesMax" | "appendEntriesMax">,
+  options: { readonly frameBytesMax?: number; readonly entryBytesMax?: number } = {},
+): void {
+  const frameBytesMax = options.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
+  const needed = appendMessageBytesMax(raft, options.entryBytesMax);
+  if (needed > frameBytesMax) {
+    throw new RangeError(
+      `frameBytesMax ${frameBytesMax} is below the largest append (${needed} bytes: appendBytesMax ` +
+        `${raft.appendBytesMax}, appendEntriesMax ${raft.appendEntriesMax}, ` +
+        `entryBytesMax ${options.entryBytesMax ?? 0})`,
+    );
+  }
+}
+
+// The defaults must fit each other; checked when the module loads, so a mismatch fails every test at once.
+assertFrameFits(defaultRaftLimits);

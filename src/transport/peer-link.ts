@@ -1,0 +1,271 @@
+import { connect as netConnect, type Socket } from "node:net";
+import type { Message, NodeId, SnapshotMsg } from "../raft/index.js";
+import {
+  clusterIdBytesMax,
+  decodeFrame,
+  encodeHelloFrame,
+  encodeMessageFrame,
+  encodeSnapBeginFrame,
+  encodeSnapChunkHeader,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  FrameError,
+} from "./codec.js";
+import type { PeerAddress, PeerStats, Shared } from "./options.js";
+
+// Small control traffic may evict queued bulk traffic: losing a vote or an ack stalls progress for a
+// whole timeout, while a dropped append or heartbeat is simply resent.
+const ESSENTIAL: ReadonlySet<Message["type"]> = new Set([
+  "vote",
+  "voteResp",
+  "appResp",
+  "heartbeatResp",
+  "timeoutNow",
+  "readIndex",
+  "readIndexResp",
+]);
+
+interface Queued {
+  readonly frame: Uint8Array;
+  readonly essential: boolean;
+}
+
+/** A link's own counters: everything in PeerStats about the outbound side, live queue aside. */
+export type OutboundStats = Omit<
+  PeerStats,
+  "messagesReceived" | "bytesReceived" | "snapshotsReceived" | "queueMessages" | "queueBytes"
+>;
+
+/** Outbound side for one peer: a persistent connection, a bounded queue and at most one snapshot stream. */
+export class PeerLink {
+  private readonly counters: { -readonly [K in keyof Omit<OutboundStats, "connected">]: number } = {
+    messagesSent: 0,
+    bytesSent: 0,
+    messagesDropped: 0,
+    reconnects: 0,
+    refusals: 0,
+    snapshotsSent: 0,
+    snapshotsFailed: 0,
+  };
+  private socket: Socket | undefined;
+  private connected = false;
+  private connectedAt = 0;
+  private attempts = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private flushScheduled = false;
+  private closed = false;
+  private outageLogged = false;
+  private queue: Queued[] = [];
+  private queueBytes = 0;
+  // `written` once every chunk is out; the slot stays taken until the receiver's SNAP_DONE or a disconnect.
+  private snap: { readonly msg: SnapshotMsg; begun: boolean; offset: number; written: boolean } | undefined;
+
+  constructor(
+    private readonly s: Shared,
+    readonly peer: NodeId,
+    readonly address: PeerAddress,
+  ) {}
+
+  enqueue(msg: Message): void {
+    const { queueMessagesMax, queueBytesMax, frameBytesMax } = this.s.limits;
+    const essential = ESSENTIAL.has(msg.type);
+    if (!essential && this.queue.length >= queueMessagesMax) {
+      this.drop();
+      return;
+    }
+    const frame = encodeMessageFrame(msg);
+    if (frame.length - FRAME_HEADER_BYTES > frameBytesMax) {
+      this.s.logger.warn(
+        { peer: this.peer, type: msg.type, bytes: frame.length },
+        "message exceeds frameBytesMax",
+      );
+      this.drop();
+      return;
+    }
+    while (this.queue.length + 1 > queueMessagesMax || this.queueBytes + frame.length > queueBytesMax) {
+      if (!essential || !this.evictNewestNonEssential()) {
+        this.drop();
+        return;
+      }
+    }
+    this.queue.push({ frame, essential });
+    this.queueBytes += frame.length;
+    this.scheduleFlush();
+  }
+
+  enqueueSnapshot(msg: SnapshotMsg): void {
+    if (this.snap !== undefined || msg.snapshot.data.length > this.s.limits.snapshotBytesMax) {
+      // One stream per peer; Raft asks again after reportSnapshot(failure).
+      this.drop();
+      this.counters.snapshotsFailed++;
+      this.s.onSnapshotSent(this.peer, false);
+      return;
+    }
+    this.snap = { msg, begun: false, offset: 0, written: false };
+    this.scheduleFlush();
+  }
+
+  private drop(): void {
+    this.counters.messagesDropped++;
+  }
+
+  private evictNewestNonEssential(): boolean {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const q = this.queue[i]!;
+      if (!q.essential) {
+        this.queue.splice(i, 1);
+        this.queueBytes -= q.frame.length;
+        this.drop();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  connect(): void {
+    if (this.closed) return;
+    this.reconnectTimer = undefined;
+    const socket = netConnect({ host: this.address.host, port: this.address.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
+    const decoder = new FrameDecoder(1024 + clusterIdBytesMax);
+    let lastError: Error | undefined;
+    socket.on("connect", () => {
+      socket.setTimeout(0);
+      this.connected = true;
+      this.connectedAt = Date.now();
+      socket.write(encodeHelloFrame({ clusterId: this.s.clusterId, from: this.s.id, to: this.peer }));
+      this.flush();
+    });
+    // A receiver only sends back REFUSE and SNAP_DONE; anything else is a broken peer.
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        for (const payload of decoder.push(chunk)) {
+          const f = decodeFrame(payload);
+          if (f.kind === "refuse") {
+            this.counters.refusals++;
+            lastError = new Error(`refused: ${f.reason}`);
+          } else if (f.kind === "snapDone" && this.snap?.written) {
+            this.snap = undefined;
+            this.counters.snapshotsSent++;
+            this.counters.messagesSent++;
+            this.s.onSnapshotSent(this.peer, true);
+          } else {
+            throw new FrameError("bad_type", `unexpected ${f.kind} frame from receiver`);
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof FrameError)) throw err;
+        lastError = err;
+      }
+      if (lastError !== undefined) socket.destroy();
+    });
+    socket.on("drain", () => this.flush());
+    socket.on("error", (err) => {
+      lastError ??= err;
+    });
+    socket.on("close", () => this.onClose(socket, lastError));
+  }
+
+  private onClose(socket: Socket, err: Error | undefined): void {
+    if (this.socket !== socket) return;
+    const wasConnected = this.connected;
+    this.socket = undefined;
+    this.connected = false;
+    if (this.closed) return;
+    if (this.snap?.begun) {
+      this.snap = undefined;
+      this.counters.snapshotsFailed++;
+      this.s.onSnapshotSent(this.peer, false);
+    }
+    const { reconnectMinMs, reconnectMaxMs } = this.s.limits;
+    // Only a connection that stayed up resets backoff and logging, so a refusing peer is not hammered.
+    if (wasConnected && Date.now() - this.connectedAt >= reconnectMaxMs) {
+      this.attempts = 0;
+      this.outageLogged = false;
+    }
+    if (!this.outageLogged) {
+      this.outageLogged = true;
+      this.s.logger.warn({ peer: this.peer, err: err?.message }, "peer connection lost");
+    }
+    const base = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.attempts, 30));
+    this.attempts++;
+    this.counters.reconnects++;
+    this.reconnectTimer = setTimeout(() => this.connect(), base / 2 + (Math.random() * base) / 2);
+    this.s.onUnreachable(this.peer);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.connected) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes the whole queue as one buffer, then at most one snapshot chunk, while the socket takes data. */
+  private flush(): void {
+    const socket = this.socket;
+    if (socket === undefined || !this.connected || socket.writableNeedDrain) return;
+    if (this.queue.length > 0) {
+      const queue = this.queue;
+      const bytes = this.queueBytes;
+      this.queue = [];
+      this.queueBytes = 0;
+      const one = queue.length === 1 ? queue[0]!.frame : undefined;
+      socket.write(
+        one ??
+          Buffer.concat(
+            queue.map((q) => q.frame),
+            bytes,
+          ),
+      );
+      this.counters.messagesSent += queue.length;
+      this.counters.bytesSent += bytes;
+    }
+    const snap = this.snap?.written === false ? this.snap : undefined;
+    if (snap !== undefined && !socket.writableNeedDrain) this.writeSnapshotChunk(socket, snap);
+    const more = this.queue.length > 0 || this.snap?.written === false;
+    if (more && !socket.writableNeedDrain) this.scheduleFlush();
+  }
+
+  private writeSnapshotChunk(socket: Socket, snap: NonNullable<PeerLink["snap"]>): void {
+    const data = snap.msg.snapshot.data;
+    socket.cork();
+    if (!snap.begun) {
+      snap.begun = true;
+      const begin = encodeSnapBeginFrame(snap.msg);
+      socket.write(begin);
+      this.counters.bytesSent += begin.length;
+    }
+    if (snap.offset < data.length) {
+      const end = Math.min(data.length, snap.offset + this.s.limits.snapshotChunkBytes);
+      socket.write(encodeSnapChunkHeader(end - snap.offset));
+      socket.write(data.subarray(snap.offset, end));
+      this.counters.bytesSent += FRAME_HEADER_BYTES + 1 + end - snap.offset;
+      snap.offset = end;
+    }
+    snap.written = snap.offset === data.length;
+    socket.uncork();
+  }
+
+  stats(): OutboundStats & Pick<PeerStats, "queueMessages" | "queueBytes"> {
+    return {
+      ...this.counters,
+      connected: this.connected,
+      queueMessages: this.queue.length,
+      queueBytes: this.queueBytes,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.socket?.destroy();
+    this.queue = [];
+    this.queueBytes = 0;
+    this.snap = undefined;
+  }
+}

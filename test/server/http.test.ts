@@ -1,0 +1,200 @@
+// The HTTP API against a fake node (no Raft, no processes): the route table, the response writer,
+// readiness, the leader proxy and the error table. Servers listen on port 0.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { apiErrorStatusByCode, isApiErrorCode } from "../../src/api/index.js";
+import { HttpApi } from "../../src/server/index.js";
+import { FakeService, silent } from "./fake-service.js";
+
+const servers: HttpApi[] = [];
+
+async function serve(service: FakeService, clientUrls: readonly string[] = []): Promise<string> {
+  const api = new HttpApi(service, {
+    host: "127.0.0.1",
+    port: 0,
+    clientUrls,
+    requestTimeoutMs: 500,
+    logger: silent,
+  });
+  servers.push(api);
+  return `http://127.0.0.1:${await api.listen()}`;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+async function call(
+  url: string,
+  method: string,
+  body?: string,
+  headers?: Record<string, string>,
+): Promise<Answer> {
+  const res = await fetch(url, { method, body: body ?? null, headers: headers ?? {}, redirect: "manual" });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+function jsonError(a: Answer): { code: string; message: string } {
+  const parsed = JSON.parse(a.text) as { error: { code: string; message: string } };
+  assert.ok(isApiErrorCode(parsed.error.code), `undocumented code ${parsed.error.code}`);
+  assert.equal(a.status, apiErrorStatusByCode[parsed.error.code], `status of ${parsed.error.code}`);
+  return parsed.error;
+}
+
+describe("http api", { timeout: 30_000 }, () => {
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  test("seed text routes: bare values, one-line errors, POST and PUT alike", async () => {
+    const url = await serve(new FakeService(1));
+    assert.deepEqual((await call(`${url}/sCreate`, "POST", "s")).text, "1");
+    assert.equal((await call(`${url}/sPush`, "PUT", "1,a,b")).text, "1");
+    assert.equal((await call(`${url}/sPush`, "POST", "1,c")).text, "2");
+    assert.equal((await call(`${url}/sTop`, "POST", "1")).text, "c");
+    assert.equal((await call(`${url}/sSize`, "POST", " 1 ")).text, "2");
+    assert.equal((await call(`${url}/sPop`, "POST", "1")).text, "c");
+    assert.equal((await call(`${url}/sPop`, "POST", "1")).text, "a,b");
+    assert.equal((await call(`${url}/sId`, "POST", "s")).text, "1");
+    const empty = await call(`${url}/sPop`, "POST", "1");
+    assert.deepEqual([empty.status, empty.text], [409, "stack is empty\n"]);
+    const ok = await call(`${url}/sSize`, "POST", "1");
+    assert.equal(ok.headers.get("x-raft-leader"), "1");
+    assert.equal(ok.headers.get("x-raft-node"), "1");
+    assert.equal(ok.headers.get("content-type"), "text/plain; charset=utf-8");
+  });
+
+  test("JSON routes: create, push, top, size, info, list, pop, delete", async () => {
+    const url = await serve(new FakeService(1));
+    const json = { "content-type": "application/json" };
+    const post = async (path: string, body: object) =>
+      JSON.parse((await call(`${url}${path}`, "POST", JSON.stringify(body), json)).text);
+    assert.deepEqual(await post("/v1/stacks", { label: "x" }), { id: 1, label: "x" });
+    assert.deepEqual(await post("/v1/stacks/1/push", { items: ["a", "b"] }), { size: 2 });
+    assert.deepEqual(await post("/v1/stacks/1/push", { item: "c" }), { size: 3 });
+    const get = async (path: string) => JSON.parse((await call(`${url}${path}`, "GET")).text);
+    assert.deepEqual(await get("/v1/stacks/1/top"), { item: "c" });
+    assert.deepEqual(await get("/v1/stacks/1/size"), { size: 3 });
+    assert.deepEqual(await get("/v1/stacks/1"), { id: 1, label: "x", size: 3 });
+    assert.deepEqual(await get("/v1/stacks?label=x"), { id: 1, label: "x", size: 3 });
+    assert.deepEqual(await get("/v1/stacks"), { stacks: [{ id: 1, label: "x", size: 3 }] });
+    assert.deepEqual(await post("/v1/stacks/1/pop", {}), { item: "c" });
+    assert.deepEqual(JSON.parse((await call(`${url}/v1/stacks/1`, "DELETE")).text), { id: 1 });
+    assert.equal(jsonError(await call(`${url}/v1/stacks/1`, "GET")).code, "stack_not_found");
+  });
+
+  test("unknown routes and methods: 404 and 405 in the route's format, with Allow", async () => {
+    const url = await serve(new FakeService(1));
+    const text404 = await call(`${url}/nope`, "POST", "1");
+    assert.deepEqual([text404.status, text404.text], [404, "no route /nope\n"]);
+    for (const path of ["/v1/nope", "/v1/stacks/1/bogus", "/v1/stacks/", "/v1/stacks/1/push/x"]) {
+      assert.equal(jsonError(await call(`${url}${path}`, "GET")).code, "not_found", path);
+    }
+    const seed405 = await call(`${url}/sCreate`, "GET");
+    assert.deepEqual([seed405.status, seed405.text], [405, "use POST or PUT\n"]);
+    assert.equal(seed405.headers.get("allow"), "POST, PUT");
+    const json405 = await call(`${url}/v1/stacks`, "PUT", "{}");
+    assert.equal(jsonError(json405).code, "method_not_allowed");
+    assert.equal(json405.headers.get("allow"), "GET, POST");
+    assert.equal((await call(`${url}/v1/stacks/1/push`, "GET")).headers.get("allow"), "POST");
+  });
+
+  test("errors carry the documented code with its one status", async () => {
+    const url = await serve(new FakeService(1));
+    const json = { "content-type": "application/json" };
+    const cases: [string, string, string | undefined, string][] = [
+      ["POST", "/v1/stacks", "not json", "bad_request"],
+      ["POST", "/v1/stacks", '{"label":""}', "label_invalid"],
+      ["POST", "/v1/stacks", JSON.stringify({ label: "x".repeat(300) }), "label_too_large"],
+      ["POST", "/v1/stacks", "x".repeat(2 * 1024 * 1024), "body_too_large"],
+      ["GET", "/v1/stacks/abc", undefined, "bad_request"],
+      ["GET", "/v1/stacks/99/top", undefined, "stack_not_found"],
+      ["POST", "/v1/stacks/1/push", '{"items":[]}', "bad_request"],
+    ];
+    for (const [method, path, body, code] of cases) {
+      assert.equal(
+        jsonError(await call(`${url}${path}`, method, body, json)).code,
+        code,
+        `${method} ${path}`,
+      );
+    }
+  });
+
+  test("service failures answer 503 with Retry-After and the service's code", async () => {
+    const service = new FakeService(1);
+    const url = await serve(service);
+    const codes = {
+      no_leader: "no_leader",
+      not_leader: "no_leader",
+      timeout: "timeout",
+      stopped: "stopped",
+      busy: "busy",
+    };
+    for (const [failure, code] of Object.entries(codes)) {
+      service.failWith = failure as keyof typeof codes;
+      const a = await call(`${url}/v1/stacks/1/size`, "GET");
+      assert.equal(jsonError(a).code, code, failure);
+      assert.equal(a.headers.get("retry-after"), "1");
+      assert.equal((await call(`${url}/sSize`, "POST", "1")).status, 503);
+    }
+  });
+
+  test("/livez answers while /readyz waits for a leader and the commit index known at start", async () => {
+    const service = new FakeService(2, 0);
+    service.commit = 3;
+    const url = await serve(service);
+    const live = await call(`${url}/livez`, "GET");
+    assert.deepEqual([live.status, JSON.parse(live.text)], [200, { live: true }]);
+    const noLeader = await call(`${url}/readyz`, "GET");
+    assert.equal(noLeader.status, 503);
+    assert.equal(noLeader.headers.get("retry-after"), "1");
+    assert.deepEqual(JSON.parse(noLeader.text), {
+      ready: false,
+      reason: "no leader known",
+      leader: 0,
+      applied: 0,
+      commitAtStart: 3,
+    });
+    service.leaderId = 1;
+    const behind = await call(`${url}/readyz`, "GET");
+    assert.equal(behind.status, 503);
+    assert.match(JSON.parse(behind.text).reason, /applied 0 of the 3 entries committed at start/);
+    for (let i = 1; i <= 3; i++) service.machine.applyNoop(i);
+    service.commit = 10; // commits learned after start do not hold readiness back
+    const ready = await call(`${url}/readyz`, "GET");
+    assert.deepEqual(
+      [ready.status, JSON.parse(ready.text)],
+      [200, { ready: true, leader: 1, applied: 3, commitAtStart: 3 }],
+    );
+    assert.equal((await call(`${url}/health`, "GET")).status, 200);
+    assert.equal((await call(`${url}/metrics`, "GET")).text, "# fake metrics\n");
+  });
+
+  test("a follower proxies writes to the leader, redirects with ?redirect=1, never proxies twice", async () => {
+    const leader = new FakeService(2);
+    const leaderUrl = await serve(leader);
+    const follower = new FakeService(1, 2);
+    const followerUrl = await serve(follower, ["http://127.0.0.1:1", leaderUrl]);
+    const key = { "idempotency-key": "k1" };
+    assert.equal((await call(`${followerUrl}/sCreate`, "POST", "s", key)).text, "1");
+    assert.equal(leader.proposed[0]?.key, "k1", "the key went along");
+    assert.equal(follower.proposed.length, 0);
+    const pushed = await call(`${followerUrl}/v1/stacks/1/push`, "POST", '{"item":"a"}', {
+      "content-type": "application/json",
+    });
+    assert.deepEqual([pushed.status, JSON.parse(pushed.text)], [200, { size: 1 }]);
+    const redirect = await call(`${followerUrl}/sPop?redirect=1`, "POST", "1");
+    assert.equal(redirect.status, 307);
+    assert.equal(redirect.headers.get("location"), `${leaderUrl}/sPop?redirect=1`);
+    // The leader lost leadership: an already-proxied request is not sent on again.
+    leader.leaderId = 1;
+    leader.roleName = "follower";
+    const twice = await call(`${leaderUrl}/v1/stacks/1/pop`, "POST", "{}", { "x-raft-proxied": "1" });
+    assert.equal(jsonError(twice).code, "no_leader");
+    // Invalid writes are refused by the follower itself.
+    assert.equal((await call(`${followerUrl}/sPush`, "POST", "x,1")).status, 400);
+    assert.equal(leader.proposed.length, 2);
+  });
+});
