@@ -20,7 +20,24 @@ export interface Model<S, I, O> {
   partition?(history: readonly Operation<I, O>[]): Operation<I, O>[][];
   describeOperation?: DescribeOperation<I, O>;
   describeState?(state: S): string;
+  /**
+   * A model-specific decision procedure for one partition, tried before the search. `label` names an
+   * operation as the report does. An "illegal" decision names a small `core` of the partition that is
+   * itself not linearizable; the search re-checks it to print the usual prefix/stuck report.
+   */
+  decide?(partition: readonly Operation<I, O>[], label: (op: Operation<I, O>) => string): FastDecision<I, O>;
 }
+
+export type FastDecision<I, O> =
+  | { readonly kind: "ok"; readonly method: string }
+  | {
+      readonly kind: "illegal";
+      readonly core: readonly Operation<I, O>[];
+      /** The operations the violation is about, reported as `stuck` when the core is too big to search. */
+      readonly offending: readonly Operation<I, O>[];
+      readonly reason: string;
+    }
+  | { readonly kind: "undecided"; readonly reason: string };
 
 export interface CheckOptions {
   /** Search budget in model steps across all partitions; exhausting it yields "unknown". */
@@ -279,7 +296,15 @@ export function checkHistory<S, I, O>(
   };
   // Smallest partitions first: the first failure found is then the smallest one to report.
   const partitions = (model.partition?.(history) ?? [[...history]]).sort((a, b) => a.length - b.length);
+  let ids: Map<Operation<I, O>, number> | undefined;
+  const label = (op: Operation<I, O>): string => {
+    ids ??= new Map(history.map((o, i) => [o, i]));
+    return describeOperation(op, ids.get(op) ?? -1, model.describeOperation);
+  };
   for (const ops of partitions) {
+    const fast = model.decide?.(ops, label);
+    if (fast?.kind === "ok") continue;
+    if (fast?.kind === "illegal") return explainCore(model, history, ops, fast, budget);
     if (budget.steps >= budget.stepsMax)
       return { result: "unknown", steps: budget.steps, reason: "stepsMax reached" };
     if (knownOnlySuffices(model, ops, budget)) continue;
@@ -288,6 +313,53 @@ export function checkHistory<S, I, O>(
     if (outcome.kind === "illegal") return explainIllegal(model, history, ops, outcome, budget.steps);
   }
   return { result: "ok", steps: budget.steps };
+}
+
+/** Cores up to this many operations are re-checked by the search; bigger ones are reported as listed. */
+const coreSearchOpsMax = 400;
+/** Step budget of that re-check (it only shapes the report; the decision is already made). */
+const coreSearchStepsMax = 2_000_000;
+
+/**
+ * Reports a violation found by `model.decide`: the search re-runs on its core to print the usual
+ * prefix and stuck operations. A core the search can linearize is a checker bug, so it throws.
+ */
+function explainCore<S, I, O>(
+  model: Model<S, I, O>,
+  history: readonly Operation<I, O>[],
+  partition: readonly Operation<I, O>[],
+  fast: Extract<FastDecision<I, O>, { kind: "illegal" }>,
+  budget: Budget,
+): CheckResult<I, O> {
+  const order = new Map(history.map((op, i) => [op, i]));
+  const core = [...new Set(fast.core)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  const header = `${fast.reason}\nviolation core: ${core.length} of the partition's ${partition.length} operations`;
+  if (core.length <= coreSearchOpsMax) {
+    const coreBudget: Budget = { ...budget, steps: 0, stepsMax: coreSearchStepsMax, deadline: Infinity };
+    const outcome = searchPartition(model, core, coreBudget);
+    budget.steps += coreBudget.steps;
+    if (outcome.kind === "ok")
+      throw new Error(`checker: decide() reported a violation the search linearizes:\n${header}`);
+    if (outcome.kind === "illegal") {
+      const r = explainIllegal(model, history, core, outcome, budget.steps, "violation core");
+      if (r.result !== "illegal") throw new Error("checker: explainIllegal returned no violation");
+      return { ...r, partition, explanation: `${header}\n${r.explanation}` };
+    }
+  }
+  const describe = model.describeOperation;
+  const listing = describeHistory(core, {
+    ids: order,
+    ...(describe === undefined ? {} : { describe }),
+    linesMax: 200,
+  });
+  return {
+    result: "illegal",
+    steps: budget.steps,
+    partition,
+    linearized: [],
+    stuck: fast.offending,
+    explanation: `${header}\n${listing}`,
+  };
 }
 
 /** The explanation shows only the end of a long prefix: the failure is about what comes right before it. */
@@ -299,6 +371,7 @@ function explainIllegal<S, I, O>(
   ops: readonly Operation<I, O>[],
   outcome: { readonly prefix: readonly number[]; readonly state: S },
   steps: number,
+  what = "partition",
 ): CheckResult<I, O> {
   const ids = new Map(history.map((op, i) => [op, i]));
   const describe = model.describeOperation;
@@ -315,7 +388,7 @@ function explainIllegal<S, I, O>(
   const stuck = remaining.filter((op) => op.call <= firstReturn);
   const linearized = outcome.prefix.map((i) => ops[i]!);
 
-  const out: string[] = [`not linearizable: partition of ${ops.length} operations`];
+  const out: string[] = [`not linearizable: ${what} of ${ops.length} operations`];
   out.push(`longest linearizable prefix (${linearized.length} of ${ops.length}):`);
   let state = model.init();
   const shownFrom = linearized.length - prefixLinesMax;
@@ -332,7 +405,7 @@ function explainIllegal<S, I, O>(
       : "output not allowed in this state";
     out.push(`  ${line(op)}   (${why})`);
   }
-  out.push("partition history:");
+  out.push(`${what} history:`);
   out.push(describeHistory(ops, { ids, ...(describe === undefined ? {} : { describe }), linesMax: 200 }));
   return { result: "illegal", steps, partition: ops, linearized, stuck, explanation: out.join("\n") };
 }
