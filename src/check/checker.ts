@@ -88,8 +88,18 @@ interface Budget {
   readonly now: () => number;
 }
 
+/**
+ * Partitions a model's `decide` left undecided and longer than this are not searched: the search's memo
+ * fills `memoBytesMax` before it gets anywhere on them, after seconds of work.
+ */
+const searchOpsMax = 20_000;
 /** How often (in steps) the clock is read; reading it every step would dominate the search. */
 const clockCheckSteps = 1024;
+/**
+ * Memory the search's memo may take: one bitset of the linearized set per visited node, so a long
+ * partition fills it in few steps. Reaching it yields "unknown" rather than an out-of-memory crash.
+ */
+const memoBytesMax = 512 * 1024 * 1024;
 
 type PartitionOutcome<S> =
   | { readonly kind: "ok" }
@@ -174,6 +184,7 @@ function searchPartition<S, I, O>(
   const bits = new Uint32Array((ops.length + 31) >>> 5);
   let bitsHash = 0;
   const cache = new Map<number, CacheEntry<S>[]>();
+  let memoBytes = 0;
   const stackEntries: Entry[] = [];
   const stackStates: S[] = [];
   let knownRemaining = ops.reduce((n, op) => n + (op.output === undefined ? 0 : 1), 0);
@@ -232,6 +243,9 @@ function searchPartition<S, I, O>(
         cache.set(key, bucket);
       }
       if (!seen(model, bucket, bits, next.state)) {
+        memoBytes += bits.byteLength;
+        if (memoBytes > memoBytesMax)
+          return { kind: "unknown", reason: `memo of the search reached ${memoBytesMax} bytes` };
         bucket.push({ bits: bits.slice(), state: next.state });
         stackEntries.push(entry);
         stackStates.push(state);
@@ -301,15 +315,29 @@ export function checkHistory<S, I, O>(
     ids ??= new Map(history.map((o, i) => [o, i]));
     return describeOperation(op, ids.get(op) ?? -1, model.describeOperation);
   };
-  for (const ops of partitions) {
-    const fast = model.decide?.(ops, label);
+  // Fast decisions first, for every partition: a violation they find is reported even when the search
+  // would have run out of budget on some other partition.
+  const decisions = partitions.map((ops) => model.decide?.(ops, label));
+  for (const [i, fast] of decisions.entries())
+    if (fast?.kind === "illegal") return explainCore(model, history, partitions[i]!, fast, budget);
+  for (const [i, ops] of partitions.entries()) {
+    const fast = decisions[i];
     if (fast?.kind === "ok") continue;
-    if (fast?.kind === "illegal") return explainCore(model, history, ops, fast, budget);
     if (budget.steps >= budget.stepsMax)
       return { result: "unknown", steps: budget.steps, reason: "stepsMax reached" };
+    if (fast?.kind === "undecided" && ops.length > searchOpsMax)
+      return {
+        result: "unknown",
+        steps: budget.steps,
+        reason: `${fast.reason}; the search is not tried on ${ops.length} operations (more than ${searchOpsMax})`,
+      };
     if (knownOnlySuffices(model, ops, budget)) continue;
     const outcome = searchPartition(model, ops, budget);
-    if (outcome.kind === "unknown") return { result: "unknown", steps: budget.steps, reason: outcome.reason };
+    if (outcome.kind === "unknown") {
+      const why =
+        fast?.kind === "undecided" ? `${fast.reason}; then the search: ${outcome.reason}` : outcome.reason;
+      return { result: "unknown", steps: budget.steps, reason: why };
+    }
     if (outcome.kind === "illegal") return explainIllegal(model, history, ops, outcome, budget.steps);
   }
   return { result: "ok", steps: budget.steps };

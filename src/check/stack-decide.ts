@@ -1,6 +1,6 @@
 import type { FastDecision } from "./checker.js";
 import { MinTree } from "./segment-tree.js";
-import { coverCounts, criticalRanges, removeBottoms, type Stuck } from "./stack-fixpoint.js";
+import { coverCounts, criticalRanges, type Removed, removeBottoms, type Stuck } from "./stack-fixpoint.js";
 import { guidedSearch, popDeadlines } from "./stack-guided.js";
 import { type IndexedStack, indexStack, type Placed, type StackOperation } from "./stack-history.js";
 import { fitSizes } from "./stack-sizes.js";
@@ -14,6 +14,14 @@ type Label = (op: StackOperation) => string;
 /** Step budget of the search guided by a near-miss witness: per operation, plus a constant. */
 const guidedStepsPerOp = 20;
 const guidedStepsBase = 200_000;
+/**
+ * Orders in which the fixpoint may remove values, each a guess of the order they went in (see
+ * removeBottoms): the witnesses differ, and a size read that fits none of one may fit another's.
+ */
+const removalGuesses = ["return", "pop", "push"] as const;
+/** Steps the re-searched windows of all witnesses may take: per operation, plus a constant. */
+const sizeStepsPerOp = 50;
+const sizeStepsBase = 200_000;
 /** Above this many operations, size reads the windows could not place are not searched for further. */
 const guidedOpsMaxForSizes = 5_000;
 
@@ -92,8 +100,13 @@ export function decideStack(ops: readonly StackOperation[], label: Label): Decis
     (a, b) => (a === undefined || b.call < a.call ? b : a),
     undefined,
   );
-  const run = removeBottoms(stack, first?.call);
+  const run = removeBottoms(stack, first?.call, "return");
   if (!run.ok) return explainStuck(stack, run, first, label);
+  const rerun = (guess: "push" | "pop"): Removed => {
+    const again = removeBottoms(stack, first?.call, guess);
+    if (!again.ok) throw new Error("checker: the fixpoint's verdict depends on the order of removals");
+    return again;
+  };
   const composed = composeWitness(stack, run);
   const resolved = resolveMarkers(composed, stack.unknownPops);
   // A witness holds every known operation and whichever unknown-outcome ones it lets happen.
@@ -103,14 +116,20 @@ export function decideStack(ops: readonly StackOperation[], label: Label): Decis
     ...known.filter((p) => p.op.output !== undefined),
     ...witness.filter((p) => p.op.output === undefined),
   ];
+  // Size reads go into the witness; where that fails, into one built from another guess of the order
+  // values went in (the fixpoint's verdict is the same, its witness differs).
   let misfits: readonly Placed[] = [];
-  if ("witness" in resolved) {
-    const used = new Set(resolved.witness);
+  const windowSteps = { left: sizeStepsPerOp * ops.length + sizeStepsBase };
+  for (const guess of stack.sizes.length === 0 ? (["return"] as const) : removalGuesses) {
+    const witness =
+      guess === "return" ? resolved : resolveMarkers(composeWitness(stack, rerun(guess)), stack.unknownPops);
+    if (!("witness" in witness) || windowSteps.left <= 0) break;
+    const used = new Set(witness.witness);
     const optional = [...stack.unseenPushes, ...stack.unknownPops.filter((p) => !used.has(p))];
-    const fitted = fitSizes(resolved.witness, stack.sizes, optional, popDeadlines(stack));
+    const fitted = fitSizes(witness.witness, stack.sizes, optional, popDeadlines(stack), windowSteps);
     if ("merged" in fitted) {
       verifyWitness(fitted.merged, withUnknowns(fitted.merged));
-      return { kind: "ok", method: "stack fixpoint with a verified witness" };
+      return { kind: "ok", method: `stack fixpoint with a verified witness (${guess} order)` };
     }
     misfits = fitted.misfits;
   }

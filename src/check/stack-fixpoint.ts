@@ -65,7 +65,11 @@ interface Blocked {
  * hence not linearizable. Releasing only where stuck keeps in place the values that can stay, so the
  * witness seldom needs unknown pops.
  */
-export function removeBottoms(stack: IndexedStack, leaveAfter: number | undefined): Removed | Stuck {
+export function removeBottoms(
+  stack: IndexedStack,
+  leaveAfter: number | undefined,
+  guess: "return" | "pop" | "push",
+): Removed | Stuck {
   const { values, end } = stack;
   const ranges = new CriticalRanges(stack);
   const { lo, hi, counts } = ranges;
@@ -116,13 +120,21 @@ export function removeBottoms(stack: IndexedStack, leaveAfter: number | undefine
   // Worklist: a blocked value watches the slots that block it and is retried only when a removal frees
   // one of them (its count drops to <= 1). A slot's count drops there at most twice, so the fixpoint is
   // O(n log n) however the values nest. Any order of removals gives the same verdict, but the witness
-  // follows it (the first removed is the bottom), so values go roughly in the order they were pushed:
-  // a heap keyed by the middle of the push's interval, its best guess of when the push took effect.
+  // follows it: the first removed is the bottom. Of the values ready, the one guessed to have gone in
+  // first goes first: by the end of its push's interval ("return": the first return of the value),
+  // by the middle of its push's interval ("push"), or by its pop ("pop": in a stack the value popped
+  // later lies deeper; values never popped deepest of all). Size reads tell these witnesses apart.
   const order: number[] = [];
   const watch = new SlotWatch(end + 1);
   const blocked = new Set<number>();
-  const pushedAt = values.map((v) => v.push.call + Math.min(v.push.last, v.firstReturn));
-  const queue = new IdHeap(pushedAt);
+  const depthKey = values.map((v) => {
+    const pushed = v.push.call + Math.min(v.push.last, v.firstReturn);
+    if (guess === "return") return v.firstReturn;
+    if (guess === "push") return pushed;
+    const popped = v.pop === undefined ? 2 * (end + 1) : v.pop.call + v.pop.last;
+    return -popped * 4 * (end + 1) + pushed;
+  });
+  const queue = new IdHeap(depthKey);
   values.forEach((_, i) => {
     queue.push(i);
   });

@@ -9,9 +9,6 @@ const windowStepsPerOp = 2_500;
 const windowStepsMax = 1_000_000;
 /** Steps of the last try of a window at the widest margin. */
 const windowStepsLast = 1_000_000;
-/** Steps of all windows together: per witness operation, plus a constant. */
-const stepsPerOp = 20;
-const stepsBase = 2_000_000;
 /** Witness operations added on each side of a misfit's range at first; doubled on each failure. */
 const padFirst = 4;
 const padMax = 32;
@@ -38,6 +35,8 @@ export function fitSizes(
   sizes: readonly Placed[],
   optional: readonly Placed[],
   lifo: PopDeadlines,
+  /** Steps all windows may take, shared with the caller's other attempts. */
+  total: { left: number },
 ): { readonly merged: Placed[] } | { readonly misfits: readonly Placed[] } {
   const placed = placeSizes(witness, sizes);
   if (placed.misfits.length === 0) return { merged: merge(witness, placed.at, []) };
@@ -47,7 +46,6 @@ export function fitSizes(
     .map((m) => ({ from: m.from, to: m.to, pad: padFirst, misfits: [m.size] }))
     .sort((a, b) => a.from - b.from);
   const bounds = new Map(placed.misfits.map((m) => [m.size, m] as const));
-  const total = { left: stepsPerOp * witness.length + stepsBase };
   const start = (w: Window) => Math.max(0, w.from - w.pad);
   const end = (w: Window) => Math.min(witness.length, w.to + w.pad);
   // Merge windows that overlap at their first margin.
