@@ -5,7 +5,8 @@
  */
 export class SlotWatch {
   readonly #leaves: number;
-  readonly #nodes: (number[] | undefined)[];
+  /** Registration ids per tree node; only nodes in use have an entry. */
+  readonly #nodes = new Map<number, number[]>();
   readonly #owner: number[] = [];
   readonly #live: boolean[] = [];
 
@@ -13,7 +14,6 @@ export class SlotWatch {
     let leaves = 1;
     while (leaves < Math.max(1, slots)) leaves *= 2;
     this.#leaves = leaves;
-    this.#nodes = Array.from({ length: 2 * leaves }, () => undefined);
   }
 
   /** Watches the union of `ranges` (inclusive, empty ones ignored) on behalf of `owner`. */
@@ -37,9 +37,9 @@ export class SlotWatch {
   /** Owners of the live registrations covering `slot`, which stop being live. */
   wake(slot: number, out: number[]): void {
     for (let n = slot + this.#leaves; n >= 1; n >>= 1) {
-      const ids = this.#nodes[n];
+      const ids = this.#nodes.get(n);
       if (ids === undefined) continue;
-      this.#nodes[n] = undefined;
+      this.#nodes.delete(n);
       for (const id of ids) {
         if (!this.#live[id]) continue;
         this.#live[id] = false;
@@ -49,8 +49,8 @@ export class SlotWatch {
   }
 
   #add(node: number, id: number): void {
-    const ids = this.#nodes[node];
-    if (ids === undefined) this.#nodes[node] = [id];
+    const ids = this.#nodes.get(node);
+    if (ids === undefined) this.#nodes.set(node, [id]);
     else ids.push(id);
   }
 }

@@ -27,17 +27,16 @@ const far = 1e15;
  */
 export function deadlines(stack: IndexedStack): Deadline[] {
   const { values } = stack;
-  // Best empty read called at or after each event: suffix minimum of return slots over calls.
-  const emptyByCall: (Placed | undefined)[] = Array.from({ length: stack.events + 1 }, () => undefined);
-  for (const e of stack.empties) {
-    const cur = emptyByCall[e.call];
-    if (cur === undefined || e.last < cur.last) emptyByCall[e.call] = e;
-  }
-  for (let k = stack.events - 1; k >= 0; k--) {
-    const later = emptyByCall[k + 1];
-    const cur = emptyByCall[k];
-    if (later !== undefined && (cur === undefined || later.last < cur.last)) emptyByCall[k] = later;
-  }
+  // Best empty read called at or after each event (an index into empties, -1 for none): suffix
+  // minimum of return slots over calls.
+  const { empties } = stack;
+  const emptyByCall = new Int32Array(stack.events + 1).fill(-1);
+  const earlier = (a: number, b: number) => b === -1 || (a !== -1 && empties[a]!.last < empties[b]!.last);
+  empties.forEach((e, i) => {
+    if (earlier(i, emptyByCall[e.call]!)) emptyByCall[e.call] = i;
+  });
+  for (let k = stack.events - 1; k >= 0; k--)
+    if (earlier(emptyByCall[k + 1]!, emptyByCall[k]!)) emptyByCall[k] = emptyByCall[k + 1]!;
   // Reads of values, indexed by call event, entered once their value is surely pushed before the
   // unmatched value's push is called (sweep over unmatched values by push call).
   const accesses: { readonly read: Placed; readonly owner: number }[] = [];
@@ -62,7 +61,7 @@ export function deadlines(stack: IndexedStack): Deadline[] {
       readAt.set(a.read.call, a);
     }
     let best: Deadline | undefined;
-    const e = emptyByCall[v.firstReturn];
+    const e = empties[emptyByCall[v.firstReturn]!];
     if (e !== undefined) best = { value: i, slot: e.last, witness: e, below: undefined };
     const slot = tree.min(v.firstReturn, stack.events);
     if (slot < far && (best === undefined || slot < best.slot)) {
