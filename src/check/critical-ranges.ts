@@ -19,21 +19,17 @@ export class CriticalRanges {
   constructor(stack: IndexedStack) {
     const { values, end } = stack;
     // Unmatched values start out staying in the stack to the end (`events`); see `shorten`.
-    this.lo = values.map((v) => v.firstReturn + 1);
-    this.hi = values.map((v) => (v.pop === undefined ? stack.events : v.lastCall));
-    const counts = new Float64Array(end + 1);
+    const { lo, hi } = criticalRanges(stack, new Int32Array(values.length).fill(stack.events));
+    this.lo = lo;
+    this.hi = hi;
+    this.counts = new MinTree(coverCounts(end + 1, lo, hi));
     const negEnd = new Float64Array(end + 1).fill(Infinity);
     this.#valueAtStart = new Int32Array(end + 1).fill(-1);
     values.forEach((_, i) => {
-      const [l, h] = [this.lo[i]!, this.hi[i]!];
-      if (l > h) return;
-      counts[l]! += 1;
-      if (h + 1 <= end) counts[h + 1]! -= 1;
-      negEnd[l] = -h;
-      this.#valueAtStart[l] = i;
+      if (lo[i]! > hi[i]!) return;
+      negEnd[lo[i]!] = -hi[i]!;
+      this.#valueAtStart[lo[i]!] = i;
     });
-    for (let k = 1; k <= end; k++) counts[k]! += counts[k - 1]!;
-    this.counts = new MinTree(counts);
     this.#negEndByStart = new MinTree(negEnd);
   }
 
@@ -81,4 +77,27 @@ export class CriticalRanges {
     }
     return chosen;
   }
+}
+
+/** Each value's critical range [lo, hi] (empty when lo > hi); `hi` is also its last call, pop included. */
+export function criticalRanges(
+  stack: IndexedStack,
+  popCall: ArrayLike<number>,
+): { readonly lo: number[]; readonly hi: number[] } {
+  return {
+    lo: stack.values.map((v) => v.firstReturn + 1),
+    hi: stack.values.map((v, i) => (v.pop === undefined ? Math.max(v.lastCall, popCall[i]!) : v.lastCall)),
+  };
+}
+
+/** Per slot, how many of the ranges [lo[i], hi[i]] contain it. */
+export function coverCounts(slots: number, lo: readonly number[], hi: readonly number[]): Float64Array {
+  const counts = new Float64Array(slots);
+  lo.forEach((l, i) => {
+    if (l > hi[i]! || l >= slots) return;
+    counts[l]! += 1;
+    if (hi[i]! + 1 < slots) counts[hi[i]! + 1]! -= 1;
+  });
+  for (let k = 1; k < slots; k++) counts[k]! += counts[k - 1]!;
+  return counts;
 }

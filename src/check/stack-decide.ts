@@ -1,6 +1,7 @@
 import type { FastDecision } from "./checker.js";
+import { coverCounts, criticalRanges } from "./critical-ranges.js";
 import { MinTree } from "./segment-tree.js";
-import { coverCounts, criticalRanges, type Removed, removeBottoms, type Stuck } from "./stack-fixpoint.js";
+import { type Removed, removeBottoms, type Stuck } from "./stack-fixpoint.js";
 import { guidedSearch, popDeadlines } from "./stack-guided.js";
 import { type IndexedStack, indexStack, type Placed, type StackOperation } from "./stack-history.js";
 import { fitSizes } from "./stack-sizes.js";
@@ -33,10 +34,12 @@ const namedValuesMax = 12;
  * 1. a value popped twice or never pushed is illegal at once;
  * 2. unmatched values (no known pop returned them) that provably had to leave the stack by some instant
  *    need as many unknown-outcome pops called before it, else illegal;
- * 3. the bottom-value fixpoint, where unmatched values may leave the stack after the first unknown
- *    pop's call (exact when there are no unknown pops, a relaxation otherwise): stuck → illegal;
+ * 3. the bottom-value fixpoint; unmatched values stay in the stack unless a stuck core needs one gone,
+ *    which may then leave after the first unknown pop's call (a relaxation of what unknown pops
+ *    allow): stuck with nothing left to release → illegal;
  * 4. otherwise a witness linearization is composed from it; the unmatched values that leave in it get
- *    distinct unknown pops that can sit there; size reads are inserted; the witness is verified by
+ *    distinct unknown pops that can sit there; size reads are inserted (re-searching windows where
+ *    they misfit, and trying the witnesses of other removal orders); the witness is verified by
  *    replay → ok;
  * 5. where the witness misses (unmatched values no unknown pop can serve there, size reads that fit
  *    nowhere in it), a depth-first search tries orders near it → ok if it finds one (verified);

@@ -168,29 +168,6 @@ export function removeBottoms(
   }
 }
 
-/** Each value's critical range [lo, hi] (empty when lo > hi); `hi` is also its last call, pop included. */
-export function criticalRanges(
-  stack: IndexedStack,
-  popCall: ArrayLike<number>,
-): { readonly lo: number[]; readonly hi: number[] } {
-  return {
-    lo: stack.values.map((v) => v.firstReturn + 1),
-    hi: stack.values.map((v, i) => (v.pop === undefined ? Math.max(v.lastCall, popCall[i]!) : v.lastCall)),
-  };
-}
-
-/** Per slot, how many of the ranges [lo[i], hi[i]] contain it. */
-export function coverCounts(slots: number, lo: readonly number[], hi: readonly number[]): Float64Array {
-  const counts = new Float64Array(slots);
-  lo.forEach((l, i) => {
-    if (l > hi[i]! || l >= slots) return;
-    counts[l]! += 1;
-    if (hi[i]! + 1 < slots) counts[hi[i]! + 1]! -= 1;
-  });
-  for (let k = 1; k < slots; k++) counts[k]! += counts[k - 1]!;
-  return counts;
-}
-
 /**
  * Push as early, pop as late as allowed; each top needs an allowed slot between them. The push cannot
  * come after any operation of the value returned, nor the pop before any was called.
