@@ -20,7 +20,24 @@ export interface Model<S, I, O> {
   partition?(history: readonly Operation<I, O>[]): Operation<I, O>[][];
   describeOperation?: DescribeOperation<I, O>;
   describeState?(state: S): string;
+  /**
+   * A model-specific decision procedure for one partition, tried before the search. `label` names an
+   * operation as the report does. An "illegal" decision names a small `core` of the partition that is
+   * itself not linearizable; the search re-checks it to print the usual prefix/stuck report.
+   */
+  decide?(partition: readonly Operation<I, O>[], label: (op: Operation<I, O>) => string): FastDecision<I, O>;
 }
+
+export type FastDecision<I, O> =
+  | { readonly kind: "ok"; readonly method: string }
+  | {
+      readonly kind: "illegal";
+      readonly core: readonly Operation<I, O>[];
+      /** The operations the violation is about, reported as `stuck` when the core is too big to search. */
+      readonly offending: readonly Operation<I, O>[];
+      readonly reason: string;
+    }
+  | { readonly kind: "undecided"; readonly reason: string };
 
 export interface CheckOptions {
   /** Search budget in model steps across all partitions; exhausting it yields "unknown". */
@@ -71,8 +88,18 @@ interface Budget {
   readonly now: () => number;
 }
 
+/**
+ * Partitions a model's `decide` left undecided and longer than this are not searched: the search's memo
+ * fills `memoBytesMax` before it gets anywhere on them, after seconds of work.
+ */
+const searchOpsMax = 20_000;
 /** How often (in steps) the clock is read; reading it every step would dominate the search. */
 const clockCheckSteps = 1024;
+/**
+ * Memory the search's memo may take: one bitset of the linearized set per visited node, so a long
+ * partition fills it in few steps. Reaching it yields "unknown" rather than an out-of-memory crash.
+ */
+const memoBytesMax = 512 * 1024 * 1024;
 
 type PartitionOutcome<S> =
   | { readonly kind: "ok" }
@@ -157,6 +184,7 @@ function searchPartition<S, I, O>(
   const bits = new Uint32Array((ops.length + 31) >>> 5);
   let bitsHash = 0;
   const cache = new Map<number, CacheEntry<S>[]>();
+  let memoBytes = 0;
   const stackEntries: Entry[] = [];
   const stackStates: S[] = [];
   let knownRemaining = ops.reduce((n, op) => n + (op.output === undefined ? 0 : 1), 0);
@@ -215,6 +243,9 @@ function searchPartition<S, I, O>(
         cache.set(key, bucket);
       }
       if (!seen(model, bucket, bits, next.state)) {
+        memoBytes += bits.byteLength;
+        if (memoBytes > memoBytesMax)
+          return { kind: "unknown", reason: `memo of the search reached ${memoBytesMax} bytes` };
         bucket.push({ bits: bits.slice(), state: next.state });
         stackEntries.push(entry);
         stackStates.push(state);
@@ -279,15 +310,84 @@ export function checkHistory<S, I, O>(
   };
   // Smallest partitions first: the first failure found is then the smallest one to report.
   const partitions = (model.partition?.(history) ?? [[...history]]).sort((a, b) => a.length - b.length);
-  for (const ops of partitions) {
+  let ids: Map<Operation<I, O>, number> | undefined;
+  const label = (op: Operation<I, O>): string => {
+    ids ??= new Map(history.map((o, i) => [o, i]));
+    return describeOperation(op, ids.get(op) ?? -1, model.describeOperation);
+  };
+  // Fast decisions first, for every partition: a violation they find is reported even when the search
+  // would have run out of budget on some other partition.
+  const decisions = partitions.map((ops) => model.decide?.(ops, label));
+  for (const [i, fast] of decisions.entries())
+    if (fast?.kind === "illegal") return explainCore(model, history, partitions[i]!, fast, budget);
+  for (const [i, ops] of partitions.entries()) {
+    const fast = decisions[i];
+    if (fast?.kind === "ok") continue;
     if (budget.steps >= budget.stepsMax)
       return { result: "unknown", steps: budget.steps, reason: "stepsMax reached" };
+    if (fast?.kind === "undecided" && ops.length > searchOpsMax)
+      return {
+        result: "unknown",
+        steps: budget.steps,
+        reason: `${fast.reason}; the search is not tried on ${ops.length} operations (more than ${searchOpsMax})`,
+      };
     if (knownOnlySuffices(model, ops, budget)) continue;
     const outcome = searchPartition(model, ops, budget);
-    if (outcome.kind === "unknown") return { result: "unknown", steps: budget.steps, reason: outcome.reason };
+    if (outcome.kind === "unknown") {
+      const why =
+        fast?.kind === "undecided" ? `${fast.reason}; then the search: ${outcome.reason}` : outcome.reason;
+      return { result: "unknown", steps: budget.steps, reason: why };
+    }
     if (outcome.kind === "illegal") return explainIllegal(model, history, ops, outcome, budget.steps);
   }
   return { result: "ok", steps: budget.steps };
+}
+
+/** Cores up to this many operations are re-checked by the search; bigger ones are reported as listed. */
+const coreSearchOpsMax = 400;
+/** Step budget of that re-check (it only shapes the report; the decision is already made). */
+const coreSearchStepsMax = 2_000_000;
+
+/**
+ * Reports a violation found by `model.decide`: the search re-runs on its core to print the usual
+ * prefix and stuck operations. A core the search can linearize is a checker bug, so it throws.
+ */
+function explainCore<S, I, O>(
+  model: Model<S, I, O>,
+  history: readonly Operation<I, O>[],
+  partition: readonly Operation<I, O>[],
+  fast: Extract<FastDecision<I, O>, { kind: "illegal" }>,
+  budget: Budget,
+): CheckResult<I, O> {
+  const order = new Map(history.map((op, i) => [op, i]));
+  const core = [...new Set(fast.core)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  const header = `${fast.reason}\nviolation core: ${core.length} of the partition's ${partition.length} operations`;
+  if (core.length <= coreSearchOpsMax) {
+    const coreBudget: Budget = { ...budget, steps: 0, stepsMax: coreSearchStepsMax, deadline: Infinity };
+    const outcome = searchPartition(model, core, coreBudget);
+    budget.steps += coreBudget.steps;
+    if (outcome.kind === "ok")
+      throw new Error(`checker: decide() reported a violation the search linearizes:\n${header}`);
+    if (outcome.kind === "illegal") {
+      const r = explainIllegal(model, history, core, outcome, budget.steps, "violation core");
+      if (r.result !== "illegal") throw new Error("checker: explainIllegal returned no violation");
+      return { ...r, partition, explanation: `${header}\n${r.explanation}` };
+    }
+  }
+  const describe = model.describeOperation;
+  const listing = describeHistory(core, {
+    ids: order,
+    ...(describe === undefined ? {} : { describe }),
+    linesMax: 200,
+  });
+  return {
+    result: "illegal",
+    steps: budget.steps,
+    partition,
+    linearized: [],
+    stuck: fast.offending,
+    explanation: `${header}\n${listing}`,
+  };
 }
 
 /** The explanation shows only the end of a long prefix: the failure is about what comes right before it. */
@@ -299,6 +399,7 @@ function explainIllegal<S, I, O>(
   ops: readonly Operation<I, O>[],
   outcome: { readonly prefix: readonly number[]; readonly state: S },
   steps: number,
+  what = "partition",
 ): CheckResult<I, O> {
   const ids = new Map(history.map((op, i) => [op, i]));
   const describe = model.describeOperation;
@@ -315,7 +416,7 @@ function explainIllegal<S, I, O>(
   const stuck = remaining.filter((op) => op.call <= firstReturn);
   const linearized = outcome.prefix.map((i) => ops[i]!);
 
-  const out: string[] = [`not linearizable: partition of ${ops.length} operations`];
+  const out: string[] = [`not linearizable: ${what} of ${ops.length} operations`];
   out.push(`longest linearizable prefix (${linearized.length} of ${ops.length}):`);
   let state = model.init();
   const shownFrom = linearized.length - prefixLinesMax;
@@ -332,7 +433,7 @@ function explainIllegal<S, I, O>(
       : "output not allowed in this state";
     out.push(`  ${line(op)}   (${why})`);
   }
-  out.push("partition history:");
+  out.push(`${what} history:`);
   out.push(describeHistory(ops, { ids, ...(describe === undefined ? {} : { describe }), linesMax: 200 }));
   return { result: "illegal", steps, partition: ops, linearized, stuck, explanation: out.join("\n") };
 }

@@ -1,5 +1,11 @@
 // Linearizability checker: generic search over a sequential model, plus the stack model and history tools.
-export { type CheckOptions, type CheckResult, checkHistory, type Model } from "./checker.js";
+export {
+  type CheckOptions,
+  type CheckResult,
+  checkHistory,
+  type FastDecision,
+  type Model,
+} from "./checker.js";
 export {
   type DescribeOperation,
   type DescribeOptions,
