@@ -1,3 +1,5 @@
+import type { RaftEvent } from "./events.js";
+
 /** Node ids are positive integers; 0 means "none" (no vote, no leader). */
 export type NodeId = number;
 export const NONE: NodeId = 0;
@@ -165,6 +167,10 @@ export interface Ready {
   /** Votes, append acknowledgements and everything else: only once the batch is durable. */
   readonly sendAfterPersist: readonly Message[];
   readonly mustSync: boolean;
+  /** What happened since the previous Ready, for the driver to log (at most `RaftLimits.eventsMax`). */
+  readonly events: readonly RaftEvent[];
+  /** Events left out of `events` because the limit was reached. */
+  readonly eventsDropped: number;
 }
 
 /** Read side of stable storage: what has been persisted and acknowledged via advance(). */

@@ -7,6 +7,7 @@ import {
   Prng,
   Raft,
   type RaftConfig,
+  type RaftEvent,
   type ReadState,
 } from "../../src/raft/index.js";
 
@@ -28,6 +29,9 @@ export interface TestNode {
   readonly storage: MemoryStorage;
   applied: Entry[];
   readStates: ReadState[];
+  /** Every event the node's Readies reported, and how many were dropped by the limit. */
+  events: RaftEvent[];
+  eventsDropped: number;
   up: boolean;
 }
 
@@ -63,7 +67,15 @@ export class Cluster {
         );
         storage.setHardState({ term: preset.term, vote: 0, commit: 0 });
       }
-      this.nodes.set(id, { raft: this.newRaft(id, storage), storage, applied: [], readStates: [], up: true });
+      this.nodes.set(id, {
+        raft: this.newRaft(id, storage),
+        storage,
+        applied: [],
+        readStates: [],
+        events: [],
+        eventsDropped: 0,
+        up: true,
+      });
     }
   }
 
@@ -106,6 +118,8 @@ export class Cluster {
       if (rd.snapshot) n.applied = decodeAppliedSnapshot(rd.snapshot.data);
       n.applied.push(...rd.committed);
       n.readStates.push(...rd.readStates);
+      n.events.push(...rd.events);
+      n.eventsDropped += rd.eventsDropped;
       n.raft.advance();
     }
   }

@@ -1,0 +1,106 @@
+import { handleTimeoutNow } from "./election.js";
+import type { RaftState } from "./state.js";
+import {
+  type AppendMsg,
+  type HeartbeatMsg,
+  invariant,
+  type Message,
+  type NodeId,
+  type SnapshotMsg,
+} from "./types.js";
+
+export function stepFollower(r: RaftState, m: Message): void {
+  switch (m.type) {
+    case "app":
+      heardFromLeader(r, m.from);
+      handleAppend(r, m);
+      break;
+    case "heartbeat":
+      heardFromLeader(r, m.from);
+      handleHeartbeat(r, m);
+      break;
+    case "snap":
+      heardFromLeader(r, m.from);
+      handleSnapshot(r, m);
+      break;
+    case "timeoutNow":
+      handleTimeoutNow(r);
+      break;
+    case "readIndexResp":
+      if (m.index > 0) r.readStates.push({ index: m.index, context: m.context });
+      break;
+    default:
+      break;
+  }
+}
+
+function heardFromLeader(r: RaftState, leader: NodeId): void {
+  r.electionElapsed = 0;
+  r.setLeader(leader);
+}
+
+function handleAppend(r: RaftState, m: AppendMsg): void {
+  const log = r.log;
+  if (m.prevIndex < log.committed) {
+    // Everything up to our commit index already matches the leader's log (Log Matching)...
+    for (const e of m.entries) {
+      if (e.index > log.committed) break;
+      const term = log.term(e.index);
+      invariant(
+        term === undefined || term === e.term,
+        `leader ${m.from} sent entry ${e.index}/${e.term} over committed term ${term}`,
+      );
+    }
+    acceptAppend(r, m.from, log.committed);
+    return;
+  }
+  const lastNew = log.maybeAppend(
+    m.prevIndex,
+    m.prevTerm,
+    m.entries,
+    r.opts.mutations.skipLogMatchingCheck === true,
+  );
+  if (lastNew !== undefined) {
+    log.commitTo(Math.min(m.commit, lastNew));
+    acceptAppend(r, m.from, lastNew);
+    return;
+  }
+  // §5.3 fast backtracking: name the conflicting term and where it starts, or where our log ends.
+  const lastIndex = log.lastIndex();
+  if (m.prevIndex > lastIndex) {
+    rejectAppend(r, m.from, m.prevIndex, lastIndex + 1, 0);
+  } else {
+    rejectAppend(r, m.from, m.prevIndex, log.firstIndexOfTerm(m.prevIndex), log.term(m.prevIndex) ?? 0);
+  }
+}
+
+function acceptAppend(r: RaftState, to: NodeId, index: number): void {
+  r.send({ type: "appResp", to, reject: false, index, hintIndex: 0, hintTerm: 0 });
+}
+
+function rejectAppend(r: RaftState, to: NodeId, index: number, hintIndex: number, hintTerm: number): void {
+  r.send({ type: "appResp", to, reject: true, index, hintIndex, hintTerm });
+}
+
+function handleHeartbeat(r: RaftState, m: HeartbeatMsg): void {
+  r.log.commitTo(m.commit);
+  r.send({ type: "heartbeatResp", to: m.from, readSeq: m.readSeq });
+}
+
+function handleSnapshot(r: RaftState, m: SnapshotMsg): void {
+  const log = r.log;
+  const { index, term, config } = m.snapshot.meta;
+  if (index <= log.committed) {
+    acceptAppend(r, m.from, log.committed);
+    return;
+  }
+  if (log.matchTerm(index, term)) {
+    // We already hold the snapshot's last entry, hence (Log Matching) everything before it.
+    log.commitTo(index);
+    acceptAppend(r, m.from, log.committed);
+    return;
+  }
+  log.restore(m.snapshot);
+  r.config = config;
+  acceptAppend(r, m.from, index);
+}
