@@ -51,6 +51,7 @@ function handleAppend(r: RaftState, m: AppendMsg): void {
         `leader ${m.from} sent entry ${e.index}/${e.term} over committed term ${term}`,
       );
     }
+    confirmMatch(r, log.committed);
     acceptAppend(r, m.from, log.committed);
     return;
   }
@@ -61,6 +62,7 @@ function handleAppend(r: RaftState, m: AppendMsg): void {
     r.opts.mutations.skipLogMatchingCheck === true,
   );
   if (lastNew !== undefined) {
+    confirmMatch(r, lastNew);
     log.commitTo(Math.min(m.commit, lastNew));
     acceptAppend(r, m.from, lastNew);
     return;
@@ -82,8 +84,13 @@ function rejectAppend(r: RaftState, to: NodeId, index: number, hintIndex: number
   r.send({ type: "appResp", to, reject: true, index, hintIndex, hintTerm });
 }
 
+/**
+ * A heartbeat's commit index is the leader's belief about our log (its match index for us). A node
+ * that lost entries (repair) would make that belief wrong, so we commit only what this leader has
+ * confirmed matching in this term; the rest comes with the next append.
+ */
 function handleHeartbeat(r: RaftState, m: HeartbeatMsg): void {
-  r.log.commitTo(m.commit);
+  r.log.commitTo(Math.min(m.commit, r.confirmedMatch));
   r.send({ type: "heartbeatResp", to: m.from, readSeq: m.readSeq });
 }
 
@@ -91,16 +98,25 @@ function handleSnapshot(r: RaftState, m: SnapshotMsg): void {
   const log = r.log;
   const { index, term, config } = m.snapshot.meta;
   if (index <= log.committed) {
+    confirmMatch(r, log.committed);
     acceptAppend(r, m.from, log.committed);
     return;
   }
   if (log.matchTerm(index, term)) {
     // We already hold the snapshot's last entry, hence (Log Matching) everything before it.
+    confirmMatch(r, index);
     log.commitTo(index);
     acceptAppend(r, m.from, log.committed);
     return;
   }
   log.restore(m.snapshot);
   r.config = config;
+  confirmMatch(r, index);
   acceptAppend(r, m.from, index);
+}
+
+/** The current leader's log matches ours up to `index` (it is the index we acknowledge). */
+function confirmMatch(r: RaftState, index: number): void {
+  invariant(index <= r.log.lastIndex(), `confirmed match ${index} past our last index ${r.log.lastIndex()}`);
+  if (index > r.confirmedMatch) r.confirmedMatch = index;
 }

@@ -112,7 +112,9 @@ function handleAppendResp(r: RaftState, m: AppendRespMsg): void {
     return;
   }
   const wasPaused = pr.isPaused();
-  if (!pr.maybeUpdate(m.index)) {
+  // etcd's rule: a probe answered at the match point means the follower is caught up.
+  const caughtUp = pr.state === "probe" && m.index === pr.match;
+  if (!pr.maybeUpdate(m.index) && !caughtUp) {
     if (wasPaused && pr.state === "probe") sendAppend(r, m.from, false);
     return;
   }
@@ -120,8 +122,9 @@ function handleAppendResp(r: RaftState, m: AppendRespMsg): void {
   else if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) pr.becomeProbe();
   else if (pr.state === "replicate") pr.freeInflightsTo(m.index);
   if (maybeCommit(r)) r.commitPending = true;
-  // A follower that was paused may have missed the commit index: tell it even without new entries.
-  sendAppends(r, m.from, wasPaused);
+  // A follower that was paused may have missed the commit index: tell it even without new entries
+  // (one caught up by this very probe already has it).
+  sendAppends(r, m.from, wasPaused && !caughtUp);
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 }
 
@@ -142,7 +145,8 @@ function handleHeartbeatResp(r: RaftState, m: HeartbeatRespMsg): void {
   pr.markActive();
   pr.heartbeatAnswered();
   // Even an empty append helps: if earlier ones were lost, the follower's rejection restarts probing.
-  if (pr.match < r.log.lastIndex()) sendAppend(r, m.from, true);
+  // In probe state it also confirms a follower that restarted (its heartbeat commit waits for that).
+  if (pr.match < r.log.lastIndex() || pr.state === "probe") sendAppend(r, m.from, true);
   onReadAck(r, m.from, m.readSeq);
 }
 
@@ -203,6 +207,7 @@ export function flush(r: RaftState): void {
     r.heartbeatPending = false;
     for (const [id, pr] of r.tracker.progress) {
       if (id === r.id) continue;
+      // Never more than the follower acknowledged: it commits from a heartbeat only what it confirmed.
       const commit = Math.min(pr.match, r.log.committed);
       r.send({ type: "heartbeat", to: id, commit, readSeq: r.reads.seq });
     }

@@ -55,6 +55,9 @@ export class RaftState {
   /** Pre-vote campaigns since this node last knew a leader (an election storm shows as a rising count). */
   preVoteRounds = 0;
 
+  /** Follower: the leader's log is known to match ours up to here, in this term and this process life. */
+  confirmedMatch = 0;
+
   /** Leader: the follower leadership is being handed to. */
   leadTransferee: NodeId = NONE;
   /** Leader: data bytes appended beyond the commit index. */
@@ -196,6 +199,7 @@ export class RaftState {
     this.broadcastPending = false;
     this.commitPending = false;
     this.heartbeatPending = false;
+    this.confirmedMatch = 0;
     this.tracker = this.newTracker();
   }
 

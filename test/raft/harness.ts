@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type Entry,
+  type HardState,
   MemoryStorage,
   type Message,
   type NodeId,
@@ -26,7 +27,7 @@ export interface ClusterOptions {
 
 export interface TestNode {
   raft: Raft;
-  readonly storage: MemoryStorage;
+  storage: MemoryStorage;
   applied: Entry[];
   readStates: ReadState[];
   /** Every event the node's Readies reported, and how many were dropped by the limit. */
@@ -237,6 +238,19 @@ export class Cluster {
     const snapIndex = n.storage.snapshot().meta.index;
     n.applied = n.applied.filter((e) => e.index <= snapIndex);
     n.raft = this.newRaft(id, n.storage, snapIndex);
+    n.up = true;
+  }
+
+  /**
+   * The node's disk is replaced by one holding only `hardState` (what `raftstack repair` leaves
+   * behind: no log, no snapshot), and the node starts on it.
+   */
+  replaceDisk(id: NodeId, hardState: HardState): void {
+    const n = this.node(id);
+    n.storage = new MemoryStorage({ voters: this.ids, learners: [] });
+    n.storage.setHardState(hardState);
+    n.applied = [];
+    n.raft = this.newRaft(id, n.storage);
     n.up = true;
   }
 
