@@ -78,6 +78,9 @@ export function refuseVote(r: RaftState, m: VoteMsg, reason: VoteRefusal): void 
 }
 
 function voteRefusal(r: RaftState, m: VoteMsg): VoteRefusal | undefined {
+  // A lost log would make any candidate look up to date. With two voters every commit needed both,
+  // so the other one (which campaigns only if its log is intact) holds all of them: voting is safe.
+  if (r.recovering && r.tracker.quorum() < r.config.voters.length) return "recovering";
   const alreadyVotedForIt = r.vote === m.from;
   const futureTerm = m.preVote && m.term > r.term;
   const free = r.vote === NONE && r.leader === NONE;
@@ -109,6 +112,10 @@ export function handleVoteResp(r: RaftState, m: VoteRespMsg): void {
 }
 
 /** Leadership transfer (§3.10 of the dissertation): the leader asks us to campaign at once. */
-export function handleTimeoutNow(r: RaftState): void {
+export function handleTimeoutNow(r: RaftState, from: number): void {
+  if (r.recovering) {
+    r.emit({ type: "transferRefused", term: r.term, from, reason: "recovering" });
+    return;
+  }
   campaign(r, "transfer");
 }

@@ -12,6 +12,8 @@ export type VoteRefusal =
   | "logBehind"
   /** A pre-candidate in its first round defers to the peer with the higher id (see election.ts). */
   | "preVoteDeferral"
+  /** This node lost its log (repair) and has not been caught up by a leader yet (docs/recovery.md). */
+  | "recovering"
   /** The request carries a term below ours. */
   | "staleTerm";
 
@@ -44,6 +46,34 @@ export type RaftEvent =
       readonly term: number;
       readonly active: number;
       readonly quorum: number;
+    }
+  /**
+   * A follower reported a log that ends below what it acknowledged: it lost entries (e.g. it was
+   * repaired). The leader stops counting them (match lowered) and replicates them again.
+   */
+  | {
+      readonly type: "followerLostEntries";
+      readonly term: number;
+      readonly follower: NodeId;
+      readonly match: number;
+      readonly lastIndex: number;
+    }
+  /** The node starts with a lost log: it grants no votes and never campaigns until caught up. */
+  | { readonly type: "recoveryStarted"; readonly term: number }
+  /** A single voter has nobody to catch it up: the recovering marker is dropped (docs/recovery.md). */
+  | { readonly type: "recoveryIgnored"; readonly term: number; readonly reason: "singleVoter" }
+  | {
+      readonly type: "recoveryFinished";
+      readonly term: number;
+      readonly leader: NodeId;
+      readonly index: number;
+    }
+  /** TimeoutNow arrived while recovering: a node that lost its log must not lead. */
+  | {
+      readonly type: "transferRefused";
+      readonly term: number;
+      readonly from: NodeId;
+      readonly reason: "recovering";
     };
 
 export type RaftEventType = RaftEvent["type"];

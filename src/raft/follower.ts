@@ -24,7 +24,7 @@ export function stepFollower(r: RaftState, m: Message): void {
       handleSnapshot(r, m);
       break;
     case "timeoutNow":
-      handleTimeoutNow(r);
+      handleTimeoutNow(r, m.from);
       break;
     case "readIndexResp":
       if (m.index > 0) r.readStates.push({ index: m.index, context: m.context });
@@ -63,7 +63,9 @@ function handleAppend(r: RaftState, m: AppendMsg): void {
   );
   if (lastNew !== undefined) {
     confirmMatch(r, lastNew);
+    // The leader sends its whole commit index; only what we now hold from it can be committed here.
     log.commitTo(Math.min(m.commit, lastNew));
+    maybeFinishRecovery(r, m.commit);
     acceptAppend(r, m.from, lastNew);
     return;
   }
@@ -85,12 +87,13 @@ function rejectAppend(r: RaftState, to: NodeId, index: number, hintIndex: number
 }
 
 /**
- * A heartbeat's commit index is the leader's belief about our log (its match index for us). A node
- * that lost entries (repair) would make that belief wrong, so we commit only what this leader has
- * confirmed matching in this term; the rest comes with the next append.
+ * A heartbeat's commit index is the leader's belief about our log (its match index for us). After a
+ * repair that belief may be wrong, so we commit only what this leader has confirmed matching in this
+ * term; the rest comes with the next append.
  */
 function handleHeartbeat(r: RaftState, m: HeartbeatMsg): void {
   r.log.commitTo(Math.min(m.commit, r.confirmedMatch));
+  maybeFinishRecovery(r, m.commit);
   r.send({ type: "heartbeatResp", to: m.from, readSeq: m.readSeq });
 }
 
@@ -119,4 +122,17 @@ function handleSnapshot(r: RaftState, m: SnapshotMsg): void {
 function confirmMatch(r: RaftState, index: number): void {
   invariant(index <= r.log.lastIndex(), `confirmed match ${index} past our last index ${r.log.lastIndex()}`);
   if (index > r.confirmedMatch) r.confirmedMatch = index;
+}
+
+/**
+ * A recovering node is caught up once it holds this leader's log up to the leader's commit index and
+ * the entry there is of the leader's term: every entry committed in an earlier term precedes it in the
+ * leader's log (Leader Completeness), and the node's lost acknowledgements are all of earlier terms
+ * (it restarted one term above the one repair recovered). See docs/recovery.md.
+ */
+function maybeFinishRecovery(r: RaftState, leaderCommit: number): void {
+  if (!r.recovering || leaderCommit === 0 || r.confirmedMatch < leaderCommit) return;
+  if (r.log.term(leaderCommit) !== r.term) return;
+  r.recovering = false;
+  r.emit({ type: "recoveryFinished", term: r.term, leader: r.leader, index: leaderCommit });
 }

@@ -129,6 +129,17 @@ export class Progress {
   }
 
   /**
+   * The follower's log ends at `lastIndex`, below the match it acknowledged: it lost entries (a repair).
+   * Nothing it holds is known to match any more, so match drops to 0 and probing starts after its end.
+   */
+  lostEntries(lastIndex: number): void {
+    invariant(lastIndex < this.match_, `lostEntries(${lastIndex}) with match ${this.match_}`);
+    this.match_ = 0;
+    this.resetState("probe");
+    this.setNext(lastIndex + 1);
+  }
+
+  /**
    * The follower answered a heartbeat, so it is alive. In probe state it may be probed again. In
    * replicate state with a full window, appends may have been lost: freeing the oldest lets one more
    * append find out (a rejection restarts probing) without resending the whole window.

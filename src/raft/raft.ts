@@ -48,7 +48,8 @@ export class Raft {
     this.r = new RaftState(cfg);
     this.id = this.r.id;
     this.prevSoftState = softStateOf(this.r);
-    this.prevHardState = this.r.hardState();
+    // A hard state changed while loading (recovery started or dropped) goes out with the first Ready.
+    this.prevHardState = this.r.loadedHardState ?? this.r.hardState();
   }
 
   get term(): number {
@@ -65,6 +66,11 @@ export class Raft {
 
   get leader(): NodeId {
     return this.r.leader;
+  }
+
+  /** The node's log was lost and no leader has caught it up yet (docs/recovery.md). */
+  get recovering(): boolean {
+    return this.r.recovering;
   }
 
   get log(): RaftLog {
@@ -124,8 +130,12 @@ export class Raft {
   /** A message from an older term. */
   private stepStale(m: Message): void {
     const r = this.r;
-    // A stale leader (e.g. back from a partition) learns the newer term and steps down.
-    if ((r.opts.checkQuorum || r.opts.preVote) && (m.type === "app" || m.type === "heartbeat")) {
+    // A stale leader (e.g. back from a partition, or one that counted a recovering node's lost log)
+    // learns the newer term and steps down.
+    if (
+      (r.opts.checkQuorum || r.opts.preVote || r.recovering) &&
+      (m.type === "app" || m.type === "heartbeat")
+    ) {
       r.send({ type: "appResp", to: m.from, reject: true, index: 0, hintIndex: 0, hintTerm: 0 });
     } else if (m.type === "vote") {
       refuseVote(r, m, "staleTerm");
@@ -242,6 +252,7 @@ export class Raft {
       readStates: r.readStates,
       sendNow: r.sendNow,
       sendAfterPersist: r.sendAfterPersist,
+      // A changed commit index or recovering marker alone needs no fsync: losing either is safe.
       mustSync:
         entries.length > 0 ||
         snapshot !== undefined ||
@@ -285,6 +296,7 @@ export class Raft {
       vote: r.vote,
       role: r.role,
       leader: r.leader,
+      recovering: r.recovering,
       commit: r.log.committed,
       applied: r.log.applied,
       lastIndex: r.log.lastIndex(),
@@ -303,5 +315,10 @@ function sameSoftState(a: SoftState, b: SoftState): boolean {
 }
 
 function hardStateChanged(r: RaftState, prev: HardState): boolean {
-  return r.term !== prev.term || r.vote !== prev.vote || r.log.committed !== prev.commit;
+  return (
+    r.term !== prev.term ||
+    r.vote !== prev.vote ||
+    r.log.committed !== prev.commit ||
+    r.recovering !== (prev.recovering === true)
+  );
 }

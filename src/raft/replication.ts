@@ -72,7 +72,7 @@ export function appendProposals(r: RaftState, datas: readonly Uint8Array[]): Pro
   return { ok: true, index, term: r.term, forwarded: false };
 }
 
-/** Sends the follower its next batch; false if nothing was sent. */
+/** Sends the follower its next batch with the leader's commit index; false if nothing was sent. */
 function sendAppend(r: RaftState, to: NodeId, sendIfEmpty: boolean): boolean {
   const pr = r.tracker.of(to);
   if (pr.isPaused()) return false;
@@ -83,8 +83,7 @@ function sendAppend(r: RaftState, to: NodeId, sendIfEmpty: boolean): boolean {
   const entries = prevTerm === undefined ? undefined : r.log.slice(pr.next, hi, appendBytesMax);
   if (prevTerm === undefined || entries === undefined) return sendSnapshot(r, to, pr);
   if (entries.length === 0 && !sendIfEmpty) return false;
-  const commit = Math.min(r.log.committed, prevIndex + entries.length);
-  r.send({ type: "app", to, prevIndex, prevTerm, entries, commit });
+  r.send({ type: "app", to, prevIndex, prevTerm, entries, commit: r.log.committed });
   pr.sentAppend(entries[entries.length - 1]?.index, dataBytes(entries));
   return true;
 }
@@ -129,6 +128,20 @@ function handleAppendResp(r: RaftState, m: AppendRespMsg): void {
 }
 
 function handleAppendRejection(r: RaftState, m: AppendRespMsg, pr: Progress): void {
+  // The follower's log ends (hintTerm 0) below what it acknowledged in this term: it lost entries.
+  // They must not count toward commit any more, and it needs them again.
+  if (m.hintTerm === 0 && m.hintIndex - 1 < pr.match) {
+    r.emit({
+      type: "followerLostEntries",
+      term: r.term,
+      follower: m.from,
+      match: pr.match,
+      lastIndex: m.hintIndex - 1,
+    });
+    pr.lostEntries(m.hintIndex - 1);
+    sendAppend(r, m.from, true);
+    return;
+  }
   if (pr.maybeDecrTo(m.index, nextAfterRejection(r, m))) sendAppend(r, m.from, true);
 }
 

@@ -46,6 +46,11 @@ export class RaftState {
   vote: NodeId = NONE;
   role: Role = "follower";
   leader: NodeId = NONE;
+  /**
+   * The log was lost (repair) and no leader has caught it up yet: no votes, no campaigns, no leadership.
+   * Durable in HardState.recovering; see docs/recovery.md.
+   */
+  recovering = false;
   config: ConfigState;
   tracker: ProgressTracker;
 
@@ -77,6 +82,9 @@ export class RaftState {
   commitPending = false;
   heartbeatPending = false;
 
+  /** The hard state as loaded, when it must be rewritten at once (recovery started or dropped). */
+  readonly loadedHardState: HardState | undefined;
+
   constructor(cfg: RaftConfig) {
     this.opts = validateConfig(cfg);
     this.id = cfg.id;
@@ -90,8 +98,26 @@ export class RaftState {
       this.term = hardState.term;
       this.vote = hardState.vote;
     }
+    this.loadedHardState = hardState.recovering === true ? hardState : undefined;
+    if (hardState.recovering === true) this.startRecovery();
     this.tracker = this.newTracker();
     this.becomeFollower(this.term, NONE, this.id);
+  }
+
+  /**
+   * A node whose log was lost starts one term above the term repair recovered, with no vote: any
+   * acknowledgement from its previous life carries an older term, so no leader of the new term counts
+   * it. With no other voter to catch it up, the marker is dropped (docs/recovery.md).
+   */
+  private startRecovery(): void {
+    if (this.config.voters.length === 1 && this.config.voters[0] === this.id) {
+      this.emit({ type: "recoveryIgnored", term: this.term, reason: "singleVoter" });
+      return;
+    }
+    this.recovering = true;
+    this.term++;
+    this.vote = NONE;
+    this.emit({ type: "recoveryStarted", term: this.term });
   }
 
   emit(event: RaftEvent): void {
@@ -141,6 +167,7 @@ export class RaftState {
 
   becomePreCandidate(): void {
     invariant(this.role !== "leader", "a leader cannot become a pre-candidate");
+    invariant(!this.recovering, "a recovering node cannot campaign");
     const from = this.role;
     // A pre-vote changes neither term nor vote, so a partitioned node cannot inflate terms (§9.6).
     this.role = "preCandidate";
@@ -151,6 +178,7 @@ export class RaftState {
 
   becomeCandidate(): void {
     invariant(this.role !== "leader", "a leader cannot become a candidate");
+    invariant(!this.recovering, "a recovering node cannot campaign");
     const from = this.role;
     this.reset(this.term + 1, this.id);
     this.role = "candidate";
@@ -161,6 +189,7 @@ export class RaftState {
 
   becomeLeader(): void {
     invariant(this.role === "candidate", `only a candidate can become leader, not a ${this.role}`);
+    invariant(!this.recovering, "a recovering node cannot lead");
     this.reset(this.term, this.id);
     this.role = "leader";
     this.setLeader(this.id);
@@ -228,13 +257,15 @@ export class RaftState {
     return this.opts.checkQuorum && this.leader !== NONE && this.electionElapsed < this.opts.electionTicks;
   }
 
-  /** May start a campaign: a voter. */
+  /** May start a campaign: a voter whose log is intact. */
   canCampaign(): boolean {
-    return this.tracker.isVoter(this.id);
+    return this.tracker.isVoter(this.id) && !this.recovering;
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    return this.recovering
+      ? { term: this.term, vote: this.vote, commit: this.log.committed, recovering: true }
+      : { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 }
 

@@ -19,6 +19,11 @@ export interface HardState {
   readonly term: number;
   readonly vote: NodeId;
   readonly commit: number;
+  /**
+   * The node's log was lost (written by `raftstack repair`); absent means false. While set, the node
+   * grants no votes and never campaigns; the core clears it once a leader has caught the node up.
+   */
+  readonly recovering?: boolean;
 }
 
 /** Membership is data keyed by id, never array positions, so runtime changes can be added later. */
@@ -207,6 +212,7 @@ export interface Status {
   readonly vote: NodeId;
   readonly role: Role;
   readonly leader: NodeId;
+  readonly recovering: boolean;
   readonly commit: number;
   readonly applied: number;
   readonly lastIndex: number;
