@@ -93,12 +93,14 @@ function voteRefusal(r: RaftState, m: VoteMsg): VoteRefusal | undefined {
 }
 
 /**
- * Two pre-candidates with equally up-to-date logs would grant each other and split the real vote;
- * only the one with the higher id gets the other's pre-vote. Denying a pre-vote costs only liveness,
- * and only while both campaign at once.
+ * Two pre-candidates with equally up-to-date logs would grant each other and split the real vote, so
+ * in its first pre-vote round a pre-candidate refuses a peer with a lower id (fast failover: one of
+ * them wins at once). Only in the first round: in a topology where the higher ids cannot win (a star
+ * around a low id), deferring in every round would refuse the one node that can, forever. From the
+ * second round on, randomized timeouts break the ties.
  */
 function defersToPreVoter(r: RaftState, m: VoteMsg): boolean {
-  if (!m.preVote || r.role !== "preCandidate") return false;
+  if (!m.preVote || r.role !== "preCandidate" || r.preVoteRounds > 1) return false;
   const sameLog = m.lastTerm === r.log.lastTerm() && m.lastIndex === r.log.lastIndex();
   return sameLog && r.id > m.from;
 }

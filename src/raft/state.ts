@@ -57,7 +57,10 @@ export class RaftState {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
-  /** Pre-vote campaigns since this node last knew a leader (an election storm shows as a rising count). */
+  /**
+   * Pre-vote campaigns since this node last knew a leader: an election storm shows as a rising count,
+   * and deference to a higher id (election.ts) applies only in the first.
+   */
   preVoteRounds = 0;
 
   /** Follower: the leader's log is known to match ours up to here, in this term and this process life. */
