@@ -7,6 +7,7 @@ type CampaignKind = "preVote" | "election" | "transfer";
 /** Follower or candidate: count a tick and campaign when the randomized election timeout passes. */
 export function tickElection(r: RaftState): void {
   r.electionElapsed++;
+  if (r.leaderUnreachable && leaderSilent(r)) suspectLeader(r);
   if (r.canCampaign() && r.electionElapsed >= r.randomizedElectionTimeout) {
     r.electionElapsed = 0;
     campaign(r, r.opts.preVote ? "preVote" : "election");
@@ -14,11 +15,27 @@ export function tickElection(r: RaftState): void {
 }
 
 /**
- * The transport could not reach the leader (a crashed process refuses connections at once): stop
- * deferring to it and campaign within half an election timeout instead of a whole one; pre-vote
- * keeps this from disrupting a leader that is in fact alive for the others.
+ * The transport could not reach the leader (a crashed process refuses connections at once). Acting on
+ * that alone would let one broken direction of a link, or a connection that drops and comes back,
+ * clear a healthy leader, and a follower without a leader grants votes; so it counts only once the
+ * leader has also been silent for longer than a heartbeat interval.
  */
 export function reportLeaderUnreachable(r: RaftState): void {
+  r.leaderUnreachable = true;
+  if (leaderSilent(r)) suspectLeader(r);
+}
+
+/** A heartbeat is overdue: nothing from the leader for more than a heartbeat interval. */
+function leaderSilent(r: RaftState): boolean {
+  return r.electionElapsed > r.opts.heartbeatTicks;
+}
+
+/**
+ * Stop deferring to the leader and campaign within half an election timeout instead of a whole one;
+ * pre-vote keeps this from disrupting a leader that is in fact alive for the others.
+ */
+function suspectLeader(r: RaftState): void {
+  r.leaderUnreachable = false;
   r.setLeader(NONE);
   const soon = r.randomizedElectionTimeout - 1 - r.rng.int(Math.ceil(r.opts.electionTicks / 2));
   r.electionElapsed = Math.max(r.electionElapsed, soon);

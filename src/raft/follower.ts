@@ -36,6 +36,7 @@ export function stepFollower(r: RaftState, m: Message): void {
 
 function heardFromLeader(r: RaftState, leader: NodeId): void {
   r.electionElapsed = 0;
+  r.leaderUnreachable = false;
   r.setLeader(leader);
 }
 

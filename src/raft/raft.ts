@@ -190,8 +190,8 @@ export class Raft {
 
   /**
    * The transport could not reach `to`. A leader stops pipelining to it until it answers again. A
-   * follower that also stops hearing its leader campaigns within half an election timeout instead
-   * of a whole one (election.ts).
+   * follower whose leader has also been silent for more than a heartbeat interval campaigns within
+   * half an election timeout instead of a whole one (election.ts).
    */
   reportUnreachable(to: NodeId): void {
     const r = this.r;

@@ -65,6 +65,8 @@ export class RaftState {
 
   /** Follower: the leader's log is known to match ours up to here, in this term and this process life. */
   confirmedMatch = 0;
+  /** Follower: the transport could not reach the leader; acted on once the leader is also silent. */
+  leaderUnreachable = false;
 
   /** Leader: the follower leadership is being handed to. */
   leadTransferee: NodeId = NONE;
@@ -232,6 +234,7 @@ export class RaftState {
     this.commitPending = false;
     this.heartbeatPending = false;
     this.confirmedMatch = 0;
+    this.leaderUnreachable = false;
     this.tracker = this.newTracker();
   }
 

@@ -76,6 +76,21 @@ describe("elections over asymmetric links (issue 9 item 2)", () => {
     }
   });
 
+  test("reportUnreachable on a follower that still hears its leader (a flapping connection) does not let a pre-candidate depose a healthy leader", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const c = new Cluster(3, { seed, electionTicks: 15, heartbeatTicks: 3 }); // the node's defaults
+      const term = c.elect(1);
+      c.stabilize();
+      c.cutOneWay(1, 3); // node 3 stops hearing the leader and will campaign
+      for (let i = 0; i < 100; i++) {
+        c.raft(2).reportUnreachable(1); // node 2's link to the leader drops and reconnects, every tick
+        c.tickAll();
+      }
+      assert.deepEqual(c.leaders(), [1], `seed ${seed}: the healthy leader was deposed`);
+      assert.equal(c.raft(1).term, term, `seed ${seed}`);
+    }
+  });
+
   test("§9.6 fast failover still holds for 5 nodes: with the leader unreachable a new one is elected within 10 ticks", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const c = new Cluster(5, { seed, electionTicks: 10 });
