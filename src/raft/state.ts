@@ -25,8 +25,7 @@ type Unstamped<M> = M extends VoteMsg | VoteRespMsg
 
 /**
  * A message as its sender writes it: send() stamps `from` and `term`. Only vote messages may name a
- * term, and only where it is not the current one (a pre-vote asks for the next term; a granted vote
- * answers in the candidate's term).
+ * term: a pre-vote asks for the next one, a granted vote answers in the candidate's.
  */
 export type OutgoingMessage = Unstamped<Message>;
 
@@ -203,7 +202,7 @@ export class RaftState {
     self.maybeUpdate(this.log.stableLastIndex());
     self.becomeReplicate();
     // §5.4.2: a no-op of the new term lets earlier entries commit; reads also wait for it (§6.4).
-    this.appendEntries("noop", noopData);
+    this.appendEntries("noop", noopDatas);
     this.broadcastPending = true;
   }
 
@@ -245,15 +244,11 @@ export class RaftState {
 
   // ---------------------------------------------------------------- helpers
 
-  /**
-   * Leader: appends entries of the current term at the tail and returns the index of the last one.
-   * `datas` is one Uint8Array (a single entry) or a list, so a no-op needs no array.
-   */
-  appendEntries(kind: EntryKind, datas: Uint8Array | readonly Uint8Array[]): number {
+  /** Leader: appends entries of the current term at the tail and returns the index of the last one. */
+  appendEntries(kind: EntryKind, datas: readonly Uint8Array[]): number {
     let index = this.log.lastIndex();
     const entries: Entry[] = [];
-    if (datas instanceof Uint8Array) entries.push({ term: this.term, index: ++index, kind, data: datas });
-    else for (const data of datas) entries.push({ term: this.term, index: ++index, kind, data });
+    for (const data of datas) entries.push({ term: this.term, index: ++index, kind, data });
     this.log.append(entries);
     return index;
   }
@@ -275,4 +270,4 @@ export class RaftState {
   }
 }
 
-const noopData = new Uint8Array(0);
+const noopDatas: readonly Uint8Array[] = [new Uint8Array(0)];
