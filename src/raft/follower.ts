@@ -88,11 +88,17 @@ function rejectAppend(r: RaftState, to: NodeId, index: number, hintIndex: number
 }
 
 /**
- * A heartbeat's commit index is the leader's belief about our log (its match index for us). After a
- * repair that belief may be wrong, so we commit only what this leader has confirmed matching in this
- * term; the rest comes with the next append.
+ * A heartbeat's commit index is the leader's belief about our log: at most the match we acknowledged
+ * in this term. We commit only what this leader has confirmed matching in this term and this process
+ * life (a restart forgets that; the rest comes with the next append). A commit index past our log means
+ * we lost entries we acknowledged: expected after a repair (recovering), and otherwise an impossible
+ * state (storage broke its contract), so the node stops rather than hide the loss.
  */
 function handleHeartbeat(r: RaftState, m: HeartbeatMsg): void {
+  invariant(
+    r.recovering || r.recoveredInTerm === r.term || m.commit <= r.log.lastIndex(),
+    `leader ${m.from} commits ${m.commit} from our acknowledgements in term ${r.term}, but our log ends at ${r.log.lastIndex()}: acknowledged entries were lost without a repair`,
+  );
   r.log.commitTo(Math.min(m.commit, r.confirmedMatch));
   maybeFinishRecovery(r, m.commit);
   r.send({ type: "heartbeatResp", to: m.from, readSeq: m.readSeq });
@@ -135,5 +141,6 @@ function maybeFinishRecovery(r: RaftState, leaderCommit: number): void {
   if (!r.recovering || leaderCommit === 0 || r.confirmedMatch < leaderCommit) return;
   if (r.log.term(leaderCommit) !== r.term) return;
   r.recovering = false;
+  r.recoveredInTerm = r.term;
   r.emit({ type: "recoveryFinished", term: r.term, leader: r.leader, index: leaderCommit });
 }

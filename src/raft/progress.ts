@@ -10,12 +10,18 @@ export type ProgressState = "probe" | "replicate" | "snapshot";
  * - replicate: appends pipelined within the inflight window.
  * - snapshot: paused while a snapshot is in flight.
  *
- * Invariants: 0 <= match < next; inflights is empty outside replicate; `probeSent` is only set in probe;
- * `pendingSnapshot` > 0 in snapshot state.
+ * Invariants: 0 <= match < next; match <= acknowledged; inflights is empty outside replicate;
+ * `probeSent` is only set in probe; `pendingSnapshot` > 0 in snapshot state.
  */
 export class Progress {
   /** Highest index known to be replicated on the follower (from its acknowledgements in this term). */
   private match_ = 0;
+  /**
+   * Highest index the follower acknowledged in this term. It equals match unless the follower lost
+   * entries (lostEntries): heartbeats keep claiming it, so a follower that lost acknowledged entries
+   * without a repair sees the claim and stops instead of being quietly refilled.
+   */
+  private acknowledged_ = 0;
   /** Next index to send. */
   private next_: number;
   private state_: ProgressState = "probe";
@@ -36,6 +42,10 @@ export class Progress {
 
   get match(): number {
     return this.match_;
+  }
+
+  get acknowledged(): number {
+    return this.acknowledged_;
   }
 
   get next(): number {
@@ -106,6 +116,7 @@ export class Progress {
       updated = true;
       this.probeSent = false;
     }
+    if (this.acknowledged_ < index) this.acknowledged_ = index;
     this.next_ = Math.max(this.next_, index + 1);
     return updated;
   }
@@ -130,13 +141,15 @@ export class Progress {
 
   /**
    * The follower's log ends at `lastIndex`, below the match it acknowledged: it lost entries (a repair).
-   * Nothing it holds is known to match any more, so match drops to 0 and probing starts after its end.
+   * Nothing it holds is known to match any more, so match drops to 0 and probing starts after its end,
+   * once the follower has answered a heartbeat (which claims `acknowledged`, see above).
    */
   lostEntries(lastIndex: number): void {
     invariant(lastIndex < this.match_, `lostEntries(${lastIndex}) with match ${this.match_}`);
     this.match_ = 0;
     this.resetState("probe");
     this.setNext(lastIndex + 1);
+    this.probeSent = true;
   }
 
   /**

@@ -129,7 +129,7 @@ function handleAppendResp(r: RaftState, m: AppendRespMsg): void {
 
 function handleAppendRejection(r: RaftState, m: AppendRespMsg, pr: Progress): void {
   // The follower's log ends (hintTerm 0) below what it acknowledged in this term: it lost entries.
-  // They must not count toward commit any more, and it needs them again.
+  // They must not count toward commit any more, and it needs them again (after a heartbeat).
   if (m.hintTerm === 0 && m.hintIndex - 1 < pr.match) {
     r.emit({
       type: "followerLostEntries",
@@ -139,7 +139,6 @@ function handleAppendRejection(r: RaftState, m: AppendRespMsg, pr: Progress): vo
       lastIndex: m.hintIndex - 1,
     });
     pr.lostEntries(m.hintIndex - 1);
-    sendAppend(r, m.from, true);
     return;
   }
   if (pr.maybeDecrTo(m.index, nextAfterRejection(r, m))) sendAppend(r, m.from, true);
@@ -220,8 +219,8 @@ export function flush(r: RaftState): void {
     r.heartbeatPending = false;
     for (const [id, pr] of r.tracker.progress) {
       if (id === r.id) continue;
-      // Never more than the follower acknowledged: it commits from a heartbeat only what it confirmed.
-      const commit = Math.min(pr.match, r.log.committed);
+      // Never more than the follower acknowledged; it commits from a heartbeat only what it confirmed.
+      const commit = Math.min(pr.acknowledged, r.log.committed);
       r.send({ type: "heartbeat", to: id, commit, readSeq: r.reads.seq });
     }
   }

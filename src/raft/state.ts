@@ -50,6 +50,12 @@ export class RaftState {
    * Durable in HardState.recovering; see docs/recovery.md.
    */
   recovering = false;
+  /**
+   * The term in which this node, in this process life, left recovery: a leader of that term may still
+   * believe the lost entries are here, so heartbeats claiming them are expected, not impossible.
+   * 0 when it never recovered (no leader has term 0).
+   */
+  recoveredInTerm = 0;
   config: ConfigState;
   tracker: ProgressTracker;
 

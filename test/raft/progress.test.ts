@@ -75,6 +75,17 @@ describe("Progress owns its transitions", () => {
     assert.throws(() => pr.snapshotReported(true), InvariantError, "no snapshot is in flight");
   });
 
+  test("lost entries: match drops to 0, the claim (acknowledged) stays, probing waits for a heartbeat answer", () => {
+    const pr = progress(1);
+    pr.maybeUpdate(6);
+    pr.becomeReplicate();
+    pr.lostEntries(2);
+    assert.deepEqual([pr.match, pr.acknowledged, pr.next, pr.state, pr.isPaused()], [0, 6, 3, "probe", true]);
+    pr.heartbeatAnswered();
+    assert.equal(pr.isPaused(), false);
+    assert.throws(() => pr.lostEntries(0), InvariantError, "nothing acknowledged is left to lose");
+  });
+
   test("check-quorum activity is read once per round", () => {
     const pr = progress();
     pr.markActive();
@@ -89,7 +100,8 @@ describe("Progress owns its transitions", () => {
       | { op: "send"; count: number }
       | { op: "probe" | "replicate" | "heartbeat" | "tick" }
       | { op: "snapshot"; index: number }
-      | { op: "reported"; ok: boolean };
+      | { op: "reported"; ok: boolean }
+      | { op: "lost"; lastIndex: number };
     const op: fc.Arbitrary<Op> = fc.oneof(
       fc.record({ op: fc.constant("ack" as const), index: fc.nat(40) }),
       fc.record({
@@ -103,6 +115,7 @@ describe("Progress owns its transitions", () => {
       }),
       fc.record({ op: fc.constant("snapshot" as const), index: fc.integer({ min: 1, max: 40 }) }),
       fc.record({ op: fc.constant("reported" as const), ok: fc.boolean() }),
+      fc.record({ op: fc.constant("lost" as const), lastIndex: fc.nat(40) }),
     );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.array(op, { maxLength: 60 }), (next, ops) => {
@@ -136,8 +149,12 @@ describe("Progress owns its transitions", () => {
             case "reported":
               if (pr.state === "snapshot") pr.snapshotReported(o.ok);
               break;
+            case "lost":
+              if (o.lastIndex < pr.match) pr.lostEntries(o.lastIndex);
+              break;
           }
           assert.ok(0 <= pr.match && pr.match < pr.next, `match ${pr.match} next ${pr.next}`);
+          assert.ok(pr.match <= pr.acknowledged);
           if (pr.state === "snapshot") assert.ok(pr.pendingSnapshot > 0);
         }
       }),

@@ -173,11 +173,10 @@ describe("a node whose log was lost by repair (issue 9 item 1, docs/recovery.md)
     c.stabilize();
     c.tickAll(2);
     assert.equal(c.raft(L).status().progress.get(B)?.match, 6);
-    // B lost its log but restarts in the leader's own term (e.g. repair recovered a term that the
-    // damage had hidden one below the real one, and the restart added one): the leader still
-    // believes B holds 6 entries.
-    const { vote } = c.node(B).storage.initialState().hardState;
-    c.replaceDisk(B, { term, vote, commit: 0 });
+    // The damage hid B's current term: repair recovered term-1, so B restarts (one term up) in the
+    // leader's own term and the leader still believes B holds 6 entries.
+    repair(c, B, term - 1);
+    assert.equal(c.raft(B).term, term);
     c.propose(L, "push5");
     for (let i = 0; i < 20 && c.raft(B).log.lastIndex() < 7; i++) c.tickAll();
     assert.deepEqual(ofType(c.node(L).events, "followerLostEntries"), [
