@@ -111,9 +111,9 @@ function handleAppendResp(r: RaftState, m: AppendRespMsg): void {
     return;
   }
   const wasPaused = pr.isPaused();
-  // etcd's rule: a probe answered at the match point means the follower is caught up.
-  const caughtUp = pr.state === "probe" && m.index === pr.match;
-  if (!pr.maybeUpdate(m.index) && !caughtUp) {
+  // An answer at the match point does not end probing: under reordering it is often a stale
+  // duplicate, and leaving probe on it fires a whole window of appends the follower cannot use.
+  if (!pr.maybeUpdate(m.index)) {
     if (wasPaused && pr.state === "probe") sendAppend(r, m.from, false);
     return;
   }
@@ -121,9 +121,8 @@ function handleAppendResp(r: RaftState, m: AppendRespMsg): void {
   else if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) pr.becomeProbe();
   else if (pr.state === "replicate") pr.freeInflightsTo(m.index);
   if (maybeCommit(r)) r.commitPending = true;
-  // A follower that was paused may have missed the commit index: tell it even without new entries
-  // (one caught up by this very probe already has it).
-  sendAppends(r, m.from, wasPaused && !caughtUp);
+  // A follower that was paused may have missed the commit index: tell it even without new entries.
+  sendAppends(r, m.from, wasPaused);
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 }
 
@@ -157,7 +156,8 @@ function handleHeartbeatResp(r: RaftState, m: HeartbeatRespMsg): void {
   pr.markActive();
   pr.heartbeatAnswered();
   // Even an empty append helps: if earlier ones were lost, the follower's rejection restarts probing.
-  // In probe state it also confirms a follower that restarted (its heartbeat commit waits for that).
+  // In probe state it also confirms a follower that restarted (its heartbeat commit waits for that),
+  // one empty append per heartbeat while the follower has nothing new to take.
   if (pr.match < r.log.lastIndex() || pr.state === "probe") sendAppend(r, m.from, true);
   onReadAck(r, m.from, m.readSeq);
 }
