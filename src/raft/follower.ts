@@ -3,6 +3,7 @@ import type { RaftState } from "./state.js";
 import {
   type AppendMsg,
   type HeartbeatMsg,
+  InvariantError,
   invariant,
   type Message,
   type NodeId,
@@ -95,10 +96,11 @@ function rejectAppend(r: RaftState, to: NodeId, index: number, hintIndex: number
  * state (storage broke its contract), so the node stops rather than hide the loss.
  */
 function handleHeartbeat(r: RaftState, m: HeartbeatMsg): void {
-  invariant(
-    r.recovering || r.recoveredInTerm === r.term || m.commit <= r.log.lastIndex(),
-    `leader ${m.from} commits ${m.commit} from our acknowledgements in term ${r.term}, but our log ends at ${r.log.lastIndex()}: acknowledged entries were lost without a repair`,
-  );
+  if (m.commit > r.log.lastIndex() && !r.recovering && r.recoveredInTerm !== r.term) {
+    throw new InvariantError(
+      `leader ${m.from} commits ${m.commit} from our acknowledgements in term ${r.term}, but our log ends at ${r.log.lastIndex()}: acknowledged entries were lost without a repair`,
+    );
+  }
   r.log.commitTo(Math.min(m.commit, r.confirmedMatch));
   maybeFinishRecovery(r, m.commit);
   r.send({ type: "heartbeatResp", to: m.from, readSeq: m.readSeq });
@@ -127,7 +129,9 @@ function handleSnapshot(r: RaftState, m: SnapshotMsg): void {
 
 /** The current leader's log matches ours up to `index` (it is the index we acknowledge). */
 function confirmMatch(r: RaftState, index: number): void {
-  invariant(index <= r.log.lastIndex(), `confirmed match ${index} past our last index ${r.log.lastIndex()}`);
+  if (index > r.log.lastIndex()) {
+    throw new InvariantError(`confirmed match ${index} past our last index ${r.log.lastIndex()}`);
+  }
   if (index > r.confirmedMatch) r.confirmedMatch = index;
 }
 

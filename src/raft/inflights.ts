@@ -1,4 +1,4 @@
-import { invariant } from "./types.js";
+import { InvariantError, invariant } from "./types.js";
 
 /**
  * A bounded window of appends sent to one follower and not yet acknowledged, counted in appends
@@ -18,7 +18,9 @@ export class Inflights {
   add(lastIndex: number, bytes: number): void {
     invariant(!this.full(), "add to a full inflight window");
     const previous = this.indexes[this.indexes.length - 1];
-    invariant(previous === undefined || previous < lastIndex, `inflight ${lastIndex} after ${previous}`);
+    if (previous !== undefined && previous >= lastIndex) {
+      throw new InvariantError(`inflight ${lastIndex} after ${previous}`);
+    }
     this.indexes.push(lastIndex);
     this.sizes.push(bytes);
     this.bytes += bytes;

@@ -1,5 +1,5 @@
 import { Inflights } from "./inflights.js";
-import { invariant } from "./types.js";
+import { InvariantError, invariant } from "./types.js";
 
 export type ProgressState = "probe" | "replicate" | "snapshot";
 
@@ -73,7 +73,7 @@ export class Progress {
   }
 
   private setNext(next: number): void {
-    invariant(this.match_ < next, `progress next ${next} not above match ${this.match_}`);
+    if (this.match_ >= next) throw new InvariantError(`progress next ${next} not above match ${this.match_}`);
     this.next_ = next;
   }
 

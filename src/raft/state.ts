@@ -9,6 +9,7 @@ import {
   type Entry,
   type EntryKind,
   type HardState,
+  InvariantError,
   invariant,
   type Message,
   NONE,
@@ -141,19 +142,16 @@ export class RaftState {
    * dissertation); everything else waits until the Ready is durable.
    */
   send(m: OutgoingMessage): void {
+    // Checks on the hot path test first and build their message only on failure.
     const stamped = m as { from?: NodeId; term?: number };
-    invariant(stamped.from === undefined, `a ${m.type} message names its sender`);
+    if (stamped.from !== undefined) throw new InvariantError(`a ${m.type} message names its sender`);
     if (stamped.term === undefined) stamped.term = this.term;
-    else if (m.type === "vote") {
-      invariant(
-        m.preVote && stamped.term === this.term + 1,
-        `a vote request in term ${stamped.term}, current ${this.term}`,
-      );
-    } else {
-      invariant(
-        m.type === "voteResp" && stamped.term >= this.term,
-        `a ${m.type} names term ${stamped.term}, current ${this.term}`,
-      );
+    else if (
+      m.type === "vote"
+        ? !m.preVote || stamped.term !== this.term + 1
+        : m.type !== "voteResp" || stamped.term < this.term
+    ) {
+      throw new InvariantError(`a ${m.type} names term ${stamped.term}, current ${this.term}`);
     }
     stamped.from = this.id;
     const out = m as Message;

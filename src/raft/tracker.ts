@@ -1,5 +1,5 @@
 import { Progress } from "./progress.js";
-import { type ConfigState, invariant, type NodeId } from "./types.js";
+import { type ConfigState, InvariantError, type NodeId } from "./types.js";
 
 export type VoteResult = "won" | "lost" | "pending";
 
@@ -34,7 +34,7 @@ export class ProgressTracker {
 
   of(id: NodeId): Progress {
     const pr = this.progress.get(id);
-    invariant(pr !== undefined, `no progress for node ${id}`);
+    if (pr === undefined) throw new InvariantError(`no progress for node ${id}`);
     return pr;
   }
 

@@ -236,6 +236,7 @@ export class InvariantError extends Error {
   }
 }
 
+/** For checks off the hot path: the message is built even when the condition holds. */
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
