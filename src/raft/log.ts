@@ -1,5 +1,12 @@
 import { limitBytes } from "./memory-storage.js";
-import { CompactedError, type Entry, invariant, type LogStorage, type Snapshot } from "./types.js";
+import {
+  CompactedError,
+  type Entry,
+  InvariantError,
+  invariant,
+  type LogStorage,
+  type Snapshot,
+} from "./types.js";
 
 /**
  * The node's view of its log: the persisted part in LogStorage plus an unstable tail (entries, or a
@@ -71,10 +78,9 @@ export class RaftLog {
   append(entries: readonly Entry[]): void {
     const first = entries[0];
     if (first === undefined) return;
-    invariant(
-      first.index > this.committed,
-      `append at ${first.index} would overwrite committed ${this.committed}`,
-    );
+    if (first.index <= this.committed) {
+      throw new InvariantError(`append at ${first.index} would overwrite committed ${this.committed}`);
+    }
     this.truncateAndAppend(entries);
   }
 
@@ -142,15 +148,15 @@ export class RaftLog {
 
   commitTo(index: number): void {
     if (index <= this.committed) return;
-    invariant(index <= this.lastIndex(), `commit ${index} is past the last index ${this.lastIndex()}`);
+    if (index > this.lastIndex())
+      throw new InvariantError(`commit ${index} is past the last index ${this.lastIndex()}`);
     this.committed = index;
   }
 
   appliedTo(index: number): void {
-    invariant(
-      index <= this.committed && index >= this.applied,
-      `applied ${index} outside [${this.applied}, ${this.committed}]`,
-    );
+    if (index > this.committed || index < this.applied) {
+      throw new InvariantError(`applied ${index} outside [${this.applied}, ${this.committed}]`);
+    }
     this.applied = index;
   }
 
@@ -158,7 +164,9 @@ export class RaftLog {
   slice(lo: number, hi: number, bytesMax: number): Entry[] | undefined {
     if (lo >= hi) return [];
     if (lo < this.firstIndex()) return undefined;
-    invariant(hi <= this.lastIndex() + 1, `slice(${lo}, ${hi}) past the last index ${this.lastIndex()}`);
+    if (hi > this.lastIndex() + 1) {
+      throw new InvariantError(`slice(${lo}, ${hi}) past the last index ${this.lastIndex()}`);
+    }
     let result: Entry[] = [];
     if (lo < this.offset) {
       try {

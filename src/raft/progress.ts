@@ -1,114 +1,129 @@
-import { invariant } from "./types.js";
-
-/** A bounded window of appends sent to a follower and not yet acknowledged (count and bytes). */
-export class Inflights {
-  private readonly indexes: number[] = [];
-  private readonly sizes: number[] = [];
-  private bytes = 0;
-
-  constructor(
-    private readonly countMax: number,
-    private readonly bytesMax: number,
-  ) {}
-
-  add(lastIndex: number, bytes: number): void {
-    invariant(!this.full(), "add to a full inflight window");
-    this.indexes.push(lastIndex);
-    this.sizes.push(bytes);
-    this.bytes += bytes;
-  }
-
-  /** Frees every append whose last index is ≤ `index`. */
-  freeTo(index: number): void {
-    let n = 0;
-    while (n < this.indexes.length && (this.indexes[n] as number) <= index) {
-      this.bytes -= this.sizes[n] as number;
-      n++;
-    }
-    if (n > 0) {
-      this.indexes.splice(0, n);
-      this.sizes.splice(0, n);
-    }
-  }
-
-  /** Frees the oldest append: a follower that answers a heartbeat is alive, so let one more append probe it. */
-  freeFirstOne(): void {
-    if (this.indexes.length > 0) this.freeTo(this.indexes[0] as number);
-  }
-
-  full(): boolean {
-    return this.indexes.length >= this.countMax || this.bytes >= this.bytesMax;
-  }
-
-  count(): number {
-    return this.indexes.length;
-  }
-
-  reset(): void {
-    this.indexes.length = 0;
-    this.sizes.length = 0;
-    this.bytes = 0;
-  }
-}
+import { Inflights } from "./inflights.js";
+import { InvariantError, invariant } from "./types.js";
 
 export type ProgressState = "probe" | "replicate" | "snapshot";
 
 /**
- * The leader's view of one follower. Probe: one append at a time until the match point is found.
- * Replicate: pipelined appends within the inflight window. Snapshot: paused while a snapshot is in flight.
+ * The leader's view of one follower (etcd's tracker.Progress); every change goes through a method here.
+ *
+ * - probe: one append at a time until the point where the logs match is found.
+ * - replicate: appends pipelined within the inflight window.
+ * - snapshot: paused while a snapshot is in flight.
+ *
+ * Invariants: 0 <= match < next; match <= acknowledged; inflights is empty outside replicate;
+ * `probeSent` is only set in probe; `pendingSnapshot` > 0 in snapshot state.
  */
 export class Progress {
-  match = 0;
-  next: number;
-  state: ProgressState = "probe";
+  /** Highest index known to be replicated on the follower (from its acknowledgements in this term). */
+  private match_ = 0;
+  /**
+   * Highest index the follower acknowledged in this term. It equals match unless the follower lost
+   * entries (lostEntries): heartbeats keep claiming it, so a follower that lost acknowledged entries
+   * without a repair sees the claim and stops instead of being quietly refilled.
+   */
+  private acknowledged_ = 0;
+  /** Next index to send. */
+  private next_: number;
+  private state_: ProgressState = "probe";
   /** In probe state, an append is outstanding; cleared by any reply or heartbeat response. */
-  probeSent = false;
-  pendingSnapshot = 0;
-  snapshotTicks = 0;
-  recentActive = false;
-  readonly inflights: Inflights;
+  private probeSent = false;
+  /** Index of the snapshot in flight (snapshot state), or where it ended (probe right after it). */
+  private pendingSnapshot_ = 0;
+  private snapshotTicks = 0;
+  /** The follower answered since the last check-quorum round. */
+  private recentActive_ = false;
+  private readonly inflights: Inflights;
 
   constructor(next: number, inflightMax: number, inflightBytesMax: number) {
-    this.next = next;
+    invariant(next > 0, `progress starts at next ${next}`);
+    this.next_ = next;
     this.inflights = new Inflights(inflightMax, inflightBytesMax);
   }
 
+  get match(): number {
+    return this.match_;
+  }
+
+  get acknowledged(): number {
+    return this.acknowledged_;
+  }
+
+  get next(): number {
+    return this.next_;
+  }
+
+  get state(): ProgressState {
+    return this.state_;
+  }
+
+  get pendingSnapshot(): number {
+    return this.pendingSnapshot_;
+  }
+
+  get recentActive(): boolean {
+    return this.recentActive_;
+  }
+
   private resetState(state: ProgressState): void {
-    this.state = state;
+    this.state_ = state;
     this.probeSent = false;
-    this.pendingSnapshot = 0;
+    this.pendingSnapshot_ = 0;
     this.snapshotTicks = 0;
     this.inflights.reset();
+  }
+
+  private setNext(next: number): void {
+    if (this.match_ >= next) throw new InvariantError(`progress next ${next} not above match ${this.match_}`);
+    this.next_ = next;
   }
 
   becomeProbe(): void {
     // After a snapshot, resume right after it; otherwise just after the last known match.
     const next =
-      this.state === "snapshot" ? Math.max(this.match + 1, this.pendingSnapshot + 1) : this.match + 1;
+      this.state_ === "snapshot" ? Math.max(this.match_ + 1, this.pendingSnapshot_ + 1) : this.match_ + 1;
     this.resetState("probe");
-    this.next = next;
+    this.setNext(next);
   }
 
   becomeReplicate(): void {
     this.resetState("replicate");
-    this.next = this.match + 1;
+    this.setNext(this.match_ + 1);
   }
 
   becomeSnapshot(index: number): void {
+    invariant(index > 0, "a snapshot at index 0");
     this.resetState("snapshot");
-    this.pendingSnapshot = index;
+    this.pendingSnapshot_ = index;
+  }
+
+  /** An append ending at `lastIndex` (undefined when empty) with `bytes` of data went out. */
+  sentAppend(lastIndex: number | undefined, bytes: number): void {
+    if (this.state_ === "replicate") {
+      if (lastIndex !== undefined) {
+        this.setNext(lastIndex + 1);
+        this.inflights.add(lastIndex, bytes);
+      }
+    } else {
+      this.probeSent = true;
+    }
   }
 
   /** Records an acknowledgement up to `index`; false if it was stale. */
   maybeUpdate(index: number): boolean {
     let updated = false;
-    if (this.match < index) {
-      this.match = index;
+    if (this.match_ < index) {
+      this.match_ = index;
       updated = true;
       this.probeSent = false;
     }
-    this.next = Math.max(this.next, index + 1);
+    if (this.acknowledged_ < index) this.acknowledged_ = index;
+    this.next_ = Math.max(this.next_, index + 1);
     return updated;
+  }
+
+  /** The follower acknowledged up to `index`: appends ending there are no longer in flight. */
+  freeInflightsTo(index: number): void {
+    this.inflights.freeTo(index);
   }
 
   /**
@@ -116,16 +131,63 @@ export class Progress {
    * `hintNext` (never below match+1). False if the rejection is stale.
    */
   maybeDecrTo(rejected: number, hintNext: number): boolean {
-    const stale = this.state === "replicate" ? rejected <= this.match : this.next - 1 !== rejected;
+    const stale = this.state_ === "replicate" ? rejected <= this.match_ : this.next_ - 1 !== rejected;
     if (stale) return false;
-    const next = Math.max(this.match + 1, Math.min(rejected, hintNext));
+    const next = Math.max(this.match_ + 1, Math.min(rejected, hintNext));
     this.resetState("probe");
-    this.next = next;
+    this.setNext(next);
     return true;
   }
 
+  /**
+   * The follower's log ends at `lastIndex`, below the match it acknowledged: it lost entries (a repair).
+   * Nothing it holds is known to match any more, so match drops to 0 and probing starts after its end,
+   * once the follower has answered a heartbeat (which claims `acknowledged`, see above).
+   */
+  lostEntries(lastIndex: number): void {
+    invariant(lastIndex < this.match_, `lostEntries(${lastIndex}) with match ${this.match_}`);
+    this.match_ = 0;
+    this.resetState("probe");
+    this.setNext(lastIndex + 1);
+    this.probeSent = true;
+  }
+
+  /**
+   * The follower answered a heartbeat, so it is alive. In probe state it may be probed again. In
+   * replicate state with a full window, appends may have been lost: freeing the oldest lets one more
+   * append find out (a rejection restarts probing) without resending the whole window.
+   */
+  heartbeatAnswered(): void {
+    if (this.state_ === "probe") this.probeSent = false;
+    else if (this.state_ === "replicate" && this.inflights.full()) this.inflights.freeFirstOne();
+  }
+
+  /** The transport finished (or failed) sending the snapshot. */
+  snapshotReported(ok: boolean): void {
+    invariant(this.state_ === "snapshot", `snapshot reported in ${this.state_} state`);
+    if (!ok) this.pendingSnapshot_ = 0;
+    this.becomeProbe();
+    this.probeSent = ok; // wait for the follower's reply to the snapshot before probing again
+  }
+
+  /** Counts a tick in snapshot state; true once the snapshot has been in flight for `timeoutTicks`. */
+  tickSnapshot(timeoutTicks: number): boolean {
+    return this.state_ === "snapshot" && ++this.snapshotTicks >= timeoutTicks;
+  }
+
+  markActive(): void {
+    this.recentActive_ = true;
+  }
+
+  /** Returns whether the follower answered since the last call, and starts a new round. */
+  takeActive(): boolean {
+    const active = this.recentActive_;
+    this.recentActive_ = false;
+    return active;
+  }
+
   isPaused(): boolean {
-    switch (this.state) {
+    switch (this.state_) {
       case "probe":
         return this.probeSent;
       case "replicate":

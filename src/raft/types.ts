@@ -1,3 +1,5 @@
+import type { RaftEvent } from "./events.js";
+
 /** Node ids are positive integers; 0 means "none" (no vote, no leader). */
 export type NodeId = number;
 export const NONE: NodeId = 0;
@@ -17,6 +19,11 @@ export interface HardState {
   readonly term: number;
   readonly vote: NodeId;
   readonly commit: number;
+  /**
+   * The node's log was lost (written by `raftstack repair`); absent means false. While set, the node
+   * grants no votes and never campaigns; the core clears it once a leader has caught the node up.
+   */
+  readonly recovering?: boolean;
 }
 
 /** Membership is data keyed by id, never array positions, so runtime changes can be added later. */
@@ -165,6 +172,10 @@ export interface Ready {
   /** Votes, append acknowledgements and everything else: only once the batch is durable. */
   readonly sendAfterPersist: readonly Message[];
   readonly mustSync: boolean;
+  /** What happened since the previous Ready, for the driver to log (at most `RaftLimits.eventsMax`). */
+  readonly events: readonly RaftEvent[];
+  /** Events left out of `events` because the limit was reached. */
+  readonly eventsDropped: number;
 }
 
 /** Read side of stable storage: what has been persisted and acknowledged via advance(). */
@@ -201,6 +212,7 @@ export interface Status {
   readonly vote: NodeId;
   readonly role: Role;
   readonly leader: NodeId;
+  readonly recovering: boolean;
   readonly commit: number;
   readonly applied: number;
   readonly lastIndex: number;
@@ -224,6 +236,7 @@ export class InvariantError extends Error {
   }
 }
 
+/** For checks off the hot path: the message is built even when the condition holds. */
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
   type Entry,
+  type HardState,
   MemoryStorage,
   type Message,
   type NodeId,
   Prng,
   Raft,
   type RaftConfig,
+  type RaftEvent,
   type ReadState,
 } from "../../src/raft/index.js";
 
@@ -25,9 +27,12 @@ export interface ClusterOptions {
 
 export interface TestNode {
   raft: Raft;
-  readonly storage: MemoryStorage;
+  storage: MemoryStorage;
   applied: Entry[];
   readStates: ReadState[];
+  /** Every event the node's Readies reported, and how many were dropped by the limit. */
+  events: RaftEvent[];
+  eventsDropped: number;
   up: boolean;
 }
 
@@ -63,7 +68,15 @@ export class Cluster {
         );
         storage.setHardState({ term: preset.term, vote: 0, commit: 0 });
       }
-      this.nodes.set(id, { raft: this.newRaft(id, storage), storage, applied: [], readStates: [], up: true });
+      this.nodes.set(id, {
+        raft: this.newRaft(id, storage),
+        storage,
+        applied: [],
+        readStates: [],
+        events: [],
+        eventsDropped: 0,
+        up: true,
+      });
     }
   }
 
@@ -106,6 +119,8 @@ export class Cluster {
       if (rd.snapshot) n.applied = decodeAppliedSnapshot(rd.snapshot.data);
       n.applied.push(...rd.committed);
       n.readStates.push(...rd.readStates);
+      n.events.push(...rd.events);
+      n.eventsDropped += rd.eventsDropped;
       n.raft.advance();
     }
   }
@@ -223,6 +238,19 @@ export class Cluster {
     const snapIndex = n.storage.snapshot().meta.index;
     n.applied = n.applied.filter((e) => e.index <= snapIndex);
     n.raft = this.newRaft(id, n.storage, snapIndex);
+    n.up = true;
+  }
+
+  /**
+   * The node's disk is replaced by one holding only `hardState` (what `raftstack repair` leaves
+   * behind: no log, no snapshot), and the node starts on it.
+   */
+  replaceDisk(id: NodeId, hardState: HardState): void {
+    const n = this.node(id);
+    n.storage = new MemoryStorage({ voters: this.ids, learners: [] });
+    n.storage.setHardState(hardState);
+    n.applied = [];
+    n.raft = this.newRaft(id, n.storage);
     n.up = true;
   }
 

@@ -16,3 +16,11 @@ test("src/raft is pure: no clocks, timers, randomness or node imports", () => {
   }
   assert.deepEqual(offenders, []);
 });
+
+test("src/raft keeps one job per file: no file over 500 lines", () => {
+  const dir = join(process.cwd(), "src", "raft");
+  const long = readdirSync(dir)
+    .map((name) => [name, readFileSync(join(dir, name), "utf8").split("\n").length] as const)
+    .filter(([, lines]) => lines > 500);
+  assert.deepEqual(long, []);
+});

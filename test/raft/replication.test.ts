@@ -141,6 +141,34 @@ describe("log replication", () => {
     assert.equal(c.raft(2).log.lastIndex(), c.raft(1).log.lastIndex());
   });
 
+  test("a stale acknowledgement at the match point does not end probing (no burst of appends the follower cannot use)", () => {
+    const c = new Cluster(3, { seed: 2, limits: { appendEntriesMax: 1 } });
+    const term = c.elect(1);
+    c.stabilize();
+    const match = c.raft(1).status().progress.get(2)?.match ?? 0;
+    c.raft(1).reportUnreachable(2); // probe node 2
+    for (let i = 0; i < 10; i++) c.propose(1, `p${i}`);
+    c.process(1); // one probe to node 2, still unanswered
+    const queued = () => c.queue.filter((m) => m.type === "app" && m.to === 2).length;
+    assert.equal(queued(), 1);
+    // A duplicate of an old reply arrives (the network reorders and duplicates).
+    c.raft(1).step({
+      type: "appResp",
+      from: 2,
+      to: 1,
+      term,
+      reject: false,
+      index: match,
+      hintIndex: 0,
+      hintTerm: 0,
+    });
+    c.process(1);
+    assert.equal(queued(), 1, "the stale reply ended probing and fired a window of appends");
+    assert.equal(c.raft(1).status().progress.get(2)?.state, "probe");
+    c.stabilize();
+    assert.equal(c.raft(2).log.lastIndex(), c.raft(1).log.lastIndex());
+  });
+
   test("proposals: a follower forwards to the leader; with forwarding off it names the leader; without a leader it fails fast", () => {
     const c = new Cluster(3, { seed: 4 });
     c.elect(1);
