@@ -17,6 +17,8 @@ export interface HardState {
   readonly term: number;
   readonly vote: NodeId;
   readonly commit: number;
+  /** set by repair; cleared by the core once caught up */
+  readonly recovering?: boolean;
 }
 
 /** Membership is data keyed by id, never array positions, so runtime changes can be added later. */

@@ -11,7 +11,10 @@ const HEADER_MAGIC = 0x4c415752; // "RWAL"
 const HEADER_VERSION = 1;
 const HEADER_PAYLOAD_BYTES = 4 + 1 + 8 + 8;
 const MARKER_PAYLOAD_BYTES = 16;
+/** term, vote, commit; then a flags byte, present only when a flag is set (older records lack it). */
 const HARD_STATE_PAYLOAD_BYTES = 24;
+const HARD_STATE_FLAGS_BYTES = 1;
+const HARD_STATE_RECOVERING = 1;
 /** Per entry: term u64, kind u8, data length u32; indexes are implied (first index + position). */
 const ENTRY_HEADER_BYTES = 13;
 const ENTRIES_PREFIX_BYTES = 12;
@@ -56,8 +59,12 @@ export function batchBytes(parts: BatchParts): number {
     n += RECORD_HEADER_BYTES + ENTRIES_PREFIX_BYTES;
     for (const e of parts.entries) n += ENTRY_HEADER_BYTES + e.data.length;
   }
-  if (parts.hardState !== undefined) n += RECORD_HEADER_BYTES + HARD_STATE_PAYLOAD_BYTES;
+  if (parts.hardState !== undefined) n += RECORD_HEADER_BYTES + hardStatePayloadBytes(parts.hardState);
   return n;
+}
+
+function hardStatePayloadBytes(hs: HardState): number {
+  return HARD_STATE_PAYLOAD_BYTES + (hs.recovering === true ? HARD_STATE_FLAGS_BYTES : 0);
 }
 
 /** Encodes a whole batch into one buffer (one write, one fsync), without per-entry allocations. */
@@ -97,7 +104,9 @@ export function encodeBatch(parts: BatchParts): Buffer {
     putU64(buf, p, parts.hardState.term);
     putU64(buf, p + 8, parts.hardState.vote);
     putU64(buf, p + 16, parts.hardState.commit);
-    off = seal(buf, off, RecordType.hardState, HARD_STATE_PAYLOAD_BYTES);
+    // Written only when set, so a node that never ran repair writes the same bytes as older versions.
+    if (parts.hardState.recovering === true) buf.writeUInt8(HARD_STATE_RECOVERING, p + 24);
+    off = seal(buf, off, RecordType.hardState, hardStatePayloadBytes(parts.hardState));
   }
   return buf;
 }
@@ -165,9 +174,14 @@ export function decodeMarker(buf: Buffer, rec: RawRecord): LogPoint {
 }
 
 export function decodeHardState(buf: Buffer, rec: RawRecord): HardState {
-  expectLength(rec, HARD_STATE_PAYLOAD_BYTES);
   const p = rec.payload;
-  return { term: getU64(buf, p), vote: getU64(buf, p + 8), commit: getU64(buf, p + 16) };
+  const flagged = rec.end - p === HARD_STATE_PAYLOAD_BYTES + HARD_STATE_FLAGS_BYTES;
+  if (!flagged) expectLength(rec, HARD_STATE_PAYLOAD_BYTES);
+  const hs = { term: getU64(buf, p), vote: getU64(buf, p + 8), commit: getU64(buf, p + 16) };
+  if (!flagged) return hs;
+  const flags = buf[p + HARD_STATE_PAYLOAD_BYTES]!;
+  if (flags !== HARD_STATE_RECOVERING) throw new MalformedRecordError(`hard state: unknown flags ${flags}`);
+  return { ...hs, recovering: true };
 }
 
 /** Entries reference `buf` (no copy): replay keeps the segment bytes rather than a million small copies. */

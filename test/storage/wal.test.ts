@@ -7,7 +7,8 @@ import {
   repair,
   StorageCorruptionError,
 } from "../../src/storage/index.js";
-import { DATA, ent, ents, FaultDisk, seededRng, text } from "./helpers.js";
+import { encodeBatch, RECORD_HEADER_BYTES } from "../../src/storage/codec.js";
+import { CONFIG, DATA, ent, ents, FaultDisk, seededRng, text } from "./helpers.js";
 
 async function fresh(options: DiskStorageOptions = {}): Promise<{ disk: MemDisk; s: DiskStorage }> {
   const disk = new MemDisk();
@@ -52,6 +53,41 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     assert.deepEqual(
       k2.entries(1, 3, 1e9).map((e) => e.kind),
       ["noop", "config"],
+    );
+  });
+
+  test("the recovering flag survives reopens and segment rotation, and clears", async () => {
+    const opts = { segmentBytesMax: 300, compactKeepEntries: 0 };
+    const { disk, s } = await fresh(opts);
+    await s.save({ hardState: { term: 2, vote: 1, commit: 0, recovering: true }, entries: [] });
+    for (let i = 1; i <= 12; i++) await s.save({ entries: ents(i, i, 2, () => "x".repeat(60)) });
+    await s.createSnapshot(4, CONFIG, new Uint8Array(1));
+    await s.createSnapshot(8, CONFIG, new Uint8Array(1));
+    const first = s.walSegments()[0];
+    await s.compact(8);
+    assert.ok(!s.walSegments().includes(first!), "the segment with the flagged record is gone");
+    let r = await reopen(disk, opts);
+    assert.deepEqual(r.initialState().hardState, { term: 2, vote: 1, commit: 8, recovering: true });
+    await r.save({ hardState: { term: 2, vote: 1, commit: 12 }, entries: [] });
+    r = await reopen(disk, opts);
+    assert.deepEqual(r.initialState().hardState, { term: 2, vote: 1, commit: 12 });
+  });
+
+  test("a hard state record without the flag is byte for byte the older 24-byte format", () => {
+    const plain = encodeBatch({ entries: [], hardState: { term: 7, vote: 3, commit: 9 } });
+    assert.equal(plain.length, RECORD_HEADER_BYTES + 24);
+    assert.deepEqual(
+      encodeBatch({ entries: [], hardState: { term: 7, vote: 3, commit: 9, recovering: false } }),
+      plain,
+    );
+    const flagged = encodeBatch({
+      entries: [],
+      hardState: { term: 7, vote: 3, commit: 9, recovering: true },
+    });
+    assert.equal(flagged.length, RECORD_HEADER_BYTES + 25);
+    assert.deepEqual(
+      flagged.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + 24),
+      plain.subarray(RECORD_HEADER_BYTES),
     );
   });
 
