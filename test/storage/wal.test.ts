@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { encodeBatch, RECORD_HEADER_BYTES } from "../../src/storage/codec.js";
 import {
   DiskStorage,
   type DiskStorageOptions,
@@ -7,8 +8,7 @@ import {
   repair,
   StorageCorruptionError,
 } from "../../src/storage/index.js";
-import { encodeBatch, RECORD_HEADER_BYTES } from "../../src/storage/codec.js";
-import { CONFIG, DATA, ent, ents, FaultDisk, seededRng, text } from "./helpers.js";
+import { CONFIG, DATA, ent, ents, FaultDisk, restart, seededRng, text } from "./helpers.js";
 
 async function fresh(options: DiskStorageOptions = {}): Promise<{ disk: MemDisk; s: DiskStorage }> {
   const disk = new MemDisk();
@@ -16,7 +16,7 @@ async function fresh(options: DiskStorageOptions = {}): Promise<{ disk: MemDisk;
 }
 
 async function reopen(disk: MemDisk, options: DiskStorageOptions = {}): Promise<DiskStorage> {
-  return DiskStorage.open(disk, DATA, options);
+  return restart(disk, DATA, options);
 }
 
 function all(s: DiskStorage): string[] {
@@ -49,7 +49,7 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     assert.equal(r.stats.tailBytesTruncated, 0);
     const kinds = await DiskStorage.open(disk, "/other");
     await kinds.save({ entries: [ent(1, 1, "", "noop"), ent(2, 1, "c", "config")] });
-    const k2 = await DiskStorage.open(disk, "/other");
+    const k2 = await restart(disk, "/other");
     assert.deepEqual(
       k2.entries(1, 3, 1e9).map((e) => e.kind),
       ["noop", "config"],
@@ -148,14 +148,16 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     const result = await repair(disk, DATA);
     assert.deepEqual(result.movedAside, [`${DATA}/wal.corrupt-1`, `${DATA}/snap.corrupt-1`]);
     const r = await reopen(disk);
-    assert.deepEqual(r.initialState().hardState, { term: 4, vote: 2, commit: 0 });
+    assert.deepEqual(r.initialState().hardState, { term: 4, vote: 2, commit: 0, recovering: true });
     assert.equal(r.lastIndex(), 0);
     assert.ok(disk.paths().some((p) => p.startsWith(`${DATA}/wal.corrupt-1/wal-`)));
-    // A second repair picks the next free name.
-    assert.deepEqual((await repair(disk, DATA)).movedAside, [
-      `${DATA}/wal.corrupt-2`,
-      `${DATA}/snap.corrupt-2`,
-    ]);
+    // Once the repaired node has written to its log, a second repair picks the next free name.
+    await r.save({ hardState: { term: 5, vote: 0, commit: 0 }, entries: ents(1, 1, 5) });
+    disk.killProcesses();
+    assert.deepEqual(await repair(disk, DATA), {
+      movedAside: [`${DATA}/wal.corrupt-2`, `${DATA}/snap.corrupt-2`],
+      hardState: { term: 5, vote: 0, commit: 0, recovering: true },
+    });
   });
 
   test("damage at the end of a non-last segment is corruption, not a torn tail", async () => {
