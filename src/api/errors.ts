@@ -16,12 +16,16 @@ export const apiErrorStatusByCode = {
   item_too_large: 413,
   label_too_large: 413,
   too_many_items: 413,
+  /** The Idempotency-Key was first used with a different command. */
+  idempotency_key_reused: 422,
   internal: 500,
   /** The 503s: the request was not served, or its outcome is unknown; retry with the same key. */
   no_leader: 503,
   timeout: 503,
   stopped: 503,
   busy: 503,
+  /** The exactly-once table is full: no new keys until old ones expire (Retry-After). */
+  idempotency_keys_full: 503,
   capacity_exceeded: 507,
 } as const satisfies Readonly<Record<string, number>>;
 

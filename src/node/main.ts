@@ -2,7 +2,7 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Command, CommanderError } from "commander";
-import { DiskStorage, NodeDisk, repair, StorageCorruptionError } from "../storage/index.js";
+import { NodeDisk, repair, StorageCorruptionError, StorageError } from "../storage/index.js";
 import { addNodeFlags, hasNodeFlagsOnLine, nodeInputOf, PRECEDENCE_TEXT } from "./flags.js";
 import { type NodeOptions, UsageError, validateNodeOptions } from "./options.js";
 import { startNode } from "./start.js";
@@ -69,18 +69,24 @@ export async function runRepairCommand(argv: readonly string[]): Promise<number>
     process.stderr.write("raftstack repair: --data-dir is required\n");
     return EXIT_USAGE;
   }
-  const disk = new NodeDisk();
-  const result = await repair(disk, dataDir);
-  // The leader still believes this node holds its old log (its match index never goes back), so it
-  // would never resend it. One term higher, with no vote (always safe), makes the node's first answer
-  // depose that leader; the next leader starts from match 0 and restores this node by snapshot.
-  const storage = await DiskStorage.open(disk, dataDir);
-  const term = storage.initialState().hardState.term + 1;
-  await storage.save({ hardState: { term, vote: 0, commit: 0 }, entries: [] });
-  await storage.close();
+  let result: Awaited<ReturnType<typeof repair>>;
+  try {
+    result = await repair(new NodeDisk(), dataDir);
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    process.stderr.write(`raftstack repair: ${err.message}\n`);
+    return 1;
+  }
+  // Term and vote stay as recovered (a higher term would be a driver-side patch): the node starts
+  // `recovering`, grants no votes and counts towards no quorum until a leader has restored its log.
+  const { term, vote } = result.hardState;
+  const moved =
+    result.movedAside.length === 0
+      ? "already repaired, nothing moved"
+      : `moved aside ${result.movedAside.join(", ")}`;
   process.stdout.write(
-    `repaired ${dataDir}: moved aside ${result.movedAside.join(", ") || "nothing"}; ` +
-      `restarting at term ${term} with an empty log; start the node to rejoin\n`,
+    `repaired ${dataDir}: ${moved}; the node keeps term ${term} and vote ${vote} with an empty log and ` +
+      `grants no votes until the leader has restored it; start the node to rejoin\n`,
   );
   return 0;
 }

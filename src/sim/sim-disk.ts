@@ -65,6 +65,10 @@ export class SimDisk implements Disk {
     return this.dead ? never : this.inner.mkdirp(dir);
   }
 
+  lockDir(dir: string, reason: string) {
+    return this.dead ? never : this.inner.lockDir(dir, reason, () => !this.dead);
+  }
+
   /** The fsync reaches the disk after its delay (MemDisk applies it synchronously on call). */
   private delayed(sync: () => Promise<void>): Promise<void> {
     if (this.dead) return never;

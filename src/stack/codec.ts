@@ -43,6 +43,23 @@ export function setCommandAtMs(data: Uint8Array, atMs: number): void {
   new DataView(data.buffer, data.byteOffset, data.byteLength).setFloat64(2, atMs, true);
 }
 
+/** An encoded command's timestamp: bytes 2..10 (see encodeCommand and setCommandAtMs). */
+const atMsStart = 2;
+const atMsEnd = 10;
+
+/**
+ * A 30-bit FNV-1a hash of an encoded command without its timestamp (each attempt is stamped anew),
+ * so a retry matches its first attempt and another command under the same key almost surely does not
+ * (a collision, ~2^-30, answers with the first outcome as before fingerprints existed). 30 bits keep
+ * it a small integer in V8: no heap number per remembered session.
+ */
+export function commandFingerprint(data: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < Math.min(atMsStart, data.length); i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  for (let i = atMsEnd; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  return (h >>> 0) & 0x3fffffff;
+}
+
 /**
  * Never throws: any malformed input (garbage, truncation, trailing bytes, bad UTF-8, a timestamp that is
  * negative, infinite or NaN) gives undefined.

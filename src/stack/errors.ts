@@ -13,6 +13,8 @@ export const errorCodes = [
   "key_invalid",
   "too_many_items",
   "capacity_exceeded",
+  "idempotency_key_reused",
+  "idempotency_keys_full",
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
@@ -29,6 +31,10 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   key_invalid: 400,
   too_many_items: 413,
   capacity_exceeded: 507,
+  /** The key was first used for a different command: answering that command's outcome would lie. */
+  idempotency_key_reused: 422,
+  /** The exactly-once table is at its memory limit until keys age out: retry later (Retry-After). */
+  idempotency_keys_full: 503,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

@@ -20,12 +20,29 @@ export interface StackLimits {
   readonly itemsMax: number;
   /** UTF-16 code units over all items (what V8 stores), bounding memory independently of item count. */
   readonly itemCharsMax: number;
-  /** Remembered idempotency keys; when full the oldest is forgotten. */
+  /**
+   * Remembered idempotency keys. A key is never forgotten before its retention: when the table is
+   * full, new keyed writes are refused (idempotency_keys_full, 503) until old keys age out. Measured
+   * (bench/sessions.ts): 200 bytes of heap per key of 36 chars, so the default 1,000,000 keys take
+   * about 200 MB, and allow 1,666 keyed writes/s sustained over any 10 minutes.
+   */
   readonly sessionsMax: number;
-  /** UTF-16 code units of keys and popped items held by remembered outcomes. */
+  /**
+   * UTF-16 code units of the keys and popped items held by remembered outcomes (full: as
+   * sessionsMax). The default 64 Mi chars bounds that text to 128 MiB, beyond the per-key overhead.
+   */
   readonly sessionCharsMax: number;
-  /** How long a key is remembered, measured on the leaders' timestamps in the log. */
+  /**
+   * How long a key is remembered, on the machine's replicated clock. Longer than any client's retry
+   * deadline (the client's default is 10 s), so a retry always finds its key.
+   */
   readonly sessionRetentionMs: number;
+  /**
+   * Most the replicated clock advances on one entry. The clock follows the leaders' timestamps, but a
+   * timestamp jumping ahead of all before it (a leader whose clock runs fast, or the first entry after
+   * an idle spell) moves it by at most this much: one leader's clock cannot expire every key at once.
+   */
+  readonly clockStepMaxMs: number;
 }
 
 export const defaultStackLimits: StackLimits = {
@@ -36,9 +53,10 @@ export const defaultStackLimits: StackLimits = {
   stacksMax: 100_000,
   itemsMax: 10_000_000,
   itemCharsMax: 512 * 1024 * 1024,
-  sessionsMax: 100_000,
+  sessionsMax: 1_000_000,
   sessionCharsMax: 64 * 1024 * 1024,
   sessionRetentionMs: 10 * 60 * 1000,
+  clockStepMaxMs: 1000,
 };
 
 /** UTF-8 length of `s`, or -1 if it holds a lone surrogate (which UTF-8 cannot carry unchanged). */

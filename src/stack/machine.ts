@@ -1,7 +1,8 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
-import { decodeCommand, readOutcome, writeOutcome } from "./codec.js";
+import { commandFingerprint, decodeCommand, readOutcome, writeOutcome } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
+import { anyFingerprint, SessionTable } from "./sessions.js";
 import type {
   Command,
   Failure,
@@ -28,25 +29,14 @@ interface Stack {
   readonly items: string[];
 }
 
-/** A remembered first outcome. `atMs` is the machine's clock when it was recorded, so it never decreases. */
-interface Session {
-  readonly key: string;
-  readonly atMs: number;
-  readonly outcome: Outcome;
-}
-
-/** Snapshot format version; restore refuses others. */
-const snapshotVersion = 1;
-/** Forgotten sessions at the queue head are compacted away once this many accumulate (and half the array). */
-const sessionQueueSlackMax = 1024;
+/**
+ * Snapshot format version. Version 2 added the latest timestamp and the sessions' fingerprints;
+ * version 1 is still read. Restore refuses others.
+ */
+const snapshotVersion = 2;
 
 function fail(code: ErrorCode): Failure {
   return { ok: false, code };
-}
-
-/** Memory held by a remembered outcome, in UTF-16 units (the key and a popped item dominate). */
-function sessionChars(s: Session): number {
-  return s.key.length + (s.outcome.ok && s.outcome.kind === "popped" ? s.outcome.item.length : 0);
 }
 
 /**
@@ -60,25 +50,31 @@ export class StackMachine {
   readonly #idsByLabel = new Map<string, number>();
   #nextId = 1;
   #appliedIndex = 0;
+  /** The replicated clock: advances with the leaders' timestamps, at most clockStepMaxMs per entry. */
   #nowMs = 0;
+  /** The latest leader timestamp applied: the clock advances only when a timestamp passes it. */
+  #stampMs = 0;
   #itemCount = 0;
   #itemChars = 0;
-  readonly #sessions = new Map<string, Session>();
-  /** Sessions in insertion order (= non-decreasing atMs): expiry and eviction pop from the head. */
-  #sessionQueue: Session[] = [];
-  #sessionHead = 0;
-  #sessionChars = 0;
+  readonly #sessions: SessionTable;
 
   constructor(options: StackMachineOptions = {}) {
     this.limits = { ...defaultStackLimits, ...options.limits };
     this.#applyRetriesTwice = options.mutations?.applyRetriesTwice ?? false;
+    const { clockStepMaxMs, sessionRetentionMs } = this.limits;
+    if (!(clockStepMaxMs > 0 && clockStepMaxMs < sessionRetentionMs)) {
+      throw new Error(
+        `clockStepMaxMs ${clockStepMaxMs} must be in (0, sessionRetentionMs ${sessionRetentionMs})`,
+      );
+    }
+    this.#sessions = new SessionTable(this.limits);
   }
 
   get appliedIndex(): number {
     return this.#appliedIndex;
   }
 
-  /** The largest leader timestamp applied so far: the machine's only notion of time. */
+  /** The replicated clock (see clockStepMaxMs): the machine's only notion of time, for key expiry. */
   get nowMs(): number {
     return this.#nowMs;
   }
@@ -112,16 +108,39 @@ export class StackMachine {
     this.#advance(index);
     const cmd = decodeCommand(data);
     if (cmd === undefined) return fail("bad_command");
-    if (cmd.atMs > this.#nowMs) this.#nowMs = cmd.atMs;
-    this.#trimSessions();
+    this.#tick(cmd.atMs);
+    this.#sessions.expire(this.#nowMs);
     if (cmd.key === undefined) return this.#execute(cmd);
     const keyCode = validateKey(cmd.key, this.limits);
     if (keyCode !== undefined) return fail(keyCode);
+    const fingerprint = commandFingerprint(data);
     const known = this.#sessions.get(cmd.key);
-    if (known !== undefined && !this.#applyRetriesTwice) return known.outcome;
+    if (known !== undefined && !this.#applyRetriesTwice) {
+      const retry = known.fingerprint === fingerprint || known.fingerprint === anyFingerprint;
+      return retry ? known.outcome : fail("idempotency_key_reused");
+    }
+    if (known === undefined && !this.#sessions.fits(cmd.key.length + this.#poppedChars(cmd))) {
+      return fail("idempotency_keys_full");
+    }
     const outcome = this.#execute(cmd);
-    if (known === undefined) this.#remember({ key: cmd.key, atMs: this.#nowMs, outcome });
+    if (known === undefined) this.#sessions.add({ key: cmd.key, atMs: this.#nowMs, fingerprint, outcome });
     return outcome;
+  }
+
+  /**
+   * Moves the clock by how far `atMs` passes the latest timestamp, at most clockStepMaxMs. Measured
+   * from the latest timestamp, not from the clock, so a jump that was cut short is not paid out later
+   * (a burst after an idle spell must not expire keys in seconds).
+   */
+  #tick(atMs: number): void {
+    if (atMs <= this.#stampMs) return;
+    this.#nowMs += Math.min(atMs - this.#stampMs, this.limits.clockStepMaxMs);
+    this.#stampMs = atMs;
+  }
+
+  /** UTF-16 units a pop would remember (its item), so the chars limit holds before the pop runs. */
+  #poppedChars(cmd: Command): number {
+    return cmd.type === "pop" ? (this.#stacks.get(cmd.id)?.items.at(-1)?.length ?? 0) : 0;
   }
 
   #execute(cmd: Command): Outcome {
@@ -174,31 +193,6 @@ export class StackMachine {
     }
   }
 
-  #remember(session: Session): void {
-    this.#sessions.set(session.key, session);
-    this.#sessionQueue.push(session);
-    this.#sessionChars += sessionChars(session);
-    this.#trimSessions();
-  }
-
-  /** Forgets sessions from the oldest while they are expired or the table is over a bound. O(1) amortized. */
-  #trimSessions(): void {
-    const { sessionsMax, sessionCharsMax, sessionRetentionMs } = this.limits;
-    const queue = this.#sessionQueue;
-    while (this.#sessionHead < queue.length) {
-      const oldest = queue[this.#sessionHead]!;
-      const over = this.#sessions.size > sessionsMax || this.#sessionChars > sessionCharsMax;
-      if (!over && this.#nowMs - oldest.atMs < sessionRetentionMs) break;
-      this.#sessions.delete(oldest.key);
-      this.#sessionChars -= sessionChars(oldest);
-      this.#sessionHead++;
-    }
-    if (this.#sessionHead > sessionQueueSlackMax && this.#sessionHead * 2 > queue.length) {
-      this.#sessionQueue = queue.slice(this.#sessionHead);
-      this.#sessionHead = 0;
-    }
-  }
-
   /** Reads. The caller makes them linearizable (ReadIndex) by waiting until appliedIndex is high enough. */
   id(label: string): number | undefined {
     return this.#idsByLabel.get(label);
@@ -239,9 +233,10 @@ export class StackMachine {
   }
 
   /**
-   * Layout: version u8, appliedIndex, nowMs f64, nextId, stack count, stacks (id, label, item count,
-   * items bottom first), session count, sessions oldest first (key, atMs f64, outcome). Deterministic:
-   * equal states give equal bytes.
+   * Layout: version u8, appliedIndex, nowMs f64, stampMs f64, nextId, stack count, stacks (id, label,
+   * item count, items bottom first), session count, sessions oldest first (key, atMs f64, fingerprint
+   * + 1 (0: any), outcome). Version 1 had no stampMs and no fingerprints. Deterministic: equal states
+   * give equal bytes.
    */
   snapshot(): Uint8Array {
     const steps = this.snapshotSteps(Number.POSITIVE_INFINITY);
@@ -257,17 +252,23 @@ export class StackMachine {
    * stacks and sessions (pointer copies), so applying entries meanwhile does not change the result.
    */
   *snapshotSteps(itemsPerStep: number): Generator<void, Uint8Array, void> {
-    const header = { applied: this.#appliedIndex, nowMs: this.#nowMs, nextId: this.#nextId };
+    const header = {
+      applied: this.#appliedIndex,
+      nowMs: this.#nowMs,
+      stampMs: this.#stampMs,
+      nextId: this.#nextId,
+    };
     const stacks = [...this.#stacks.values()].map((st) => ({
       id: st.id,
       label: st.label,
       items: st.items.slice(),
     }));
-    const sessions = this.#sessionQueue.slice(this.#sessionHead);
+    const sessions = this.#sessions.oldestFirst();
     const w = new Writer(64 + this.#itemChars + this.#itemCount * 2);
     w.u8(snapshotVersion);
     w.varint(header.applied);
     w.f64(header.nowMs);
+    w.f64(header.stampMs);
     w.varint(header.nextId);
     w.varint(stacks.length);
     let sinceYield = 0;
@@ -287,6 +288,7 @@ export class StackMachine {
     for (const session of sessions) {
       w.str(session.key);
       w.f64(session.atMs);
+      w.varint(session.fingerprint + 1);
       writeOutcome(w, session.outcome);
       if (++sinceYield >= itemsPerStep) {
         sinceYield = 0;
@@ -310,9 +312,11 @@ export class StackMachine {
 
   #load(r: Reader): void {
     const version = r.u8();
-    if (version !== snapshotVersion) throw new DecodeError(`unknown version ${version}`);
+    if (version !== 1 && version !== snapshotVersion) throw new DecodeError(`unknown version ${version}`);
     this.#appliedIndex = r.varint();
     this.#nowMs = r.f64();
+    // Version 1's clock was the latest timestamp itself.
+    this.#stampMs = version === 1 ? this.#nowMs : r.f64();
     this.#nextId = r.varint();
     const stackCount = r.varint();
     for (let i = 0; i < stackCount; i++) {
@@ -333,12 +337,17 @@ export class StackMachine {
       this.#itemCount += count;
     }
     const sessionCount = r.varint();
+    let lastAtMs = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < sessionCount; i++) {
-      const session: Session = { key: r.str(), atMs: r.f64(), outcome: readOutcome(r) };
-      if (this.#sessions.has(session.key)) throw new DecodeError("duplicate session");
-      this.#sessions.set(session.key, session);
-      this.#sessionQueue.push(session);
-      this.#sessionChars += sessionChars(session);
+      const key = r.str();
+      const atMs = r.f64();
+      const fingerprint = version === 1 ? anyFingerprint : r.varint() - 1;
+      const outcome = readOutcome(r);
+      if (this.#sessions.get(key) !== undefined) throw new DecodeError("duplicate session");
+      // Expiry relies on the order; a fingerprint is 30 bits (commandFingerprint).
+      if (!(atMs >= lastAtMs) || fingerprint >= 2 ** 30) throw new DecodeError(`bad session ${key}`);
+      lastAtMs = atMs;
+      this.#sessions.add({ key, atMs, fingerprint, outcome });
     }
     if (!r.done) throw new DecodeError("trailing bytes");
   }

@@ -12,7 +12,10 @@ const HEADER_MAGIC = 0x4c415752; // "RWAL"
 const HEADER_VERSION = 1;
 const HEADER_PAYLOAD_BYTES = 4 + 1 + 8 + 8;
 const MARKER_PAYLOAD_BYTES = 16;
+/** term, vote, commit; then a flags byte, present only when a flag is set (older records lack it). */
 const HARD_STATE_PAYLOAD_BYTES = 24;
+const HARD_STATE_FLAGS_BYTES = 1;
+const HARD_STATE_RECOVERING = 1;
 /** Per entry: term u64, kind u8, data length u32; indexes are implied (first index + position). */
 const ENTRY_HEADER_BYTES = 13;
 const ENTRIES_PREFIX_BYTES = 12;
@@ -47,8 +50,12 @@ export function batchBytes(parts: BatchParts): number {
     n += RECORD_HEADER_BYTES + ENTRIES_PREFIX_BYTES;
     for (const e of parts.entries) n += ENTRY_HEADER_BYTES + e.data.length;
   }
-  if (parts.hardState !== undefined) n += RECORD_HEADER_BYTES + HARD_STATE_PAYLOAD_BYTES;
+  if (parts.hardState !== undefined) n += RECORD_HEADER_BYTES + hardStatePayloadBytes(parts.hardState);
   return n;
+}
+
+function hardStatePayloadBytes(hs: HardState): number {
+  return HARD_STATE_PAYLOAD_BYTES + (hs.recovering === true ? HARD_STATE_FLAGS_BYTES : 0);
 }
 
 /**
@@ -91,6 +98,8 @@ export function encodeBatch(parts: BatchParts): Uint8Array {
     w.u64(parts.hardState.term);
     w.u64(parts.hardState.vote);
     w.u64(parts.hardState.commit);
+    // Written only when set, so a node that never ran repair writes the same bytes as older versions.
+    if (parts.hardState.recovering === true) w.u8(HARD_STATE_RECOVERING);
   }
   const buf = w.finishView();
   for (const [k, r] of records.entries()) seal(buf, r.off, r.type, records[k + 1]?.off ?? buf.length);
@@ -180,7 +189,14 @@ function readPoint(r: Reader): LogPoint {
 }
 
 export function decodeHardState(buf: Uint8Array, rec: RawRecord): HardState {
-  return decodeRecord(buf, rec, (r) => ({ term: r.u64(), vote: r.u64(), commit: r.u64() }));
+  return decodeRecord(buf, rec, (r) => {
+    const hs = { term: r.u64(), vote: r.u64(), commit: r.u64() };
+    // Older records end here; a flags byte follows only when a flag is set.
+    if (r.done) return hs;
+    const flags = r.u8();
+    if (flags !== HARD_STATE_RECOVERING) throw new DecodeError(`hard state: unknown flags ${flags}`);
+    return { ...hs, recovering: true };
+  });
 }
 
 /** Entries reference `buf` (no copy): replay keeps the segment bytes rather than a million small copies. */

@@ -9,6 +9,7 @@ import {
   type Snapshot,
 } from "../raft/index.js";
 import { encodeBatch, type LogPoint } from "./codec.js";
+import { defaultLockReason, lockDataDir, refuseInterruptedRepair } from "./data-dir.js";
 import type { Disk } from "./disk.js";
 import { EntryLog } from "./entry-log.js";
 import { StorageCorruptionError, StorageError } from "./errors.js";
@@ -44,6 +45,8 @@ export interface DiskStorageOptions {
   /** Membership reported by initialState() while no snapshot exists. */
   readonly bootstrapConfig?: ConfigState;
   readonly logger?: StorageLogger;
+  /** Recorded in the data dir's lock, so a refused second process can name what holds it. */
+  readonly lockReason?: string;
 }
 
 export interface OpenStats {
@@ -97,8 +100,9 @@ export class DiskStorage implements LogStorage {
     hardState: HardState,
     snapshot: Snapshot,
     snapIndexes: number[],
-    private readonly options: Required<Omit<DiskStorageOptions, "bootstrapConfig" | "logger">>,
+    private readonly options: Required<Omit<DiskStorageOptions, "bootstrapConfig" | "logger" | "lockReason">>,
     readonly stats: OpenStats,
+    private readonly unlock: () => Promise<void>,
   ) {
     this.hard = hardState;
     this.snap = snapshot;
@@ -110,10 +114,28 @@ export class DiskStorage implements LogStorage {
   }
 
   /**
-   * Replays the newest valid snapshot and the WAL. A torn record at the end of the last segment is
+   * Locks the data dir (DataDirLockedError if another process has it; released by close()), then
+   * replays the newest valid snapshot and the WAL. A torn record at the end of the last segment is
    * cut off; damage anywhere else throws StorageCorruptionError naming the repair command.
    */
   static async open(disk: Disk, dataDir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
+    await disk.mkdirp(dataDir);
+    const unlock = await lockDataDir(disk, dataDir, options.lockReason ?? defaultLockReason());
+    try {
+      await refuseInterruptedRepair(disk, dataDir);
+      return await DiskStorage.load(disk, dataDir, options, unlock);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
+  }
+
+  private static async load(
+    disk: Disk,
+    dataDir: string,
+    options: DiskStorageOptions,
+    unlock: () => Promise<void>,
+  ): Promise<DiskStorage> {
     const started = performance.now();
     const opts = {
       segmentBytesMax: options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
@@ -186,7 +208,7 @@ export class DiskStorage implements LogStorage {
       snapshotFallback: damaged.length > 0 && chosen !== undefined,
     };
     const kept = indexes.filter((i) => i <= snapshot.meta.index && chosen !== undefined);
-    return new DiskStorage(disk, dataDir, wal, log, hardState, snapshot, kept, opts, stats);
+    return new DiskStorage(disk, dataDir, wal, log, hardState, snapshot, kept, opts, stats, unlock);
   }
 
   initialState(): { hardState: HardState; config: ConfigState } {
@@ -324,6 +346,7 @@ export class DiskStorage implements LogStorage {
     return this.exclusive(async () => {
       this.closed = true;
       await this.wal.close();
+      await this.unlock();
     });
   }
 

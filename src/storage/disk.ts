@@ -1,6 +1,7 @@
 import { constants, fdatasync, close as fsClose, open as fsOpen, write as fsWrite, ftruncate } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, rename, rmdir, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { lockDirByPidFile } from "./pid-lock.js";
 
 /** A file opened for writing; positions are explicit so appends never depend on a shared cursor. */
 export interface DiskFile {
@@ -11,6 +12,16 @@ export interface DiskFile {
   truncate(size: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The process holding a directory lock, as it recorded itself. */
+export interface DirLockHolder {
+  readonly pid: number;
+  readonly reason: string;
+}
+
+export type DirLockResult =
+  | { readonly ok: true; release(): Promise<void> }
+  | { readonly ok: false; readonly holder: DirLockHolder };
 
 /**
  * The file system as the storage layer sees it. Injected so the simulator can crash a node's
@@ -23,10 +34,17 @@ export interface Disk {
   /** Opens for writing, creating an empty file if missing; never truncates. */
   openWrite(path: string): Promise<DiskFile>;
   rename(from: string, to: string): Promise<void>;
+  /** Removes a file or an empty directory. */
   remove(path: string): Promise<void>;
   /** Makes creations, renames and removals of entries in `dir` durable. */
   syncDir(dir: string): Promise<void>;
   mkdirp(dir: string): Promise<void>;
+  /**
+   * Takes the exclusive lock on the existing directory `dir` for this process, recording `reason` beside
+   * it. It is released by `release()` or when the process dies; while another live process holds it,
+   * the result names that process instead.
+   */
+  lockDir(dir: string, reason: string): Promise<DirLockResult>;
 }
 
 /** Disk on node:fs: writes and fsyncs run on the libuv threadpool, off the event loop. */
@@ -85,7 +103,8 @@ export class NodeDisk implements Disk {
   }
 
   async remove(path: string): Promise<void> {
-    await unlink(path);
+    if ((await lstat(path)).isDirectory()) await rmdir(path);
+    else await unlink(path);
   }
 
   async syncDir(dir: string): Promise<void> {
@@ -95,6 +114,10 @@ export class NodeDisk implements Disk {
     } finally {
       await fh.close();
     }
+  }
+
+  lockDir(dir: string, reason: string): Promise<DirLockResult> {
+    return lockDirByPidFile(dir, reason);
   }
 
   async mkdirp(path: string): Promise<void> {

@@ -1,4 +1,10 @@
-export type StorageErrorCode = "wal_corrupt" | "snapshot_corrupt" | "storage_failed" | "batch_too_large";
+export type StorageErrorCode =
+  | "wal_corrupt"
+  | "snapshot_corrupt"
+  | "storage_failed"
+  | "batch_too_large"
+  | "data_dir_locked"
+  | "repair_incomplete";
 
 /** Operating errors of the storage layer; `code` is stable and maps to one HTTP status. */
 export class StorageError extends Error {
@@ -30,5 +36,23 @@ export class StorageCorruptionError extends StorageError {
     this.name = "StorageCorruptionError";
     this.file = file;
     this.offset = offset;
+  }
+}
+
+/** Another live process (a node, or repair) has the data dir open. */
+export class DataDirLockedError extends StorageError {
+  readonly dataDir: string;
+  readonly holderPid: number;
+  readonly holderReason: string;
+  constructor(dataDir: string, holder: { readonly pid: number; readonly reason: string }) {
+    super(
+      "data_dir_locked",
+      `data dir ${dataDir} is in use by process ${holder.pid} (${holder.reason}); ` +
+        `two processes on one data dir would corrupt it: stop that process first`,
+    );
+    this.name = "DataDirLockedError";
+    this.dataDir = dataDir;
+    this.holderPid = holder.pid;
+    this.holderReason = holder.reason;
   }
 }

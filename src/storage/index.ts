@@ -1,6 +1,6 @@
 // Durable storage: WAL segments with checksummed records and group-commit fsync, atomic snapshots.
 export { crc32c, crc32cUpdate } from "./crc32c.js";
-export type { Disk, DiskFile } from "./disk.js";
+export type { DirLockHolder, DirLockResult, Disk, DiskFile } from "./disk.js";
 export { NodeDisk } from "./disk.js";
 export type { DiskStorageOptions, OpenStats, SaveBatch, StorageLogger } from "./disk-storage.js";
 export {
@@ -10,7 +10,7 @@ export {
   SEGMENT_BYTES_MAX_DEFAULT,
 } from "./disk-storage.js";
 export type { StorageErrorCode } from "./errors.js";
-export { StorageCorruptionError, StorageError } from "./errors.js";
+export { DataDirLockedError, StorageCorruptionError, StorageError } from "./errors.js";
 export type { RandomInt } from "./memdisk.js";
 export { MemDisk } from "./memdisk.js";
 export type { RepairResult } from "./repair.js";

@@ -1,5 +1,5 @@
 import { basename, dirname } from "node:path";
-import type { Disk, DiskFile } from "./disk.js";
+import type { DirLockHolder, DirLockResult, Disk, DiskFile } from "./disk.js";
 
 /** Returns an integer in [0, n); supplied by the caller so crashes replay from a seed. */
 export type RandomInt = (n: number) => number;
@@ -77,6 +77,10 @@ export class MemDisk implements Disk {
   private dirs = new Set<string>(["/"]);
   /** Bumped by crash(): file handles opened before it fail, like those of a dead process. */
   private generation = 0;
+  /** Directory locks; a power cut (crash) releases them all, as every process dies. */
+  private locks = new Map<string, { readonly holder: DirLockHolder; readonly alive: () => boolean }>();
+  /** Numbers lock holders the way pids number processes. */
+  private lockHolders = 0;
 
   async list(dir: string): Promise<string[]> {
     const names: string[] = [];
@@ -141,7 +145,10 @@ export class MemDisk implements Disk {
   }
 
   async remove(path: string): Promise<void> {
-    if (!this.files.delete(path)) throw fsError("ENOENT", path);
+    if (this.files.delete(path)) return;
+    if (!this.dirs.has(path)) throw fsError("ENOENT", path);
+    if ((await this.list(path)).length > 0) throw fsError("ENOTEMPTY", path);
+    this.dirs.delete(path);
   }
 
   async syncDir(dir: string): Promise<void> {
@@ -159,12 +166,31 @@ export class MemDisk implements Disk {
   }
 
   /**
+   * MemDisk knows no processes: a caller that models one passes `alive` (false once that process is
+   * dead, e.g. the simulator's per-process disk view), and the lock is free again once it turns false.
+   */
+  async lockDir(dir: string, reason: string, alive: () => boolean = () => true): Promise<DirLockResult> {
+    if (!this.dirs.has(dir)) throw fsError("ENOENT", dir);
+    const held = this.locks.get(dir);
+    if (held?.alive() === true) return { ok: false, holder: held.holder };
+    const lock = { holder: { pid: ++this.lockHolders, reason }, alive };
+    this.locks.set(dir, lock);
+    return {
+      ok: true,
+      release: async () => {
+        if (this.locks.get(dir) === lock) this.locks.delete(dir);
+      },
+    };
+  }
+
+  /**
    * Power cut. Without `rng` every unsynced byte and name change is lost. With `rng`, each directory
    * with unsynced name changes keeps them all or none, and each file keeps a random prefix of its
    * unsynced appended tail (a torn write).
    */
   crash(rng?: RandomInt): void {
     this.generation++;
+    this.locks.clear();
     const pendingDirs = new Set<string>();
     for (const p of new Set([...this.files.keys(), ...this.durable.keys()])) {
       if (this.files.get(p) !== this.durable.get(p)) pendingDirs.add(dirname(p));
@@ -176,6 +202,11 @@ export class MemDisk implements Disk {
     this.files = new Map();
     for (const p of [...names.keys()].sort()) this.files.set(p, names.get(p)!.afterCrash(rng));
     this.durable = new Map(this.files);
+  }
+
+  /** Test helper: every process using this disk dies, without a power cut: locks go, unsynced data stays. */
+  killProcesses(): void {
+    this.locks.clear();
   }
 
   /** Test helper: replaces a file's content durably (e.g. to cut or damage a WAL). */

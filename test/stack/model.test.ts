@@ -20,6 +20,7 @@ const limits = {
   sessionsMax: 3,
   sessionCharsMax: 100,
   sessionRetentionMs: 50,
+  clockStepMaxMs: 20,
 };
 const utf8 = new TextEncoder();
 
@@ -28,19 +29,34 @@ class Model {
   stacks: { id: number; label: string; items: string[] }[] = [];
   nextId = 1;
   now = 0;
-  sessions: { key: string; atMs: number; outcome: Outcome }[] = [];
+  latestStamp = 0;
+  sessions: { key: string; atMs: number; command: string; outcome: Outcome }[] = [];
 
-  apply(cmd: Command): Outcome {
-    this.now = Math.max(this.now, cmd.atMs);
+  /** `data` is the encoded command: the same command is the same bytes apart from the timestamp. */
+  apply(cmd: Command, data: Uint8Array): Outcome {
+    if (cmd.atMs > this.latestStamp) {
+      this.now += Math.min(cmd.atMs - this.latestStamp, limits.clockStepMaxMs);
+      this.latestStamp = cmd.atMs;
+    }
     this.sessions = this.sessions.filter((s) => this.now - s.atMs < limits.sessionRetentionMs);
     if (cmd.key === undefined) return this.execute(cmd);
     if (cmd.key === "" || utf8.encode(cmd.key).length > limits.keyBytesMax)
       return { ok: false, code: "key_invalid" };
+    const command = [...data.subarray(0, 2), ...data.subarray(10)].join(",");
     const known = this.sessions.find((s) => s.key === cmd.key);
-    if (known) return known.outcome;
+    if (known)
+      return known.command === command ? known.outcome : { ok: false, code: "idempotency_key_reused" };
+    const popped = (o: Outcome) => (o.ok && o.kind === "popped" ? o.item.length : 0);
+    const top = cmd.type === "pop" ? this.stacks.find((s) => s.id === cmd.id)?.items.at(-1) : undefined;
+    const chars = this.sessions.reduce((n, s) => n + s.key.length + popped(s.outcome), 0);
+    if (
+      this.sessions.length >= limits.sessionsMax ||
+      chars + cmd.key.length + (top?.length ?? 0) > limits.sessionCharsMax
+    ) {
+      return { ok: false, code: "idempotency_keys_full" };
+    }
     const outcome = this.execute(cmd);
-    this.sessions.push({ key: cmd.key, atMs: this.now, outcome });
-    if (this.sessions.length > limits.sessionsMax) this.sessions.shift();
+    this.sessions.push({ key: cmd.key, atMs: this.now, command, outcome });
     return outcome;
   }
 
@@ -134,14 +150,17 @@ describe("stack machine against a model", () => {
           if (s.kind === "garbage") {
             // Random bytes rarely form a valid command; when they do the model must see it too.
             const decoded = decodeCommand(s.bytes);
-            const expected: Outcome = decoded ? model.apply(decoded) : { ok: false, code: "bad_command" };
+            const expected: Outcome = decoded
+              ? model.apply(decoded, s.bytes)
+              : { ok: false, code: "bad_command" };
             assert.deepEqual(m.apply(index, s.bytes), expected);
             continue;
           }
           // Steps carry a time delta so time mostly advances but sometimes runs backwards (leader change).
           clock += s.cmd.atMs;
           const cmd = { ...s.cmd, atMs: Math.max(0, clock) };
-          assert.deepEqual(m.apply(index, encodeCommand(cmd)), model.apply(cmd), `step ${index}`);
+          const data = encodeCommand(cmd);
+          assert.deepEqual(m.apply(index, data), model.apply(cmd, data), `step ${index}`);
           assert.deepEqual(
             m.list(),
             model.stacks.map((st) => ({ id: st.id, label: st.label, size: st.items.length })),

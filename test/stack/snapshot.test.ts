@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { encodeCommand, type Operation, StackMachine } from "../../src/stack/index.js";
 import { Driver } from "./helpers.js";
 
-const limits = { sessionsMax: 4, sessionRetentionMs: 100, pushItemsMax: 3 };
+const limits = { sessionsMax: 4, sessionRetentionMs: 100, clockStepMaxMs: 30, pushItemsMax: 3 };
 const op: fc.Arbitrary<Operation> = fc.oneof(
   fc.record({ type: fc.constant("create" as const), label: fc.constantFrom("a", "b", "c", "ü") }),
   fc.record({ type: fc.constant("delete" as const), id: fc.integer({ min: 1, max: 5 }) }),
@@ -77,6 +77,46 @@ describe("snapshot and restore", () => {
     assert.deepEqual(restored.run({ type: "pop", id: 1 }, { key: "k" }), first);
     assert.deepEqual(restored.machine.size(1), { ok: true, kind: "size", size: 1 });
     assert.equal(restored.machine.appliedIndex, 4);
+  });
+
+  test("a version 1 snapshot (written before fingerprints) is still read", () => {
+    // Written by the previous release (fc36161): create "s" at 1,000 ms; push a, b, c with key
+    // "push-1" at 2,000; pop with key "pop-1" at 3,000.
+    const v1 = Buffer.from(
+      "0103000000000070a740020101017302016101620206707573682d310000000000409f40030305706f702d31000000000070a740040163",
+      "hex",
+    );
+    const d = new Driver(StackMachine.restore(v1));
+    assert.equal(d.machine.appliedIndex, 3);
+    assert.equal(d.machine.nowMs, 3_000);
+    assert.deepEqual(d.machine.get(1), { ok: true, kind: "stack", id: 1, label: "s", items: ["a", "b"] });
+    // Those keys have no fingerprint: any command under them is taken as the retry, as before.
+    assert.deepEqual(d.run({ type: "pop", id: 1 }, { key: "pop-1", atMs: 3_500 }), {
+      ok: true,
+      kind: "popped",
+      item: "c",
+    });
+    assert.deepEqual(d.run({ type: "push", id: 1, items: ["z"] }, { key: "push-1" }), {
+      ok: true,
+      kind: "pushed",
+      size: 3,
+    });
+    assert.equal(d.machine.nowMs, 3_500, "the clock goes on from the latest timestamp");
+    // Re-encoded as version 2 and read back, they keep answering the same way.
+    const again = new Driver(StackMachine.restore(d.machine.snapshot()));
+    assert.equal(d.machine.snapshot()[0], 2);
+    assert.deepEqual(again.run({ type: "pop", id: 1 }, { key: "push-1" }), {
+      ok: true,
+      kind: "pushed",
+      size: 3,
+    });
+    // A key first seen after the upgrade has a fingerprint, kept through the snapshot.
+    d.run({ type: "pop", id: 1 }, { key: "new" });
+    const third = new Driver(StackMachine.restore(d.machine.snapshot()));
+    assert.deepEqual(third.run({ type: "push", id: 1, items: ["q"] }, { key: "new" }), {
+      ok: false,
+      code: "idempotency_key_reused",
+    });
   });
 
   test("malformed snapshots are refused", () => {

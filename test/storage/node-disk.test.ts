@@ -41,11 +41,11 @@ describe("DiskStorage on NodeDisk", { timeout: 300_000 }, () => {
       await writeFile(seg, damaged);
       await assert.rejects(DiskStorage.open(disk, dir), (e: unknown) => e instanceof StorageCorruptionError);
       const result = await repair(disk, dir);
-      assert.deepEqual(result.hardState, { term: 2, vote: 3, commit: 0 });
+      assert.deepEqual(result.hardState, { term: 2, vote: 3, commit: 0, recovering: true });
       const fresh = await DiskStorage.open(disk, dir);
       assert.equal(fresh.lastIndex(), 0);
       assert.equal(fresh.snapshot().meta.index, 0);
-      assert.deepEqual(fresh.initialState().hardState, { term: 2, vote: 3, commit: 0 });
+      assert.deepEqual(fresh.initialState().hardState, { term: 2, vote: 3, commit: 0, recovering: true });
       await fresh.close();
     });
   });

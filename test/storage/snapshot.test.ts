@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DiskStorage, MemDisk, StorageCorruptionError } from "../../src/storage/index.js";
-import { CONFIG, DATA, ents, FaultDisk, seededRng, text } from "./helpers.js";
+import { CONFIG, DATA, ents, FaultDisk, restart, seededRng, text } from "./helpers.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -29,7 +29,7 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
       disk.paths().filter((p) => p.includes("/snap/")),
       [snapPath(60), snapPath(90)],
     );
-    const r = await DiskStorage.open(disk, DATA);
+    const r = await restart(disk, DATA);
     assert.deepEqual(r.snapshot().meta, s.snapshot().meta);
     assert.equal(str(r.snapshot().data), "state@90");
     assert.deepEqual(r.initialState().config, { voters: [1, 2], learners: [4] });
@@ -105,7 +105,7 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
     const content = await disk.readFile(snapPath(150));
     flipBit(disk, snapPath(150), content, content.length - 10);
     const warnings: string[] = [];
-    const r = await DiskStorage.open(disk, DATA, {
+    const r = await restart(disk, DATA, {
       ...opts,
       logger: { warn: (_f, msg) => warnings.push(msg) },
     });
@@ -132,14 +132,14 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
     });
     assert.equal(s.firstIndex(), 501);
     assert.equal(s.term(500), 3);
-    const ok = await DiskStorage.open(disk, DATA);
+    const ok = await restart(disk, DATA);
     assert.equal(ok.firstIndex(), 501);
     assert.equal(ok.lastIndex(), 502);
     assert.equal(str(ok.snapshot().data), "s500");
 
     const content = await disk.readFile(snapPath(500));
     flipBit(disk, snapPath(500), content, 3);
-    await assert.rejects(DiskStorage.open(disk, DATA), (e: unknown) => {
+    await assert.rejects(restart(disk, DATA), (e: unknown) => {
       return e instanceof StorageCorruptionError && e.code === "snapshot_corrupt" && e.file === snapPath(500);
     });
   });
@@ -153,12 +153,12 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
     await elsewhere.save({ entries: ents(1, 300, 2) });
     await elsewhere.createSnapshot(300, CONFIG, bytes("s300"));
     disk.setFile(snapPath(300), await disk.readFile(snapPath(300).replace(DATA, "/scratch")));
-    const r = await DiskStorage.open(disk, DATA);
+    const r = await restart(disk, DATA);
     assert.equal(r.snapshot().meta.index, 300);
     assert.equal(r.firstIndex(), 301);
     assert.equal(r.lastIndex(), 300);
     await r.save({ entries: ents(301, 301, 2) });
-    const again = await DiskStorage.open(disk, DATA);
+    const again = await restart(disk, DATA);
     assert.equal(again.lastIndex(), 301, "the reset was made durable with a WAL marker");
   });
 
@@ -176,7 +176,7 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
     assert.throws(() => s.term(749), { name: "CompactedError" });
     const after = s.walSegments().length;
     assert.ok(after < before, `${before} -> ${after} segments`);
-    const r = await DiskStorage.open(disk, DATA, opts);
+    const r = await restart(disk, DATA, opts);
     assert.ok(r.firstIndex() > 1 && r.firstIndex() <= 401, `first index after reopen ${r.firstIndex()}`);
     assert.equal(r.lastIndex(), 1000);
     assert.equal(r.term(r.firstIndex() - 1), 1);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { encodeBatch, RECORD_HEADER_BYTES } from "../../src/storage/codec.js";
 import {
   DiskStorage,
   type DiskStorageOptions,
@@ -7,7 +8,7 @@ import {
   repair,
   StorageCorruptionError,
 } from "../../src/storage/index.js";
-import { DATA, ent, ents, FaultDisk, seededRng, text } from "./helpers.js";
+import { CONFIG, DATA, ent, ents, FaultDisk, restart, seededRng, text } from "./helpers.js";
 
 async function fresh(options: DiskStorageOptions = {}): Promise<{ disk: MemDisk; s: DiskStorage }> {
   const disk = new MemDisk();
@@ -15,7 +16,7 @@ async function fresh(options: DiskStorageOptions = {}): Promise<{ disk: MemDisk;
 }
 
 async function reopen(disk: MemDisk, options: DiskStorageOptions = {}): Promise<DiskStorage> {
-  return DiskStorage.open(disk, DATA, options);
+  return restart(disk, DATA, options);
 }
 
 function all(s: DiskStorage): string[] {
@@ -48,10 +49,45 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     assert.equal(r.stats.tailBytesTruncated, 0);
     const kinds = await DiskStorage.open(disk, "/other");
     await kinds.save({ entries: [ent(1, 1, "", "noop"), ent(2, 1, "c", "config")] });
-    const k2 = await DiskStorage.open(disk, "/other");
+    const k2 = await restart(disk, "/other");
     assert.deepEqual(
       k2.entries(1, 3, 1e9).map((e) => e.kind),
       ["noop", "config"],
+    );
+  });
+
+  test("the recovering flag survives reopens and segment rotation, and clears", async () => {
+    const opts = { segmentBytesMax: 300, compactKeepEntries: 0 };
+    const { disk, s } = await fresh(opts);
+    await s.save({ hardState: { term: 2, vote: 1, commit: 0, recovering: true }, entries: [] });
+    for (let i = 1; i <= 12; i++) await s.save({ entries: ents(i, i, 2, () => "x".repeat(60)) });
+    await s.createSnapshot(4, CONFIG, new Uint8Array(1));
+    await s.createSnapshot(8, CONFIG, new Uint8Array(1));
+    const first = s.walSegments()[0];
+    await s.compact(8);
+    assert.ok(!s.walSegments().includes(first!), "the segment with the flagged record is gone");
+    let r = await reopen(disk, opts);
+    assert.deepEqual(r.initialState().hardState, { term: 2, vote: 1, commit: 8, recovering: true });
+    await r.save({ hardState: { term: 2, vote: 1, commit: 12 }, entries: [] });
+    r = await reopen(disk, opts);
+    assert.deepEqual(r.initialState().hardState, { term: 2, vote: 1, commit: 12 });
+  });
+
+  test("a hard state record without the flag is byte for byte the older 24-byte format", () => {
+    const plain = encodeBatch({ entries: [], hardState: { term: 7, vote: 3, commit: 9 } });
+    assert.equal(plain.length, RECORD_HEADER_BYTES + 24);
+    assert.deepEqual(
+      encodeBatch({ entries: [], hardState: { term: 7, vote: 3, commit: 9, recovering: false } }),
+      plain,
+    );
+    const flagged = encodeBatch({
+      entries: [],
+      hardState: { term: 7, vote: 3, commit: 9, recovering: true },
+    });
+    assert.equal(flagged.length, RECORD_HEADER_BYTES + 25);
+    assert.deepEqual(
+      flagged.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + 24),
+      plain.subarray(RECORD_HEADER_BYTES),
     );
   });
 
@@ -112,14 +148,16 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     const result = await repair(disk, DATA);
     assert.deepEqual(result.movedAside, [`${DATA}/wal.corrupt-1`, `${DATA}/snap.corrupt-1`]);
     const r = await reopen(disk);
-    assert.deepEqual(r.initialState().hardState, { term: 4, vote: 2, commit: 0 });
+    assert.deepEqual(r.initialState().hardState, { term: 4, vote: 2, commit: 0, recovering: true });
     assert.equal(r.lastIndex(), 0);
     assert.ok(disk.paths().some((p) => p.startsWith(`${DATA}/wal.corrupt-1/wal-`)));
-    // A second repair picks the next free name.
-    assert.deepEqual((await repair(disk, DATA)).movedAside, [
-      `${DATA}/wal.corrupt-2`,
-      `${DATA}/snap.corrupt-2`,
-    ]);
+    // Once the repaired node has written to its log, a second repair picks the next free name.
+    await r.save({ hardState: { term: 5, vote: 0, commit: 0 }, entries: ents(1, 1, 5) });
+    disk.killProcesses();
+    assert.deepEqual(await repair(disk, DATA), {
+      movedAside: [`${DATA}/wal.corrupt-2`, `${DATA}/snap.corrupt-2`],
+      hardState: { term: 5, vote: 0, commit: 0, recovering: true },
+    });
   });
 
   test("damage at the end of a non-last segment is corruption, not a torn tail", async () => {
