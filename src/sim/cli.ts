@@ -41,7 +41,7 @@ function report(r: SimResult): string {
     `trace hash ${r.traceHash}`,
     `virtual ${(s.virtualMs / 1000).toFixed(1)}s, ${s.events} events, ${s.messages} messages, ${s.committed} committed entries`,
     `ops ${s.ops} (${s.okOps} answered, ${s.unknownOps} unknown), linearizability ${r.linearizability}`,
-    `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.pauses} pauses, ${s.transfers} transfers`,
+    `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.repairs} repairs, ${s.pauses} pauses, ${s.transfers} transfers`,
   ];
   if (r.params.diskMode === "wal") {
     lines.push(

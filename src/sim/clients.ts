@@ -26,6 +26,8 @@ interface PendingOp {
    */
   phase: "active" | "parked" | "reconciling";
   node: NodeId;
+  /** The leader the last failed attempt's node named (0 = none): the next attempt goes there. */
+  hint: NodeId;
   /** Some attempt may have reached the log (it timed out instead of being refused). */
   mayHaveApplied: boolean;
   done: boolean;
@@ -38,7 +40,8 @@ const parkedRetryMs = 2_000;
 
 /**
  * A client issuing stack operations one at a time. Writes carry an idempotency key; on a timeout or a
- * refusal it retries with the same key on another node, up to `attemptsMax` attempts.
+ * refusal it retries with the same key on the leader the node named, or another node, up to
+ * `attemptsMax` attempts.
  */
 export class SimClient {
   private readonly stackIds = new Map<string, number>();
@@ -115,6 +118,7 @@ export class SimClient {
       attempt: 0,
       phase: "active",
       node: 0,
+      hint: 0,
       mayHaveApplied: false,
       done: false,
       onDone,
@@ -127,7 +131,8 @@ export class SimClient {
 
   private attempt(op: PendingOp): void {
     op.attempt++;
-    op.node = this.pickNode(op.node);
+    op.node = op.hint !== 0 && op.hint !== op.node ? op.hint : this.pickNode(op.node);
+    op.hint = 0;
     const attempt = op.attempt;
     const base = { clientId: this.id, opId: op.opId, attempt };
     const stackId = this.stackIds.get(op.input.stack) ?? 0;
@@ -213,9 +218,12 @@ export class SimClient {
   onReply(r: ClientReply): void {
     const op = this.pending.get(r.opId);
     if (op === undefined || op.done) return;
-    if (r.result === "unavailable") {
-      // Only the current attempt's refusal triggers a retry; a late refusal of an older one says nothing.
+    if (r.result === "unavailable" || r.result === "unknown") {
+      // Only the current attempt's failure triggers a retry; a late failure of an older one says nothing.
       if (r.attempt !== op.attempt) return;
+      if (r.result === "unknown") op.mayHaveApplied = true;
+      // Like the HTTP layer's proxy to the leader: the retry goes where the node points.
+      op.hint = r.leader;
       const attempt = op.attempt;
       this.host.after(backoffMs, () => {
         if (!op.done && op.attempt === attempt) this.retry(op);
@@ -248,7 +256,7 @@ function describeInput(input: PendingOp["input"]): string {
 /** Maps a node's answer to the checker's output (a stack id for creates). */
 function toOutput(
   op: PendingOp,
-  result: Exclude<ClientReply["result"], "unavailable">,
+  result: Exclude<ClientReply["result"], "unavailable" | "unknown">,
 ): StackOutput | number {
   const name = op.input.op;
   if (result.ok) {

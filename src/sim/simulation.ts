@@ -51,6 +51,8 @@ export interface SimStats {
   readonly crashes: number;
   readonly pauses: number;
   readonly transfers: number;
+  /** wal mode: disk repairs (the node lost its log). */
+  readonly repairs: number;
   /** wal mode: restarts that replayed the disk, those that cut a torn WAL tail, and the bytes cut. */
   readonly diskOpens: number;
   /** wal mode: crashes that cut the power (the others only killed the process). */
@@ -139,6 +141,7 @@ class Simulation {
     const nodeHost = {
       now: () => this.sched.now,
       after: (ms: number, run: () => void) => this.sched.after(ms, run),
+      defer: (run: () => void) => this.sched.defer(run),
       sendPeer: (msg: Message) => this.sendPeer(msg),
       reply: (r: ClientReply) => this.reply(r),
       fsyncDelayMs: () =>
@@ -165,11 +168,16 @@ class Simulation {
     const nodeOptions = {
       raftMutations,
       machineOptions,
-      ackBeforeFsync: m === "ackBeforeFsync",
+      driverMutations: m === "ackBeforeFsync" ? { ackBeforeFsync: true } : {},
       readWithoutReadIndex: m === "readWithoutReadIndex",
     };
+    const skewRng = root.fork();
     for (const id of config.voters) {
-      this.nodes.push(new SimNode(id, config, this.params, nodeOptions, nodeHost, this.invariants));
+      const skew = {
+        offsetMs: (2 * skewRng.float() - 1) * this.params.clockOffsetMaxMs,
+        rate: 1 + (2 * skewRng.float() - 1) * this.params.clockDriftMax,
+      };
+      this.nodes.push(new SimNode(id, config, this.params, nodeOptions, nodeHost, this.invariants, skew));
     }
     const labels = Array.from({ length: this.params.stacks }, (_, i) => `s${i}`);
     for (let c = 1; c <= this.params.clients; c++) {
@@ -179,6 +187,8 @@ class Simulation {
       after: (ms, run) => this.sched.after(ms, run),
       trace: (kind, nums, text) => this.trace.add(this.sched.now, kind, nums, text),
       restart: (node) => this.restart(node),
+      crashed: (node) => this.crashed(node),
+      fail: (e) => this.sched.fail(e),
     });
   }
 
@@ -232,6 +242,7 @@ class Simulation {
         crashes: counts.crashes,
         pauses: counts.pauses,
         transfers: counts.transfers,
+        repairs: counts.repairs,
         diskOpens: this.disk.opens,
         powerCuts: this.disk.powerCuts,
         tornTails: this.disk.tornTails,
@@ -330,11 +341,24 @@ class Simulation {
     node.start(this.nodeRng.float() * this.params.tickMs);
   }
 
+  /** The dead process's connections close: every running peer's transport reports it unreachable. */
+  private crashed(node: SimNode): void {
+    for (const peer of this.nodes) {
+      if (peer === node || !this.net.reportUnreachable(peer.id, node.id, true, this.sched.now)) continue;
+      this.sched.after(this.net.latency(), () => peer.unreachable(node.id));
+    }
+  }
+
   private sendPeer(m: Message): void {
     this.messages++;
-    if (this.net.blocked(m.from, m.to)) return;
     const target = this.nodes[m.to - 1];
     if (target === undefined) return;
+    const sender = this.nodes[m.from - 1] as SimNode;
+    if (this.net.reportUnreachable(m.from, m.to, !target.live, this.sched.now)) {
+      this.trace.add(this.sched.now, "unreachable", [m.from, m.to]);
+      this.sched.after(this.net.latency(), () => sender.unreachable(m.to));
+    }
+    if (this.net.blocked(m.from, m.to)) return;
     for (const delay of this.net.delays()) {
       this.sched.after(delay, () => {
         // A partition that starts while a message is in flight cuts it too.

@@ -1,0 +1,516 @@
+import {
+  type Entry,
+  type Message,
+  NONE,
+  type NodeId,
+  Raft,
+  type RaftConfig,
+  type Ready,
+  type Role,
+  type Snapshot,
+} from "../raft/index.js";
+import {
+  type Command,
+  encodeCommand,
+  type Outcome,
+  StackMachine,
+  type StackMachineOptions,
+  setCommandAtMs,
+} from "../stack/index.js";
+import { NodeError } from "./errors.js";
+import { startingVoters } from "./membership.js";
+import type { NodeMetrics } from "./metrics.js";
+import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
+import { PendingReads } from "./reads.js";
+
+/** Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing. */
+export interface DriverLimits {
+  readonly proposalsPendingMax: number;
+  readonly readsPendingMax: number;
+}
+
+export const defaultDriverLimits: DriverLimits = { proposalsPendingMax: 65_536, readsPendingMax: 65_536 };
+
+/** Test-only switches that break one driver rule on purpose (the simulator proves it notices). */
+export interface DriverMutations {
+  /** Votes and append acknowledgements leave before the batch is durable. */
+  readonly ackBeforeFsync?: boolean;
+}
+
+export interface DriverConfig {
+  /** Raft's settings; the driver supplies storage, the applied index and the proposal policy. */
+  readonly raft: Omit<RaftConfig, "storage" | "applied" | "forwardProposals">;
+  /** The voters `--cluster` names; checked against the latest snapshot's. */
+  readonly voters: readonly NodeId[];
+  readonly tickMs: number;
+  /** Applied entries between two state-machine snapshots. */
+  readonly snapshotEntries: number;
+  readonly requestTimeoutMs: number;
+  readonly limits?: Partial<DriverLimits>;
+  readonly machine?: StackMachineOptions;
+  readonly mutations?: DriverMutations;
+}
+
+export interface DriverDeps {
+  readonly clock: Clock;
+  readonly storage: DriverStorage;
+  readonly network: PeerNetwork;
+  readonly logger?: DriverLogger;
+  readonly metrics?: NodeMetrics;
+  readonly hooks?: DriverHooks;
+  /** Storage failed: the driver stopped serving; the process must restart from what is durable. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+interface ProposalWaiter {
+  readonly term: number;
+  readonly startedMs: number;
+  /** Checked by the tick's sweep: one timer per proposal was a visible cost on the leader. */
+  readonly deadlineMs: number;
+  readonly reply: Reply<Outcome>;
+}
+
+/** Items encoded between yields: well under a millisecond (20,000 took 3-14 ms). */
+const snapshotItemsPerStep = 2_000;
+
+/**
+ * The one driver loop around a Raft peer, used by the node process and the simulator alike: ticks it,
+ * runs Ready → send → persist → send → apply → serve reads → advance, turns proposals and linearizable
+ * reads into replies with deadlines, snapshots the machine in the background and hands leadership over
+ * on request. Clock, storage and network are ports, so both worlds run this same code.
+ */
+export class Driver {
+  readonly id: NodeId;
+  readonly raft: Raft;
+  private machine_: StackMachine;
+  private snapshotIndex_: number;
+  private readonly proposals = new Map<number, ProposalWaiter>();
+  private readonly reads = new PendingReads();
+  private readonly limits: DriverLimits;
+  /** Members snapshot at indexes offset by id, so a quorum never stalls on snapshots all at once. */
+  private readonly snapshotPhase: number;
+  private readonly clock: Clock;
+  private readonly storage: DriverStorage;
+  private readonly network: PeerNetwork;
+  private readonly hooks: DriverHooks;
+  private readonly logger: DriverLogger | undefined;
+  private readonly metrics: NodeMetrics | undefined;
+  private cancelTicks: (() => void) | undefined;
+  private loopScheduled = false;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private snapshotting = false;
+  private wasLeader = false;
+  private prevLeader = NONE;
+
+  /** Restores the machine from the storage's snapshot and builds Raft with applied = its index. */
+  constructor(
+    private readonly config: DriverConfig,
+    private readonly deps: DriverDeps,
+  ) {
+    this.id = config.raft.id;
+    this.clock = deps.clock;
+    this.storage = deps.storage;
+    this.network = deps.network;
+    this.hooks = deps.hooks ?? {};
+    this.logger = deps.logger;
+    this.metrics = deps.metrics;
+    const snap = deps.storage.snapshot();
+    const voters = startingVoters(config.voters, snap.meta);
+    this.machine_ =
+      snap.meta.index > 0
+        ? StackMachine.restore(snap.data, config.machine)
+        : new StackMachine(config.machine);
+    this.snapshotIndex_ = snap.meta.index;
+    this.raft = new Raft({
+      ...config.raft,
+      storage: deps.storage,
+      applied: snap.meta.index,
+      // Followers refuse with the leader's id (the HTTP layer proxies), so the leader stamps time and keys.
+      forwardProposals: false,
+    });
+    const slot = Math.max(0, voters.indexOf(this.id));
+    this.snapshotPhase = Math.floor((slot * config.snapshotEntries) / Math.max(1, voters.length));
+    this.limits = { ...defaultDriverLimits, ...config.limits };
+  }
+
+  /** The state machine; replaced when a snapshot from the leader is installed. */
+  get machine(): StackMachine {
+    return this.machine_;
+  }
+
+  /** Index of the newest snapshot this node holds. */
+  get snapshotIndex(): number {
+    return this.snapshotIndex_;
+  }
+
+  start(): void {
+    this.cancelTicks = this.clock.every(this.config.tickMs, () => this.tick());
+    this.schedule();
+  }
+
+  // ------------------------------------------------------------ inputs
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.raft.tick();
+    const now = this.clock.now();
+    this.expireProposals(now);
+    this.reads.expire(now, this.raft.leader);
+    this.afterInput();
+  }
+
+  receive(m: Message): void {
+    if (this.stopped) return;
+    this.raft.step(m);
+    this.afterInput();
+  }
+
+  /** The network could not reach `peer` (a connection closed or was refused). */
+  peerUnreachable(peer: NodeId): void {
+    if (this.stopped) return;
+    this.raft.reportUnreachable(peer);
+    this.afterInput();
+  }
+
+  /** A snapshot to `peer` was delivered (ok) or abandoned. */
+  snapshotSent(peer: NodeId, ok: boolean): void {
+    if (this.stopped) return;
+    this.raft.reportSnapshot(peer, ok);
+    this.afterInput();
+  }
+
+  /** Proposes a command (leader only) and answers with its outcome once applied here. */
+  propose(cmd: Command, reply: Reply<Outcome>): void {
+    this.proposeEncoded(encodeCommand(cmd), reply);
+  }
+
+  /**
+   * Proposes an encoded command, stamping it with this leader's clock (a forwarded proposal arrives
+   * encoded and is stamped here too, so session time is always the leader's).
+   */
+  proposeEncoded(data: Uint8Array, reply: Reply<Outcome>): void {
+    const refused = this.proposalRefusal();
+    if (refused !== undefined) {
+      reply.reject(refused);
+      return;
+    }
+    setCommandAtMs(data, this.clock.wallMs());
+    const result = this.raft.propose([data]);
+    if (!result.ok) {
+      const code =
+        result.error === "uncommitted_full" || result.error === "transfer_in_progress" ? "busy" : "no_leader";
+      reply.reject(new NodeError(code, `proposal refused: ${result.error}`, result.leader));
+      return;
+    }
+    this.metrics?.proposals.inc();
+    const startedMs = this.clock.now();
+    const deadlineMs = startedMs + this.config.requestTimeoutMs;
+    this.proposals.set(result.index, { term: result.term, startedMs, deadlineMs, reply });
+    this.afterInput();
+  }
+
+  /**
+   * Waits until this node may serve a linearizable read (ReadIndex, §6.4): the leader confirmed its
+   * commit index and this node applied up to it. Then read `machine`.
+   */
+  read(reply: Reply<void>): void {
+    if (this.stopped || this.reads.size >= this.limits.readsPendingMax) {
+      reply.reject(
+        this.stopped
+          ? new NodeError("stopped", "node is shutting down")
+          : new NodeError("busy", "too many reads pending; retry", this.raft.leader),
+      );
+      return;
+    }
+    const startedMs = this.clock.now();
+    const context = this.reads.add(startedMs, startedMs + this.config.requestTimeoutMs, reply);
+    if (!this.raft.readIndex(context).ok) {
+      this.reads.drop(context);
+      reply.reject(new NodeError("no_leader", "no leader known; retry", NONE));
+      return;
+    }
+    this.afterInput();
+  }
+
+  /** Asks the leader to hand leadership to `to`; false if this node is not the leader. */
+  transferLeadership(to: NodeId): boolean {
+    if (this.stopped) return false;
+    const ok = this.raft.transferLeadership(to);
+    this.afterInput();
+    return ok;
+  }
+
+  /**
+   * If leader, hands leadership to the most caught-up active follower and waits up to `waitMs`, so
+   * clients see no election gap when this node stops. Resolves true if this node is no longer leader.
+   */
+  async handOver(waitMs: number): Promise<boolean> {
+    if (this.raft.role !== "leader") return true;
+    let best = NONE;
+    let bestMatch = -1;
+    for (const [id, pr] of this.raft.status().progress) {
+      if (id !== this.id && pr.recentActive && pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best === NONE || !this.transferLeadership(best)) return false;
+    const deadline = this.clock.now() + waitMs;
+    await new Promise<void>((resolve) => {
+      const cancel = this.clock.every(this.config.tickMs, () => {
+        if (this.raft.role === "leader" && this.clock.now() < deadline && !this.stopped) return;
+        cancel();
+        resolve();
+      });
+    });
+    return this.raft.role !== "leader";
+  }
+
+  /** Stops ticking and fails every waiter (outcome unknown). Work in flight finishes; see `idle()`. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTicks?.();
+    this.failAll(new NodeError("stopped", "node is shutting down"));
+  }
+
+  /** Resolves once no Ready is being processed (an in-flight save finished). */
+  async idle(): Promise<void> {
+    while (this.loop !== undefined) await this.loop;
+  }
+
+  /** Why a proposal cannot be taken now (stopped, not the leader, too many pending), if it cannot. */
+  private proposalRefusal(): NodeError | undefined {
+    if (this.stopped) return new NodeError("stopped", "node is shutting down");
+    const leader = this.raft.leader;
+    if (this.raft.role !== "leader") {
+      return leader === NONE
+        ? new NodeError("no_leader", "no leader known; retry", NONE)
+        : new NodeError("not_leader", `node ${leader} is the leader`, leader);
+    }
+    if (this.proposals.size >= this.limits.proposalsPendingMax) {
+      return new NodeError("busy", "too many proposals pending; retry", leader);
+    }
+    return undefined;
+  }
+
+  private afterInput(): void {
+    const leader = this.raft.role === "leader";
+    if (leader && !this.wasLeader) this.hooks.elected?.();
+    this.wasLeader = leader;
+    this.schedule();
+  }
+
+  /**
+   * Fails proposals past their deadline (checked every tick, so a timeout is late by at most tickMs).
+   * The map is in proposal order, which is deadline order: a leader's indexes only grow, and every
+   * proposal is failed when leadership is lost, so an index is never registered twice.
+   */
+  private expireProposals(nowMs: number): void {
+    for (const [index, w] of this.proposals) {
+      if (w.deadlineMs > nowMs) break;
+      this.proposals.delete(index);
+      this.metrics?.proposalsFailed.inc({ code: "timeout" });
+      w.reply.reject(
+        new NodeError(
+          "timeout",
+          "not committed within the request timeout; outcome unknown",
+          this.raft.leader,
+        ),
+      );
+    }
+  }
+
+  // ------------------------------------------------------------ the Ready loop
+
+  /** Coalesces wake-ups: many steps/proposals in one I/O phase become one Ready (group commit). */
+  private schedule(): void {
+    if (this.loopScheduled || this.loop !== undefined || this.stopped) return;
+    this.loopScheduled = true;
+    this.clock.defer(() => {
+      this.loopScheduled = false;
+      if (this.loop !== undefined || this.stopped) return;
+      this.loop = this.runLoop().finally(() => {
+        this.loop = undefined;
+      });
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      while (!this.stopped && this.raft.hasReady()) await this.handleReady(this.raft.ready());
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** A storage failure: stop serving; the process restarts from what is durable. */
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.logger?.fatal({ err }, "driver loop failed; the node stops serving");
+    this.stop();
+    this.deps.onFatal?.(err);
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.metrics?.readyBatches.inc();
+    this.logEvents(rd);
+    if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.committed.length > 0) this.hooks.committed?.(rd.committed);
+    this.network.send(rd.sendNow);
+    const early = this.config.mutations?.ackBeforeFsync === true;
+    if (early) this.network.send(rd.sendAfterPersist);
+    // Committed entries already durable here (all below the new ones) are applied before this batch's
+    // fsync, so a client answer never waits for the next batch's write.
+    const lastCommitted = rd.committed[rd.committed.length - 1]?.index ?? 0;
+    const applyEarly =
+      rd.snapshot === undefined && lastCommitted < (rd.entries[0]?.index ?? Number.MAX_SAFE_INTEGER);
+    if (applyEarly && rd.committed.length > 0) {
+      this.apply(rd.committed);
+      this.releaseReads();
+    }
+    // A commit-only hard state is not written: a lost commit index is relearned from the leader.
+    if (rd.entries.length > 0 || rd.snapshot !== undefined || rd.mustSync) {
+      const started = this.clock.now();
+      await this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      this.metrics?.fsyncLatency.observe((this.clock.now() - started) / 1000);
+    }
+    if (this.stopped) return;
+    if (!early) this.network.send(rd.sendAfterPersist);
+    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
+    if (!applyEarly && rd.committed.length > 0) this.apply(rd.committed);
+    for (const rs of rd.readStates) this.reads.confirmed(rs.context, rs.index);
+    this.releaseReads();
+    this.raft.advance();
+    this.maybeSnapshot();
+  }
+
+  /**
+   * Logs what the core reports as `Ready.events` (role changes, term bumps, refused votes, step-downs)
+   * with their reason, so an election storm leaves a trace. Typed loosely until the core's field lands.
+   */
+  private logEvents(rd: Ready): void {
+    const events = (rd as Ready & { readonly events?: readonly { readonly kind: string }[] }).events;
+    if (events === undefined || this.logger === undefined) return;
+    for (const event of events) this.logger.info({ ...event, term: this.raft.term }, `raft: ${event.kind}`);
+  }
+
+  private onSoftState(role: Role, leader: NodeId): void {
+    if (leader !== this.prevLeader) {
+      this.metrics?.leaderChanges.inc();
+      this.logger?.info({ role, leader, term: this.raft.term }, "leader changed");
+      this.prevLeader = leader;
+    }
+    if (role !== "leader" && this.proposals.size > 0) {
+      // Our proposals may still commit under the next leader, or vanish: the outcome is unknown.
+      this.failProposals("timeout", "leadership lost; outcome unknown, retry with the same key", leader);
+    }
+    if (leader === NONE) this.reads.leaderLost();
+  }
+
+  private installSnapshot(snap: Snapshot): void {
+    this.machine_ = StackMachine.restore(snap.data, this.config.machine);
+    this.snapshotIndex_ = snap.meta.index;
+    this.metrics?.snapshots.inc({ kind: "installed" });
+    this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");
+    this.hooks.restored?.(snap);
+    for (const [index, w] of this.proposals) {
+      if (index > snap.meta.index) continue;
+      this.proposals.delete(index);
+      w.reply.reject(new NodeError("timeout", "superseded by a snapshot; outcome unknown", this.raft.leader));
+    }
+  }
+
+  /** Applies committed entries in order and answers the proposal registered at each index. */
+  private apply(entries: readonly Entry[]): void {
+    const now = this.clock.now();
+    const applied = this.hooks.applied;
+    const machine = this.machine_;
+    for (const e of entries) {
+      const outcome = e.kind === "normal" ? machine.apply(e.index, e.data) : undefined;
+      if (outcome === undefined) machine.applyNoop(e.index);
+      applied?.(e, outcome);
+      const w = this.proposals.get(e.index);
+      if (w === undefined) continue;
+      this.proposals.delete(e.index);
+      if (w.term === e.term && outcome !== undefined) {
+        this.metrics?.commitLatency.observe((now - w.startedMs) / 1000);
+        w.reply.resolve(outcome);
+      } else {
+        // Another leader's entry replaced ours at this index: it was never applied.
+        this.metrics?.proposalsFailed.inc({ code: "lost" });
+        w.reply.reject(new NodeError("timeout", "proposal lost in a leader change; retry", this.raft.leader));
+      }
+    }
+    this.metrics?.entriesApplied.inc(entries.length);
+  }
+
+  private releaseReads(): void {
+    const metrics = this.metrics;
+    const now = this.clock.now();
+    this.reads.release(this.machine_.appliedIndex, (startedMs) =>
+      metrics?.readLatency.observe((now - startedMs) / 1000),
+    );
+  }
+
+  /**
+   * Snapshots the machine every `snapshotEntries` applied entries (at this member's phase), in the
+   * background: the state is cut at once, encoded in steps and written beside the WAL, so heartbeats flow.
+   */
+  private maybeSnapshot(): void {
+    const applied = this.machine_.appliedIndex;
+    if (
+      this.snapshotting ||
+      !snapshotDue(this.snapshotIndex_, applied, this.snapshotPhase, this.config.snapshotEntries)
+    )
+      return;
+    this.snapshotting = true;
+    const started = this.clock.now();
+    const config = this.raft.status().config;
+    let bytes = 0;
+    this.encodeInSteps(this.machine_.snapshotSteps(snapshotItemsPerStep))
+      .then((data) => {
+        bytes = data.length;
+        this.hooks.snapshotTaken?.(applied, data);
+        return this.storage.createSnapshot(applied, config, data);
+      })
+      .then(() => this.storage.compact(applied))
+      .then(() => {
+        this.snapshotIndex_ = Math.max(this.snapshotIndex_, applied);
+        this.metrics?.snapshots.inc({ kind: "created" });
+        this.logger?.info(
+          { index: applied, bytes, ms: Math.round(this.clock.now() - started) },
+          "created snapshot and compacted the log",
+        );
+      })
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        this.snapshotting = false;
+      });
+  }
+
+  private async encodeInSteps(steps: Generator<void, Uint8Array, void>): Promise<Uint8Array> {
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      await new Promise<void>((resolve) => this.clock.defer(resolve));
+    }
+  }
+
+  private failProposals(code: "timeout" | "stopped", message: string, leader: NodeId): void {
+    for (const w of this.proposals.values()) w.reply.reject(new NodeError(code, message, leader));
+    this.metrics?.proposalsFailed.inc({ code }, this.proposals.size);
+    this.proposals.clear();
+  }
+
+  private failAll(error: NodeError): void {
+    this.failProposals("stopped", error.message, NONE);
+    this.reads.failAll(error);
+  }
+}
+
+/** True once `applied` has crossed a boundary `phase + k * every` that `snapshotIndex` had not. */
+function snapshotDue(snapshotIndex: number, applied: number, phase: number, every: number): boolean {
+  return Math.floor((applied - phase) / every) > Math.floor((snapshotIndex - phase) / every);
+}
