@@ -26,13 +26,16 @@ const flapStepsMax = 20;
 const flapMinMs = 20;
 const flapMaxMs = 300;
 
+/** How long a stopping leader waits for its successor (the node process waits 1 s). */
+const stopHandOverMs = 300;
+
 /** Half the partitions reset connections (the sender's transport notices), half drop silently. */
 const resetRate = 0.5;
 
 /**
  * Injects faults at random times during the safety phase: partitions (symmetric, one-way, around the
  * leader, rolling, star, bridge, flapping; silent or resetting connections), crashes with restart from
- * disk, disk repairs, pauses, and leadership transfers.
+ * disk, disk repairs, graceful stops of the leader (hand-over first), pauses, and leadership transfers.
  */
 export class Nemesis {
   private stopped = false;
@@ -49,7 +52,7 @@ export class Nemesis {
    */
   private readonly repaired = new Set<NodeId>();
   private readonly repairedMax: number;
-  counts = { partitions: 0, crashes: 0, pauses: 0, transfers: 0, repairs: 0 };
+  counts = { partitions: 0, crashes: 0, pauses: 0, transfers: 0, repairs: 0, stops: 0 };
 
   constructor(
     private readonly params: SimParams,
@@ -239,6 +242,20 @@ export class Nemesis {
         this.counts.transfers++;
         this.host.trace("transfer", [leader.id, to]);
         leader.transferLeadership(to);
+        break;
+      }
+      case "stop": {
+        // SIGTERM: the leader hands over (Driver.handOver, as the node process does), then exits.
+        const leader = this.leader();
+        if (leader === undefined || leader.state !== "up") break;
+        const gen = this.bump(leader.id);
+        this.counts.stops++;
+        this.host.trace("stop", [leader.id]);
+        leader.driver.handOver(stopHandOverMs).then((handedOver) => {
+          if (this.stopped || this.generation.get(leader.id) !== gen || leader.state === "down") return;
+          this.host.trace("stopped", [leader.id, handedOver ? 1 : 0]);
+          this.crash(leader);
+        });
         break;
       }
     }

@@ -83,30 +83,41 @@ export interface SimParams {
   readonly unreachableEveryMs: number;
 }
 
-export type FaultKind =
-  | "heal"
-  | "partition"
-  | "oneWay"
-  | "isolateLeader"
-  | "swizzle"
-  | "crash"
-  | "crashNewLeader"
-  | "pause"
-  | "transfer"
-  /** Every link cut except those to one node (the center still reaches a majority). */
-  | "star"
-  /** Two halves that reach each other only through one bridge node. */
-  | "bridge"
-  /** A node hears everyone but nobody hears it, or the reverse. */
-  | "oneWayNode"
-  /** A partition that heals and cuts again every few tens of milliseconds. */
-  | "flap"
-  /** Crash a node, run `raftstack repair` on its data dir (it loses its log), restart it (wal mode). */
-  | "repair";
+/** The nemesis' actions. */
+export const faultKinds = [
+  "heal",
+  "partition",
+  "oneWay",
+  "isolateLeader",
+  "swizzle",
+  "crash",
+  "crashNewLeader",
+  "pause",
+  "transfer",
+  // Every link cut except those to one node (the center still reaches a majority).
+  "star",
+  // Two halves that reach each other only through one bridge node.
+  "bridge",
+  // A node hears everyone but nobody hears it, or the reverse.
+  "oneWayNode",
+  // A partition that heals and cuts again every few tens of milliseconds.
+  "flap",
+  // Crash a node, run `raftstack repair` on its data dir (it loses its log), restart it (wal mode).
+  "repair",
+  // Stop the leader gracefully: it hands leadership over, then exits (restarted later).
+  "stop",
+] as const;
+export type FaultKind = (typeof faultKinds)[number];
 
 export interface ParamOverrides {
   readonly faultPhaseMs?: number;
   readonly diskMode?: DiskMode;
+  /** Fault kinds the nemesis never picks (weight 0); every other knob of the seed stays as drawn. */
+  readonly disabledFaults?: readonly FaultKind[];
+}
+
+export function isFaultKind(name: string): name is FaultKind {
+  return (faultKinds as readonly string[]).includes(name);
 }
 
 /** Derives a run's parameters from its seed; the same seed always gives the same parameters. */
@@ -156,18 +167,21 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
     compactKeepEntries: rng.pick([0, 16, 1000]),
   };
   // Drawn after every earlier knob, so adding them left those unchanged.
+  const faultWeights: Record<FaultKind, number> = {
+    ...params.faultWeights,
+    star: weight(),
+    bridge: weight(),
+    oneWayNode: weight(),
+    flap: weight(),
+    repair: rng.range(0, 3),
+    stop: rng.range(0, 4),
+  };
+  for (const kind of overrides.disabledFaults ?? []) faultWeights[kind] = 0;
   return {
     ...params,
     // As the node does: followers further behind than a snapshot interval get the snapshot.
     compactKeepEntries: Math.min(params.compactKeepEntries, params.snapshotEntries),
-    faultWeights: {
-      ...params.faultWeights,
-      star: weight(),
-      bridge: weight(),
-      oneWayNode: weight(),
-      flap: weight(),
-      repair: rng.range(0, 3),
-    },
+    faultWeights,
     clockOffsetMaxMs: rng.pick([0, 50, 5_000, 60_000]),
     clockDriftMax: rng.pick([0, 0.001, 0.01, 0.05]),
     unreachableEveryMs: rng.range(20, 1000),

@@ -21,7 +21,7 @@ import { Invariants } from "./invariants.js";
 import { Nemesis } from "./nemesis.js";
 import { Network } from "./network.js";
 import { SimNode } from "./node.js";
-import { type DiskMode, deriveParams, type MutationName, type SimParams } from "./params.js";
+import { type DiskMode, deriveParams, type FaultKind, type MutationName, type SimParams } from "./params.js";
 import { type ClientReply, type ClientRequest, Violation } from "./protocol.js";
 import { Scheduler } from "./scheduler.js";
 import { Trace } from "./trace.js";
@@ -37,6 +37,8 @@ export interface SimOptions {
   readonly checkStepsMax?: number;
   /** Overrides the seed's disk model (default: even seeds "wal", odd seeds "memory"). */
   readonly diskMode?: DiskMode;
+  /** Fault kinds left out of this run (the rest of the seed's run is drawn as usual). */
+  readonly disabledFaults?: readonly FaultKind[];
 }
 
 export interface SimStats {
@@ -53,6 +55,8 @@ export interface SimStats {
   readonly transfers: number;
   /** wal mode: disk repairs (the node lost its log). */
   readonly repairs: number;
+  /** Graceful stops of the leader (hand-over, then exit). */
+  readonly stops: number;
   /** wal mode: restarts that replayed the disk, those that cut a torn WAL tail, and the bytes cut. */
   readonly diskOpens: number;
   /** wal mode: crashes that cut the power (the others only killed the process). */
@@ -122,6 +126,7 @@ class Simulation {
     this.params = deriveParams(options.seed, nodes, {
       ...(options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs }),
       ...(options.diskMode === undefined ? {} : { diskMode: options.diskMode }),
+      ...(options.disabledFaults === undefined ? {} : { disabledFaults: options.disabledFaults }),
     });
     const root = new Prng(options.seed);
     this.net = new Network(this.params, root.fork());
@@ -243,6 +248,7 @@ class Simulation {
         pauses: counts.pauses,
         transfers: counts.transfers,
         repairs: counts.repairs,
+        stops: counts.stops,
         diskOpens: this.disk.opens,
         powerCuts: this.disk.powerCuts,
         tornTails: this.disk.tornTails,

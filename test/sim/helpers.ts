@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { runSimulation, type SimOptions, type SimResult } from "../../src/sim/index.js";
 
+/**
+ * Left out of the seed sweeps until the core's fix for issue 9 item 1 merges: today a repaired node
+ * (empty log) votes for a stale candidate and committed entries are lost (regression seed 52 shows it).
+ * Once the fix merges, delete this and its uses so the sweeps repair disks too.
+ */
+export const awaitingCoreFix: Pick<SimOptions, "disabledFaults"> = { disabledFaults: ["repair"] };
+
 /** Runs seeds [from, to] and fails with the first violation's seed, invariant and trace tail. */
 export function assertSeedsPass(
   from: number,

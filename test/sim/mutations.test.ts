@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type MutationName, runSimulation } from "../../src/sim/index.js";
+import { awaitingCoreFix } from "./helpers.js";
 
 /**
  * Each deliberate bug must be caught within a bounded number of seeds (3 nodes). `found` is the first
@@ -21,7 +22,7 @@ describe("the simulator catches each mutation", () => {
   for (const { mutation, bound } of cases) {
     test(`${mutation} within ${bound} seeds`, { timeout: 240_000 }, async () => {
       for (let seed = 1; seed <= bound; seed++) {
-        const r = await runSimulation({ seed, nodes: 3, mutation });
+        const r = await runSimulation({ seed, nodes: 3, mutation, ...awaitingCoreFix });
         if (!r.ok) {
           // An exception outside the checks would mean the sim broke, not that it caught the bug.
           assert.notEqual(r.violation?.invariant, "exception", r.violation?.message);
