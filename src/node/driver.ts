@@ -21,6 +21,7 @@ import { NodeError } from "./errors.js";
 import { startingVoters } from "./membership.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
+import { PendingProposals } from "./proposals.js";
 import { PendingReads } from "./reads.js";
 
 /** Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing. */
@@ -62,14 +63,6 @@ export interface DriverDeps {
   readonly onFatal?: (error: unknown) => void;
 }
 
-interface ProposalWaiter {
-  readonly term: number;
-  readonly startedMs: number;
-  /** Checked by the tick's sweep: one timer per proposal was a visible cost on the leader. */
-  readonly deadlineMs: number;
-  readonly reply: Reply<Outcome>;
-}
-
 /** Items encoded between yields: well under a millisecond (20,000 took 3-14 ms). */
 const snapshotItemsPerStep = 2_000;
 
@@ -84,7 +77,7 @@ export class Driver {
   readonly raft: Raft;
   private machine_: StackMachine;
   private snapshotIndex_: number;
-  private readonly proposals = new Map<number, ProposalWaiter>();
+  private readonly proposals: PendingProposals;
   private readonly reads = new PendingReads();
   private readonly limits: DriverLimits;
   /** Members snapshot at indexes offset by id, so a quorum never stalls on snapshots all at once. */
@@ -132,6 +125,7 @@ export class Driver {
     const slot = Math.max(0, voters.indexOf(this.id));
     this.snapshotPhase = Math.floor((slot * config.snapshotEntries) / Math.max(1, voters.length));
     this.limits = { ...defaultDriverLimits, ...config.limits };
+    this.proposals = new PendingProposals(deps.metrics);
   }
 
   /** The state machine; replaced when a snapshot from the leader is installed. */
@@ -155,7 +149,7 @@ export class Driver {
     if (this.stopped) return;
     this.raft.tick();
     const now = this.clock.now();
-    this.expireProposals(now);
+    this.proposals.expire(now, this.raft.leader);
     this.reads.expire(now, this.raft.leader);
     this.afterInput();
   }
@@ -206,7 +200,7 @@ export class Driver {
     this.metrics?.proposals.inc();
     const startedMs = this.clock.now();
     const deadlineMs = startedMs + this.config.requestTimeoutMs;
-    this.proposals.set(result.index, { term: result.term, startedMs, deadlineMs, reply });
+    this.proposals.add(result.index, result.term, startedMs, deadlineMs, reply);
     this.afterInput();
   }
 
@@ -302,26 +296,6 @@ export class Driver {
     this.schedule();
   }
 
-  /**
-   * Fails proposals past their deadline (checked every tick, so a timeout is late by at most tickMs).
-   * The map is in proposal order, which is deadline order: a leader's indexes only grow, and every
-   * proposal is failed when leadership is lost, so an index is never registered twice.
-   */
-  private expireProposals(nowMs: number): void {
-    for (const [index, w] of this.proposals) {
-      if (w.deadlineMs > nowMs) break;
-      this.proposals.delete(index);
-      this.metrics?.proposalsFailed.inc({ code: "timeout" });
-      w.reply.reject(
-        new NodeError(
-          "timeout",
-          "not committed within the request timeout; outcome unknown",
-          this.raft.leader,
-        ),
-      );
-    }
-  }
-
   // ------------------------------------------------------------ the Ready loop
 
   /** Coalesces wake-ups: many steps/proposals in one I/O phase become one Ready (group commit). */
@@ -387,13 +361,21 @@ export class Driver {
   }
 
   /**
-   * Logs what the core reports as `Ready.events` (role changes, term bumps, refused votes, step-downs)
-   * with their reason, so an election storm leaves a trace. Typed loosely until the core's field lands.
+   * Logs what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
+   * with their reason, check-quorum step-downs, lost or recovering logs), so an election storm leaves a
+   * trace. Typed loosely until the core's `events` field merges into this branch; then drop the cast.
    */
   private logEvents(rd: Ready): void {
-    const events = (rd as Ready & { readonly events?: readonly { readonly kind: string }[] }).events;
-    if (events === undefined || this.logger === undefined) return;
-    for (const event of events) this.logger.info({ ...event, term: this.raft.term }, `raft: ${event.kind}`);
+    const logger = this.logger;
+    if (logger === undefined) return;
+    const { events, eventsDropped } = rd as Ready & {
+      readonly events?: readonly { readonly type: string }[];
+      readonly eventsDropped?: number;
+    };
+    for (const event of events ?? []) logger.info(event, `raft: ${event.type}`);
+    if (eventsDropped !== undefined && eventsDropped > 0) {
+      logger.info({ eventsDropped }, "raft: events left out (core's eventsMax)");
+    }
   }
 
   private onSoftState(role: Role, leader: NodeId): void {
@@ -404,7 +386,7 @@ export class Driver {
     }
     if (role !== "leader" && this.proposals.size > 0) {
       // Our proposals may still commit under the next leader, or vanish: the outcome is unknown.
-      this.failProposals("timeout", "leadership lost; outcome unknown, retry with the same key", leader);
+      this.proposals.failAll("timeout", "leadership lost; outcome unknown, retry with the same key", leader);
     }
     if (leader === NONE) this.reads.leaderLost();
   }
@@ -415,11 +397,7 @@ export class Driver {
     this.metrics?.snapshots.inc({ kind: "installed" });
     this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");
     this.hooks.restored?.(snap);
-    for (const [index, w] of this.proposals) {
-      if (index > snap.meta.index) continue;
-      this.proposals.delete(index);
-      w.reply.reject(new NodeError("timeout", "superseded by a snapshot; outcome unknown", this.raft.leader));
-    }
+    this.proposals.superseded(snap.meta.index, this.raft.leader);
   }
 
   /** Applies committed entries in order and answers the proposal registered at each index. */
@@ -431,17 +409,7 @@ export class Driver {
       const outcome = e.kind === "normal" ? machine.apply(e.index, e.data) : undefined;
       if (outcome === undefined) machine.applyNoop(e.index);
       applied?.(e, outcome);
-      const w = this.proposals.get(e.index);
-      if (w === undefined) continue;
-      this.proposals.delete(e.index);
-      if (w.term === e.term && outcome !== undefined) {
-        this.metrics?.commitLatency.observe((now - w.startedMs) / 1000);
-        w.reply.resolve(outcome);
-      } else {
-        // Another leader's entry replaced ours at this index: it was never applied.
-        this.metrics?.proposalsFailed.inc({ code: "lost" });
-        w.reply.reject(new NodeError("timeout", "proposal lost in a leader change; retry", this.raft.leader));
-      }
+      this.proposals.applied(e, outcome, now, this.raft.leader);
     }
     this.metrics?.entriesApplied.inc(entries.length);
   }
@@ -498,14 +466,8 @@ export class Driver {
     }
   }
 
-  private failProposals(code: "timeout" | "stopped", message: string, leader: NodeId): void {
-    for (const w of this.proposals.values()) w.reply.reject(new NodeError(code, message, leader));
-    this.metrics?.proposalsFailed.inc({ code }, this.proposals.size);
-    this.proposals.clear();
-  }
-
   private failAll(error: NodeError): void {
-    this.failProposals("stopped", error.message, NONE);
+    this.proposals.failAll("stopped", error.message, NONE);
     this.reads.failAll(error);
   }
 }

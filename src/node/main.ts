@@ -1,9 +1,8 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { NodeDisk, StorageCorruptionError } from "../storage/index.js";
+import { DiskStorage, NodeDisk, repair, StorageCorruptionError } from "../storage/index.js";
 import { parseNodeArgs, UsageError } from "./options.js";
-import { repairDataDir } from "./repair.js";
 import { startNode } from "./start.js";
 
 /** Exit codes: 2 bad flags, 3 damaged storage (run repair), 1 anything else. */
@@ -67,9 +66,17 @@ export async function runRepairCommand(argv: readonly string[]): Promise<number>
     process.stderr.write("raftstack repair: --data-dir is required\n");
     return EXIT_USAGE;
   }
-  const { movedAside, term } = await repairDataDir(new NodeDisk(), dataDir);
+  const disk = new NodeDisk();
+  const result = await repair(disk, dataDir);
+  // The leader still believes this node holds its old log (its match index never goes back), so it
+  // would never resend it. One term higher, with no vote (always safe), makes the node's first answer
+  // depose that leader; the next leader starts from match 0 and restores this node by snapshot.
+  const storage = await DiskStorage.open(disk, dataDir);
+  const term = storage.initialState().hardState.term + 1;
+  await storage.save({ hardState: { term, vote: 0, commit: 0 }, entries: [] });
+  await storage.close();
   process.stdout.write(
-    `repaired ${dataDir}: moved aside ${movedAside.join(", ") || "nothing"}; ` +
+    `repaired ${dataDir}: moved aside ${result.movedAside.join(", ") || "nothing"}; ` +
       `restarting at term ${term} with an empty log; start the node to rejoin\n`,
   );
   return 0;

@@ -1,7 +1,6 @@
 import type { DriverStorage } from "../node/index.js";
-import { repairDataDir } from "../node/index.js";
 import { type ConfigState, type Entry, type HardState, MemoryStorage, type Snapshot } from "../raft/index.js";
-import { DiskStorage, MemDisk, type OpenStats, type SaveBatch } from "../storage/index.js";
+import { DiskStorage, MemDisk, type OpenStats, repair, type SaveBatch } from "../storage/index.js";
 import type { SimParams } from "./params.js";
 import { SimDisk, type SimDiskHost } from "./sim-disk.js";
 
@@ -27,7 +26,7 @@ export interface NodeStore {
   open(ready: (storage: DriverStorage) => void): void;
   /** Power cut or process kill: everything not durable may be lost. */
   crash(): void;
-  /** `raftstack repair` on the (crashed) node's data dir; false if this disk model has none. */
+  /** `raftstack repair` (storage's repair()) on the crashed node's data dir; false if this disk model has none. */
   repair(): Promise<boolean>;
 }
 
@@ -183,7 +182,7 @@ class WalStore implements NodeStore {
 
   async repair(): Promise<boolean> {
     this.host.asyncStarted();
-    await repairDataDir(this.memDisk, this.dataDir);
+    await repair(this.memDisk, this.dataDir);
     return true;
   }
 }
