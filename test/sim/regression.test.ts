@@ -31,11 +31,11 @@ test("every seed that ever failed passes now", { timeout: 60_000 }, async () => 
 
 for (const { seed, nodes, disk, note, pendingFix } of seeds) {
   if (pendingFix === undefined) continue;
-  test(`seed ${seed} (${nodes} nodes, ${disk}) passes once ${pendingFix}`, {
-    todo: note,
+  test(`regression seed ${seed} (${nodes} nodes, ${disk})`, {
+    todo: `until ${pendingFix}`,
     timeout: 60_000,
   }, async () => {
     const r = await runSimulation({ seed, nodes, diskMode: disk });
-    assert.ok(r.ok, `seed ${seed}: ${r.violation?.message}`);
+    assert.ok(r.ok, `seed ${seed} (${note}): ${r.violation?.message}`);
   });
 }
