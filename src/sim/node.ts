@@ -221,7 +221,7 @@ export class SimNode {
     this.driver.propose(
       { ...req.op, key: req.key, atMs: 0 },
       {
-        resolve: (outcome) => this.answer(life, req, outcome),
+        resolve: (outcome) => this.answer(life, req, outcome, this.id),
         reject: (error) => this.answer(life, req, refusalOf(error), error.leader),
       },
     );
@@ -249,7 +249,8 @@ export class SimNode {
   private answerRead(req: Extract<ClientRequest, { kind: "read" }>): void {
     const m = this.machine;
     const result = req.op === "top" ? m.top(req.stackId) : m.size(req.stackId);
-    this.host.reply({ clientId: req.clientId, opId: req.opId, attempt: req.attempt, result, leader: 0 });
+    const leader = this.driver.raft.leader;
+    this.host.reply({ clientId: req.clientId, opId: req.opId, attempt: req.attempt, result, leader });
   }
 
   // ---------------------------------------------------------------- driver hooks
