@@ -23,6 +23,7 @@ import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
 import { PendingReads } from "./reads.js";
+import { LocalSnapshots } from "./snapshots.js";
 
 /** Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing. */
 export interface DriverLimits {
@@ -63,9 +64,6 @@ export interface DriverDeps {
   readonly onFatal?: (error: unknown) => void;
 }
 
-/** Items encoded between yields: well under a millisecond (20,000 took 3-14 ms). */
-const snapshotItemsPerStep = 2_000;
-
 /**
  * The one driver loop around a Raft peer, used by the node process and the simulator alike: ticks it,
  * runs Ready → send → persist → send → apply → serve reads → advance, turns proposals and linearizable
@@ -76,12 +74,10 @@ export class Driver {
   readonly id: NodeId;
   readonly raft: Raft;
   private machine_: StackMachine;
-  private snapshotIndex_: number;
   private readonly proposals: PendingProposals;
   private readonly reads = new PendingReads();
   private readonly limits: DriverLimits;
-  /** Members snapshot at indexes offset by id, so a quorum never stalls on snapshots all at once. */
-  private readonly snapshotPhase: number;
+  private readonly snapshots: LocalSnapshots;
   private readonly clock: Clock;
   private readonly storage: DriverStorage;
   private readonly network: PeerNetwork;
@@ -92,7 +88,6 @@ export class Driver {
   private loopScheduled = false;
   private loop: Promise<void> | undefined;
   private stopped = false;
-  private snapshotting = false;
   private wasLeader = false;
   private prevLeader = NONE;
 
@@ -114,7 +109,6 @@ export class Driver {
       snap.meta.index > 0
         ? StackMachine.restore(snap.data, config.machine)
         : new StackMachine(config.machine);
-    this.snapshotIndex_ = snap.meta.index;
     this.raft = new Raft({
       ...config.raft,
       storage: deps.storage,
@@ -123,7 +117,16 @@ export class Driver {
       forwardProposals: false,
     });
     const slot = Math.max(0, voters.indexOf(this.id));
-    this.snapshotPhase = Math.floor((slot * config.snapshotEntries) / Math.max(1, voters.length));
+    // Members snapshot at indexes offset by their place, so a quorum never stalls on snapshots at once.
+    const phase = Math.floor((slot * config.snapshotEntries) / Math.max(1, voters.length));
+    this.snapshots = new LocalSnapshots(snap.meta.index, phase, config.snapshotEntries, {
+      clock: deps.clock,
+      storage: deps.storage,
+      hooks: this.hooks,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      failed: (err) => this.fail(err),
+    });
     this.limits = { ...defaultDriverLimits, ...config.limits };
     this.proposals = new PendingProposals(deps.metrics);
   }
@@ -135,7 +138,7 @@ export class Driver {
 
   /** Index of the newest snapshot this node holds. */
   get snapshotIndex(): number {
-    return this.snapshotIndex_;
+    return this.snapshots.index;
   }
 
   start(): void {
@@ -304,22 +307,48 @@ export class Driver {
     this.loopScheduled = true;
     this.clock.defer(() => {
       this.loopScheduled = false;
-      if (this.loop !== undefined || this.stopped) return;
-      this.loop = this.runLoop().finally(() => {
-        this.loop = undefined;
-      });
+      if (this.loop === undefined) this.drive();
     });
   }
 
-  private async runLoop(): Promise<void> {
+  /**
+   * Handles Readies one after another, synchronously until one must wait for its write; the rest of
+   * that one (and the next) continues once it is durable. `loop` is set while a write is awaited.
+   */
+  private drive(): void {
     try {
-      while (!this.stopped && this.raft.hasReady()) await this.handleReady(this.raft.ready());
+      while (!this.stopped && this.raft.hasReady()) {
+        const rd = this.raft.ready();
+        const appliedEarly = this.beforePersist(rd);
+        const saving = this.persist(rd);
+        if (saving !== undefined) {
+          this.loop = saving.then(
+            () => {
+              this.loop = undefined;
+              if (this.stopped) return;
+              try {
+                this.afterPersist(rd, appliedEarly);
+              } catch (err) {
+                this.fail(err);
+                return;
+              }
+              this.drive();
+            },
+            (err: unknown) => {
+              this.loop = undefined;
+              this.fail(err);
+            },
+          );
+          return;
+        }
+        this.afterPersist(rd, appliedEarly);
+      }
     } catch (err) {
       this.fail(err);
     }
   }
 
-  /** A storage failure: stop serving; the process restarts from what is durable. */
+  /** A storage failure or an impossible state: stop serving; the process restarts from what is durable. */
   private fail(err: unknown): void {
     if (this.stopped) return;
     this.logger?.fatal({ err }, "driver loop failed; the node stops serving");
@@ -327,14 +356,14 @@ export class Driver {
     this.deps.onFatal?.(err);
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** Sends what may leave before the write and applies what was durable already; true if it applied. */
+  private beforePersist(rd: Ready): boolean {
     this.metrics?.readyBatches.inc();
     this.logEvents(rd);
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.committed.length > 0) this.hooks.committed?.(rd.committed);
     this.network.send(rd.sendNow);
-    const early = this.config.mutations?.ackBeforeFsync === true;
-    if (early) this.network.send(rd.sendAfterPersist);
+    if (this.config.mutations?.ackBeforeFsync === true) this.network.send(rd.sendAfterPersist);
     // Committed entries already durable here (all below the new ones) are applied before this batch's
     // fsync, so a client answer never waits for the next batch's write.
     const lastCommitted = rd.committed[rd.committed.length - 1]?.index ?? 0;
@@ -344,20 +373,29 @@ export class Driver {
       this.apply(rd.committed);
       this.releaseReads();
     }
-    // A commit-only hard state is not written: a lost commit index is relearned from the leader.
-    if (rd.entries.length > 0 || rd.snapshot !== undefined || rd.mustSync) {
-      const started = this.clock.now();
-      await this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-      this.metrics?.fsyncLatency.observe((this.clock.now() - started) / 1000);
-    }
-    if (this.stopped) return;
-    if (!early) this.network.send(rd.sendAfterPersist);
+    return applyEarly;
+  }
+
+  /** Starts the batch's write, if it has one (one fsync); a commit-only hard state is not written. */
+  private persist(rd: Ready): Promise<void> | undefined {
+    // A lost commit index is relearned from the leader.
+    if (rd.entries.length === 0 && rd.snapshot === undefined && !rd.mustSync) return undefined;
+    const metrics = this.metrics;
+    const saving = this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+    if (metrics === undefined) return saving;
+    const started = this.clock.now();
+    return saving.then(() => metrics.fsyncLatency.observe((this.clock.now() - started) / 1000));
+  }
+
+  /** Once durable: acknowledgements and votes go out, the rest is applied, reads served, Raft advanced. */
+  private afterPersist(rd: Ready, appliedEarly: boolean): void {
+    if (this.config.mutations?.ackBeforeFsync !== true) this.network.send(rd.sendAfterPersist);
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
-    if (!applyEarly && rd.committed.length > 0) this.apply(rd.committed);
+    if (!appliedEarly && rd.committed.length > 0) this.apply(rd.committed);
     for (const rs of rd.readStates) this.reads.confirmed(rs.context, rs.index);
     this.releaseReads();
     this.raft.advance();
-    this.maybeSnapshot();
+    this.snapshots.maybeStart(this.machine_, () => this.raft.status().config);
   }
 
   /**
@@ -393,7 +431,7 @@ export class Driver {
 
   private installSnapshot(snap: Snapshot): void {
     this.machine_ = StackMachine.restore(snap.data, this.config.machine);
-    this.snapshotIndex_ = snap.meta.index;
+    this.snapshots.installed(snap.meta.index);
     this.metrics?.snapshots.inc({ kind: "installed" });
     this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");
     this.hooks.restored?.(snap);
@@ -422,57 +460,8 @@ export class Driver {
     );
   }
 
-  /**
-   * Snapshots the machine every `snapshotEntries` applied entries (at this member's phase), in the
-   * background: the state is cut at once, encoded in steps and written beside the WAL, so heartbeats flow.
-   */
-  private maybeSnapshot(): void {
-    const applied = this.machine_.appliedIndex;
-    if (
-      this.snapshotting ||
-      !snapshotDue(this.snapshotIndex_, applied, this.snapshotPhase, this.config.snapshotEntries)
-    )
-      return;
-    this.snapshotting = true;
-    const started = this.clock.now();
-    const config = this.raft.status().config;
-    let bytes = 0;
-    this.encodeInSteps(this.machine_.snapshotSteps(snapshotItemsPerStep))
-      .then((data) => {
-        bytes = data.length;
-        this.hooks.snapshotTaken?.(applied, data);
-        return this.storage.createSnapshot(applied, config, data);
-      })
-      .then(() => this.storage.compact(applied))
-      .then(() => {
-        this.snapshotIndex_ = Math.max(this.snapshotIndex_, applied);
-        this.metrics?.snapshots.inc({ kind: "created" });
-        this.logger?.info(
-          { index: applied, bytes, ms: Math.round(this.clock.now() - started) },
-          "created snapshot and compacted the log",
-        );
-      })
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => {
-        this.snapshotting = false;
-      });
-  }
-
-  private async encodeInSteps(steps: Generator<void, Uint8Array, void>): Promise<Uint8Array> {
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return step.value;
-      await new Promise<void>((resolve) => this.clock.defer(resolve));
-    }
-  }
-
   private failAll(error: NodeError): void {
     this.proposals.failAll("stopped", error.message, NONE);
     this.reads.failAll(error);
   }
-}
-
-/** True once `applied` has crossed a boundary `phase + k * every` that `snapshotIndex` had not. */
-function snapshotDue(snapshotIndex: number, applied: number, phase: number, every: number): boolean {
-  return Math.floor((applied - phase) / every) > Math.floor((snapshotIndex - phase) / every);
 }
