@@ -139,6 +139,33 @@ describe("the driver", () => {
     assert.equal(notLeader.error.leader, 2);
   });
 
+  test("a read the leader never confirms fails with timeout on the tick sweep past its deadline", async () => {
+    const { driver, clock, network } = await startDriver([1, 2, 3]);
+    // Leader 2 keeps heartbeating (so this follower never campaigns) but never answers the read.
+    const heartbeat = () =>
+      driver.receive({ type: "heartbeat", from: 2, to: 1, term: 1, commit: 0, readSeq: 0 });
+    heartbeat();
+    clock.every(30, heartbeat);
+    let error: NodeError | undefined;
+    const errorOf = () => error;
+    driver.read({
+      resolve: () => assert.fail("read served without the leader's confirmation"),
+      reject: (e) => {
+        error = e;
+      },
+    });
+    await clock.settle();
+    assert.ok(
+      network.sent.some((m) => m.type === "readIndex" && m.to === 2),
+      "forwarded to the leader",
+    );
+    await clock.advance(requestTimeoutMs - 20);
+    assert.equal(errorOf(), undefined, "still waiting before the deadline");
+    await clock.advance(40);
+    assert.equal(errorOf()?.code, "timeout");
+    assert.equal(errorOf()?.leader, 2);
+  });
+
   test("stop() fails every waiting proposal and read with stopped", async () => {
     const { driver, storage, clock } = await leader();
     storage.hold = true;
