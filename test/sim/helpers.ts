@@ -3,7 +3,7 @@ import { runSimulation, type SimOptions, type SimResult } from "../../src/sim/in
 
 /**
  * Left out of the seed sweeps until the core's fix for issue 9 item 1 merges: today a repaired node
- * (empty log) votes for a stale candidate and committed entries are lost (regression seeds 42 and 11 show it).
+ * (empty log) votes for a stale candidate and committed entries are lost (regression seeds 26 and 74 show it).
  * Once the fix merges, delete this and its uses so the sweeps repair disks too.
  */
 export const awaitingCoreFix: Pick<SimOptions, "disabledFaults"> = { disabledFaults: ["repair"] };
