@@ -15,7 +15,6 @@ import {
   type Outcome,
   StackMachine,
   type StackMachineOptions,
-  setCommandAtMs,
 } from "../stack/index.js";
 import { NodeError } from "./errors.js";
 import { startingVoters } from "./membership.js";
@@ -177,23 +176,19 @@ export class Driver {
     this.afterInput();
   }
 
-  /** Proposes a command (leader only) and answers with its outcome once applied here. */
-  propose(cmd: Command, reply: Reply<Outcome>): void {
-    this.proposeEncoded(encodeCommand(cmd), reply);
-  }
-
   /**
-   * Proposes an encoded command, stamping it with this leader's clock (a forwarded proposal arrives
-   * encoded and is stamped here too, so session time is always the leader's).
+   * Proposes a command (leader only) and answers `reply` with its outcome once applied here. The
+   * command carries this leader's clock, whatever the caller stamped, so session time is always the
+   * leader's; a proposal forwarded by a follower (membership work) enters here too, with a Reply that
+   * sends the result back to it.
    */
-  proposeEncoded(data: Uint8Array, reply: Reply<Outcome>): void {
+  propose(cmd: Command, reply: Reply<Outcome>): void {
     const refused = this.proposalRefusal();
     if (refused !== undefined) {
       reply.reject(refused);
       return;
     }
-    setCommandAtMs(data, this.clock.wallMs());
-    const result = this.raft.propose([data]);
+    const result = this.raft.propose([encodeCommand({ ...cmd, atMs: this.clock.wallMs() })]);
     if (!result.ok) {
       const code =
         result.error === "uncommitted_full" || result.error === "transfer_in_progress" ? "busy" : "no_leader";
@@ -322,9 +317,11 @@ export class Driver {
         const appliedEarly = this.beforePersist(rd);
         const saving = this.persist(rd);
         if (saving !== undefined) {
+          const savedAt = this.clock.now();
           this.loop = saving.then(
             () => {
               this.loop = undefined;
+              this.metrics?.fsyncLatency.observe((this.clock.now() - savedAt) / 1000);
               if (this.stopped) return;
               try {
                 this.afterPersist(rd, appliedEarly);
@@ -380,11 +377,7 @@ export class Driver {
   private persist(rd: Ready): Promise<void> | undefined {
     // A lost commit index is relearned from the leader.
     if (rd.entries.length === 0 && rd.snapshot === undefined && !rd.mustSync) return undefined;
-    const metrics = this.metrics;
-    const saving = this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-    if (metrics === undefined) return saving;
-    const started = this.clock.now();
-    return saving.then(() => metrics.fsyncLatency.observe((this.clock.now() - started) / 1000));
+    return this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
   }
 
   /** Once durable: acknowledgements and votes go out, the rest is applied, reads served, Raft advanced. */
