@@ -1,6 +1,12 @@
-// The node: Raft driver loop, storage, transport and the HTTP API wired together.
-
-export { NodeError, type NodeErrorCode } from "./errors.js";
+// The node: the Raft driver loop (shared with the simulator), storage, transport and the HTTP API wired together.
+export {
+  Driver,
+  type DriverConfig,
+  type DriverLimits,
+  type DriverMutations,
+  defaultDriverLimits,
+} from "./driver.js";
+export { MembershipMismatchError, NodeError, type NodeErrorCode } from "./errors.js";
 export { parseNodeArgs } from "./flags.js";
 export {
   addNodeCommands,
@@ -15,14 +21,7 @@ export {
   usageExitCode,
 } from "./main.js";
 export { NodeMetrics } from "./metrics.js";
-export {
-  type DriverLimits,
-  type DriverOptions,
-  defaultDriverLimits,
-  type MemberStatus,
-  type NodeStatus,
-  RaftNode,
-} from "./node.js";
+export { type DriverOptions, type MemberStatus, type NodeStatus, RaftNode } from "./node.js";
 export {
   defaultClientUrl,
   envNameOf,
@@ -36,4 +35,5 @@ export {
   type UsageErrorCode,
   validateNodeOptions,
 } from "./options.js";
+export type { Clock, DriverStorage, Reply } from "./ports.js";
 export { type RunningNode, type StartExtras, startNode } from "./start.js";

@@ -3,7 +3,10 @@ import {
   type DiskMode,
   describeParams,
   diskModes,
+  type FaultKind,
+  faultKinds,
   isDiskMode,
+  isFaultKind,
   isMutationName,
   mutationNames,
   runSimulation,
@@ -33,6 +36,15 @@ function diskMode(value: string): DiskMode {
   return value;
 }
 
+function faultList(value: string): FaultKind[] {
+  const kinds = value.split(",").filter((k) => k !== "");
+  for (const k of kinds) {
+    if (!isFaultKind(k))
+      throw new InvalidArgumentError(`expected fault kinds among ${faultKinds.join(", ")}`);
+  }
+  return kinds as FaultKind[];
+}
+
 function report(r: SimResult): string {
   const s = r.stats;
   const lines = [
@@ -41,7 +53,7 @@ function report(r: SimResult): string {
     `trace hash ${r.traceHash}`,
     `virtual ${(s.virtualMs / 1000).toFixed(1)}s, ${s.events} events, ${s.messages} messages, ${s.committed} committed entries`,
     `ops ${s.ops} (${s.okOps} answered, ${s.unknownOps} unknown), linearizability ${r.linearizability}`,
-    `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.pauses} pauses, ${s.transfers} transfers`,
+    `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.repairs} repairs, ${s.stops} stops, ${s.pauses} pauses, ${s.transfers} transfers`,
   ];
   if (r.params.diskMode === "wal") {
     lines.push(
@@ -52,7 +64,8 @@ function report(r: SimResult): string {
     lines.push("", r.violation.message, "", "trace tail:", ...r.traceTail);
     lines.push(
       "",
-      `reproduce: npm run sim -- --seed ${r.seed} --nodes ${r.params.nodes} --disk ${r.params.diskMode}`,
+      `reproduce: npm run sim -- --seed ${r.seed} --nodes ${r.params.nodes} --disk ${r.params.diskMode}` +
+        (opts.disableFaults === undefined ? "" : ` --disable-faults ${opts.disableFaults.join(",")}`),
     );
   }
   return lines.join("\n");
@@ -70,6 +83,11 @@ const program = new Command()
   .option("--mutation <name>", `break one rule on purpose: ${mutationNames.join(", ")}`, mutation)
   .option("--fault-ms <n>", "virtual milliseconds of the fault phase (default 30000)", positiveInt)
   .option("--disk <mode>", "disk model, memory or wal (default: even seeds wal, odd seeds memory)", diskMode)
+  .option(
+    "--disable-faults <kinds>",
+    `comma-separated fault kinds to leave out: ${faultKinds.join(", ")}`,
+    faultList,
+  )
   .parse();
 
 const opts = program.opts<{
@@ -80,6 +98,7 @@ const opts = program.opts<{
   mutation?: string;
   faultMs?: number;
   disk?: DiskMode;
+  disableFaults?: FaultKind[];
 }>();
 
 const base = (seed: number): SimOptions => ({
@@ -88,6 +107,7 @@ const base = (seed: number): SimOptions => ({
   ...(opts.mutation !== undefined && isMutationName(opts.mutation) ? { mutation: opts.mutation } : {}),
   ...(opts.faultMs !== undefined ? { faultPhaseMs: opts.faultMs } : {}),
   ...(opts.disk !== undefined ? { diskMode: opts.disk } : {}),
+  ...(opts.disableFaults !== undefined ? { disabledFaults: opts.disableFaults } : {}),
 });
 
 if (opts.seeds === undefined) {

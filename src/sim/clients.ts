@@ -26,25 +26,35 @@ interface PendingOp {
    */
   phase: "active" | "parked" | "reconciling";
   node: NodeId;
+  /** The leader the last failed attempt's node named (0 = none): the next attempt goes there. */
+  hint: NodeId;
   /** Some attempt may have reached the log (it timed out instead of being refused). */
   mayHaveApplied: boolean;
   done: boolean;
   onDone: (output: StackOutput | number | undefined) => void;
 }
 
-const backoffMs = 20;
+/**
+ * Retries back off exponentially with jitter, as the real client does: each timed-out attempt of a
+ * write may have left an entry in the log, so retrying at a fixed pace can outrun replication.
+ */
+const backoffBaseMs = 20;
+const backoffMaxMs = 640;
 /** A write whose outcome stayed unknown is retried (same key) again after this long. */
 const parkedRetryMs = 2_000;
 
 /**
  * A client issuing stack operations one at a time. Writes carry an idempotency key; on a timeout or a
- * refusal it retries with the same key on another node, up to `attemptsMax` attempts.
+ * refusal it retries with the same key on the leader the node named, or another node, up to
+ * `attemptsMax` attempts.
  */
 export class SimClient {
   private readonly stackIds = new Map<string, number>();
   private readonly pending = new Map<number, PendingOp>();
   private seq = 0;
   private stopped = false;
+  /** The leader the last reply named (0 = none known). */
+  private leader: NodeId = 0;
 
   constructor(
     readonly id: number,
@@ -115,6 +125,7 @@ export class SimClient {
       attempt: 0,
       phase: "active",
       node: 0,
+      hint: 0,
       mayHaveApplied: false,
       done: false,
       onDone,
@@ -127,7 +138,8 @@ export class SimClient {
 
   private attempt(op: PendingOp): void {
     op.attempt++;
-    op.node = this.pickNode(op.node);
+    op.node = op.hint !== 0 && op.hint !== op.node ? op.hint : this.pickNode(op);
+    op.hint = 0;
     const attempt = op.attempt;
     const base = { clientId: this.id, opId: op.opId, attempt };
     const stackId = this.stackIds.get(op.input.stack) ?? 0;
@@ -154,7 +166,16 @@ export class SimClient {
     this.host.after(this.params.opTimeoutMs, () => {
       if (op.done || op.attempt !== attempt) return;
       op.mayHaveApplied = true;
-      this.retry(op);
+      this.retryLater(op);
+    });
+  }
+
+  /** Retries the current attempt after its backoff, unless an answer or another attempt came first. */
+  private retryLater(op: PendingOp): void {
+    const attempt = op.attempt;
+    const ceilingMs = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
+    this.host.after(ceilingMs * (0.5 + this.rng.float() / 2), () => {
+      if (!op.done && op.attempt === attempt) this.retry(op);
     });
   }
 
@@ -203,23 +224,31 @@ export class SimClient {
     }
   }
 
-  /** A retry goes to a different node than the last attempt. */
-  private pickNode(last: NodeId): NodeId {
+  /**
+   * A first write goes to the leader last heard of (as the real client prefers it), a first read to
+   * any node (followers serve ReadIndex reads too); a retry goes to a different node than the last.
+   */
+  private pickNode(op: PendingOp): NodeId {
     const n = this.params.nodes;
-    if (last === 0) return 1 + this.rng.int(n);
+    const last = op.node;
+    if (last === 0) {
+      const write = op.input.op !== "top" && op.input.op !== "size";
+      return write && this.leader !== 0 ? this.leader : 1 + this.rng.int(n);
+    }
     return 1 + ((last - 1 + 1 + this.rng.int(n - 1)) % n);
   }
 
   onReply(r: ClientReply): void {
+    if (r.leader !== 0) this.leader = r.leader;
     const op = this.pending.get(r.opId);
     if (op === undefined || op.done) return;
-    if (r.result === "unavailable") {
-      // Only the current attempt's refusal triggers a retry; a late refusal of an older one says nothing.
+    if (r.result === "unavailable" || r.result === "unknown") {
+      // Only the current attempt's failure triggers a retry; a late failure of an older one says nothing.
       if (r.attempt !== op.attempt) return;
-      const attempt = op.attempt;
-      this.host.after(backoffMs, () => {
-        if (!op.done && op.attempt === attempt) this.retry(op);
-      });
+      if (r.result === "unknown") op.mayHaveApplied = true;
+      // Like the HTTP layer's proxy to the leader: the retry goes where the node points.
+      op.hint = r.leader;
+      this.retryLater(op);
       return;
     }
     op.done = true;
@@ -248,7 +277,7 @@ function describeInput(input: PendingOp["input"]): string {
 /** Maps a node's answer to the checker's output (a stack id for creates). */
 function toOutput(
   op: PendingOp,
-  result: Exclude<ClientReply["result"], "unavailable">,
+  result: Exclude<ClientReply["result"], "unavailable" | "unknown">,
 ): StackOutput | number {
   const name = op.input.op;
   if (result.ok) {

@@ -7,6 +7,10 @@ export interface NemesisHost {
   after(delayMs: number, run: () => void): void;
   trace(kind: string, nums: number[], text?: string): void;
   restart(node: SimNode): void;
+  /** A node's process died: its peers' connections to it close. */
+  crashed(node: SimNode): void;
+  /** An error from async fault work (the repair): the run stops with it. */
+  fail(error: unknown): void;
 }
 
 /** A new leader armed for crashing dies within this long of its election: before its first entry replicates. */
@@ -17,9 +21,21 @@ const newLeadersToCrashMax = 5;
 /** Steps of one rolling ("swizzle") partition: each moves one node across the cut. */
 const swizzleStepsMax = 6;
 
+/** A flapping partition toggles this many times, every [flapMinMs, flapMaxMs). */
+const flapStepsMax = 20;
+const flapMinMs = 20;
+const flapMaxMs = 300;
+
+/** How long a stopping leader waits for its successor (the node process waits 1 s). */
+const stopHandOverMs = 300;
+
+/** Half the partitions reset connections (the sender's transport notices), half drop silently. */
+const resetRate = 0.5;
+
 /**
  * Injects faults at random times during the safety phase: partitions (symmetric, one-way, around the
- * leader, rolling), crashes with restart from disk, pauses, and leadership transfers.
+ * leader, rolling, star, bridge, flapping; silent or resetting connections), crashes with restart from
+ * disk, disk repairs, graceful stops of the leader (hand-over first), pauses, and leadership transfers.
  */
 export class Nemesis {
   private stopped = false;
@@ -30,7 +46,13 @@ export class Nemesis {
   private readonly kinds: FaultKind[];
   private readonly weights: number[];
   private readonly weightSum: number;
-  counts = { partitions: 0, crashes: 0, pauses: 0, transfers: 0 };
+  /**
+   * Nodes that were repaired (lost their log). At most a minority may ever be: a committed entry lives
+   * on a majority, so losing more copies than that can lose it whatever the protocol does.
+   */
+  private readonly repaired = new Set<NodeId>();
+  private readonly repairedMax: number;
+  counts = { partitions: 0, crashes: 0, pauses: 0, transfers: 0, repairs: 0, stops: 0 };
 
   constructor(
     private readonly params: SimParams,
@@ -42,6 +64,7 @@ export class Nemesis {
     this.kinds = Object.keys(params.faultWeights) as FaultKind[];
     this.weights = this.kinds.map((k) => params.faultWeights[k]);
     this.weightSum = this.weights.reduce((a, b) => a + b, 0);
+    this.repairedMax = Math.floor((params.nodes - 1) / 2);
   }
 
   start(): void {
@@ -101,7 +124,7 @@ export class Nemesis {
         const a = this.nodes.filter((_, i) => side[i]).map((x) => x.id);
         const b = this.nodes.filter((_, i) => !side[i]).map((x) => x.id);
         this.net.healAll();
-        this.net.split(a, b);
+        this.net.split(a, b, this.rng.chance(resetRate));
         this.counts.partitions++;
         this.host.trace("partition", a, `| ${b.join(" ")}`);
         break;
@@ -109,9 +132,66 @@ export class Nemesis {
       case "oneWay": {
         const from = 1 + this.rng.int(n);
         const to = 1 + ((from + this.rng.int(n - 1)) % n);
-        this.net.setBlocked(from, to, true);
+        this.net.setBlocked(from, to, true, this.rng.chance(resetRate));
         this.counts.partitions++;
         this.host.trace("cutOneWay", [from, to]);
+        break;
+      }
+      case "oneWayNode": {
+        // Outbound cut: it hears the others (a leader's heartbeats) while none hears it; or the reverse.
+        const node = this.rng.pick(this.nodes).id;
+        const outbound = this.rng.chance(0.5);
+        const reset = this.rng.chance(resetRate);
+        this.net.healAll();
+        for (const other of this.nodes) {
+          if (other.id === node) continue;
+          if (outbound) this.net.setBlocked(node, other.id, true, reset);
+          else this.net.setBlocked(other.id, node, true, reset);
+        }
+        this.counts.partitions++;
+        this.host.trace("cutNodeOneWay", [node, outbound ? 1 : 0]);
+        break;
+      }
+      case "star": {
+        // Only links to the center survive: it reaches a majority, no other node does (issue: pre-vote stall).
+        const center = this.rng.pick(this.nodes).id;
+        const others = this.nodes.filter((x) => x.id !== center).map((x) => x.id);
+        const reset = this.rng.chance(resetRate);
+        this.net.healAll();
+        for (const a of others) for (const b of others) if (a !== b) this.net.setBlocked(a, b, true, reset);
+        this.counts.partitions++;
+        this.host.trace("star", [center]);
+        break;
+      }
+      case "bridge": {
+        // Two halves joined only through one node: each half plus the bridge is a majority.
+        const [bridge, ...rest] = this.shuffledIds();
+        const half = Math.ceil(rest.length / 2);
+        this.net.healAll();
+        this.net.split(rest.slice(0, half), rest.slice(half), this.rng.chance(resetRate));
+        this.counts.partitions++;
+        this.host.trace(
+          "bridge",
+          [bridge as NodeId],
+          `${rest.slice(0, half).join(" ")} | ${rest.slice(half).join(" ")}`,
+        );
+        break;
+      }
+      case "flap": {
+        const ids = this.shuffledIds();
+        const cutAt = 1 + this.rng.int(ids.length - 1);
+        this.net.healAll();
+        this.flap(ids.slice(0, cutAt), ids.slice(cutAt), 1 + this.rng.int(flapStepsMax), true);
+        break;
+      }
+      case "repair": {
+        const node = this.pickRepairable();
+        if (node === undefined) break;
+        this.repaired.add(node.id);
+        this.counts.repairs++;
+        this.crash(node);
+        this.host.trace("repair", [node.id]);
+        node.repair().catch((error: unknown) => this.host.fail(error));
         break;
       }
       case "isolateLeader": {
@@ -164,12 +244,52 @@ export class Nemesis {
         leader.transferLeadership(to);
         break;
       }
+      case "stop": {
+        // SIGTERM: the leader hands over (Driver.handOver, as the node process does), then exits.
+        const leader = this.leader();
+        if (leader === undefined || leader.state !== "up") break;
+        const gen = this.bump(leader.id);
+        this.counts.stops++;
+        this.host.trace("stop", [leader.id]);
+        leader.driver.handOver(stopHandOverMs).then((handedOver) => {
+          if (this.stopped || this.generation.get(leader.id) !== gen || leader.state === "down") return;
+          this.host.trace("stopped", [leader.id, handedOver ? 1 : 0]);
+          this.crash(leader);
+        });
+        break;
+      }
     }
+  }
+
+  /** A node whose disk can be repaired, keeping the repaired ones a minority. */
+  private pickRepairable(): SimNode | undefined {
+    if (this.params.diskMode !== "wal") return undefined;
+    const allowed = this.nodes.filter(
+      (x) => this.repaired.has(x.id) || this.repaired.size < this.repairedMax,
+    );
+    return allowed.length === 0 ? undefined : this.rng.pick(allowed);
+  }
+
+  /** Cuts and joins `a` and `b` by turns, `steps` times (other cuts stay as they are). */
+  private flap(a: readonly NodeId[], b: readonly NodeId[], steps: number, cut: boolean): void {
+    if (this.stopped || steps === 0) return;
+    for (const x of a) {
+      for (const y of b) {
+        this.net.setBlocked(x, y, cut);
+        this.net.setBlocked(y, x, cut);
+      }
+    }
+    if (cut) this.counts.partitions++;
+    this.host.trace(cut ? "flapCut" : "flapJoin", [...a], `| ${b.join(" ")}`);
+    this.host.after(flapMinMs + this.rng.float() * (flapMaxMs - flapMinMs), () =>
+      this.flap(a, b, steps - 1, !cut),
+    );
   }
 
   /** Crashes `node` and restarts it from its disk after a random downtime. */
   private crash(node: SimNode): void {
     node.crash();
+    this.host.crashed(node);
     this.counts.crashes++;
     this.host.trace("crash", [node.id]);
     const gen = this.bump(node.id);

@@ -72,22 +72,52 @@ export interface SimParams {
   readonly segmentBytesMax: number;
   /** wal mode: entries kept below a snapshot for slow followers (0: they catch up by snapshot). */
   readonly compactKeepEntries: number;
+  /** Each node's wall clock is off by up to this much either way (the leader's command timestamps). */
+  readonly clockOffsetMaxMs: number;
+  /** Each node's clock runs at 1 ± up to this rate (its ticks and deadlines). */
+  readonly clockDriftMax: number;
+  /**
+   * A sender whose connection to a peer is broken (peer down, or a cut that resets connections) learns
+   * it is unreachable at most this often, like a TCP reconnect loop failing.
+   */
+  readonly unreachableEveryMs: number;
 }
 
-export type FaultKind =
-  | "heal"
-  | "partition"
-  | "oneWay"
-  | "isolateLeader"
-  | "swizzle"
-  | "crash"
-  | "crashNewLeader"
-  | "pause"
-  | "transfer";
+/** The nemesis' actions. */
+export const faultKinds = [
+  "heal",
+  "partition",
+  "oneWay",
+  "isolateLeader",
+  "swizzle",
+  "crash",
+  "crashNewLeader",
+  "pause",
+  "transfer",
+  // Every link cut except those to one node (the center still reaches a majority).
+  "star",
+  // Two halves that reach each other only through one bridge node.
+  "bridge",
+  // A node hears everyone but nobody hears it, or the reverse.
+  "oneWayNode",
+  // A partition that heals and cuts again every few tens of milliseconds.
+  "flap",
+  // Crash a node, run `raftstack repair` on its data dir (it loses its log), restart it (wal mode).
+  "repair",
+  // Stop the leader gracefully: it hands leadership over, then exits (restarted later).
+  "stop",
+] as const;
+export type FaultKind = (typeof faultKinds)[number];
 
 export interface ParamOverrides {
   readonly faultPhaseMs?: number;
   readonly diskMode?: DiskMode;
+  /** Fault kinds the nemesis never picks (weight 0); every other knob of the seed stays as drawn. */
+  readonly disabledFaults?: readonly FaultKind[];
+}
+
+export function isFaultKind(name: string): name is FaultKind {
+  return (faultKinds as readonly string[]).includes(name);
 }
 
 /** Derives a run's parameters from its seed; the same seed always gives the same parameters. */
@@ -95,7 +125,7 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
   const rng = new Prng(seed ^ 0x5eed5eed);
   const latencyMinMs = rng.range(1, 4);
   const weight = () => rng.range(1, 10);
-  return {
+  const params = {
     nodes,
     tickMs: 10,
     electionTicks: 10,
@@ -136,6 +166,26 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
     segmentBytesMax: rng.pick([2048, 16 * 1024, 1024 * 1024]),
     compactKeepEntries: rng.pick([0, 16, 1000]),
   };
+  // Drawn after every earlier knob, so adding them left those unchanged.
+  const faultWeights: Record<FaultKind, number> = {
+    ...params.faultWeights,
+    star: weight(),
+    bridge: weight(),
+    oneWayNode: weight(),
+    flap: weight(),
+    repair: rng.range(0, 3),
+    stop: rng.range(0, 4),
+  };
+  for (const kind of overrides.disabledFaults ?? []) faultWeights[kind] = 0;
+  return {
+    ...params,
+    // As the node does: followers further behind than a snapshot interval get the snapshot.
+    compactKeepEntries: Math.min(params.compactKeepEntries, params.snapshotEntries),
+    faultWeights,
+    clockOffsetMaxMs: rng.pick([0, 50, 5_000, 60_000]),
+    clockDriftMax: rng.pick([0, 0.001, 0.01, 0.05]),
+    unreachableEveryMs: rng.range(20, 1000),
+  };
 }
 
 /** One line per knob, for the CLI and failure reports. */
@@ -149,6 +199,7 @@ export function describeParams(p: SimParams): string {
     `fsync=[${p.fsyncMinMs},${p.fsyncMaxMs.toFixed(2)})ms faultEvery~${p.faultIntervalMs}ms weights={${w}}`,
     `downMax=${p.downMaxMs}ms pauseMax=${p.pauseMaxMs}ms snapshotEvery=${p.snapshotEntries} entries`,
     `clients=${p.clients} stacks=${p.stacks} thinkMax=${p.thinkMaxMs}ms opTimeout=${p.opTimeoutMs}ms attempts=${p.attemptsMax}`,
+    `clockOffsetMax=${p.clockOffsetMaxMs}ms clockDriftMax=${p.clockDriftMax} unreachableEvery=${p.unreachableEveryMs}ms`,
     `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms disk=${p.diskMode}` +
       (p.diskMode === "wal"
         ? ` segmentBytesMax=${p.segmentBytesMax} compactKeep=${p.compactKeepEntries}`

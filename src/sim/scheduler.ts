@@ -21,6 +21,8 @@ export class Scheduler {
   /** Events run so far: the simulator's unit of work, reported as a speed measure. */
   eventsRun = 0;
   private asyncPending = false;
+  /** Work deferred to the end of the current event (a process' setImmediate); runs before time moves. */
+  private deferred: (() => void)[] = [];
   /** The first error thrown by async work (a continuation has no caller to throw to). */
   private failure: { readonly error: unknown } | undefined;
 
@@ -31,6 +33,14 @@ export class Scheduler {
     if (this.heap.length >= this.eventsMax)
       throw new RangeError(`event queue is full (eventsMax ${this.eventsMax})`);
     this.push({ time: this.now + Math.max(0, delayMs), seq: this.seq++, run });
+  }
+
+  /**
+   * Runs `run` once the current event (and the work it deferred or started) is done, at the same
+   * virtual time: many inputs handled in one event coalesce into one Ready, as under setImmediate.
+   */
+  defer(run: () => void): void {
+    this.deferred.push(run);
   }
 
   /** Marks that promises were started or resolved: their continuations run before the next event. */
@@ -61,10 +71,17 @@ export class Scheduler {
     if (this.now < untilMs) this.now = untilMs;
   }
 
+  /** Runs deferred work and settles promise chains, in turns, until neither is left. */
   private async settleAsync(): Promise<void> {
-    while (this.asyncPending) {
-      this.asyncPending = false;
-      await settle();
+    for (;;) {
+      if (this.deferred.length > 0) {
+        const batch = this.deferred;
+        this.deferred = [];
+        for (const run of batch) run();
+      } else if (this.asyncPending) {
+        this.asyncPending = false;
+        await settle();
+      } else break;
     }
     if (this.failure !== undefined) throw this.failure.error;
   }

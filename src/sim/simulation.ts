@@ -21,7 +21,7 @@ import { Invariants } from "./invariants.js";
 import { Nemesis } from "./nemesis.js";
 import { Network } from "./network.js";
 import { SimNode } from "./node.js";
-import { type DiskMode, deriveParams, type MutationName, type SimParams } from "./params.js";
+import { type DiskMode, deriveParams, type FaultKind, type MutationName, type SimParams } from "./params.js";
 import { type ClientReply, type ClientRequest, Violation } from "./protocol.js";
 import { Scheduler } from "./scheduler.js";
 import { Trace } from "./trace.js";
@@ -37,6 +37,8 @@ export interface SimOptions {
   readonly checkStepsMax?: number;
   /** Overrides the seed's disk model (default: even seeds "wal", odd seeds "memory"). */
   readonly diskMode?: DiskMode;
+  /** Fault kinds left out of this run (the rest of the seed's run is drawn as usual). */
+  readonly disabledFaults?: readonly FaultKind[];
 }
 
 export interface SimStats {
@@ -51,6 +53,10 @@ export interface SimStats {
   readonly crashes: number;
   readonly pauses: number;
   readonly transfers: number;
+  /** wal mode: disk repairs (the node lost its log). */
+  readonly repairs: number;
+  /** Graceful stops of the leader (hand-over, then exit). */
+  readonly stops: number;
   /** wal mode: restarts that replayed the disk, those that cut a torn WAL tail, and the bytes cut. */
   readonly diskOpens: number;
   /** wal mode: crashes that cut the power (the others only killed the process). */
@@ -120,6 +126,7 @@ class Simulation {
     this.params = deriveParams(options.seed, nodes, {
       ...(options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs }),
       ...(options.diskMode === undefined ? {} : { diskMode: options.diskMode }),
+      ...(options.disabledFaults === undefined ? {} : { disabledFaults: options.disabledFaults }),
     });
     const root = new Prng(options.seed);
     this.net = new Network(this.params, root.fork());
@@ -139,6 +146,7 @@ class Simulation {
     const nodeHost = {
       now: () => this.sched.now,
       after: (ms: number, run: () => void) => this.sched.after(ms, run),
+      defer: (run: () => void) => this.sched.defer(run),
       sendPeer: (msg: Message) => this.sendPeer(msg),
       reply: (r: ClientReply) => this.reply(r),
       fsyncDelayMs: () =>
@@ -165,11 +173,16 @@ class Simulation {
     const nodeOptions = {
       raftMutations,
       machineOptions,
-      ackBeforeFsync: m === "ackBeforeFsync",
+      driverMutations: m === "ackBeforeFsync" ? { ackBeforeFsync: true } : {},
       readWithoutReadIndex: m === "readWithoutReadIndex",
     };
+    const skewRng = root.fork();
     for (const id of config.voters) {
-      this.nodes.push(new SimNode(id, config, this.params, nodeOptions, nodeHost, this.invariants));
+      const skew = {
+        offsetMs: (2 * skewRng.float() - 1) * this.params.clockOffsetMaxMs,
+        rate: 1 + (2 * skewRng.float() - 1) * this.params.clockDriftMax,
+      };
+      this.nodes.push(new SimNode(id, config, this.params, nodeOptions, nodeHost, this.invariants, skew));
     }
     const labels = Array.from({ length: this.params.stacks }, (_, i) => `s${i}`);
     for (let c = 1; c <= this.params.clients; c++) {
@@ -179,6 +192,8 @@ class Simulation {
       after: (ms, run) => this.sched.after(ms, run),
       trace: (kind, nums, text) => this.trace.add(this.sched.now, kind, nums, text),
       restart: (node) => this.restart(node),
+      crashed: (node) => this.crashed(node),
+      fail: (e) => this.sched.fail(e),
     });
   }
 
@@ -232,6 +247,8 @@ class Simulation {
         crashes: counts.crashes,
         pauses: counts.pauses,
         transfers: counts.transfers,
+        repairs: counts.repairs,
+        stops: counts.stops,
         diskOpens: this.disk.opens,
         powerCuts: this.disk.powerCuts,
         tornTails: this.disk.tornTails,
@@ -330,11 +347,24 @@ class Simulation {
     node.start(this.nodeRng.float() * this.params.tickMs);
   }
 
+  /** The dead process's connections close: every running peer's transport reports it unreachable. */
+  private crashed(node: SimNode): void {
+    for (const peer of this.nodes) {
+      if (peer === node || !this.net.reportUnreachable(peer.id, node.id, true, this.sched.now)) continue;
+      this.sched.after(this.net.latency(), () => peer.unreachable(node.id));
+    }
+  }
+
   private sendPeer(m: Message): void {
     this.messages++;
-    if (this.net.blocked(m.from, m.to)) return;
     const target = this.nodes[m.to - 1];
     if (target === undefined) return;
+    const sender = this.nodes[m.from - 1] as SimNode;
+    if (this.net.reportUnreachable(m.from, m.to, !target.live, this.sched.now)) {
+      this.trace.add(this.sched.now, "unreachable", [m.from, m.to]);
+      this.sched.after(this.net.latency(), () => sender.unreachable(m.to));
+    }
+    if (this.net.blocked(m.from, m.to)) return;
     for (const delay of this.net.delays()) {
       this.sched.after(delay, () => {
         // A partition that starts while a message is in flight cuts it too.

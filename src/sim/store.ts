@@ -1,5 +1,6 @@
-import { type ConfigState, type LogStorage, MemoryStorage, type Ready } from "../raft/index.js";
-import { DiskStorage, MemDisk, type OpenStats, StorageError } from "../storage/index.js";
+import type { DriverStorage } from "../node/index.js";
+import { type ConfigState, type Entry, type HardState, MemoryStorage, type Snapshot } from "../raft/index.js";
+import { DiskStorage, MemDisk, type OpenStats, repair, type SaveBatch } from "../storage/index.js";
 import type { SimParams } from "./params.js";
 import { SimDisk, type SimDiskHost } from "./sim-disk.js";
 
@@ -17,18 +18,16 @@ export interface StoreHost extends SimDiskHost {
 }
 
 /**
- * A node's disk as its driver sees it. Callbacks never run after `crash()` (the process is dead), and
- * only while the node runs.
+ * A node's disk across process lives. Each life opens it and gets the storage its driver uses; after
+ * `crash()` nothing of that life completes (a dead process waits forever).
  */
 export interface NodeStore {
-  /** Replays what survived on disk and hands Raft's storage to `ready` (maybe synchronously). */
-  open(ready: (storage: LogStorage) => void): void;
-  /** Persists a Ready; `durable` runs once it survives a crash (maybe synchronously). */
-  save(rd: Ready, durable: () => void): void;
-  /** Keeps the machine's snapshot at applied `index` and compacts the log; `done` runs after. */
-  snapshot(index: number, data: Uint8Array, done: () => void): void;
-  /** Power cut: everything not durable is lost. */
+  /** Replays what survived and hands the storage to `ready` (maybe synchronously). */
+  open(ready: (storage: DriverStorage) => void): void;
+  /** Power cut or process kill: everything not durable may be lost. */
   crash(): void;
+  /** `raftstack repair` (storage's repair()) on the crashed node's data dir; false if this disk model has none. */
+  repair(): Promise<boolean>;
 }
 
 export function createStore(id: number, config: ConfigState, params: SimParams, host: StoreHost): NodeStore {
@@ -36,61 +35,95 @@ export function createStore(id: number, config: ConfigState, params: SimParams, 
 }
 
 /**
- * The disk as a second MemoryStorage: Raft reads `volatile`, and a Ready reaches `durable` only after a
- * simulated fsync. A restart reads `durable` alone.
+ * The disk as a MemoryStorage that a batch reaches only after a simulated fsync (fsyncs complete in
+ * order); Raft reads the same object, as it reads DiskStorage. A crash drops the fsyncs in flight.
  */
 class MemoryStore implements NodeStore {
-  private volatile!: MemoryStorage;
-  private readonly durable: MemoryStorage;
-  /** Fsyncs complete in order: none is due before the previous one. */
+  private readonly disk: MemoryStorage;
   private lastDurableDue = 0;
   private life = 0;
 
   constructor(
-    private readonly config: ConfigState,
+    config: ConfigState,
     private readonly host: StoreHost,
   ) {
-    this.durable = new MemoryStorage(config);
+    this.disk = new MemoryStorage(config);
   }
 
-  open(ready: (storage: LogStorage) => void): void {
-    this.volatile = cloneStorage(this.durable, this.config);
+  open(ready: (storage: DriverStorage) => void): void {
     this.lastDurableDue = this.host.now();
-    ready(this.volatile);
+    ready(new MemoryLife(this.disk, this.life, this));
   }
 
-  save(rd: Ready, durable: () => void): void {
-    this.volatile.persist(rd);
-    if (!rd.mustSync) {
-      this.durable.persist(rd);
-      durable();
-      return;
-    }
-    const life = this.life;
-    const due = Math.max(this.host.now() + this.host.fsyncDelayMs(), this.lastDurableDue);
+  /** Runs `persist` once an fsync issued now completes in life `life`; resolves then. */
+  sync(life: number, persist: () => void): Promise<void> {
+    const host = this.host;
+    const due = Math.max(host.now() + host.fsyncDelayMs(), this.lastDurableDue);
     this.lastDurableDue = due;
-    this.host.after(due - this.host.now(), () => {
-      if (life !== this.life) return;
-      this.host.whenRunning(() => {
-        this.durable.persist(rd);
-        durable();
+    return new Promise<void>((resolve) => {
+      host.after(due - host.now(), () => {
+        if (life !== this.life) return;
+        host.whenRunning(() => {
+          if (life !== this.life) return;
+          persist();
+          host.asyncStarted();
+          resolve();
+        });
       });
     });
   }
 
-  snapshot(index: number, data: Uint8Array, done: () => void): void {
-    const term = this.volatile.term(index);
-    this.volatile.createSnapshot(index, this.config, data);
-    // Snapshot files are written atomically; the disk copy needs the entry itself to be durable first.
-    const d = this.durable;
-    if (index > d.firstIndex() - 1 && index <= d.lastIndex() && d.term(index) === term) {
-      d.createSnapshot(index, this.config, data);
-    }
-    done();
-  }
-
   crash(): void {
     this.life++;
+  }
+
+  repair(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+}
+
+/** One process life's view of a MemoryStore. */
+class MemoryLife implements DriverStorage {
+  constructor(
+    private readonly disk: MemoryStorage,
+    private readonly life: number,
+    private readonly store: MemoryStore,
+  ) {}
+
+  initialState(): { hardState: HardState; config: ConfigState } {
+    return this.disk.initialState();
+  }
+  firstIndex(): number {
+    return this.disk.firstIndex();
+  }
+  lastIndex(): number {
+    return this.disk.lastIndex();
+  }
+  term(index: number): number {
+    return this.disk.term(index);
+  }
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
+    return this.disk.entries(lo, hi, bytesMax);
+  }
+  snapshot(): Snapshot {
+    return this.disk.snapshot();
+  }
+
+  save(batch: SaveBatch): Promise<void> {
+    const { hardState, entries, snapshot } = batch;
+    return this.store.sync(this.life, () => this.disk.persist({ hardState, entries, snapshot }));
+  }
+
+  /** Snapshot files are written atomically: the snapshot replaces the log below it at once. */
+  createSnapshot(index: number, config: ConfigState, data: Uint8Array): Promise<void> {
+    // A newer snapshot from the leader may have been installed meanwhile; this one is then moot.
+    if (index > this.disk.snapshot().meta.index) this.disk.createSnapshot(index, config, data);
+    return Promise.resolve();
+  }
+
+  /** createSnapshot already dropped the entries it covers (this model keeps no tail). */
+  compact(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
@@ -103,7 +136,6 @@ class MemoryStore implements NodeStore {
 class WalStore implements NodeStore {
   private readonly memDisk = new MemDisk();
   private disk: SimDisk | undefined;
-  private storage: DiskStorage | undefined;
   private life = 0;
 
   constructor(
@@ -113,44 +145,34 @@ class WalStore implements NodeStore {
     private readonly host: StoreHost,
   ) {}
 
-  open(ready: (storage: LogStorage) => void): void {
-    this.storage = undefined;
-    this.disk = new SimDisk(this.memDisk, this.host);
-    this.run(
-      DiskStorage.open(this.disk, `/n${this.id}`, {
-        bootstrapConfig: this.config,
-        compactKeepEntries: this.params.compactKeepEntries,
-        segmentBytesMax: this.params.segmentBytesMax,
-      }),
+  private get dataDir(): string {
+    return `/n${this.id}`;
+  }
+
+  open(ready: (storage: DriverStorage) => void): void {
+    const disk = new SimDisk(this.memDisk, this.host);
+    this.disk = disk;
+    const life = this.life;
+    const opening = DiskStorage.open(disk, this.dataDir, {
+      bootstrapConfig: this.config,
+      compactKeepEntries: this.params.compactKeepEntries,
+      segmentBytesMax: this.params.segmentBytesMax,
+    });
+    this.host.asyncStarted();
+    opening.then(
       (storage) => {
-        this.storage = storage;
+        if (life !== this.life) return;
         this.host.opened(this.id, storage.stats, storage.lastIndex());
-        ready(storage);
+        ready(new SettledInLife(storage, this.host, () => life === this.life));
       },
-    );
-  }
-
-  save(rd: Ready, durable: () => void): void {
-    // As the node driver does: a commit-only hard state is not written (the leader tells it again).
-    if (rd.entries.length === 0 && rd.snapshot === undefined && !rd.mustSync) {
-      durable();
-      return;
-    }
-    const batch = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
-    this.run(this.opened().save(batch), durable);
-  }
-
-  snapshot(index: number, data: Uint8Array, done: () => void): void {
-    const storage = this.opened();
-    this.run(
-      storage.createSnapshot(index, this.config, data).then(() => storage.compact(index)),
-      done,
+      (error: unknown) => {
+        if (life === this.life) this.host.fail(error);
+      },
     );
   }
 
   crash(): void {
     this.life++;
-    this.storage = undefined;
     this.disk?.kill();
     this.disk = undefined;
     if (this.host.randomInt(2) === 0) return;
@@ -158,42 +180,68 @@ class WalStore implements NodeStore {
     this.memDisk.crash((n) => this.host.randomInt(n));
   }
 
-  private opened(): DiskStorage {
-    if (this.storage === undefined) throw new StorageError("storage_failed", "storage used before open");
-    return this.storage;
-  }
-
-  /** Continues with `then` in this life only, once the node runs; errors of this life stop the run. */
-  private run<T>(work: Promise<T>, then: (value: T) => void): void {
-    const life = this.life;
+  async repair(): Promise<boolean> {
     this.host.asyncStarted();
-    work.then(
-      (value) => {
-        if (life !== this.life) return;
-        this.host.whenRunning(() => {
-          if (life !== this.life) return;
-          try {
-            then(value);
-          } catch (error) {
-            this.host.fail(error);
-          }
-        });
-      },
-      (error: unknown) => {
-        if (life === this.life) this.host.fail(error);
-      },
-    );
+    await repair(this.memDisk, this.dataDir);
+    return true;
   }
 }
 
-/** A fresh in-memory copy of what is on disk: what a restarted process reads back. */
-function cloneStorage(disk: MemoryStorage, config: ConfigState): MemoryStorage {
-  const copy = new MemoryStorage(config);
-  const snap = disk.snapshot();
-  if (snap.meta.index > 0) copy.applySnapshot(snap);
-  const first = disk.firstIndex();
-  const last = disk.lastIndex();
-  if (last >= first) copy.append(disk.entries(first, last + 1, Number.POSITIVE_INFINITY));
-  copy.setHardState(disk.initialState().hardState);
-  return copy;
+/**
+ * DiskStorage as one process life sees it: its writes settle only while that life lasts and the process
+ * runs, and each settles inside the event that completes it (the scheduler drains the promise chain).
+ */
+class SettledInLife implements DriverStorage {
+  constructor(
+    private readonly inner: DiskStorage,
+    private readonly host: StoreHost,
+    private readonly alive: () => boolean,
+  ) {}
+
+  initialState(): { hardState: HardState; config: ConfigState } {
+    return this.inner.initialState();
+  }
+  firstIndex(): number {
+    return this.inner.firstIndex();
+  }
+  lastIndex(): number {
+    return this.inner.lastIndex();
+  }
+  term(index: number): number {
+    return this.inner.term(index);
+  }
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
+    return this.inner.entries(lo, hi, bytesMax);
+  }
+  snapshot(): Snapshot {
+    return this.inner.snapshot();
+  }
+
+  save(batch: SaveBatch): Promise<void> {
+    return this.settle(this.inner.save(batch));
+  }
+  createSnapshot(index: number, config: ConfigState, data: Uint8Array): Promise<void> {
+    return this.settle(this.inner.createSnapshot(index, config, data));
+  }
+  compact(index: number): Promise<void> {
+    return this.settle(this.inner.compact(index));
+  }
+
+  private settle(work: Promise<void>): Promise<void> {
+    this.host.asyncStarted();
+    return new Promise<void>((resolve, reject) => {
+      const done = (settle: () => void) => {
+        if (!this.alive()) return;
+        this.host.whenRunning(() => {
+          if (!this.alive()) return;
+          this.host.asyncStarted();
+          settle();
+        });
+      };
+      work.then(
+        () => done(resolve),
+        (error: unknown) => done(() => reject(error)),
+      );
+    });
+  }
 }

@@ -1,0 +1,455 @@
+import {
+  type Entry,
+  type Message,
+  NONE,
+  type NodeId,
+  Raft,
+  type RaftConfig,
+  type Ready,
+  type Role,
+  type Snapshot,
+} from "../raft/index.js";
+import {
+  type Command,
+  encodeCommand,
+  type Outcome,
+  StackMachine,
+  type StackMachineOptions,
+} from "../stack/index.js";
+import { NodeError } from "./errors.js";
+import { startingVoters } from "./membership.js";
+import type { NodeMetrics } from "./metrics.js";
+import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
+import { PendingProposals } from "./proposals.js";
+import { PendingReads } from "./reads.js";
+import { LocalSnapshots } from "./snapshots.js";
+
+/** Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing. */
+export interface DriverLimits {
+  readonly proposalsPendingMax: number;
+  readonly readsPendingMax: number;
+}
+
+export const defaultDriverLimits: DriverLimits = { proposalsPendingMax: 65_536, readsPendingMax: 65_536 };
+
+/** Test-only switches that break one driver rule on purpose (the simulator proves it notices). */
+export interface DriverMutations {
+  /** Votes and append acknowledgements leave before the batch is durable. */
+  readonly ackBeforeFsync?: boolean;
+}
+
+export interface DriverConfig {
+  /** Raft's settings; the driver supplies storage, the applied index and the proposal policy. */
+  readonly raft: Omit<RaftConfig, "storage" | "applied" | "forwardProposals">;
+  /** The voters `--cluster` names; checked against the latest snapshot's. */
+  readonly voters: readonly NodeId[];
+  readonly tickMs: number;
+  /** Applied entries between two state-machine snapshots. */
+  readonly snapshotEntries: number;
+  readonly requestTimeoutMs: number;
+  readonly limits?: Partial<DriverLimits>;
+  readonly machine?: StackMachineOptions;
+  readonly mutations?: DriverMutations;
+}
+
+export interface DriverDeps {
+  readonly clock: Clock;
+  readonly storage: DriverStorage;
+  readonly network: PeerNetwork;
+  readonly logger?: DriverLogger;
+  readonly metrics?: NodeMetrics;
+  readonly hooks?: DriverHooks;
+  /** Storage failed: the driver stopped serving; the process must restart from what is durable. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/**
+ * The one driver loop around a Raft peer, used by the node process and the simulator alike: ticks it,
+ * runs Ready → send → persist → send → apply → serve reads → advance, turns proposals and linearizable
+ * reads into replies with deadlines, snapshots the machine in the background and hands leadership over
+ * on request. Clock, storage and network are ports, so both worlds run this same code.
+ */
+export class Driver {
+  readonly id: NodeId;
+  readonly raft: Raft;
+  private machine_: StackMachine;
+  private readonly proposals: PendingProposals;
+  private readonly reads = new PendingReads();
+  private readonly limits: DriverLimits;
+  private readonly snapshots: LocalSnapshots;
+  private readonly clock: Clock;
+  private readonly storage: DriverStorage;
+  private readonly network: PeerNetwork;
+  private readonly hooks: DriverHooks;
+  private readonly logger: DriverLogger | undefined;
+  private readonly metrics: NodeMetrics | undefined;
+  private cancelTicks: (() => void) | undefined;
+  private loopScheduled = false;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private wasLeader = false;
+  private prevLeader = NONE;
+
+  /** Restores the machine from the storage's snapshot and builds Raft with applied = its index. */
+  constructor(
+    private readonly config: DriverConfig,
+    private readonly deps: DriverDeps,
+  ) {
+    this.id = config.raft.id;
+    this.clock = deps.clock;
+    this.storage = deps.storage;
+    this.network = deps.network;
+    this.hooks = deps.hooks ?? {};
+    this.logger = deps.logger;
+    this.metrics = deps.metrics;
+    const snap = deps.storage.snapshot();
+    const voters = startingVoters(config.voters, snap.meta);
+    this.machine_ =
+      snap.meta.index > 0
+        ? StackMachine.restore(snap.data, config.machine)
+        : new StackMachine(config.machine);
+    this.raft = new Raft({
+      ...config.raft,
+      storage: deps.storage,
+      applied: snap.meta.index,
+      // Followers refuse with the leader's id (the HTTP layer proxies), so the leader stamps time and keys.
+      forwardProposals: false,
+    });
+    const slot = Math.max(0, voters.indexOf(this.id));
+    // Members snapshot at indexes offset by their place, so a quorum never stalls on snapshots at once.
+    const phase = Math.floor((slot * config.snapshotEntries) / Math.max(1, voters.length));
+    this.snapshots = new LocalSnapshots(snap.meta.index, phase, config.snapshotEntries, {
+      clock: deps.clock,
+      storage: deps.storage,
+      hooks: this.hooks,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      failed: (err) => this.fail(err),
+    });
+    this.limits = { ...defaultDriverLimits, ...config.limits };
+    this.proposals = new PendingProposals(deps.metrics);
+  }
+
+  /** The state machine; replaced when a snapshot from the leader is installed. */
+  get machine(): StackMachine {
+    return this.machine_;
+  }
+
+  /** Index of the newest snapshot this node holds. */
+  get snapshotIndex(): number {
+    return this.snapshots.index;
+  }
+
+  start(): void {
+    this.cancelTicks = this.clock.every(this.config.tickMs, () => this.tick());
+    this.schedule();
+  }
+
+  // ------------------------------------------------------------ inputs
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.raft.tick();
+    const now = this.clock.now();
+    this.proposals.expire(now, this.raft.leader);
+    this.reads.expire(now, this.raft.leader);
+    this.afterInput();
+  }
+
+  receive(m: Message): void {
+    if (this.stopped) return;
+    this.raft.step(m);
+    this.afterInput();
+  }
+
+  /** The network could not reach `peer` (a connection closed or was refused). */
+  peerUnreachable(peer: NodeId): void {
+    if (this.stopped) return;
+    this.raft.reportUnreachable(peer);
+    this.afterInput();
+  }
+
+  /** A snapshot to `peer` was delivered (ok) or abandoned. */
+  snapshotSent(peer: NodeId, ok: boolean): void {
+    if (this.stopped) return;
+    this.raft.reportSnapshot(peer, ok);
+    this.afterInput();
+  }
+
+  /**
+   * Proposes a command (leader only) and answers `reply` with its outcome once applied here. The
+   * command carries this leader's clock, whatever the caller stamped, so session time is always the
+   * leader's; a proposal forwarded by a follower (membership work) enters here too, with a Reply that
+   * sends the result back to it.
+   */
+  propose(cmd: Command, reply: Reply<Outcome>): void {
+    const refused = this.proposalRefusal();
+    if (refused !== undefined) {
+      reply.reject(refused);
+      return;
+    }
+    const result = this.raft.propose([encodeCommand({ ...cmd, atMs: this.clock.wallMs() })]);
+    if (!result.ok) {
+      const code =
+        result.error === "uncommitted_full" || result.error === "transfer_in_progress" ? "busy" : "no_leader";
+      reply.reject(new NodeError(code, `proposal refused: ${result.error}`, result.leader));
+      return;
+    }
+    this.metrics?.proposals.inc();
+    const startedMs = this.clock.now();
+    const deadlineMs = startedMs + this.config.requestTimeoutMs;
+    this.proposals.add(result.index, result.term, startedMs, deadlineMs, reply);
+    this.afterInput();
+  }
+
+  /**
+   * Waits until this node may serve a linearizable read (ReadIndex, §6.4): the leader confirmed its
+   * commit index and this node applied up to it. Then read `machine`.
+   */
+  read(reply: Reply<void>): void {
+    if (this.stopped || this.reads.size >= this.limits.readsPendingMax) {
+      reply.reject(
+        this.stopped
+          ? new NodeError("stopped", "node is shutting down")
+          : new NodeError("busy", "too many reads pending; retry", this.raft.leader),
+      );
+      return;
+    }
+    const startedMs = this.clock.now();
+    const context = this.reads.add(startedMs, startedMs + this.config.requestTimeoutMs, reply);
+    if (!this.raft.readIndex(context).ok) {
+      this.reads.drop(context);
+      reply.reject(new NodeError("no_leader", "no leader known; retry", NONE));
+      return;
+    }
+    this.afterInput();
+  }
+
+  /** Asks the leader to hand leadership to `to`; false if this node is not the leader. */
+  transferLeadership(to: NodeId): boolean {
+    if (this.stopped) return false;
+    const ok = this.raft.transferLeadership(to);
+    this.afterInput();
+    return ok;
+  }
+
+  /**
+   * If leader, hands leadership to the most caught-up active follower and waits up to `waitMs`, so
+   * clients see no election gap when this node stops. Resolves true if this node is no longer leader.
+   */
+  async handOver(waitMs: number): Promise<boolean> {
+    if (this.raft.role !== "leader") return true;
+    let best = NONE;
+    let bestMatch = -1;
+    for (const [id, pr] of this.raft.status().progress) {
+      if (id !== this.id && pr.recentActive && pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best === NONE || !this.transferLeadership(best)) return false;
+    const deadline = this.clock.now() + waitMs;
+    await new Promise<void>((resolve) => {
+      const cancel = this.clock.every(this.config.tickMs, () => {
+        if (this.raft.role === "leader" && this.clock.now() < deadline && !this.stopped) return;
+        cancel();
+        resolve();
+      });
+    });
+    return this.raft.role !== "leader";
+  }
+
+  /** Stops ticking and fails every waiter (outcome unknown). Work in flight finishes; see `idle()`. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTicks?.();
+    this.failAll(new NodeError("stopped", "node is shutting down"));
+  }
+
+  /** Resolves once no Ready is being processed (an in-flight save finished). */
+  async idle(): Promise<void> {
+    while (this.loop !== undefined) await this.loop;
+  }
+
+  /** Why a proposal cannot be taken now (stopped, not the leader, too many pending), if it cannot. */
+  private proposalRefusal(): NodeError | undefined {
+    if (this.stopped) return new NodeError("stopped", "node is shutting down");
+    const leader = this.raft.leader;
+    if (this.raft.role !== "leader") {
+      return leader === NONE
+        ? new NodeError("no_leader", "no leader known; retry", NONE)
+        : new NodeError("not_leader", `node ${leader} is the leader`, leader);
+    }
+    if (this.proposals.size >= this.limits.proposalsPendingMax) {
+      return new NodeError("busy", "too many proposals pending; retry", leader);
+    }
+    return undefined;
+  }
+
+  private afterInput(): void {
+    const leader = this.raft.role === "leader";
+    if (leader && !this.wasLeader) this.hooks.elected?.();
+    this.wasLeader = leader;
+    this.schedule();
+  }
+
+  // ------------------------------------------------------------ the Ready loop
+
+  /** Coalesces wake-ups: many steps/proposals in one I/O phase become one Ready (group commit). */
+  private schedule(): void {
+    if (this.loopScheduled || this.loop !== undefined || this.stopped) return;
+    this.loopScheduled = true;
+    this.clock.defer(() => {
+      this.loopScheduled = false;
+      if (this.loop === undefined) this.drive();
+    });
+  }
+
+  /**
+   * Handles Readies one after another, synchronously until one must wait for its write; the rest of
+   * that one (and the next) continues once it is durable. `loop` is set while a write is awaited.
+   */
+  private drive(): void {
+    try {
+      while (!this.stopped && this.raft.hasReady()) {
+        const rd = this.raft.ready();
+        const appliedEarly = this.beforePersist(rd);
+        const saving = this.persist(rd);
+        if (saving !== undefined) {
+          const savedAt = this.clock.now();
+          this.loop = saving.then(
+            () => {
+              this.loop = undefined;
+              this.metrics?.fsyncLatency.observe((this.clock.now() - savedAt) / 1000);
+              if (this.stopped) return;
+              try {
+                this.afterPersist(rd, appliedEarly);
+              } catch (err) {
+                this.fail(err);
+                return;
+              }
+              this.drive();
+            },
+            (err: unknown) => {
+              this.loop = undefined;
+              this.fail(err);
+            },
+          );
+          return;
+        }
+        this.afterPersist(rd, appliedEarly);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** A storage failure or an impossible state: stop serving; the process restarts from what is durable. */
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.logger?.fatal({ err }, "driver loop failed; the node stops serving");
+    this.stop();
+    this.deps.onFatal?.(err);
+  }
+
+  /** Sends what may leave before the write and applies what was durable already; true if it applied. */
+  private beforePersist(rd: Ready): boolean {
+    this.metrics?.readyBatches.inc();
+    this.logEvents(rd);
+    if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.committed.length > 0) this.hooks.committed?.(rd.committed);
+    this.network.send(rd.sendNow);
+    if (this.config.mutations?.ackBeforeFsync === true) this.network.send(rd.sendAfterPersist);
+    // Committed entries already durable here (all below the new ones) are applied before this batch's
+    // fsync, so a client answer never waits for the next batch's write.
+    const lastCommitted = rd.committed[rd.committed.length - 1]?.index ?? 0;
+    const applyEarly =
+      rd.snapshot === undefined && lastCommitted < (rd.entries[0]?.index ?? Number.MAX_SAFE_INTEGER);
+    if (applyEarly && rd.committed.length > 0) {
+      this.apply(rd.committed);
+      this.releaseReads();
+    }
+    return applyEarly;
+  }
+
+  /** Starts the batch's write, if it has one (one fsync); a commit-only hard state is not written. */
+  private persist(rd: Ready): Promise<void> | undefined {
+    // A lost commit index is relearned from the leader.
+    if (rd.entries.length === 0 && rd.snapshot === undefined && !rd.mustSync) return undefined;
+    return this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+  }
+
+  /** Once durable: acknowledgements and votes go out, the rest is applied, reads served, Raft advanced. */
+  private afterPersist(rd: Ready, appliedEarly: boolean): void {
+    if (this.config.mutations?.ackBeforeFsync !== true) this.network.send(rd.sendAfterPersist);
+    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
+    if (!appliedEarly && rd.committed.length > 0) this.apply(rd.committed);
+    for (const rs of rd.readStates) this.reads.confirmed(rs.context, rs.index);
+    this.releaseReads();
+    this.raft.advance();
+    this.snapshots.maybeStart(this.machine_, () => this.raft.status().config);
+  }
+
+  /**
+   * Logs what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
+   * with their reason, check-quorum step-downs, lost or recovering logs), so an election storm leaves a
+   * trace. Typed loosely until the core's `events` field merges into this branch; then drop the cast.
+   */
+  private logEvents(rd: Ready): void {
+    const logger = this.logger;
+    if (logger === undefined) return;
+    for (const event of rd.events) logger.info(event, `raft: ${event.type}`);
+    if (rd.eventsDropped > 0)
+      logger.info({ eventsDropped: rd.eventsDropped }, "raft: events left out (core's eventsMax)");
+  }
+
+  private onSoftState(role: Role, leader: NodeId): void {
+    if (leader !== this.prevLeader) {
+      this.metrics?.leaderChanges.inc();
+      this.logger?.info({ role, leader, term: this.raft.term }, "leader changed");
+      this.prevLeader = leader;
+    }
+    if (role !== "leader" && this.proposals.size > 0) {
+      // Our proposals may still commit under the next leader, or vanish: the outcome is unknown.
+      this.proposals.failAll("timeout", "leadership lost; outcome unknown, retry with the same key", leader);
+    }
+    if (leader === NONE) this.reads.leaderLost();
+  }
+
+  private installSnapshot(snap: Snapshot): void {
+    this.machine_ = StackMachine.restore(snap.data, this.config.machine);
+    this.snapshots.installed(snap.meta.index);
+    this.metrics?.snapshots.inc({ kind: "installed" });
+    this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");
+    this.hooks.restored?.(snap);
+    this.proposals.superseded(snap.meta.index, this.raft.leader);
+  }
+
+  /** Applies committed entries in order and answers the proposal registered at each index. */
+  private apply(entries: readonly Entry[]): void {
+    const now = this.clock.now();
+    const applied = this.hooks.applied;
+    const machine = this.machine_;
+    for (const e of entries) {
+      const outcome = e.kind === "normal" ? machine.apply(e.index, e.data) : undefined;
+      if (outcome === undefined) machine.applyNoop(e.index);
+      applied?.(e, outcome);
+      this.proposals.applied(e, outcome, now, this.raft.leader);
+    }
+    this.metrics?.entriesApplied.inc(entries.length);
+  }
+
+  private releaseReads(): void {
+    const metrics = this.metrics;
+    const now = this.clock.now();
+    this.reads.release(this.machine_.appliedIndex, (startedMs) =>
+      metrics?.readLatency.observe((now - startedMs) / 1000),
+    );
+  }
+
+  private failAll(error: NodeError): void {
+    this.proposals.failAll("stopped", error.message, NONE);
+    this.reads.failAll(error);
+  }
+}

@@ -1,0 +1,64 @@
+import type { ConfigState, Entry, LogStorage, Message, Snapshot } from "../raft/index.js";
+import type { Outcome } from "../stack/index.js";
+import type { SaveBatch } from "../storage/index.js";
+import type { NodeError } from "./errors.js";
+
+/**
+ * Time and scheduling as the driver sees them. Production: performance.now, Date.now, setImmediate,
+ * setInterval. The simulator: its virtual clock with this node's offset and drift.
+ */
+export interface Clock {
+  /** Monotonic milliseconds, for deadlines and latencies. */
+  now(): number;
+  /** Wall-clock milliseconds: the leader's timestamp in each command (session expiry). */
+  wallMs(): number;
+  /** Runs `run` once the current input is handled, so many inputs coalesce into one Ready. */
+  defer(run: () => void): void;
+  /** Runs `run` every `ms` milliseconds until the returned function is called. */
+  every(ms: number, run: () => void): () => void;
+}
+
+/**
+ * The log storage Raft reads, plus the writes the driver makes: DiskStorage in production (and in the
+ * simulator's wal mode), the simulator's in-memory disk otherwise. A rejected write stops the node.
+ */
+export interface DriverStorage extends LogStorage {
+  /** Resolves once the batch is durable. */
+  save(batch: SaveBatch): Promise<void>;
+  /** Records the state machine's snapshot at applied `index`. */
+  createSnapshot(index: number, config: ConfigState, data: Uint8Array): Promise<void>;
+  /** Drops log entries the snapshot at `index` covers (keeping the storage's tail for slow followers). */
+  compact(index: number): Promise<void>;
+}
+
+/** Outbound peer messages. Inbound ones enter through Driver.receive / peerUnreachable / snapshotSent. */
+export interface PeerNetwork {
+  /** Never blocks; may drop (Raft resends). */
+  send(msgs: readonly Message[]): void;
+}
+
+/** Where the answer to one request goes: a Promise's resolve/reject pair, or a peer's result message. */
+export interface Reply<T> {
+  resolve(value: T): void;
+  reject(error: NodeError): void;
+}
+
+/** What the driver reports about its work; the simulator checks its invariants here. */
+export interface DriverHooks {
+  /** A Ready's committed entries, before they are applied. */
+  committed?(entries: readonly Entry[]): void;
+  /** One entry applied; `outcome` is undefined for entries that carry no command. */
+  applied?(entry: Entry, outcome: Outcome | undefined): void;
+  /** This node just became leader (checked after every input). */
+  elected?(): void;
+  /** The machine was replaced by a snapshot from the leader. */
+  restored?(snapshot: Snapshot): void;
+  /** A local snapshot of the machine at `index` was encoded (before it is written). */
+  snapshotTaken?(index: number, data: Uint8Array): void;
+}
+
+/** pino-compatible subset. */
+export interface DriverLogger {
+  info(fields: object, msg: string): void;
+  fatal(fields: object, msg: string): void;
+}

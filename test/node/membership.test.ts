@@ -1,0 +1,61 @@
+// Issue 9 item 3c: a snapshot whose voters differ from --cluster must stop the node, not override the flag.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { pino } from "pino";
+import { type NodeOptions, nodeDefaults, RaftNode } from "../../src/node/index.js";
+import { StackMachine } from "../../src/stack/index.js";
+import { DiskStorage, NodeDisk } from "../../src/storage/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "raftstack-membership-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A data dir whose latest snapshot (index 1) records voters 1, 2, 3. */
+async function dataDirOfThree(name: string): Promise<string> {
+  const dataDir = join(dir, name);
+  const config = { voters: [1, 2, 3], learners: [] };
+  const storage = await DiskStorage.open(new NodeDisk(), dataDir, { bootstrapConfig: config });
+  await storage.save({
+    hardState: { term: 1, vote: 1, commit: 1 },
+    entries: [{ index: 1, term: 1, kind: "noop", data: new Uint8Array(0) }],
+  });
+  const machine = new StackMachine();
+  machine.applyNoop(1);
+  await storage.createSnapshot(1, config, machine.snapshot());
+  await storage.close();
+  return dataDir;
+}
+
+function options(dataDir: string, nodes: number): NodeOptions {
+  // Ports are never bound: open() builds the node without listening.
+  const peerUrls = Array.from({ length: nodes }, (_, i) => `http://127.0.0.1:${20000 + 10 * i}`);
+  return {
+    ...nodeDefaults,
+    id: 1,
+    peerUrls,
+    clientUrls: peerUrls.map((u) => u.replace(/0$/, "1")),
+    port: 0,
+    dataDir,
+    logLevel: "silent",
+  };
+}
+
+test("a snapshot recording other voters than --cluster refuses the start, naming both lists", async () => {
+  const dataDir = await dataDirOfThree("five");
+  await assert.rejects(
+    RaftNode.open(options(dataDir, 5), { logger: pino({ level: "silent" }) }),
+    (err: Error) => {
+      assert.equal(err.name, "MembershipMismatchError");
+      assert.equal((err as Error & { code?: string }).code, "membership_mismatch");
+      assert.match(err.message, /\[1, 2, 3, 4, 5\]/);
+      assert.match(err.message, /\[1, 2, 3\]/);
+      return true;
+    },
+  );
+  // The storage was closed on the way out: the same dir opens again with the right list.
+  const node = await RaftNode.open(options(dataDir, 3), { logger: pino({ level: "silent" }) });
+  assert.equal(node.status().snapshotIndex, 1);
+  await node.close();
+});
