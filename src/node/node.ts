@@ -86,6 +86,8 @@ export class RaftNode {
   /** Members snapshot at indexes offset by id, so a quorum never stalls on snapshots all at once. */
   private readonly snapshotPhase: number;
   private readonly limits: DriverLimits;
+  /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
+  private readonly appliedListeners = new Set<(m: StackMachine) => void>();
 
   private constructor(
     readonly options: NodeOptions,
@@ -253,6 +255,15 @@ export class RaftNode {
 
   leader(): number {
     return this.raft.leader;
+  }
+
+  onApplied(listener: (m: StackMachine) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  private notifyApplied(): void {
+    for (const listener of this.appliedListeners) listener(this.machine);
   }
 
   metricsText(): Promise<string> {
@@ -440,6 +451,7 @@ export class RaftNode {
       this.proposals.delete(index);
       w.reject(new NodeError("timeout", "superseded by a snapshot; outcome unknown", this.raft.leader));
     }
+    this.notifyApplied();
   }
 
   /** Applies committed entries in order and answers the proposal registered at each index. */
@@ -461,6 +473,7 @@ export class RaftNode {
       }
     }
     this.metrics.entriesApplied.inc(entries.length);
+    this.notifyApplied();
   }
 
   private releaseReads(): void {
