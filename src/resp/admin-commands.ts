@@ -24,8 +24,9 @@ function setName(session: Session, name: string): Reply | undefined {
   return undefined;
 }
 
-function role(ctx: CommandContext): string {
-  return ctx.shared.service.role() === "leader" ? "master" : "replica";
+/** HELLO says replica, INFO says slave, as Redis 7 does (clients parse both). */
+function role(ctx: CommandContext, replica: "replica" | "slave"): string {
+  return ctx.shared.service.role() === "leader" ? "master" : replica;
 }
 
 /** `HELLO [protover [AUTH username password] [SETNAME clientname]]`. */
@@ -61,7 +62,7 @@ function hello(args: readonly string[], ctx: CommandContext): Reply {
     ["proto", int(proto)],
     ["id", int(session.id)],
     ["mode", bulk("standalone")],
-    ["role", bulk(role(ctx))],
+    ["role", bulk(role(ctx, "replica"))],
     ["modules", array([])],
   ]);
 }
@@ -134,7 +135,7 @@ async function info(args: readonly string[], ctx: CommandContext): Promise<Reply
       "replication",
       () =>
         section("Replication", [
-          ["role", role(ctx)],
+          ["role", role(ctx, "slave")],
           ["raft_role", s.role],
           ["raft_leader", s.leader],
           ["raft_term", s.term],
