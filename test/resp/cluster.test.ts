@@ -77,7 +77,6 @@ describe("e2e: RESP on a 3-node cluster", { timeout: 180_000 }, () => {
         "",
         "jobs\na",
         "",
-        "",
       ].join("\n") + "\n",
     );
     const info = await redisCli(port, ["INFO", "replication"]);
@@ -217,7 +216,7 @@ function parseReplies(text: string): string[] {
 
 /** Sends `requests` as one pipeline, then again those answered with an error, until all succeed. */
 async function retryAll(port: number, requests: readonly string[], deadlineMs = 30_000): Promise<string[]> {
-  const replies = new Array<string | undefined>(requests.length);
+  const replies = Array.from<string | undefined>({ length: requests.length });
   const deadline = Date.now() + deadlineMs;
   while (replies.some((r) => r === undefined)) {
     if (Date.now() > deadline)
