@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { BlockingPops } from "../server/index.js";
 import {
   type Command,
+  commandOf,
   type Operation,
   type Outcome,
   type StackMachine,
@@ -229,7 +230,7 @@ export class RespConnection {
 
   /** A command with the leader's clock to be and the ONCE key, or the reply refusing it. */
   private command(op: Operation, key: string | undefined): Command | Reply {
-    const cmd = { ...op, atMs: Date.now(), ...(key === undefined ? {} : { key }) } as Command;
+    const cmd = commandOf(op, Date.now(), key);
     const invalid = validateCommand(cmd);
     return invalid === undefined ? cmd : stackFailure(invalid);
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import {
   type Command,
+  commandOf,
   type Operation,
   type Outcome,
   type ErrorCode as StackErrorCode,
@@ -98,7 +99,7 @@ export class RequestContext {
       const code = validateKey(keyHeader);
       if (code !== undefined) throw stackError(code);
     }
-    const cmd: Command = { ...op, atMs: Date.now(), ...(keyHeader === undefined ? {} : { key: keyHeader }) };
+    const cmd = commandOf(op, Date.now(), keyHeader);
     const invalid = validateCommand(cmd);
     if (invalid !== undefined) throw stackError(invalid);
     return cmd;
