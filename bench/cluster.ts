@@ -1,5 +1,6 @@
 // `npm run bench`: raftstack against etcd (and Redis, informational) on 127.0.0.1, same generator, rows alternated.
 // `--recovery`: restart time of a node holding 1M pushes, catch-up after 100k writes, RSS per node.
+// `--resp`: redis-benchmark against the RESP listener, Redis and etcd puts (bench/resp.ts).
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
 import {
@@ -26,6 +27,7 @@ import {
   rssBytes,
   waitUntil,
 } from "./peers.js";
+import { respBench } from "./resp.js";
 
 /** Every pushed item / value is this many bytes, for all systems. */
 const ITEM = "v0123456789abcde";
@@ -442,6 +444,7 @@ async function main(): Promise<void> {
       concurrency: { type: "string", default: "1,16,64" },
       "ops-max": { type: "string", default: "200000" },
       recovery: { type: "boolean", default: false },
+      resp: { type: "boolean", default: false },
       memory: { type: "boolean", default: false },
       pushes: { type: "string", default: "1000000" },
       "catch-up-writes": { type: "string", default: "100000" },
@@ -459,6 +462,14 @@ async function main(): Promise<void> {
     return;
   }
   if (values["install-peers"]) installPeers();
+  if (values.resp) {
+    await respBench({
+      runs: Number(values.runs),
+      durationS: Number(values["duration-s"]),
+      concurrencies: values.concurrency.split(",").map(Number),
+    });
+    return;
+  }
   const wanted =
     values.peers === undefined ? ["etcd", "redis"] : values.peers.split(",").filter((p) => p !== "");
   const binary: Record<string, string> = { etcd: "etcd", redis: "redis-server" };

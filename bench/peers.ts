@@ -14,6 +14,7 @@ import { http, httpPool } from "./load.js";
 export const PORTS = {
   raftstackPeer: 17100,
   raftstackClient: 17200,
+  raftstackResp: 17600,
   etcdPeer: 17300,
   etcdClient: 17400,
   redis: 17500,
@@ -123,6 +124,8 @@ export interface Cluster {
 export interface RaftstackOptions {
   readonly nodes: number;
   readonly extraArgs?: readonly string[];
+  /** Node i also serves RESP on PORTS.raftstackResp + i + 1. */
+  readonly resp?: boolean;
 }
 
 /** A raftstack cluster started from the built node (dist/src/node/main.js) with shipped defaults. */
@@ -137,6 +140,7 @@ export class RaftstackCluster implements Cluster {
   constructor(
     readonly size: number,
     private readonly extraArgs: readonly string[] = [],
+    private readonly resp = false,
   ) {
     this.root = mkdtempSync(join(tmpdir(), "raftstack-bench-"));
     this.peerUrls = Array.from({ length: size }, (_, i) => `http://127.0.0.1:${PORTS.raftstackPeer + i + 1}`);
@@ -149,8 +153,11 @@ export class RaftstackCluster implements Cluster {
   }
 
   static async start(o: RaftstackOptions): Promise<RaftstackCluster> {
-    const c = new RaftstackCluster(o.nodes, o.extraArgs);
-    await assertPortsFree([...c.peerUrls, ...c.clientUrls]);
+    const c = new RaftstackCluster(o.nodes, o.extraArgs, o.resp ?? false);
+    const respUrls = c.resp
+      ? Array.from({ length: c.size }, (_, i) => `http://127.0.0.1:${c.respPort(i)}`)
+      : [];
+    await assertPortsFree([...c.peerUrls, ...c.clientUrls, ...respUrls]);
     for (let i = 0; i < c.size; i++) c.spawn(i);
     await waitUntil("a raftstack leader", 30_000, async () => (await c.leader()) !== undefined);
     return c;
@@ -158,6 +165,11 @@ export class RaftstackCluster implements Cluster {
 
   dataDir(i: number): string {
     return join(this.root, `node-${i + 1}`);
+  }
+
+  /** RESP port of node i (0-based), when started with `resp`. */
+  respPort(i: number): number {
+    return PORTS.raftstackResp + i + 1;
   }
 
   private spawn(i: number): void {
@@ -176,6 +188,7 @@ export class RaftstackCluster implements Cluster {
       this.dataDir(i),
       "--log-level",
       "warn",
+      ...(this.resp ? ["--resp-port", String(this.respPort(i))] : []),
       ...this.extraArgs,
     ];
     this.procs[i] = new Proc(process.execPath, args, join(this.root, `node-${i + 1}.log`));

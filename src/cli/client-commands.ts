@@ -10,16 +10,20 @@ export interface ClientFlags {
   readonly deadlineMs: number;
 }
 
-/** A commander argument parser for an integer ≥ 1; its message names the flag. */
-export function positiveInt(flag: string) {
+/** A commander argument parser for an integer ≥ `min`; its message names the flag. */
+function intAtLeast(min: 0 | 1, flag: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
-      throw new InvalidArgumentError(`${flag}: expected a positive integer, got ${v}`);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) {
+      const what = min === 1 ? "a positive integer" : "an integer ≥ 0";
+      throw new InvalidArgumentError(`${flag}: expected ${what}, got ${v}`);
     }
     return n;
   };
 }
+
+export const positiveInt = (flag: string) => intAtLeast(1, flag);
+export const nonNegativeInt = (flag: string) => intAtLeast(0, flag);
 
 const stackIdArg = positiveInt("stack id");
 

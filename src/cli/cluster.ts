@@ -13,6 +13,8 @@ export interface LocalClusterOptions {
   /** Client port of node 1; node i gets basePort + (i-1)*portStep, its peer port is one less. */
   readonly basePort: number;
   readonly portStep: number;
+  /** Redis protocol port of node 1 (node i: + (i-1)*portStep); 0 = no RESP listener. */
+  readonly respBasePort: number;
   /** Extra node flags passed to every node (e.g. --tick-ms 5). */
   readonly nodeArgs: readonly string[];
   readonly out: NodeJS.WritableStream;
@@ -33,6 +35,9 @@ interface Member {
   paused: boolean;
   exited: Promise<void>;
 }
+
+/** Node N's Redis port is N6379 with the default step (Redis's 6379 under the node number). */
+export const RESP_BASE_PORT_DEFAULT = 16379;
 
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95];
 /** The CLI entry the children run (`raftstack node ...`), next to this module in dist/. */
@@ -82,6 +87,7 @@ export class LocalCluster {
       this.peerUrls,
       "--port",
       String(m.clientPort),
+      ...(this.respPort(m) === undefined ? [] : ["--resp-port", String(this.respPort(m))]),
       "--data-dir",
       join(this.opts.baseDir, m.name.replace("raftstack", "raftstack-")),
       ...this.opts.nodeArgs,
@@ -100,7 +106,13 @@ export class LocalCluster {
       });
     });
     proc.on("error", (err) => this.say(`${m.name}: ${err.message}`));
-    this.say(`${m.name} started (pid ${proc.pid}, client http://127.0.0.1:${m.clientPort})`);
+    const resp = this.respPort(m) === undefined ? "" : `, redis 127.0.0.1:${this.respPort(m)}`;
+    this.say(`${m.name} started (pid ${proc.pid}, client http://127.0.0.1:${m.clientPort}${resp})`);
+  }
+
+  private respPort(m: Member): number | undefined {
+    const { respBasePort, portStep } = this.opts;
+    return respBasePort === 0 ? undefined : respBasePort + (m.id - 1) * portStep;
   }
 
   /** Graceful: SIGTERM (the node hands off leadership and flushes), SIGKILL after stopTimeoutMs. */

@@ -9,8 +9,8 @@ import {
   UsageError,
   usageExitCode,
 } from "../node/index.js";
-import { addClientCommands, positiveInt } from "./client-commands.js";
-import { invokedAs, runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
+import { addClientCommands, nonNegativeInt, positiveInt } from "./client-commands.js";
+import { invokedAs, RESP_BASE_PORT_DEFAULT, runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
 import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
 import { packageVersion } from "./version.js";
 
@@ -31,6 +31,7 @@ interface ClusterFlags {
   readonly baseDir: string;
   readonly basePort: number;
   readonly portStep: number;
+  readonly respBasePort: number;
   readonly stopTimeoutMs: number;
   readonly nodeArgs: string;
 }
@@ -48,6 +49,13 @@ function checkClusterPorts(flags: ClusterFlags): void {
       "invalid_value",
       `cluster: --nodes ${flags.nodes} from --base-port ${flags.basePort} every --port-step ${flags.portStep} ` +
         `needs ports up to ${lastPort} (max ${PORT_MAX}); lower --port-step or --base-port`,
+    );
+  }
+  const lastResp = flags.respBasePort + (flags.nodes - 1) * flags.portStep;
+  if (flags.respBasePort > 0 && lastResp > PORT_MAX) {
+    throw new UsageError(
+      "invalid_value",
+      `cluster: the last node's Redis port would be ${lastResp} (max ${PORT_MAX}); lower --resp-base-port or --port-step`,
     );
   }
 }
@@ -80,6 +88,12 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
       SEED_PORT_STEP,
     )
     .option(
+      "--resp-base-port <port>",
+      "Redis protocol port of node 1, the others every --port-step; 0 = no Redis listener",
+      nonNegativeInt("--resp-base-port"),
+      RESP_BASE_PORT_DEFAULT,
+    )
+    .option(
       "--stop-timeout-ms <ms>",
       "SIGKILL a node this long after SIGTERM",
       positiveInt("--stop-timeout-ms"),
@@ -94,6 +108,7 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
           baseDir: flags.baseDir,
           basePort: flags.basePort,
           portStep: flags.portStep,
+          respBasePort: flags.respBasePort,
           nodeArgs: flags.nodeArgs.split(/\s+/).filter((s) => s !== ""),
           stopTimeoutMs: flags.stopTimeoutMs,
           out: io.out,

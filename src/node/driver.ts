@@ -424,6 +424,7 @@ export class Driver {
     this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");
     this.hooks.restored?.(snap);
     this.proposals.superseded(snap.meta.index, this.raft.leader);
+    this.hooks.machineChanged?.(this.machine_);
   }
 
   /** Applies committed entries in order and answers the proposal registered at each index. */
@@ -438,6 +439,7 @@ export class Driver {
       this.proposals.applied(e, outcome, now, this.raft.leader);
     }
     this.metrics?.entriesApplied.inc(entries.length);
+    this.hooks.machineChanged?.(machine);
   }
 
   private releaseReads(): void {

@@ -52,6 +52,8 @@ export class RaftNode {
     private readonly storage: DiskStorage,
     private readonly transport: TcpTransport,
     readonly metrics: NodeMetrics,
+    /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
+    private readonly appliedListeners: Set<(m: StackMachine) => void>,
   ) {
     this.id = options.id;
   }
@@ -74,6 +76,7 @@ export class RaftNode {
     const self = peers.get(options.id);
     if (self === undefined) throw new Error(`node id ${options.id} is not in the cluster list`);
     let driver: Driver | undefined;
+    const appliedListeners = new Set<(m: StackMachine) => void>();
     const transport = new TcpTransport({
       id: options.id,
       clusterId: options.peerUrls.join(","),
@@ -111,6 +114,11 @@ export class RaftNode {
           network: transport,
           logger,
           metrics,
+          hooks: {
+            machineChanged: (machine) => {
+              for (const listener of appliedListeners) listener(machine);
+            },
+          },
           onFatal: (err) => {
             void transport.close();
             extras.onFatal?.(err);
@@ -121,7 +129,7 @@ export class RaftNode {
       await storage.close();
       throw err;
     }
-    return new RaftNode(options, driver, storage, transport, metrics);
+    return new RaftNode(options, driver, storage, transport, metrics, appliedListeners);
   }
 
   async start(): Promise<void> {
@@ -151,6 +159,11 @@ export class RaftNode {
 
   role(): Role {
     return this.driver.raft.role;
+  }
+
+  onApplied(listener: (m: StackMachine) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
   }
 
   metricsText(): Promise<string> {

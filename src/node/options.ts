@@ -10,6 +10,8 @@ export interface NodeOptions {
   readonly port: number;
   /** Interface the HTTP server binds; peers bind the host of their own peer URL. */
   readonly host?: string;
+  /** Port of the Redis protocol listener (docs/resp.md), on the HTTP server's interface; none if absent. */
+  readonly respPort?: number;
   readonly dataDir: string;
   readonly tickMs: number;
   readonly heartbeatTicks: number;
@@ -43,6 +45,7 @@ export const NODE_FLAGS = {
   cluster: { arg: "<urls>", help: "every member's peer URL in id order, comma-separated (required)" },
   port: { arg: "<port>", help: "client HTTP port, 0 = any free one", default: "this node's client URL port" },
   host: { arg: "<host>", help: "interface the client HTTP server binds", default: "all" },
+  "resp-port": { arg: "<port>", help: "Redis protocol (RESP) port, 0 = any free one", default: "off" },
   "data-dir": { arg: "<dir>", help: "directory of the WAL and snapshots", default: "./raftstack-<id>" },
   "client-urls": { arg: "<urls>", help: "every member's client URL in id order", default: "peer port + 1" },
   "tick-ms": { arg: "<ms>", help: "Raft tick", default: String(nodeDefaults.tickMs) },
@@ -208,12 +211,14 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     );
   }
   const host = text("host");
+  const respPort = raw("resp-port") === undefined ? undefined : int("resp-port", 0, 0, PORT_MAX);
   return {
     id,
     peerUrls,
     clientUrls,
     port: int("port", ownClientPort, 0, PORT_MAX),
     ...(host === undefined ? {} : { host }),
+    ...(respPort === undefined ? {} : { respPort }),
     dataDir: text("data-dir") ?? `./raftstack-${id}`,
     tickMs,
     heartbeatTicks,

@@ -1,5 +1,5 @@
 import type { ConfigState, Entry, LogStorage, Message, Snapshot } from "../raft/index.js";
-import type { Outcome } from "../stack/index.js";
+import type { Outcome, StackMachine } from "../stack/index.js";
 import type { SaveBatch } from "../storage/index.js";
 import type { NodeError } from "./errors.js";
 
@@ -53,6 +53,8 @@ export interface DriverHooks {
   elected?(): void;
   /** The machine was replaced by a snapshot from the leader. */
   restored?(snapshot: Snapshot): void;
+  /** A batch of entries was applied or a snapshot installed: the machine shows the new state. */
+  machineChanged?(machine: StackMachine): void;
   /** A local snapshot of the machine at `index` was encoded (before it is written). */
   snapshotTaken?(index: number, data: Uint8Array): void;
 }

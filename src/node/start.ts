@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { RespServer } from "../resp/index.js";
 import { HttpApi } from "../server/index.js";
 import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
@@ -8,6 +9,8 @@ export interface RunningNode {
   readonly id: number;
   /** This node's client URL, with the port actually bound. */
   readonly clientUrl: string;
+  /** The port the RESP listener bound, if --resp-port was given. */
+  readonly respPort?: number;
   readonly node: RaftNode;
   status(): NodeStatus;
   /** Graceful: hands leadership away first (if leader), then stops the server, transport and storage. */
@@ -44,30 +47,38 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     requestTimeoutMs: options.requestTimeoutMs,
     logger,
   });
+  const resp =
+    options.respPort === undefined
+      ? undefined
+      : new RespServer(node, { host, port: options.respPort, clientUrls: options.clientUrls, logger });
   await node.start();
   let port: number;
+  let respPort: number | undefined;
   try {
     port = await api.listen();
+    respPort = await resp?.listen();
   } catch (err) {
+    await api.close();
     await node.close();
     throw err;
   }
   const clientUrl = `http://${own.hostname}:${port}`;
   logger.info(
-    { clientUrl, peerUrl: options.peerUrls[options.id - 1], dataDir: options.dataDir },
+    { clientUrl, respPort, peerUrl: options.peerUrls[options.id - 1], dataDir: options.dataDir },
     "node started",
   );
   let closing: Promise<void> | undefined;
   return {
     id: options.id,
     clientUrl,
+    ...(respPort === undefined ? {} : { respPort }),
     node,
     status: () => node.status(),
     close() {
       closing ??= (async () => {
         const handedOver = await node.transferLeadership(TRANSFER_WAIT_MS);
         logger.info({ handedOver }, "shutting down");
-        await api.close();
+        await Promise.all([api.close(), resp?.close()]);
         await node.close();
         logger.flush();
       })();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import {
   type Command,
+  commandOf,
   type Operation,
   type Outcome,
   type ErrorCode as StackErrorCode,
@@ -8,6 +9,7 @@ import {
   validateCommand,
   validateKey,
 } from "../stack/index.js";
+import type { BlockingPops } from "./blocking.js";
 import { badRequest, isServiceError, stackError } from "./errors.js";
 import type { LeaderProxy } from "./proxy.js";
 import { type RequestUrl, readBody } from "./request.js";
@@ -19,6 +21,7 @@ export interface ServerParts {
   readonly service: StackService;
   readonly responses: ResponseWriter;
   readonly proxy: LeaderProxy;
+  readonly blocking: BlockingPops;
   readonly bodyBytesMax: number;
 }
 
@@ -57,15 +60,7 @@ export class RequestContext {
    * relayed from the leader.
    */
   async write(op: Operation): Promise<Outcome | undefined> {
-    const keyHeader = this.req.headers["idempotency-key"];
-    if (Array.isArray(keyHeader)) throw badRequest("one Idempotency-Key header at most");
-    if (keyHeader !== undefined) {
-      const code = validateKey(keyHeader);
-      if (code !== undefined) throw stackError(code);
-    }
-    const cmd: Command = { ...op, atMs: Date.now(), ...(keyHeader === undefined ? {} : { key: keyHeader }) };
-    const invalid = validateCommand(cmd);
-    if (invalid !== undefined) throw stackError(invalid);
+    const cmd = this.command(op);
     const { service, proxy } = this.parts;
     if (service.role() === "leader") {
       try {
@@ -77,6 +72,37 @@ export class RequestContext {
     }
     await proxy.forward(this.req, this.res, this.url, () => this.body());
     return undefined;
+  }
+
+  /**
+   * A pop that waits up to `waitMs` for an item (`?wait=`): on the leader through the blocking pops,
+   * else proxied to the leader with the wait added to the proxy's timeout. Nothing popped by the
+   * deadline is the stack_empty outcome. Resolves undefined if the leader's answer was relayed.
+   */
+  async waitPop(id: number, waitMs: number): Promise<Outcome | undefined> {
+    const cmd = this.command({ type: "bpopId", id }) as Extract<Command, { type: "bpopId" }>;
+    const { service, proxy, blocking } = this.parts;
+    if (service.role() !== "leader") {
+      await proxy.forward(this.req, this.res, this.url, () => this.body(), waitMs);
+      return undefined;
+    }
+    const gone = new AbortController();
+    this.res.once("close", () => gone.abort());
+    return (await blocking.wait(cmd, waitMs, gone.signal)) ?? { ok: false, code: "stack_empty" };
+  }
+
+  /** `op` stamped with the leader-to-be's clock and the request's Idempotency-Key, validated. */
+  private command(op: Operation): Command {
+    const keyHeader = this.req.headers["idempotency-key"];
+    if (Array.isArray(keyHeader)) throw badRequest("one Idempotency-Key header at most");
+    if (keyHeader !== undefined) {
+      const code = validateKey(keyHeader);
+      if (code !== undefined) throw stackError(code);
+    }
+    const cmd = commandOf(op, Date.now(), keyHeader);
+    const invalid = validateCommand(cmd);
+    if (invalid !== undefined) throw stackError(invalid);
+    return cmd;
   }
 
   /** Answers a write's outcome (an error outcome as its error), or nothing if the leader's was relayed. */

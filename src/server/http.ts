@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { BlockingPops } from "./blocking.js";
 import { RequestContext, type ServerParts } from "./context.js";
 import { ApiError } from "./errors.js";
 import { jsonRoutes } from "./json-routes.js";
@@ -44,7 +45,7 @@ export class HttpApi {
     assertBodyFits(bodyBytesMax);
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
     const proxy = new LeaderProxy(service, responses, opts);
-    this.parts = { service, responses, proxy, bodyBytesMax };
+    this.parts = { service, responses, proxy, blocking: new BlockingPops(service), bodyBytesMax };
     this.router = new Router([...seedRoutes, ...jsonRoutes, ...opsRoutes(service.status().commit)]);
     this.server = createServer((req, res) => {
       this.dispatch(req, res).catch((err) => responses.fail(res, req, "text", err));
@@ -67,6 +68,8 @@ export class HttpApi {
   }
 
   async close(): Promise<void> {
+    // Waiting pops answer now (nothing popped), so their requests finish before connections are cut.
+    this.parts.blocking.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     // Requests still in flight get a moment to finish; then their connections are cut.

@@ -1,5 +1,13 @@
 // Client HTTP API: seed text endpoints, JSON API, health, readiness and metrics (contract in docs/api.md).
-export { ApiError } from "./errors.js";
+
+export {
+  BLOCKING_WAITERS_MAX_DEFAULT,
+  type BlockingPop,
+  BlockingPopError,
+  type BlockingPopOptions,
+  BlockingPops,
+} from "./blocking.js";
+export { ApiError, isServiceError, stackError } from "./errors.js";
 export { HttpApi, type HttpServerOptions } from "./http.js";
 export { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "./limits.js";
 export type { ClusterView, ServiceErrorCode, StackService } from "./service.js";

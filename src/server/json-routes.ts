@@ -2,7 +2,7 @@
 import type { StackMachine } from "../stack/index.js";
 import { type RequestContext, readResult } from "./context.js";
 import { badRequest, stackError } from "./errors.js";
-import { parseId, parseJson, stringField } from "./request.js";
+import { parseId, parseJson, parseWaitMs, stringField } from "./request.js";
 import type { RouteSpec } from "./routes.js";
 
 type JsonRoute = RouteSpec<RequestContext> & { readonly format: "json" };
@@ -90,7 +90,10 @@ export const jsonRoutes: readonly JsonRoute[] = [
       const id = parseId(param ?? "");
       // Any body is ignored, but it is still read within the limit.
       await ctx.body();
-      ctx.answer(await ctx.write({ type: "pop", id }), (o) => ({ item: o.kind === "popped" ? o.item : "" }));
+      const wait = ctx.url.searchParams.get("wait");
+      const outcome =
+        wait === null ? await ctx.write({ type: "pop", id }) : await ctx.waitPop(id, parseWaitMs(wait));
+      ctx.answer(outcome, (o) => ({ item: o.kind === "popped" ? o.item : "" }));
     },
   },
   {

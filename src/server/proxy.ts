@@ -43,12 +43,16 @@ export class LeaderProxy {
     private readonly opts: LeaderProxyOptions,
   ) {}
 
-  /** Forwards or redirects the request; throws ApiError 503 when there is no leader to send it to. */
+  /**
+   * Forwards or redirects the request; throws ApiError 503 when there is no leader to send it to.
+   * `waitMs` is how long the leader may hold the request on purpose (a blocking pop), on top of the timeout.
+   */
   async forward(
     req: IncomingMessage,
     res: ServerResponse,
     url: RequestUrl,
     body: () => Promise<Buffer>,
+    waitMs = 0,
   ): Promise<void> {
     const leader = this.service.leader();
     const leaderUrl = this.opts.clientUrls[leader - 1];
@@ -67,7 +71,7 @@ export class LeaderProxy {
       );
       return;
     }
-    const answer = await this.relay(leader, leaderUrl, req, url, await body());
+    const answer = await this.relay(leader, leaderUrl, req, url, await body(), waitMs);
     const headers: Record<string, string | number> = { "Content-Length": answer.body.length };
     for (const name of RELAYED_HEADERS) {
       const v = answer.headers[name];
@@ -88,6 +92,7 @@ export class LeaderProxy {
     req: IncomingMessage,
     url: RequestUrl,
     body: Buffer,
+    waitMs: number,
   ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
     let pool = this.pools.get(leaderUrl);
     if (pool === undefined) {
@@ -100,7 +105,7 @@ export class LeaderProxy {
     const key = req.headers["idempotency-key"];
     if (typeof key === "string") headers["idempotency-key"] = key;
     // The leader answers within its own request timeout; the margin covers a leader that hangs.
-    const timeoutMs = this.opts.requestTimeoutMs + 1000;
+    const timeoutMs = this.opts.requestTimeoutMs + 1000 + waitMs;
     const flight: InFlight = { leader, abort: new AbortController() };
     this.watchLeader(flight);
     try {

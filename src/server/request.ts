@@ -86,3 +86,16 @@ export function parseId(s: string): number {
     throw badRequest(`stack id must be a positive integer, got ${JSON.stringify(t.slice(0, 40))}`);
   return id;
 }
+
+/** The longest `?wait=` a pop may ask for: a long poll, not a subscription. */
+export const POP_WAIT_MS_MAX = 60_000;
+
+/** `?wait=5s`, `250ms` or a bare number of seconds; 1 ms to POP_WAIT_MS_MAX. */
+export function parseWaitMs(s: string): number {
+  const m = /^([0-9]{1,6}(?:\.[0-9]{1,3})?)(ms|s)?$/.exec(s.trim());
+  const ms = m === null ? Number.NaN : Math.round(Number(m[1]) * (m[2] === "ms" ? 1 : 1000));
+  if (!(ms >= 1 && ms <= POP_WAIT_MS_MAX)) {
+    throw badRequest(`wait must be a duration such as 5s or 250ms, at most ${POP_WAIT_MS_MAX / 1000}s`);
+  }
+  return ms;
+}

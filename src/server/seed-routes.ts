@@ -15,6 +15,9 @@ function outcomeText(o: Extract<Outcome, { ok: true }>): string {
       return String(o.size);
     case "popped":
       return o.item;
+    default:
+      // The seed's commands are create, push, pop and delete: no other outcome answers them.
+      throw new Error(`seed endpoint got a ${o.kind} outcome`);
   }
 }
 

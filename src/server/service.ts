@@ -1,7 +1,7 @@
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 
 /**
- * What the HTTP layer needs from a node. Structural, so the server does not import the driver (the
+ * What the client protocols (HTTP, RESP) need from a node. Structural, so the server does not import the driver (the
  * driver starts the server). Failures reject with an Error carrying `code` (see ServiceErrorCode).
  */
 export interface StackService {
@@ -11,6 +11,11 @@ export interface StackService {
   /** Leader only; rejects with code not_leader (nothing proposed) or an outcome-unknown code. */
   propose(cmd: Command): Promise<Outcome>;
   read<T>(fn: (m: StackMachine) => T, stale?: boolean): Promise<T>;
+  /**
+   * Calls `listener` with the local state machine after every batch of applied entries (and after a
+   * snapshot is installed), so blocking pops wake when an item arrives. Returns the unsubscribe.
+   */
+  onApplied(listener: (m: StackMachine) => void): () => void;
   status(): ClusterView;
   metricsText(): Promise<string>;
   readonly metricsContentType: string;

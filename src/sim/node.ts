@@ -306,6 +306,12 @@ function describeOutcome(o: Outcome): string {
       return `pushed:${o.size}`;
     case "popped":
       return `popped:${o.item}`;
+    case "poppedItems":
+      return `popped:${o.items.join(",")}`;
+    case "poppedFrom":
+      return `popped:${o.label}:${o.item}`;
+    case "deletedCount":
+      return `deleted:${o.count}`;
   }
 }
 

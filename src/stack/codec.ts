@@ -4,14 +4,25 @@ import type { Command, Outcome } from "./types.js";
 
 /** Format version of a command entry; a replica refuses (bad_command) versions it does not know. */
 const commandVersion = 1;
-const opCodes = { create: 1, delete: 2, push: 3, pop: 4 } as const;
+/** Append new operations with new codes; an existing code's layout never changes. */
+const opCodes = {
+  create: 1,
+  delete: 2,
+  push: 3,
+  pop: 4,
+  lpush: 5,
+  lpop: 6,
+  del: 7,
+  bpop: 8,
+  bpopId: 9,
+} as const;
 
 /**
  * Layout: version u8, op u8, atMs f64 LE at byte offset 2 (fixed, see setCommandAtMs), key presence u8
  * (+ key string), then the operation's fields.
  */
 export function encodeCommand(cmd: Command): Uint8Array {
-  const w = new Writer(cmd.type === "push" ? 32 + cmd.items.length * 18 : 48);
+  const w = new Writer(cmd.type === "push" || cmd.type === "lpush" ? 48 + cmd.items.length * 18 : 48);
   w.u8(commandVersion);
   w.u8(opCodes[cmd.type]);
   w.f64(cmd.atMs);
@@ -31,10 +42,40 @@ export function encodeCommand(cmd: Command): Uint8Array {
       break;
     case "delete":
     case "pop":
+    case "bpopId":
       w.varint(cmd.id);
+      break;
+    case "lpush":
+      w.str(cmd.label);
+      writeStrings(w, cmd.items);
+      break;
+    case "lpop":
+      w.str(cmd.label);
+      if (cmd.count === undefined) w.u8(0);
+      else {
+        w.u8(1);
+        w.varint(cmd.count);
+      }
+      break;
+    case "del":
+    case "bpop":
+      writeStrings(w, cmd.labels);
       break;
   }
   return w.finish();
+}
+
+function writeStrings(w: Writer, list: readonly string[]): void {
+  w.varint(list.length);
+  for (const s of list) w.str(s);
+}
+
+/** A count then strings. Grown, not preallocated: every string takes a byte, so a lying count ends in DecodeError. */
+function readStrings(r: Reader): string[] {
+  const count = r.varint();
+  const list: string[] = [];
+  for (let i = 0; i < count; i++) list.push(r.str());
+  return list;
 }
 
 /** Overwrites the timestamp of an encoded command in place, so a leader can stamp a forwarded proposal. */
@@ -87,14 +128,33 @@ export function decodeCommand(data: Uint8Array): Command | undefined {
         break;
       case opCodes.push: {
         const id = r.varint();
-        const count = r.varint();
-        // Every item takes at least one byte, so a lying count cannot make us allocate much.
-        if (count > data.length) return undefined;
-        const items = new Array<string>(count);
-        for (let i = 0; i < count; i++) items[i] = r.str();
-        cmd = { type: "push", id, items, ...envelope };
+        cmd = { type: "push", id, items: readStrings(r), ...envelope };
         break;
       }
+      case opCodes.lpush: {
+        const label = r.str();
+        cmd = { type: "lpush", label, items: readStrings(r), ...envelope };
+        break;
+      }
+      case opCodes.lpop: {
+        const label = r.str();
+        const hasCount = r.u8();
+        if (hasCount > 1) return undefined;
+        cmd =
+          hasCount === 1
+            ? { type: "lpop", label, count: r.varint(), ...envelope }
+            : { type: "lpop", label, ...envelope };
+        break;
+      }
+      case opCodes.del:
+        cmd = { type: "del", labels: readStrings(r), ...envelope };
+        break;
+      case opCodes.bpop:
+        cmd = { type: "bpop", labels: readStrings(r), ...envelope };
+        break;
+      case opCodes.bpopId:
+        cmd = { type: "bpopId", id: r.varint(), ...envelope };
+        break;
       default:
         return undefined;
     }
@@ -105,7 +165,17 @@ export function decodeCommand(data: Uint8Array): Command | undefined {
   }
 }
 
-const outcomeTags = { error: 0, created: 1, deleted: 2, pushed: 3, popped: 4 } as const;
+/** Append new kinds with new tags (outcomes are in snapshots); an existing tag's layout never changes. */
+const outcomeTags = {
+  error: 0,
+  created: 1,
+  deleted: 2,
+  pushed: 3,
+  popped: 4,
+  poppedItems: 5,
+  poppedFrom: 6,
+  deletedCount: 7,
+} as const;
 
 export function writeOutcome(w: Writer, o: Outcome): void {
   if (!o.ok) {
@@ -124,6 +194,16 @@ export function writeOutcome(w: Writer, o: Outcome): void {
       break;
     case "popped":
       w.str(o.item);
+      break;
+    case "poppedItems":
+      writeStrings(w, o.items);
+      break;
+    case "poppedFrom":
+      w.str(o.label);
+      w.str(o.item);
+      break;
+    case "deletedCount":
+      w.varint(o.count);
       break;
   }
 }
@@ -145,6 +225,12 @@ export function readOutcome(r: Reader): Outcome {
       return { ok: true, kind: "pushed", size: r.varint() };
     case outcomeTags.popped:
       return { ok: true, kind: "popped", item: r.str() };
+    case outcomeTags.poppedItems:
+      return { ok: true, kind: "poppedItems", items: readStrings(r) };
+    case outcomeTags.poppedFrom:
+      return { ok: true, kind: "poppedFrom", label: r.str(), item: r.str() };
+    case outcomeTags.deletedCount:
+      return { ok: true, kind: "deletedCount", count: r.varint() };
     default:
       throw new DecodeError("unknown outcome tag");
   }

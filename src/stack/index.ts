@@ -1,4 +1,5 @@
 export { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome, setCommandAtMs } from "./codec.js";
+export { commandOf } from "./command.js";
 export { type ErrorCode, errorCodes, httpStatusByCode, httpStatusOf } from "./errors.js";
 export {
   defaultStackLimits,

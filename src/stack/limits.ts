@@ -14,6 +14,10 @@ export interface StackLimits {
   readonly keyBytesMax: number;
   /** Items in one push command. */
   readonly pushItemsMax: number;
+  /** Items one counted pop (LPOP key count) takes at most. */
+  readonly popItemsMax: number;
+  /** Labels one command names (DEL, BLPOP). */
+  readonly labelsPerCommandMax: number;
   /** Stacks alive at once. */
   readonly stacksMax: number;
   /** Items over all stacks. */
@@ -50,6 +54,8 @@ export const defaultStackLimits: StackLimits = {
   labelBytesMax: 256,
   keyBytesMax: 128,
   pushItemsMax: 10_000,
+  popItemsMax: 10_000,
+  labelsPerCommandMax: 1024,
   stacksMax: 100_000,
   itemsMax: 10_000_000,
   itemCharsMax: 512 * 1024 * 1024,
@@ -114,6 +120,19 @@ export function validateKey(key: string, limits: StackLimits = defaultStackLimit
   return bytes <= 0 || bytes > limits.keyBytesMax ? "key_invalid" : undefined;
 }
 
+function validateLabels(
+  labels: readonly string[],
+  limits: StackLimits = defaultStackLimits,
+): ErrorCode | undefined {
+  if (labels.length === 0) return "bad_command";
+  if (labels.length > limits.labelsPerCommandMax) return "too_many_items";
+  for (const label of labels) {
+    const code = validateLabel(label, limits);
+    if (code !== undefined) return code;
+  }
+  return undefined;
+}
+
 export function isStackId(id: number): boolean {
   return Number.isSafeInteger(id) && id > 0;
 }
@@ -138,6 +157,17 @@ export function validateCommand(
       return isStackId(cmd.id) ? validateItems(cmd.items, limits) : "bad_command";
     case "delete":
     case "pop":
+    case "bpopId":
       return isStackId(cmd.id) ? undefined : "bad_command";
+    case "lpush":
+      return validateLabel(cmd.label, limits) ?? validateItems(cmd.items, limits);
+    case "lpop":
+      if (cmd.count !== undefined && !(Number.isSafeInteger(cmd.count) && cmd.count >= 1))
+        return "bad_command";
+      if (cmd.count !== undefined && cmd.count > limits.popItemsMax) return "too_many_items";
+      return validateLabel(cmd.label, limits);
+    case "del":
+    case "bpop":
+      return validateLabels(cmd.labels, limits);
   }
 }

@@ -39,6 +39,11 @@ function fail(code: ErrorCode): Failure {
   return { ok: false, code };
 }
 
+/** A blocking pop that found nothing is not an outcome to replay: the waiter retries under the same key. */
+function isRetryable(cmd: Command, outcome: Outcome): boolean {
+  return (cmd.type === "bpop" || cmd.type === "bpopId") && !outcome.ok && outcome.code === "stack_empty";
+}
+
 /**
  * The replicated state: stacks plus the exactly-once session table. Pure and deterministic: the same
  * entries applied in the same order give the same state and outcomes on every replica.
@@ -123,7 +128,9 @@ export class StackMachine {
       return fail("idempotency_keys_full");
     }
     const outcome = this.#execute(cmd);
-    if (known === undefined) this.#sessions.add({ key: cmd.key, atMs: this.#nowMs, fingerprint, outcome });
+    if (known === undefined && !isRetryable(cmd, outcome)) {
+      this.#sessions.add({ key: cmd.key, atMs: this.#nowMs, fingerprint, outcome });
+    }
     return outcome;
   }
 
@@ -140,7 +147,25 @@ export class StackMachine {
 
   /** UTF-16 units a pop would remember (its item), so the chars limit holds before the pop runs. */
   #poppedChars(cmd: Command): number {
-    return cmd.type === "pop" ? (this.#stacks.get(cmd.id)?.items.at(-1)?.length ?? 0) : 0;
+    switch (cmd.type) {
+      case "pop":
+      case "bpopId":
+        return this.#stacks.get(cmd.id)?.items.at(-1)?.length ?? 0;
+      case "lpop": {
+        const items = this.#byLabel(cmd.label)?.items ?? [];
+        let chars = 0;
+        for (let i = 1; i <= Math.min(cmd.count ?? 1, items.length); i++) chars += items.at(-i)!.length;
+        return chars;
+      }
+      case "bpop":
+        for (const label of cmd.labels) {
+          const top = this.#byLabel(label)?.items.at(-1);
+          if (top !== undefined) return label.length + top.length;
+        }
+        return 0;
+      default:
+        return 0;
+    }
   }
 
   #execute(cmd: Command): Outcome {
@@ -150,47 +175,114 @@ export class StackMachine {
       case "create": {
         const existing = this.#idsByLabel.get(cmd.label);
         if (existing !== undefined) return { ok: true, kind: "created", id: existing };
-        if (this.#stacks.size >= this.limits.stacksMax) return fail("capacity_exceeded");
-        const id = this.#nextId++;
-        this.#stacks.set(id, { id, label: cmd.label, items: [] });
-        this.#idsByLabel.set(cmd.label, id);
-        return { ok: true, kind: "created", id };
+        const stack = this.#create(cmd.label);
+        return stack === undefined ? fail("capacity_exceeded") : { ok: true, kind: "created", id: stack.id };
       }
       case "delete": {
         const stack = this.#stacks.get(cmd.id);
         if (stack === undefined) return fail("stack_not_found");
-        this.#stacks.delete(cmd.id);
-        this.#idsByLabel.delete(stack.label);
-        this.#itemCount -= stack.items.length;
-        for (const item of stack.items) this.#itemChars -= item.length;
+        this.#delete(stack);
         return { ok: true, kind: "deleted", id: cmd.id };
       }
       case "push": {
         const stack = this.#stacks.get(cmd.id);
         if (stack === undefined) return fail("stack_not_found");
-        let chars = 0;
-        for (const item of cmd.items) chars += item.length;
-        if (
-          this.#itemCount + cmd.items.length > this.limits.itemsMax ||
-          this.#itemChars + chars > this.limits.itemCharsMax
-        ) {
-          return fail("capacity_exceeded");
-        }
-        for (const item of cmd.items) stack.items.push(item);
-        this.#itemCount += cmd.items.length;
-        this.#itemChars += chars;
-        return { ok: true, kind: "pushed", size: stack.items.length };
+        return this.#push(stack, cmd.items);
       }
-      case "pop": {
+      case "pop":
+      case "bpopId": {
         const stack = this.#stacks.get(cmd.id);
         if (stack === undefined) return fail("stack_not_found");
-        const item = stack.items.pop();
-        if (item === undefined) return fail("stack_empty");
-        this.#itemCount--;
-        this.#itemChars -= item.length;
-        return { ok: true, kind: "popped", item };
+        const item = this.#popOne(stack);
+        return item === undefined ? fail("stack_empty") : { ok: true, kind: "popped", item };
+      }
+      case "lpush": {
+        const id = this.#idsByLabel.get(cmd.label);
+        const known = id === undefined ? undefined : this.#stacks.get(id);
+        if (known !== undefined) return this.#push(known, cmd.items);
+        // Capacity for the items is checked before the stack is created, so a refused push creates nothing.
+        if (!this.#fits(cmd.items)) return fail("capacity_exceeded");
+        const stack = this.#create(cmd.label);
+        return stack === undefined ? fail("capacity_exceeded") : this.#push(stack, cmd.items);
+      }
+      case "lpop": {
+        const stack = this.#byLabel(cmd.label);
+        if (stack === undefined) return fail("stack_not_found");
+        if (stack.items.length === 0) return fail("stack_empty");
+        if (cmd.count === undefined) return { ok: true, kind: "popped", item: this.#popOne(stack) as string };
+        const items: string[] = [];
+        for (let i = 0; i < cmd.count && stack.items.length > 0; i++)
+          items.push(this.#popOne(stack) as string);
+        return { ok: true, kind: "poppedItems", items };
+      }
+      case "del": {
+        let count = 0;
+        for (const label of cmd.labels) {
+          const stack = this.#byLabel(label);
+          if (stack === undefined) continue;
+          this.#delete(stack);
+          count++;
+        }
+        return { ok: true, kind: "deletedCount", count };
+      }
+      case "bpop": {
+        for (const label of cmd.labels) {
+          const stack = this.#byLabel(label);
+          const item = stack === undefined ? undefined : this.#popOne(stack);
+          if (item !== undefined) return { ok: true, kind: "poppedFrom", label, item };
+        }
+        return fail("stack_empty");
       }
     }
+  }
+
+  #byLabel(label: string): Stack | undefined {
+    const id = this.#idsByLabel.get(label);
+    return id === undefined ? undefined : this.#stacks.get(id);
+  }
+
+  /** A new empty stack, or undefined when stacksMax are alive. */
+  #create(label: string): Stack | undefined {
+    if (this.#stacks.size >= this.limits.stacksMax) return undefined;
+    const id = this.#nextId++;
+    const stack: Stack = { id, label, items: [] };
+    this.#stacks.set(id, stack);
+    this.#idsByLabel.set(label, id);
+    return stack;
+  }
+
+  #delete(stack: Stack): void {
+    this.#stacks.delete(stack.id);
+    this.#idsByLabel.delete(stack.label);
+    this.#itemCount -= stack.items.length;
+    for (const item of stack.items) this.#itemChars -= item.length;
+  }
+
+  #fits(items: readonly string[]): boolean {
+    let chars = 0;
+    for (const item of items) chars += item.length;
+    return (
+      this.#itemCount + items.length <= this.limits.itemsMax &&
+      this.#itemChars + chars <= this.limits.itemCharsMax
+    );
+  }
+
+  #push(stack: Stack, items: readonly string[]): Outcome {
+    if (!this.#fits(items)) return fail("capacity_exceeded");
+    for (const item of items) {
+      stack.items.push(item);
+      this.#itemChars += item.length;
+    }
+    this.#itemCount += items.length;
+    return { ok: true, kind: "pushed", size: stack.items.length };
+  }
+
+  #popOne(stack: Stack): string | undefined {
+    const item = stack.items.pop();
+    if (item === undefined) return undefined;
+    this.#itemCount--;
+    this.#itemChars -= item.length;
+    return item;
   }
 
   /** Reads. The caller makes them linearizable (ReadIndex) by waiting until appliedIndex is high enough. */
@@ -216,6 +308,45 @@ export class StackMachine {
     const stack = this.#stacks.get(id);
     if (stack === undefined) return fail("stack_not_found");
     return { ok: true, kind: "stack", id, label: stack.label, items: stack.items.slice() };
+  }
+
+  /** The item `index` places below the top of the stack labelled `label` (negative: -1 is the bottom), as LINDEX. */
+  at(label: string, index: number): string | undefined {
+    const items = this.#byLabel(label)?.items;
+    if (items === undefined) return undefined;
+    const i = index >= 0 ? items.length - 1 - index : -1 - index;
+    return i >= 0 && i < items.length ? items[i] : undefined;
+  }
+
+  /** Size of the stack labelled `label`, or undefined if there is none. */
+  sizeOf(label: string): number | undefined {
+    return this.#byLabel(label)?.items.length;
+  }
+
+  /**
+   * Items `start..stop` counted from the top (inclusive, negative counts from the bottom, as LRANGE
+   * does), top first; undefined if there is no such stack. Copies only the range.
+   */
+  range(label: string, start: number, stop: number): string[] | undefined {
+    const items = this.#byLabel(label)?.items;
+    if (items === undefined) return undefined;
+    const n = items.length;
+    const from = Math.max(0, start < 0 ? n + start : start);
+    const to = Math.min(n - 1, stop < 0 ? n + stop : stop);
+    const out: string[] = [];
+    for (let i = from; i <= to; i++) out.push(items[n - 1 - i] as string);
+    return out;
+  }
+
+  /** Stacks with an id above `afterId`, in id order, at most `countMax` (SCAN's cursor is the last id). */
+  listAfter(afterId: number, countMax: number): StackInfo[] {
+    const infos: StackInfo[] = [];
+    for (const s of this.#stacks.values()) {
+      if (s.id <= afterId) continue;
+      infos.push({ id: s.id, label: s.label, size: s.items.length });
+      if (infos.length >= countMax) break;
+    }
+    return infos;
   }
 
   /** Label and size without copying the items. */

@@ -19,9 +19,22 @@ export const anyFingerprint = -1;
 /** Forgotten sessions at the queue head are compacted away once this many accumulate (and half the array). */
 const queueSlackMax = 1024;
 
-/** Memory held by a remembered outcome, in UTF-16 units (the key and a popped item dominate). */
+/** Memory held by a remembered outcome, in UTF-16 units (the key and popped items dominate). */
 function sessionChars(key: string, outcome: Outcome): number {
-  return key.length + (outcome.ok && outcome.kind === "popped" ? outcome.item.length : 0);
+  if (!outcome.ok) return key.length;
+  switch (outcome.kind) {
+    case "popped":
+      return key.length + outcome.item.length;
+    case "poppedFrom":
+      return key.length + outcome.label.length + outcome.item.length;
+    case "poppedItems": {
+      let chars = key.length;
+      for (const item of outcome.items) chars += item.length;
+      return chars;
+    }
+    default:
+      return key.length;
+  }
 }
 
 type SessionLimits = Pick<StackLimits, "sessionsMax" | "sessionCharsMax" | "sessionRetentionMs">;

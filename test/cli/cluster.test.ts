@@ -96,6 +96,9 @@ test("raftstack cluster: CLI writes, stop/start a node from the console, clean q
       String(base),
       "--port-step",
       "2",
+      // No Redis listeners: their fixed default ports (16379...) are not this test's random block.
+      "--resp-base-port",
+      "0",
     ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );

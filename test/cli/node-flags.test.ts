@@ -181,6 +181,7 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
       cluster: [["--cluster", PEERS[0]!], { peerUrls: [PEERS[0]!] }],
       port: [["--port", "0"], { port: 0 }],
       host: [["--host", "::1"], { host: "::1" }],
+      "resp-port": [["--resp-port", "16379"], { respPort: 16379 }],
       "data-dir": [["--data-dir", "/d"], { dataDir: "/d" }],
       "client-urls": [["--client-urls", "http://127.0.0.1:1"], { clientUrls: ["http://127.0.0.1:1"] }],
       "tick-ms": [["--tick-ms", "3"], { tickMs: 3 }],

@@ -13,6 +13,7 @@ export class FakeService implements StackService {
   /** Set: propose and read reject with this code. */
   failWith: ServiceErrorCode | undefined;
   readonly proposed: Command[] = [];
+  private readonly listeners = new Set<(m: StackMachine) => void>();
 
   constructor(
     readonly id: number,
@@ -41,10 +42,17 @@ export class FakeService implements StackService {
     this.proposed.push(cmd);
     const index = this.machine.appliedIndex + 1;
     this.commit = Math.max(this.commit, index);
-    return this.machine.apply(index, encodeCommand(cmd));
+    const outcome = this.machine.apply(index, encodeCommand(cmd));
+    for (const listener of this.listeners) listener(this.machine);
+    return outcome;
   }
 
-  async read<T>(fn: (m: StackMachine) => T): Promise<T> {
+  onApplied(listener: (m: StackMachine) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async read<T>(fn: (m: StackMachine) => T, _stale?: boolean): Promise<T> {
     this.check();
     return fn(this.machine);
   }

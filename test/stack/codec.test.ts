@@ -38,6 +38,16 @@ const command: fc.Arbitrary<Command> = fc
         id,
         items: fc.array(text, { minLength: 1, maxLength: 20 }),
       }),
+      fc.record({
+        type: fc.constant("lpush" as const),
+        label: text,
+        items: fc.array(text, { minLength: 1, maxLength: 20 }),
+      }),
+      fc.record({ type: fc.constant("lpop" as const), label: text }),
+      fc.record({ type: fc.constant("lpop" as const), label: text, count: fc.nat() }),
+      fc.record({ type: fc.constant("del" as const), labels: fc.array(text, { maxLength: 5 }) }),
+      fc.record({ type: fc.constant("bpop" as const), labels: fc.array(text, { maxLength: 5 }) }),
+      fc.record({ type: fc.constant("bpopId" as const), id }),
     ),
     envelope,
   )
@@ -48,6 +58,18 @@ const outcome: fc.Arbitrary<Outcome> = fc.oneof(
   fc.record({ ok: fc.constant(true as const), kind: fc.constant("deleted" as const), id }),
   fc.record({ ok: fc.constant(true as const), kind: fc.constant("pushed" as const), size: fc.nat() }),
   fc.record({ ok: fc.constant(true as const), kind: fc.constant("popped" as const), item: text }),
+  fc.record({
+    ok: fc.constant(true as const),
+    kind: fc.constant("poppedItems" as const),
+    items: fc.array(text),
+  }),
+  fc.record({
+    ok: fc.constant(true as const),
+    kind: fc.constant("poppedFrom" as const),
+    label: text,
+    item: text,
+  }),
+  fc.record({ ok: fc.constant(true as const), kind: fc.constant("deletedCount" as const), count: fc.nat() }),
 );
 
 describe("binary codec", () => {
@@ -67,6 +89,19 @@ describe("binary codec", () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+
+  test("the first four operations keep their encodings (entries already in logs and snapshots)", () => {
+    const atMs = 1_700_000_000_000;
+    const hex = (cmd: Command) => Buffer.from(encodeCommand(cmd)).toString("hex");
+    const stamp = "00008056febc7842"; // atMs as float64 little-endian
+    assert.equal(hex({ type: "create", label: "jobs", atMs }), `0101${stamp}00046a6f6273`);
+    assert.equal(hex({ type: "delete", id: 3, atMs }), `0102${stamp}0003`);
+    assert.equal(hex({ type: "push", id: 1, items: ["10"], key: "k", atMs }), `0103${stamp}01016b0101023130`);
+    assert.equal(hex({ type: "pop", id: 300, atMs }), `0104${stamp}00ac02`);
+    const outcomeHex = (o: Outcome) => Buffer.from(encodeOutcome(o)).toString("hex");
+    assert.equal(outcomeHex({ ok: true, kind: "popped", item: "a" }), "040161");
+    assert.equal(outcomeHex({ ok: false, code: "stack_empty" }), "0002");
   });
 
   test("the seed's push of '1,10' is a small entry", () => {

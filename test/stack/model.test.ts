@@ -14,6 +14,8 @@ const limits = {
   labelBytesMax: 2,
   keyBytesMax: 2,
   pushItemsMax: 3,
+  popItemsMax: 2,
+  labelsPerCommandMax: 2,
   stacksMax: 4,
   itemsMax: 8,
   itemCharsMax: 100,
@@ -56,6 +58,9 @@ class Model {
       return { ok: false, code: "idempotency_keys_full" };
     }
     const outcome = this.execute(cmd);
+    // A blocking pop that found nothing is not remembered: its waiter retries under the same key.
+    if ((cmd.type === "bpop" || cmd.type === "bpopId") && !outcome.ok && outcome.code === "stack_empty")
+      return outcome;
     this.sessions.push({ key: cmd.key, atMs: this.now, command, outcome });
     return outcome;
   }
@@ -91,13 +96,73 @@ class Model {
         stack.items.push(...cmd.items);
         return { ok: true, kind: "pushed", size: stack.items.length };
       }
-      case "pop": {
+      case "pop":
+      case "bpopId": {
         if (!stack) return { ok: false, code: "stack_not_found" };
         const item = stack.items.pop();
         return item === undefined ? { ok: false, code: "stack_empty" } : { ok: true, kind: "popped", item };
       }
+      case "lpush": {
+        const bad = labelError(cmd.label) ?? itemsError(cmd.items);
+        if (bad) return { ok: false, code: bad };
+        let target = this.stacks.find((s) => s.label === cmd.label);
+        const total = this.stacks.reduce((n, s) => n + s.items.length, 0);
+        if (total + cmd.items.length > limits.itemsMax) return { ok: false, code: "capacity_exceeded" };
+        if (!target) {
+          if (this.stacks.length >= limits.stacksMax) return { ok: false, code: "capacity_exceeded" };
+          target = { id: this.nextId++, label: cmd.label, items: [] };
+          this.stacks.push(target);
+        }
+        target.items.push(...cmd.items);
+        return { ok: true, kind: "pushed", size: target.items.length };
+      }
+      case "lpop": {
+        if (cmd.count !== undefined && cmd.count < 1) return { ok: false, code: "bad_command" };
+        if (cmd.count !== undefined && cmd.count > limits.popItemsMax)
+          return { ok: false, code: "too_many_items" };
+        const bad = labelError(cmd.label);
+        if (bad) return { ok: false, code: bad };
+        const target = this.stacks.find((s) => s.label === cmd.label);
+        if (!target) return { ok: false, code: "stack_not_found" };
+        if (target.items.length === 0) return { ok: false, code: "stack_empty" };
+        if (cmd.count === undefined) return { ok: true, kind: "popped", item: target.items.pop() as string };
+        const items = target.items.splice(-cmd.count).reverse();
+        return { ok: true, kind: "poppedItems", items };
+      }
+      case "del":
+      case "bpop": {
+        if (cmd.labels.length === 0) return { ok: false, code: "bad_command" };
+        if (cmd.labels.length > limits.labelsPerCommandMax) return { ok: false, code: "too_many_items" };
+        for (const l of cmd.labels) {
+          const bad = labelError(l);
+          if (bad) return { ok: false, code: bad };
+        }
+        if (cmd.type === "del") {
+          const before = this.stacks.length;
+          this.stacks = this.stacks.filter((s) => !cmd.labels.includes(s.label));
+          return { ok: true, kind: "deletedCount", count: before - this.stacks.length };
+        }
+        for (const l of cmd.labels) {
+          const target = this.stacks.find((s) => s.label === l && s.items.length > 0);
+          if (target) return { ok: true, kind: "poppedFrom", label: l, item: target.items.pop() as string };
+        }
+        return { ok: false, code: "stack_empty" };
+      }
     }
   }
+}
+
+function labelError(l: string): "label_invalid" | "label_too_large" | undefined {
+  if (l === "") return "label_invalid";
+  return utf8.encode(l).length > limits.labelBytesMax ? "label_too_large" : undefined;
+}
+
+function itemsError(
+  items: readonly string[],
+): "bad_command" | "too_many_items" | "item_too_large" | undefined {
+  if (items.length === 0) return "bad_command";
+  if (items.length > limits.pushItemsMax) return "too_many_items";
+  return items.some((i) => utf8.encode(i).length > limits.itemBytesMax) ? "item_too_large" : undefined;
 }
 
 const label = fc.constantFrom("a", "b", "c", "d", "e", "ab", "abc", "é");
@@ -118,6 +183,16 @@ const step: fc.Arbitrary<Step> = fc.oneof(
             id,
             items: fc.array(item, { minLength: 1, maxLength: 4 }),
           }),
+          fc.record({
+            type: fc.constant("lpush" as const),
+            label,
+            items: fc.array(item, { minLength: 0, maxLength: 4 }),
+          }),
+          fc.record({ type: fc.constant("lpop" as const), label }),
+          fc.record({ type: fc.constant("lpop" as const), label, count: fc.integer({ min: 0, max: 3 }) }),
+          fc.record({ type: fc.constant("del" as const), labels: fc.array(label, { maxLength: 3 }) }),
+          fc.record({ type: fc.constant("bpop" as const), labels: fc.array(label, { maxLength: 3 }) }),
+          fc.record({ type: fc.constant("bpopId" as const), id }),
         ),
         fc.option(fc.constantFrom("k1", "k2", "k3", "k4", "k5", "kkk"), { nil: undefined }),
         fc.integer({ min: -30, max: 40 }),
@@ -174,6 +249,14 @@ describe("stack machine against a model", () => {
                 : { ok: false, code: "stack_empty" },
             );
             assert.equal(m.id(st.label), st.id);
+            assert.equal(m.sizeOf(st.label), items.length);
+            assert.deepEqual(m.range(st.label, 0, -1), [...items].reverse());
+            assert.deepEqual(
+              m.range(st.label, -2, 1),
+              [...items].reverse().slice(Math.max(0, items.length - 2), 2),
+            );
+            assert.equal(m.at(st.label, 0), items.at(-1));
+            assert.equal(m.at(st.label, -1), items[0]);
           }
           assert.equal(m.sessionCount, model.sessions.length);
         }

@@ -1,0 +1,79 @@
+import type { StackService } from "../server/index.js";
+import type { Operation, Outcome, StackMachine } from "../stack/index.js";
+import type { LeaderHint } from "./errors.js";
+import type { Protocol, Reply } from "./reply.js";
+
+/** Decides AUTH: the seam for the security issue's tokens. Default: every well-formed AUTH passes. */
+export type Authenticator = (username: string, password: string) => boolean;
+
+/** What one connection's commands may read and change about it. */
+export interface Session {
+  readonly id: number;
+  name: string | undefined;
+  proto: Protocol;
+  /** READONLY was sent: reads are served from this node's state without ReadIndex (may be stale). */
+  stale: boolean;
+  authenticated: boolean;
+  /** QUIT was sent: close once its +OK is written. */
+  quitting: boolean;
+}
+
+/** What every connection of one listener shares. */
+export interface Shared {
+  readonly service: StackService;
+  readonly authenticate: Authenticator;
+  readonly leaderHint: LeaderHint;
+  readonly startedMs: number;
+  port(): number;
+  connections(): number;
+  blocked(): number;
+}
+
+export interface CommandContext {
+  readonly session: Session;
+  readonly shared: Shared;
+}
+
+/**
+ * A request turned into what the connection runs. `reply`: answered here (connection commands and
+ * every argument error); `read`: run on the state machine with other reads of the pipeline, after
+ * one ReadIndex; `write`: one replicated command; `block`: BLPOP.
+ */
+export type Prepared =
+  | { readonly kind: "reply"; readonly reply: Reply | Promise<Reply> }
+  | { readonly kind: "read"; readonly exec: (m: StackMachine) => Reply }
+  | {
+      readonly kind: "write";
+      readonly op: Operation;
+      readonly answer: (o: Outcome) => Reply;
+      /** From the ONCE prefix. */
+      readonly key?: string;
+    }
+  | {
+      readonly kind: "block";
+      readonly labels: readonly string[];
+      readonly timeoutMs: number;
+      readonly key?: string;
+    };
+
+export interface CommandSpec {
+  /** Upper case, as clients send it (matching is case-insensitive). */
+  readonly name: string;
+  /** Redis convention: N exactly N arguments with the name, -N at least N. */
+  readonly arity: number;
+  /** As COMMAND reports them (write, readonly, fast, blocking, ...). */
+  readonly flags: readonly string[];
+  /** First key, last key (-1: the last argument, -2: the one before), step; 0 0 0 without keys. */
+  readonly keys: readonly [number, number, number];
+  readonly group: string;
+  readonly summary: string;
+  /** `args[0]` is the command name; arity is checked before. */
+  prepare(args: readonly string[], ctx: CommandContext): Prepared;
+}
+
+export const replied = (reply: Reply | Promise<Reply>): Prepared => ({ kind: "reply", reply });
+
+/** A Redis integer argument (signed, at most 18 digits), or undefined. */
+export function parseInteger(s: string): number | undefined {
+  return /^-?[0-9]{1,18}$/.test(s) ? Number(s) : undefined;
+}

@@ -1,0 +1,331 @@
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import type { BlockingPops } from "../server/index.js";
+import {
+  type Command,
+  commandOf,
+  type Operation,
+  type Outcome,
+  type StackMachine,
+  validateCommand,
+  validateKey,
+} from "../stack/index.js";
+import { lookup, ONCE } from "./command-table.js";
+import type { CommandContext, Prepared, Session, Shared } from "./command-types.js";
+import { replied } from "./command-types.js";
+import { serviceFailure, stackFailure, wrongArity } from "./errors.js";
+import type { RespLimits } from "./limits.js";
+import { type Request, RespParser, RespProtocolError } from "./parser.js";
+import { array, bulk, encode, error, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
+
+export interface ConnectionDeps {
+  readonly shared: Shared;
+  readonly limits: RespLimits;
+  readonly blocking: BlockingPops;
+  readonly logger: Logger;
+}
+
+/** A reply position: filled (encoded) when its command completes, written once every earlier one is. */
+interface Slot {
+  text: string | undefined;
+  /** QUIT or a protocol error: the connection ends after this reply. */
+  readonly last: boolean;
+}
+
+type Running = "read" | "write" | "block";
+
+/**
+ * One client connection. Requests are taken in order; a run of writes is proposed at once (one Ready,
+ * one fsync on the node), a run of reads shares one ReadIndex, and a write never overtakes a read of the
+ * same connection or the reverse, so a pipeline sees its own effects in order. Replies go out in request
+ * order, joined into one socket write per turn of the event loop.
+ */
+export class RespConnection {
+  readonly session: Session;
+  private readonly parser: RespParser;
+  private readonly ctx: CommandContext;
+  private queue: Request[] = [];
+  private head: Prepared | undefined;
+  private readonly slots: Slot[] = [];
+  private inflight = 0;
+  private running: Running | undefined;
+  /** Reads of the current turn, run together after one ReadIndex. */
+  private readBatch: { exec: (m: StackMachine) => Reply; slot: Slot; proto: Protocol }[] = [];
+  private protocolError: string | undefined;
+  private protocolErrorAnswered = false;
+  private flushScheduled = false;
+  private clientEnded = false;
+  private paused = false;
+  private closed = false;
+  private readonly gone = new AbortController();
+
+  constructor(
+    private readonly socket: Socket,
+    id: number,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.session = { id, name: undefined, proto: 2, stale: false, authenticated: false, quitting: false };
+    this.ctx = { session: this.session, shared: deps.shared };
+    this.parser = new RespParser(deps.limits);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => {
+      this.clientEnded = true;
+      if (this.parser.buffered > 0 && this.protocolError === undefined) {
+        this.protocolError = "unexpected end of stream inside a request";
+      }
+      this.pump();
+    });
+    socket.on("drain", () => this.readMore());
+    socket.on("error", (err) => deps.logger.debug({ err, client: id }, "RESP connection error"));
+    socket.on("close", () => {
+      this.closed = true;
+      this.gone.abort();
+    });
+  }
+
+  /** Requests read and not yet answered. */
+  private get unanswered(): number {
+    return this.queue.length + this.slots.length;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.protocolError !== undefined || this.session.quitting) return;
+    this.parser.push(chunk);
+    this.readMore();
+  }
+
+  /** Parses what is buffered while the pipeline has room, then runs what can run. */
+  private readMore(): void {
+    const { pipelineRequestsMax } = this.deps.limits;
+    while (this.protocolError === undefined && this.unanswered < pipelineRequestsMax) {
+      let r: Request | undefined;
+      try {
+        r = this.parser.next();
+      } catch (err) {
+        if (!(err instanceof RespProtocolError)) throw err;
+        this.protocolError = err.message;
+        break;
+      }
+      if (r === undefined) break;
+      this.queue.push(r);
+    }
+    const full = this.unanswered >= pipelineRequestsMax || this.socket.writableNeedDrain;
+    if (full && !this.paused) this.socket.pause();
+    else if (!full && this.paused) this.socket.resume();
+    this.paused = full;
+    this.pump();
+  }
+
+  private prepare(r: Request): Prepared {
+    if (r.invalidUtf8 !== undefined) {
+      return replied(error("ERR", `argument ${r.invalidUtf8} is not valid UTF-8 (raftstack stores text)`));
+    }
+    const args = r.args;
+    const name = args[0] as string;
+    if (name.toUpperCase() === ONCE.name) return this.prepareOnce(args);
+    const spec = lookup(name);
+    if (!("prepare" in spec)) return replied(spec);
+    const arityOk = spec.arity >= 0 ? args.length === spec.arity : args.length >= -spec.arity;
+    if (!arityOk) return replied(wrongArity(name));
+    return spec.prepare(args, this.ctx);
+  }
+
+  /** `ONCE key command args...`: the inner write or BLPOP carries the key. */
+  private prepareOnce(args: readonly string[]): Prepared {
+    if (args.length < 3) return replied(wrongArity("once"));
+    const key = args[1] as string;
+    if (validateKey(key) !== undefined) return replied(stackFailure("key_invalid"));
+    const inner = this.prepare({ args: args.slice(2) });
+    if (inner.kind === "write" || inner.kind === "block") return { ...inner, key };
+    if (inner.kind === "reply") return inner;
+    return replied(error("ERR", "ONCE applies to writes: LPUSH, LPOP, DEL, UNLINK, BLPOP"));
+  }
+
+  /** Starts every request at the head that may start now, in order. */
+  private pump(): void {
+    while (!this.closed && this.queue.length > 0) {
+      const request = this.queue[0] as Request;
+      this.head ??= this.prepare(request);
+      const p = this.head;
+      const proto = this.session.proto;
+      if (p.kind === "read") {
+        if (this.running !== undefined && this.running !== "read") break;
+        if (this.readBatch.length === 0) this.begin("read");
+        this.readBatch.push({ exec: p.exec, slot: this.slot(false), proto });
+      } else if (p.kind === "write") {
+        if (this.running !== undefined && this.running !== "write") break;
+        this.write(p, proto);
+      } else if (p.kind === "block") {
+        if (this.running !== undefined) break;
+        this.block(p, proto);
+      } else this.reply(p.reply, proto);
+      this.queue.shift();
+      this.head = undefined;
+      if (this.session.quitting) {
+        // Requests after QUIT are never run.
+        this.queue = [];
+        break;
+      }
+    }
+    this.runReads();
+    if (this.queue.length === 0 && !this.session.quitting && this.inflight === 0) {
+      if (this.protocolError !== undefined && !this.protocolErrorAnswered) {
+        this.protocolErrorAnswered = true;
+        this.fill(this.slot(true), error("ERR", `Protocol error: ${this.protocolError}`), this.session.proto);
+      } else if (this.clientEnded && this.slots.length === 0 && this.protocolError === undefined) {
+        this.closed = true;
+        this.socket.end();
+      }
+    }
+  }
+
+  private begin(kind: Running): void {
+    this.running = kind;
+    this.inflight++;
+  }
+
+  private done(): void {
+    this.inflight--;
+    if (this.inflight === 0) this.running = undefined;
+    this.readMore();
+  }
+
+  private slot(last: boolean): Slot {
+    const s: Slot = { text: undefined, last: last || this.session.quitting };
+    this.slots.push(s);
+    return s;
+  }
+
+  private reply(reply: Reply | Promise<Reply>, proto: Protocol): void {
+    const slot = this.slot(false);
+    if (!(reply instanceof Promise)) {
+      this.fill(slot, reply, proto);
+      return;
+    }
+    reply.then(
+      (r) => this.fill(slot, r, proto),
+      (err: unknown) => this.fill(slot, this.failure(err), proto),
+    );
+  }
+
+  private runReads(): void {
+    if (this.readBatch.length === 0) return;
+    const batch = this.readBatch;
+    this.readBatch = [];
+    this.deps.shared.service
+      .read((m) => batch.map((r) => r.exec(m)), this.session.stale)
+      .then(
+        (replies) => {
+          for (const [i, r] of batch.entries()) this.fill(r.slot, replies[i] as Reply, r.proto);
+          this.done();
+        },
+        (err: unknown) => {
+          const failed = this.failure(err);
+          for (const r of batch) this.fill(r.slot, failed, r.proto);
+          this.done();
+        },
+      );
+  }
+
+  /** A command with the leader's clock to be and the ONCE key, or the reply refusing it. */
+  private command(op: Operation, key: string | undefined): Command | Reply {
+    const cmd = commandOf(op, Date.now(), key);
+    const invalid = validateCommand(cmd);
+    return invalid === undefined ? cmd : stackFailure(invalid);
+  }
+
+  private write(p: Extract<Prepared, { kind: "write" }>, proto: Protocol): void {
+    const slot = this.slot(false);
+    const cmd = this.command(p.op, p.key);
+    if ("t" in cmd) {
+      this.fill(slot, cmd, proto);
+      return;
+    }
+    this.begin("write");
+    this.deps.shared.service.propose(cmd).then(
+      (o: Outcome) => {
+        this.fill(slot, p.answer(o), proto);
+        this.done();
+      },
+      (err: unknown) => {
+        this.fill(slot, this.failure(err), proto);
+        this.done();
+      },
+    );
+  }
+
+  private block(p: Extract<Prepared, { kind: "block" }>, proto: Protocol): void {
+    const slot = this.slot(false);
+    const cmd = this.command({ type: "bpop", labels: p.labels }, p.key);
+    if ("t" in cmd) {
+      this.fill(slot, cmd, proto);
+      return;
+    }
+    this.begin("block");
+    this.deps.blocking.wait(cmd as Extract<Command, { type: "bpop" }>, p.timeoutMs, this.gone.signal).then(
+      (o) => {
+        let r: Reply = NIL_ARRAY;
+        if (o?.ok && o.kind === "poppedFrom") r = array([bulk(o.label), bulk(o.item)]);
+        else if (o !== undefined && !o.ok && o.code !== "stack_empty") r = stackFailure(o.code);
+        this.fill(slot, r, proto);
+        this.done();
+      },
+      (err: unknown) => {
+        this.fill(slot, this.failure(err), proto);
+        this.done();
+      },
+    );
+  }
+
+  private failure(err: unknown): Reply {
+    const { service, leaderHint } = this.deps.shared;
+    const known = serviceFailure(err, service.leader(), leaderHint);
+    if (known !== undefined) return known;
+    this.deps.logger.error({ err, client: this.session.id }, "RESP command failed");
+    return error("ERR", "internal error");
+  }
+
+  private fill(slot: Slot, reply: Reply, proto: Protocol): void {
+    slot.text = encode(reply, proto);
+    if (this.slots[0] !== slot || this.flushScheduled) return;
+    // Outcomes of one applied batch resolve one after another in this microtask run: one write for all.
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes every completed reply at the head, in order, as one write. */
+  private flush(): void {
+    if (this.closed) return;
+    let out = "";
+    let n = 0;
+    let last = false;
+    for (const s of this.slots) {
+      if (s.text === undefined) break;
+      out += s.text;
+      n++;
+      if (s.last) {
+        last = true;
+        break;
+      }
+    }
+    if (n === 0) return;
+    this.slots.splice(0, n);
+    if (this.socket.writableLength > this.deps.limits.replyBytesMax) {
+      // The client does not read its replies: drop it rather than buffer without bound.
+      this.deps.logger.warn({ client: this.session.id }, "RESP client not reading its replies; closed");
+      this.socket.destroy();
+      return;
+    }
+    this.socket.write(out);
+    if (last) {
+      this.closed = true;
+      this.socket.end();
+      return;
+    }
+    if (this.paused || this.clientEnded) this.readMore();
+  }
+}

@@ -1,0 +1,6 @@
+// The Redis protocol (RESP2/RESP3) listener: stacks as lists keyed by label (docs/resp.md).
+
+export type { Authenticator } from "./command-types.js";
+export { assertRespLimits, defaultRespLimits, type RespLimits } from "./limits.js";
+export { type Request, RespParser, RespProtocolError } from "./parser.js";
+export { RespServer, type RespServerOptions } from "./server.js";

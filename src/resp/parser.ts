@@ -1,0 +1,170 @@
+import { isUtf8 } from "node:buffer";
+import type { RespLimits } from "./limits.js";
+
+/** A request the connection cannot continue after: answered with `-ERR Protocol error: ...`, then closed. */
+export class RespProtocolError extends Error {
+  override readonly name = "RespProtocolError";
+  readonly code = "protocol_error";
+}
+
+/**
+ * One parsed request: its arguments as strings, or `invalidUtf8` (1-based argument position) when one
+ * is not UTF-8 (the stacks hold text; the request is answered with an error, the connection lives on).
+ */
+export interface Request {
+  readonly args: readonly string[];
+  readonly invalidUtf8?: number;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+/** `*10002\r\n` and `$65536\r\n` are far below this; a longer header line is garbage. */
+const HEADER_LINE_BYTES_MAX = 32;
+
+/**
+ * Incremental RESP request parser: multibulk arrays of bulk strings (what every client sends) and
+ * inline commands (`PING\r\n`, as typed into telnet). Bytes arrive in any split; `next()` returns
+ * one complete request at a time, undefined when more bytes are needed, and throws RespProtocolError
+ * on malformed input or a limit (arguments, bulk length, request bytes, inline line length).
+ */
+export class RespParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+
+  constructor(private readonly limits: RespLimits) {}
+
+  /** Bytes received but not yet parsed into a request. */
+  get buffered(): number {
+    return this.buf.length - this.pos;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.pos >= this.buf.length) this.buf = chunk;
+    else this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+    this.pos = 0;
+  }
+
+  /** The next complete request, or undefined until more bytes arrive. Empty requests are skipped. */
+  next(): Request | undefined {
+    for (;;) {
+      if (this.pos >= this.buf.length) return undefined;
+      const r = this.buf[this.pos] === 0x2a /* * */ ? this.multibulk() : this.inline();
+      if (r === undefined) {
+        this.checkPartial();
+        return undefined;
+      }
+      if (r.args.length > 0) return r;
+    }
+  }
+
+  /** An incomplete request larger than any complete one may be is refused before it is all buffered. */
+  private checkPartial(): void {
+    if (this.buffered > this.limits.requestBytesMax + HEADER_LINE_BYTES_MAX) {
+      throw new RespProtocolError(`request exceeds ${this.limits.requestBytesMax} bytes`);
+    }
+  }
+
+  /** Index of the CR of the next CRLF from `from`, -1 if not there yet; throws on a lone CR or a long line. */
+  private lineEnd(from: number, lineBytesMax: number, what: string): number {
+    const cr = this.buf.indexOf(CR, from);
+    const end = cr < 0 ? this.buf.length : cr;
+    if (end - from > lineBytesMax) throw new RespProtocolError(`too big ${what}`);
+    if (cr < 0 || cr + 1 >= this.buf.length) return -1;
+    if (this.buf[cr + 1] !== LF) throw new RespProtocolError(`expected CRLF after ${what}`);
+    return cr;
+  }
+
+  /** A decimal integer from a header line, or NaN. */
+  private int(from: number, to: number): number {
+    if (to <= from || to - from > 18) return Number.NaN;
+    let n = 0;
+    let i = from;
+    const negative = this.buf[i] === 0x2d; /* - */
+    if (negative) i++;
+    if (i === to) return Number.NaN;
+    for (; i < to; i++) {
+      const d = (this.buf[i] as number) - 0x30;
+      if (d < 0 || d > 9) return Number.NaN;
+      n = n * 10 + d;
+    }
+    return negative ? -n : n;
+  }
+
+  private multibulk(): Request | undefined {
+    const start = this.pos;
+    const headerEnd = this.lineEnd(start + 1, HEADER_LINE_BYTES_MAX, "multibulk count");
+    if (headerEnd < 0) return undefined;
+    const count = this.int(start + 1, headerEnd);
+    if (Number.isNaN(count) || count > this.limits.argsMax) {
+      throw new RespProtocolError(
+        Number.isNaN(count) ? "invalid multibulk length" : `more than ${this.limits.argsMax} arguments`,
+      );
+    }
+    let at = headerEnd + 2;
+    if (count <= 0) {
+      // Redis skips an empty or null multibulk; so do we.
+      this.pos = at;
+      return { args: [] };
+    }
+    const args = new Array<string>(count);
+    let invalidUtf8: number | undefined;
+    for (let k = 0; k < count; k++) {
+      if (at >= this.buf.length) return undefined;
+      if (this.buf[at] !== 0x24 /* $ */) {
+        throw new RespProtocolError(`expected '$', got '${String.fromCharCode(this.buf[at] as number)}'`);
+      }
+      const lenEnd = this.lineEnd(at + 1, HEADER_LINE_BYTES_MAX, "bulk length");
+      if (lenEnd < 0) return undefined;
+      const len = this.int(at + 1, lenEnd);
+      if (Number.isNaN(len) || len < 0 || len > this.limits.bulkBytesMax) {
+        throw new RespProtocolError(
+          Number.isNaN(len) || len < 0
+            ? "invalid bulk length"
+            : `bulk exceeds ${this.limits.bulkBytesMax} bytes`,
+        );
+      }
+      const dataStart = lenEnd + 2;
+      if (dataStart - start + len > this.limits.requestBytesMax) {
+        throw new RespProtocolError(`request exceeds ${this.limits.requestBytesMax} bytes`);
+      }
+      if (dataStart + len + 2 > this.buf.length) return undefined;
+      if (this.buf[dataStart + len] !== CR || this.buf[dataStart + len + 1] !== LF) {
+        throw new RespProtocolError("bulk string not terminated by CRLF");
+      }
+      const view = this.buf.subarray(dataStart, dataStart + len);
+      if (invalidUtf8 === undefined && !isAscii(view) && !isUtf8(view)) invalidUtf8 = k + 1;
+      args[k] = view.toString(k === 0 ? "latin1" : "utf8");
+      at = dataStart + len + 2;
+    }
+    this.pos = at;
+    return invalidUtf8 === undefined ? { args } : { args, invalidUtf8 };
+  }
+
+  /** A line of space-separated words (no quoting), as typed into telnet. */
+  private inline(): Request | undefined {
+    const end = this.lineEndLenient(this.pos);
+    if (end === undefined) return undefined;
+    const line = this.buf.toString("utf8", this.pos, end.at);
+    this.pos = end.next;
+    const args = line.split(/[ \t]+/).filter((w) => w !== "");
+    if (args.length > this.limits.argsMax)
+      throw new RespProtocolError(`more than ${this.limits.argsMax} arguments`);
+    return { args };
+  }
+
+  /** An inline line ends at LF (CRLF or bare LF, as Redis accepts); bounded by inlineBytesMax. */
+  private lineEndLenient(from: number): { at: number; next: number } | undefined {
+    const lf = this.buf.indexOf(LF, from);
+    const end = lf < 0 ? this.buf.length : lf;
+    if (end - from > this.limits.inlineBytesMax) throw new RespProtocolError("too big inline request");
+    if (lf < 0) return undefined;
+    return { at: lf > from && this.buf[lf - 1] === CR ? lf - 1 : lf, next: lf + 1 };
+  }
+}
+
+/** Most arguments are ASCII; this loop is cheaper than the UTF-8 validator's call for short ones. */
+function isAscii(b: Buffer): boolean {
+  if (b.length > 64) return false;
+  for (let i = 0; i < b.length; i++) if ((b[i] as number) > 0x7f) return false;
+  return true;
+}

@@ -1,0 +1,87 @@
+import type { AddressInfo } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "pino";
+import { BlockingPops, type StackService } from "../server/index.js";
+import type { Authenticator, Shared } from "./command-types.js";
+import { RespConnection } from "./connection.js";
+import { assertRespLimits, defaultRespLimits, type RespLimits } from "./limits.js";
+
+export interface RespServerOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Client URL of every member, index = id - 1: named in -NOLEADER so a client knows where the leader is. */
+  readonly clientUrls: readonly string[];
+  readonly logger: Logger;
+  readonly limits?: Partial<RespLimits>;
+  /** AUTH's check (the security issue's tokens plug in here); default: every AUTH passes. */
+  readonly authenticate?: Authenticator;
+}
+
+/** Time connections get to write their last replies on close before they are cut. */
+const CLOSE_GRACE_MS = 200;
+
+/**
+ * The Redis protocol listener (docs/resp.md): RESP2 and RESP3 clients use the stacks as lists keyed
+ * by label, with the HTTP API's guarantees: writes through Raft, linearizable reads unless READONLY,
+ * exactly-once with the ONCE prefix, and the same error codes.
+ */
+export class RespServer {
+  readonly server: Server;
+  private readonly limits: RespLimits;
+  private readonly blocking: BlockingPops;
+  private readonly sockets = new Set<Socket>();
+  private nextClientId = 1;
+  private boundPort = 0;
+
+  constructor(
+    service: StackService,
+    private readonly opts: RespServerOptions,
+  ) {
+    this.limits = { ...defaultRespLimits, ...opts.limits };
+    assertRespLimits(this.limits);
+    this.blocking = new BlockingPops(service, { waitersMax: this.limits.blockedMax });
+    const shared: Shared = {
+      service,
+      authenticate: opts.authenticate ?? (() => true),
+      leaderHint: (leader) => opts.clientUrls[leader - 1] ?? `node ${leader}`,
+      startedMs: Date.now(),
+      port: () => this.boundPort,
+      connections: () => this.sockets.size,
+      blocked: () => this.blocking.waiting,
+    };
+    const deps = { shared, limits: this.limits, blocking: this.blocking, logger: opts.logger };
+    // Half-open: a client that sends its requests and then shuts its side down still gets the replies.
+    this.server = createServer({ allowHalfOpen: true }, (socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+      new RespConnection(socket, this.nextClientId++, deps);
+    });
+    this.server.maxConnections = this.limits.connectionsMax;
+  }
+
+  async listen(): Promise<number> {
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.boundPort = (server.address() as AddressInfo).port;
+    return this.boundPort;
+  }
+
+  /** Stops accepting, answers blocked pops (nothing popped) and cuts connections after a grace period. */
+  async close(): Promise<void> {
+    this.blocking.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const timer = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, CLOSE_GRACE_MS);
+    for (const s of this.sockets) s.end();
+    await closed;
+    clearTimeout(timer);
+  }
+}

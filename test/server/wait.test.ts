@@ -1,0 +1,49 @@
+// POST /v1/stacks/{id}/pop?wait=: the blocking pop over HTTP, against a fake node.
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { HttpApi } from "../../src/server/index.js";
+import { FakeService, silent } from "./fake-service.js";
+
+const service = new FakeService(1);
+const api = new HttpApi(service, {
+  host: "127.0.0.1",
+  port: 0,
+  clientUrls: [],
+  requestTimeoutMs: 500,
+  logger: silent,
+});
+after(() => api.close());
+
+async function pop(url: string, query: string, key?: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${url}/v1/stacks/1/pop${query}`, {
+    method: "POST",
+    headers: key === undefined ? {} : { "idempotency-key": key },
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+test("pop?wait= waits for a push, answers 409 at the deadline, refuses a bad duration", {
+  timeout: 20_000,
+}, async () => {
+  const url = `http://127.0.0.1:${await api.listen()}`;
+  await service.propose({ type: "create", label: "w", atMs: 1 });
+  const started = Date.now();
+  const waiting = pop(url, "?wait=5s");
+  await new Promise((r) => setTimeout(r, 100));
+  await service.propose({ type: "push", id: 1, items: ["x"], atMs: 2 });
+  assert.deepEqual(await waiting, { status: 200, body: '{"item":"x"}' });
+  assert.ok(Date.now() - started < 4000);
+
+  const empty = await pop(url, "?wait=150ms");
+  assert.equal(empty.status, 409);
+  assert.match(empty.body, /stack_empty/);
+  for (const bad of ["0", "-1s", "61s", "soon", "5m"])
+    assert.equal((await pop(url, `?wait=${bad}`)).status, 400, bad);
+
+  // Keyed: the empty answer is not remembered, so the same key then pops; a retry gets the same item.
+  assert.equal((await pop(url, "?wait=100ms", "kw")).status, 409);
+  await service.propose({ type: "push", id: 1, items: ["y", "z"], atMs: 3 });
+  assert.deepEqual(await pop(url, "?wait=1s", "kw"), { status: 200, body: '{"item":"z"}' });
+  assert.deepEqual(await pop(url, "?wait=1s", "kw"), { status: 200, body: '{"item":"z"}' });
+  assert.equal((await service.read((m) => m.top(1))).ok, true, "y is still there");
+});
