@@ -1,0 +1,289 @@
+// The fault catalog. Each entry applies its fault, holds it for the scheduled time and heals it; adding a
+// fault kind (a full disk, a slow fsync, clock skew, membership churn) is one more entry here.
+import type { Prng } from "../../src/raft/index.js";
+import type { NemesisCluster } from "./cluster.js";
+import type { Netfilter } from "./netfilter.js";
+import type { QuorumEffect } from "./record.js";
+import { bridge, type Cut, describeCuts, isolate, oneWay, quorumSize, split, star } from "./topology.js";
+
+/** What a fault needs from the host; kinds whose needs are missing are left out with one line. */
+export type Capability = "netfilter";
+
+export interface FaultContext {
+  readonly cluster: NemesisCluster;
+  readonly netfilter: Netfilter | undefined;
+  /** This fault's own random stream, derived from the run's seed and the fault's place in the schedule. */
+  readonly rng: Prng;
+  /** Waits `ms`, or less when the run is being stopped. */
+  hold(ms: number): Promise<void>;
+  /** Records one action of the fault (shown in history.jsonl and the report). */
+  step(what: string, nodes?: readonly number[]): void;
+}
+
+export interface FaultSpec {
+  readonly kind: string;
+  /** `--faults` accepts a kind, a group or "all". */
+  readonly group: string;
+  readonly needs: readonly Capability[];
+  /** Whether a majority can still commit while the fault is active (availability is judged by this). */
+  readonly quorum: QuorumEffect;
+  readonly summary: string;
+  /** Applies the fault, holds it `activeMs`, and heals everything it did. */
+  run(ctx: FaultContext, activeMs: number): Promise<void>;
+}
+
+function shuffled(rng: Prng, items: readonly number[]): number[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function minority(ctx: FaultContext): number {
+  return Math.floor((ctx.cluster.ids.length - 1) / 2);
+}
+
+/** The current leader, or a random node when none is known (the step says which it was). */
+async function leaderOrAny(ctx: FaultContext): Promise<{ node: number; how: string }> {
+  const leader = await ctx.cluster.leader();
+  return leader === undefined
+    ? { node: ctx.rng.pick(ctx.cluster.ids), how: "no leader known; random node" }
+    : { node: leader, how: "leader" };
+}
+
+async function kill(ctx: FaultContext, nodes: readonly number[], why: string): Promise<void> {
+  ctx.step(`SIGKILL ${nodes.join(",")} (${why})`, nodes);
+  await Promise.all(nodes.map((n) => ctx.cluster.kill(n)));
+}
+
+function restart(ctx: FaultContext, nodes: readonly number[]): void {
+  const down = nodes.filter((n) => ctx.cluster.state(n) === "down");
+  if (down.length === 0) return;
+  ctx.step(`restart ${down.join(",")}`, down);
+  for (const n of down) ctx.cluster.start(n);
+}
+
+async function killFor(ctx: FaultContext, nodes: readonly number[], why: string, activeMs: number) {
+  await kill(ctx, nodes, why);
+  await ctx.hold(activeMs);
+  restart(ctx, nodes);
+}
+
+async function pauseFor(ctx: FaultContext, node: number, why: string, activeMs: number) {
+  ctx.step(`SIGSTOP ${node} (${why})`, [node]);
+  ctx.cluster.pause(node);
+  await ctx.hold(activeMs);
+  ctx.step(`SIGCONT ${node}`, [node]);
+  ctx.cluster.resume(node);
+}
+
+function netfilterOf(ctx: FaultContext): Netfilter {
+  if (ctx.netfilter === undefined) throw new Error("a partition fault ran without netfilter");
+  return ctx.netfilter;
+}
+
+async function cut(ctx: FaultContext, cuts: readonly Cut[], what: string): Promise<void> {
+  const nodes = [...new Set(cuts.flatMap((c) => [c.from, c.to]))];
+  const q = quorumSize(ctx.cluster.ids, cuts);
+  ctx.step(`partition ${what}: ${describeCuts(cuts)} (largest quorum ${q}/${ctx.cluster.ids.length})`, nodes);
+  await netfilterOf(ctx).apply(cuts);
+}
+
+async function heal(ctx: FaultContext): Promise<void> {
+  ctx.step("heal network");
+  await netfilterOf(ctx).heal();
+}
+
+async function partitionFor(ctx: FaultContext, cuts: readonly Cut[], what: string, activeMs: number) {
+  await cut(ctx, cuts, what);
+  await ctx.hold(activeMs);
+  await heal(ctx);
+}
+
+/** Bounds of one state of a flapping partition. */
+const flapMsMin = 200;
+const flapMsMax = 800;
+
+const net: readonly Capability[] = ["netfilter"];
+
+export const FAULTS: readonly FaultSpec[] = [
+  {
+    kind: "kill-one",
+    group: "kill",
+    needs: [],
+    quorum: "kept",
+    summary: "SIGKILL a random node, restart it",
+    run: (ctx, ms) => killFor(ctx, [ctx.rng.pick(ctx.cluster.ids)], "random node", ms),
+  },
+  {
+    kind: "kill-leader",
+    group: "kill",
+    needs: [],
+    quorum: "kept",
+    summary: "SIGKILL the leader, restart it",
+    run: async (ctx, ms) => {
+      const { node, how } = await leaderOrAny(ctx);
+      await killFor(ctx, [node], how, ms);
+    },
+  },
+  {
+    kind: "kill-minority",
+    group: "kill",
+    needs: [],
+    quorum: "kept",
+    summary: "SIGKILL a minority at once (1 of 3, 2 of 5), restart them",
+    run: (ctx, ms) =>
+      killFor(ctx, shuffled(ctx.rng, ctx.cluster.ids).slice(0, minority(ctx)), "minority", ms),
+  },
+  {
+    kind: "majority-down",
+    group: "majority",
+    needs: [],
+    quorum: "lost",
+    summary: "SIGKILL a majority: requests must fail fast (503), nothing acknowledged may be lost",
+    run: (ctx, ms) =>
+      killFor(ctx, shuffled(ctx.rng, ctx.cluster.ids).slice(0, minority(ctx) + 1), "majority", ms),
+  },
+  {
+    kind: "pause-one",
+    group: "pause",
+    needs: [],
+    quorum: "kept",
+    summary: "SIGSTOP a random node, SIGCONT it",
+    run: (ctx, ms) => pauseFor(ctx, ctx.rng.pick(ctx.cluster.ids), "random node", ms),
+  },
+  {
+    kind: "pause-leader",
+    group: "pause",
+    needs: [],
+    quorum: "kept",
+    summary: "SIGSTOP the leader, SIGCONT it",
+    run: async (ctx, ms) => {
+      const { node, how } = await leaderOrAny(ctx);
+      await pauseFor(ctx, node, how, ms);
+    },
+  },
+  {
+    kind: "partition-leader",
+    group: "partition",
+    needs: net,
+    quorum: "kept",
+    summary: "cut the leader from every other node (both ways)",
+    run: async (ctx, ms) => {
+      const { node, how } = await leaderOrAny(ctx);
+      await partitionFor(ctx, isolate(ctx.cluster.ids, node), `isolate ${node} (${how})`, ms);
+    },
+  },
+  {
+    kind: "partition-half",
+    group: "partition",
+    needs: net,
+    quorum: "kept",
+    summary: "split into a random minority and majority (1/2 of 3, 2/3 of 5)",
+    run: (ctx, ms) => {
+      const order = shuffled(ctx.rng, ctx.cluster.ids);
+      const small = order.slice(0, minority(ctx));
+      const big = order.slice(minority(ctx));
+      return partitionFor(ctx, split(small, big), `${small.join(",")} | ${big.join(",")}`, ms);
+    },
+  },
+  {
+    kind: "partition-star",
+    group: "partition",
+    needs: net,
+    quorum: "kept",
+    summary: "star: one node sees all, the others only it",
+    run: (ctx, ms) => {
+      const center = ctx.rng.pick(ctx.cluster.ids);
+      return partitionFor(ctx, star(ctx.cluster.ids, center), `star around ${center}`, ms);
+    },
+  },
+  {
+    kind: "partition-bridge",
+    group: "partition",
+    needs: net,
+    quorum: "kept",
+    summary: "two halves that see one bridge node but not each other",
+    run: (ctx, ms) => {
+      const b = bridge(shuffled(ctx.rng, ctx.cluster.ids));
+      return partitionFor(ctx, b.cuts, `bridge ${b.bridge}`, ms);
+    },
+  },
+  {
+    kind: "partition-oneway",
+    group: "partition",
+    needs: net,
+    quorum: "kept",
+    summary: "one node (often the leader) cannot send to the others, or cannot hear them",
+    run: async (ctx, ms) => {
+      const { node, how } = ctx.rng.chance(0.5)
+        ? await leaderOrAny(ctx)
+        : { node: ctx.rng.pick(ctx.cluster.ids), how: "random node" };
+      const others = ctx.cluster.ids.filter((n) => n !== node);
+      const mute = ctx.rng.chance(0.5);
+      const cuts = mute ? oneWay([node], others) : oneWay(others, [node]);
+      await partitionFor(ctx, cuts, `${node} (${how}) ${mute ? "cannot send" : "cannot hear"}`, ms);
+    },
+  },
+  {
+    kind: "partition-flap",
+    group: "partition",
+    needs: net,
+    quorum: "kept",
+    summary: `random minority splits switched on and off every ${flapMsMin}-${flapMsMax} ms`,
+    run: async (ctx, ms) => {
+      const start = performance.now();
+      let on = false;
+      while (performance.now() - start < ms) {
+        on = !on;
+        if (on) {
+          const order = shuffled(ctx.rng, ctx.cluster.ids);
+          const k = 1 + ctx.rng.int(minority(ctx));
+          await cut(ctx, split(order.slice(0, k), order.slice(k)), "flap");
+        } else await heal(ctx);
+        const left = ms - (performance.now() - start);
+        await ctx.hold(Math.min(left, ctx.rng.range(flapMsMin, flapMsMax)));
+      }
+      if (on) await heal(ctx);
+    },
+  },
+  {
+    kind: "repair",
+    group: "repair",
+    needs: [],
+    quorum: "mixed",
+    summary:
+      "a minority of followers goes down and misses writes; another follower is stopped, repaired " +
+      "(`main.js repair`) and restarted empty; the leader is killed and the lagging nodes restarted",
+    run: async (ctx, ms) => {
+      const { node: leader, how } = await leaderOrAny(ctx);
+      const followers = shuffled(
+        ctx.rng,
+        ctx.cluster.ids.filter((n) => n !== leader),
+      );
+      const lagging = followers.slice(0, minority(ctx));
+      const target = followers[minority(ctx)] ?? followers[0]!;
+      await kill(ctx, lagging, "lagging followers miss the next writes");
+      await ctx.hold(ms * 0.3);
+      await kill(ctx, [target], "to repair");
+      ctx.step(`repair ${target}: ${await ctx.cluster.repair(target)}`, [target]);
+      restart(ctx, [target]);
+      await kill(ctx, [leader], how);
+      restart(ctx, lagging);
+      await ctx.hold(ms * 0.4);
+      restart(ctx, [leader]);
+      await ctx.hold(ms * 0.3);
+    },
+  },
+];
+
+/** Kinds named by `--faults` (kinds, groups or "all"), in catalog order; throws on an unknown name. */
+export function selectFaults(names: readonly string[]): FaultSpec[] {
+  const known = new Set(FAULTS.flatMap((f) => [f.kind, f.group]));
+  for (const name of names)
+    if (name !== "all" && !known.has(name))
+      throw new RangeError(`unknown fault ${JSON.stringify(name)}; known: all, ${[...known].join(", ")}`);
+  return FAULTS.filter((f) => names.some((n) => n === "all" || n === f.kind || n === f.group));
+}
