@@ -37,6 +37,9 @@ export interface Degradation {
   readonly majority: MajorityLoss;
 }
 
+/** A 503 this much past the request timeout still counts as in time: event-loop and scheduling delay. */
+export const FAIL_FAST_TOLERANCE_MS = 250;
+
 /** Label of operations started while no fault was active (including recovery right after a heal). */
 export const NO_FAULT = "none";
 
@@ -119,7 +122,7 @@ export function degradation(
       if (a.status === 503) {
         answered503++;
         latencies.push(ms);
-        if (ms <= requestTimeoutMs) answered503InTimeout++;
+        if (ms <= requestTimeoutMs + FAIL_FAST_TOLERANCE_MS) answered503InTimeout++;
       } else if (a.result === "answer") answeredOther++;
       else noAnswer++;
     }

@@ -1,24 +1,28 @@
 // `npm run nemesis -- [--seed S] [--nodes 3|5] [--duration 60] [--out DIR] [--faults all|kind,group,...]`
 import { join } from "node:path";
-import { parseNemesisArgs, USAGE, UsageError } from "./options.js";
-import { EXIT_CODES } from "./result.js";
-import { type NemesisOptions, runNemesis } from "./run.js";
+import { type NemesisCommand, parseNemesisArgs, USAGE, UsageError } from "./options.js";
+import { EXIT_CODES, recheckRun } from "./result.js";
+import { runNemesis } from "./run.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let options: NemesisOptions;
+  let command: NemesisCommand;
   try {
-    options = parseNemesisArgs(argv);
+    command = parseNemesisArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`nemesis: ${err.message}\n${USAGE}\n`);
     return EXIT_CODES.error;
   }
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  const result = await runNemesis(options, say);
+  const outDir = command.kind === "run" ? command.options.outDir : command.dir;
+  const result =
+    command.kind === "run"
+      ? await runNemesis(command.options, say)
+      : recheckRun(command.dir, command.checkMs);
   const lin = result.linearizability;
   const e = result.explicit.counts;
   say(
@@ -27,7 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `applied twice ${e.duplicateApplies}, unexpected ${e.unexpectedAnswers}, crashes ${result.nodeCrashes.length}`,
   );
   for (const w of result.why) say(`  ${w}`);
-  say(`nemesis: report ${join(options.outDir, "report.md")}`);
+  say(`nemesis: report ${join(outDir, "report.md")}`);
   return result.exitCode;
 }
 

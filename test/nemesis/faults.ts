@@ -45,11 +45,21 @@ function minority(ctx: FaultContext): number {
   return Math.floor((ctx.cluster.ids.length - 1) / 2);
 }
 
-/** The current leader, or a random node when none is known (the step says which it was). */
+/** Polls for a node that says it leads, for up to `timeoutMs` (a fault may start amid an election). */
+async function awaitLeader(ctx: FaultContext, timeoutMs: number): Promise<number | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const leader = await ctx.cluster.leader();
+    if (leader !== undefined || performance.now() >= deadline) return leader;
+    await ctx.hold(leaderPollMs);
+  }
+}
+
+/** The current leader, or a random node when none shows up in time (the step says which it was). */
 async function leaderOrAny(ctx: FaultContext): Promise<{ node: number; how: string }> {
-  const leader = await ctx.cluster.leader();
+  const leader = await awaitLeader(ctx, leaderWaitMs);
   return leader === undefined
-    ? { node: ctx.rng.pick(ctx.cluster.ids), how: "no leader known; random node" }
+    ? { node: ctx.rng.pick(ctx.cluster.ids), how: `no leader within ${leaderWaitMs} ms; random node` }
     : { node: leader, how: "leader" };
 }
 
@@ -101,6 +111,12 @@ async function partitionFor(ctx: FaultContext, cuts: readonly Cut[], what: strin
   await ctx.hold(activeMs);
   await heal(ctx);
 }
+
+const leaderPollMs = 100;
+/** How long a fault aimed at the leader waits for one to be elected. */
+const leaderWaitMs = 3_000;
+/** How long the repair fault lets the lagging and the repaired node elect a leader before the old one returns. */
+const repairElectionWaitMs = 8_000;
 
 /** Bounds of one state of a flapping partition. */
 const flapMsMin = 200;
@@ -254,9 +270,7 @@ export const FAULTS: readonly FaultSpec[] = [
     group: "repair",
     needs: [],
     quorum: "mixed",
-    summary:
-      "a minority of followers goes down and misses writes; another follower is stopped, repaired " +
-      "(`main.js repair`) and restarted empty; the leader is killed and the lagging nodes restarted",
+    summary: "minority down and lagging; another follower repaired (empty); leader killed; laggards back",
     run: async (ctx, ms) => {
       const { node: leader, how } = await leaderOrAny(ctx);
       const followers = shuffled(
@@ -272,7 +286,10 @@ export const FAULTS: readonly FaultSpec[] = [
       restart(ctx, [target]);
       await kill(ctx, [leader], how);
       restart(ctx, lagging);
-      await ctx.hold(ms * 0.4);
+      // The old leader comes back only once the others had their chance to elect one without it: that
+      // election is where an empty, repaired node can hand a stale node the vote it must not get.
+      const next = await awaitLeader(ctx, Math.max(ms * 0.4, repairElectionWaitMs));
+      ctx.step(next === undefined ? "no leader without the old one" : `leader without the old one: ${next}`);
       restart(ctx, [leader]);
       await ctx.hold(ms * 0.3);
     },

@@ -18,6 +18,7 @@ ${FAULTS.map((f) => `                        ${f.kind.padEnd(17)} [${f.group}] $
   --base-port P       node i uses P+10i (peers) and P+10i+1 (clients); default: a free block
   --node-arg ARG      extra flag for every node (repeatable; e.g. --node-arg=--tick-ms --node-arg=5)
   --keep-data         keep the nodes' data dirs even when the run passes
+  --recheck DIR       decide a finished run again from DIR's files (with --check-seconds); no cluster
 exit: 0 pass, 1 violation, 2 unavailable (no leader after healing), 3 unknown (checker budget), 4 error`;
 
 export class UsageError extends Error {
@@ -32,13 +33,20 @@ function intIn(name: string, text: string | undefined, fallback: number, min: nu
   return n;
 }
 
-export function parseNemesisArgs(argv: readonly string[]): NemesisOptions {
+/** What the command line asks for: a run, or deciding a finished run again from its files. */
+export type NemesisCommand =
+  | { readonly kind: "run"; readonly options: NemesisOptions }
+  | { readonly kind: "recheck"; readonly dir: string; readonly checkMs: number };
+
+export function parseNemesisArgs(argv: readonly string[]): NemesisCommand {
   let values: ReturnType<typeof parse>["values"];
   try {
     values = parse(argv).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const checkMs = 1000 * intIn("check-seconds", values["check-seconds"], 120, 1, 24 * 3600);
+  if (values.recheck !== undefined) return { kind: "recheck", dir: resolve(values.recheck), checkMs };
   const seed = intIn("seed", values.seed, Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1);
   const nodes = intIn("nodes", values.nodes, 3, 3, 5);
   if (nodes !== 3 && nodes !== 5) throw new UsageError("--nodes: 3 or 5");
@@ -63,12 +71,12 @@ export function parseNemesisArgs(argv: readonly string[]): NemesisOptions {
         : intIn("base-port", values["base-port"], 0, 1024, 32_700),
     clients: intIn("clients", values.clients, 8, 1, 256),
     stacks: intIn("stacks", values.stacks, 4, 1, 1000),
-    checkMs: 1000 * intIn("check-seconds", values["check-seconds"], 120, 1, 24 * 3600),
+    checkMs,
     requestTimeoutMs: 1000,
     nodeArgs: values["node-arg"] ?? [],
     keepData: values["keep-data"] ?? false,
   };
-  return { ...options, command: commandOf(options) };
+  return { kind: "run", options: { ...options, command: commandOf(options) } };
 }
 
 /** The command line that repeats a run's schedule and workload (not its out dir or ports). */
@@ -100,6 +108,7 @@ function parse(argv: readonly string[]) {
       "base-port": { type: "string" },
       "node-arg": { type: "string", multiple: true },
       "keep-data": { type: "boolean" },
+      recheck: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -1,4 +1,5 @@
 // report.md: the verdict first, then the checks, operations, faults, availability and degradation.
+import { FAIL_FAST_TOLERANCE_MS } from "./availability.js";
 import { FAULTS } from "./faults.js";
 import type { FaultRecord } from "./record.js";
 import type { RunResult } from "./result.js";
@@ -12,11 +13,11 @@ export function renderReport(r: RunResult, faults: readonly FaultRecord[]): stri
   const out: string[] = [];
   out.push(`# nemesis: ${r.verdict.toUpperCase()} (exit ${r.exitCode})`, "");
   out.push(
-    `Reproduce the schedule: \`${r.command}\` (same faults, times and choices; process timing differs).`,
+    `Reproduce the schedule: \`${r.options.command}\` (same faults, times and choices; process timing differs).`,
   );
   out.push("");
   out.push(
-    `Seed ${r.seed}, ${r.nodes} nodes, ${sec(r.durationMs)} s of faults (whole run ${sec(r.elapsedMs)} s); ` +
+    `Seed ${r.options.seed}, ${r.options.nodes} nodes, ${sec(r.options.durationMs)} s of faults (whole run ${sec(r.elapsedMs)} s); ` +
       `partitions: ${r.partitions}.`,
   );
   for (const w of r.why) out.push(`- ${w}`);
@@ -87,7 +88,7 @@ export function renderReport(r: RunResult, faults: readonly FaultRecord[]): stri
     m.attempts === 0
       ? "- No majority-down fault ran: fail-fast not measured."
       : `- While a majority was down, ${m.attempts} attempts reached a live node: ${m.answered503} answered 503 ` +
-          `(${m.answered503InTimeout} within the request timeout; p50 ${m.p50Ms.toFixed(0)} ms, p99 ${m.p99Ms.toFixed(0)} ms, ` +
+          `(${m.answered503InTimeout} within the request timeout + ${FAIL_FAST_TOLERANCE_MS} ms; p50 ${m.p50Ms.toFixed(0)} ms, p99 ${m.p99Ms.toFixed(0)} ms, ` +
           `max ${m.maxMs.toFixed(0)} ms), ${m.answeredOther} got another answer, ${m.noAnswer} got none in time.`,
   );
   out.push("");

@@ -1,5 +1,5 @@
 // The verdict of a run from its history, and the files it leaves: history.jsonl, result.json, report.md.
-import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { checkHistory, stackModel } from "../../src/check/index.js";
 import { availabilityByKind, type Degradation, degradation, type KindAvailability } from "./availability.js";
@@ -43,13 +43,9 @@ export interface RunResult {
   readonly verdict: Verdict;
   readonly exitCode: number;
   readonly why: string[];
-  readonly command: string;
-  readonly seed: number;
-  readonly nodes: number;
-  readonly durationMs: number;
+  readonly options: NemesisOptions;
   readonly elapsedMs: number;
   readonly partitions: string;
-  readonly faultsRequested: readonly string[];
   readonly ops: {
     readonly total: number;
     readonly byKind: Record<OpKind, number>;
@@ -66,7 +62,8 @@ export interface RunResult {
   readonly explicit: ExplicitFindings;
   readonly nodeCrashes: readonly NodeCrash[];
   readonly replicas: { readonly behind: number[]; readonly diverged: string[] } | undefined;
-  readonly outcome: string;
+  /** Kept whole so `--recheck` can decide again from the files alone. */
+  readonly outcome: RunOutcome;
 }
 
 export interface CheckInput {
@@ -125,13 +122,9 @@ export function checkRun(input: CheckInput): RunResult {
     verdict,
     exitCode: EXIT_CODES[verdict],
     why,
-    command: o.command,
-    seed: o.seed,
-    nodes: o.nodes,
-    durationMs: o.durationMs,
+    options: o,
     elapsedMs: Math.round(input.elapsedMs),
     partitions: input.partitions,
-    faultsRequested: o.faults,
     ops: {
       total: ops.length,
       byKind,
@@ -148,7 +141,7 @@ export function checkRun(input: CheckInput): RunResult {
     explicit,
     nodeCrashes: input.crashes,
     replicas,
-    outcome: outcome.kind,
+    outcome,
   };
 }
 
@@ -180,4 +173,32 @@ export function writeRunFiles(
   }
   writeFileSync(join(dir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(dir, "report.md"), renderReport(result, faults));
+}
+
+/**
+ * Decides a finished run again from its files alone (e.g. after the checker improved): rewrites
+ * result.json, report.md and history.jsonl in `dir`.
+ */
+export function recheckRun(dir: string, checkMs: number): RunResult {
+  const prior = JSON.parse(readFileSync(join(dir, "result.json"), "utf8")) as RunResult;
+  const lines = readFileSync(join(dir, "history.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as HistoryLine);
+  const ops = lines.filter((l): l is OpRecord => l.type === "op");
+  // JSON has no Infinity: a fault still open when the run was interrupted comes back as null.
+  const faults = lines
+    .filter((l): l is FaultRecord => l.type === "fault")
+    .map((f) => ({ ...f, end: f.end ?? Infinity }));
+  const result = checkRun({
+    options: { ...prior.options, checkMs },
+    partitions: prior.partitions,
+    ops,
+    faults,
+    crashes: prior.nodeCrashes,
+    outcome: prior.outcome,
+    elapsedMs: prior.elapsedMs,
+  });
+  writeRunFiles(dir, result, ops, faults);
+  return result;
 }

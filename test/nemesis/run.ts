@@ -42,7 +42,7 @@ const drainMs = 60_000;
 /** Nodes' applied index catching up with the leader's commit before replicas are compared. */
 const catchUpMs = 15_000;
 /** Client timings: above the node's request timeout plus one proxy hop (request timeout + 1 s). */
-const attemptSlackMs = 1_500;
+const attemptSlackMs = 500;
 const opDeadlineMs = 6_000;
 const opsMax = 2_000_000;
 

@@ -51,20 +51,21 @@ describe("nemesis schedule", () => {
   });
 
   test("the printed command reproduces the options that shape a run", () => {
-    const o = parseNemesisArgs([
-      "--seed",
-      "12",
-      "--nodes",
-      "5",
-      "--duration",
-      "30",
-      "--faults",
-      "kill,partition",
-    ]);
+    const run = (argv: string[]) => {
+      const c = parseNemesisArgs(argv);
+      assert.ok(c.kind === "run");
+      return c.options;
+    };
+    const o = run(["--seed", "12", "--nodes", "5", "--duration", "30", "--faults", "kill,partition"]);
     assert.equal(o.command, commandOf(o));
-    const again = parseNemesisArgs(o.command.replace("npm run nemesis -- ", "").split(" "));
+    const again = run(o.command.replace("npm run nemesis -- ", "").split(" "));
     for (const key of ["seed", "nodes", "durationMs", "faults", "clients", "stacks"] as const)
       assert.deepEqual(again[key], o[key]);
+    assert.deepEqual(parseNemesisArgs(["--recheck", "/tmp/x", "--check-seconds", "5"]), {
+      kind: "recheck",
+      dir: "/tmp/x",
+      checkMs: 5000,
+    });
   });
 });
 

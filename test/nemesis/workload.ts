@@ -31,10 +31,13 @@ export interface WorkloadOptions {
   readonly opsMax: number;
 }
 
-/** Operation mix: pushes slightly ahead of pops keeps stacks non-empty but small. */
+/**
+ * Operation mix. Pops slightly ahead of pushes keep stacks short, so pops often find them empty (a check
+ * in itself) and a wrong order of concurrent pushes shows up soon instead of only in the final drain.
+ */
 const mix: readonly { readonly f: OpKind; readonly weight: number }[] = [
-  { f: "push", weight: 0.35 },
-  { f: "pop", weight: 0.3 },
+  { f: "push", weight: 0.32 },
+  { f: "pop", weight: 0.33 },
   { f: "top", weight: 0.15 },
   { f: "size", weight: 0.2 },
 ];
