@@ -4,6 +4,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import type { ClusterView } from "../../src/server/index.js";
 import type { Netfilter } from "./netfilter.js";
 
 export const NODE_MAIN = resolve("dist/src/node/main.js");
@@ -19,17 +20,8 @@ export interface NodeCrash {
   readonly stderrTail: string;
 }
 
-export interface NodeView {
-  readonly id: number;
-  readonly role: string;
-  readonly leader: number;
-  readonly term: number;
-  readonly commit: number;
-  readonly applied: number;
-  readonly lastIndex: number;
-  /** The leader's replication progress per member (match 0 on followers). */
-  readonly members: readonly { readonly id: number; readonly match: number }[];
-}
+/** GET /v1/cluster: the server's view plus the node's last log index. */
+export type NodeView = ClusterView & { readonly lastIndex: number };
 
 export interface ClusterOptions {
   readonly size: number;

@@ -55,7 +55,6 @@ export class Netfilter {
 
   private constructor(
     readonly root: string,
-    readonly nodes: readonly number[],
     private readonly portsOf: (node: number) => readonly number[],
   ) {
     this.chain = `${CHAIN_PREFIX}${process.pid}`;
@@ -78,7 +77,7 @@ export class Netfilter {
       throw new NetfilterUnavailableError(`iptables not usable: ${(err as Error).message.split("\n")[0]}`);
     }
     removeStale(root);
-    const nf = new Netfilter(root, nodes, portsOf);
+    const nf = new Netfilter(root, portsOf);
     try {
       for (const node of nodes) mkdirSync(join(root, nf.group, `n${node}`), { recursive: true });
       await nf.iptables(["-N", nf.chain]);

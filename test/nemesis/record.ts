@@ -117,10 +117,6 @@ export function toCheckerHistory(ops: readonly OpRecord[]): StackOperation[] {
   return history;
 }
 
-export function isWrite(f: OpKind): boolean {
-  return f === "push" || f === "pop";
-}
-
 /** Rounded times keep history.jsonl readable; microseconds are below what the clocks mean here. */
 export function toJsonLine(line: HistoryLine): string {
   return JSON.stringify(line, (_k, v) =>

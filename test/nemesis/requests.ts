@@ -17,7 +17,17 @@ export interface Request {
   readonly key?: string;
 }
 
-export class NodeRequests {
+/**
+ * How the workload reaches a node: HTTP today; a RESP client (stage 2) implements the same two calls so
+ * the workload, history and checks stay as they are.
+ */
+export interface OpTransport {
+  /** Sends `req` to `node` once and classifies the result; never throws. */
+  attempt(node: number, req: Request, timeoutMs: number, echo?: boolean): Promise<Attempt>;
+  close(): Promise<void>;
+}
+
+export class NodeRequests implements OpTransport {
   private readonly pools = new Map<number, Pool>();
 
   constructor(
@@ -25,7 +35,6 @@ export class NodeRequests {
     private readonly now: () => number,
   ) {}
 
-  /** Sends `req` to `node` once; never throws. */
   async attempt(node: number, req: Request, timeoutMs: number, echo = false): Promise<Attempt> {
     const start = this.now();
     const controller = new AbortController();

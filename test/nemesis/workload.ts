@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Prng } from "../../src/raft/index.js";
 import type { Answer, OpKind, OpRecord, Phase } from "./record.js";
-import type { NodeRequests, Request } from "./requests.js";
+import type { OpTransport, Request } from "./requests.js";
 
 export interface StackRef {
   readonly label: string;
@@ -12,7 +12,7 @@ export interface StackRef {
 
 export interface WorkloadOptions {
   readonly nodes: readonly number[];
-  readonly requests: NodeRequests;
+  readonly requests: OpTransport;
   readonly stacks: readonly StackRef[];
   readonly clients: number;
   readonly rng: Prng;
