@@ -12,6 +12,13 @@ export interface KindAvailability {
   /** Latency of the successful operations, retries included. */
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /**
+   * Single requests started while the fault was active (by attempt start, so a client stuck retrying
+   * an operation begun earlier still counts here), and those answered definitely.
+   */
+  readonly attempts: number;
+  readonly attemptsAnswered: number;
+  readonly attemptShare: number;
 }
 
 export interface MajorityLoss {
@@ -62,15 +69,24 @@ export function availabilityByKind(
   faults: readonly FaultRecord[],
 ): Record<string, KindAvailability> {
   const groups = new Map<string, OpRecord[]>();
+  const attempts = new Map<string, { sent: number; answered: number }>();
   for (const op of ops) {
     if (op.phase !== "run") continue;
     const kind = faultAt(faults, op.call)?.kind ?? NO_FAULT;
     const list = groups.get(kind) ?? [];
     list.push(op);
     groups.set(kind, list);
+    for (const a of op.attempts) {
+      const during = faultAt(faults, a.start)?.kind ?? NO_FAULT;
+      const count = attempts.get(during) ?? { sent: 0, answered: 0 };
+      count.sent++;
+      if (a.answer !== undefined && a.answer.kind !== "error") count.answered++;
+      attempts.set(during, count);
+    }
   }
   const out: Record<string, KindAvailability> = {};
   for (const [kind, list] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    const sent = attempts.get(kind) ?? { sent: 0, answered: 0 };
     const ok = list.filter(succeeded);
     const writes = list.filter((op) => op.key !== undefined);
     const writesOk = writes.filter(succeeded).length;
@@ -84,6 +100,9 @@ export function availabilityByKind(
       writeShare: writes.length === 0 ? 1 : writesOk / writes.length,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
+      attempts: sent.sent,
+      attemptsAnswered: sent.answered,
+      attemptShare: sent.sent === 0 ? 1 : sent.answered / sent.sent,
     };
   }
   return out;

@@ -63,16 +63,17 @@ export function renderReport(r: RunResult, faults: readonly FaultRecord[]): stri
     "## Availability",
     "",
     "Operations by the fault active when they started (`none`: no fault, including recovery after a heal); " +
-      "ok = answered within the operation deadline, retries included.",
+      "ok = answered within the operation deadline, retries included. Requests: single attempts by the " +
+      "fault active when each was sent, and the share answered (not 503, timeout or connection error).",
     "",
-    "| fault | majority | ops | ok | writes ok | p50 ms | p99 ms |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| fault | majority | ops | ok | writes ok | p50 ms | p99 ms | requests answered |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   const quorumOf = new Map(FAULTS.map((f) => [f.kind, f.quorum]));
   for (const [kind, a] of Object.entries(r.availability)) {
     out.push(
       `| ${kind} | ${quorumOf.get(kind) ?? "-"} | ${a.ops} | ${pct(a.share)} | ${pct(a.writeShare)} (${a.writesOk}/${a.writes}) | ` +
-        `${a.p50Ms.toFixed(1)} | ${a.p99Ms.toFixed(1)} |`,
+        `${a.p50Ms.toFixed(1)} | ${a.p99Ms.toFixed(1)} | ${pct(a.attemptShare)} (${a.attemptsAnswered}/${a.attempts}) |`,
     );
   }
   out.push("");

@@ -168,6 +168,7 @@ describe("nemesis availability", () => {
     assert.equal(a["kill-one"]?.share, 0);
     assert.equal(a["none"]?.ops, 2);
     assert.equal(a["none"]?.share, 1);
+    assert.deepEqual([a["kill-one"]?.attempts, a["kill-one"]?.attemptsAnswered], [1, 0]);
     assert.equal(degradation(ops, [fault("kill-one", 15, 25, "kept", [1])], 1000).minorityWriteShare, 0);
   });
 
