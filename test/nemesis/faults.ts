@@ -116,7 +116,7 @@ const leaderPollMs = 100;
 /** How long a fault aimed at the leader waits for one to be elected. */
 const leaderWaitMs = 3_000;
 /** How long the repair fault lets the lagging and the repaired node elect a leader before the old one returns. */
-const repairElectionWaitMs = 8_000;
+const repairElectionWaitMs = 5_000;
 
 /** Bounds of one state of a flapping partition. */
 const flapMsMin = 200;

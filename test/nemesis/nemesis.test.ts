@@ -21,7 +21,7 @@ describe("nemesis: 60 s with every fault kind", { timeout: RUN_TIMEOUT_MS + 10_0
     const args = [
       resolve("dist/test/nemesis/cli.js"),
       ...["--seed", String(SEED), "--duration", String(DURATION_S), "--faults", "all"],
-      ...["--base-port", String(BASE_PORT), "--out", out],
+      ...["--base-port", String(BASE_PORT), "--out", out, "--check-seconds", "60"],
     ];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
