@@ -55,6 +55,23 @@ async function awaitLeader(ctx: FaultContext, timeoutMs: number): Promise<number
   }
 }
 
+/**
+ * Waits until a leader is known and every node has applied what it had committed when first seen; false
+ * after `timeoutMs`. A node restored by `repair` counts once it has caught up this way.
+ */
+async function awaitCaughtUp(ctx: FaultContext, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  let commit: number | undefined;
+  while (performance.now() < deadline) {
+    const leader = await ctx.cluster.leader();
+    const views = await Promise.all(ctx.cluster.ids.map((i) => ctx.cluster.view(i)));
+    commit ??= views.find((v) => v?.id === leader)?.commit;
+    if (commit !== undefined && views.every((v) => v !== undefined && v.applied >= commit!)) return true;
+    await ctx.hold(leaderPollMs);
+  }
+  return false;
+}
+
 /** The current leader, or a random node when none shows up in time (the step says which it was). */
 async function leaderOrAny(ctx: FaultContext): Promise<{ node: number; how: string }> {
   const leader = await awaitLeader(ctx, leaderWaitMs);
@@ -117,6 +134,8 @@ const leaderPollMs = 100;
 const leaderWaitMs = 3_000;
 /** How long the repair fault lets the lagging and the repaired node elect a leader before the old one returns. */
 const repairElectionWaitMs = 5_000;
+/** How long the repair fault waits for every node to have caught up before it starts. */
+const repairHealthyWaitMs = 10_000;
 
 /** Bounds of one state of a flapping partition. */
 const flapMsMin = 200;
@@ -272,6 +291,12 @@ export const FAULTS: readonly FaultSpec[] = [
     quorum: "mixed",
     summary: "minority down and lagging; another follower repaired (empty); leader killed; laggards back",
     run: async (ctx, ms) => {
+      // Repairing a node while another is still being restored would lose a majority of logs, which no
+      // fault tolerance covers (the cluster must then refuse to elect anyone): wait for a healthy cluster.
+      if (!(await awaitCaughtUp(ctx, repairHealthyWaitMs))) {
+        ctx.step(`skipped: not every node caught up within ${repairHealthyWaitMs} ms`);
+        return;
+      }
       const { node: leader, how } = await leaderOrAny(ctx);
       const followers = shuffled(
         ctx.rng,
