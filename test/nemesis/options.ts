@@ -13,6 +13,7 @@ export const USAGE = `usage: npm run nemesis -- [options]
   --faults LIST       comma list of kinds or groups, or all (default all):
 ${FAULTS.map((f) => `                        ${f.kind.padEnd(17)} [${f.group}] ${f.summary}`).join("\n")}
   --clients N         concurrent clients (default 8)
+  --rate N            operations started per second by all clients (default 250; 0 = unlimited)
   --stacks N          stacks the clients share (default 4)
   --check-seconds N   linearizability checker budget (default 120)
   --base-port P       node i uses P+10i (peers) and P+10i+1 (clients); default: a free block
@@ -70,6 +71,7 @@ export function parseNemesisArgs(argv: readonly string[]): NemesisCommand {
         ? undefined
         : intIn("base-port", values["base-port"], 0, 1024, 32_700),
     clients: intIn("clients", values.clients, 8, 1, 256),
+    rate: intIn("rate", values.rate, 250, 0, 1_000_000),
     stacks: intIn("stacks", values.stacks, 4, 1, 1000),
     checkMs,
     requestTimeoutMs: 1000,
@@ -87,7 +89,7 @@ export function commandOf(o: Omit<NemesisOptions, "command">): string {
     `--duration ${o.durationMs / 1000}`,
     `--faults ${o.faults.join(",")}`,
   ];
-  args.push(`--clients ${o.clients}`, `--stacks ${o.stacks}`);
+  args.push(`--clients ${o.clients}`, `--rate ${o.rate}`, `--stacks ${o.stacks}`);
   for (const a of o.nodeArgs) args.push(`--node-arg=${a}`);
   return `npm run nemesis -- ${args.join(" ")}`;
 }
@@ -103,6 +105,7 @@ function parse(argv: readonly string[]) {
       out: { type: "string" },
       faults: { type: "string" },
       clients: { type: "string" },
+      rate: { type: "string" },
       stacks: { type: "string" },
       "check-seconds": { type: "string" },
       "base-port": { type: "string" },

@@ -22,6 +22,8 @@ export interface NemesisOptions {
   /** Fixed ports (tests); otherwise a free block below the ephemeral range is found. */
   readonly basePort: number | undefined;
   readonly clients: number;
+  /** Operations started per second by all clients together; 0 = unlimited. */
+  readonly rate: number;
   readonly stacks: number;
   /** Budget of the linearizability checker; past it the verdict is "unknown". */
   readonly checkMs: number;
@@ -112,7 +114,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
       attemptTimeoutMs: o.requestTimeoutMs + 1000 + attemptSlackMs,
       opDeadlineMs,
       echoChance: 0.05,
-      thinkMsMax: 4,
+      rate: o.rate,
       keyPrefix: `nem-${o.seed}-${randomBytes(4).toString("hex")}`,
       opsMax,
     });

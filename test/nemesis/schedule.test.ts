@@ -59,7 +59,7 @@ describe("nemesis schedule", () => {
     const o = run(["--seed", "12", "--nodes", "5", "--duration", "30", "--faults", "kill,partition"]);
     assert.equal(o.command, commandOf(o));
     const again = run(o.command.replace("npm run nemesis -- ", "").split(" "));
-    for (const key of ["seed", "nodes", "durationMs", "faults", "clients", "stacks"] as const)
+    for (const key of ["seed", "nodes", "durationMs", "faults", "clients", "rate", "stacks"] as const)
       assert.deepEqual(again[key], o[key]);
     assert.deepEqual(parseNemesisArgs(["--recheck", "/tmp/x", "--check-seconds", "5"]), {
       kind: "recheck",

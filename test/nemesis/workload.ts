@@ -23,8 +23,11 @@ export interface WorkloadOptions {
   readonly opDeadlineMs: number;
   /** Chance that a write, once answered, is re-sent with the same key to another node (exactly-once probe). */
   readonly echoChance: number;
-  /** Each client waits up to this long between operations. */
-  readonly thinkMsMax: number;
+  /**
+   * Operations started per second by all clients together (0: as fast as answers come). It bounds the
+   * history, and so the checker's work, whatever the speed of the host.
+   */
+  readonly rate: number;
   /** Makes every idempotency key unique to this run. */
   readonly keyPrefix: string;
   /** The history stops growing here (memory and checker bound); clients then idle. */
@@ -131,6 +134,8 @@ export class Workload {
   private async client(worker: number, rng: Prng): Promise<void> {
     let process = worker;
     let seq = 0;
+    const intervalMs = this.o.rate > 0 ? (1000 * this.o.clients) / this.o.rate : 0;
+    let nextStart = this.o.now();
     while (!this.stopping) {
       const f = pickKind(rng);
       const stack = rng.pick(this.o.stacks);
@@ -145,7 +150,9 @@ export class Workload {
       if (op.answer === undefined && !op.notApplied) process = this.nextProcess++;
       else if (op.answer !== undefined && op.key !== undefined && rng.chance(this.o.echoChance))
         await this.echo(op, rng);
-      if (this.o.thinkMsMax > 0) await sleep(rng.float() * this.o.thinkMsMax);
+      // Jittered start times at the client's share of the rate; a late client does not catch up in a burst.
+      nextStart = Math.max(nextStart + intervalMs * (0.5 + rng.float()), this.o.now());
+      if (nextStart > this.o.now()) await sleep(nextStart - this.o.now());
     }
   }
 
