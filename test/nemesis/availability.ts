@@ -22,7 +22,7 @@ export interface KindAvailability {
 }
 
 export interface MajorityLoss {
-  /** Attempts sent to a node that was not killed, while a majority was down. */
+  /** Attempts that reached a node the fault did not kill, while a majority was down. */
   readonly attempts: number;
   /** Of those, answered 503 (no leader / timeout) at all, and within the node's request timeout. */
   readonly answered503: number;
@@ -134,8 +134,9 @@ export function degradation(
   let noAnswer = 0;
   for (const op of ops) {
     for (const a of op.attempts) {
+      // A refused connection reached no node (one still starting after an earlier fault, say).
       const during = lost.some((f) => f.start <= a.start && a.end <= f.end && !f.nodes.includes(a.node));
-      if (!during) continue;
+      if (!during || a.result === "refused") continue;
       attempts++;
       const ms = a.end - a.start;
       if (a.status === 503) {

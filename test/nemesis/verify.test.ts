@@ -179,7 +179,10 @@ describe("nemesis availability", () => {
     fast.attempts.splice(0, 1, { node: 3, start: 100, end: 130, result: "retryable", status: 503 });
     const dead = op("pop", undefined);
     dead.attempts.splice(0, 1, { node: 1, start: 100, end: 101, result: "broken", status: 0 });
-    const m = degradation([slow, fast, dead], [fault("majority-down", 0, 2000, "lost", [1])], 1000).majority;
+    const starting = op("pop", undefined);
+    starting.attempts.splice(0, 1, { node: 2, start: 300, end: 301, result: "refused", status: 0 });
+    const all = [slow, fast, dead, starting];
+    const m = degradation(all, [fault("majority-down", 0, 2000, "lost", [1])], 1000).majority;
     assert.equal(m.attempts, 2);
     assert.equal(m.answered503, 2);
     assert.equal(m.answered503InTimeout, 1);
