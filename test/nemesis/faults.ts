@@ -289,7 +289,7 @@ export const FAULTS: readonly FaultSpec[] = [
     group: "repair",
     needs: [],
     quorum: "mixed",
-    summary: "minority down and lagging; another follower repaired (empty); leader killed; laggards back",
+    summary: "minority down and lagging; another follower repaired (empty); leader killed; laggards elect",
     run: async (ctx, ms) => {
       // Repairing a node while another is still being restored would lose a majority of logs, which no
       // fault tolerance covers (the cluster must then refuse to elect anyone): wait for a healthy cluster.
@@ -304,18 +304,25 @@ export const FAULTS: readonly FaultSpec[] = [
       );
       const lagging = followers.slice(0, minority(ctx));
       const target = followers[minority(ctx)] ?? followers[0]!;
+      // With 5 nodes one more follower holds every write; it sits out the election below, so the
+      // lagging ones and the repaired one are exactly a majority.
+      const current = followers.slice(minority(ctx) + 1);
       await kill(ctx, lagging, "lagging followers miss the next writes");
       await ctx.hold(ms * 0.3);
       await kill(ctx, [target], "to repair");
       ctx.step(`repair ${target}: ${await ctx.cluster.repair(target)}`, [target]);
       restart(ctx, [target]);
       await kill(ctx, [leader], how);
+      for (const n of current) ctx.cluster.pause(n);
+      if (current.length > 0) ctx.step(`SIGSTOP ${current.join(",")} (up to date, sits out)`, current);
       restart(ctx, lagging);
       // The old leader comes back only once the others had their chance to elect one without it: that
       // election is where an empty, repaired node can hand a stale node the vote it must not get.
       const next = await awaitLeader(ctx, Math.max(ms * 0.4, repairElectionWaitMs));
       ctx.step(next === undefined ? "no leader without the old one" : `leader without the old one: ${next}`);
       restart(ctx, [leader]);
+      for (const n of current) ctx.cluster.resume(n);
+      if (current.length > 0) ctx.step(`SIGCONT ${current.join(",")}`, current);
       await ctx.hold(ms * 0.3);
     },
   },
