@@ -1,0 +1,267 @@
+// Node processes for the nemesis: start (inside the node's cgroup when partitions are on), SIGKILL,
+// SIGSTOP/SIGCONT, repair, and the cluster's view of itself. Unexpected exits are kept as findings.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import type { ClusterView } from "../../src/server/index.js";
+import type { Netfilter } from "./netfilter.js";
+
+export const NODE_MAIN = resolve("dist/src/node/main.js");
+
+export type NodeState = "up" | "paused" | "down";
+
+/** A node process that exited without the nemesis killing it: a crash to report. */
+export interface NodeCrash {
+  readonly node: number;
+  readonly at: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stderrTail: string;
+}
+
+/** GET /v1/cluster: the server's view plus the node's last log index. */
+export type NodeView = ClusterView & { readonly lastIndex: number };
+
+export interface ClusterOptions {
+  readonly size: number;
+  /** Node i listens for peers on basePort + 10·i and for clients on basePort + 10·i + 1. */
+  readonly basePort: number;
+  readonly dataRoot: string;
+  readonly logDir: string;
+  readonly netfilter: Netfilter | undefined;
+  readonly nodeArgs: readonly string[];
+  /** Milliseconds since the run started, for crash records. */
+  readonly now: () => number;
+}
+
+/** Kept from a node's stderr for crash reports. */
+const stderrTailChars = 4000;
+/** One /v1/cluster query; a node that takes longer is treated as not answering. */
+const statusTimeoutMs = 500;
+const repairTimeoutMs = 20_000;
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  expectExit: boolean;
+}
+
+export class NemesisCluster {
+  readonly ids: readonly number[];
+  readonly crashes: NodeCrash[] = [];
+  private readonly procs = new Map<number, Proc>();
+  private readonly states = new Map<number, NodeState>();
+  private readonly logs = new Map<number, WriteStream>();
+  private readonly stderrTails = new Map<number, string>();
+
+  constructor(private readonly o: ClusterOptions) {
+    this.ids = Array.from({ length: o.size }, (_, k) => k + 1);
+    for (const i of this.ids) this.states.set(i, "down");
+    mkdirSync(o.logDir, { recursive: true });
+  }
+
+  peerPort(i: number): number {
+    return this.o.basePort + 10 * i;
+  }
+
+  clientPort(i: number): number {
+    return this.o.basePort + 10 * i + 1;
+  }
+
+  url(i: number): string {
+    return `http://127.0.0.1:${this.clientPort(i)}`;
+  }
+
+  dataDir(i: number): string {
+    return join(this.o.dataRoot, `node-${i}`);
+  }
+
+  state(i: number): NodeState {
+    return this.states.get(i) ?? "down";
+  }
+
+  /** Nodes whose process runs (paused ones included). */
+  running(): number[] {
+    return this.ids.filter((i) => this.state(i) !== "down");
+  }
+
+  start(i: number): void {
+    if (this.state(i) !== "down") throw new Error(`node ${i} is already running`);
+    const peers = this.ids.map((k) => `http://127.0.0.1:${this.peerPort(k)}`).join(",");
+    const args = [
+      NODE_MAIN,
+      "--id",
+      String(i),
+      "--cluster",
+      peers,
+      "--port",
+      String(this.clientPort(i)),
+      "--data-dir",
+      this.dataDir(i),
+      ...this.o.nodeArgs,
+    ];
+    const nf = this.o.netfilter;
+    // The wrapper joins the node's cgroup and then becomes the node (exec keeps the pid), so every
+    // packet the node ever sends is matched by the partition rules.
+    const child =
+      nf === undefined
+        ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(
+            "/bin/sh",
+            ["-c", 'echo $$ > "$0" && exec "$@"', nf.procsFile(i), process.execPath, ...args],
+            {
+              stdio: ["ignore", "pipe", "pipe"],
+            },
+          );
+    const log = this.log(i);
+    child.stdout?.pipe(log, { end: false });
+    this.stderrTails.set(i, "");
+    child.stderr?.on("data", (d: Buffer) => {
+      log.write(d);
+      this.stderrTails.set(i, ((this.stderrTails.get(i) ?? "") + d.toString()).slice(-stderrTailChars));
+    });
+    const proc: Proc = {
+      child,
+      expectExit: false,
+      exited: new Promise((res) =>
+        child.on("exit", (code, signal) => {
+          if (this.procs.get(i) === proc) this.states.set(i, "down");
+          if (!proc.expectExit)
+            this.crashes.push({
+              node: i,
+              at: this.o.now(),
+              code,
+              signal,
+              stderrTail: this.stderrTails.get(i) ?? "",
+            });
+          res();
+        }),
+      ),
+    };
+    this.procs.set(i, proc);
+    this.states.set(i, "up");
+  }
+
+  /** SIGKILL (after SIGCONT, so a paused node dies too) and wait until the process is gone. */
+  async kill(i: number): Promise<void> {
+    const proc = this.procs.get(i);
+    if (proc === undefined || this.state(i) === "down") return;
+    proc.expectExit = true;
+    proc.child.kill("SIGCONT");
+    proc.child.kill("SIGKILL");
+    await proc.exited;
+  }
+
+  pause(i: number): void {
+    if (this.state(i) !== "up") return;
+    this.procs.get(i)?.child.kill("SIGSTOP");
+    this.states.set(i, "paused");
+  }
+
+  resume(i: number): void {
+    if (this.state(i) !== "paused") return;
+    this.procs.get(i)?.child.kill("SIGCONT");
+    this.states.set(i, "up");
+  }
+
+  /** Runs `main.js repair --data-dir` on a stopped node (outside any cgroup: it does no networking). */
+  repair(i: number): Promise<string> {
+    if (this.state(i) !== "down") throw new Error(`node ${i} must be stopped before repair`);
+    return new Promise((res, rej) => {
+      execFile(
+        process.execPath,
+        [NODE_MAIN, "repair", "--data-dir", this.dataDir(i)],
+        { timeout: repairTimeoutMs },
+        (err, stdout, stderr) => {
+          this.log(i).write(`nemesis: repair: ${stdout}${stderr}`);
+          if (err) rej(new Error(`repair of node ${i} failed: ${stderr || err.message}`));
+          else res(stdout.trim());
+        },
+      );
+    });
+  }
+
+  /** Node i's own view, or undefined if it does not answer quickly. */
+  async view(i: number): Promise<NodeView | undefined> {
+    if (this.state(i) !== "up") return undefined;
+    try {
+      const res = await fetch(`${this.url(i)}/v1/cluster`, { signal: AbortSignal.timeout(statusTimeoutMs) });
+      return res.ok ? ((await res.json()) as NodeView) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The node that says it leads in the highest term, if any answers so. */
+  async leader(): Promise<number | undefined> {
+    const views = await Promise.all(this.ids.map((i) => this.view(i)));
+    let best: NodeView | undefined;
+    for (const v of views) if (v?.role === "leader" && (best === undefined || v.term > best.term)) best = v;
+    return best?.id;
+  }
+
+  /** Waits until every running node names the same leader, which says it leads; undefined on timeout. */
+  async waitLeader(timeoutMs: number): Promise<number | undefined> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      const views = await Promise.all(this.running().map((i) => this.view(i)));
+      const first = views[0]?.leader ?? 0;
+      const leaderView = views.find((v) => v?.id === first);
+      if (first !== 0 && leaderView?.role === "leader" && views.every((v) => v?.leader === first))
+        return first;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return undefined;
+  }
+
+  /** Kills every node; waits for them to be gone (so their cgroups can be removed). */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.ids.map((i) => this.kill(i)));
+    for (const log of this.logs.values()) log.end();
+  }
+
+  /** Synchronous last resort for exit handlers. */
+  killAllSync(): void {
+    for (const proc of this.procs.values()) {
+      proc.expectExit = true;
+      proc.child.kill("SIGKILL");
+    }
+  }
+
+  private log(i: number): WriteStream {
+    let log = this.logs.get(i);
+    if (log === undefined) {
+      log = createWriteStream(join(this.o.logDir, `node-${i}.log`), { flags: "a" });
+      this.logs.set(i, log);
+    }
+    return log;
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const server = createServer();
+    server.once("error", () => res(false));
+    server.listen({ port, host: "0.0.0.0", exclusive: true }, () => server.close(() => res(true)));
+  });
+}
+
+/**
+ * A base port below the kernel's ephemeral range (so no outbound socket can hold a node's port) whose
+ * peer and client ports for `size` nodes are all free now. Candidates start at an offset from the pid
+ * so concurrent runs rarely probe the same block.
+ */
+export async function findFreeBasePort(size: number, from = 30_000, to = 32_700): Promise<number> {
+  const blockPorts = 10 * (size + 1);
+  const blocks = Math.floor((to - from) / blockPorts);
+  for (let k = 0; k < blocks; k++) {
+    const base = from + ((process.pid + k) % blocks) * blockPorts;
+    const ports = Array.from({ length: size }, (_, n) => [
+      base + 10 * (n + 1),
+      base + 10 * (n + 1) + 1,
+    ]).flat();
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no free block of ports between ${from} and ${to}`);
+}
