@@ -29,11 +29,6 @@ export interface LogPoint {
   readonly term: number;
 }
 
-/** Bytes an entry takes in a WAL record; also the size used for `bytesMax` limits on reads. */
-export function entryEncodedBytes(e: Entry): number {
-  return ENTRY_HEADER_BYTES + e.data.length;
-}
-
 /** What one save() writes: at most one record of each kind, in replay order. */
 export interface BatchParts {
   readonly header?: LogPoint | undefined;

@@ -1,5 +1,5 @@
 import { CompactedError, type Entry, invariant } from "../raft/index.js";
-import { entryEncodedBytes, type LogPoint } from "./codec.js";
+import type { LogPoint } from "./codec.js";
 
 /**
  * The entries held in memory after the compaction point `offset` (whose term is kept so
@@ -41,6 +41,10 @@ export class EntryLog {
     return t;
   }
 
+  /**
+   * Entries in [lo, hi) within `bytesMax` of entry data, at least one: the same rule as the core's
+   * `limitBytes` and MemoryStorage, so the simulator's memory disk cuts batches exactly as this does.
+   */
   entries(lo: number, hi: number, bytesMax: number): Entry[] {
     if (lo < this.firstIndex()) throw new CompactedError(lo, this.firstIndex());
     invariant(hi <= this.lastIndex() + 1, `entries(${lo}, ${hi}) beyond last index ${this.lastIndex()}`);
@@ -48,7 +52,7 @@ export class EntryLog {
     let bytes = 0;
     for (let i = lo; i < hi; i++) {
       const e = this.ents[i - this.offset - 1]!;
-      bytes += entryEncodedBytes(e);
+      bytes += e.data.length;
       if (out.length > 0 && bytes > bytesMax) break;
       out.push(e);
     }

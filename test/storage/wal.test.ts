@@ -93,7 +93,7 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
 
   test("entries(lo, hi, bytesMax) returns at least one entry and stops before bytesMax", async () => {
     const { s } = await fresh();
-    await s.save({ entries: ents(1, 10, 1, () => "x".repeat(87)) }); // 100 encoded bytes each
+    await s.save({ entries: ents(1, 10, 1, () => "x".repeat(100)) }); // 100 data bytes each (the limit counts data)
     assert.equal(s.entries(1, 11, 0).length, 1);
     assert.equal(s.entries(1, 11, 350).length, 3);
     assert.equal(s.entries(3, 5, 1e9).length, 2);
