@@ -190,8 +190,13 @@ export class Driver {
     }
     const result = this.raft.propose([encodeCommand({ ...cmd, atMs: this.clock.wallMs() })]);
     if (!result.ok) {
+      // Leadership moving away is a refusal like not_leader: nothing was proposed; try the next leader.
       const code =
-        result.error === "uncommitted_full" || result.error === "transfer_in_progress" ? "busy" : "no_leader";
+        result.error === "uncommitted_full"
+          ? "busy"
+          : result.error === "transfer_in_progress"
+            ? "not_leader"
+            : "no_leader";
       reply.reject(new NodeError(code, `proposal refused: ${result.error}`, result.leader));
       return;
     }
@@ -409,6 +414,7 @@ export class Driver {
       this.metrics?.leaderChanges.inc();
       this.logger?.info({ role, leader, term: this.raft.term }, "leader changed");
       this.prevLeader = leader;
+      this.hooks.leaderChanged?.(leader);
     }
     if (role !== "leader" && this.proposals.size > 0) {
       // Our proposals may still commit under the next leader, or vanish: the outcome is unknown.

@@ -21,16 +21,17 @@ export {
   usageExitCode,
 } from "./main.js";
 export { NodeMetrics } from "./metrics.js";
-export { type DriverOptions, type MemberStatus, type NodeStatus, RaftNode } from "./node.js";
+export { clusterIdOf, type DriverOptions, type MemberStatus, type NodeStatus, RaftNode } from "./node.js";
 export {
-  defaultClientUrl,
   envNameOf,
+  type InitialMember,
   type LogLevel,
   NODE_FLAGS,
   type NodeFlag,
   type NodeInput,
   type NodeOptions,
   nodeDefaults,
+  selfMember,
   UsageError,
   type UsageErrorCode,
   validateNodeOptions,

@@ -1,12 +1,14 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Message, Role } from "../raft/index.js";
+import type { Message, NodeId, Role } from "../raft/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
+import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
 import { NodeMetrics } from "./metrics.js";
-import type { NodeOptions } from "./options.js";
+import { type NodeOptions, selfMember } from "./options.js";
 
 export interface MemberStatus {
   readonly id: number;
@@ -31,24 +33,34 @@ export interface NodeStatus {
 
 export interface DriverOptions {
   readonly logger: Logger;
-  readonly limits?: Partial<DriverLimits>;
+  readonly limits?: Partial<DriverLimits & LeaderRequestLimits>;
   /** Also collect process metrics (off when several nodes share a process). */
   readonly processMetrics?: boolean;
   /** Storage failed: the node stopped serving and must be restarted (main exits). */
   readonly onFatal?: (err: unknown) => void;
 }
 
+/** The id every peer handshake carries: peers started with another --cluster-token are refused. */
+export function clusterIdOf(token: string): string {
+  return createHash("sha256").update(`raftstack cluster ${token}`).digest("hex").slice(0, 16);
+}
+
 /**
  * One node process's Raft peer: the shared Driver wired to the disk (DiskStorage over NodeDisk), the TCP
- * transport and the system clock, with promise-returning requests for the HTTP layer.
+ * transport and the system clock, with promise-returning requests for the HTTP layer. Writes go to the
+ * leader wherever it is (LeaderRequests forwards them over the peer connection).
  */
 export class RaftNode {
   readonly id: number;
   private closing: Promise<void> | undefined;
+  private cancelTicks: (() => void) | undefined;
+  /** This node's client URL as published (the real port once the HTTP server listens). */
+  private advertisedClientUrl: string;
 
   private constructor(
     readonly options: NodeOptions,
     private readonly driver: Driver,
+    private readonly requests: LeaderRequests,
     private readonly storage: DiskStorage,
     private readonly transport: TcpTransport,
     readonly metrics: NodeMetrics,
@@ -56,6 +68,7 @@ export class RaftNode {
     private readonly appliedListeners: Set<(m: StackMachine) => void>,
   ) {
     this.id = options.id;
+    this.advertisedClientUrl = options.advertiseClientUrl;
   }
 
   /**
@@ -64,7 +77,8 @@ export class RaftNode {
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;
-    const voters = options.peerUrls.map((_, i) => i + 1);
+    // A joining node starts with no configuration: it learns the cluster's from the leader.
+    const voters = options.join ? [] : options.members.map((m) => m.id);
     const storage = await DiskStorage.open(new NodeDisk(), options.dataDir, {
       bootstrapConfig: { voters, learners: [] },
       // Keep a tail no longer than the snapshot interval: followers further behind get a snapshot.
@@ -72,22 +86,29 @@ export class RaftNode {
       logger,
     });
     logger.info({ ...storage.stats, lastIndex: storage.lastIndex() }, "storage opened");
-    const peers = new Map(options.peerUrls.map((u, i) => [i + 1, parsePeerUrl(u)] as const));
-    const self = peers.get(options.id);
-    if (self === undefined) throw new Error(`node id ${options.id} is not in the cluster list`);
+    selfMember(options);
+    const peers = new Map(
+      options.members.filter((m) => m.id !== options.id).map((m) => [m.id, parsePeerUrl(m.peerUrl)] as const),
+    );
     let driver: Driver | undefined;
+    let requests: LeaderRequests | undefined;
     const appliedListeners = new Set<(m: StackMachine) => void>();
     const transport = new TcpTransport({
       id: options.id,
-      clusterId: options.peerUrls.join(","),
-      listen: self,
+      clusterId: clusterIdOf(options.clusterToken),
+      listen: parsePeerUrl(options.listenPeerUrl),
       peers,
       logger,
       // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
       limits: { reconnectMaxMs: Math.min(1000, options.electionTicks * options.tickMs) },
       onMessage: (m: Message) => driver?.receive(m),
-      onUnreachable: (peer) => driver?.peerUnreachable(peer),
+      onUnreachable: (peer) => {
+        driver?.peerUnreachable(peer);
+        requests?.peerLost(peer);
+      },
       onSnapshotSent: (peer, ok) => driver?.snapshotSent(peer, ok),
+      onForward: (from, request, respond) => requests?.receive(from, request, respond),
+      onForwardResult: (from, result) => requests?.result(from, result),
     });
     const metrics = new NodeMetrics(() => {
       const s = (driver as Driver).raft.status();
@@ -118,6 +139,8 @@ export class RaftNode {
             machineChanged: (machine) => {
               for (const listener of appliedListeners) listener(machine);
             },
+            // Out of the Ready loop: resent requests may be proposed here at once.
+            leaderChanged: (leader) => systemClock.defer(() => requests?.leaderChanged(leader)),
           },
           onFatal: (err) => {
             void transport.close();
@@ -129,19 +152,41 @@ export class RaftNode {
       await storage.close();
       throw err;
     }
-    return new RaftNode(options, driver, storage, transport, metrics, appliedListeners);
+    requests = new LeaderRequests({
+      driver,
+      clock: systemClock,
+      network: transport,
+      requestTimeoutMs: options.requestTimeoutMs,
+      limits: { ...defaultLeaderRequestLimits, ...extras.limits },
+    });
+    return new RaftNode(options, driver, requests, storage, transport, metrics, appliedListeners);
   }
 
   async start(): Promise<void> {
     await this.transport.start();
     this.driver.start();
+    this.cancelTicks = systemClock.every(this.options.tickMs, () => this.requests.tick());
+  }
+
+  /** Publishes this node's client URL once its port is known (a listener on port 0). */
+  setAdvertisedClientUrl(url: string): void {
+    this.advertisedClientUrl = url;
+  }
+
+  /** The client URL of member `id`, if this node knows it. */
+  clientUrl(id: NodeId): string | undefined {
+    if (id === this.id) return this.advertisedClientUrl;
+    return this.options.members.find((m) => m.id === id)?.clientUrl;
   }
 
   // ------------------------------------------------------------ requests
 
-  /** Proposes a command on the leader and resolves with its outcome once applied here. */
+  /**
+   * Proposes a command on the leader (here, or forwarded to it) and resolves with its outcome once
+   * applied there; tried again on the next leader within the request timeout when that is safe.
+   */
   propose(cmd: Command): Promise<Outcome> {
-    return new Promise<Outcome>((resolve, reject) => this.driver.propose(cmd, { resolve, reject }));
+    return this.requests.propose(cmd);
   }
 
   /**
@@ -176,13 +221,12 @@ export class RaftNode {
 
   status(): NodeStatus {
     const s = this.driver.raft.status();
-    const members = this.options.peerUrls.map((peerUrl, i) => {
-      const id = i + 1;
+    const members = this.options.members.map(({ id, peerUrl }) => {
       const pr = s.progress.get(id);
       return {
         id,
         peerUrl,
-        clientUrl: this.options.clientUrls[i] ?? "",
+        clientUrl: this.clientUrl(id) ?? "",
         match: pr?.match ?? 0,
         state: pr?.state ?? (id === s.leader ? "leader" : "unknown"),
       };
@@ -208,7 +252,9 @@ export class RaftNode {
   /** Stops ticking, fails every waiter (outcome unknown) and closes transport and storage. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.cancelTicks?.();
       this.driver.stop();
+      this.requests.close();
       await this.transport.close();
       // Let an in-flight save finish before closing the files under it.
       await this.driver.idle();

@@ -1,16 +1,34 @@
+import { bindHost, isWildcardHost, originOf, parseClusterList, parseUrl } from "./addresses.js";
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-/** Everything a node needs; `peerUrls[i]` and `clientUrls[i]` belong to node id i + 1. */
+/** A member the cluster starts with (`--cluster`); client URLs come from `--client-urls`, if given. */
+export interface InitialMember {
+  readonly id: number;
+  readonly peerUrl: string;
+  readonly clientUrl?: string;
+}
+
+/** Everything a node needs. */
 export interface NodeOptions {
   readonly id: number;
-  readonly peerUrls: readonly string[];
-  readonly clientUrls: readonly string[];
-  /** Client HTTP port; 0 picks a free one (read it back from RunningNode.clientUrl). */
-  readonly port: number;
-  /** Interface the HTTP server binds; peers bind the host of their own peer URL. */
-  readonly host?: string;
-  /** Port of the Redis protocol listener (docs/resp.md), on the HTTP server's interface; none if absent. */
+  /**
+   * `--cluster`: the members a new cluster starts with, by id. Once the cluster has run, the member
+   * table replicated in its log and snapshots is the truth; a differing list is logged and ignored.
+   */
+  readonly members: readonly InitialMember[];
+  /** Join a running cluster: start with no configuration, never campaign, learn all from the leader. */
+  readonly join: boolean;
+  /** Every peer handshake carries the id derived from it; peers of another cluster are refused. */
+  readonly clusterToken: string;
+  /** Where the peer listener binds (`--listen-peer-url`). */
+  readonly listenPeerUrl: string;
+  /** Where the client HTTP server binds; port 0 picks a free one (read it back from RunningNode.clientUrl). */
+  readonly listenClient: { readonly host: string; readonly port: number };
+  /** This node's client URL as the others see it; port 0 stands for the port actually bound. */
+  readonly advertiseClientUrl: string;
+  /** Port of the Redis protocol listener (docs/resp.md), on the client listener's host; none if absent. */
   readonly respPort?: number;
   readonly dataDir: string;
   readonly tickMs: number;
@@ -22,7 +40,15 @@ export interface NodeOptions {
   readonly logLevel: LogLevel;
 }
 
+/** This node's own entry of `--cluster`. */
+export function selfMember(options: Pick<NodeOptions, "id" | "members">): InitialMember {
+  const self = options.members.find((m) => m.id === options.id);
+  if (self === undefined) throw new Error(`node id ${options.id} is not in the cluster list`);
+  return self;
+}
+
 export const nodeDefaults = {
+  clusterToken: "raftstack",
   tickMs: 10,
   heartbeatTicks: 3,
   electionTicks: 15,
@@ -41,13 +67,41 @@ const PORT_MAX = 65_535;
  * placeholder; a flag without one is a switch.
  */
 export const NODE_FLAGS = {
-  id: { arg: "<n>", help: "this node's id, its 1-based position in --cluster (required unless one member)" },
-  cluster: { arg: "<urls>", help: "every member's peer URL in id order, comma-separated (required)" },
-  port: { arg: "<port>", help: "client HTTP port, 0 = any free one", default: "this node's client URL port" },
-  host: { arg: "<host>", help: "interface the client HTTP server binds", default: "all" },
+  id: { arg: "<n>", help: "this node's id in --cluster (required unless one member)" },
+  cluster: {
+    arg: "<urls>",
+    help: "the members a new cluster starts with: peer URLs in id order (ids 1..n) or id=URL,... (required)",
+  },
+  join: { arg: "", help: "join a running cluster as a new member (add it first: raftstack member add)" },
+  "cluster-token": {
+    arg: "<token>",
+    help: "cluster identity checked in every peer handshake",
+    default: nodeDefaults.clusterToken,
+  },
+  port: { arg: "<port>", help: "client HTTP port, 0 = any free one", default: "peer port + 1" },
+  host: { arg: "<host>", help: "interface the client HTTP server binds", default: "the peer URL's host" },
+  "listen-peer-url": {
+    arg: "<url>",
+    help: "where the peer listener binds",
+    default: "this node's --cluster URL",
+  },
+  "listen-client-url": {
+    arg: "<url>",
+    help: "where the client HTTP server binds",
+    default: "http://<host>:<port>",
+  },
+  "advertise-client-url": {
+    arg: "<url>",
+    help: "this node's client URL as clients and other nodes reach it",
+    default: "the peer URL's host and --port",
+  },
   "resp-port": { arg: "<port>", help: "Redis protocol (RESP) port, 0 = any free one", default: "off" },
   "data-dir": { arg: "<dir>", help: "directory of the WAL and snapshots", default: "./raftstack-<id>" },
-  "client-urls": { arg: "<urls>", help: "every member's client URL in id order", default: "peer port + 1" },
+  "client-urls": {
+    arg: "<urls>",
+    help: "initial client URLs of the --cluster members, in its order",
+    default: "none",
+  },
   "tick-ms": { arg: "<ms>", help: "Raft tick", default: String(nodeDefaults.tickMs) },
   "heartbeat-ticks": {
     arg: "<n>",
@@ -70,7 +124,6 @@ export const NODE_FLAGS = {
     default: String(nodeDefaults.requestTimeoutMs),
   },
   "log-level": { arg: "<level>", help: logLevels.join(", "), default: nodeDefaults.logLevel },
-  join: { arg: "", help: "join a running cluster (not yet supported)" },
 } as const satisfies Record<string, { arg: string; help: string; default?: string }>;
 
 export type NodeFlag = keyof typeof NODE_FLAGS;
@@ -95,8 +148,7 @@ export type UsageErrorCode =
   | "invalid_value"
   | "unknown_option"
   | "unknown_command"
-  | "config_unreadable"
-  | "not_supported";
+  | "config_unreadable";
 
 /** Operator errors in flags, environment or config file: the command prints the message and exits 2. */
 export class UsageError extends Error {
@@ -108,22 +160,6 @@ export class UsageError extends Error {
   }
 }
 
-/** The seed's convention: a member's client port is its peer port + 1 on the same host (12379 → 12380). */
-export function defaultClientUrl(peerUrl: string): string {
-  const u = parseUrl(peerUrl, "--cluster");
-  return `http://${u.hostname}:${Number(u.port) + 1}`;
-}
-
-function parseUrl(s: string, where: string): URL {
-  try {
-    const u = new URL(s);
-    if (u.port === "") throw new Error("no port");
-    return u;
-  } catch (cause) {
-    throw new UsageError("invalid_value", `${where}: not a URL with an explicit port: ${s}`, { cause });
-  }
-}
-
 /**
  * Fills defaults and checks every node setting, wherever it came from (like etcd's Config.validate):
  * the one place that decides what a valid NodeOptions is.
@@ -131,16 +167,14 @@ function parseUrl(s: string, where: string): URL {
 export function validateNodeOptions(input: NodeInput): NodeOptions {
   const where = (flag: NodeFlag) => input.from[flag] ?? `--${flag}`;
   const raw = (flag: NodeFlag) => input.values[flag];
+  const problem = (message: string, cause?: unknown) => new UsageError("invalid_value", message, { cause });
   const int = (flag: NodeFlag, fallback: number, min: number, max: number): number => {
     const v = raw(flag);
     if (v === undefined) return fallback;
     const n =
       typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new UsageError(
-        "invalid_value",
-        `${where(flag)}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
-      );
+      throw problem(`${where(flag)}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     }
     return n;
   };
@@ -148,76 +182,98 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     const v = raw(flag);
     if (v === undefined) return undefined;
     if (typeof v !== "string" || v.trim() === "") {
-      throw new UsageError(
-        "invalid_value",
-        `${where(flag)}: expected a non-empty string, got ${JSON.stringify(v)}`,
-      );
+      throw problem(`${where(flag)}: expected a non-empty string, got ${JSON.stringify(v)}`);
     }
     return v.trim();
   };
-  // A URL list is "a,b,c" from flags and the environment, or a YAML/JSON list from a file.
-  const urls = (flag: NodeFlag): string[] | undefined => {
+  // A list is "a,b,c" from flags and the environment, or a YAML/JSON list from a file.
+  const list = (flag: NodeFlag): string[] | undefined => {
     const v = raw(flag);
     if (v === undefined) return undefined;
-    const list = Array.isArray(v) ? v : typeof v === "string" ? v.split(",") : undefined;
-    if (list === undefined || list.some((u) => typeof u !== "string")) {
-      throw new UsageError(
-        "invalid_value",
-        `${where(flag)}: expected comma-separated URLs, got ${JSON.stringify(v)}`,
-      );
+    const items = Array.isArray(v) ? v : typeof v === "string" ? v.split(",") : undefined;
+    if (items === undefined || items.some((u) => typeof u !== "string")) {
+      throw problem(`${where(flag)}: expected comma-separated URLs, got ${JSON.stringify(v)}`);
     }
-    const out = (list as string[]).map((u) => u.trim().replace(/\/+$/, ""));
-    for (const u of out) parseUrl(u, where(flag));
-    return out;
+    return items as string[];
+  };
+  const url = (flag: NodeFlag): URL | undefined => {
+    const v = text(flag);
+    return v === undefined ? undefined : parseUrl(v, where(flag), problem);
   };
 
-  if (isOn(raw("join"), where("join"))) {
-    throw new UsageError(
-      "not_supported",
-      `${where("join")} is not yet supported: the member list is fixed at start`,
-    );
+  const clusterList = list("cluster");
+  if (clusterList === undefined) {
+    throw new UsageError("missing_value", "--cluster is required (the members' peer URLs, comma-separated)");
   }
-  const peerUrls = urls("cluster");
-  if (peerUrls === undefined) {
-    throw new UsageError("missing_value", `--cluster is required (every member's peer URL, comma-separated)`);
-  }
+  let members = parseClusterList(clusterList, where("cluster"), problem);
   // A missing id used to mean 1, which silently made a second node impersonate the first.
-  if (raw("id") === undefined && peerUrls.length > 1) {
-    throw new UsageError("missing_value", `--id is required: --cluster lists ${peerUrls.length} members`);
+  if (raw("id") === undefined && members.length > 1) {
+    throw new UsageError("missing_value", `--id is required: --cluster lists ${members.length} members`);
   }
-  const id = int("id", 1, 1, peerUrls.length);
-  const clientUrls = urls("client-urls") ?? peerUrls.map(defaultClientUrl);
-  if (clientUrls.length !== peerUrls.length) {
-    throw new UsageError(
-      "invalid_value",
-      `${where("client-urls")} lists ${clientUrls.length} URLs, ${where("cluster")} ${peerUrls.length}`,
-    );
+  const id = int("id", members[0]?.id ?? 1, 1, Number.MAX_SAFE_INTEGER);
+  const selfIndex = members.findIndex((m) => m.id === id);
+  const self = members[selfIndex];
+  if (self === undefined) {
+    const ids = members.map((m) => m.id).join(", ");
+    throw problem(`${where("id")}: ${id} is not a member of ${where("cluster")} (ids ${ids})`);
   }
-  const ownClientPort = Number(new URL(clientUrls[id - 1]!).port);
+  const clientUrls = list("client-urls")?.map((u) => originOf(parseUrl(u, where("client-urls"), problem)));
+  if (clientUrls !== undefined) {
+    if (clientUrls.length !== members.length) {
+      throw problem(
+        `${where("client-urls")} lists ${clientUrls.length} URLs, ${where("cluster")} ${members.length}`,
+      );
+    }
+    members = members.map((m, i) => ({ ...m, clientUrl: clientUrls[i] as string }));
+  }
+  const peer = new URL(self.peerUrl);
+  const listenClientUrl = url("listen-client-url");
+  if (listenClientUrl !== undefined && (raw("port") !== undefined || raw("host") !== undefined)) {
+    throw problem(`${where("listen-client-url")} sets host and port: drop --port and --host`);
+  }
+  const ownClientUrl = clientUrls?.[selfIndex];
+  // The seed's layout (client port = peer port + 1) is only this node's own default: other nodes'
+  // client URLs are never guessed, each node publishes its own.
+  const defaultPort = ownClientUrl === undefined ? Number(peer.port) + 1 : Number(new URL(ownClientUrl).port);
+  const listenClient =
+    listenClientUrl === undefined
+      ? {
+          host: text("host") ?? bindHost(peer),
+          port: int("port", Math.min(defaultPort, PORT_MAX), 0, PORT_MAX),
+        }
+      : { host: bindHost(listenClientUrl), port: Number(listenClientUrl.port) };
+  const advertised = url("advertise-client-url");
+  if (advertised !== undefined && Number(advertised.port) === 0) {
+    throw problem(`${where("advertise-client-url")}: a published URL needs a real port`);
+  }
+  const advertiseHost = isWildcardHost(listenClient.host) ? peer.hostname : urlHost(listenClient.host);
+  const advertiseClientUrl =
+    advertised === undefined
+      ? (ownClientUrl ?? `${peer.protocol}//${advertiseHost}:${listenClient.port}`)
+      : originOf(advertised);
   const heartbeatTicks = int("heartbeat-ticks", nodeDefaults.heartbeatTicks, 1, TIMER_MS_MAX);
   const electionTicks = int("election-ticks", nodeDefaults.electionTicks, 2, TIMER_MS_MAX);
   if (electionTicks <= heartbeatTicks) {
-    throw new UsageError(
-      "invalid_value",
+    throw problem(
       `${where("election-ticks")} (${electionTicks}) must exceed ${where("heartbeat-ticks")} (${heartbeatTicks})`,
     );
   }
   const tickMs = int("tick-ms", nodeDefaults.tickMs, 1, Math.floor(TIMER_MS_MAX / electionTicks));
   const logLevel = text("log-level") ?? nodeDefaults.logLevel;
   if (!(logLevels as readonly string[]).includes(logLevel)) {
-    throw new UsageError(
-      "invalid_value",
+    throw problem(
       `${where("log-level")}: expected one of ${logLevels.join(", ")}, got ${JSON.stringify(logLevel)}`,
     );
   }
-  const host = text("host");
   const respPort = raw("resp-port") === undefined ? undefined : int("resp-port", 0, 0, PORT_MAX);
   return {
     id,
-    peerUrls,
-    clientUrls,
-    port: int("port", ownClientPort, 0, PORT_MAX),
-    ...(host === undefined ? {} : { host }),
+    members,
+    join: isOn(raw("join"), where("join")),
+    clusterToken: text("cluster-token") ?? nodeDefaults.clusterToken,
+    listenPeerUrl: originOf(url("listen-peer-url") ?? peer),
+    listenClient,
+    advertiseClientUrl,
     ...(respPort === undefined ? {} : { respPort }),
     dataDir: text("data-dir") ?? `./raftstack-${id}`,
     tickMs,
@@ -227,6 +283,11 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     requestTimeoutMs: int("request-timeout-ms", nodeDefaults.requestTimeoutMs, 1, TIMER_MS_MAX),
     logLevel: logLevel as LogLevel,
   };
+}
+
+/** A host as it goes into a URL: IPv6 in brackets. */
+function urlHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
 /** A switch: true from the command line or a file, or "true"/"1"/"false"/"0"/"" from the environment. */

@@ -51,6 +51,8 @@ export interface DriverHooks {
   applied?(entry: Entry, outcome: Outcome | undefined): void;
   /** This node just became leader (checked after every input). */
   elected?(): void;
+  /** The leader this node knows of changed (NONE: an election is on); called inside the Ready loop. */
+  leaderChanged?(leader: number): void;
   /** The machine was replaced by a snapshot from the leader. */
   restored?(snapshot: Snapshot): void;
   /** A batch of entries was applied or a snapshot installed: the machine shows the new state. */

@@ -3,11 +3,11 @@ import { RespServer } from "../resp/index.js";
 import { HttpApi } from "../server/index.js";
 import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
-import type { NodeOptions } from "./options.js";
+import { type NodeOptions, selfMember } from "./options.js";
 
 export interface RunningNode {
   readonly id: number;
-  /** This node's client URL, with the port actually bound. */
+  /** This node's client URL as published (with the port actually bound, if it listens on port 0). */
   readonly clientUrl: string;
   /** The port the RESP listener bound, if --resp-port was given. */
   readonly respPort?: number;
@@ -38,19 +38,17 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     processMetrics: extras.processMetrics ?? false,
     ...(extras.onFatal === undefined ? {} : { onFatal: extras.onFatal }),
   });
-  const own = new URL(options.clientUrls[options.id - 1] ?? "http://127.0.0.1");
-  const host = options.host ?? own.hostname.replace(/^\[(.*)\]$/, "$1");
+  const { host } = options.listenClient;
   const api = new HttpApi(node, {
     host,
-    port: options.port,
-    clientUrls: options.clientUrls,
+    port: options.listenClient.port,
     requestTimeoutMs: options.requestTimeoutMs,
     logger,
   });
   const resp =
     options.respPort === undefined
       ? undefined
-      : new RespServer(node, { host, port: options.respPort, clientUrls: options.clientUrls, logger });
+      : new RespServer(node, { host, port: options.respPort, logger });
   await node.start();
   let port: number;
   let respPort: number | undefined;
@@ -62,9 +60,20 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     await node.close();
     throw err;
   }
-  const clientUrl = `http://${own.hostname}:${port}`;
+  // A listener on port 0 publishes the port it got.
+  const advertised = new URL(options.advertiseClientUrl);
+  if (advertised.port === "0") advertised.port = String(port);
+  const clientUrl = advertised.origin;
+  node.setAdvertisedClientUrl(clientUrl);
   logger.info(
-    { clientUrl, respPort, peerUrl: options.peerUrls[options.id - 1], dataDir: options.dataDir },
+    {
+      clientUrl,
+      listen: `${host}:${port}`,
+      respPort,
+      peerUrl: selfMember(options).peerUrl,
+      listenPeerUrl: options.listenPeerUrl,
+      dataDir: options.dataDir,
+    },
     "node started",
   );
   let closing: Promise<void> | undefined;

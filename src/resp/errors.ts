@@ -24,7 +24,8 @@ export type LeaderHint = (leader: number) => string;
 /**
  * A rejection of the service as a RESP error with the HTTP API's codes: -NOLEADER (nothing applied:
  * retry, on the named leader), -TIMEOUT (outcome unknown: retry with the same ONCE key), -STOPPED,
- * -BUSY. Undefined for anything else (a fault to log, answered -ERR internal).
+ * -BUSY. Undefined for anything else (a fault to log, answered -ERR internal). A follower forwards
+ * writes to the leader, so -NOLEADER means no leader took it within the request timeout.
  */
 export function serviceFailure(err: unknown, leader: number, hint: LeaderHint): Reply | undefined {
   if (!isServiceError(err)) return undefined;
@@ -38,10 +39,15 @@ export function serviceFailure(err: unknown, leader: number, hint: LeaderHint): 
           )
         : error("NOLEADER", "no leader known; nothing was applied, retry");
     case "timeout":
+    case "too_large":
       return error("TIMEOUT", `outcome unknown: ${err.message}; retry with the same ONCE key`);
     case "stopped":
       return error("STOPPED", `${err.message}; retry on another node`);
     case "busy":
       return error("BUSY", `${err.message}; retry`);
+    case "bad_request":
+      return error("ERR", err.message);
+    case "internal":
+      return undefined;
   }
 }

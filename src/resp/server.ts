@@ -10,8 +10,6 @@ export interface RespServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** Client URL of every member, index = id - 1: named in -NOLEADER so a client knows where the leader is. */
-  readonly clientUrls: readonly string[];
   readonly logger: Logger;
   readonly limits?: Partial<RespLimits>;
   /** AUTH's check (the security issue's tokens plug in here); default: every AUTH passes. */
@@ -44,7 +42,7 @@ export class RespServer {
     const shared: Shared = {
       service,
       authenticate: opts.authenticate ?? (() => true),
-      leaderHint: (leader) => opts.clientUrls[leader - 1] ?? `node ${leader}`,
+      leaderHint: (leader) => service.clientUrl(leader) ?? `node ${leader}`,
       startedMs: Date.now(),
       port: () => this.boundPort,
       connections: () => this.sockets.size,

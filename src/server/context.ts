@@ -10,8 +10,7 @@ import {
   validateKey,
 } from "../stack/index.js";
 import type { BlockingPops } from "./blocking.js";
-import { badRequest, isServiceError, stackError } from "./errors.js";
-import type { LeaderProxy } from "./proxy.js";
+import { ApiError, badRequest, stackError } from "./errors.js";
 import { type RequestUrl, readBody } from "./request.js";
 import type { ResponseWriter } from "./response.js";
 import type { StackService } from "./service.js";
@@ -20,7 +19,6 @@ import type { StackService } from "./service.js";
 export interface ServerParts {
   readonly service: StackService;
   readonly responses: ResponseWriter;
-  readonly proxy: LeaderProxy;
   readonly blocking: BlockingPops;
   readonly bodyBytesMax: number;
 }
@@ -55,40 +53,45 @@ export class RequestContext {
   }
 
   /**
-   * Validates `op` (bad input never reaches the log), then proposes it here if leader, else proxies
-   * the already-read body to the leader. Resolves with the outcome, or undefined if the answer was
-   * relayed from the leader.
+   * Validates `op` (bad input never reaches the log) and runs it on the leader: proposed here if this
+   * node leads, else forwarded to the leader over the peer connection. With `?redirect=1` a follower
+   * answers 307 to the leader's client URL instead (resolving undefined: there is nothing to answer).
    */
   async write(op: Operation): Promise<Outcome | undefined> {
     const cmd = this.command(op);
-    const { service, proxy } = this.parts;
-    if (service.role() === "leader") {
-      try {
-        return await service.propose(cmd);
-      } catch (err) {
-        // Not proposed (leadership moved between the check and the call): safe to forward below.
-        if (!(isServiceError(err) && err.code === "not_leader")) throw err;
-      }
-    }
-    await proxy.forward(this.req, this.res, this.url, () => this.body());
-    return undefined;
+    if (this.redirected()) return undefined;
+    return this.parts.service.propose(cmd);
   }
 
   /**
-   * A pop that waits up to `waitMs` for an item (`?wait=`): on the leader through the blocking pops,
-   * else proxied to the leader with the wait added to the proxy's timeout. Nothing popped by the
-   * deadline is the stack_empty outcome. Resolves undefined if the leader's answer was relayed.
+   * A pop that waits up to `waitMs` for an item (`?wait=`), through the blocking pops: they watch this
+   * node's state and propose on the leader. Nothing popped by the deadline is the stack_empty outcome.
    */
   async waitPop(id: number, waitMs: number): Promise<Outcome | undefined> {
     const cmd = this.command({ type: "bpopId", id }) as Extract<Command, { type: "bpopId" }>;
-    const { service, proxy, blocking } = this.parts;
-    if (service.role() !== "leader") {
-      await proxy.forward(this.req, this.res, this.url, () => this.body(), waitMs);
-      return undefined;
-    }
+    if (this.redirected()) return undefined;
     const gone = new AbortController();
     this.res.once("close", () => gone.abort());
-    return (await blocking.wait(cmd, waitMs, gone.signal)) ?? { ok: false, code: "stack_empty" };
+    return (await this.parts.blocking.wait(cmd, waitMs, gone.signal)) ?? { ok: false, code: "stack_empty" };
+  }
+
+  /**
+   * With `?redirect=1` on a follower: answers 307 to the leader's client URL and returns true. With no
+   * leader known it refuses (503); a leader whose URL is not known yet is served by forwarding.
+   */
+  private redirected(): boolean {
+    const { service } = this.parts;
+    if (this.url.searchParams.get("redirect") !== "1" || service.role() === "leader") return false;
+    const leader = service.leader();
+    if (leader === 0) throw new ApiError("no_leader", "no leader known; retry");
+    const leaderUrl = service.clientUrl(leader);
+    if (leaderUrl === undefined) return false;
+    this.sendRaw(
+      307,
+      { Location: `${leaderUrl}${this.url.pathname}${this.url.search}`, "Content-Length": 0 },
+      "",
+    );
+    return true;
   }
 
   /** `op` stamped with the leader-to-be's clock and the request's Idempotency-Key, validated. */
@@ -105,7 +108,7 @@ export class RequestContext {
     return cmd;
   }
 
-  /** Answers a write's outcome (an error outcome as its error), or nothing if the leader's was relayed. */
+  /** Answers a write's outcome (an error outcome as its error), or nothing if it was redirected. */
   answer(outcome: Outcome | undefined, ok: (o: Extract<Outcome, { ok: true }>) => string | object): void {
     if (outcome === undefined) return;
     if (!outcome.ok) throw stackError(outcome.code);

@@ -44,6 +44,9 @@ const serviceCodes: ReadonlySet<string> = new Set<ServiceErrorCode>([
   "timeout",
   "stopped",
   "busy",
+  "too_large",
+  "bad_request",
+  "internal",
 ]);
 
 /** A rejection of the StackService (see ServiceErrorCode). */
@@ -51,9 +54,20 @@ export function isServiceError(err: unknown): err is Error & { readonly code: Se
   return err instanceof Error && serviceCodes.has((err as { code?: unknown }).code as string);
 }
 
-/** Every service code answers 503; not_leader (nothing was proposed) is the API's no_leader. */
+/** The API code of a service rejection: not_leader (nothing was proposed) is no_leader, too_large a timeout. */
+const apiCodeOfService: Readonly<Record<ServiceErrorCode, ApiErrorCode>> = {
+  no_leader: "no_leader",
+  not_leader: "no_leader",
+  timeout: "timeout",
+  stopped: "stopped",
+  busy: "busy",
+  too_large: "timeout",
+  bad_request: "bad_request",
+  internal: "internal",
+};
+
 function serviceError(err: Error & { readonly code: ServiceErrorCode }): ApiError {
-  return new ApiError(err.code === "not_leader" ? "no_leader" : err.code, err.message, { cause: err });
+  return new ApiError(apiCodeOfService[err.code], err.message, { cause: err });
 }
 
 /** The answer for any error a handler raised; undefined for an unexpected fault (a 500 to log). */

@@ -7,7 +7,6 @@ import { ApiError } from "./errors.js";
 import { jsonRoutes } from "./json-routes.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
 import { opsRoutes } from "./ops-routes.js";
-import { LeaderProxy } from "./proxy.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
 import { Router } from "./routes.js";
@@ -18,8 +17,6 @@ export interface HttpServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** Client URL of every member, index = id - 1: where writes are proxied or redirected. */
-  readonly clientUrls: readonly string[];
   readonly requestTimeoutMs: number;
   readonly bodyBytesMax?: number;
   readonly logger: Logger;
@@ -27,8 +24,9 @@ export interface HttpServerOptions {
 
 /**
  * The client HTTP API (docs/api.md): the seed's text endpoints, the JSON API and the ops routes, in
- * one route table. Writes are validated here, then proposed on the leader; on a follower they are
- * proxied to the leader (or redirected with `?redirect=1`). Reads are linearizable unless `?stale=1`.
+ * one route table. Writes are validated here, then run on the leader through the service (forwarded
+ * over the peer connection from a follower, or redirected with `?redirect=1`). Reads are linearizable
+ * unless `?stale=1`.
  * Create it when the node has opened its storage and before it starts: /readyz waits for the commit
  * index known then.
  */
@@ -44,8 +42,7 @@ export class HttpApi {
     const bodyBytesMax = opts.bodyBytesMax ?? BODY_BYTES_MAX_DEFAULT;
     assertBodyFits(bodyBytesMax);
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
-    const proxy = new LeaderProxy(service, responses, opts);
-    this.parts = { service, responses, proxy, blocking: new BlockingPops(service), bodyBytesMax };
+    this.parts = { service, responses, blocking: new BlockingPops(service), bodyBytesMax };
     this.router = new Router([...seedRoutes, ...jsonRoutes, ...opsRoutes(service.status().commit)]);
     this.server = createServer((req, res) => {
       this.dispatch(req, res).catch((err) => responses.fail(res, req, "text", err));
@@ -76,7 +73,6 @@ export class HttpApi {
     const timer = setTimeout(() => this.server.closeAllConnections(), 200);
     await closed;
     clearTimeout(timer);
-    await this.parts.proxy.close();
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -45,7 +45,7 @@ export class ResponseWriter {
     res.end(body);
   }
 
-  /** An answer whose headers the caller chooses (metrics, redirects, answers relayed from the leader). */
+  /** An answer whose headers the caller chooses (metrics, redirects). */
   sendRaw(
     res: ServerResponse,
     status: number,

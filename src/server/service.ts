@@ -8,8 +8,13 @@ export interface StackService {
   readonly id: number;
   leader(): number;
   role(): string;
-  /** Leader only; rejects with code not_leader (nothing proposed) or an outcome-unknown code. */
+  /**
+   * Runs `cmd` on the leader (this node, or forwarded to it) and resolves with its outcome once
+   * applied there. Rejects with a code (see ServiceErrorCode): not served, or outcome unknown.
+   */
   propose(cmd: Command): Promise<Outcome>;
+  /** The client URL member `id` published, if this node knows it (for redirects and leader hints). */
+  clientUrl(id: number): string | undefined;
   read<T>(fn: (m: StackMachine) => T, stale?: boolean): Promise<T>;
   /**
    * Calls `listener` with the local state machine after every batch of applied entries (and after a
@@ -21,8 +26,19 @@ export interface StackService {
   readonly metricsContentType: string;
 }
 
-/** Codes a service rejects with; every one of them answers 503 + Retry-After except where noted. */
-export type ServiceErrorCode = "no_leader" | "not_leader" | "timeout" | "stopped" | "busy";
+/**
+ * Codes a service rejects with; each answers 503 + Retry-After except bad_request (400) and internal
+ * (500). too_large: the leader's answer could not travel back to this node (outcome unknown).
+ */
+export type ServiceErrorCode =
+  | "no_leader"
+  | "not_leader"
+  | "timeout"
+  | "stopped"
+  | "busy"
+  | "too_large"
+  | "bad_request"
+  | "internal";
 
 export interface ClusterView {
   readonly id: number;

@@ -1,4 +1,4 @@
-import { DecodeError, type DecodeErrorCode, Reader, Writer } from "../codec/index.js";
+import { Reader, Writer } from "../codec/index.js";
 import type {
   ConfigState,
   Entry,
@@ -9,28 +9,26 @@ import type {
   SnapshotMeta,
   SnapshotMsg,
 } from "../raft/index.js";
-
-export type FrameErrorCode = DecodeErrorCode | "bad_type";
-
-/** The only error decoding untrusted bytes may raise; the connection that sent them is closed. */
-export class FrameError extends Error {
-  override readonly name = "FrameError";
-  readonly code: FrameErrorCode;
-  constructor(code: FrameErrorCode, message: string, options?: { readonly cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-/** Runs a decoder, turning the Reader's DecodeError into a FrameError with the same code. */
-function decoding<T>(decode: () => T): T {
-  try {
-    return decode();
-  } catch (err) {
-    if (err instanceof DecodeError) throw new FrameError(err.code, err.message, { cause: err });
-    throw err;
-  }
-}
+import {
+  decodeForwardRequest,
+  decodeForwardResult,
+  type ForwardRequest,
+  type ForwardResult,
+} from "./forward-codec.js";
+import {
+  decoding,
+  FRAME_FORWARD,
+  FRAME_FORWARD_RESULT,
+  FRAME_HEADER_BYTES,
+  FRAME_HELLO,
+  FRAME_REFUSE,
+  FRAME_SNAP_BEGIN,
+  FRAME_SNAP_CHUNK,
+  FRAME_SNAP_DONE,
+  FrameError,
+  finishFrame,
+  frameWriter,
+} from "./frame.js";
 
 /** Wire codes of message types; control frames use 0x40 and up so one byte tells every frame apart. */
 export const MESSAGE_CODES = {
@@ -47,15 +45,8 @@ export const MESSAGE_CODES = {
   readIndexResp: 11,
 } as const satisfies Record<MessageType, number>;
 
-export const FRAME_HELLO = 0x40;
-export const FRAME_SNAP_BEGIN = 0x41;
-export const FRAME_SNAP_CHUNK = 0x42;
-export const FRAME_REFUSE = 0x43;
-export const FRAME_SNAP_DONE = 0x44;
-
-/** Bytes of the u32 big-endian length that precedes every frame payload on a stream. */
-export const FRAME_HEADER_BYTES = 4;
-const PROTOCOL_VERSION = 1;
+/** 2: forward frames; the cluster id comes from --cluster-token. A node of another version is refused. */
+const PROTOCOL_VERSION = 2;
 export const clusterIdBytesMax = 255;
 const refuseReasonBytesMax = 1024;
 
@@ -67,20 +58,6 @@ export const APPEND_ENTRY_OVERHEAD_BYTES_MAX = 8 + 8 + 1 + 5;
 export const APPEND_MESSAGE_OVERHEAD_BYTES_MAX = 1 + 7 * 8;
 
 const utf8 = new TextEncoder();
-
-/** A writer for one stream frame, starting with room for the length that `finishFrame` fills in. */
-function frameWriter(payloadBytes: number): Writer {
-  const w = new Writer(FRAME_HEADER_BYTES + payloadBytes);
-  w.u32(0);
-  return w;
-}
-
-/** The frame: a u32 big-endian payload length, then the payload. */
-function finishFrame(w: Writer): Uint8Array {
-  const out = w.finishView();
-  new DataView(out.buffer, out.byteOffset, FRAME_HEADER_BYTES).setUint32(0, out.length - FRAME_HEADER_BYTES);
-  return out;
-}
 
 function writeEnvelope(w: Writer, msg: Message): void {
   w.u8(MESSAGE_CODES[msg.type]);
@@ -342,7 +319,9 @@ export type Frame =
   | { readonly kind: "snapBegin"; readonly header: SnapHeader }
   | { readonly kind: "snapChunk"; readonly data: Uint8Array }
   | { readonly kind: "refuse"; readonly reason: string }
-  | { readonly kind: "snapDone" };
+  | { readonly kind: "snapDone" }
+  | { readonly kind: "forward"; readonly request: ForwardRequest }
+  | { readonly kind: "forwardResult"; readonly result: ForwardResult };
 
 /** Decodes one frame payload (without its length prefix). Throws only FrameError. */
 export function decodeFrame(payload: Uint8Array): Frame {
@@ -372,6 +351,10 @@ function readFrame(r: Reader, code: number): Frame {
       return { kind: "refuse", reason: r.str(refuseReasonBytesMax) };
     case FRAME_SNAP_DONE:
       return { kind: "snapDone" };
+    case FRAME_FORWARD:
+      return { kind: "forward", request: decodeForwardRequest(r) };
+    case FRAME_FORWARD_RESULT:
+      return { kind: "forwardResult", result: decodeForwardResult(r) };
     default:
       return { kind: "message", msg: readMessage(r, code) };
   }

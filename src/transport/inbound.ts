@@ -3,13 +3,13 @@ import type { Message, NodeId } from "../raft/index.js";
 import {
   decodeFrame,
   encodeRefuseFrame,
-  FRAME_HEADER_BYTES,
   FrameDecoder,
-  FrameError,
   type SnapHeader,
   snapDoneFrame,
   snapMessage,
 } from "./codec.js";
+import { encodeForwardResultFrame, type ForwardRequest, type ForwardResult } from "./forward-codec.js";
+import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
 import type { Shared } from "./options.js";
 
 /** One inbound connection's counters; the transport adds them up per peer. */
@@ -29,6 +29,8 @@ export interface InboundHooks {
   isPeer(id: NodeId): boolean;
   /** Each message received, in order. */
   onMessage(msg: Message): void;
+  /** A forwarded request; `respond` answers it on this connection. */
+  onForward(from: NodeId, request: ForwardRequest, respond: (result: ForwardResult) => void): void;
   /** The socket closed; the connection's counters are final. */
   onClose(conn: InboundConn): void;
 }
@@ -129,6 +131,9 @@ export class InboundConn {
           throw new FrameError("bad_value", `message ${f.msg.from}->${f.msg.to} on link ${this.from}`);
         }
         return f.msg;
+      case "forward":
+        this.hooks.onForward(this.from, f.request, (result) => this.respond(result));
+        return undefined;
       case "snapBegin": {
         const h = f.header;
         if (this.snap !== undefined) throw new FrameError("bad_value", "snapshot begun twice");
@@ -162,6 +167,23 @@ export class InboundConn {
     this.socket.write(snapDoneFrame);
     this.counters.snapshotsReceived++;
     return snapMessage(snap.header, snap.data);
+  }
+
+  /** Answers a forwarded request, unless the connection is gone (the sender resends on its next one). */
+  private respond(result: ForwardResult): void {
+    if (this.done || this.socket.destroyed) return;
+    let frame = encodeForwardResultFrame(result);
+    if (frame.length - FRAME_HEADER_BYTES > this.s.limits.frameBytesMax) {
+      // The answer cannot travel (an outcome larger than a frame): the sender learns only that.
+      frame = encodeForwardResultFrame({
+        requestId: result.requestId,
+        ok: false,
+        code: "too_large",
+        leader: this.s.id,
+        message: `the answer exceeds frameBytesMax ${this.s.limits.frameBytesMax}; outcome unknown`,
+      });
+    }
+    this.socket.write(frame);
   }
 
   private refuse(reason: string): void {

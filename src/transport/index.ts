@@ -1,13 +1,12 @@
 // Peer transport: binary frames over persistent TCP connections, bounded queues, snapshot streams.
+export { decodeMessage, encodeMessage, encodeMessageFrame, FrameDecoder, MESSAGE_CODES } from "./codec.js";
 export {
-  decodeMessage,
-  encodeMessage,
-  encodeMessageFrame,
-  FrameDecoder,
-  FrameError,
-  type FrameErrorCode,
-  MESSAGE_CODES,
-} from "./codec.js";
+  FORWARD_OVERHEAD_BYTES_MAX,
+  type ForwardRequest,
+  type ForwardResult,
+  forwardCodeBytesMax,
+} from "./forward-codec.js";
+export { FrameError, type FrameErrorCode } from "./frame.js";
 export type { InboundStats } from "./inbound.js";
 export {
   appendMessageBytesMax,

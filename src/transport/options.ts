@@ -1,4 +1,5 @@
 import type { Message, NodeId } from "../raft/index.js";
+import type { ForwardRequest, ForwardResult } from "./forward-codec.js";
 import type { TransportLimits } from "./limits.js";
 
 export interface PeerAddress {
@@ -24,6 +25,17 @@ export interface TransportOptions {
   readonly onUnreachable?: (peer: NodeId) => void;
   /** A snapshot to `peer` was reassembled by it (ok) or abandoned (the driver calls raft.reportSnapshot). */
   readonly onSnapshotSent?: (peer: NodeId, ok: boolean) => void;
+  /**
+   * A peer's forwarded request; `respond` sends the answer back on the connection it came on (a no-op
+   * once that connection is gone: the sender resends on its next one).
+   */
+  readonly onForward?: (
+    from: NodeId,
+    request: ForwardRequest,
+    respond: (result: ForwardResult) => void,
+  ) => void;
+  /** The answer to a request this node forwarded to `from`. */
+  readonly onForwardResult?: (from: NodeId, result: ForwardResult) => void;
   readonly logger?: TransportLogger;
   readonly limits?: Partial<TransportLimits>;
 }
@@ -63,6 +75,7 @@ export interface Shared {
   readonly logger: TransportLogger;
   readonly onUnreachable: (peer: NodeId) => void;
   readonly onSnapshotSent: (peer: NodeId, ok: boolean) => void;
+  readonly onForwardResult: (from: NodeId, result: ForwardResult) => void;
 }
 
 /** Parses a peer URL such as `http://127.0.0.1:12379`; the scheme is kept for flag compatibility only. */

@@ -1,16 +1,14 @@
 import { connect as netConnect, type Socket } from "node:net";
 import type { Message, NodeId, SnapshotMsg } from "../raft/index.js";
 import {
-  clusterIdBytesMax,
   decodeFrame,
   encodeHelloFrame,
   encodeMessageFrame,
   encodeSnapBeginFrame,
   encodeSnapChunkHeader,
-  FRAME_HEADER_BYTES,
   FrameDecoder,
-  FrameError,
 } from "./codec.js";
+import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
 import type { PeerAddress, PeerStats, Shared } from "./options.js";
 
 // Small control traffic may evict queued bulk traffic: losing a vote or an ack stalls progress for a
@@ -67,7 +65,7 @@ export class PeerLink {
   ) {}
 
   enqueue(msg: Message): void {
-    const { queueMessagesMax, queueBytesMax, frameBytesMax } = this.s.limits;
+    const { queueMessagesMax, frameBytesMax } = this.s.limits;
     const essential = ESSENTIAL.has(msg.type);
     if (!essential && this.queue.length >= queueMessagesMax) {
       this.drop();
@@ -82,15 +80,33 @@ export class PeerLink {
       this.drop();
       return;
     }
+    this.push(frame, essential);
+  }
+
+  /**
+   * Queues a frame that is not a Raft message (a forwarded request): essential, since nothing resends
+   * it but its sender. False if it was dropped (queue full of essential traffic, or too large).
+   */
+  enqueueFrame(frame: Uint8Array): boolean {
+    if (frame.length - FRAME_HEADER_BYTES > this.s.limits.frameBytesMax) {
+      this.drop();
+      return false;
+    }
+    return this.push(frame, true);
+  }
+
+  private push(frame: Uint8Array, essential: boolean): boolean {
+    const { queueMessagesMax, queueBytesMax } = this.s.limits;
     while (this.queue.length + 1 > queueMessagesMax || this.queueBytes + frame.length > queueBytesMax) {
       if (!essential || !this.evictNewestNonEssential()) {
         this.drop();
-        return;
+        return false;
       }
     }
     this.queue.push({ frame, essential });
     this.queueBytes += frame.length;
     this.scheduleFlush();
+    return true;
   }
 
   enqueueSnapshot(msg: SnapshotMsg): void {
@@ -129,7 +145,8 @@ export class PeerLink {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
-    const decoder = new FrameDecoder(1024 + clusterIdBytesMax);
+    // Forward results carry outcomes (popped items): as large as any frame.
+    const decoder = new FrameDecoder(this.s.limits.frameBytesMax);
     let lastError: Error | undefined;
     socket.on("connect", () => {
       socket.setTimeout(0);
@@ -138,7 +155,7 @@ export class PeerLink {
       socket.write(encodeHelloFrame({ clusterId: this.s.clusterId, from: this.s.id, to: this.peer }));
       this.flush();
     });
-    // A receiver only sends back REFUSE and SNAP_DONE; anything else is a broken peer.
+    // A receiver only sends back REFUSE, SNAP_DONE and forward results; anything else is a broken peer.
     socket.on("data", (chunk: Buffer) => {
       try {
         for (const payload of decoder.push(chunk)) {
@@ -146,6 +163,8 @@ export class PeerLink {
           if (f.kind === "refuse") {
             this.counters.refusals++;
             lastError = new Error(`refused: ${f.reason}`);
+          } else if (f.kind === "forwardResult") {
+            this.s.onForwardResult(this.peer, f.result);
           } else if (f.kind === "snapDone" && this.snap?.written) {
             this.snap = undefined;
             this.counters.snapshotsSent++;

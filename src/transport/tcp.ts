@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Message, NodeId } from "../raft/index.js";
+import { encodeForwardFrame, type ForwardRequest } from "./forward-codec.js";
 import { InboundConn, type InboundStats } from "./inbound.js";
 import { defaultTransportLimits } from "./limits.js";
 import type { PeerAddress, PeerStats, Shared, TransportOptions, TransportStats } from "./options.js";
@@ -54,7 +55,7 @@ export class TcpTransport {
     if (limits.snapshotChunkBytes + 1 > limits.frameBytesMax) {
       throw new RangeError("snapshotChunkBytes must fit in frameBytesMax");
     }
-    const { onUnreachable, onSnapshotSent } = opts;
+    const { onUnreachable, onSnapshotSent, onForwardResult } = opts;
     this.shared = {
       id: opts.id,
       clusterId: opts.clusterId,
@@ -62,6 +63,7 @@ export class TcpTransport {
       logger: opts.logger ?? { warn() {} },
       onUnreachable: onUnreachable ? (p) => onUnreachable(p) : () => {},
       onSnapshotSent: onSnapshotSent ? (p, ok) => onSnapshotSent(p, ok) : () => {},
+      onForwardResult: onForwardResult ? (p, r) => onForwardResult(p, r) : () => {},
     };
     for (const [id, addr] of opts.peers ?? []) this.addPeer(id, addr);
   }
@@ -100,9 +102,26 @@ export class TcpTransport {
     if (this.started && !this.closed) link.connect();
   }
 
+  /** Forgets a peer: its link closes, and so do its inbound connections (it is no longer a member). */
   removePeer(id: NodeId): void {
     this.links.get(id)?.close();
     this.links.delete(id);
+    for (const conn of this.inbound) if (conn.peer === id) conn.close();
+  }
+
+  /** The peers this transport connects to and accepts, by id. */
+  peerIds(): NodeId[] {
+    return [...this.links.keys()];
+  }
+
+  /**
+   * Queues a request for peer `to` (see TransportOptions.onForward); its answer arrives through
+   * onForwardResult. False if `to` is not a peer or the request was dropped (too large, queue full).
+   */
+  forward(to: NodeId, request: ForwardRequest): boolean {
+    const link = this.links.get(to);
+    if (link === undefined || this.closed) return false;
+    return link.enqueueFrame(encodeForwardFrame(request));
   }
 
   /**
@@ -162,6 +181,7 @@ export class TcpTransport {
     const conn = new InboundConn(this.shared, socket, {
       isPeer: (id) => this.links.has(id),
       onMessage: this.opts.onMessage,
+      onForward: this.opts.onForward ?? (() => {}),
       onClose: (c) => {
         this.inbound.delete(c);
         addByPeer(this.inboundClosed, c.peer, c.stats());

@@ -49,7 +49,8 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(node.code, 0, node.err);
     assert.deepEqual(bare.started, [parseNodeArgs(argv)]);
     assert.deepEqual(node.started, bare.started);
-    assert.equal(bare.started[0]!.clientUrls[4], "http://127.0.0.1:52380");
+    assert.equal(bare.started[0]!.advertiseClientUrl, "http://127.0.0.1:22380");
+    assert.equal(bare.started[0]!.members[4]!.peerUrl, "http://127.0.0.1:52379");
   });
 
   test("every Procfile line starts node i on the seed's ports", async () => {
@@ -64,8 +65,8 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
       const { code, started } = await cli(words.slice(3));
       assert.equal(code, 0);
       assert.equal(started[0]!.id, i + 1);
-      assert.equal(started[0]!.port, (i + 1) * 10_000 + 2380);
-      assert.equal(started[0]!.peerUrls.join(","), SEED_CLUSTER);
+      assert.equal(started[0]!.listenClient.port, (i + 1) * 10_000 + 2380);
+      assert.equal(started[0]!.members.map((m) => m.peerUrl).join(","), SEED_CLUSTER);
     }
   });
 
@@ -86,7 +87,10 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
   test("usage errors name the problem, exit 2 and start nothing", async () => {
     const cases: Array<[string[], RegExp]> = [
       [["--cluster", SEED_CLUSTER], /^raftstack: --id is required: --cluster lists 5 members\n/],
-      [["node", "--cluster", SEED_CLUSTER, "--id", "6"], /--id: expected an integer from 1 to 5, got "6"/],
+      [
+        ["node", "--cluster", SEED_CLUSTER, "--id", "6"],
+        /--id: 6 is not a member of --cluster \(ids 1, 2, 3, 4, 5\)/,
+      ],
       [["--id", "1", "--cluster", SEED_CLUSTER, "--bogus"], /unknown option '--bogus'/],
       [["bogus"], /unknown command "bogus"/],
       [["--id", "1", "status"], /node flags start a node: drop them or the command status/],

@@ -36,14 +36,60 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
     const o = parseNodeArgs(["--id", "2", "--cluster", PEERS.join(","), "--port", "22380"]);
     assert.deepEqual(o, {
       id: 2,
-      peerUrls: PEERS,
-      clientUrls: ["http://127.0.0.1:12380", "http://127.0.0.1:22380", "http://127.0.0.1:32380"],
-      port: 22380,
+      members: PEERS.map((peerUrl, i) => ({ id: i + 1, peerUrl })),
+      join: false,
+      listenPeerUrl: PEERS[1],
+      listenClient: { host: "127.0.0.1", port: 22380 },
+      advertiseClientUrl: "http://127.0.0.1:22380",
       dataDir: "./raftstack-2",
       ...nodeDefaults,
     });
-    // --port defaults to this node's client URL port.
-    assert.equal(parseNodeArgs(["--id", "3", "--cluster", PEERS.join(",")]).port, 32380);
+    // --port defaults to this node's peer port + 1 (the seed's layout); no other node's URL is guessed.
+    assert.equal(parseNodeArgs(["--id", "3", "--cluster", PEERS.join(",")]).listenClient.port, 32380);
+  });
+
+  test("--cluster: URLs in id order or explicit id=URL pairs; any port layout", () => {
+    const layout = ["1=http://127.0.0.1:7001", "3=http://127.0.0.1:7005", "6=http://[::1]:7009"];
+    const o = parseNodeArgs(["--id", "3", "--cluster", layout.join(","), "--port", "8003"]);
+    assert.deepEqual(
+      o.members.map((m) => [m.id, m.peerUrl]),
+      [
+        [1, "http://127.0.0.1:7001"],
+        [3, "http://127.0.0.1:7005"],
+        [6, "http://[::1]:7009"],
+      ],
+    );
+    assert.equal(o.advertiseClientUrl, "http://127.0.0.1:8003");
+    assert.equal(parseNodeArgs(["--id", "6", "--cluster", layout.join(",")]).listenClient.host, "::1");
+    assert.equal(
+      parseNodeArgs(["--id", "6", "--cluster", layout.join(",")]).advertiseClientUrl,
+      "http://[::1]:7010",
+    );
+    assert.equal(parseNodeArgs(["--cluster", "5=http://h:1"]).id, 5);
+  });
+
+  test("listen and advertise addresses (containers, NAT, several hosts)", () => {
+    const base = ["--id", "2", "--cluster", PEERS.join(",")];
+    const o = parseNodeArgs([
+      ...base,
+      "--listen-peer-url",
+      "http://0.0.0.0:2380",
+      "--listen-client-url",
+      "http://0.0.0.0:2379",
+      "--advertise-client-url",
+      "http://node2.example:32379/",
+    ]);
+    assert.equal(o.listenPeerUrl, "http://0.0.0.0:2380");
+    assert.deepEqual(o.listenClient, { host: "0.0.0.0", port: 2379 });
+    assert.equal(o.advertiseClientUrl, "http://node2.example:32379");
+    // Binding every interface still advertises the peer URL's host.
+    const wild = parseNodeArgs([...base, "--host", "0.0.0.0", "--port", "9002"]);
+    assert.equal(wild.advertiseClientUrl, "http://127.0.0.1:9002");
+    // --client-urls (compatibility) gives the initial client URLs, this node's own included.
+    const compat = parseNodeArgs([...base, "--client-urls", "http://a:1,http://b:2,http://c:3"]);
+    assert.equal(compat.advertiseClientUrl, "http://b:2");
+    assert.equal(compat.listenClient.port, 2);
+    assert.equal(compat.members[2]!.clientUrl, "http://c:3");
   });
 
   test("--id is required unless --cluster has one member", () => {
@@ -67,7 +113,10 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(o.heartbeatTicks, 2); // file beats default
     assert.equal(o.electionTicks, nodeDefaults.electionTicks); // default
     assert.equal(o.id, 3);
-    assert.deepEqual(o.peerUrls, PEERS);
+    assert.deepEqual(
+      o.members.map((m) => m.peerUrl),
+      PEERS,
+    );
     assert.equal(o.logLevel, "warn");
     // --config on the line beats RAFTSTACK_CONFIG; an empty variable counts as unset.
     const json = file("node.json", JSON.stringify({ id: 1, cluster: PEERS.join(","), "tick-ms": 9 }));
@@ -88,10 +137,11 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
       parseNodeArgs(["--id", "1"], { ...env, RAFTSTACK_REQUEST_TIMEOUT_MS: "77" }).requestTimeoutMs,
       77,
     );
-    assert.equal(parseNodeArgs(["--id", "1"], { ...env, RAFTSTACK_HOST: "127.0.0.1" }).host, "127.0.0.1");
+    assert.equal(parseNodeArgs(["--id", "1"], { ...env, RAFTSTACK_HOST: "::" }).listenClient.host, "::");
+    assert.equal(parseNodeArgs([], { ...env, RAFTSTACK_JOIN: "true" }).join, true);
     assert.throws(
-      () => parseNodeArgs([], { ...env, RAFTSTACK_JOIN: "true" }),
-      usageError("not_supported", /RAFTSTACK_JOIN/),
+      () => parseNodeArgs([], { ...env, RAFTSTACK_JOIN: "maybe" }),
+      usageError("invalid_value", /RAFTSTACK_JOIN: expected true or false/),
     );
   });
 
@@ -101,17 +151,21 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
       [[...cluster, "--tick-ms", "x"], {}, "invalid_value", /^--tick-ms: expected an integer from 1 to/],
       [cluster, { RAFTSTACK_TICK_MS: "0" }, "invalid_value", /^RAFTSTACK_TICK_MS: expected an integer/],
       [[...cluster, "--port", "70000"], {}, "invalid_value", /^--port: expected an integer from 0 to 65535/],
+      [["--id", "4", "--cluster", PEERS.join(",")], {}, "invalid_value", /^--id: 4 is not a member/],
+      [["--id", "1", "--cluster", `1=${PEERS[0]},${PEERS[1]}`], {}, "invalid_value", /not both/],
+      [["--id", "1", "--cluster", `1=${PEERS[0]},1=${PEERS[1]}`], {}, "invalid_value", /id appears twice/],
+      [["--id", "1", "--cluster", `${PEERS[0]},${PEERS[0]}`], {}, "invalid_value", /URL appears twice/],
       [
-        ["--id", "4", "--cluster", PEERS.join(",")],
+        [...cluster, "--listen-client-url", "http://0.0.0.0:1", "--port", "2"],
         {},
         "invalid_value",
-        /^--id: expected an integer from 1 to 3/,
+        /drop --port and --host/,
       ],
+      [[...cluster, "--advertise-client-url", "http://h:0"], {}, "invalid_value", /needs a real port/],
       [["--id", "1"], {}, "missing_value", /--cluster is required/],
       [["--cluster", "nonsense"], {}, "invalid_value", /--cluster: not a URL with an explicit port/],
       [[...cluster, "--bogus"], {}, "unknown_option", /unknown option '--bogus'/],
       [[...cluster, "--port"], {}, "missing_value", /argument missing/],
-      [[...cluster, "--join"], {}, "not_supported", /--join is not yet supported/],
       [[...cluster, "--log-level", "loud"], {}, "invalid_value", /--log-level: expected one of fatal/],
       [[...cluster, "--election-ticks", "3"], {}, "invalid_value", /--election-ticks \(3\) must exceed/],
       [[...cluster, "--client-urls", "http://a:1"], {}, "invalid_value", /--client-urls lists 1 URLs/],
@@ -160,7 +214,7 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
     const empty = file("empty.yaml", "");
     assert.equal(parseNodeArgs(["--config", empty, "--cluster", PEERS[0]!]).id, 1);
     const nulls = file("nulls.yaml", `cluster: ${PEERS[0]}\nport:\n`);
-    assert.equal(parseNodeArgs(["--config", nulls]).port, 12380);
+    assert.equal(parseNodeArgs(["--config", nulls]).listenClient.port, 12380);
   });
 
   test("validateNodeOptions takes file-typed values (numbers, lists) as it takes strings", () => {
@@ -178,19 +232,36 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
     // Typed by NodeFlag: a new flag without a sample here fails to compile.
     const samples: Record<NodeFlag, [string[], Partial<NodeOptions>]> = {
       id: [["--id", "1"], { id: 1 }],
-      cluster: [["--cluster", PEERS[0]!], { peerUrls: [PEERS[0]!] }],
-      port: [["--port", "0"], { port: 0 }],
-      host: [["--host", "::1"], { host: "::1" }],
+      cluster: [["--cluster", PEERS[0]!], { members: [{ id: 1, peerUrl: PEERS[0]! }] }],
+      join: [["--join"], { join: true }],
+      "cluster-token": [["--cluster-token", "t"], { clusterToken: "t" }],
+      port: [["--port", "0"], { listenClient: { host: "127.0.0.1", port: 0 } }],
+      host: [["--host", "::1"], { listenClient: { host: "::1", port: 12380 } }],
+      "listen-peer-url": [["--listen-peer-url", "http://0.0.0.0:1"], { listenPeerUrl: "http://0.0.0.0:1" }],
+      "listen-client-url": [
+        ["--listen-client-url", "http://127.0.0.2:5"],
+        { listenClient: { host: "127.0.0.2", port: 5 }, advertiseClientUrl: "http://127.0.0.2:5" },
+      ],
+      "advertise-client-url": [
+        ["--advertise-client-url", "http://x:1"],
+        { advertiseClientUrl: "http://x:1" },
+      ],
       "resp-port": [["--resp-port", "16379"], { respPort: 16379 }],
       "data-dir": [["--data-dir", "/d"], { dataDir: "/d" }],
-      "client-urls": [["--client-urls", "http://127.0.0.1:1"], { clientUrls: ["http://127.0.0.1:1"] }],
+      "client-urls": [
+        ["--client-urls", "http://127.0.0.1:1"],
+        {
+          members: [{ id: 1, peerUrl: PEERS[0]!, clientUrl: "http://127.0.0.1:1" }],
+          advertiseClientUrl: "http://127.0.0.1:1",
+          listenClient: { host: "127.0.0.1", port: 1 },
+        },
+      ],
       "tick-ms": [["--tick-ms", "3"], { tickMs: 3 }],
       "heartbeat-ticks": [["--heartbeat-ticks", "2"], { heartbeatTicks: 2 }],
       "election-ticks": [["--election-ticks", "20"], { electionTicks: 20 }],
       "snapshot-entries": [["--snapshot-entries", "5"], { snapshotEntries: 5 }],
       "request-timeout-ms": [["--request-timeout-ms", "9"], { requestTimeoutMs: 9 }],
       "log-level": [["--log-level", "warn"], { logLevel: "warn" }],
-      join: [[], {}],
     };
     assert.deepEqual(Object.keys(samples).sort(), Object.keys(NODE_FLAGS).sort());
     for (const [flag, [argv, expected]] of Object.entries(samples)) {

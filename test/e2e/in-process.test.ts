@@ -43,13 +43,17 @@ describe("startNode in one process", { timeout: 30_000 }, () => {
   test("parseNodeArgs: seed flags, defaults and errors", () => {
     const o = parseNodeArgs(["--id", "2", "--cluster", peerUrls.join(","), "--port", "9999"]);
     assert.equal(o.id, 2);
-    assert.deepEqual(o.peerUrls, peerUrls);
-    assert.deepEqual(o.clientUrls, clientUrls, "client URL = peer port + 1");
-    assert.equal(o.port, 9999);
+    assert.deepEqual(
+      o.members.map((m) => m.peerUrl),
+      peerUrls,
+    );
+    assert.equal(o.advertiseClientUrl, "http://127.0.0.1:9999");
+    assert.equal(o.listenClient.port, 9999);
     assert.equal(o.dataDir, "./raftstack-2");
     assert.equal(o.tickMs, 10);
     assert.equal(o.electionTicks, 15);
-    assert.equal(parseNodeArgs(["--id", "1", "--cluster", peerUrls.join(",")]).port, base + 11);
+    const own = parseNodeArgs(["--id", "1", "--cluster", peerUrls.join(",")]);
+    assert.equal(own.advertiseClientUrl, clientUrls[0], "by default this node's client port = peer port + 1");
     assert.throws(() => parseNodeArgs(["--id", "4", "--cluster", peerUrls.join(",")]), UsageError);
     assert.throws(() => parseNodeArgs(["--id", "1"]), UsageError);
     assert.throws(() => parseNodeArgs(["--cluster", "nonsense"]), UsageError);
@@ -58,7 +62,6 @@ describe("startNode in one process", { timeout: 30_000 }, () => {
       /--tick-ms/,
     );
     assert.throws(() => parseNodeArgs(["--cluster", peerUrls.join(","), "--bogus"]), UsageError);
-    assert.throws(() => parseNodeArgs(["--cluster", peerUrls.join(","), "--join"]), /not yet supported/);
   });
 
   test("writes, linearizable reads and a graceful leader handover", async () => {

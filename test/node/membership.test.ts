@@ -30,13 +30,17 @@ async function dataDirOfThree(name: string): Promise<string> {
 
 function options(dataDir: string, nodes: number): NodeOptions {
   // Ports are never bound: open() builds the node without listening.
-  const peerUrls = Array.from({ length: nodes }, (_, i) => `http://127.0.0.1:${20000 + 10 * i}`);
   return {
     ...nodeDefaults,
     id: 1,
-    peerUrls,
-    clientUrls: peerUrls.map((u) => u.replace(/0$/, "1")),
-    port: 0,
+    members: Array.from({ length: nodes }, (_, i) => ({
+      id: i + 1,
+      peerUrl: `http://127.0.0.1:${20000 + 10 * i}`,
+    })),
+    join: false,
+    listenPeerUrl: "http://127.0.0.1:20000",
+    listenClient: { host: "127.0.0.1", port: 0 },
+    advertiseClientUrl: "http://127.0.0.1:0",
     dataDir,
     logLevel: "silent",
   };

@@ -121,7 +121,7 @@ describe("e2e: RESP on a 3-node cluster", { timeout: 180_000 }, () => {
     assert.equal(await second, null, "the second waiter gets nothing: one item, one client");
     assert.ok(Date.now() - started < 4000);
 
-    // HTTP long poll on a stack created over RESP, woken by a RESP push; on a follower it is proxied.
+    // HTTP long poll on a stack created over RESP, woken by a RESP push; on a follower the pop is forwarded.
     await pusher.lpush("http-wait", "seed");
     await pusher.lpop("http-wait");
     const info = await c.http(leader, "GET", "/v1/stacks?label=http-wait");

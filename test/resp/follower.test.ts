@@ -1,6 +1,5 @@
-// RESP on followers. Writes there need the node to forward them to the leader over the peer connection
-// (the membership work); until that lands a follower answers -NOLEADER naming the leader. Flip
-// FORWARDING when it lands: the forwarding tests then run and the -NOLEADER test is skipped.
+// RESP on followers: they forward writes to the leader over the peer connection. FORWARDING off runs
+// the tests of the time before (-NOLEADER naming the leader), to check them against an old build.
 // Ports 28710..28732 (this file's range: 28700-28799; peer 287i0, HTTP 287i1, RESP 287i2).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -8,7 +7,7 @@ import type { Redis } from "ioredis";
 import { sleep, track } from "../e2e/harness.js";
 import { RespCluster } from "./harness.js";
 
-const FORWARDING = false;
+const FORWARDING = true;
 const needsForwarding = FORWARDING ? {} : { skip: "follower writes are not forwarded to the leader yet" };
 
 describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {

@@ -7,13 +7,10 @@ import { RespServer } from "../../src/resp/index.js";
 import { FakeService, silent } from "../server/fake-service.js";
 import { frame, RawConn } from "./helpers.js";
 
-const CLIENT_URLS = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"];
-
 async function start(service: FakeService, limits = {}): Promise<{ server: RespServer; port: number }> {
   const server = new RespServer(service, {
     host: "127.0.0.1",
     port: 0,
-    clientUrls: CLIENT_URLS,
     logger: silent,
     limits,
   });
@@ -147,6 +144,7 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     await c.until((r) => r.includes("not valid UTF-8"));
     service.failWith = "not_leader";
     service.leaderId = 2;
+    service.clientUrls.set(2, "http://127.0.0.1:2");
     await c.roundTrip(
       frame("LPUSH", "k", "a"),
       "-NOLEADER this node is not the leader; node 2 is (http://127.0.0.1:2); nothing was applied\r\n",

@@ -4,7 +4,10 @@ import { type Command, encodeCommand, type Outcome, StackMachine } from "../../s
 
 export const silent = pino({ level: "silent" });
 
-/** A node stand-in: a real state machine, with leadership, commit and failures set by the test. */
+/**
+ * A node stand-in: a real state machine, with leadership, commit and failures set by the test. Its
+ * propose applies here whatever the role: forwarding to the leader is the real node's business.
+ */
 export class FakeService implements StackService {
   readonly machine = new StackMachine();
   leaderId: number;
@@ -13,6 +16,8 @@ export class FakeService implements StackService {
   /** Set: propose and read reject with this code. */
   failWith: ServiceErrorCode | undefined;
   readonly proposed: Command[] = [];
+  /** Client URLs of members by id, as the node would publish them. */
+  readonly clientUrls = new Map<number, string>();
   private readonly listeners = new Set<(m: StackMachine) => void>();
 
   constructor(
@@ -45,6 +50,10 @@ export class FakeService implements StackService {
     const outcome = this.machine.apply(index, encodeCommand(cmd));
     for (const listener of this.listeners) listener(this.machine);
     return outcome;
+  }
+
+  clientUrl(id: number): string | undefined {
+    return this.clientUrls.get(id);
   }
 
   onApplied(listener: (m: StackMachine) => void): () => void {

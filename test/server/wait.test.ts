@@ -8,7 +8,6 @@ const service = new FakeService(1);
 const api = new HttpApi(service, {
   host: "127.0.0.1",
   port: 0,
-  clientUrls: [],
   requestTimeoutMs: 500,
   logger: silent,
 });

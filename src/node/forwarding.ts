@@ -1,0 +1,177 @@
+import { NONE, type NodeId } from "../raft/index.js";
+import type { ForwardRequest, ForwardResult } from "../transport/index.js";
+import { isNodeErrorCode, NodeError } from "./errors.js";
+import type { Reply } from "./ports.js";
+
+/** Runs a request of `kind` on this node, which believes it leads; answers the payload of its result. */
+export type LeaderHandler = (kind: number, payload: Uint8Array, reply: Reply<Uint8Array>) => void;
+
+/** Outbound requests to the leader: the peer transport in production. */
+export interface ForwardNetwork {
+  /** Queues `request` for `to`; false if it could not be queued (then it is retried later). */
+  forward(to: NodeId, request: ForwardRequest): boolean;
+}
+
+export interface ForwarderDeps {
+  readonly self: NodeId;
+  /** The leader this node knows of (NONE during an election). */
+  readonly leader: () => NodeId;
+  readonly network: ForwardNetwork;
+  /** Runs a request here once this node leads. */
+  readonly local: LeaderHandler;
+  /** First request id; random per process, so the leader never takes a restarted node's id for an old one's. */
+  readonly firstRequestId: number;
+  readonly requestsPendingMax: number;
+}
+
+interface Pending {
+  readonly request: ForwardRequest;
+  readonly deadlineMs: number;
+  readonly reply: Reply<Uint8Array>;
+  /** Where it was sent last and is awaiting an answer; NONE while it waits for a leader. */
+  sentTo: NodeId;
+  /** Sent or run at least once: at its deadline the outcome is unknown rather than "never proposed". */
+  tried: boolean;
+}
+
+/**
+ * Requests that must run on the leader, from a node that may not be it: forwarded to the leader over
+ * the peer connection (the answer comes back on it) or run here once this node leads, and tried again
+ * on the next leader while the deadline allows: after a refusal (nothing was run), after a lost
+ * connection or an unknown outcome. Only requests that are safe to repeat enter here: writes carry an
+ * idempotency key, so a retry whose first attempt was applied gets the first outcome.
+ */
+export class Forwarder {
+  private readonly pending = new Map<number, Pending>();
+  private nextRequestId: number;
+
+  constructor(private readonly deps: ForwarderDeps) {
+    this.nextRequestId = deps.firstRequestId;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Sends `kind`/`payload` to the leader (or runs it here if this node leads) until `deadlineMs`. */
+  submit(kind: number, payload: Uint8Array, deadlineMs: number, reply: Reply<Uint8Array>): void {
+    if (this.pending.size >= this.deps.requestsPendingMax) {
+      reply.reject(
+        new NodeError("busy", "too many requests waiting for the leader; retry", this.deps.leader()),
+      );
+      return;
+    }
+    const requestId = this.nextRequestId++;
+    const p: Pending = {
+      request: { requestId, kind, payload },
+      deadlineMs,
+      reply,
+      sentTo: NONE,
+      tried: false,
+    };
+    this.pending.set(requestId, p);
+    this.dispatch(p, this.deps.leader());
+  }
+
+  /** The leader changed: requests waiting for one, or sent to the old one, go to the new one. */
+  leaderChanged(leader: NodeId): void {
+    if (leader === NONE) return;
+    for (const p of this.pending.values()) if (p.sentTo !== leader) this.dispatch(p, leader);
+  }
+
+  /** The connection to `peer` broke: answers to what was sent on it are lost, so it is sent again. */
+  peerLost(peer: NodeId): void {
+    for (const p of this.pending.values()) if (p.sentTo === peer) p.sentTo = NONE;
+  }
+
+  /** An answer from `from` to a forwarded request. */
+  result(from: NodeId, r: ForwardResult): void {
+    const p = this.pending.get(r.requestId);
+    if (p === undefined || p.sentTo !== from) return;
+    if (r.ok) {
+      this.settle(p);
+      p.reply.resolve(r.payload);
+      return;
+    }
+    const code = isNodeErrorCode(r.code) ? r.code : "internal";
+    this.failed(p, new NodeError(code, r.message, r.leader), from);
+  }
+
+  /**
+   * Each tick: answers requests past their deadline, and sends again the ones that wait (no leader
+   * was known, the connection broke, or the last attempt failed) if a leader is known now.
+   */
+  tick(nowMs: number): void {
+    const leader = this.deps.leader();
+    for (const p of this.pending.values()) {
+      if (p.deadlineMs <= nowMs) this.expire(p);
+      else if (p.sentTo === NONE && leader !== NONE) this.dispatch(p, leader);
+    }
+  }
+
+  /** Fails everything (the node stops). */
+  failAll(error: NodeError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reply.reject(error);
+  }
+
+  private dispatch(p: Pending, leader: NodeId): void {
+    if (leader === NONE) return;
+    p.tried = true;
+    if (leader === this.deps.self) {
+      p.sentTo = this.deps.self;
+      this.deps.local(p.request.kind, p.request.payload, {
+        resolve: (payload) => {
+          if (this.pending.get(p.request.requestId) !== p) return;
+          this.settle(p);
+          p.reply.resolve(payload);
+        },
+        reject: (error) => {
+          if (this.pending.get(p.request.requestId) === p) this.failed(p, error, this.deps.self);
+        },
+      });
+      return;
+    }
+    p.sentTo = this.deps.network.forward(leader, p.request) ? leader : NONE;
+  }
+
+  /**
+   * An attempt on `at` failed. Refusals (nothing was run) and unknown outcomes wait for the next
+   * leader, or go at once to the one the refusal names; any other error is the answer.
+   */
+  private failed(p: Pending, error: NodeError, at: NodeId): void {
+    p.sentTo = NONE;
+    if (!RETRIED.has(error.code)) {
+      this.settle(p);
+      p.reply.reject(error);
+      return;
+    }
+    const hint = error.leader;
+    if (hint !== NONE && hint !== at) this.dispatch(p, hint);
+  }
+
+  private expire(p: Pending): void {
+    this.settle(p);
+    p.reply.reject(
+      p.tried
+        ? new NodeError(
+            "timeout",
+            "the leader did not answer in time; outcome unknown, retry with the same key",
+            this.deps.leader(),
+          )
+        : new NodeError("no_leader", "no leader known; nothing was proposed, retry", NONE),
+    );
+  }
+
+  private settle(p: Pending): void {
+    this.pending.delete(p.request.requestId);
+  }
+}
+
+/**
+ * Errors after which a request is tried again on the next leader: nothing was run (not_leader,
+ * no_leader, stopped: a leader shutting down refuses), or the outcome is unknown (timeout; the
+ * request's idempotency key makes the retry safe).
+ */
+const RETRIED: ReadonlySet<string> = new Set(["not_leader", "no_leader", "stopped", "timeout"]);

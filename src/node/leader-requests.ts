@@ -1,0 +1,153 @@
+import { randomInt } from "node:crypto";
+import type { NodeId } from "../raft/index.js";
+import {
+  type Command,
+  decodeCommand,
+  decodeOutcome,
+  encodeCommand,
+  encodeOutcome,
+  type Outcome,
+} from "../stack/index.js";
+import type { ForwardRequest, ForwardResult } from "../transport/index.js";
+import type { Driver } from "./driver.js";
+import { NodeError } from "./errors.js";
+import { ForwardedRequests } from "./forwarded.js";
+import { Forwarder, type ForwardNetwork } from "./forwarding.js";
+import type { Clock, Reply } from "./ports.js";
+
+/** What a forwarded request asks of the leader (the forward frame's `kind`). */
+export const REQUEST_COMMAND = 1;
+
+export interface LeaderRequestLimits {
+  /** Requests of this node waiting for (or forwarded to) the leader. */
+  readonly forwardsPendingMax: number;
+  /** Requests forwarded by followers that this leader runs at once. */
+  readonly forwardedMax: number;
+}
+
+export const defaultLeaderRequestLimits: LeaderRequestLimits = {
+  forwardsPendingMax: 65_536,
+  forwardedMax: 65_536,
+};
+
+export interface LeaderRequestDeps {
+  readonly driver: Driver;
+  readonly clock: Clock;
+  readonly network: ForwardNetwork;
+  readonly requestTimeoutMs: number;
+  readonly limits: LeaderRequestLimits;
+}
+
+/**
+ * Where requests that need the leader go: proposed here when this node leads, else forwarded to the
+ * leader over the peer connection, and answered once applied there. A write refused here because
+ * leadership moved, or forwarded, gets an idempotency key first (a node-generated one if the client
+ * sent none), so it can be tried again on the next leader within its deadline and still apply once.
+ */
+export class LeaderRequests {
+  private readonly forwarder: Forwarder;
+  private readonly forwarded: ForwardedRequests;
+  /** Node-generated keys: this node's id and a random per-process prefix make them unique. */
+  private readonly keyPrefix: string;
+  private nextKey = 0;
+
+  constructor(private readonly deps: LeaderRequestDeps) {
+    const { driver } = deps;
+    const run = (kind: number, payload: Uint8Array, reply: Reply<Uint8Array>) =>
+      this.run(kind, payload, reply);
+    this.forwarder = new Forwarder({
+      self: driver.id,
+      leader: () => driver.raft.leader,
+      network: deps.network,
+      local: run,
+      firstRequestId: randomInt(2 ** 40),
+      requestsPendingMax: deps.limits.forwardsPendingMax,
+    });
+    this.forwarded = new ForwardedRequests(run, deps.limits.forwardedMax, deps.requestTimeoutMs);
+    this.keyPrefix = `~${driver.id}.${randomInt(2 ** 40).toString(36)}.`;
+  }
+
+  /** Proposes `cmd` on the leader, wherever it is, and resolves with its outcome once applied there. */
+  propose(cmd: Command): Promise<Outcome> {
+    const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
+    return new Promise<Outcome>((resolve, reject) => {
+      const reply = { resolve, reject };
+      if (this.deps.driver.raft.role !== "leader") {
+        this.forward(cmd, deadlineMs, reply);
+        return;
+      }
+      // The leader's own path: no key is added (keys cost the exactly-once table a slot each).
+      this.deps.driver.propose(cmd, {
+        resolve,
+        reject: (err) => {
+          // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
+          const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
+          if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
+          else reject(err);
+        },
+      });
+    });
+  }
+
+  /** A follower's request (see TransportOptions.onForward). */
+  receive(from: NodeId, request: ForwardRequest, respond: (result: ForwardResult) => void): void {
+    this.forwarded.receive(from, request, this.deps.clock.now(), respond);
+  }
+
+  /** The answer to a request this node forwarded. */
+  result(from: NodeId, result: ForwardResult): void {
+    this.forwarder.result(from, result);
+  }
+
+  leaderChanged(leader: NodeId): void {
+    this.forwarder.leaderChanged(leader);
+  }
+
+  peerLost(peer: NodeId): void {
+    this.forwarder.peerLost(peer);
+  }
+
+  /** Deadlines and resends; called every tick. */
+  tick(): void {
+    const now = this.deps.clock.now();
+    this.forwarder.tick(now);
+    this.forwarded.expire(now);
+  }
+
+  close(): void {
+    const stopped = new NodeError("stopped", "node is shutting down");
+    this.forwarder.failAll(stopped);
+    this.forwarded.failAll(stopped);
+  }
+
+  private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
+    const keyed =
+      cmd.key === undefined ? { ...cmd, key: `${this.keyPrefix}${(this.nextKey++).toString(36)}` } : cmd;
+    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, {
+      resolve: (payload) => {
+        const outcome = decodeOutcome(payload);
+        if (outcome === undefined)
+          reply.reject(new NodeError("internal", "unreadable outcome from the leader"));
+        else reply.resolve(outcome);
+      },
+      reject: (err) => reply.reject(err),
+    });
+  }
+
+  /** Runs a request on this node as the leader (the driver refuses with not_leader if it is not). */
+  private run(kind: number, payload: Uint8Array, reply: Reply<Uint8Array>): void {
+    if (kind !== REQUEST_COMMAND) {
+      reply.reject(new NodeError("bad_request", `unknown request kind ${kind}`));
+      return;
+    }
+    const cmd = decodeCommand(payload);
+    if (cmd === undefined) {
+      reply.reject(new NodeError("bad_request", "unreadable command"));
+      return;
+    }
+    this.deps.driver.propose(cmd, {
+      resolve: (outcome) => reply.resolve(encodeOutcome(outcome)),
+      reject: (err) => reply.reject(err),
+    });
+  }
+}

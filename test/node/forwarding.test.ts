@@ -1,0 +1,308 @@
+// Forwarding writes to the leader (issue 11, item 1): the follower's queue with its retries, the
+// leader's table of forwarded requests, and three real drivers where an answer is lost in a leader
+// change and the retry still applies the write exactly once.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ForwardedRequests } from "../../src/node/forwarded.js";
+import { Forwarder } from "../../src/node/forwarding.js";
+import { Driver, NodeError, type Reply } from "../../src/node/index.js";
+import { LeaderRequests } from "../../src/node/leader-requests.js";
+import type { Message } from "../../src/raft/index.js";
+import { decodeCommand, type Outcome } from "../../src/stack/index.js";
+import { DiskStorage, MemDisk } from "../../src/storage/index.js";
+import type { ForwardRequest, ForwardResult } from "../../src/transport/index.js";
+import { ManualClock } from "./helpers.js";
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: NodeError } | undefined;
+
+function capture<T>(): { reply: Reply<T>; settled: () => Settled<T>; count: () => number } {
+  let settled: Settled<T>;
+  let count = 0;
+  return {
+    reply: {
+      resolve: (value) => {
+        count++;
+        settled = { ok: true, value };
+      },
+      reject: (error) => {
+        count++;
+        settled = { ok: false, error };
+      },
+    },
+    settled: () => settled,
+    count: () => count,
+  };
+}
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A follower (id 1) whose sends are recorded; `leader` and the local handler are set by the test. */
+function follower(opts: { requestsPendingMax?: number } = {}) {
+  const sent: { to: number; request: ForwardRequest }[] = [];
+  const local: { kind: number; reply: Reply<Uint8Array> }[] = [];
+  const state = { leader: 0, accept: true };
+  const f = new Forwarder({
+    self: 1,
+    leader: () => state.leader,
+    network: {
+      forward: (to, request) => {
+        if (state.accept) sent.push({ to, request });
+        return state.accept;
+      },
+    },
+    local: (kind, _payload, reply) => local.push({ kind, reply }),
+    firstRequestId: 1000,
+    requestsPendingMax: opts.requestsPendingMax ?? 100,
+  });
+  return { f, sent, local, state };
+}
+
+const ok = (requestId: number, answer: string): ForwardResult => ({
+  requestId,
+  ok: true,
+  payload: bytes(answer),
+});
+const refused = (requestId: number, code: string, leader: number): ForwardResult => ({
+  requestId,
+  ok: false,
+  code,
+  leader,
+  message: code,
+});
+
+describe("forwarder (the follower's side)", () => {
+  test("waits for a leader, sends on its connection, resolves once with the answer", () => {
+    const { f, sent, state } = follower();
+    const a = capture<Uint8Array>();
+    f.submit(1, bytes("cmd"), 1000, a.reply);
+    assert.equal(sent.length, 0, "no leader known: nothing sent");
+    state.leader = 2;
+    f.leaderChanged(2);
+    assert.deepEqual(
+      sent.map((s) => [s.to, s.request.requestId]),
+      [[2, 1000]],
+    );
+    f.result(3, ok(1000, "from the wrong node")); // only the node it was sent to answers it
+    assert.equal(a.count(), 0);
+    f.result(2, ok(1000, "done"));
+    f.result(2, ok(1000, "again"));
+    assert.equal(a.count(), 1);
+    assert.equal(text((a.settled() as { value: Uint8Array }).value), "done");
+    assert.equal(f.size, 0);
+  });
+
+  test("a lost connection, a refusal or an unknown outcome sends it again, same id, to the leader", () => {
+    const { f, sent, state } = follower();
+    const a = capture<Uint8Array>();
+    state.leader = 2;
+    f.submit(1, bytes("cmd"), 1000, a.reply);
+    f.peerLost(2);
+    f.tick(10);
+    f.result(2, refused(1000, "not_leader", 3)); // refused, naming the new leader: sent there at once
+    f.result(3, refused(1000, "timeout", 3)); // outcome unknown: wait, then try again
+    f.tick(20);
+    f.result(2, refused(1000, "stopped", 0));
+    state.leader = 3;
+    f.leaderChanged(3);
+    assert.deepEqual(
+      sent.map((s) => [s.to, s.request.requestId]),
+      [
+        [2, 1000],
+        [2, 1000],
+        [3, 1000],
+        [2, 1000],
+        [3, 1000],
+      ],
+    );
+    f.result(3, ok(1000, "applied once"));
+    assert.equal(a.count(), 1);
+  });
+
+  test("other errors are the answer; deadlines answer no_leader (never sent) or timeout (sent)", () => {
+    const { f, state } = follower();
+    const busy = capture<Uint8Array>();
+    state.leader = 2;
+    f.submit(1, bytes("a"), 1000, busy.reply);
+    f.result(2, refused(1000, "busy", 2));
+    assert.equal((busy.settled() as { error: NodeError }).error.code, "busy");
+    const strange = capture<Uint8Array>();
+    f.submit(1, bytes("b"), 1000, strange.reply);
+    f.result(2, refused(1001, "from_a_newer_version", 2));
+    assert.equal((strange.settled() as { error: NodeError }).error.code, "internal");
+    const sent = capture<Uint8Array>();
+    f.submit(1, bytes("c"), 100, sent.reply);
+    state.leader = 0;
+    const never = capture<Uint8Array>();
+    f.submit(1, bytes("d"), 100, never.reply);
+    f.tick(99);
+    assert.equal(f.size, 2);
+    f.tick(100);
+    assert.equal((sent.settled() as { error: NodeError }).error.code, "timeout");
+    assert.equal((never.settled() as { error: NodeError }).error.code, "no_leader");
+  });
+
+  test("bounded: past requestsPendingMax a request is refused busy; a full link retries on the tick", () => {
+    const { f, sent, state } = follower({ requestsPendingMax: 1 });
+    state.leader = 2;
+    state.accept = false;
+    const first = capture<Uint8Array>();
+    f.submit(1, bytes("a"), 1000, first.reply);
+    const second = capture<Uint8Array>();
+    f.submit(1, bytes("b"), 1000, second.reply);
+    assert.equal((second.settled() as { error: NodeError }).error.code, "busy");
+    state.accept = true;
+    f.tick(1);
+    assert.equal(sent.length, 1);
+  });
+
+  test("once this node leads, waiting requests run here; a refusal here waits for the next tick", () => {
+    const { f, local, state } = follower();
+    const a = capture<Uint8Array>();
+    f.submit(7, bytes("x"), 1000, a.reply);
+    state.leader = 1;
+    f.leaderChanged(1);
+    assert.equal(local.length, 1);
+    local[0]?.reply.reject(new NodeError("not_leader", "transfer in progress", 1));
+    f.tick(5);
+    assert.equal(local.length, 2, "tried here again on the tick");
+    local[1]?.reply.resolve(bytes("ran here"));
+    assert.equal(text((a.settled() as { value: Uint8Array }).value), "ran here");
+  });
+});
+
+describe("forwarded requests (the leader's side)", () => {
+  test("a copy resent while the first runs is not run twice: the answer goes to the newest connection", () => {
+    const runs: Reply<Uint8Array>[] = [];
+    const table = new ForwardedRequests((_kind, _payload, reply) => runs.push(reply), 2, 100);
+    const oldConn: ForwardResult[] = [];
+    const newConn: ForwardResult[] = [];
+    const request = { requestId: 5, kind: 1, payload: bytes("p") };
+    table.receive(2, request, 0, (r) => oldConn.push(r));
+    table.receive(2, request, 1, (r) => newConn.push(r));
+    assert.equal(runs.length, 1);
+    runs[0]?.resolve(bytes("out"));
+    assert.deepEqual([oldConn.length, newConn.length], [0, 1]);
+    assert.equal(table.size, 0);
+    // Another sender's request with the same id is another request.
+    table.receive(3, request, 2, () => {});
+    assert.equal(runs.length, 2);
+  });
+
+  test("bounded, with a deadline sweep", () => {
+    const table = new ForwardedRequests(() => {}, 1, 100);
+    const answers: ForwardResult[] = [];
+    table.receive(2, { requestId: 1, kind: 1, payload: bytes("a") }, 0, (r) => answers.push(r));
+    table.receive(2, { requestId: 2, kind: 1, payload: bytes("b") }, 0, (r) => answers.push(r));
+    assert.equal(answers.length, 1);
+    assert.equal(answers[0]?.requestId, 2);
+    assert.equal(answers[0]?.ok === false && answers[0].code, "busy");
+    table.expire(199);
+    assert.equal(table.size, 1);
+    table.expire(200);
+    assert.equal(table.size, 0);
+    assert.equal(answers[1]?.ok === false && answers[1].code, "timeout");
+  });
+});
+
+/** Three drivers on one manual clock; raft messages and forward frames are delivered by `flush`. */
+async function threeNodes() {
+  const clock = new ManualClock();
+  const voters = [1, 2, 3];
+  const drivers = new Map<number, Driver>();
+  const requests = new Map<number, LeaderRequests>();
+  const net = { dropResultsFrom: 0 };
+  for (const id of voters) {
+    const storage = await DiskStorage.open(new MemDisk(), `/n${id}`, {
+      bootstrapConfig: { voters, learners: [] },
+    });
+    const driver = new Driver(
+      {
+        raft: { id, electionTicks: 10, heartbeatTicks: 3, seed: id },
+        voters,
+        tickMs: 10,
+        snapshotEntries: 10_000,
+        requestTimeoutMs: 2000,
+      },
+      {
+        clock,
+        storage,
+        network: {
+          send: (msgs: readonly Message[]) => {
+            for (const m of msgs) clock.defer(() => drivers.get(m.to)?.receive(m));
+          },
+        },
+        hooks: { leaderChanged: (leader) => clock.defer(() => requests.get(id)?.leaderChanged(leader)) },
+      },
+    );
+    drivers.set(id, driver);
+    requests.set(
+      id,
+      new LeaderRequests({
+        driver,
+        clock,
+        requestTimeoutMs: 2000,
+        limits: { forwardsPendingMax: 100, forwardedMax: 100 },
+        network: {
+          forward: (to, request) => {
+            clock.defer(() =>
+              requests.get(to)?.receive(id, request, (result) => {
+                if (net.dropResultsFrom !== to) clock.defer(() => requests.get(id)?.result(to, result));
+              }),
+            );
+            return true;
+          },
+        },
+      }),
+    );
+    driver.start();
+    clock.every(10, () => requests.get(id)?.tick());
+  }
+  return { clock, drivers, requests, net };
+}
+
+describe("forwarding between real drivers", () => {
+  test("an unkeyed write whose answer is lost in a leader change is applied exactly once", async () => {
+    const { clock, drivers, requests, net } = await threeNodes();
+    await clock.advance(1000);
+    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    assert.ok(leader !== undefined);
+    const [from, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    let created: Outcome | undefined;
+    const creating = requests
+      .get(from)
+      ?.propose({ type: "create", label: "s", atMs: 0 })
+      .then((o) => {
+        created = o;
+      });
+    await clock.advance(100);
+    await creating;
+    assert.deepEqual(created, { ok: true, kind: "created", id: 1 });
+
+    // The leader applies the push, but its answer never reaches the follower...
+    net.dropResultsFrom = leader.id;
+    let pushed: Outcome | undefined;
+    const answer = requests
+      .get(from)
+      ?.propose({ type: "push", id: 1, items: ["once"], atMs: 0 })
+      .then((o) => {
+        pushed = o;
+      });
+    await clock.advance(50);
+    assert.deepEqual(leader.machine.size(1), { ok: true, kind: "size", size: 1 });
+    assert.equal(pushed, undefined);
+    // ...and leadership moves: the follower sends the write again, with the key it gave it, to the new leader.
+    assert.ok(leader.transferLeadership(next));
+    net.dropResultsFrom = 0;
+    await clock.advance(500);
+    await answer;
+    assert.deepEqual(pushed, { ok: true, kind: "pushed", size: 1 });
+    for (const d of drivers.values())
+      assert.deepEqual(d.machine.size(1), { ok: true, kind: "size", size: 1 });
+    // The logged command carries a key this node made up.
+    const log = drivers.get(next)?.raft.log;
+    const entries = log?.slice(log.firstIndex(), log.lastIndex() + 1, 1e9) ?? [];
+    const keys = entries.filter((e) => e.kind === "normal").map((e) => decodeCommand(e.data)?.key);
+    assert.ok(keys.length >= 2 && keys.every((k) => k?.startsWith(`~${from}.`)), String(keys));
+  });
+});
