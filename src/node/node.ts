@@ -7,6 +7,7 @@ import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
 import { NodeMetrics } from "./metrics.js";
 import type { NodeOptions } from "./options.js";
+import type { TestHooks } from "./test-hooks.js";
 
 export interface MemberStatus {
   readonly id: number;
@@ -36,6 +37,8 @@ export interface DriverOptions {
   readonly processMetrics?: boolean;
   /** Storage failed: the node stopped serving and must be restarted (main exits). */
   readonly onFatal?: (err: unknown) => void;
+  /** Deliberate bugs, disk delay and clock skew for fault-injection tests (test-hooks.ts); never in production. */
+  readonly testHooks?: TestHooks;
 }
 
 /**
@@ -54,6 +57,7 @@ export class RaftNode {
     readonly metrics: NodeMetrics,
     /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
     private readonly appliedListeners: Set<(m: StackMachine) => void>,
+    private readonly testHooks: TestHooks | undefined,
   ) {
     this.id = options.id;
   }
@@ -64,8 +68,9 @@ export class RaftNode {
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;
+    const hooks = extras.testHooks;
     const voters = options.peerUrls.map((_, i) => i + 1);
-    const storage = await DiskStorage.open(new NodeDisk(), options.dataDir, {
+    const storage = await DiskStorage.open(hooks?.disk(new NodeDisk()) ?? new NodeDisk(), options.dataDir, {
       bootstrapConfig: { voters, learners: [] },
       // Keep a tail no longer than the snapshot interval: followers further behind get a snapshot.
       compactKeepEntries: Math.min(COMPACT_KEEP_ENTRIES_DEFAULT, options.snapshotEntries),
@@ -101,15 +106,19 @@ export class RaftNode {
             electionTicks: options.electionTicks,
             heartbeatTicks: options.heartbeatTicks,
             seed: (Math.random() * 0x7fffffff) | 0,
+            ...(hooks === undefined ? {} : { mutations: hooks.raftMutations() }),
           },
           voters,
           tickMs: options.tickMs,
           snapshotEntries: options.snapshotEntries,
           requestTimeoutMs: options.requestTimeoutMs,
           ...(extras.limits === undefined ? {} : { limits: extras.limits }),
+          ...(hooks === undefined
+            ? {}
+            : { machine: hooks.machineOptions(), mutations: hooks.driverMutations() }),
         },
         {
-          clock: systemClock,
+          clock: hooks?.clock(systemClock) ?? systemClock,
           storage,
           network: transport,
           logger,
@@ -129,7 +138,7 @@ export class RaftNode {
       await storage.close();
       throw err;
     }
-    return new RaftNode(options, driver, storage, transport, metrics, appliedListeners);
+    return new RaftNode(options, driver, storage, transport, metrics, appliedListeners, hooks);
   }
 
   async start(): Promise<void> {
@@ -149,7 +158,8 @@ export class RaftNode {
    * to confirm its commit index, then for this node to apply up to it.
    */
   async read<T>(fn: (m: StackMachine) => T, stale = false): Promise<T> {
-    if (!stale) await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
+    if (!stale && this.testHooks?.has("readWithoutReadIndex") !== true)
+      await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
     return fn(this.driver.machine);
   }
 
@@ -214,6 +224,7 @@ export class RaftNode {
       await this.driver.idle();
       // After a failed write the storage refuses everything, close included; that failure was reported.
       await this.storage.close().catch(() => {});
+      this.testHooks?.close();
     })();
     return this.closing;
   }
