@@ -6,6 +6,7 @@ import { NodeDisk, repair, StorageCorruptionError, StorageError } from "../stora
 import { addNodeFlags, hasNodeFlagsOnLine, nodeInputOf, PRECEDENCE_TEXT } from "./flags.js";
 import { type NodeOptions, UsageError, validateNodeOptions } from "./options.js";
 import { startNode } from "./start.js";
+import { TestHooks } from "./test-hooks.js";
 
 /**
  * Exit codes of every raftstack command, declared once here (README "Exit codes" lists them):
@@ -26,9 +27,21 @@ export const EXIT_CODES_TEXT =
  */
 export async function runNode(options: NodeOptions): Promise<number> {
   let running: Awaited<ReturnType<typeof startNode>>;
+  let testHooks: TestHooks | undefined;
+  try {
+    testHooks = TestHooks.fromEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`raftstack: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  if (testHooks !== undefined)
+    process.stderr.write(
+      `raftstack: TEST HOOKS ON (mutations: ${[...testHooks.mutations].join(",") || "none"})\n`,
+    );
   try {
     running = await startNode(options, {
       processMetrics: true,
+      ...(testHooks === undefined ? {} : { testHooks }),
       onFatal: (err) => {
         process.stderr.write(`raftstack: node ${options.id} stopped: ${(err as Error).message}\n`);
         process.exit(EXIT_FAILURE);

@@ -9,6 +9,7 @@ import { Driver, type DriverLimits } from "./driver.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
+import type { TestHooks } from "./test-hooks.js";
 
 export interface MemberStatus {
   readonly id: number;
@@ -38,6 +39,8 @@ export interface DriverOptions {
   readonly processMetrics?: boolean;
   /** Storage failed: the node stopped serving and must be restarted (main exits). */
   readonly onFatal?: (err: unknown) => void;
+  /** Deliberate bugs, disk delay and clock skew for fault-injection tests (test-hooks.ts); never in production. */
+  readonly testHooks?: TestHooks;
 }
 
 /** The id every peer handshake carries: peers started with another --cluster-token are refused. */
@@ -66,6 +69,7 @@ export class RaftNode {
     readonly metrics: NodeMetrics,
     /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
     private readonly appliedListeners: Set<(m: StackMachine) => void>,
+    private readonly testHooks: TestHooks | undefined,
   ) {
     this.id = options.id;
     this.advertisedClientUrl = options.advertiseClientUrl;
@@ -77,9 +81,10 @@ export class RaftNode {
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;
+    const hooks = extras.testHooks;
     // A joining node starts with no configuration: it learns the cluster's from the leader.
     const voters = options.join ? [] : options.members.map((m) => m.id);
-    const storage = await DiskStorage.open(new NodeDisk(), options.dataDir, {
+    const storage = await DiskStorage.open(hooks?.disk(new NodeDisk()) ?? new NodeDisk(), options.dataDir, {
       bootstrapConfig: { voters, learners: [] },
       // Keep a tail no longer than the snapshot interval: followers further behind get a snapshot.
       compactKeepEntries: Math.min(COMPACT_KEEP_ENTRIES_DEFAULT, options.snapshotEntries),
@@ -114,6 +119,8 @@ export class RaftNode {
       const s = (driver as Driver).raft.status();
       return { applied: s.applied, commit: s.commit, term: s.term, isLeader: s.role === "leader" };
     }, extras.processMetrics ?? false);
+    // One clock for the driver and the forwarded requests, so a test clock skew moves both.
+    const clock = hooks?.clock(systemClock) ?? systemClock;
     try {
       driver = new Driver(
         {
@@ -122,15 +129,19 @@ export class RaftNode {
             electionTicks: options.electionTicks,
             heartbeatTicks: options.heartbeatTicks,
             seed: (Math.random() * 0x7fffffff) | 0,
+            ...(hooks === undefined ? {} : { mutations: hooks.raftMutations() }),
           },
           voters,
           tickMs: options.tickMs,
           snapshotEntries: options.snapshotEntries,
           requestTimeoutMs: options.requestTimeoutMs,
           ...(extras.limits === undefined ? {} : { limits: extras.limits }),
+          ...(hooks === undefined
+            ? {}
+            : { machine: hooks.machineOptions(), mutations: hooks.driverMutations() }),
         },
         {
-          clock: systemClock,
+          clock,
           storage,
           network: transport,
           logger,
@@ -140,7 +151,7 @@ export class RaftNode {
               for (const listener of appliedListeners) listener(machine);
             },
             // Out of the Ready loop: resent requests may be proposed here at once.
-            leaderChanged: (leader) => systemClock.defer(() => requests?.leaderChanged(leader)),
+            leaderChanged: (leader) => clock.defer(() => requests?.leaderChanged(leader)),
           },
           onFatal: (err) => {
             void transport.close();
@@ -154,12 +165,12 @@ export class RaftNode {
     }
     requests = new LeaderRequests({
       driver,
-      clock: systemClock,
+      clock,
       network: transport,
       requestTimeoutMs: options.requestTimeoutMs,
       limits: { ...defaultLeaderRequestLimits, ...extras.limits },
     });
-    return new RaftNode(options, driver, requests, storage, transport, metrics, appliedListeners);
+    return new RaftNode(options, driver, requests, storage, transport, metrics, appliedListeners, hooks);
   }
 
   async start(): Promise<void> {
@@ -194,7 +205,8 @@ export class RaftNode {
    * to confirm its commit index, then for this node to apply up to it.
    */
   async read<T>(fn: (m: StackMachine) => T, stale = false): Promise<T> {
-    if (!stale) await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
+    if (!stale && this.testHooks?.has("readWithoutReadIndex") !== true)
+      await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
     return fn(this.driver.machine);
   }
 
@@ -260,6 +272,7 @@ export class RaftNode {
       await this.driver.idle();
       // After a failed write the storage refuses everything, close included; that failure was reported.
       await this.storage.close().catch(() => {});
+      this.testHooks?.close();
     })();
     return this.closing;
   }

@@ -4,6 +4,7 @@ import { HttpApi } from "../server/index.js";
 import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
+import type { TestHooks } from "./test-hooks.js";
 
 export interface RunningNode {
   readonly id: number;
@@ -22,6 +23,8 @@ export interface StartExtras {
   readonly onFatal?: (err: unknown) => void;
   /** Collect process-wide metrics too (main does; several nodes in one test process do not). */
   readonly processMetrics?: boolean;
+  /** Test-only hooks (test-hooks.ts), from RAFTSTACK_TEST_HOOKS in main. */
+  readonly testHooks?: TestHooks;
 }
 
 /** Time a stopping leader waits for its successor, so clients see no election gap. */
@@ -37,6 +40,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     logger,
     processMetrics: extras.processMetrics ?? false,
     ...(extras.onFatal === undefined ? {} : { onFatal: extras.onFatal }),
+    ...(extras.testHooks === undefined ? {} : { testHooks: extras.testHooks }),
   });
   const { host } = options.listenClient;
   const api = new HttpApi(node, {

@@ -25,12 +25,16 @@ export type NodeView = ClusterView & { readonly lastIndex: number };
 
 export interface ClusterOptions {
   readonly size: number;
-  /** Node i listens for peers on basePort + 10·i and for clients on basePort + 10·i + 1. */
+  /** Node i listens for peers on basePort + 10·i, for HTTP clients on + 1 and for RESP clients on + 2. */
   readonly basePort: number;
   readonly dataRoot: string;
   readonly logDir: string;
   readonly netfilter: Netfilter | undefined;
   readonly nodeArgs: readonly string[];
+  /** Extra environment of node i (its test-only hooks file), if any. */
+  readonly nodeEnv?: (i: number) => Record<string, string>;
+  /** Start each node's RESP listener on respPort(i). */
+  readonly resp?: boolean;
   /** Milliseconds since the run started, for crash records. */
   readonly now: () => number;
 }
@@ -69,6 +73,10 @@ export class NemesisCluster {
     return this.o.basePort + 10 * i + 1;
   }
 
+  respPort(i: number): number {
+    return this.o.basePort + 10 * i + 2;
+  }
+
   url(i: number): string {
     return `http://127.0.0.1:${this.clientPort(i)}`;
   }
@@ -99,20 +107,20 @@ export class NemesisCluster {
       String(this.clientPort(i)),
       "--data-dir",
       this.dataDir(i),
+      ...(this.o.resp === true ? ["--resp-port", String(this.respPort(i))] : []),
       ...this.o.nodeArgs,
     ];
+    const env = { ...process.env, ...this.o.nodeEnv?.(i) };
     const nf = this.o.netfilter;
     // The wrapper joins the node's cgroup and then becomes the node (exec keeps the pid), so every
     // packet the node ever sends is matched by the partition rules.
     const child =
       nf === undefined
-        ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+        ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env })
         : spawn(
             "/bin/sh",
             ["-c", 'echo $$ > "$0" && exec "$@"', nf.procsFile(i), process.execPath, ...args],
-            {
-              stdio: ["ignore", "pipe", "pipe"],
-            },
+            { stdio: ["ignore", "pipe", "pipe"], env },
           );
     const log = this.log(i);
     child.stdout?.pipe(log, { end: false });
@@ -141,6 +149,16 @@ export class NemesisCluster {
     };
     this.procs.set(i, proc);
     this.states.set(i, "up");
+  }
+
+  /**
+   * Takes back node i's exits since `since` whose stderr matches `expected`: a fail-stop the fault itself
+   * caused (a full disk) is not a crash.
+   */
+  excuseCrashes(i: number, since: number, expected: RegExp): NodeCrash[] {
+    const excused = this.crashes.filter((c) => c.node === i && c.at >= since && expected.test(c.stderrTail));
+    for (const c of excused) this.crashes.splice(this.crashes.indexOf(c), 1);
+    return excused;
   }
 
   /** SIGKILL (after SIGCONT, so a paused node dies too) and wait until the process is gone. */
@@ -260,6 +278,7 @@ export async function findFreeBasePort(size: number, from = 30_000, to = 32_700)
     const ports = Array.from({ length: size }, (_, n) => [
       base + 10 * (n + 1),
       base + 10 * (n + 1) + 1,
+      base + 10 * (n + 1) + 2,
     ]).flat();
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }

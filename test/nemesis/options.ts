@@ -1,6 +1,7 @@
 // Command-line options of `npm run nemesis`, and the command that reproduces a run.
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { type NodeMutation, nodeMutationNames } from "../../src/node/test-hooks.js";
 import { FAULTS } from "./faults.js";
 import type { NemesisOptions } from "./run.js";
 
@@ -13,6 +14,10 @@ export const USAGE = `usage: npm run nemesis -- [options]
   --faults LIST       comma list of kinds or groups, or all (default all):
 ${FAULTS.map((f) => `                        ${f.kind.padEnd(17)} [${f.group}] ${f.summary}`).join("\n")}
   --clients N         concurrent clients (default 8)
+  --resp-share X      share of the clients speaking RESP (ONCE-keyed LPUSH/LPOP, LINDEX, LLEN) instead
+                      of HTTP, 0..1 (default 0.25; 0 = HTTP only, nodes get no RESP port)
+  --mutation NAME     run every node with a deliberate bug (test-only hooks; the run should then
+                      report a violation): ${nodeMutationNames.join(", ")}
   --rate N            operations started per second by all clients (default 250; 0 = unlimited)
   --stacks N          stacks the clients share (default 4)
   --check-seconds N   linearizability checker budget (default 120)
@@ -71,6 +76,8 @@ export function parseNemesisArgs(argv: readonly string[]): NemesisCommand {
         ? undefined
         : intIn("base-port", values["base-port"], 0, 1024, 32_700),
     clients: intIn("clients", values.clients, 8, 1, 256),
+    respShare: shareOf(values["resp-share"]),
+    mutation: mutationOf(values.mutation),
     rate: intIn("rate", values.rate, 250, 0, 1_000_000),
     stacks: intIn("stacks", values.stacks, 4, 1, 1000),
     checkMs,
@@ -89,9 +96,29 @@ export function commandOf(o: Omit<NemesisOptions, "command">): string {
     `--duration ${o.durationMs / 1000}`,
     `--faults ${o.faults.join(",")}`,
   ];
-  args.push(`--clients ${o.clients}`, `--rate ${o.rate}`, `--stacks ${o.stacks}`);
+  args.push(
+    `--clients ${o.clients}`,
+    `--rate ${o.rate}`,
+    `--stacks ${o.stacks}`,
+    `--resp-share ${o.respShare}`,
+  );
+  if (o.mutation !== undefined) args.push(`--mutation ${o.mutation}`);
   for (const a of o.nodeArgs) args.push(`--node-arg=${a}`);
   return `npm run nemesis -- ${args.join(" ")}`;
+}
+
+function shareOf(text: string | undefined): number {
+  if (text === undefined) return 0.25;
+  const x = Number(text);
+  if (!(x >= 0 && x <= 1)) throw new UsageError("--resp-share: expected a number from 0 to 1");
+  return x;
+}
+
+function mutationOf(text: string | undefined): NodeMutation | undefined {
+  if (text === undefined) return undefined;
+  const m = nodeMutationNames.find((n) => n === text);
+  if (m === undefined) throw new UsageError(`--mutation: one of ${nodeMutationNames.join(", ")}`);
+  return m;
 }
 
 function parse(argv: readonly string[]) {
@@ -105,6 +132,8 @@ function parse(argv: readonly string[]) {
       out: { type: "string" },
       faults: { type: "string" },
       clients: { type: "string" },
+      "resp-share": { type: "string" },
+      mutation: { type: "string" },
       rate: { type: "string" },
       stacks: { type: "string" },
       "check-seconds": { type: "string" },

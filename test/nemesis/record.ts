@@ -46,6 +46,8 @@ export interface OpRecord {
   readonly value?: string;
   readonly key?: string;
   readonly phase: Phase;
+  /** Sent over RESP (every attempt); HTTP when absent. */
+  via?: "resp";
   readonly call: number;
   /** When the definite answer arrived; undefined while the outcome is unknown. */
   ret?: number;

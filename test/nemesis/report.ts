@@ -47,7 +47,8 @@ export function renderReport(r: RunResult, faults: readonly FaultRecord[]): stri
   out.push("## Operations", "");
   out.push(
     `${o.total} operations (push ${o.byKind.push}, pop ${o.byKind.pop}, top ${o.byKind.top}, size ${o.byKind.size}; ` +
-      `${o.drainPops} of the pops drained the stacks at the end). Answered ${o.answered}, ` +
+      `${o.drainPops} of the pops drained the stacks at the end; ${o.resp ?? 0} over RESP, the rest HTTP). ` +
+      `Answered ${o.answered}, ` +
       `of which ${o.settledLater} only later, by re-sending the key; unknown ${o.unknown}; never sent ${o.notApplied}.`,
   );
   out.push("");

@@ -54,6 +54,8 @@ export interface RunResult {
     readonly unknown: number;
     readonly settledLater: number;
     readonly drainPops: number;
+    /** Sent over RESP (the rest over HTTP); absent in results written before RESP clients. */
+    readonly resp?: number;
   };
   readonly faultsByKind: Record<string, { readonly count: number; readonly activeMs: number }>;
   readonly availability: Record<string, KindAvailability>;
@@ -133,6 +135,7 @@ export function checkRun(input: CheckInput): RunResult {
       unknown: ops.filter((op) => op.answer === undefined && !op.notApplied).length,
       settledLater: ops.filter((op) => op.answer !== undefined && !op.inDeadline).length,
       drainPops: ops.filter((op) => op.phase === "drain").length,
+      resp: ops.filter((op) => op.via === "resp").length,
     },
     faultsByKind,
     availability: availabilityByKind(ops, faults),

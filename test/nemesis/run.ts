@@ -3,12 +3,16 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { NodeMutation } from "../../src/node/test-hooks.js";
 import { Prng } from "../../src/raft/index.js";
 import { findFreeBasePort, NemesisCluster } from "./cluster.js";
+import { DiskFiller, DiskUnavailableError } from "./disk-full.js";
 import { type FaultContext, type FaultSpec, selectFaults } from "./faults.js";
+import { NodeHooks } from "./hooks.js";
 import { Netfilter, NetfilterUnavailableError } from "./netfilter.js";
 import type { FaultRecord } from "./record.js";
 import { NodeRequests } from "./requests.js";
+import { RespRequests } from "./resp-requests.js";
 import { checkRun, type RunOutcome, type RunResult, writeRunFiles } from "./result.js";
 import { makeSchedule } from "./schedule.js";
 import { type StackRef, Workload } from "./workload.js";
@@ -29,8 +33,12 @@ export interface NemesisOptions {
   readonly checkMs: number;
   /** The nodes' --request-timeout-ms: a 503 must come within it while a majority is gone. */
   readonly requestTimeoutMs: number;
-  /** Extra flags for every node (e.g. test-only switches of later stages). */
+  /** Extra flags for every node. */
   readonly nodeArgs: readonly string[];
+  /** A deliberate bug every node runs with (test hooks): the run is expected to find a violation. */
+  readonly mutation: NodeMutation | undefined;
+  /** Share of the clients that speak RESP instead of HTTP (0..1); the nodes then open their RESP port. */
+  readonly respShare: number;
   readonly keepData: boolean;
   /** The command line, for the report. */
   readonly command: string;
@@ -76,24 +84,44 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
       specs = specs.filter((s) => !s.needs.includes("netfilter"));
     }
   }
+  // Nodes get hooks files only when something uses them: a normal node never sees the variables.
+  const hooks =
+    o.mutation !== undefined || specs.some((s) => s.needs.includes("hooks"))
+      ? new NodeHooks(join(o.outDir, "hooks"), ids, o.mutation === undefined ? undefined : [o.mutation])
+      : undefined;
+  let disk: DiskFiller | undefined;
+  if (specs.some((s) => s.needs.includes("tmpfs"))) {
+    const node = 1 + (o.seed % o.nodes);
+    try {
+      disk = DiskFiller.mount(node, join(dataRoot, `node-${node}`));
+    } catch (err) {
+      if (!(err instanceof DiskUnavailableError)) throw err;
+      say(`nemesis: disk-full skipped: ${err.message}`);
+      specs = specs.filter((s) => !s.needs.includes("tmpfs"));
+    }
+  }
   const cluster = new NemesisCluster({
     size: o.nodes,
     basePort,
     dataRoot,
     logDir: join(o.outDir, "logs"),
     netfilter,
+    ...(hooks === undefined ? {} : { nodeEnv: (i: number) => hooks.env(i) }),
+    resp: o.respShare > 0,
     nodeArgs: ["--request-timeout-ms", String(o.requestTimeoutMs), "--log-level", "info", ...o.nodeArgs],
     now,
   });
   const emergency = () => {
     cluster.killAllSync();
     netfilter?.cleanupSync();
+    disk?.unmount();
   };
   process.once("exit", emergency);
   const requests = new NodeRequests((i) => cluster.url(i), now);
   const faults: FaultRecord[] = [];
   const seedRng = new Prng(o.seed);
   let workload: Workload | undefined;
+  let respRequests: RespRequests | undefined;
   let outcome: RunOutcome = { kind: "aborted", why: "not started" };
   try {
     for (const i of ids) cluster.start(i);
@@ -103,10 +131,22 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
     }
     const stacks = await createStacks(cluster, o.stacks, o.seed);
     say(`nemesis: seed ${o.seed}, ${o.nodes} nodes on ports ${basePort}+, partitions ${partitions}`);
+    if (o.mutation !== undefined) say(`nemesis: every node runs with the deliberate bug ${o.mutation}`);
+    if (disk !== undefined) say(`nemesis: node ${disk.node}'s data dir is a tmpfs (disk-full)`);
     say(`nemesis: faults ${specs.map((s) => s.kind).join(", ") || "none"}`);
+    const labels = new Map(stacks.map((s) => [s.id, s.label]));
+    const respClients = Math.round(o.clients * o.respShare);
+    if (respClients > 0)
+      respRequests = new RespRequests(
+        (i) => cluster.respPort(i),
+        (id) => labels.get(id) ?? "?",
+        now,
+      );
     workload = new Workload({
       nodes: ids,
       requests,
+      ...(respRequests === undefined ? {} : { respRequests }),
+      respClients,
       stacks,
       clients: o.clients,
       rng: seedRng.fork(),
@@ -120,12 +160,21 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
     });
     const workStart = now();
     workload.start();
-    await runSchedule(o, specs, cluster, netfilter, faults, abort.signal, say, () => now() - workStart, now);
+    await runSchedule(
+      o,
+      specs,
+      { cluster, netfilter, hooks, disk },
+      faults,
+      abort.signal,
+      say,
+      () => now() - workStart,
+      now,
+    );
     if (abort.signal.aborted) {
       outcome = { kind: "aborted", why: "interrupted" };
       return await finish();
     }
-    await healAll(cluster, netfilter, say);
+    await healAll(cluster, netfilter, hooks, disk, say);
     const leader = await cluster.waitLeader(leaderWaitMs);
     await workload.stop();
     if (leader === undefined) {
@@ -144,7 +193,9 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
     await workload?.stop();
     await cluster.stopAll();
     await requests.close();
+    await respRequests?.close();
     netfilter?.cleanupSync();
+    disk?.unmount();
     process.off("exit", emergency);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -163,7 +214,9 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
       elapsedMs: now(),
     });
     writeRunFiles(o.outDir, result, workload?.ops ?? [], faults);
-    if (!o.keepData && result.verdict === "pass") rmSync(dataRoot, { recursive: true, force: true });
+    const keep = o.keepData || result.verdict !== "pass";
+    disk?.unmount(keep ? `${disk.dir}-tmpfs-copy` : undefined);
+    if (!keep) rmSync(dataRoot, { recursive: true, force: true });
     return result;
   }
 }
@@ -199,8 +252,7 @@ async function createStacks(cluster: NemesisCluster, count: number, seed: number
 async function runSchedule(
   o: NemesisOptions,
   specs: readonly FaultSpec[],
-  cluster: NemesisCluster,
-  netfilter: Netfilter | undefined,
+  env: Pick<FaultContext, "cluster" | "netfilter" | "hooks" | "disk">,
   faults: FaultRecord[],
   signal: AbortSignal,
   say: (line: string) => void,
@@ -227,9 +279,9 @@ async function runSchedule(
     };
     faults.push(record);
     const ctx: FaultContext = {
-      cluster,
-      netfilter,
+      ...env,
       rng: new Prng(planned.seed),
+      now,
       hold,
       step: (what, nodes = []) => {
         record.steps.push({ at: now(), what });
@@ -241,7 +293,7 @@ async function runSchedule(
       await spec.run(ctx, planned.activeMs);
     } catch (err) {
       ctx.step(`fault failed: ${(err as Error).message}`);
-      await healAll(cluster, netfilter, say);
+      await healAll(env.cluster, env.netfilter, env.hooks, env.disk, say);
     }
     record.end = now();
   }
@@ -252,9 +304,13 @@ async function runSchedule(
 async function healAll(
   cluster: NemesisCluster,
   netfilter: Netfilter | undefined,
+  hooks: NodeHooks | undefined,
+  disk: DiskFiller | undefined,
   say: (line: string) => void,
 ) {
   await netfilter?.heal();
+  hooks?.clearAll();
+  disk?.free();
   for (const i of cluster.ids) {
     if (cluster.state(i) === "paused") cluster.resume(i);
     if (cluster.state(i) === "down") {

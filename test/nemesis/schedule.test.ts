@@ -45,7 +45,12 @@ describe("nemesis schedule", () => {
       selectFaults(["repair", "pause-leader"]).map((f) => f.kind),
       ["pause-leader", "repair"],
     );
-    assert.throws(() => selectFaults(["disk-full"]), /unknown fault "disk-full"/);
+    assert.deepEqual(
+      selectFaults(["disk", "clock"]).map((f) => f.kind),
+      ["disk-slow", "disk-stall", "stall-crash", "clock-skew", "disk-full"],
+    );
+    assert.throws(() => selectFaults(["membership"]), /unknown fault "membership"/);
+    assert.throws(() => parseNemesisArgs(["--mutation", "nope"]), /--mutation: one of/);
     assert.throws(() => parseNemesisArgs(["--faults", "kill,nope"]), /unknown "nope"/);
     assert.throws(() => parseNemesisArgs(["--nodes", "4"]), /3 or 5/);
   });
@@ -56,10 +61,23 @@ describe("nemesis schedule", () => {
       assert.ok(c.kind === "run");
       return c.options;
     };
-    const o = run(["--seed", "12", "--nodes", "5", "--duration", "30", "--faults", "kill,partition"]);
+    const o = run([
+      ...["--seed", "12", "--nodes", "5", "--duration", "30", "--faults", "kill,partition"],
+      ...["--resp-share", "0.5", "--mutation", "ackBeforeFsync"],
+    ]);
     assert.equal(o.command, commandOf(o));
     const again = run(o.command.replace("npm run nemesis -- ", "").split(" "));
-    for (const key of ["seed", "nodes", "durationMs", "faults", "clients", "rate", "stacks"] as const)
+    for (const key of [
+      "seed",
+      "nodes",
+      "durationMs",
+      "faults",
+      "clients",
+      "rate",
+      "stacks",
+      "respShare",
+      "mutation",
+    ] as const)
       assert.deepEqual(again[key], o[key]);
     assert.deepEqual(parseNemesisArgs(["--recheck", "/tmp/x", "--check-seconds", "5"]), {
       kind: "recheck",

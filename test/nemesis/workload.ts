@@ -13,6 +13,9 @@ export interface StackRef {
 export interface WorkloadOptions {
   readonly nodes: readonly number[];
   readonly requests: OpTransport;
+  /** The RESP transport, for the first `respClients` clients (their operations' every attempt uses it). */
+  readonly respRequests?: OpTransport;
+  readonly respClients: number;
   readonly stacks: readonly StackRef[];
   readonly clients: number;
   readonly rng: Prng;
@@ -66,6 +69,7 @@ export class Workload {
   /** Writes whose outcome is unknown; their keys are re-sent until a node answers. */
   private readonly unknown = new Set<OpRecord>();
   private readonly requestOf = new Map<OpRecord, Request>();
+  private readonly respOps = new WeakSet<OpRecord>();
   private nextProcess: number;
   private stopping = false;
   private running: Promise<void>[] = [];
@@ -144,6 +148,10 @@ export class Workload {
         await sleep(100);
         continue;
       }
+      if (worker < this.o.respClients && this.o.respRequests !== undefined) {
+        op.via = "resp";
+        this.respOps.add(op);
+      }
       await this.perform(op, rng, this.o.now() + this.o.opDeadlineMs);
       // A client that does not know whether its operation happened cannot go on as the same process:
       // the operation stays open forever in the history, as in Jepsen.
@@ -196,7 +204,7 @@ export class Workload {
     for (let k = 0; ; k++) {
       const remaining = deadlineAt - this.o.now();
       if (remaining <= 0) break;
-      const a = await this.o.requests.attempt(node, req, Math.min(this.o.attemptTimeoutMs, remaining));
+      const a = await this.transportOf(op).attempt(node, req, Math.min(this.o.attemptTimeoutMs, remaining));
       op.attempts.push(a);
       if (a.answer !== undefined) {
         this.settle(op, a.answer, a.end);
@@ -219,9 +227,13 @@ export class Workload {
   }
 
   /** Re-sends an answered write's key to another node; the verifier compares the two answers. */
+  private transportOf(op: OpRecord): OpTransport {
+    return this.respOps.has(op) ? this.o.respRequests! : this.o.requests;
+  }
+
   private async echo(op: OpRecord, rng: Prng): Promise<void> {
     const first = op.attempts[op.attempts.length - 1]?.node ?? 1;
-    const a = await this.o.requests.attempt(
+    const a = await this.transportOf(op).attempt(
       this.otherNode(first, rng),
       this.requestOf.get(op)!,
       this.o.attemptTimeoutMs,
@@ -242,7 +254,7 @@ export class Workload {
   private async settleBatch(rng: Prng, ops: readonly OpRecord[]): Promise<void> {
     await Promise.all(
       ops.map(async (op) => {
-        const a = await this.o.requests.attempt(
+        const a = await this.transportOf(op).attempt(
           rng.pick(this.o.nodes),
           this.requestOf.get(op)!,
           this.o.attemptTimeoutMs,

@@ -1,0 +1,147 @@
+// `npm run nemesis:mutations`: one nemesis run per deliberate bug of the core, the driver and the stack
+// machine (the simulator's --mutation switches, enabled in the node processes through their test-only
+// hooks), each with the faults that give the bug its chance. Prints switch → verdict; every switch must
+// end in a violation ("caught"). Exit 0 when all are caught, 1 otherwise, 4 on bad flags.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type NodeMutation, nodeMutationNames } from "../../src/node/test-hooks.js";
+import type { RunResult } from "./result.js";
+
+/** Faults that expose each bug; `all` where no narrower set is known to suffice. */
+export const MUTATION_FAULTS: Readonly<Record<NodeMutation, string>> = {
+  // Acknowledging before the write is durable matters only when the node then dies with it unwritten.
+  ackBeforeFsync: "stall-crash",
+  // A follower or a deposed leader answers reads from its own, possibly older, state.
+  readWithoutReadIndex: "pause-leader,partition-leader,kill-leader",
+  // Any retried or echoed keyed write is applied again.
+  applyRetriesTwice: "kill-leader,pause-leader",
+  // Contested elections: two leaders in one term overwrite each other's entries.
+  grantTwoVotesPerTerm: "kill-leader,pause-leader,partition-leader,partition-flap,partition-oneway",
+  // Figure 8: needs a leader change with old-term entries on a minority, then another.
+  commitOldTermByCounting: "all",
+  // A follower appends after a mismatching entry: its log diverges from the leader's after leader changes.
+  skipLogMatchingCheck: "kill-leader,partition-leader,stall-crash,repair",
+};
+
+export interface MutationVerdict {
+  readonly mutation: NodeMutation;
+  readonly faults: string;
+  readonly exitCode: number | null;
+  readonly verdict: string;
+  readonly caught: boolean;
+  readonly why: readonly string[];
+  readonly ops: number;
+  readonly out: string;
+}
+
+/** Runs one nemesis per switch, one after another (each is a whole cluster); `say` gets each row. */
+export async function runMutations(
+  o: {
+    readonly mutations: readonly NodeMutation[];
+    readonly seed: number;
+    readonly durationS: number;
+    readonly outDir: string;
+    readonly basePort?: number;
+    readonly nodes: number;
+  },
+  say: (line: string) => void,
+): Promise<MutationVerdict[]> {
+  const rows: MutationVerdict[] = [];
+  for (const mutation of o.mutations) {
+    const out = join(o.outDir, mutation);
+    const faults = MUTATION_FAULTS[mutation];
+    const args = [
+      resolve("dist/test/nemesis/cli.js"),
+      ...["--mutation", mutation, "--faults", faults, "--seed", String(o.seed)],
+      ...[
+        "--duration",
+        String(o.durationS),
+        "--nodes",
+        String(o.nodes),
+        "--out",
+        out,
+        "--check-seconds",
+        "60",
+      ],
+      ...(o.basePort === undefined ? [] : ["--base-port", String(o.basePort)]),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
+    // A run bounds itself (faults, heal, drain, check); this is the backstop for a hung one.
+    const timer = setTimeout(() => child.kill("SIGINT"), (o.durationS + 240) * 1000);
+    const exitCode = await new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    clearTimeout(timer);
+    const resultPath = join(out, "result.json");
+    const result = existsSync(resultPath)
+      ? (JSON.parse(readFileSync(resultPath, "utf8")) as RunResult)
+      : undefined;
+    const row: MutationVerdict = {
+      mutation,
+      faults,
+      exitCode,
+      verdict: result?.verdict ?? `no result (exit ${exitCode})`,
+      caught: result?.verdict === "violation",
+      why: result?.why ?? [],
+      ops: result?.ops.total ?? 0,
+      out,
+    };
+    rows.push(row);
+    say(
+      `${mutation.padEnd(24)} ${row.caught ? "CAUGHT " : "MISSED "} ${row.verdict.padEnd(10)} ` +
+        `${row.ops} ops; ${row.why.join("; ") || "-"}  [faults ${faults}]`,
+    );
+  }
+  return rows;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    values = parse(argv).values;
+  } catch (err) {
+    process.stderr.write(`nemesis:mutations: ${(err as Error).message}\n`);
+    return 4;
+  }
+  const mutations = (values.only?.split(",") ?? [...nodeMutationNames]) as NodeMutation[];
+  const unknown = mutations.find((m) => !nodeMutationNames.includes(m));
+  if (unknown !== undefined) {
+    process.stderr.write(
+      `nemesis:mutations: unknown switch ${unknown}; known: ${nodeMutationNames.join(", ")}\n`,
+    );
+    return 4;
+  }
+  const seed = Number(values.seed ?? 1);
+  const durationS = Number(values.duration ?? 45);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`nemesis:mutations: seed ${seed}, ${durationS} s per switch, 3 nodes`);
+  const rows = await runMutations(
+    { mutations, seed, durationS, nodes: 3, outDir: resolve(values.out ?? "nemesis-results/mutations") },
+    say,
+  );
+  const missed = rows.filter((r) => !r.caught).length;
+  say(`nemesis:mutations: ${rows.length - missed} of ${rows.length} caught`);
+  return missed === 0 ? 0 : 1;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      only: { type: "string" },
+      seed: { type: "string" },
+      duration: { type: "string" },
+      out: { type: "string" },
+    },
+  });
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("dist/test/nemesis/mutations.js"))
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`nemesis:mutations: ${(err as Error).stack ?? err}\n`);
+      process.exit(4);
+    },
+  );
