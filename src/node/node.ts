@@ -7,6 +7,7 @@ import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
 import { NodeMetrics } from "./metrics.js";
 import type { NodeOptions } from "./options.js";
+import { RecentEvents } from "./recent-events.js";
 
 export interface MemberStatus {
   readonly id: number;
@@ -54,6 +55,8 @@ export class RaftNode {
     readonly metrics: NodeMetrics,
     /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
     private readonly appliedListeners: Set<(m: StackMachine) => void>,
+    /** The node's recent timeline (elections, leader changes, snapshots), for the dashboard. */
+    readonly events: RecentEvents,
   ) {
     this.id = options.id;
   }
@@ -89,10 +92,17 @@ export class RaftNode {
       onUnreachable: (peer) => driver?.peerUnreachable(peer),
       onSnapshotSent: (peer, ok) => driver?.snapshotSent(peer, ok),
     });
-    const metrics = new NodeMetrics(() => {
-      const s = (driver as Driver).raft.status();
-      return { applied: s.applied, commit: s.commit, term: s.term, isLeader: s.role === "leader" };
-    }, extras.processMetrics ?? false);
+    const events = new RecentEvents(options.id, () => Date.now());
+    const metrics = new NodeMetrics(
+      {
+        raft: () => (driver as Driver).raft.status(),
+        proposalsPending: () => driver?.proposalsPending ?? 0,
+        sessions: () => driver?.machine.sessionCount ?? 0,
+        transport: () => transport.stats(),
+        walBytesWritten: () => storage.walBytesWritten,
+      },
+      extras.processMetrics ?? false,
+    );
     try {
       driver = new Driver(
         {
@@ -118,6 +128,14 @@ export class RaftNode {
             machineChanged: (machine) => {
               for (const listener of appliedListeners) listener(machine);
             },
+            events: (raftEvents, dropped) => {
+              for (const event of raftEvents) events.add(event);
+              events.dropped += dropped;
+            },
+            snapshotTaken: (index, data) =>
+              events.add({ type: "snapshotCreated", index, bytes: data.length }),
+            restored: (snap) =>
+              events.add({ type: "snapshotInstalled", index: snap.meta.index, term: snap.meta.term }),
           },
           onFatal: (err) => {
             void transport.close();
@@ -129,7 +147,7 @@ export class RaftNode {
       await storage.close();
       throw err;
     }
-    return new RaftNode(options, driver, storage, transport, metrics, appliedListeners);
+    return new RaftNode(options, driver, storage, transport, metrics, appliedListeners, events);
   }
 
   async start(): Promise<void> {

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { DashboardFeed, dashboardRoutes } from "../dashboard/index.js";
 import { RespServer } from "../resp/index.js";
 import { HttpApi } from "../server/index.js";
 import type { NodeStatus } from "./node.js";
@@ -40,12 +41,15 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
   });
   const own = new URL(options.clientUrls[options.id - 1] ?? "http://127.0.0.1");
   const host = options.host ?? own.hostname.replace(/^\[(.*)\]$/, "$1");
+  const dashboard = new DashboardFeed(node, {}, (err) => logger.warn({ err }, "dashboard refresh failed"));
   const api = new HttpApi(node, {
     host,
     port: options.port,
     clientUrls: options.clientUrls,
     requestTimeoutMs: options.requestTimeoutMs,
     logger,
+    routes: dashboardRoutes(dashboard),
+    onRequest: (route, status) => node.metrics.httpRequest(route, status),
   });
   const resp =
     options.respPort === undefined
@@ -62,6 +66,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     await node.close();
     throw err;
   }
+  dashboard.start();
   const clientUrl = `http://${own.hostname}:${port}`;
   logger.info(
     { clientUrl, respPort, peerUrl: options.peerUrls[options.id - 1], dataDir: options.dataDir },
@@ -78,6 +83,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
       closing ??= (async () => {
         const handedOver = await node.transferLeadership(TRANSFER_WAIT_MS);
         logger.info({ handedOver }, "shutting down");
+        dashboard.stop();
         await Promise.all([api.close(), resp?.close()]);
         await node.close();
         logger.flush();
