@@ -1,13 +1,29 @@
 // Headless Chromium for the browser tests: Debian's /usr/bin/chromium driven by playwright-core, with
 // a fresh profile and no background traffic (without those flags Chromium's own connections fail here).
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.RAFTSTACK_CHROMIUM ?? "/usr/bin/chromium";
 /** Screenshots land here (git-ignored). */
-export const OUTPUT_DIR = "test-output";
+export const OUTPUT_DIR = resolve("test-output");
+
+/**
+ * The reason to skip the browser tests, or false to run them: CI installs Debian's chromium, a
+ * machine without it skips them with this one line instead of failing.
+ */
+export const SKIP_WITHOUT_CHROMIUM: string | false = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set RAFTSTACK_CHROMIUM)`;
+
+/** Saves a full-page screenshot under OUTPUT_DIR and prints its path. */
+export async function screenshot(page: Page, name: string, shows: string): Promise<string> {
+  const path = join(OUTPUT_DIR, name);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`# screenshot ${path}: ${shows}`);
+  return path;
+}
 
 const FLAGS = [
   "--headless",

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
-import { OUTPUT_DIR, openBrowser } from "./browser.js";
+import { openBrowser, SKIP_WITHOUT_CHROMIUM, screenshot } from "./browser.js";
 
 const BIN = resolve("bin/raftstack.js");
 const TEST_TIMEOUT_MS = 120_000;
@@ -74,6 +74,7 @@ async function metric(url: string, name: string): Promise<number | undefined> {
 
 test("dashboard: members and leader, kill the leader from the page, push and pop, no console errors", {
   timeout: TEST_TIMEOUT_MS,
+  skip: SKIP_WITHOUT_CHROMIUM,
 }, async () => {
   const proc = spawn(
     process.execPath,
@@ -202,7 +203,11 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
       .locator('#timeline li[data-type="leaderChanged"]', { hasText: `node ${newLeader} is leader` })
       .first()
       .waitFor({ timeout: WAIT_MS });
-    await page.screenshot({ path: join(OUTPUT_DIR, "dashboard.png"), fullPage: true });
+    await screenshot(
+      page,
+      "dashboard.png",
+      `3 members after node ${leader} was killed from the page and started again (follower), node ${newLeader} leading, stack "browser" after push/pop/push`,
+    );
     assert.deepEqual(errors, [], "no errors in the browser console");
   } finally {
     await browser.close();
