@@ -6,4 +6,7 @@ import { rmSync } from "node:fs";
 
 rmSync("dist/src", { recursive: true, force: true });
 const result = spawnSync("tsc", ["-p", "tsconfig.build.json"], { stdio: "inherit" });
-process.exit(result.status ?? 1);
+if (result.status !== 0) process.exit(result.status ?? 1);
+// The dashboard's page and uPlot ship beside its modules.
+const copied = spawnSync(process.execPath, ["scripts/copy-assets.js"], { stdio: "inherit" });
+process.exit(copied.status ?? 1);

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { basename, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { prettyFactory } from "pino-pretty";
+import { ControlServer, dashboardUrl, type ProcessState } from "./control.js";
 import { DEFAULT_ENDPOINTS } from "./endpoints.js";
 import { probeStatus, STATUS_HEADER, statusCells } from "./status.js";
 import { formatTable } from "./table.js";
@@ -23,6 +25,8 @@ export interface LocalClusterOptions {
   readonly stopTimeoutMs: number;
   /** The command that runs raftstack here (see invokedAs), for the banner's hints. */
   readonly self: string;
+  /** Port of the control API the dashboard's buttons call (loopback only); 0 picks a free one. */
+  readonly controlPort?: number;
 }
 
 export const STOP_TIMEOUT_MS_DEFAULT = 10_000;
@@ -51,6 +55,8 @@ const CLI_MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 export class LocalCluster {
   private readonly members: Member[];
   private readonly peerUrls: string;
+  /** The nodes log JSON (pino); the console shows each line readable, one line per record. */
+  private readonly pretty: (line: string) => string;
 
   constructor(private readonly opts: LocalClusterOptions) {
     this.members = Array.from({ length: opts.nodes }, (_, i) => ({
@@ -62,6 +68,22 @@ export class LocalCluster {
       exited: Promise.resolve(),
     }));
     this.peerUrls = this.members.map((m) => `http://127.0.0.1:${m.clientPort - 1}`).join(",");
+    this.pretty = prettyFactory({
+      colorize: opts.color,
+      singleLine: true,
+      translateTime: "HH:MM:ss.l",
+      ignore: "pid,hostname,node",
+    });
+  }
+
+  /** Each node's process as the console knows it (the control API's node list). */
+  processes(): ProcessState[] {
+    return this.members.map((m) => ({
+      id: m.id,
+      name: m.name,
+      process: m.proc === undefined ? "stopped" : m.paused ? "paused" : "running",
+      pid: m.proc?.pid,
+    }));
   }
 
   get endpoints(): string[] {
@@ -239,7 +261,8 @@ export class LocalCluster {
   private log(m: Member, line: string): void {
     const prefix = m.name.padEnd(`raftstack${this.members.length}`.length) + " | ";
     const color = COLORS[(m.id - 1) % COLORS.length];
-    this.opts.out.write(this.opts.color ? `\x1b[${color}m${prefix}\x1b[0m${line}\n` : `${prefix}${line}\n`);
+    const text = line.startsWith("{") ? this.pretty(line).trimEnd() : line;
+    this.opts.out.write(this.opts.color ? `\x1b[${color}m${prefix}\x1b[0m${text}\n` : `${prefix}${text}\n`);
   }
 
   private say(text: string): void {
@@ -282,6 +305,15 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
   const onExit = () => cluster.killAllSync();
   process.on("exit", onExit);
   opts.out.write(`${banner(cluster.endpoints, opts.self)}\n`);
+  const control = new ControlServer(cluster, {
+    port: opts.controlPort ?? 0,
+    allowedOrigins: cluster.endpoints.flatMap((e) => [e, e.replace("127.0.0.1", "localhost")]),
+  });
+  const controlUrl = await control.listen();
+  opts.out.write(
+    `dashboard (its buttons stop, kill, pause and restart nodes; keep this link private):\n` +
+      `  ${dashboardUrl(cluster.endpoints[0] ?? "", controlUrl, control.token)}\n`,
+  );
   cluster.startAll();
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
@@ -317,4 +349,5 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   process.off("exit", onExit);
+  await control.close();
 }

@@ -34,6 +34,7 @@ interface ClusterFlags {
   readonly respBasePort: number;
   readonly stopTimeoutMs: number;
   readonly nodeArgs: string;
+  readonly controlPort: number;
 }
 
 function checkClusterPorts(flags: ClusterFlags): void {
@@ -100,6 +101,12 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
       STOP_TIMEOUT_MS_DEFAULT,
     )
     .option("--node-args <flags>", 'extra flags for every node, e.g. "--tick-ms 5"', "")
+    .option(
+      "--control-port <port>",
+      "loopback port of the control API the dashboard's buttons call; 0 picks a free one",
+      nonNegativeInt("--control-port"),
+      0,
+    )
     .action(async (flags: ClusterFlags) => {
       checkClusterPorts(flags);
       await runCluster(
@@ -111,6 +118,7 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
           respBasePort: flags.respBasePort,
           nodeArgs: flags.nodeArgs.split(/\s+/).filter((s) => s !== ""),
           stopTimeoutMs: flags.stopTimeoutMs,
+          controlPort: flags.controlPort,
           out: io.out,
           color: io.color,
           self: invokedAs(process.argv[1] ?? "raftstack"),

@@ -17,6 +17,7 @@ import {
   type StackMachineOptions,
 } from "../stack/index.js";
 import { NodeError } from "./errors.js";
+import { describeEvent } from "./event-text.js";
 import { startingVoters } from "./membership.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
@@ -135,6 +136,11 @@ export class Driver {
     return this.machine_;
   }
 
+  /** Proposals waiting for their outcome (leader only). */
+  get proposalsPending(): number {
+    return this.proposals.size;
+  }
+
   /** Index of the newest snapshot this node holds. */
   get snapshotIndex(): number {
     return this.snapshots.index;
@@ -185,6 +191,7 @@ export class Driver {
   propose(cmd: Command, reply: Reply<Outcome>): void {
     const refused = this.proposalRefusal();
     if (refused !== undefined) {
+      this.metrics?.proposalsRefused.inc({ code: refused.code });
       reply.reject(refused);
       return;
     }
@@ -197,6 +204,7 @@ export class Driver {
           : result.error === "transfer_in_progress"
             ? "not_leader"
             : "no_leader";
+      this.metrics?.proposalsRefused.inc({ code });
       reply.reject(new NodeError(code, `proposal refused: ${result.error}`, result.leader));
       return;
     }
@@ -397,14 +405,16 @@ export class Driver {
   }
 
   /**
-   * Logs what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
-   * with their reason, check-quorum step-downs, lost or recovering logs), so an election storm leaves a
-   * trace. Typed loosely until the core's `events` field merges into this branch; then drop the cast.
+   * Hands what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
+   * with their reason, check-quorum step-downs, lost or recovering logs) to the hooks (the dashboard's
+   * timeline) and logs each as one readable line at info, so an election storm leaves a trace.
    */
   private logEvents(rd: Ready): void {
+    if (rd.events.length === 0 && rd.eventsDropped === 0) return;
+    this.hooks.events?.(rd.events, rd.eventsDropped);
     const logger = this.logger;
     if (logger === undefined) return;
-    for (const event of rd.events) logger.info(event, `raft: ${event.type}`);
+    for (const event of rd.events) logger.info(event, describeEvent(event, this.id));
     if (rd.eventsDropped > 0)
       logger.info({ eventsDropped: rd.eventsDropped }, "raft: events left out (core's eventsMax)");
   }
@@ -424,9 +434,10 @@ export class Driver {
   }
 
   private installSnapshot(snap: Snapshot): void {
+    const started = this.clock.now();
     this.machine_ = StackMachine.restore(snap.data, this.config.machine);
     this.snapshots.installed(snap.meta.index);
-    this.metrics?.snapshots.inc({ kind: "installed" });
+    this.metrics?.snapshotDone("installed", (this.clock.now() - started) / 1000, snap.data.length);
     this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");
     this.hooks.restored?.(snap);
     this.proposals.superseded(snap.meta.index, this.raft.leader);

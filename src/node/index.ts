@@ -7,6 +7,7 @@ export {
   defaultDriverLimits,
 } from "./driver.js";
 export { MembershipMismatchError, NodeError, type NodeErrorCode } from "./errors.js";
+export { describeEvent, type NodeEvent, type TimelineEvent } from "./event-text.js";
 export { parseNodeArgs } from "./flags.js";
 export {
   addNodeCommands,
@@ -20,7 +21,7 @@ export {
   runRepairCommand,
   usageExitCode,
 } from "./main.js";
-export { NodeMetrics } from "./metrics.js";
+export { type MetricsSample, type MetricsSource, NodeMetrics, type RouteLabel } from "./metrics.js";
 export { clusterIdOf, type DriverOptions, type MemberStatus, type NodeStatus, RaftNode } from "./node.js";
 export {
   envNameOf,
@@ -37,4 +38,5 @@ export {
   validateNodeOptions,
 } from "./options.js";
 export type { Clock, DriverStorage, Reply } from "./ports.js";
+export { RECENT_EVENTS_MAX_DEFAULT, type RecentEvent, RecentEvents } from "./recent-events.js";
 export { type RunningNode, type StartExtras, startNode } from "./start.js";

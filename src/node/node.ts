@@ -9,6 +9,7 @@ import { Driver, type DriverLimits } from "./driver.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
+import { RecentEvents } from "./recent-events.js";
 import type { TestHooks } from "./test-hooks.js";
 
 export interface MemberStatus {
@@ -70,6 +71,8 @@ export class RaftNode {
     /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
     private readonly appliedListeners: Set<(m: StackMachine) => void>,
     private readonly testHooks: TestHooks | undefined,
+    /** The node's recent timeline (elections, leader changes, snapshots), for the dashboard. */
+    readonly events: RecentEvents,
   ) {
     this.id = options.id;
     this.advertisedClientUrl = options.advertiseClientUrl;
@@ -115,10 +118,17 @@ export class RaftNode {
       onForward: (from, request, respond) => requests?.receive(from, request, respond),
       onForwardResult: (from, result) => requests?.result(from, result),
     });
-    const metrics = new NodeMetrics(() => {
-      const s = (driver as Driver).raft.status();
-      return { applied: s.applied, commit: s.commit, term: s.term, isLeader: s.role === "leader" };
-    }, extras.processMetrics ?? false);
+    const events = new RecentEvents(options.id, () => Date.now());
+    const metrics = new NodeMetrics(
+      {
+        raft: () => (driver as Driver).raft.status(),
+        proposalsPending: () => driver?.proposalsPending ?? 0,
+        sessions: () => driver?.machine.sessionCount ?? 0,
+        transport: () => transport.stats(),
+        walBytesWritten: () => storage.walBytesWritten,
+      },
+      extras.processMetrics ?? false,
+    );
     // One clock for the driver and the forwarded requests, so a test clock skew moves both.
     const clock = hooks?.clock(systemClock) ?? systemClock;
     try {
@@ -152,6 +162,14 @@ export class RaftNode {
             },
             // Out of the Ready loop: resent requests may be proposed here at once.
             leaderChanged: (leader) => clock.defer(() => requests?.leaderChanged(leader)),
+            events: (raftEvents, dropped) => {
+              for (const event of raftEvents) events.add(event);
+              events.dropped += dropped;
+            },
+            snapshotTaken: (index, data) =>
+              events.add({ type: "snapshotCreated", index, bytes: data.length }),
+            restored: (snap) =>
+              events.add({ type: "snapshotInstalled", index: snap.meta.index, term: snap.meta.term }),
           },
           onFatal: (err) => {
             void transport.close();
@@ -170,7 +188,17 @@ export class RaftNode {
       requestTimeoutMs: options.requestTimeoutMs,
       limits: { ...defaultLeaderRequestLimits, ...extras.limits },
     });
-    return new RaftNode(options, driver, requests, storage, transport, metrics, appliedListeners, hooks);
+    return new RaftNode(
+      options,
+      driver,
+      requests,
+      storage,
+      transport,
+      metrics,
+      appliedListeners,
+      hooks,
+      events,
+    );
   }
 
   async start(): Promise<void> {

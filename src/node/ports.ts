@@ -1,4 +1,4 @@
-import type { ConfigState, Entry, LogStorage, Message, Snapshot } from "../raft/index.js";
+import type { ConfigState, Entry, LogStorage, Message, RaftEvent, Snapshot } from "../raft/index.js";
 import type { Outcome, StackMachine } from "../stack/index.js";
 import type { SaveBatch } from "../storage/index.js";
 import type { NodeError } from "./errors.js";
@@ -59,6 +59,8 @@ export interface DriverHooks {
   machineChanged?(machine: StackMachine): void;
   /** A local snapshot of the machine at `index` was encoded (before it is written). */
   snapshotTaken?(index: number, data: Uint8Array): void;
+  /** The core's events of one Ready (elections, leader changes, refused votes...) and how many it left out. */
+  events?(events: readonly RaftEvent[], dropped: number): void;
 }
 
 /** pino-compatible subset. */

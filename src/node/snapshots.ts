@@ -59,11 +59,9 @@ export class LocalSnapshots {
       .then(() => storage.compact(applied))
       .then(() => {
         this.index_ = Math.max(this.index_, applied);
-        metrics?.snapshots.inc({ kind: "created" });
-        logger?.info(
-          { index: applied, bytes, ms: Math.round(clock.now() - started) },
-          "created snapshot and compacted the log",
-        );
+        const ms = clock.now() - started;
+        metrics?.snapshotDone("created", ms / 1000, bytes);
+        logger?.info({ index: applied, bytes, ms: Math.round(ms) }, "created snapshot and compacted the log");
       })
       .catch(this.deps.failed)
       .finally(() => {

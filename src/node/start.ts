@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { DashboardFeed, dashboardRoutes } from "../dashboard/index.js";
 import { RespServer } from "../resp/index.js";
 import { HttpApi } from "../server/index.js";
 import type { NodeStatus } from "./node.js";
@@ -43,11 +44,14 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     ...(extras.testHooks === undefined ? {} : { testHooks: extras.testHooks }),
   });
   const { host } = options.listenClient;
+  const dashboard = new DashboardFeed(node, {}, (err) => logger.warn({ err }, "dashboard refresh failed"));
   const api = new HttpApi(node, {
     host,
     port: options.listenClient.port,
     requestTimeoutMs: options.requestTimeoutMs,
     logger,
+    routes: dashboardRoutes(dashboard),
+    onRequest: (route, status) => node.metrics.httpRequest(route, status),
   });
   const resp =
     options.respPort === undefined
@@ -64,6 +68,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     await node.close();
     throw err;
   }
+  dashboard.start();
   // A listener on port 0 publishes the port it got.
   const advertised = new URL(options.advertiseClientUrl);
   if (advertised.port === "0") advertised.port = String(port);
@@ -91,6 +96,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
       closing ??= (async () => {
         const handedOver = await node.transferLeadership(TRANSFER_WAIT_MS);
         logger.info({ handedOver }, "shutting down");
+        dashboard.stop();
         await Promise.all([api.close(), resp?.close()]);
         await node.close();
         logger.flush();

@@ -9,7 +9,7 @@ import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
 import { opsRoutes } from "./ops-routes.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
-import { Router } from "./routes.js";
+import { Router, type RouteSpec } from "./routes.js";
 import { seedRoutes } from "./seed-routes.js";
 import type { StackService } from "./service.js";
 
@@ -20,6 +20,10 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs: number;
   readonly bodyBytesMax?: number;
   readonly logger: Logger;
+  /** More rows for the route table (the dashboard's), after the API's own. */
+  readonly routes?: readonly RouteSpec<RequestContext>[];
+  /** Told of every answer: the route that served it (undefined: none matched) and its status. */
+  readonly onRequest?: (route: RouteSpec<RequestContext> | undefined, status: number) => void;
 }
 
 /**
@@ -43,9 +47,18 @@ export class HttpApi {
     assertBodyFits(bodyBytesMax);
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
     this.parts = { service, responses, blocking: new BlockingPops(service), bodyBytesMax };
-    this.router = new Router([...seedRoutes, ...jsonRoutes, ...opsRoutes(service.status().commit)]);
+    this.router = new Router([
+      ...seedRoutes,
+      ...jsonRoutes,
+      ...opsRoutes(service.status().commit),
+      ...(opts.routes ?? []),
+    ]);
+    const onRequest = opts.onRequest;
     this.server = createServer((req, res) => {
-      this.dispatch(req, res).catch((err) => responses.fail(res, req, "text", err));
+      this.dispatch(req, res).then(
+        (route) => onRequest?.(route, res.statusCode),
+        (err) => responses.fail(res, req, "text", err),
+      );
     });
     this.server.keepAliveTimeout = 5000;
     this.server.headersTimeout = 10_000;
@@ -75,14 +88,18 @@ export class HttpApi {
     clearTimeout(timer);
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Serves one request; resolves with the route that answered it (undefined: no route matched). */
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<RouteSpec<RequestContext> | undefined> {
     const { responses } = this.parts;
     const url = requestUrl(req.url ?? "/");
     const found = this.router.match(url.pathname);
     if (found === undefined) {
       const format = url.pathname.startsWith("/v1/") ? "json" : "text";
       responses.fail(res, req, format, new ApiError("not_found", `no route ${url.pathname}`));
-      return;
+      return undefined;
     }
     const { routes, params } = found;
     const route = routes.byMethod.get(req.method ?? "GET");
@@ -90,12 +107,13 @@ export class HttpApi {
       res.setHeader("Allow", routes.methods.join(", "));
       const err = new ApiError("method_not_allowed", `use ${routes.methods.join(" or ")}`);
       responses.fail(res, req, routes.format, err);
-      return;
+      return undefined;
     }
     try {
       await route.handle(new RequestContext(this.parts, req, res, url), params);
     } catch (err) {
       responses.fail(res, req, routes.format, err);
     }
+    return route;
   }
 }

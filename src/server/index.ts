@@ -7,7 +7,9 @@ export {
   type BlockingPopOptions,
   BlockingPops,
 } from "./blocking.js";
+export type { RequestContext } from "./context.js";
 export { ApiError, isServiceError, stackError } from "./errors.js";
 export { HttpApi, type HttpServerOptions } from "./http.js";
 export { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "./limits.js";
+export type { Method, RouteSpec } from "./routes.js";
 export type { ClusterView, ServiceErrorCode, StackService } from "./service.js";

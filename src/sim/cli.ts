@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import {
   type DiskMode,
@@ -12,6 +13,8 @@ import {
   runSimulation,
   type SimOptions,
   type SimResult,
+  TraceRecorder,
+  traceHtml,
 } from "./index.js";
 
 function positiveInt(value: string): number {
@@ -88,6 +91,7 @@ const program = new Command()
     `comma-separated fault kinds to leave out: ${faultKinds.join(", ")}`,
     faultList,
   )
+  .option("--html <file>", "with --seed: write a self-contained page that replays the run")
   .parse();
 
 const opts = program.opts<{
@@ -99,7 +103,10 @@ const opts = program.opts<{
   faultMs?: number;
   disk?: DiskMode;
   disableFaults?: FaultKind[];
+  html?: string;
 }>();
+if (opts.html !== undefined && opts.seeds !== undefined)
+  program.error("--html replays one run: use it with --seed");
 
 const base = (seed: number): SimOptions => ({
   seed,
@@ -111,8 +118,18 @@ const base = (seed: number): SimOptions => ({
 });
 
 if (opts.seeds === undefined) {
-  const r = await runSimulation(base(opts.seed ?? 1));
+  const recorder = opts.html === undefined ? undefined : new TraceRecorder();
+  const r = await runSimulation({ ...base(opts.seed ?? 1), ...(recorder === undefined ? {} : { recorder }) });
   console.log(report(r));
+  if (recorder !== undefined && opts.html !== undefined) {
+    const page = traceHtml(r, recorder.recording);
+    writeFileSync(opts.html, page);
+    const left = recorder.recording.leftOut;
+    console.log(
+      `trace page ${opts.html} (${(page.length / 1024).toFixed(0)} KiB; left out: ${left.messages} messages ` +
+        `over ${recorder.limits.messagesPerSecondMax}/virtual s, ${left.states} states, ${left.marks} marks, ${left.ops} op events)`,
+    );
+  }
   process.exitCode = r.ok ? 0 : 1;
 } else {
   const started = performance.now();

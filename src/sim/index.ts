@@ -13,3 +13,10 @@ export {
   type SimParams,
 } from "./params.js";
 export { runSimulation, type SimOptions, type SimResult, type SimStats } from "./simulation.js";
+export { traceHtml } from "./trace-html.js";
+export {
+  defaultRecorderLimits,
+  type RecorderLimits,
+  type Recording,
+  TraceRecorder,
+} from "./trace-recorder.js";

@@ -25,6 +25,7 @@ import { type DiskMode, deriveParams, type FaultKind, type MutationName, type Si
 import { type ClientReply, type ClientRequest, Violation } from "./protocol.js";
 import { Scheduler } from "./scheduler.js";
 import { Trace } from "./trace.js";
+import type { StuckOp, TraceRecorder } from "./trace-recorder.js";
 
 export interface SimOptions {
   readonly seed: number;
@@ -39,6 +40,8 @@ export interface SimOptions {
   readonly diskMode?: DiskMode;
   /** Fault kinds left out of this run (the rest of the seed's run is drawn as usual). */
   readonly disabledFaults?: readonly FaultKind[];
+  /** Records the run for the HTML trace viewer (`--html`); the run and its hash are the same without it. */
+  readonly recorder?: TraceRecorder;
 }
 
 export interface SimStats {
@@ -100,7 +103,7 @@ export function runSimulation(options: SimOptions): Promise<SimResult> {
 class Simulation {
   private readonly params: SimParams;
   private readonly sched = new Scheduler(eventsMax);
-  private readonly trace = new Trace();
+  private readonly trace: Trace;
   private readonly invariants = new Invariants();
   private readonly net: Network;
   private readonly nodes: SimNode[] = [];
@@ -121,7 +124,11 @@ class Simulation {
     snapshotFallbacks: 0,
   };
 
+  /** Operations the checker could not linearize, for the recorder. */
+  private stuck: StuckOp[] = [];
+
   constructor(private readonly options: SimOptions) {
+    this.trace = new Trace(options.recorder);
     const nodes = options.nodes ?? 3;
     this.params = deriveParams(options.seed, nodes, {
       ...(options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs }),
@@ -183,7 +190,9 @@ class Simulation {
         rate: 1 + (2 * skewRng.float() - 1) * this.params.clockDriftMax,
       };
       this.nodes.push(new SimNode(id, config, this.params, nodeOptions, nodeHost, this.invariants, skew));
+      options.recorder?.clockSkew(id, skew.offsetMs, skew.rate);
     }
+    options.recorder?.attach(this.nodes);
     const labels = Array.from({ length: this.params.stacks }, (_, i) => `s${i}`);
     for (let c = 1; c <= this.params.clients; c++) {
       this.clients.push(this.newClient(c, clientRng.fork(), labels));
@@ -223,6 +232,7 @@ class Simulation {
     } catch (e) {
       violation = asViolation(e);
       if (e instanceof Violation && e.invariant === "linearizability") linearizability = "illegal";
+      this.options.recorder?.violation(this.sched.now, violation.invariant, violation.message, this.stuck);
     }
     const ops = this.history.length;
     const unknownOps = this.history.filter((op) => op.output === undefined).length;
@@ -329,6 +339,7 @@ class Simulation {
       stepsMax: this.options.checkStepsMax ?? defaultCheckStepsMax,
     });
     if (result.result === "illegal") {
+      if (this.options.recorder !== undefined) this.stuck = result.stuck.map(stuckOp);
       throw new Violation("linearizability", result.explanation);
     }
     return result.result;
@@ -365,10 +376,12 @@ class Simulation {
       this.sched.after(this.net.latency(), () => sender.unreachable(m.to));
     }
     if (this.net.blocked(m.from, m.to)) return;
+    const sentAt = this.sched.now;
     for (const delay of this.net.delays()) {
       this.sched.after(delay, () => {
         // A partition that starts while a message is in flight cuts it too.
         if (this.net.blocked(m.from, m.to)) return;
+        this.options.recorder?.message(sentAt, this.sched.now, m);
         this.trace.add(this.sched.now, "msg", [m.from, m.to, MESSAGE_CODES[m.type], m.term]);
         target.deliver(m);
       });
@@ -387,6 +400,11 @@ class Simulation {
     if (client === undefined) return;
     for (const delay of this.net.delays()) this.sched.after(delay, () => client.onReply(r));
   }
+}
+
+function stuckOp(op: Operation<StackInput, StackOutput>): StuckOp {
+  const out = op.output === undefined ? "unknown" : JSON.stringify(op.output);
+  return { client: op.clientId, call: op.call, ret: op.ret, text: `${JSON.stringify(op.input)} → ${out}` };
 }
 
 function asViolation(e: unknown): { invariant: string; message: string } {

@@ -13,6 +13,11 @@ export class Trace {
   private readonly nums: number[][] = new Array<number[]>(traceLinesMax).fill([]);
   private readonly texts: string[] = new Array<string>(traceLinesMax).fill("");
 
+  /** `recorder` (the HTML trace viewer's) sees every event too; it never changes the hash. */
+  constructor(
+    private readonly recorder?: { event(time: number, kind: string, nums: number[], text: string): void },
+  ) {}
+
   /** Records one event: a constant kind, numeric fields (hashed) and optional free text (not hashed). */
   add(time: number, kind: string, nums: number[], text = ""): void {
     let h = this.hash;
@@ -26,6 +31,7 @@ export class Trace {
     this.nums[slot] = nums;
     this.texts[slot] = text;
     this.events++;
+    this.recorder?.event(time, kind, nums, text);
   }
 
   /** The last `linesMax` events, oldest first, as readable lines. */

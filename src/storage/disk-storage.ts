@@ -91,6 +91,8 @@ export class DiskStorage implements LogStorage {
   private snapshotLane: Promise<unknown> = Promise.resolve();
   private failure: unknown = undefined;
   private closed = false;
+  /** Bytes appended to the WAL since open (batches only; segment headers aside), for metrics. */
+  walBytesWritten = 0;
 
   private constructor(
     private readonly disk: Disk,
@@ -272,6 +274,7 @@ export class DiskStorage implements LogStorage {
           const attach = snapshot === undefined ? this.attachPoint(entries) : this.log.lastPoint();
           if (this.wal.needsRotation(attach.index)) await this.wal.rotate(attach, this.hard);
           await this.wal.append(bytes, maxIndex);
+          this.walBytesWritten += bytes.length;
         }
         if (snapshot !== undefined) {
           this.snapIndexes = await pruneSnapshots(

@@ -88,7 +88,9 @@ function copySources(): string {
     cpSync(join(REPO, f), join(src, f));
   }
   for (const d of ["bin", "src"]) cpSync(join(REPO, d), join(src, d), { recursive: true });
-  cpSync(join(REPO, "scripts/prepack.js"), join(src, "scripts/prepack.js"));
+  for (const script of ["prepack.js", "copy-assets.js"]) {
+    cpSync(join(REPO, "scripts", script), join(src, "scripts", script));
+  }
   symlinkSync(join(REPO, "node_modules"), join(src, "node_modules"), "dir");
   return src;
 }
@@ -145,11 +147,17 @@ test("npm pack → npm install → raftstack binary, a 3-node cluster and the ty
     "dist/src/cli/main.js",
     "dist/src/client/index.js",
     "dist/src/client/index.d.ts",
+    "dist/src/dashboard/assets/index.html",
+    "dist/src/dashboard/assets/uPlot.iife.min.js",
   ]) {
     assert.ok(files.includes(f), `tarball lacks ${f}`);
   }
   const extra = files.filter(
-    (f) => !SHIPPED.includes(f) && !/^dist\/src\/[a-z]+\/[a-z0-9-]+\.(js|d\.ts)$/.test(f),
+    (f) =>
+      !SHIPPED.includes(f) &&
+      !/^dist\/src\/[a-z]+\/[a-z0-9-]+\.(js|d\.ts)$/.test(f) &&
+      // The dashboard's page and the uPlot it charts with, served by every node.
+      !/^dist\/src\/dashboard\/assets\/[A-Za-z0-9.-]+\.(html|js|css)$/.test(f),
   );
   assert.deepEqual(extra, [], "tarball holds files that do not run");
   assert.ok(!files.some((f) => f.startsWith("dist/src/sim/") || f.startsWith("dist/src/check/")));

@@ -1,0 +1,69 @@
+import type { NodeId, RaftEvent, VoteRefusal } from "../raft/index.js";
+
+/** Why a vote was refused, in words an operator reads in the log and on the dashboard's timeline. */
+const refusalText: Readonly<Record<VoteRefusal, string>> = {
+  votedForAnother: "already voted for another candidate in this term",
+  leaderKnown: "a live leader is known",
+  leaderLease: "heard from the leader within the election timeout (request ignored)",
+  logBehind: "the candidate's log is behind ours",
+  preVoteDeferral: "deferring to the higher id in the first pre-vote round",
+  recovering: "this node is recovering a lost log",
+  staleTerm: "the request carries a stale term",
+};
+
+/** What the node itself adds to the core's events on its timeline. */
+export type NodeEvent =
+  | { readonly type: "snapshotCreated"; readonly index: number; readonly bytes: number }
+  | { readonly type: "snapshotInstalled"; readonly index: number; readonly term: number };
+
+/** Any timeline event: the core's, the node's, or one this build does not know yet (printed as is). */
+export type TimelineEvent = RaftEvent | NodeEvent;
+
+/**
+ * One line for a core or node event, e.g. "became leader in term 5 (was candidate)" or "refused vote
+ * to node 3 in term 5: the candidate's log is behind ours". `self` tells a campaign from a peer's term.
+ */
+export function describeEvent(event: TimelineEvent, self: NodeId): string {
+  switch (event.type) {
+    case "roleChanged":
+      return `became ${event.to} in term ${event.term} (was ${event.from})`;
+    case "termChanged":
+      return `term ${event.from} → ${event.to} ${event.source === self ? "(campaigning)" : `(message from node ${event.source})`}`;
+    case "leaderChanged":
+      return event.to === 0
+        ? `no leader in term ${event.term} (was node ${event.from})`
+        : `node ${event.to} is leader in term ${event.term}${event.from === 0 ? "" : ` (was node ${event.from})`}`;
+    case "campaignStarted":
+      if (event.kind === "preVote") return `pre-vote for term ${event.term} (round ${event.preVoteRounds})`;
+      return `election for term ${event.term}${event.kind === "transfer" ? " (leadership transfer)" : ""}`;
+    case "voteRefused":
+      return `refused ${event.preVote ? "pre-vote" : "vote"} to node ${event.candidate} in term ${event.term}: ${refusalText[event.reason]}`;
+    case "checkQuorumStepDown":
+      return `stepped down in term ${event.term}: heard from ${event.active} voters, ${event.quorum} needed, within an election timeout`;
+    case "followerLostEntries":
+      return `node ${event.follower} lost entries: its log ends at ${event.lastIndex}, below the ${event.match} it acknowledged; replicating again`;
+    case "recoveryStarted":
+      return `started with a lost log in term ${event.term}: grants no votes and never campaigns until a leader catches it up`;
+    case "recoveryIgnored":
+      return "single voter: nobody can catch this node up, the recovering marker is dropped";
+    case "recoveryFinished":
+      return `recovered: node ${event.leader} caught the log up to index ${event.index} in term ${event.term}`;
+    case "transferRefused":
+      return `refused a leadership transfer from node ${event.from}: this node is recovering a lost log`;
+    case "snapshotCreated":
+      return `created a snapshot at index ${event.index} (${event.bytes} bytes)`;
+    case "snapshotInstalled":
+      return `installed the leader's snapshot at index ${event.index} (term ${event.term})`;
+    default:
+      return describeUnknown(event);
+  }
+}
+
+/** An event type added to the core after this text was written (e.g. membership changes): its fields. */
+function describeUnknown(event: { readonly type: string }): string {
+  const { type, ...fields } = event;
+  const parts = Object.entries(fields).map(
+    ([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`,
+  );
+  return parts.length === 0 ? type : `${type}: ${parts.join(", ")}`;
+}
