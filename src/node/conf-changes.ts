@@ -83,13 +83,20 @@ export function confChangeRefusal(result: ProposeResult & { ok: false }): Error 
 }
 
 /**
- * Leader: the learner to promote next, if any: one whose log is within `lagEntriesMax` of the leader's
- * last index and that answered within the last election timeout (docs/membership.md).
+ * Leader: the learner to promote next, if any: one that holds the entry that added it (`addedAt`; a
+ * learner with nothing would otherwise count toward quorum without even knowing the voters), whose log
+ * is within `lagEntriesMax` of the leader's last index and that answered within the last election
+ * timeout (docs/membership.md).
  */
-export function learnerToPromote(status: Status, lagEntriesMax: number): NodeId | undefined {
+export function learnerToPromote(
+  status: Status,
+  lagEntriesMax: number,
+  addedAt: (id: NodeId) => number,
+): NodeId | undefined {
   for (const id of status.config.learners) {
     const pr = status.progress.get(id);
-    if (pr?.recentActive && status.lastIndex - pr.match <= lagEntriesMax) return id;
+    if (pr?.recentActive && pr.match >= addedAt(id) && status.lastIndex - pr.match <= lagEntriesMax)
+      return id;
   }
   return undefined;
 }

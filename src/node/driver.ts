@@ -49,6 +49,8 @@ export class Driver {
   private machine_: StackMachine;
   private readonly proposals: PendingProposals;
   private readonly confChange = new PendingConfChange();
+  /** Index of the entry that added each learner (those added below our snapshot are not known here). */
+  private readonly learnerAddedAt = new Map<NodeId, number>();
   private readonly reads = new PendingReads();
   private readonly limits: DriverLimits;
   private readonly snapshots: LocalSnapshots;
@@ -240,12 +242,11 @@ export class Driver {
     const lagMax = this.config.promoteLagEntriesMax ?? 1000;
     if (lagMax <= 0 || this.raft.role !== "leader" || this.confChange.pending) return;
     if (this.raft.config.learners.length === 0) return;
-    const id = learnerToPromote(this.raft.status(), lagMax);
+    const addedAt = (learner: NodeId) => this.learnerAddedAt.get(learner) ?? this.snapshots.index;
+    const id = learnerToPromote(this.raft.status(), lagMax, addedAt);
     if (id === undefined) return;
-    this.proposeConfChange({ op: "promote", id, context: new Uint8Array(0) }).then(
-      () => this.logger?.info({ id }, "learner promoted to voter"),
-      () => {}, // refused or lost: the next tick tries again
-    );
+    // Refused or lost: the next tick tries again. Applied, it shows in the core's configApplied event.
+    this.proposeConfChange({ op: "promote", id, context: new Uint8Array(0) }).catch(() => {});
   }
 
   /** Asks the leader to hand leadership to `to`; false if this node is not the leader. */
@@ -476,6 +477,8 @@ export class Driver {
   private applyConfig(e: Entry): void {
     const { cc, config } = decodeConfigEntry(e.data);
     invariant(config !== undefined, `config entry ${e.index} carries no configuration`);
+    if (cc.op === "addLearner") this.learnerAddedAt.set(cc.id, e.index);
+    else if (cc.op !== "update") this.learnerAddedAt.delete(cc.id);
     this.hooks.configApplied?.(cc, config, e.index);
     this.confChange.applied(e, config, this.raft.leader);
   }
