@@ -1,5 +1,3 @@
-import type { NodeId } from "../raft/index.js";
-
 /**
  * Operating errors of the driver and of requests forwarded to the leader. The first five mean "the
  * outcome is unknown or the request was not served": the HTTP layer answers 503 + Retry-After and a
@@ -37,21 +35,17 @@ export class NodeError extends Error {
 }
 
 /**
- * The data dir's latest snapshot records other voters than `--cluster` names: starting anyway would run
- * Raft with a membership nobody agreed on, so the node refuses to start.
+ * A configuration change the leader's core refused: `config_change_pending` (another change is not
+ * applied yet, or the leader has not committed in its term: retry) or `config_invalid` (it can never
+ * apply: last voter, non-learner promotion, existing or removed id, non-member).
  */
-export class MembershipMismatchError extends Error {
-  readonly code = "membership_mismatch" as const;
-  constructor(
-    readonly clusterVoters: readonly NodeId[],
-    readonly storedVoters: readonly NodeId[],
-    readonly snapshotIndex: number,
-  ) {
-    super(
-      `--cluster names voters [${clusterVoters.join(", ")}] but the snapshot at index ${snapshotIndex} ` +
-        `records voters [${storedVoters.join(", ")}]; start with the --cluster list the data was written ` +
-        "with (membership changes are not supported yet)",
-    );
-    this.name = "MembershipMismatchError";
+export class ConfChangeError extends Error {
+  readonly code: "config_change_pending" | "config_invalid";
+  readonly leader: number;
+  constructor(code: ConfChangeError["code"], message: string, leader: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfChangeError";
+    this.code = code;
+    this.leader = leader;
   }
 }

@@ -9,6 +9,7 @@ const refusalText: Readonly<Record<VoteRefusal, string>> = {
   preVoteDeferral: "deferring to the higher id in the first pre-vote round",
   recovering: "this node is recovering a lost log",
   staleTerm: "the request carries a stale term",
+  removed: "the candidate was removed from the cluster",
 };
 
 /** What the node itself adds to the core's events on its timeline. */
@@ -50,6 +51,12 @@ export function describeEvent(event: TimelineEvent, self: NodeId): string {
       return `recovered: node ${event.leader} caught the log up to index ${event.index} in term ${event.term}`;
     case "transferRefused":
       return `refused a leadership transfer from node ${event.from}: this node is recovering a lost log`;
+    case "configApplied":
+      return `membership: ${event.op} node ${event.id} applied at index ${event.index} (voters ${event.voters.join(",")}${event.learners.length > 0 ? `; learners ${event.learners.join(",")}` : ""})`;
+    case "removedLeaderStepsDown":
+      return event.to === 0
+        ? `removed from the cluster in term ${event.term}: stepping down, no voter left to take over`
+        : `removed from the cluster in term ${event.term}: handing leadership to node ${event.to} and stepping down`;
     case "snapshotCreated":
       return `created a snapshot at index ${event.index} (${event.bytes} bytes)`;
     case "snapshotInstalled":

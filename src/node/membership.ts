@@ -1,15 +1,16 @@
-import type { NodeId, SnapshotMeta } from "../raft/index.js";
-import { MembershipMismatchError } from "./errors.js";
+import type { NodeId } from "../raft/index.js";
 
 /**
- * The voters a node starts with, given `--cluster` and its latest snapshot. The one place that decides:
- * today a snapshot recording other voters is refused; once membership is replicated, the recorded
- * voters win here (with a warning).
+ * After bootstrap the replicated configuration is the source of truth (docs/membership.md): a node
+ * restarted with another `--cluster` list starts anyway, with the replicated voters, and says so.
+ * Returns that message, or undefined when the lists agree.
  */
-export function startingVoters(clusterVoters: readonly NodeId[], snapshot: SnapshotMeta): readonly NodeId[] {
-  if (snapshot.index === 0) return clusterVoters;
-  const stored = snapshot.config.voters;
-  const same = stored.length === clusterVoters.length && stored.every((id) => clusterVoters.includes(id));
-  if (!same) throw new MembershipMismatchError(clusterVoters, stored, snapshot.index);
-  return stored;
+export function membershipNote(
+  clusterVoters: readonly NodeId[],
+  replicated: readonly NodeId[],
+): string | undefined {
+  const same =
+    replicated.length === clusterVoters.length && replicated.every((id) => clusterVoters.includes(id));
+  if (same || replicated.length === 0) return undefined;
+  return `--cluster names voters [${clusterVoters.join(", ")}] but the replicated configuration has [${replicated.join(", ")}]; using the replicated one`;
 }

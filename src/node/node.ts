@@ -79,8 +79,8 @@ export class RaftNode {
   }
 
   /**
-   * Opens storage (throws StorageCorruptionError on damage, MembershipMismatchError if the snapshot's
-   * voters differ from --cluster) and builds the driver; nothing listens until start().
+   * Opens storage (throws StorageCorruptionError on damage) and builds the driver; nothing listens
+   * until start(). A replicated configuration that differs from --cluster wins and is logged.
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;

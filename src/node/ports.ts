@@ -1,4 +1,12 @@
-import type { ConfigState, Entry, LogStorage, Message, RaftEvent, Snapshot } from "../raft/index.js";
+import type {
+  ConfChange,
+  ConfigState,
+  Entry,
+  LogStorage,
+  Message,
+  RaftEvent,
+  Snapshot,
+} from "../raft/index.js";
 import type { Outcome, StackMachine } from "../stack/index.js";
 import type { SaveBatch } from "../storage/index.js";
 import type { NodeError } from "./errors.js";
@@ -49,6 +57,12 @@ export interface DriverHooks {
   committed?(entries: readonly Entry[]): void;
   /** One entry applied; `outcome` is undefined for entries that carry no command. */
   applied?(entry: Entry, outcome: Outcome | undefined): void;
+  /**
+   * A configuration change was applied (log order, after every earlier entry): `config` is the
+   * resulting configuration. The node updates its member table and transport peers here; `cc.context`
+   * carries the member's attributes. Also called again for changes replayed from the log at startup.
+   */
+  configApplied?(cc: ConfChange, config: ConfigState, index: number): void;
   /** This node just became leader (checked after every input). */
   elected?(): void;
   /** The leader this node knows of changed (NONE: an election is on); called inside the Ready loop. */

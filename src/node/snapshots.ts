@@ -1,5 +1,6 @@
 import type { ConfigState } from "../raft/index.js";
 import type { StackMachine } from "../stack/index.js";
+import { encodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage } from "./ports.js";
 
@@ -41,20 +42,24 @@ export class LocalSnapshots {
     this.index_ = index;
   }
 
-  /** Starts a snapshot of `machine` if one is due and none is being written. */
-  maybeStart(machine: StackMachine, config: () => ConfigState): void {
+  /**
+   * Starts a snapshot of `machine` (and `members`, cut at the same applied index) with `config`, the
+   * configuration applied at that index, if one is due and none is being written.
+   */
+  maybeStart(machine: StackMachine, config: ConfigState, members: ReplicatedMembers | undefined): void {
     const applied = machine.appliedIndex;
     if (this.running || !this.due(applied)) return;
     this.running = true;
     const { clock, storage, hooks, metrics, logger } = this.deps;
     const started = clock.now();
-    const voters = config();
+    const memberTable = members?.encode();
     let bytes = 0;
     this.encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep))
-      .then((data) => {
+      .then((stacks) => {
+        const data = memberTable === undefined ? stacks : encodeAppSnapshot(memberTable, stacks);
         bytes = data.length;
         hooks.snapshotTaken?.(applied, data);
-        return storage.createSnapshot(applied, voters, data);
+        return storage.createSnapshot(applied, config, data);
       })
       .then(() => storage.compact(applied))
       .then(() => {
