@@ -17,8 +17,11 @@ import {
   type StackMachineOptions,
 } from "../stack/index.js";
 import { NodeError } from "./errors.js";
+import { MemberTable } from "./members.js";
 import { startingVoters } from "./membership.js";
 import type { NodeMetrics } from "./metrics.js";
+import { decodeNodeSnapshot } from "./node-snapshot.js";
+import type { InitialMember } from "./options.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
 import { PendingReads } from "./reads.js";
@@ -41,8 +44,10 @@ export interface DriverMutations {
 export interface DriverConfig {
   /** Raft's settings; the driver supplies storage, the applied index and the proposal policy. */
   readonly raft: Omit<RaftConfig, "storage" | "applied" | "forwardProposals">;
-  /** The voters `--cluster` names; checked against the latest snapshot's. */
+  /** The voters `--cluster` names; the latest snapshot's win if they differ. */
   readonly voters: readonly NodeId[];
+  /** A new cluster's member table (`--cluster`); default: the voters, addresses unknown. */
+  readonly members?: readonly InitialMember[];
   readonly tickMs: number;
   /** Applied entries between two state-machine snapshots. */
   readonly snapshotEntries: number;
@@ -73,6 +78,7 @@ export class Driver {
   readonly id: NodeId;
   readonly raft: Raft;
   private machine_: StackMachine;
+  private members_: MemberTable;
   private readonly proposals: PendingProposals;
   private readonly reads = new PendingReads();
   private readonly limits: DriverLimits;
@@ -104,10 +110,15 @@ export class Driver {
     this.metrics = deps.metrics;
     const snap = deps.storage.snapshot();
     const voters = startingVoters(config.voters, snap.meta);
-    this.machine_ =
-      snap.meta.index > 0
-        ? StackMachine.restore(snap.data, config.machine)
-        : new StackMachine(config.machine);
+    const initial = MemberTable.initial(config.members ?? config.voters.map((id) => ({ id, peerUrl: "" })));
+    if (snap.meta.index > 0) {
+      const state = decodeNodeSnapshot(snap.data);
+      this.machine_ = StackMachine.restore(state.stacks, config.machine);
+      this.members_ = state.members ?? initial;
+    } else {
+      this.machine_ = new StackMachine(config.machine);
+      this.members_ = initial;
+    }
     this.raft = new Raft({
       ...config.raft,
       storage: deps.storage,
@@ -133,6 +144,11 @@ export class Driver {
   /** The state machine; replaced when a snapshot from the leader is installed. */
   get machine(): StackMachine {
     return this.machine_;
+  }
+
+  /** The replicated member table (docs/membership.md); replaced when a snapshot is installed. */
+  get members(): MemberTable {
+    return this.members_;
   }
 
   /** Index of the newest snapshot this node holds. */
@@ -393,7 +409,7 @@ export class Driver {
     for (const rs of rd.readStates) this.reads.confirmed(rs.context, rs.index);
     this.releaseReads();
     this.raft.advance();
-    this.snapshots.maybeStart(this.machine_, () => this.raft.status().config);
+    this.snapshots.maybeStart(this.machine_, this.members_, () => this.raft.status().config);
   }
 
   /**
@@ -424,7 +440,13 @@ export class Driver {
   }
 
   private installSnapshot(snap: Snapshot): void {
-    this.machine_ = StackMachine.restore(snap.data, this.config.machine);
+    const state = decodeNodeSnapshot(snap.data);
+    this.machine_ = StackMachine.restore(state.stacks, this.config.machine);
+    // A leader of the pre-membership format sends no table: the one known here stays.
+    if (state.members !== undefined) {
+      this.members_ = state.members;
+      this.hooks.membersChanged?.(this.members_);
+    }
     this.snapshots.installed(snap.meta.index);
     this.metrics?.snapshots.inc({ kind: "installed" });
     this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");

@@ -1,5 +1,3 @@
-import type { NodeId } from "../raft/index.js";
-
 /**
  * Operating errors of the driver and of requests forwarded to the leader. The first five mean "the
  * outcome is unknown or the request was not served": the HTTP layer answers 503 + Retry-After and a
@@ -33,25 +31,5 @@ export class NodeError extends Error {
     this.name = "NodeError";
     this.code = code;
     this.leader = leader;
-  }
-}
-
-/**
- * The data dir's latest snapshot records other voters than `--cluster` names: starting anyway would run
- * Raft with a membership nobody agreed on, so the node refuses to start.
- */
-export class MembershipMismatchError extends Error {
-  readonly code = "membership_mismatch" as const;
-  constructor(
-    readonly clusterVoters: readonly NodeId[],
-    readonly storedVoters: readonly NodeId[],
-    readonly snapshotIndex: number,
-  ) {
-    super(
-      `--cluster names voters [${clusterVoters.join(", ")}] but the snapshot at index ${snapshotIndex} ` +
-        `records voters [${storedVoters.join(", ")}]; start with the --cluster list the data was written ` +
-        "with (membership changes are not supported yet)",
-    );
-    this.name = "MembershipMismatchError";
   }
 }

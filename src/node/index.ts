@@ -6,7 +6,7 @@ export {
   type DriverMutations,
   defaultDriverLimits,
 } from "./driver.js";
-export { MembershipMismatchError, NodeError, type NodeErrorCode } from "./errors.js";
+export { NodeError, type NodeErrorCode } from "./errors.js";
 export { parseNodeArgs } from "./flags.js";
 export {
   addNodeCommands,

@@ -7,6 +7,7 @@ import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
+import type { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
 
@@ -72,8 +73,8 @@ export class RaftNode {
   }
 
   /**
-   * Opens storage (throws StorageCorruptionError on damage, MembershipMismatchError if the snapshot's
-   * voters differ from --cluster) and builds the driver; nothing listens until start().
+   * Opens storage (throws StorageCorruptionError on damage) and builds the driver; nothing listens
+   * until start(). A replicated member table that differs from --cluster wins (both are logged).
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;
@@ -87,9 +88,6 @@ export class RaftNode {
     });
     logger.info({ ...storage.stats, lastIndex: storage.lastIndex() }, "storage opened");
     selfMember(options);
-    const peers = new Map(
-      options.members.filter((m) => m.id !== options.id).map((m) => [m.id, parsePeerUrl(m.peerUrl)] as const),
-    );
     let driver: Driver | undefined;
     let requests: LeaderRequests | undefined;
     const appliedListeners = new Set<(m: StackMachine) => void>();
@@ -97,7 +95,6 @@ export class RaftNode {
       id: options.id,
       clusterId: clusterIdOf(options.clusterToken),
       listen: parsePeerUrl(options.listenPeerUrl),
-      peers,
       logger,
       // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
       limits: { reconnectMaxMs: Math.min(1000, options.electionTicks * options.tickMs) },
@@ -124,6 +121,7 @@ export class RaftNode {
             seed: (Math.random() * 0x7fffffff) | 0,
           },
           voters,
+          members: options.members,
           tickMs: options.tickMs,
           snapshotEntries: options.snapshotEntries,
           requestTimeoutMs: options.requestTimeoutMs,
@@ -139,6 +137,7 @@ export class RaftNode {
             machineChanged: (machine) => {
               for (const listener of appliedListeners) listener(machine);
             },
+            membersChanged: (members) => followMembers(transport, options.id, members),
             // Out of the Ready loop: resent requests may be proposed here at once.
             leaderChanged: (leader) => systemClock.defer(() => requests?.leaderChanged(leader)),
           },
@@ -152,6 +151,8 @@ export class RaftNode {
       await storage.close();
       throw err;
     }
+    reportClusterMismatch(options, driver.members, logger);
+    followMembers(transport, options.id, driver.members);
     requests = new LeaderRequests({
       driver,
       clock: systemClock,
@@ -173,10 +174,11 @@ export class RaftNode {
     this.advertisedClientUrl = url;
   }
 
-  /** The client URL of member `id`, if this node knows it. */
+  /** The client URL member `id` published (this node's own: as configured), if known. */
   clientUrl(id: NodeId): string | undefined {
     if (id === this.id) return this.advertisedClientUrl;
-    return this.options.members.find((m) => m.id === id)?.clientUrl;
+    const url = this.driver.members.get(id)?.clientUrl;
+    return url === "" ? undefined : url;
   }
 
   // ------------------------------------------------------------ requests
@@ -221,7 +223,7 @@ export class RaftNode {
 
   status(): NodeStatus {
     const s = this.driver.raft.status();
-    const members = this.options.members.map(({ id, peerUrl }) => {
+    const members = this.driver.members.list().map(({ id, peerUrl }) => {
       const pr = s.progress.get(id);
       return {
         id,
@@ -263,4 +265,23 @@ export class RaftNode {
     })();
     return this.closing;
   }
+}
+
+/** Transport peers follow the applied member table: links to new members, none to removed ones. */
+function followMembers(transport: TcpTransport, self: NodeId, members: MemberTable): void {
+  const list = members.list().filter((m) => m.id !== self && m.peerUrl !== "");
+  for (const m of list) transport.addPeer(m.id, parsePeerUrl(m.peerUrl));
+  const ids = new Set(list.map((m) => m.id));
+  for (const id of transport.peerIds()) if (!ids.has(id)) transport.removePeer(id);
+}
+
+/** After bootstrap the replicated table is the truth: a differing --cluster is reported, then ignored. */
+function reportClusterMismatch(options: NodeOptions, members: MemberTable, logger: Logger): void {
+  const cluster = options.members.map((m) => `${m.id}=${m.peerUrl}`);
+  const replicated = members.list().map((m) => `${m.id}=${m.peerUrl}`);
+  if (cluster.join(",") === replicated.join(",")) return;
+  logger.warn(
+    { cluster, replicated },
+    "--cluster differs from the replicated member table; using the replicated one",
+  );
 }

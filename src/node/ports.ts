@@ -2,6 +2,7 @@ import type { ConfigState, Entry, LogStorage, Message, Snapshot } from "../raft/
 import type { Outcome, StackMachine } from "../stack/index.js";
 import type { SaveBatch } from "../storage/index.js";
 import type { NodeError } from "./errors.js";
+import type { MemberTable } from "./members.js";
 
 /**
  * Time and scheduling as the driver sees them. Production: performance.now, Date.now, setImmediate,
@@ -57,6 +58,8 @@ export interface DriverHooks {
   restored?(snapshot: Snapshot): void;
   /** A batch of entries was applied or a snapshot installed: the machine shows the new state. */
   machineChanged?(machine: StackMachine): void;
+  /** The replicated member table changed (a config entry applied, or a snapshot installed). */
+  membersChanged?(members: MemberTable): void;
   /** A local snapshot of the machine at `index` was encoded (before it is written). */
   snapshotTaken?(index: number, data: Uint8Array): void;
 }
