@@ -1,72 +1,41 @@
 import {
+  type ConfChange,
+  type ConfigState,
+  decodeConfigEntry,
   type Entry,
+  invariant,
   type Message,
   NONE,
   type NodeId,
   Raft,
-  type RaftConfig,
   type Ready,
   type Role,
   type Snapshot,
 } from "../raft/index.js";
+import { type Command, encodeCommand, type Outcome, StackMachine } from "../stack/index.js";
+import { decodeAppSnapshot } from "./app-snapshot.js";
+import { confChangeRefusal, learnerToPromote, mostCaughtUpVoter, PendingConfChange } from "./conf-changes.js";
 import {
-  type Command,
-  encodeCommand,
-  type Outcome,
-  StackMachine,
-  type StackMachineOptions,
-} from "../stack/index.js";
+  type DriverConfig,
+  type DriverDeps,
+  type DriverLimits,
+  defaultDriverLimits,
+} from "./driver-config.js";
 import { NodeError } from "./errors.js";
-import { MemberTable } from "./members.js";
-import { startingVoters } from "./membership.js";
+import { membershipNote } from "./membership.js";
 import type { NodeMetrics } from "./metrics.js";
-import { decodeNodeSnapshot } from "./node-snapshot.js";
-import type { InitialMember } from "./options.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
 import { PendingReads } from "./reads.js";
 import { LocalSnapshots } from "./snapshots.js";
 
-/** Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing. */
-export interface DriverLimits {
-  readonly proposalsPendingMax: number;
-  readonly readsPendingMax: number;
-}
-
-export const defaultDriverLimits: DriverLimits = { proposalsPendingMax: 65_536, readsPendingMax: 65_536 };
-
-/** Test-only switches that break one driver rule on purpose (the simulator proves it notices). */
-export interface DriverMutations {
-  /** Votes and append acknowledgements leave before the batch is durable. */
-  readonly ackBeforeFsync?: boolean;
-}
-
-export interface DriverConfig {
-  /** Raft's settings; the driver supplies storage, the applied index and the proposal policy. */
-  readonly raft: Omit<RaftConfig, "storage" | "applied" | "forwardProposals">;
-  /** The voters `--cluster` names; the latest snapshot's win if they differ. */
-  readonly voters: readonly NodeId[];
-  /** A new cluster's member table (`--cluster`); default: the voters, addresses unknown. */
-  readonly members?: readonly InitialMember[];
-  readonly tickMs: number;
-  /** Applied entries between two state-machine snapshots. */
-  readonly snapshotEntries: number;
-  readonly requestTimeoutMs: number;
-  readonly limits?: Partial<DriverLimits>;
-  readonly machine?: StackMachineOptions;
-  readonly mutations?: DriverMutations;
-}
-
-export interface DriverDeps {
-  readonly clock: Clock;
-  readonly storage: DriverStorage;
-  readonly network: PeerNetwork;
-  readonly logger?: DriverLogger;
-  readonly metrics?: NodeMetrics;
-  readonly hooks?: DriverHooks;
-  /** Storage failed: the driver stopped serving; the process must restart from what is durable. */
-  readonly onFatal?: (error: unknown) => void;
-}
+export {
+  type DriverConfig,
+  type DriverDeps,
+  type DriverLimits,
+  type DriverMutations,
+  defaultDriverLimits,
+} from "./driver-config.js";
 
 /**
  * The one driver loop around a Raft peer, used by the node process and the simulator alike: ticks it,
@@ -78,8 +47,8 @@ export class Driver {
   readonly id: NodeId;
   readonly raft: Raft;
   private machine_: StackMachine;
-  private members_: MemberTable;
   private readonly proposals: PendingProposals;
+  private readonly confChange = new PendingConfChange();
   private readonly reads = new PendingReads();
   private readonly limits: DriverLimits;
   private readonly snapshots: LocalSnapshots;
@@ -109,23 +78,17 @@ export class Driver {
     this.logger = deps.logger;
     this.metrics = deps.metrics;
     const snap = deps.storage.snapshot();
-    const voters = startingVoters(config.voters, snap.meta);
-    const initial = MemberTable.initial(config.members ?? config.voters.map((id) => ({ id, peerUrl: "" })));
-    if (snap.meta.index > 0) {
-      const state = decodeNodeSnapshot(snap.data);
-      this.machine_ = StackMachine.restore(state.stacks, config.machine);
-      this.members_ = state.members ?? initial;
-    } else {
-      this.machine_ = new StackMachine(config.machine);
-      this.members_ = initial;
-    }
+    this.machine_ = snap.meta.index > 0 ? this.restoreApp(snap.data) : new StackMachine(config.machine);
     this.raft = new Raft({
       ...config.raft,
       storage: deps.storage,
       applied: snap.meta.index,
-      // Followers refuse with the leader's id (the HTTP layer proxies), so the leader stamps time and keys.
+      // Followers refuse with the leader's id (the node forwards to it), so the leader stamps time and keys.
       forwardProposals: false,
     });
+    const voters = this.raft.config.voters;
+    const note = membershipNote(config.voters, voters);
+    if (note !== undefined) deps.logger?.info({ cluster: config.voters, replicated: voters }, note);
     const slot = Math.max(0, voters.indexOf(this.id));
     // Members snapshot at indexes offset by their place, so a quorum never stalls on snapshots at once.
     const phase = Math.floor((slot * config.snapshotEntries) / Math.max(1, voters.length));
@@ -146,9 +109,14 @@ export class Driver {
     return this.machine_;
   }
 
-  /** The replicated member table (docs/membership.md); replaced when a snapshot is installed. */
-  get members(): MemberTable {
-    return this.members_;
+  /** The applied configuration: voters, learners and removed ids. */
+  get membership(): ConfigState {
+    return this.raft.config;
+  }
+
+  /** This node applied its own removal: it must stop serving as a member. */
+  get removed(): boolean {
+    return this.raft.config.removed?.includes(this.id) === true;
   }
 
   /** Index of the newest snapshot this node holds. */
@@ -169,6 +137,8 @@ export class Driver {
     const now = this.clock.now();
     this.proposals.expire(now, this.raft.leader);
     this.reads.expire(now, this.raft.leader);
+    this.confChange.expire(now, 0, this.raft.leader);
+    this.maybePromote();
     this.afterInput();
   }
 
@@ -246,6 +216,43 @@ export class Driver {
     this.afterInput();
   }
 
+  /**
+   * Leader: proposes a configuration change (docs/membership.md). Resolves with the resulting
+   * configuration once the change is applied here; rejects with ConfChangeError when the core refuses
+   * it (`config_change_pending`, `config_invalid`) and NodeError otherwise (not leader, busy, timeout:
+   * outcome unknown, stopped).
+   */
+  proposeConfChange(cc: ConfChange): Promise<ConfigState> {
+    return new Promise<ConfigState>((resolve, reject) => {
+      if (this.stopped) {
+        reject(new NodeError("stopped", "node is shutting down"));
+        return;
+      }
+      const result = this.raft.proposeConfChange(cc);
+      if (!result.ok) {
+        reject(confChangeRefusal(result));
+        return;
+      }
+      const deadlineMs = this.clock.now() + this.config.requestTimeoutMs;
+      this.confChange.add(result.index, result.term, deadlineMs, { resolve, reject });
+      this.logger?.info({ op: cc.op, id: cc.id, index: result.index }, "configuration change proposed");
+      this.afterInput();
+    });
+  }
+
+  /** Leader: promotes a caught-up learner (one change at a time; the core refuses while one is pending). */
+  private maybePromote(): void {
+    const lagMax = this.config.promoteLagEntriesMax ?? 1000;
+    if (lagMax <= 0 || this.raft.role !== "leader" || this.confChange.pending) return;
+    if (this.raft.config.learners.length === 0) return;
+    const id = learnerToPromote(this.raft.status(), lagMax);
+    if (id === undefined) return;
+    this.proposeConfChange({ op: "promote", id, context: new Uint8Array(0) }).then(
+      () => this.logger?.info({ id }, "learner promoted to voter"),
+      () => {}, // refused or lost: the next tick tries again
+    );
+  }
+
   /** Asks the leader to hand leadership to `to`; false if this node is not the leader. */
   transferLeadership(to: NodeId): boolean {
     if (this.stopped) return false;
@@ -255,19 +262,12 @@ export class Driver {
   }
 
   /**
-   * If leader, hands leadership to the most caught-up active follower and waits up to `waitMs`, so
+   * If leader, hands leadership to the most caught-up active voter and waits up to `waitMs`, so
    * clients see no election gap when this node stops. Resolves true if this node is no longer leader.
    */
   async handOver(waitMs: number): Promise<boolean> {
     if (this.raft.role !== "leader") return true;
-    let best = NONE;
-    let bestMatch = -1;
-    for (const [id, pr] of this.raft.status().progress) {
-      if (id !== this.id && pr.recentActive && pr.match > bestMatch) {
-        best = id;
-        bestMatch = pr.match;
-      }
-    }
+    const best = mostCaughtUpVoter(this.raft.status());
     if (best === NONE || !this.transferLeadership(best)) return false;
     const deadline = this.clock.now() + waitMs;
     await new Promise<void>((resolve) => {
@@ -409,13 +409,13 @@ export class Driver {
     for (const rs of rd.readStates) this.reads.confirmed(rs.context, rs.index);
     this.releaseReads();
     this.raft.advance();
-    this.snapshots.maybeStart(this.machine_, this.members_, () => this.raft.status().config);
+    this.snapshots.maybeStart(this.machine_, this.raft.config, this.deps.members);
   }
 
   /**
    * Logs what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
-   * with their reason, check-quorum step-downs, lost or recovering logs), so an election storm leaves a
-   * trace. Typed loosely until the core's `events` field merges into this branch; then drop the cast.
+   * with their reason, check-quorum step-downs, lost or recovering logs, applied configuration
+   * changes), so an election storm or a membership change leaves a trace.
    */
   private logEvents(rd: Ready): void {
     const logger = this.logger;
@@ -436,22 +436,29 @@ export class Driver {
       // Our proposals may still commit under the next leader, or vanish: the outcome is unknown.
       this.proposals.failAll("timeout", "leadership lost; outcome unknown, retry with the same key", leader);
     }
+    if (role !== "leader") {
+      this.confChange.fail(
+        new NodeError("timeout", "leadership lost; the change's outcome is unknown", leader),
+      );
+    }
     if (leader === NONE) this.reads.leaderLost();
   }
 
+  /** The state machine (and the member table) from snapshot data in either format. */
+  private restoreApp(data: Uint8Array): StackMachine {
+    const { members, stacks } = decodeAppSnapshot(data);
+    this.deps.members?.restore(members);
+    return StackMachine.restore(stacks, this.config.machine);
+  }
+
   private installSnapshot(snap: Snapshot): void {
-    const state = decodeNodeSnapshot(snap.data);
-    this.machine_ = StackMachine.restore(state.stacks, this.config.machine);
-    // A leader of the pre-membership format sends no table: the one known here stays.
-    if (state.members !== undefined) {
-      this.members_ = state.members;
-      this.hooks.membersChanged?.(this.members_);
-    }
+    this.machine_ = this.restoreApp(snap.data);
     this.snapshots.installed(snap.meta.index);
     this.metrics?.snapshots.inc({ kind: "installed" });
     this.logger?.info({ index: snap.meta.index, term: snap.meta.term }, "installed snapshot from leader");
     this.hooks.restored?.(snap);
     this.proposals.superseded(snap.meta.index, this.raft.leader);
+    this.confChange.expire(this.clock.now(), snap.meta.index, this.raft.leader);
     this.hooks.machineChanged?.(this.machine_);
   }
 
@@ -463,11 +470,20 @@ export class Driver {
     for (const e of entries) {
       const outcome = e.kind === "normal" ? machine.apply(e.index, e.data) : undefined;
       if (outcome === undefined) machine.applyNoop(e.index);
+      if (e.kind === "config") this.applyConfig(e);
       applied?.(e, outcome);
       this.proposals.applied(e, outcome, now, this.raft.leader);
     }
     this.metrics?.entriesApplied.inc(entries.length);
     this.hooks.machineChanged?.(machine);
+  }
+
+  /** A config entry: the core applies it in advance(); the driver tells the node and its waiter. */
+  private applyConfig(e: Entry): void {
+    const { cc, config } = decodeConfigEntry(e.data);
+    invariant(config !== undefined, `config entry ${e.index} carries no configuration`);
+    this.hooks.configApplied?.(cc, config, e.index);
+    this.confChange.applied(e, config, this.raft.leader);
   }
 
   private releaseReads(): void {
@@ -480,6 +496,7 @@ export class Driver {
 
   private failAll(error: NodeError): void {
     this.proposals.failAll("stopped", error.message, NONE);
+    this.confChange.fail(error);
     this.reads.failAll(error);
   }
 }

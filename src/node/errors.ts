@@ -33,3 +33,19 @@ export class NodeError extends Error {
     this.leader = leader;
   }
 }
+
+/**
+ * A configuration change the leader's core refused: `config_change_pending` (another change is not
+ * applied yet, or the leader has not committed in its term: retry) or `config_invalid` (it can never
+ * apply: last voter, non-learner promotion, existing or removed id, non-member).
+ */
+export class ConfChangeError extends Error {
+  readonly code: "config_change_pending" | "config_invalid";
+  readonly leader: number;
+  constructor(code: ConfChangeError["code"], message: string, leader: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfChangeError";
+    this.code = code;
+    this.leader = leader;
+  }
+}

@@ -1,4 +1,6 @@
 // The node: the Raft driver loop (shared with the simulator), storage, transport and the HTTP API wired together.
+
+export { decodeAppSnapshot, encodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
 export {
   Driver,
   type DriverConfig,
@@ -6,7 +8,7 @@ export {
   type DriverMutations,
   defaultDriverLimits,
 } from "./driver.js";
-export { NodeError, type NodeErrorCode } from "./errors.js";
+export { ConfChangeError, NodeError, type NodeErrorCode } from "./errors.js";
 export { parseNodeArgs } from "./flags.js";
 export {
   addNodeCommands,
@@ -36,5 +38,5 @@ export {
   type UsageErrorCode,
   validateNodeOptions,
 } from "./options.js";
-export type { Clock, DriverStorage, Reply } from "./ports.js";
+export type { Clock, DriverHooks, DriverStorage, Reply } from "./ports.js";
 export { type RunningNode, type StartExtras, startNode } from "./start.js";

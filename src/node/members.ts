@@ -1,5 +1,6 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
 import type { NodeId } from "../raft/index.js";
+import type { ReplicatedMembers } from "./app-snapshot.js";
 
 /** A member's addresses as the others reach it; `clientUrl` is "" until the member published it. */
 export interface MemberAttrs {
@@ -23,11 +24,12 @@ const membersMax = 65_536;
 /**
  * The replicated member table (docs/membership.md): id → {peerUrl, clientUrl} and the next id a
  * new member gets (ids are never reused). Part of the node's replicated state next to the stack
- * machine: changed only by applied config entries, carried in the node's snapshots.
+ * machine: changed only by applied config entries, carried in the node's snapshots (the driver
+ * calls `encode` and `restore`).
  */
-export class MemberTable {
+export class MemberTable implements ReplicatedMembers {
   private constructor(
-    private readonly byId: Map<NodeId, MemberAttrs>,
+    private byId: Map<NodeId, MemberAttrs>,
     private next: NodeId,
   ) {}
 
@@ -82,6 +84,16 @@ export class MemberTable {
       w.str(m.clientUrl);
     }
     return w.finish();
+  }
+
+  /** Replaces the table with a snapshot's; a pre-membership snapshot (undefined) keeps this one. */
+  restore(data: Uint8Array | undefined): void {
+    if (data === undefined) return;
+    const r = new Reader(data);
+    const table = MemberTable.decode(r);
+    if (!r.done) throw new DecodeError("member table: trailing bytes");
+    this.byId = table.byId;
+    this.next = table.next;
   }
 
   static decode(r: Reader): MemberTable {

@@ -1,9 +1,16 @@
-import type { NodeId, SnapshotMeta } from "../raft/index.js";
+import type { NodeId } from "../raft/index.js";
 
 /**
- * The voters a node starts with, given `--cluster` and its latest snapshot: after bootstrap the
- * replicated configuration is the truth (the node logs a `--cluster` that differs, see RaftNode.open).
+ * After bootstrap the replicated configuration is the source of truth (docs/membership.md): a node
+ * restarted with another `--cluster` list starts anyway, with the replicated voters, and says so.
+ * Returns that message, or undefined when the lists agree.
  */
-export function startingVoters(clusterVoters: readonly NodeId[], snapshot: SnapshotMeta): readonly NodeId[] {
-  return snapshot.index === 0 ? clusterVoters : snapshot.config.voters;
+export function membershipNote(
+  clusterVoters: readonly NodeId[],
+  replicated: readonly NodeId[],
+): string | undefined {
+  const same =
+    replicated.length === clusterVoters.length && replicated.every((id) => clusterVoters.includes(id));
+  if (same || replicated.length === 0) return undefined;
+  return `--cluster names voters [${clusterVoters.join(", ")}] but the replicated configuration has [${replicated.join(", ")}]; using the replicated one`;
 }

@@ -7,7 +7,7 @@ import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
-import type { MemberTable } from "./members.js";
+import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
 
@@ -61,6 +61,7 @@ export class RaftNode {
   private constructor(
     readonly options: NodeOptions,
     private readonly driver: Driver,
+    private readonly members: MemberTable,
     private readonly requests: LeaderRequests,
     private readonly storage: DiskStorage,
     private readonly transport: TcpTransport,
@@ -88,6 +89,8 @@ export class RaftNode {
     });
     logger.info({ ...storage.stats, lastIndex: storage.lastIndex() }, "storage opened");
     selfMember(options);
+    // The bootstrap table; the driver replaces it with a snapshot's and config entries change it.
+    const members = MemberTable.initial(options.members);
     let driver: Driver | undefined;
     let requests: LeaderRequests | undefined;
     const appliedListeners = new Set<(m: StackMachine) => void>();
@@ -121,7 +124,6 @@ export class RaftNode {
             seed: (Math.random() * 0x7fffffff) | 0,
           },
           voters,
-          members: options.members,
           tickMs: options.tickMs,
           snapshotEntries: options.snapshotEntries,
           requestTimeoutMs: options.requestTimeoutMs,
@@ -133,11 +135,16 @@ export class RaftNode {
           network: transport,
           logger,
           metrics,
+          members,
           hooks: {
             machineChanged: (machine) => {
               for (const listener of appliedListeners) listener(machine);
             },
-            membersChanged: (members) => followMembers(transport, options.id, members),
+            configApplied: (cc) => {
+              members.apply(cc.op, cc.id, cc.context);
+              followMembers(transport, options.id, members);
+            },
+            restored: () => followMembers(transport, options.id, members),
             // Out of the Ready loop: resent requests may be proposed here at once.
             leaderChanged: (leader) => systemClock.defer(() => requests?.leaderChanged(leader)),
           },
@@ -151,8 +158,8 @@ export class RaftNode {
       await storage.close();
       throw err;
     }
-    reportClusterMismatch(options, driver.members, logger);
-    followMembers(transport, options.id, driver.members);
+    reportClusterMismatch(options, members, logger);
+    followMembers(transport, options.id, members);
     requests = new LeaderRequests({
       driver,
       clock: systemClock,
@@ -160,7 +167,7 @@ export class RaftNode {
       requestTimeoutMs: options.requestTimeoutMs,
       limits: { ...defaultLeaderRequestLimits, ...extras.limits },
     });
-    return new RaftNode(options, driver, requests, storage, transport, metrics, appliedListeners);
+    return new RaftNode(options, driver, members, requests, storage, transport, metrics, appliedListeners);
   }
 
   async start(): Promise<void> {
@@ -177,7 +184,7 @@ export class RaftNode {
   /** The client URL member `id` published (this node's own: as configured), if known. */
   clientUrl(id: NodeId): string | undefined {
     if (id === this.id) return this.advertisedClientUrl;
-    const url = this.driver.members.get(id)?.clientUrl;
+    const url = this.members.get(id)?.clientUrl;
     return url === "" ? undefined : url;
   }
 
@@ -223,7 +230,7 @@ export class RaftNode {
 
   status(): NodeStatus {
     const s = this.driver.raft.status();
-    const members = this.driver.members.list().map(({ id, peerUrl }) => {
+    const members = this.members.list().map(({ id, peerUrl }) => {
       const pr = s.progress.get(id);
       return {
         id,

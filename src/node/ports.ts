@@ -1,8 +1,7 @@
-import type { ConfigState, Entry, LogStorage, Message, Snapshot } from "../raft/index.js";
+import type { ConfChange, ConfigState, Entry, LogStorage, Message, Snapshot } from "../raft/index.js";
 import type { Outcome, StackMachine } from "../stack/index.js";
 import type { SaveBatch } from "../storage/index.js";
 import type { NodeError } from "./errors.js";
-import type { MemberTable } from "./members.js";
 
 /**
  * Time and scheduling as the driver sees them. Production: performance.now, Date.now, setImmediate,
@@ -50,6 +49,12 @@ export interface DriverHooks {
   committed?(entries: readonly Entry[]): void;
   /** One entry applied; `outcome` is undefined for entries that carry no command. */
   applied?(entry: Entry, outcome: Outcome | undefined): void;
+  /**
+   * A configuration change was applied (log order, after every earlier entry): `config` is the
+   * resulting configuration. The node updates its member table and transport peers here; `cc.context`
+   * carries the member's attributes. Also called again for changes replayed from the log at startup.
+   */
+  configApplied?(cc: ConfChange, config: ConfigState, index: number): void;
   /** This node just became leader (checked after every input). */
   elected?(): void;
   /** The leader this node knows of changed (NONE: an election is on); called inside the Ready loop. */
@@ -58,8 +63,6 @@ export interface DriverHooks {
   restored?(snapshot: Snapshot): void;
   /** A batch of entries was applied or a snapshot installed: the machine shows the new state. */
   machineChanged?(machine: StackMachine): void;
-  /** The replicated member table changed (a config entry applied, or a snapshot installed). */
-  membersChanged?(members: MemberTable): void;
   /** A local snapshot of the machine at `index` was encoded (before it is written). */
   snapshotTaken?(index: number, data: Uint8Array): void;
 }

@@ -1,8 +1,7 @@
 import type { ConfigState } from "../raft/index.js";
 import type { StackMachine } from "../stack/index.js";
-import type { MemberTable } from "./members.js";
+import { encodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
 import type { NodeMetrics } from "./metrics.js";
-import { encodeNodeSnapshot } from "./node-snapshot.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage } from "./ports.js";
 
 /** Items encoded between yields: well under a millisecond (20,000 took 3-14 ms). */
@@ -43,23 +42,24 @@ export class LocalSnapshots {
     this.index_ = index;
   }
 
-  /** Starts a snapshot of `machine` and `members` if one is due and none is being written. */
-  maybeStart(machine: StackMachine, members: MemberTable, config: () => ConfigState): void {
+  /**
+   * Starts a snapshot of `machine` (and `members`, cut at the same applied index) with `config`, the
+   * configuration applied at that index, if one is due and none is being written.
+   */
+  maybeStart(machine: StackMachine, config: ConfigState, members: ReplicatedMembers | undefined): void {
     const applied = machine.appliedIndex;
     if (this.running || !this.due(applied)) return;
     this.running = true;
     const { clock, storage, hooks, metrics, logger } = this.deps;
     const started = clock.now();
-    const voters = config();
-    // The table is small: encoded now, at the same cut as the machine.
-    const table = members.encode();
+    const memberTable = members?.encode();
     let bytes = 0;
     this.encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep))
       .then((stacks) => {
-        const data = encodeNodeSnapshot(table, stacks);
+        const data = memberTable === undefined ? stacks : encodeAppSnapshot(memberTable, stacks);
         bytes = data.length;
         hooks.snapshotTaken?.(applied, data);
-        return storage.createSnapshot(applied, voters, data);
+        return storage.createSnapshot(applied, config, data);
       })
       .then(() => storage.compact(applied))
       .then(() => {

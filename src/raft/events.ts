@@ -1,3 +1,4 @@
+import type { ConfChangeOp } from "./confchange.js";
 import type { NodeId, Role } from "./types.js";
 
 /** Why a vote or pre-vote request was refused (or ignored, for `leaderLease` and `staleTerm`). */
@@ -15,7 +16,9 @@ export type VoteRefusal =
   /** This node lost its log (repair) and has not been caught up by a leader yet (docs/recovery.md). */
   | "recovering"
   /** The request carries a term below ours. */
-  | "staleTerm";
+  | "staleTerm"
+  /** The candidate is not a voter in our configuration (a learner, a joining or removed node): dropped unanswered. */
+  | "notVoter";
 
 /**
  * Something a driver should be able to log: elections, leader changes and safety-relevant findings.
@@ -74,7 +77,21 @@ export type RaftEvent =
       readonly term: number;
       readonly from: NodeId;
       readonly reason: "recovering";
-    };
+    }
+  | ConfigAppliedEvent
+  /** This leader applied its own removal: it hands leadership to `to` (NONE if no voter is left to take it) and steps down. */
+  | { readonly type: "removedLeaderStepsDown"; readonly term: number; readonly to: NodeId };
+
+/** A configuration change was applied (committed and handed out in `Ready.committed`). */
+export interface ConfigAppliedEvent {
+  readonly type: "configApplied";
+  readonly term: number;
+  readonly index: number;
+  readonly op: ConfChangeOp;
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+}
 
 export type RaftEventType = RaftEvent["type"];
 

@@ -122,7 +122,7 @@ function handleSnapshot(r: RaftState, m: SnapshotMsg): void {
     return;
   }
   log.restore(m.snapshot);
-  r.config = config;
+  r.setConfig(config, index);
   confirmMatch(r, index);
   acceptAppend(r, m.from, index);
 }

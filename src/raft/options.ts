@@ -34,6 +34,10 @@ export interface RaftMutations {
   readonly grantTwoVotesPerTerm?: boolean;
   readonly commitOldTermByCounting?: boolean;
   readonly skipLogMatchingCheck?: boolean;
+  /** Learners count toward the commit quorum as if they were voters. */
+  readonly countLearnersInQuorum?: boolean;
+  /** A configuration change may be proposed while another one is not applied yet. */
+  readonly allowConcurrentConfChanges?: boolean;
 }
 
 export interface RaftConfig {

@@ -123,16 +123,18 @@ export class Progress {
 
   /** The follower acknowledged up to `index`: appends ending there are no longer in flight. */
   freeInflightsTo(index: number): void {
-    this.inflights.freeTo(index);
+    if (this.inflights.freeTo(index) > 0) this.inflights.grow();
   }
 
   /**
    * Handles a rejection of the append whose prevIndex was `rejected`: falls back to probing from
-   * `hintNext` (never below match+1). False if the rejection is stale.
+   * `hintNext` (never below match+1). False if the rejection is stale. In replicate state a fresh
+   * rejection means an earlier append of the window was overtaken or lost, so the window shrinks.
    */
   maybeDecrTo(rejected: number, hintNext: number): boolean {
     const stale = this.state_ === "replicate" ? rejected <= this.match_ : this.next_ - 1 !== rejected;
     if (stale) return false;
+    if (this.state_ === "replicate") this.inflights.shrink();
     const next = Math.max(this.match_ + 1, Math.min(rejected, hintNext));
     this.resetState("probe");
     this.setNext(next);
@@ -184,6 +186,11 @@ export class Progress {
     const active = this.recentActive_;
     this.recentActive_ = false;
     return active;
+  }
+
+  /** Appends currently allowed in flight in replicate state (the adaptive window). */
+  get inflightLimit(): number {
+    return this.inflights.limit();
   }
 
   isPaused(): boolean {

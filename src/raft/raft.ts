@@ -1,6 +1,8 @@
+import { type ConfChange, isMember } from "./confchange.js";
 import { handleVote, handleVoteResp, refuseVote, reportLeaderUnreachable, tickElection } from "./election.js";
 import { stepFollower } from "./follower.js";
 import type { RaftLog } from "./log.js";
+import { applyConfigEntries, proposeConfChange } from "./membership.js";
 import type { RaftConfig } from "./options.js";
 import { startRead } from "./read-index.js";
 import {
@@ -16,6 +18,8 @@ import {
 } from "./replication.js";
 import { RaftState } from "./state.js";
 import {
+  type ConfigState,
+  type Entry,
   type HardState,
   invariant,
   type Message,
@@ -41,7 +45,13 @@ export class Raft {
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private inFlight:
-    | { lastIndex: number; lastTerm: number; snapshotIndex: number; appliedTo: number }
+    | {
+        lastIndex: number;
+        lastTerm: number;
+        snapshotIndex: number;
+        appliedTo: number;
+        configEntries: readonly Entry[];
+      }
     | undefined;
 
   constructor(cfg: RaftConfig) {
@@ -77,6 +87,11 @@ export class Raft {
     return this.r.log;
   }
 
+  /** The applied configuration: voters, learners and removed ids. */
+  get config(): ConfigState {
+    return this.r.config;
+  }
+
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
@@ -86,6 +101,12 @@ export class Raft {
 
   step(m: Message): void {
     const r = this.r;
+    if (m.type === "vote" && !r.config.voters.includes(m.from)) {
+      // A learner, a joining or a removed node cannot disrupt the voters, whatever its term.
+      refuseVote(r, m, "notVoter");
+      return;
+    }
+    if (r.role === "leader" && isResponse(m) && !isMember(r.config, m.from)) return;
     if (m.type === "prop" || m.type === "readIndex") {
       // Forwarded requests carry no term obligations: the leader serves them in its own term or drops them.
       if (r.role === "leader") {
@@ -171,6 +192,14 @@ export class Raft {
     return { ok: true, index: 0, term: r.term, forwarded: true };
   }
 
+  /**
+   * Leader: proposes a configuration change (docs/membership.md); never forwarded. It takes effect
+   * when applied: once the driver has applied the Ready whose `committed` holds it and calls advance().
+   */
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    return proposeConfChange(this.r, cc);
+  }
+
   /** Requests a linearizable read point (§6.4); the answer arrives as a ReadState with this context. */
   readIndex(context: number): ReadIndexResult {
     const r = this.r;
@@ -237,15 +266,20 @@ export class Raft {
     const committed = r.log.nextCommitted(r.opts.limits.applyBytesMax);
     const last = entries[entries.length - 1];
     const lastCommitted = committed[committed.length - 1];
+    const configEntries = committed.filter(isConfigEntry);
+    // A config entry applies with this Ready: its commit index goes to disk first, so a restart never
+    // falls back to a configuration older than one this node has used (membership.ts).
+    const configApplies = configEntries.length > 0;
     this.inFlight = {
       lastIndex: last?.index ?? 0,
       lastTerm: last?.term ?? 0,
       snapshotIndex: snapshot?.meta.index ?? 0,
       appliedTo: lastCommitted?.index ?? snapshot?.meta.index ?? r.log.applied,
+      configEntries,
     };
     const ready: Ready = {
       softState: sameSoftState(soft, this.prevSoftState) ? undefined : soft,
-      hardState: hardStateChanged(r, prevHard) ? hard : undefined,
+      hardState: configApplies || hardStateChanged(r, prevHard) ? hard : undefined,
       entries,
       snapshot,
       committed,
@@ -254,6 +288,7 @@ export class Raft {
       sendAfterPersist: r.sendAfterPersist,
       // A changed commit index or recovering marker alone needs no fsync: losing either is safe.
       mustSync:
+        configApplies ||
         entries.length > 0 ||
         snapshot !== undefined ||
         hard.term !== prevHard.term ||
@@ -280,6 +315,7 @@ export class Raft {
     if (done.lastIndex > 0) r.log.stableTo(done.lastIndex, done.lastTerm);
     if (done.appliedTo > r.log.applied) r.log.appliedTo(done.appliedTo);
     if (r.role === "leader" && done.lastIndex > 0) selfPersisted(r);
+    applyConfigEntries(r, done.configEntries);
   }
 
   status(): Status {
@@ -304,6 +340,15 @@ export class Raft {
       progress,
     };
   }
+}
+
+function isConfigEntry(e: Entry): boolean {
+  return e.kind === "config";
+}
+
+/** Answers a leader receives; from a node outside its configuration they are ignored. */
+function isResponse(m: Message): boolean {
+  return m.type === "appResp" || m.type === "heartbeatResp" || m.type === "voteResp";
 }
 
 function softStateOf(r: RaftState): SoftState {

@@ -47,6 +47,11 @@ export function tickLeader(r: RaftState): void {
         return;
       }
     }
+    if (!r.tracker.isVoter(r.id)) {
+      // A removed leader whose hand-off did not finish in an election timeout: the voters elect.
+      r.becomeFollower(r.term, NONE, r.id);
+      return;
+    }
     r.leadTransferee = NONE;
   }
   for (const [id, pr] of r.tracker.progress) {
@@ -177,8 +182,10 @@ export function selfPersisted(r: RaftState): void {
   if (r.tracker.of(r.id).maybeUpdate(r.log.stableLastIndex()) && maybeCommit(r)) r.commitPending = true;
 }
 
+/** TimeoutNow to a caught-up transferee; a leader removed from its configuration then steps down. */
 function sendTimeoutNow(r: RaftState, to: NodeId): void {
   r.send({ type: "timeoutNow", to });
+  if (!r.tracker.isVoter(r.id)) r.becomeFollower(r.term, NONE, r.id);
 }
 
 /** Hands leadership to `to` (§3.10 of the dissertation): catch it up, then send TimeoutNow. */

@@ -1,5 +1,6 @@
 import { EventBuffer, type RaftEvent } from "./events.js";
 import { RaftLog } from "./log.js";
+import { committedConfig } from "./membership.js";
 import { type RaftConfig, type RaftOptions, validateConfig } from "./options.js";
 import { Prng } from "./prng.js";
 import { ReadIndexQueue } from "./read-index.js";
@@ -57,7 +58,15 @@ export class RaftState {
    * 0 when it never recovered (no leader has term 0).
    */
   recoveredInTerm = 0;
+  /** The applied configuration (docs/membership.md); change it only through setConfig(). */
   config: ConfigState;
+  /** Index of the config entry (or snapshot) `config` comes from: entries up to it are not applied again. */
+  configIndex = 0;
+  /**
+   * Leader: index of the last config entry appended, or of this leader's no-op. A new change waits
+   * until it is applied: one change at a time, and none before the first commit of this term.
+   */
+  pendingConfIndex = 0;
   tracker: ProgressTracker;
 
   electionElapsed = 0;
@@ -104,7 +113,9 @@ export class RaftState {
     this.reads = new ReadIndexQueue();
     this.log = new RaftLog(cfg.storage, cfg.applied ?? 0);
     const { hardState, config } = cfg.storage.initialState();
-    this.config = config;
+    const committed = committedConfig(this.log, config);
+    this.config = committed.config;
+    this.configIndex = committed.index;
     if (hardState.term > 0) {
       this.term = hardState.term;
       this.vote = hardState.vote;
@@ -205,8 +216,9 @@ export class RaftState {
     const self = this.tracker.of(this.id);
     self.maybeUpdate(this.log.stableLastIndex());
     self.becomeReplicate();
-    // §5.4.2: a no-op of the new term lets earlier entries commit; reads also wait for it (§6.4).
-    this.appendEntries("noop", noopDatas);
+    // §5.4.2: a no-op of the new term lets earlier entries commit; reads also wait for it (§6.4), and
+    // so do configuration changes (membership.ts).
+    this.pendingConfIndex = this.appendEntries("noop", noopDatas);
     this.broadcastPending = true;
   }
 
@@ -243,10 +255,25 @@ export class RaftState {
 
   private newTracker(): ProgressTracker {
     const { inflightMax, inflightBytesMax } = this.opts.limits;
-    return new ProgressTracker(this.config, this.log.lastIndex() + 1, inflightMax, inflightBytesMax);
+    const countLearners = this.opts.mutations.countLearnersInQuorum === true;
+    return new ProgressTracker(
+      this.config,
+      this.log.lastIndex() + 1,
+      inflightMax,
+      inflightBytesMax,
+      countLearners,
+    );
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** Applies a configuration (from a config entry or a snapshot at `index`). */
+  setConfig(config: ConfigState, index: number): void {
+    this.config = config;
+    this.configIndex = index;
+    this.tracker.setConfig(config, this.log.lastIndex() + 1, this.id);
+    if (this.role === "leader") this.broadcastPending = true; // a new member hears from us at once
+  }
 
   /** Leader: appends entries of the current term at the tail and returns the index of the last one. */
   appendEntries(kind: EntryKind, datas: readonly Uint8Array[]): number {

@@ -4,8 +4,9 @@ import { type ConfigState, InvariantError, type NodeId } from "./types.js";
 export type VoteResult = "won" | "lost" | "pending";
 
 /**
- * Who counts toward a quorum: the leader's Progress per peer and a campaign's votes, for one
- * configuration. Rebuilt on every term or role change.
+ * Who counts toward a quorum: the leader's Progress per member (voters and learners) and a campaign's
+ * votes. Only voters count: learners are replicated to but never part of any quorum. Rebuilt on every
+ * term or role change; `setConfig` follows an applied configuration change in between.
  */
 export class ProgressTracker {
   readonly progress = new Map<NodeId, Progress>();
@@ -14,22 +15,44 @@ export class ProgressTracker {
   private readonly matches: number[] = [];
 
   constructor(
-    readonly config: ConfigState,
+    private config_: ConfigState,
     next: number,
-    inflightMax: number,
-    inflightBytesMax: number,
+    private readonly inflightMax: number,
+    private readonly inflightBytesMax: number,
+    /** Mutation switch (RaftMutations.countLearnersInQuorum): learners count toward commit. */
+    private readonly countLearners = false,
   ) {
-    for (const id of config.voters) this.progress.set(id, new Progress(next, inflightMax, inflightBytesMax));
-    for (const id of config.learners)
-      this.progress.set(id, new Progress(next, inflightMax, inflightBytesMax));
+    for (const id of config_.voters) this.add(id, next);
+    for (const id of config_.learners) this.add(id, next);
+  }
+
+  get config(): ConfigState {
+    return this.config_;
+  }
+
+  /**
+   * A configuration change was applied: new members start probing at `next`, members that left are
+   * forgotten; `keep` (this node: a removed leader still replicates while it hands off) stays.
+   */
+  setConfig(config: ConfigState, next: number, keep: NodeId): void {
+    this.config_ = config;
+    for (const id of [...config.voters, ...config.learners]) if (!this.progress.has(id)) this.add(id, next);
+    for (const id of this.progress.keys()) {
+      if (id !== keep && !config.voters.includes(id) && !config.learners.includes(id))
+        this.progress.delete(id);
+    }
+  }
+
+  private add(id: NodeId, next: number): void {
+    this.progress.set(id, new Progress(next, this.inflightMax, this.inflightBytesMax));
   }
 
   quorum(): number {
-    return Math.floor(this.config.voters.length / 2) + 1;
+    return Math.floor(this.config_.voters.length / 2) + 1;
   }
 
   isVoter(id: NodeId): boolean {
-    return this.config.voters.includes(id);
+    return this.config_.voters.includes(id);
   }
 
   of(id: NodeId): Progress {
@@ -42,15 +65,20 @@ export class ProgressTracker {
   quorumMatch(): number {
     const matches = this.matches;
     matches.length = 0;
-    for (const id of this.config.voters) matches.push(this.of(id).match);
+    for (const id of this.config_.voters) matches.push(this.of(id).match);
+    let quorum = this.quorum();
+    if (this.countLearners) {
+      for (const id of this.config_.learners) matches.push(this.of(id).match);
+      quorum = Math.floor(matches.length / 2) + 1;
+    }
     matches.sort(descending);
-    return matches[this.quorum() - 1] ?? 0;
+    return matches[quorum - 1] ?? 0;
   }
 
   /** §6.2 check-quorum: how many voters (counting `self`) answered since the last call; starts a new round. */
   activeVoters(self: NodeId): number {
     let active = 0;
-    for (const id of this.config.voters) {
+    for (const id of this.config_.voters) {
       if (this.of(id).takeActive() || id === self) active++;
     }
     return active;
@@ -61,7 +89,7 @@ export class ProgressTracker {
     if (!this.votes.has(from)) this.votes.set(from, granted);
     let yes = 0;
     let no = 0;
-    for (const id of this.config.voters) {
+    for (const id of this.config_.voters) {
       const v = this.votes.get(id);
       if (v === true) yes++;
       else if (v === false) no++;

@@ -26,10 +26,14 @@ export interface HardState {
   readonly recovering?: boolean;
 }
 
-/** Membership is data keyed by id, never array positions, so runtime changes can be added later. */
+/**
+ * Membership, keyed by id (never array positions). Learners receive the log but never count toward a
+ * quorum. `removed` lists ids that were members once and may never be reused (absent: none known).
+ */
 export interface ConfigState {
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  readonly removed?: readonly NodeId[];
 }
 
 export interface SnapshotMeta {
@@ -191,7 +195,18 @@ export interface LogStorage {
   snapshot(): Snapshot;
 }
 
-export type ProposeError = "no_leader" | "not_leader" | "transfer_in_progress" | "uncommitted_full";
+/**
+ * Why a proposal was refused. `config_change_pending`: a configuration change is in the log above the
+ * applied index, or this leader has not yet applied an entry of its term; `config_invalid`: the change
+ * can never apply to the current configuration (docs/membership.md).
+ */
+export type ProposeError =
+  | "no_leader"
+  | "not_leader"
+  | "transfer_in_progress"
+  | "uncommitted_full"
+  | "config_change_pending"
+  | "config_invalid";
 
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number; readonly forwarded: boolean }

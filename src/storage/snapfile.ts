@@ -1,5 +1,6 @@
 // Snapshot file: [magic u32][version u8][index u64][term u64][voter count u32][voters u64...]
-// [learner count u32][learners u64...][data length u64][data][crc32c u32 of everything before].
+// [learner count u32][learners u64...][removed count u32][removed u64...][data length u64][data]
+// [crc32c u32 of everything before]. Version 1 had no removed ids (membership was fixed); still read.
 import { join } from "node:path";
 import { getU64, putU64 } from "../codec/index.js";
 import type { Snapshot } from "../raft/index.js";
@@ -8,7 +9,7 @@ import type { Disk } from "./disk.js";
 import { asBuffer } from "./wal.js";
 
 const SNAP_MAGIC = 0x504e5352; // "RSNP"
-const SNAP_VERSION = 1;
+const SNAP_VERSION = 2;
 const SNAP_RE = /^snap-([0-9a-f]{16})\.snap$/;
 const TMP_SUFFIX = ".tmp";
 const CORRUPT_SUFFIX = ".corrupt";
@@ -21,14 +22,16 @@ export function snapshotName(index: number): string {
 
 /** Everything before the data: magic, version, meta and the data length. */
 function encodeSnapshotHead(s: Snapshot): Buffer {
-  const { voters, learners } = s.meta.config;
-  const buf = Buffer.allocUnsafe(4 + 1 + 16 + 4 + 8 * voters.length + 4 + 8 * learners.length + 8);
+  const { voters, learners, removed = [] } = s.meta.config;
+  const lists = [voters, learners, removed];
+  const idBytes = lists.reduce((n, ids) => n + 4 + 8 * ids.length, 0);
+  const buf = Buffer.allocUnsafe(4 + 1 + 16 + idBytes + 8);
   buf.writeUInt32LE(SNAP_MAGIC, 0);
   buf.writeUInt8(SNAP_VERSION, 4);
   putU64(buf, 5, s.meta.index);
   putU64(buf, 13, s.meta.term);
   let p = 21;
-  for (const ids of [voters, learners]) {
+  for (const ids of lists) {
     buf.writeUInt32LE(ids.length, p);
     p += 4;
     for (const id of ids) {
@@ -51,12 +54,13 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const crcAt = buf.length - 4;
   if (crc32cUpdate(0, buf, 0, crcAt) !== buf.readUInt32LE(crcAt)) return fail(crcAt, "checksum mismatch");
   if (buf.readUInt32LE(0) !== SNAP_MAGIC) return fail(0, "bad magic");
-  if (buf[4] !== SNAP_VERSION) return fail(4, `unsupported version ${buf[4]}`);
+  const version = buf[4];
+  if (version !== 1 && version !== SNAP_VERSION) return fail(4, `unsupported version ${version}`);
   const index = getU64(buf, 5);
   const term = getU64(buf, 13);
   let p = 21;
   const lists: number[][] = [];
-  for (let k = 0; k < 2; k++) {
+  for (let k = 0; k < (version === 1 ? 2 : 3); k++) {
     if (p + 4 > crcAt) return fail(p, "truncated config");
     const n = buf.readUInt32LE(p);
     p += 4;
@@ -68,7 +72,8 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   if (p + 8 > crcAt) return fail(p, "truncated data length");
   const dataBytes = getU64(buf, p);
   if (p + 8 + dataBytes !== crcAt) return fail(p, "data length does not match file size");
-  const config = { voters: lists[0]!, learners: lists[1]! };
+  const removed = lists[2] ?? [];
+  const config = { voters: lists[0]!, learners: lists[1]!, ...(removed.length > 0 ? { removed } : {}) };
   return { ok: true, snapshot: { meta: { index, term, config }, data: buf.subarray(p + 8, crcAt) } };
 }
 

@@ -9,9 +9,14 @@ import { Writable } from "node:stream";
 import { after, describe, test } from "node:test";
 import { pino } from "pino";
 import { DecodeError, Reader } from "../../src/codec/index.js";
-import { type NodeOptions, nodeDefaults, RaftNode } from "../../src/node/index.js";
+import {
+  decodeAppSnapshot,
+  encodeAppSnapshot,
+  type NodeOptions,
+  nodeDefaults,
+  RaftNode,
+} from "../../src/node/index.js";
 import { decodeMemberContext, encodeMemberContext, MemberTable } from "../../src/node/members.js";
-import { decodeNodeSnapshot, encodeNodeSnapshot } from "../../src/node/node-snapshot.js";
 import { StackMachine } from "../../src/stack/index.js";
 import { DiskStorage, NodeDisk } from "../../src/storage/index.js";
 
@@ -38,7 +43,7 @@ async function dataDirOfThree(name: string, format: "old" | "node"): Promise<str
   await storage.createSnapshot(
     1,
     config,
-    format === "old" ? stacks : encodeNodeSnapshot(table.encode(), stacks),
+    format === "old" ? stacks : encodeAppSnapshot(table.encode(), stacks),
   );
   await storage.close();
   return dataDir;
@@ -97,21 +102,19 @@ describe("member table", () => {
     assert.deepEqual(decodeMemberContext(new Uint8Array(0)), { peerUrl: "", clientUrl: "" });
   });
 
-  test("node snapshot: versioned envelope; the stack machine's format alone still decodes", () => {
+  test("restored from a node snapshot; a pre-membership snapshot keeps the table", () => {
     const machine = new StackMachine();
     machine.applyNoop(1);
     const stacks = machine.snapshot();
     const t = MemberTable.initial([{ id: 2, peerUrl: peerUrl(7003) }]);
-    const both = decodeNodeSnapshot(encodeNodeSnapshot(t.encode(), stacks));
-    assert.deepEqual(both.members?.list(), t.list());
-    assert.deepEqual(both.stacks, stacks);
-    const old = decodeNodeSnapshot(stacks);
-    assert.equal(old.members, undefined);
-    assert.equal(old.stacks, stacks);
-    const bad = encodeNodeSnapshot(t.encode(), stacks);
-    bad[1] = 9;
-    assert.throws(() => decodeNodeSnapshot(bad), /node snapshot: unknown version 9/);
-    assert.throws(() => MemberTable.decode(new Reader(new Uint8Array([1, 2, 1, 5, 0, 0]))), DecodeError);
+    const data = encodeAppSnapshot(t.encode(), stacks);
+    const restored = MemberTable.initial([{ id: 1, peerUrl: peerUrl(7001) }]);
+    restored.restore(decodeAppSnapshot(data).members);
+    assert.deepEqual(restored.list(), t.list());
+    assert.equal(restored.nextMemberId, 3);
+    restored.restore(decodeAppSnapshot(stacks).members);
+    assert.deepEqual(restored.list(), t.list(), "old format: the table stays");
+    assert.throws(() => restored.restore(new Uint8Array([1, 2, 1, 5, 0, 0])), DecodeError);
   });
 });
 

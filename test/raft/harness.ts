@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type ConfigState,
   type Entry,
   type HardState,
   MemoryStorage,
@@ -55,7 +56,7 @@ export class Cluster {
   ) {
     this.ids = Array.from({ length: size }, (_, i) => i + 1);
     for (const id of this.ids) {
-      const storage = new MemoryStorage({ voters: this.ids, learners: [] });
+      const storage = new MemoryStorage({ voters: [...this.ids], learners: [] });
       const preset = options.logs?.get(id);
       if (preset) {
         storage.append(
@@ -95,6 +96,26 @@ export class Cluster {
       ...(o.limits ? { limits: o.limits } : {}),
       ...(o.mutations ? { mutations: o.mutations } : {}),
     });
+  }
+
+  /**
+   * Starts a new node `id` on an empty log with `config` as its bootstrap configuration (empty for a
+   * node joining with `--join`: it learns the configuration from the leader).
+   */
+  addNode(id: NodeId, config: ConfigState = { voters: [], learners: [] }): TestNode {
+    const storage = new MemoryStorage(config);
+    const n: TestNode = {
+      raft: this.newRaft(id, storage),
+      storage,
+      applied: [],
+      readStates: [],
+      events: [],
+      eventsDropped: 0,
+      up: true,
+    };
+    this.nodes.set(id, n);
+    this.ids.push(id);
+    return n;
   }
 
   node(id: NodeId): TestNode {
@@ -247,7 +268,7 @@ export class Cluster {
    */
   replaceDisk(id: NodeId, hardState: HardState): void {
     const n = this.node(id);
-    n.storage = new MemoryStorage({ voters: this.ids, learners: [] });
+    n.storage = new MemoryStorage({ voters: [...this.ids], learners: [] });
     n.storage.setHardState(hardState);
     n.applied = [];
     n.raft = this.newRaft(id, n.storage);

@@ -34,6 +34,24 @@ describe("Progress owns its transitions", () => {
     assert.equal(pr.isPaused(), false);
   });
 
+  test("replicate: a fresh rejection halves the window, each acknowledgement grows it back by one", () => {
+    const pr = progress(1, 8);
+    pr.becomeReplicate();
+    for (let i = 1; i <= 8; i++) pr.sentAppend(i, 1);
+    assert.equal(pr.inflightLimit, 8);
+    assert.equal(pr.maybeDecrTo(5, 1), true, "append 6 overtook appends 1-5");
+    assert.deepEqual([pr.state, pr.inflightLimit], ["probe", 4]);
+    assert.equal(pr.maybeUpdate(1), true);
+    pr.becomeReplicate();
+    for (let i = 2; i <= 5; i++) pr.sentAppend(i, 1);
+    assert.equal(pr.isPaused(), true, "four appends fill the halved window");
+    assert.equal(pr.maybeUpdate(2), true);
+    pr.freeInflightsTo(2);
+    assert.equal(pr.inflightLimit, 5);
+    pr.becomeProbe();
+    assert.equal(pr.inflightLimit, 5, "the learned window survives state changes");
+  });
+
   test("probe: one append outstanding until a reply or a heartbeat answer", () => {
     const pr = progress(4);
     pr.sentAppend(undefined, 0);

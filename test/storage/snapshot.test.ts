@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DiskStorage, MemDisk, StorageCorruptionError } from "../../src/storage/index.js";
+import { crc32c, DiskStorage, MemDisk, StorageCorruptionError } from "../../src/storage/index.js";
 import { CONFIG, DATA, ents, FaultDisk, restart, seededRng, text } from "./helpers.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -35,6 +35,27 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
     assert.deepEqual(r.initialState().config, { voters: [1, 2], learners: [4] });
     assert.equal(r.lastIndex(), 100);
     assert.equal(r.firstIndex(), 1, "createSnapshot alone compacts nothing");
+  });
+
+  test("removed member ids survive a restart; a version 1 file (no removed list) still reads", async () => {
+    const disk = new MemDisk();
+    const s = await DiskStorage.open(disk, DATA);
+    await s.save({ hardState: { term: 1, vote: 1, commit: 10 }, entries: ents(1, 10, 1) });
+    await s.createSnapshot(10, { voters: [1, 2], learners: [], removed: [3] }, bytes("state@10"));
+    const r = await restart(disk, DATA);
+    assert.deepEqual(r.snapshot().meta.config, { voters: [1, 2], learners: [], removed: [3] });
+    // Version 1: the same head without the removed list, re-checksummed.
+    const v2 = await disk.readFile(snapPath(10));
+    const removedListAt = 21 + (4 + 16) + 4;
+    const v1 = new Uint8Array(v2.length - 12);
+    v1.set(v2.subarray(0, removedListAt));
+    v1.set(v2.subarray(removedListAt + 12), removedListAt);
+    v1[4] = 1;
+    new DataView(v1.buffer).setUint32(v1.length - 4, crc32c(v1.subarray(0, v1.length - 4)), true);
+    disk.setFile(snapPath(10), v1);
+    const old = await restart(disk, DATA);
+    assert.deepEqual(old.snapshot().meta.config, { voters: [1, 2], learners: [] });
+    assert.equal(str(old.snapshot().data), "state@10");
   });
 
   test("a crash between writing and renaming a snapshot leaves the old one in use", async () => {

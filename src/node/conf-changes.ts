@@ -1,0 +1,109 @@
+import {
+  type ConfigState,
+  type Entry,
+  NONE,
+  type NodeId,
+  type ProposeResult,
+  type Status,
+} from "../raft/index.js";
+import { ConfChangeError, NodeError } from "./errors.js";
+import type { Reply } from "./ports.js";
+
+interface ConfChangeWaiter {
+  readonly index: number;
+  readonly term: number;
+  readonly deadlineMs: number;
+  readonly reply: Reply<ConfigState>;
+}
+
+/**
+ * This leader's configuration change waiting to be applied. The core takes one change at a time, so
+ * there is at most one waiter.
+ */
+export class PendingConfChange {
+  private waiter: ConfChangeWaiter | undefined;
+
+  get pending(): boolean {
+    return this.waiter !== undefined;
+  }
+
+  add(index: number, term: number, deadlineMs: number, reply: Reply<ConfigState>): void {
+    this.waiter?.reply.reject(new NodeError("timeout", "replaced by a newer change; outcome unknown"));
+    this.waiter = { index, term, deadlineMs, reply };
+  }
+
+  /** A config entry was applied with the configuration it results in. */
+  applied(entry: Entry, config: ConfigState, leader: NodeId): void {
+    const w = this.waiter;
+    if (w === undefined || w.index !== entry.index) return;
+    this.waiter = undefined;
+    if (w.term === entry.term) w.reply.resolve(config);
+    else w.reply.reject(new NodeError("timeout", "change lost in a leader change; retry", leader));
+  }
+
+  /** Fails the waiter whose index a snapshot from the leader covers, or which is past its deadline. */
+  expire(nowMs: number, coveredTo: number, leader: NodeId): void {
+    const w = this.waiter;
+    if (w === undefined || (w.deadlineMs > nowMs && w.index > coveredTo)) return;
+    this.waiter = undefined;
+    w.reply.reject(
+      new NodeError("timeout", "change not applied within the request timeout; outcome unknown", leader),
+    );
+  }
+
+  fail(error: NodeError): void {
+    this.waiter?.reply.reject(error);
+    this.waiter = undefined;
+  }
+}
+
+/** The error a refused `proposeConfChange` rejects with. */
+export function confChangeRefusal(result: ProposeResult & { ok: false }): Error {
+  switch (result.error) {
+    case "config_change_pending":
+      return new ConfChangeError(
+        "config_change_pending",
+        "another configuration change is not applied yet (or the leader has not committed in its term); retry",
+        result.leader,
+      );
+    case "config_invalid":
+      return new ConfChangeError(
+        "config_invalid",
+        "the change does not apply to the current configuration",
+        result.leader,
+      );
+    case "transfer_in_progress":
+    case "uncommitted_full":
+      return new NodeError("busy", `change refused: ${result.error}`, result.leader);
+    case "no_leader":
+      return new NodeError("no_leader", "no leader known; retry", result.leader);
+    case "not_leader":
+      return new NodeError("not_leader", `node ${result.leader} is the leader`, result.leader);
+  }
+}
+
+/**
+ * Leader: the learner to promote next, if any: one whose log is within `lagEntriesMax` of the leader's
+ * last index and that answered within the last election timeout (docs/membership.md).
+ */
+export function learnerToPromote(status: Status, lagEntriesMax: number): NodeId | undefined {
+  for (const id of status.config.learners) {
+    const pr = status.progress.get(id);
+    if (pr?.recentActive && status.lastIndex - pr.match <= lagEntriesMax) return id;
+  }
+  return undefined;
+}
+
+/** Leader: the active voter (not this node) holding the most of the log, NONE if there is none. */
+export function mostCaughtUpVoter(status: Status): NodeId {
+  let best = NONE;
+  let bestMatch = -1;
+  for (const id of status.config.voters) {
+    const pr = status.progress.get(id);
+    if (id !== status.id && pr?.recentActive && pr.match > bestMatch) {
+      best = id;
+      bestMatch = pr.match;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,54 @@
+import type { NodeId, RaftConfig } from "../raft/index.js";
+import type { StackMachineOptions } from "../stack/index.js";
+import type { ReplicatedMembers } from "./app-snapshot.js";
+import type { NodeMetrics } from "./metrics.js";
+import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork } from "./ports.js";
+
+/** Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing. */
+export interface DriverLimits {
+  readonly proposalsPendingMax: number;
+  readonly readsPendingMax: number;
+}
+
+export const defaultDriverLimits: DriverLimits = { proposalsPendingMax: 65_536, readsPendingMax: 65_536 };
+
+/** Test-only switches that break one driver rule on purpose (the simulator proves it notices). */
+export interface DriverMutations {
+  /** Votes and append acknowledgements leave before the batch is durable. */
+  readonly ackBeforeFsync?: boolean;
+}
+
+export interface DriverConfig {
+  /** Raft's settings; the driver supplies storage, the applied index and the proposal policy. */
+  readonly raft: Omit<RaftConfig, "storage" | "applied" | "forwardProposals">;
+  /**
+   * The voters `--cluster` names. After bootstrap the replicated configuration wins; a difference is
+   * logged with both lists.
+   */
+  readonly voters: readonly NodeId[];
+  /**
+   * Leader: a learner whose log is within this many entries of the leader's and that answered within an
+   * election timeout is promoted to voter (0 disables automatic promotion). Default 1000.
+   */
+  readonly promoteLagEntriesMax?: number;
+  readonly tickMs: number;
+  /** Applied entries between two state-machine snapshots. */
+  readonly snapshotEntries: number;
+  readonly requestTimeoutMs: number;
+  readonly limits?: Partial<DriverLimits>;
+  readonly machine?: StackMachineOptions;
+  readonly mutations?: DriverMutations;
+}
+
+export interface DriverDeps {
+  readonly clock: Clock;
+  readonly storage: DriverStorage;
+  readonly network: PeerNetwork;
+  readonly logger?: DriverLogger;
+  readonly metrics?: NodeMetrics;
+  readonly hooks?: DriverHooks;
+  /** The node's member table, snapshotted with the stacks; absent in the simulator (bare stack snapshots). */
+  readonly members?: ReplicatedMembers;
+  /** Storage failed: the driver stopped serving; the process must restart from what is durable. */
+  readonly onFatal?: (error: unknown) => void;
+}

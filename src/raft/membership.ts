@@ -1,0 +1,123 @@
+import {
+  applyChange,
+  type ConfChange,
+  decodeConfigEntry,
+  encodeConfigEntry,
+  invalidReason,
+} from "./confchange.js";
+import type { RaftLog } from "./log.js";
+import { transferLeadership } from "./replication.js";
+import type { RaftState } from "./state.js";
+import { type ConfigState, type Entry, invariant, NONE, type NodeId, type ProposeResult } from "./types.js";
+
+/** Entry bytes read per step while looking for committed config entries at startup. */
+const startupScanBytes = 1 << 20;
+
+/**
+ * Leader: appends a configuration change (docs/membership.md). One at a time: refused while a config
+ * entry (or this leader's no-op, so the first commit of its term) is above the applied index; that
+ * also closes the single-server bug of a new leader committing a change that does not overlap one a
+ * previous leader decided (Ongaro, raft-dev 2015).
+ */
+export function proposeConfChange(r: RaftState, cc: ConfChange): ProposeResult {
+  if (r.role !== "leader") {
+    return { ok: false, error: r.leader === NONE ? "no_leader" : "not_leader", leader: r.leader };
+  }
+  if (r.leadTransferee !== NONE) return { ok: false, error: "transfer_in_progress", leader: r.id };
+  const oneAtATime = r.opts.mutations.allowConcurrentConfChanges !== true;
+  if (oneAtATime && r.pendingConfIndex > r.log.applied)
+    return { ok: false, error: "config_change_pending", leader: r.id };
+  if (invalidReason(r.config, cc) !== undefined) return { ok: false, error: "config_invalid", leader: r.id };
+  const data = encodeConfigEntry(cc, applyChange(r.config, cc));
+  r.uncommittedBytes += data.length;
+  const index = r.appendEntries("config", [data]);
+  r.pendingConfIndex = index;
+  r.broadcastPending = true;
+  return { ok: true, index, term: r.term, forwarded: false };
+}
+
+/**
+ * The configuration of a node starting up: the snapshot's, then the last config entry the log holds at
+ * or below the commit index. The core forces the commit index to disk before it applies a config entry
+ * (raft.ts), so a node never restarts with a configuration older than one it already used.
+ */
+export function committedConfig(
+  log: RaftLog,
+  snapshotConfig: ConfigState,
+): { config: ConfigState; index: number } {
+  let config = snapshotConfig;
+  let index = log.firstIndex() - 1;
+  for (let lo = index + 1; lo <= log.committed; ) {
+    const entries = log.slice(lo, log.committed + 1, startupScanBytes);
+    invariant(entries !== undefined && entries.length > 0, `log entries from ${lo} are missing at startup`);
+    for (const e of entries) {
+      if (e.kind !== "config") continue;
+      config = configOf(e);
+      index = e.index;
+    }
+    lo += entries.length;
+  }
+  return { config, index };
+}
+
+/** Applies the config entries of a Ready the driver has applied (those not applied already). */
+export function applyConfigEntries(r: RaftState, entries: readonly Entry[]): void {
+  for (const e of entries) {
+    if (e.index <= r.configIndex) continue;
+    const { cc } = decodeConfigEntry(e.data);
+    const config = configOf(e);
+    if (cc.op === "remove" && cc.id !== r.id && r.role === "leader") tellRemoved(r, cc.id);
+    r.setConfig(config, e.index);
+    r.emit({
+      type: "configApplied",
+      term: r.term,
+      index: e.index,
+      op: cc.op,
+      id: cc.id,
+      voters: config.voters,
+      learners: config.learners,
+    });
+    if (r.role === "leader" && !config.voters.includes(r.id)) handOffRemovedLeadership(r);
+  }
+}
+
+/**
+ * Nobody replicates to a removed member any more, so it would never learn that its removal committed:
+ * one last heartbeat carries the commit index (best effort). A member that applied its removal stops
+ * campaigning; one that missed it is ignored by the voters anyway.
+ */
+function tellRemoved(r: RaftState, id: NodeId): void {
+  const pr = r.tracker.progress.get(id);
+  if (pr === undefined) return;
+  r.send({ type: "heartbeat", to: id, commit: Math.min(pr.acknowledged, r.log.committed), readSeq: 0 });
+}
+
+function configOf(e: Entry): ConfigState {
+  const { config } = decodeConfigEntry(e.data);
+  invariant(config !== undefined, `config entry ${e.index} carries no configuration`);
+  return config;
+}
+
+/**
+ * This leader applied its own removal: it hands leadership to the most up-to-date voter (TimeoutNow as
+ * soon as that voter holds the whole log) and steps down; without a reachable voter it steps down at
+ * once and the others elect a leader when their election timeout passes.
+ */
+function handOffRemovedLeadership(r: RaftState): void {
+  let best: NodeId = NONE;
+  let bestMatch = -1;
+  for (const id of r.config.voters) {
+    const pr = r.tracker.progress.get(id);
+    if (pr?.recentActive && pr.match > bestMatch) {
+      best = id;
+      bestMatch = pr.match;
+    }
+  }
+  r.emit({ type: "removedLeaderStepsDown", term: r.term, to: best });
+  if (best === NONE) {
+    r.becomeFollower(r.term, NONE, r.id);
+    return;
+  }
+  // Catches the voter up, then TimeoutNow; replication.ts steps a removed leader down once it is sent.
+  transferLeadership(r, best);
+}
