@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Message, NodeId, Role } from "../raft/index.js";
+import { type Message, NONE, type NodeId, type Role } from "../raft/index.js";
+import type { MemberInfo, MemberRole } from "../server/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
@@ -57,15 +58,19 @@ export class RaftNode {
   private cancelTicks: (() => void) | undefined;
   /** This node's client URL as published (the real port once the HTTP server listens). */
   private advertisedClientUrl: string;
+  /** An `update` with this node's addresses is in flight; the next may start at `nextPublishMs`. */
+  private publishing = false;
+  private nextPublishMs = 0;
 
   private constructor(
     readonly options: NodeOptions,
     private readonly driver: Driver,
-    private readonly members: MemberTable,
+    private readonly memberTable: MemberTable,
     private readonly requests: LeaderRequests,
     private readonly storage: DiskStorage,
     private readonly transport: TcpTransport,
     readonly metrics: NodeMetrics,
+    private readonly logger: Logger,
     /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
     private readonly appliedListeners: Set<(m: StackMachine) => void>,
   ) {
@@ -165,15 +170,88 @@ export class RaftNode {
       clock: systemClock,
       network: transport,
       requestTimeoutMs: options.requestTimeoutMs,
+      members,
+      tickMs: options.tickMs,
       limits: { ...defaultLeaderRequestLimits, ...extras.limits },
     });
-    return new RaftNode(options, driver, members, requests, storage, transport, metrics, appliedListeners);
+    return new RaftNode(
+      options,
+      driver,
+      members,
+      requests,
+      storage,
+      transport,
+      metrics,
+      logger,
+      appliedListeners,
+    );
   }
 
   async start(): Promise<void> {
     await this.transport.start();
     this.driver.start();
-    this.cancelTicks = systemClock.every(this.options.tickMs, () => this.requests.tick());
+    this.cancelTicks = systemClock.every(this.options.tickMs, () => {
+      this.requests.tick();
+      this.maybePublish();
+    });
+  }
+
+  /**
+   * Publishes this node's addresses (an `update` change) when the applied table shows others, once a
+   * leader is known: one attempt at a time, at most one per election timeout.
+   */
+  private maybePublish(): void {
+    const now = systemClock.now();
+    if (this.publishing || now < this.nextPublishMs || this.driver.raft.leader === NONE) return;
+    const peerUrl = selfMember(this.options).peerUrl;
+    const known = this.memberTable.get(this.id);
+    if (known === undefined || (known.peerUrl === peerUrl && known.clientUrl === this.advertisedClientUrl))
+      return;
+    this.publishing = true;
+    this.nextPublishMs = now + this.options.electionTicks * this.options.tickMs;
+    this.requests
+      .changeMember({ op: "update", id: this.id, peerUrl, clientUrl: this.advertisedClientUrl })
+      .then(
+        () =>
+          this.logger.info(
+            { clientUrl: this.advertisedClientUrl, peerUrl },
+            "published this node's addresses",
+          ),
+        (err: unknown) => this.logger.debug({ err }, "publishing this node's addresses failed; retrying"),
+      )
+      .finally(() => {
+        this.publishing = false;
+      });
+  }
+
+  // ------------------------------------------------------------ membership
+
+  members(): { leader: number; members: MemberInfo[] } {
+    const { voters, learners } = this.driver.membership;
+    const role = (id: number): MemberRole => (learners.includes(id) ? "learner" : "voter");
+    const list = this.memberTable
+      .list()
+      .filter((m) => voters.includes(m.id) || learners.includes(m.id))
+      .map((m) => ({ ...m, clientUrl: this.clientUrl(m.id) ?? "", role: role(m.id) }));
+    return { leader: this.driver.raft.leader, members: list };
+  }
+
+  async addMember(request: { peerUrl: string; clientUrl?: string; id?: number }): Promise<MemberInfo> {
+    const id = await this.requests.changeMember({
+      op: "addLearner",
+      id: request.id ?? 0,
+      peerUrl: request.peerUrl,
+      clientUrl: request.clientUrl ?? "",
+    });
+    return { id, peerUrl: request.peerUrl, clientUrl: request.clientUrl ?? "", role: "learner" };
+  }
+
+  async removeMember(id: number): Promise<void> {
+    await this.requests.changeMember({ op: "remove", id, peerUrl: "", clientUrl: "" });
+  }
+
+  transferLeader(id?: number): Promise<number> {
+    return this.requests.transfer(id ?? 0);
   }
 
   /** Publishes this node's client URL once its port is known (a listener on port 0). */
@@ -184,7 +262,7 @@ export class RaftNode {
   /** The client URL member `id` published (this node's own: as configured), if known. */
   clientUrl(id: NodeId): string | undefined {
     if (id === this.id) return this.advertisedClientUrl;
-    const url = this.members.get(id)?.clientUrl;
+    const url = this.memberTable.get(id)?.clientUrl;
     return url === "" ? undefined : url;
   }
 
@@ -230,7 +308,7 @@ export class RaftNode {
 
   status(): NodeStatus {
     const s = this.driver.raft.status();
-    const members = this.members.list().map(({ id, peerUrl }) => {
+    const members = this.memberTable.list().map(({ id, peerUrl }) => {
       const pr = s.progress.get(id);
       return {
         id,

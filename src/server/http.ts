@@ -6,12 +6,13 @@ import { RequestContext, type ServerParts } from "./context.js";
 import { ApiError } from "./errors.js";
 import { jsonRoutes } from "./json-routes.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
+import { memberRoutes } from "./member-routes.js";
 import { opsRoutes } from "./ops-routes.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
 import { Router } from "./routes.js";
 import { seedRoutes } from "./seed-routes.js";
-import type { StackService } from "./service.js";
+import type { NodeService } from "./service.js";
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -36,14 +37,19 @@ export class HttpApi {
   private readonly router: Router<RequestContext>;
 
   constructor(
-    service: StackService,
+    service: NodeService,
     private readonly opts: HttpServerOptions,
   ) {
     const bodyBytesMax = opts.bodyBytesMax ?? BODY_BYTES_MAX_DEFAULT;
     assertBodyFits(bodyBytesMax);
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
     this.parts = { service, responses, blocking: new BlockingPops(service), bodyBytesMax };
-    this.router = new Router([...seedRoutes, ...jsonRoutes, ...opsRoutes(service.status().commit)]);
+    this.router = new Router([
+      ...seedRoutes,
+      ...jsonRoutes,
+      ...opsRoutes(service.status().commit),
+      ...memberRoutes,
+    ]);
     this.server = createServer((req, res) => {
       this.dispatch(req, res).catch((err) => responses.fail(res, req, "text", err));
     });
