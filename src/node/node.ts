@@ -7,6 +7,7 @@ import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
+import { NodeError } from "./errors.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
 import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
@@ -147,6 +148,9 @@ export class RaftNode {
             },
             configApplied: (cc) => {
               members.apply(cc.op, cc.id, cc.context);
+              if (cc.op === "remove" && cc.id === options.id) {
+                logger.warn("this node was removed from the cluster: it no longer serves as a member");
+              }
               followMembers(transport, options.id, members);
             },
             restored: () => followMembers(transport, options.id, members),
@@ -273,6 +277,7 @@ export class RaftNode {
    * applied there; tried again on the next leader within the request timeout when that is safe.
    */
   propose(cmd: Command): Promise<Outcome> {
+    if (this.driver.removed) return Promise.reject(removedError());
     return this.requests.propose(cmd);
   }
 
@@ -350,6 +355,11 @@ export class RaftNode {
     })();
     return this.closing;
   }
+}
+
+/** A removed node's answer to writes: nothing was proposed; another member serves them. */
+function removedError(): NodeError {
+  return new NodeError("stopped", "this node was removed from the cluster; use another member", NONE);
 }
 
 /** Transport peers follow the applied member table: links to new members, none to removed ones. */
