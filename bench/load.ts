@@ -93,7 +93,7 @@ export function httpPool(origin: string, connections: number, timeoutMs: number)
 
 export async function http(
   pool: Pool,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "DELETE",
   path: string,
   body?: string,
   headers?: Record<string, string>,

@@ -12,6 +12,8 @@ export const apiErrorStatusByCode = {
   stack_not_found: 404,
   method_not_allowed: 405,
   stack_empty: 409,
+  /** A membership change that can never apply: a member already, a removed id, the last voter (docs/membership.md). */
+  config_invalid: 409,
   body_too_large: 413,
   item_too_large: 413,
   label_too_large: 413,
@@ -24,6 +26,8 @@ export const apiErrorStatusByCode = {
   timeout: 503,
   stopped: 503,
   busy: 503,
+  /** Another membership change is in progress (one at a time): retry shortly. */
+  config_change_pending: 503,
   /** The exactly-once table is full: no new keys until old ones expire (Retry-After). */
   idempotency_keys_full: 503,
   capacity_exceeded: 507,

@@ -35,7 +35,7 @@ function withEndpoints(cmd: Command): Command {
     .addHelpText("after", "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.");
 }
 
-function withClientFlags(cmd: Command): Command {
+export function withClientFlags(cmd: Command): Command {
   return withEndpoints(cmd)
     .option("--timeout-ms <ms>", "per-attempt timeout", positiveInt("--timeout-ms"), TIMEOUT_MS_DEFAULT)
     .option(
@@ -47,7 +47,7 @@ function withClientFlags(cmd: Command): Command {
 }
 
 /** Runs one client call with a fresh client and closes it, so the process can exit. */
-async function withClient<T>(flags: ClientFlags, fn: (c: RaftstackClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(flags: ClientFlags, fn: (c: RaftstackClient) => Promise<T>): Promise<T> {
   const client = new RaftstackClient({
     endpoints: flags.endpoints,
     timeoutMs: flags.timeoutMs,

@@ -12,6 +12,7 @@ import {
 import { addClientCommands, nonNegativeInt, positiveInt } from "./client-commands.js";
 import { invokedAs, RESP_BASE_PORT_DEFAULT, runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
 import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
+import { addMemberCommands } from "./member-commands.js";
 import { packageVersion } from "./version.js";
 
 export interface Io {
@@ -128,6 +129,7 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
     });
 
   addClientCommands(program, io.out);
+  addMemberCommands(program, io.out);
   return program;
 }
 

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
 import { isApiErrorCode } from "../api/index.js";
 import { RaftstackError } from "./errors.js";
-import type { ClusterInfo, HealthInfo, MemberInfo, StackInfo } from "./types.js";
+import type { ClusterInfo, HealthInfo, Member, MemberInfo, MemberList, StackInfo } from "./types.js";
 
 export interface ClientOptions {
   /** Client URLs of the nodes, e.g. ["http://127.0.0.1:12380"]; any node answers any request. */
@@ -46,7 +46,15 @@ interface CallSpec {
   readonly pin?: number;
   /** Non-2xx statuses returned as answers instead of raised (health's 503 carries the node's view). */
   readonly accept?: readonly number[];
+  /**
+   * A change that must not run twice (a membership change has no idempotency key): retried only after
+   * a refusal that says nothing ran, or a connection that was refused.
+   */
+  readonly once?: boolean;
 }
+
+/** Answers after which nothing ran: a `once` call may go to another node. */
+const REFUSAL_CODES: ReadonlySet<string> = new Set(["no_leader", "config_change_pending", "busy", "stopped"]);
 
 interface Answer {
   readonly status: number;
@@ -150,6 +158,56 @@ export class RaftstackClient {
     }));
   }
 
+  /** The members (applied table) and the leader, as the node asked knows them. */
+  async members(): Promise<MemberList> {
+    const a = await this.call({ method: "GET", path: "/v1/members", write: false });
+    const members = field(a.json, "members", "object");
+    if (!Array.isArray(members)) throw badResponse("members is not an array");
+    const list = members.map((m: unknown) => ({
+      id: field(m, "id", "number"),
+      peerUrl: field(m, "peerUrl", "string"),
+      clientUrl: field(m, "clientUrl", "string"),
+      role: field(m, "role", "string") as Member["role"],
+    }));
+    // Leader hints name ids: learn where each member answers, for the endpoints this client has.
+    for (const m of list) {
+      const index = this.endpoints.indexOf(safeOrigin(m.clientUrl));
+      if (index >= 0) this.endpointOfNode.set(m.id, index);
+    }
+    const leader = field(a.json, "leader", "number");
+    this.learnLeader(leader);
+    return { leader, members: list };
+  }
+
+  /**
+   * Adds a member as a learner (promoted once caught up); the leader picks its id unless given.
+   * Not retried after an unknown outcome: check `members()` before adding again.
+   */
+  async addMember(peerUrl: string, options: { clientUrl?: string; id?: number } = {}): Promise<Member> {
+    const body = { peerUrl, ...options };
+    const a = await this.call({ method: "POST", path: "/v1/members", body, write: true, once: true });
+    return {
+      id: field(a.json, "id", "number"),
+      peerUrl: field(a.json, "peerUrl", "string"),
+      clientUrl: field(a.json, "clientUrl", "string"),
+      role: field(a.json, "role", "string") as Member["role"],
+    };
+  }
+
+  async removeMember(id: number): Promise<void> {
+    const path = `/v1/members/${encodeURIComponent(String(id))}`;
+    await this.call({ method: "DELETE", path, write: true, once: true });
+  }
+
+  /** Hands leadership to `id` (default: the most caught-up voter); resolves with the new leader. */
+  async transferLeader(id?: number): Promise<number> {
+    const body = id === undefined ? {} : { id };
+    const a = await this.call({ method: "POST", path: "/v1/leader", body, write: true, once: true });
+    const leader = field(a.json, "leader", "number");
+    this.learnLeader(leader);
+    return leader;
+  }
+
   /** The cluster as one node sees it: any node, or the given endpoint only. */
   async cluster(options: { endpoint?: string } = {}): Promise<ClusterInfo> {
     const pin = this.pinOf(options.endpoint);
@@ -208,8 +266,10 @@ export class RaftstackClient {
         if (ok) return { status: result.status, json: result.json };
         const error = serverError(result.status, result.json);
         if (!RETRYABLE_STATUSES.has(result.status)) throw error;
+        if (spec.once === true && !REFUSAL_CODES.has(error.code)) throw error;
         last = error;
       } else {
+        if (spec.once === true && !/ECONNREFUSED/.test(result.error.message)) throw result.error;
         last = result.error;
       }
       if (attempt >= this.retries) {

@@ -15,4 +15,4 @@ export {
 } from "./client.js";
 export type { ClientErrorCode, RaftstackErrorCode } from "./errors.js";
 export { RaftstackError } from "./errors.js";
-export type { ClusterInfo, HealthInfo, MemberInfo, StackInfo } from "./types.js";
+export type { ClusterInfo, HealthInfo, Member, MemberInfo, MemberList, StackInfo } from "./types.js";

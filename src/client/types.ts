@@ -12,6 +12,20 @@ export interface MemberInfo {
   readonly state?: string;
 }
 
+/** A member in the replicated table (GET /v1/members); clientUrl is "" until it published one. */
+export interface Member {
+  readonly id: number;
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+  readonly role: "voter" | "learner";
+}
+
+export interface MemberList {
+  /** 0 when the node asked knows no leader. */
+  readonly leader: number;
+  readonly members: readonly Member[];
+}
+
 /** One node's view of the cluster (GET /v1/cluster). */
 export interface ClusterInfo {
   readonly id: number;

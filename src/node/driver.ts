@@ -86,7 +86,7 @@ export class Driver {
       ...config.raft,
       storage: deps.storage,
       applied: snap.meta.index,
-      // Followers refuse with the leader's id (the HTTP layer proxies), so the leader stamps time and keys.
+      // Followers refuse with the leader's id (the node forwards to it), so the leader stamps time and keys.
       forwardProposals: false,
     });
     const voters = this.raft.config.voters;

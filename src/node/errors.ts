@@ -13,6 +13,8 @@ export const NODE_ERROR_CODES = [
   "too_large",
   "bad_request",
   "internal",
+  "config_change_pending",
+  "config_invalid",
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 

@@ -32,6 +32,8 @@ interface Pending {
   sentTo: NodeId;
   /** Sent or run at least once: at its deadline the outcome is unknown rather than "never proposed". */
   tried: boolean;
+  /** Safe to run twice (a keyed write): sent again after an unknown outcome, not only after a refusal. */
+  readonly idempotent: boolean;
 }
 
 /**
@@ -53,8 +55,18 @@ export class Forwarder {
     return this.pending.size;
   }
 
-  /** Sends `kind`/`payload` to the leader (or runs it here if this node leads) until `deadlineMs`. */
-  submit(kind: number, payload: Uint8Array, deadlineMs: number, reply: Reply<Uint8Array>): void {
+  /**
+   * Sends `kind`/`payload` to the leader (or runs it here if this node leads) until `deadlineMs`. A
+   * request that is not `idempotent` is sent again only after a refusal (nothing was run); an unknown
+   * outcome is its answer.
+   */
+  submit(
+    kind: number,
+    payload: Uint8Array,
+    deadlineMs: number,
+    reply: Reply<Uint8Array>,
+    idempotent = true,
+  ): void {
     if (this.pending.size >= this.deps.requestsPendingMax) {
       reply.reject(
         new NodeError("busy", "too many requests waiting for the leader; retry", this.deps.leader()),
@@ -68,6 +80,7 @@ export class Forwarder {
       reply,
       sentTo: NONE,
       tried: false,
+      idempotent,
     };
     this.pending.set(requestId, p);
     this.dispatch(p, this.deps.leader());
@@ -76,12 +89,18 @@ export class Forwarder {
   /** The leader changed: requests waiting for one, or sent to the old one, go to the new one. */
   leaderChanged(leader: NodeId): void {
     if (leader === NONE) return;
-    for (const p of this.pending.values()) if (p.sentTo !== leader) this.dispatch(p, leader);
+    for (const p of this.pending.values()) {
+      if (p.sentTo !== leader && (p.idempotent || p.sentTo === NONE)) this.dispatch(p, leader);
+    }
   }
 
   /** The connection to `peer` broke: answers to what was sent on it are lost, so it is sent again. */
   peerLost(peer: NodeId): void {
-    for (const p of this.pending.values()) if (p.sentTo === peer) p.sentTo = NONE;
+    for (const p of [...this.pending.values()]) {
+      if (p.sentTo !== peer) continue;
+      p.sentTo = NONE;
+      if (!p.idempotent) this.unknown(p, peer);
+    }
   }
 
   /** An answer from `from` to a forwarded request. */
@@ -142,13 +161,19 @@ export class Forwarder {
    */
   private failed(p: Pending, error: NodeError, at: NodeId): void {
     p.sentTo = NONE;
-    if (!RETRIED.has(error.code)) {
+    if (!(p.idempotent ? RETRIED : REFUSED).has(error.code)) {
       this.settle(p);
       p.reply.reject(error);
       return;
     }
     const hint = error.leader;
     if (hint !== NONE && hint !== at) this.dispatch(p, hint);
+  }
+
+  /** A request that must not run twice lost its answer: the outcome is unknown. */
+  private unknown(p: Pending, at: NodeId): void {
+    this.settle(p);
+    p.reply.reject(new NodeError("timeout", `the connection to node ${at} broke; outcome unknown`, at));
   }
 
   private expire(p: Pending): void {
@@ -175,3 +200,5 @@ export class Forwarder {
  * request's idempotency key makes the retry safe).
  */
 const RETRIED: ReadonlySet<string> = new Set(["not_leader", "no_leader", "stopped", "timeout"]);
+/** Refusals only: nothing was run (what a request that must not run twice is sent again after). */
+const REFUSED: ReadonlySet<string> = new Set(["not_leader", "no_leader"]);

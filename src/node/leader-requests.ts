@@ -13,10 +13,24 @@ import type { Driver } from "./driver.js";
 import { NodeError } from "./errors.js";
 import { ForwardedRequests } from "./forwarded.js";
 import { Forwarder, type ForwardNetwork } from "./forwarding.js";
+import {
+  decodeId,
+  decodeMemberChange,
+  encodeId,
+  encodeMemberChange,
+  type MemberChange,
+  runMemberChange,
+  runTransfer,
+} from "./member-requests.js";
+import type { MemberTable } from "./members.js";
 import type { Clock, Reply } from "./ports.js";
 
 /** What a forwarded request asks of the leader (the forward frame's `kind`). */
 export const REQUEST_COMMAND = 1;
+/** A membership change (`MemberChange`); answers the member's id. */
+export const REQUEST_MEMBER_CHANGE = 2;
+/** A leadership transfer to an id (0: the most caught-up voter); answers the new leader. */
+export const REQUEST_TRANSFER = 3;
 
 export interface LeaderRequestLimits {
   /** Requests of this node waiting for (or forwarded to) the leader. */
@@ -32,6 +46,9 @@ export const defaultLeaderRequestLimits: LeaderRequestLimits = {
 
 export interface LeaderRequestDeps {
   readonly driver: Driver;
+  /** The applied member table: the leader assigns new members' ids from it. */
+  readonly members: MemberTable;
+  readonly tickMs: number;
   readonly clock: Clock;
   readonly network: ForwardNetwork;
   readonly requestTimeoutMs: number;
@@ -89,6 +106,35 @@ export class LeaderRequests {
     });
   }
 
+  /**
+   * Runs a membership change on the leader and resolves with the member's id once applied there. Sent
+   * again only after a refusal: a change whose outcome is unknown is not repeated (an add without an id
+   * would add a second member).
+   */
+  changeMember(change: MemberChange): Promise<NodeId> {
+    return this.submitOnce(REQUEST_MEMBER_CHANGE, encodeMemberChange(change));
+  }
+
+  /** Hands leadership to `target` (0: the most caught-up voter); resolves with the new leader. */
+  transfer(target: NodeId): Promise<NodeId> {
+    return this.submitOnce(REQUEST_TRANSFER, encodeId(target));
+  }
+
+  private submitOnce(kind: number, payload: Uint8Array): Promise<NodeId> {
+    const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
+    return new Promise<NodeId>((resolve, reject) => {
+      const answer = {
+        resolve: (bytes: Uint8Array) => {
+          const id = decodeId(bytes);
+          if (id === undefined) reject(new NodeError("internal", "unreadable answer from the leader"));
+          else resolve(id);
+        },
+        reject,
+      };
+      this.forwarder.submit(kind, payload, deadlineMs, answer, false);
+    });
+  }
+
   /** A follower's request (see TransportOptions.onForward). */
   receive(from: NodeId, request: ForwardRequest, respond: (result: ForwardResult) => void): void {
     this.forwarded.receive(from, request, this.deps.clock.now(), respond);
@@ -136,6 +182,19 @@ export class LeaderRequests {
 
   /** Runs a request on this node as the leader (the driver refuses with not_leader if it is not). */
   private run(kind: number, payload: Uint8Array, reply: Reply<Uint8Array>): void {
+    const { driver, members, clock, tickMs, requestTimeoutMs } = this.deps;
+    if (kind === REQUEST_MEMBER_CHANGE) {
+      const change = decodeMemberChange(payload);
+      if (change === undefined) reply.reject(new NodeError("bad_request", "unreadable membership change"));
+      else runMemberChange(driver, members, change, reply);
+      return;
+    }
+    if (kind === REQUEST_TRANSFER) {
+      const target = decodeId(payload);
+      if (target === undefined) reply.reject(new NodeError("bad_request", "unreadable transfer target"));
+      else runTransfer(driver, clock, tickMs, target, clock.now() + requestTimeoutMs, reply);
+      return;
+    }
     if (kind !== REQUEST_COMMAND) {
       reply.reject(new NodeError("bad_request", `unknown request kind ${kind}`));
       return;

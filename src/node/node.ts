@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Message, NodeId, Role } from "../raft/index.js";
+import { type Message, NONE, type NodeId, type Role } from "../raft/index.js";
+import type { MemberInfo, MemberRole } from "../server/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
+import { NodeError } from "./errors.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
+import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
 import { RecentEvents } from "./recent-events.js";
@@ -60,14 +63,19 @@ export class RaftNode {
   private cancelTicks: (() => void) | undefined;
   /** This node's client URL as published (the real port once the HTTP server listens). */
   private advertisedClientUrl: string;
+  /** An `update` with this node's addresses is in flight; the next may start at `nextPublishMs`. */
+  private publishing = false;
+  private nextPublishMs = 0;
 
   private constructor(
     readonly options: NodeOptions,
     private readonly driver: Driver,
+    private readonly memberTable: MemberTable,
     private readonly requests: LeaderRequests,
     private readonly storage: DiskStorage,
     private readonly transport: TcpTransport,
     readonly metrics: NodeMetrics,
+    private readonly logger: Logger,
     /** Told after every applied batch and installed snapshot (blocking pops wait on it). */
     private readonly appliedListeners: Set<(m: StackMachine) => void>,
     private readonly testHooks: TestHooks | undefined,
@@ -80,7 +88,7 @@ export class RaftNode {
 
   /**
    * Opens storage (throws StorageCorruptionError on damage) and builds the driver; nothing listens
-   * until start(). A replicated configuration that differs from --cluster wins and is logged.
+   * until start(). A replicated member table that differs from --cluster wins (both are logged).
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;
@@ -95,9 +103,8 @@ export class RaftNode {
     });
     logger.info({ ...storage.stats, lastIndex: storage.lastIndex() }, "storage opened");
     selfMember(options);
-    const peers = new Map(
-      options.members.filter((m) => m.id !== options.id).map((m) => [m.id, parsePeerUrl(m.peerUrl)] as const),
-    );
+    // The bootstrap table; the driver replaces it with a snapshot's and config entries change it.
+    const members = MemberTable.initial(options.members);
     let driver: Driver | undefined;
     let requests: LeaderRequests | undefined;
     const appliedListeners = new Set<(m: StackMachine) => void>();
@@ -105,7 +112,6 @@ export class RaftNode {
       id: options.id,
       clusterId: clusterIdOf(options.clusterToken),
       listen: parsePeerUrl(options.listenPeerUrl),
-      peers,
       logger,
       // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
       limits: { reconnectMaxMs: Math.min(1000, options.electionTicks * options.tickMs) },
@@ -156,9 +162,17 @@ export class RaftNode {
           network: transport,
           logger,
           metrics,
+          members,
           hooks: {
             machineChanged: (machine) => {
               for (const listener of appliedListeners) listener(machine);
+            },
+            configApplied: (cc) => {
+              members.apply(cc.op, cc.id, cc.context);
+              if (cc.op === "remove" && cc.id === options.id) {
+                logger.warn("this node was removed from the cluster: it no longer serves as a member");
+              }
+              followMembers(transport, options.id, members);
             },
             // Out of the Ready loop: resent requests may be proposed here at once.
             leaderChanged: (leader) => clock.defer(() => requests?.leaderChanged(leader)),
@@ -168,8 +182,10 @@ export class RaftNode {
             },
             snapshotTaken: (index, data) =>
               events.add({ type: "snapshotCreated", index, bytes: data.length }),
-            restored: (snap) =>
-              events.add({ type: "snapshotInstalled", index: snap.meta.index, term: snap.meta.term }),
+            restored: (snap) => {
+              followMembers(transport, options.id, members);
+              events.add({ type: "snapshotInstalled", index: snap.meta.index, term: snap.meta.term });
+            },
           },
           onFatal: (err) => {
             void transport.close();
@@ -181,20 +197,26 @@ export class RaftNode {
       await storage.close();
       throw err;
     }
+    reportClusterMismatch(options, members, logger);
+    followMembers(transport, options.id, members);
     requests = new LeaderRequests({
       driver,
       clock,
       network: transport,
       requestTimeoutMs: options.requestTimeoutMs,
+      members,
+      tickMs: options.tickMs,
       limits: { ...defaultLeaderRequestLimits, ...extras.limits },
     });
     return new RaftNode(
       options,
       driver,
+      members,
       requests,
       storage,
       transport,
       metrics,
+      logger,
       appliedListeners,
       hooks,
       events,
@@ -204,7 +226,68 @@ export class RaftNode {
   async start(): Promise<void> {
     await this.transport.start();
     this.driver.start();
-    this.cancelTicks = systemClock.every(this.options.tickMs, () => this.requests.tick());
+    this.cancelTicks = systemClock.every(this.options.tickMs, () => {
+      this.requests.tick();
+      this.maybePublish();
+    });
+  }
+
+  /**
+   * Publishes this node's addresses (an `update` change) when the applied table shows others, once a
+   * leader is known: one attempt at a time, at most one per election timeout.
+   */
+  private maybePublish(): void {
+    const now = systemClock.now();
+    if (this.publishing || now < this.nextPublishMs || this.driver.raft.leader === NONE) return;
+    const peerUrl = selfMember(this.options).peerUrl;
+    const known = this.memberTable.get(this.id);
+    if (known === undefined || (known.peerUrl === peerUrl && known.clientUrl === this.advertisedClientUrl))
+      return;
+    this.publishing = true;
+    this.nextPublishMs = now + this.options.electionTicks * this.options.tickMs;
+    this.requests
+      .changeMember({ op: "update", id: this.id, peerUrl, clientUrl: this.advertisedClientUrl })
+      .then(
+        () =>
+          this.logger.info(
+            { clientUrl: this.advertisedClientUrl, peerUrl },
+            "published this node's addresses",
+          ),
+        (err: unknown) => this.logger.debug({ err }, "publishing this node's addresses failed; retrying"),
+      )
+      .finally(() => {
+        this.publishing = false;
+      });
+  }
+
+  // ------------------------------------------------------------ membership
+
+  members(): { leader: number; members: MemberInfo[] } {
+    const { voters, learners } = this.driver.membership;
+    const role = (id: number): MemberRole => (learners.includes(id) ? "learner" : "voter");
+    const list = this.memberTable
+      .list()
+      .filter((m) => voters.includes(m.id) || learners.includes(m.id))
+      .map((m) => ({ ...m, clientUrl: this.clientUrl(m.id) ?? "", role: role(m.id) }));
+    return { leader: this.driver.raft.leader, members: list };
+  }
+
+  async addMember(request: { peerUrl: string; clientUrl?: string; id?: number }): Promise<MemberInfo> {
+    const id = await this.requests.changeMember({
+      op: "addLearner",
+      id: request.id ?? 0,
+      peerUrl: request.peerUrl,
+      clientUrl: request.clientUrl ?? "",
+    });
+    return { id, peerUrl: request.peerUrl, clientUrl: request.clientUrl ?? "", role: "learner" };
+  }
+
+  async removeMember(id: number): Promise<void> {
+    await this.requests.changeMember({ op: "remove", id, peerUrl: "", clientUrl: "" });
+  }
+
+  transferLeader(id?: number): Promise<number> {
+    return this.requests.transfer(id ?? 0);
   }
 
   /** Publishes this node's client URL once its port is known (a listener on port 0). */
@@ -212,10 +295,11 @@ export class RaftNode {
     this.advertisedClientUrl = url;
   }
 
-  /** The client URL of member `id`, if this node knows it. */
+  /** The client URL member `id` published (this node's own: as configured), if known. */
   clientUrl(id: NodeId): string | undefined {
     if (id === this.id) return this.advertisedClientUrl;
-    return this.options.members.find((m) => m.id === id)?.clientUrl;
+    const url = this.memberTable.get(id)?.clientUrl;
+    return url === "" ? undefined : url;
   }
 
   // ------------------------------------------------------------ requests
@@ -225,6 +309,7 @@ export class RaftNode {
    * applied there; tried again on the next leader within the request timeout when that is safe.
    */
   propose(cmd: Command): Promise<Outcome> {
+    if (this.driver.removed) return Promise.reject(removedError());
     return this.requests.propose(cmd);
   }
 
@@ -261,7 +346,7 @@ export class RaftNode {
 
   status(): NodeStatus {
     const s = this.driver.raft.status();
-    const members = this.options.members.map(({ id, peerUrl }) => {
+    const members = this.memberTable.list().map(({ id, peerUrl }) => {
       const pr = s.progress.get(id);
       return {
         id,
@@ -304,4 +389,28 @@ export class RaftNode {
     })();
     return this.closing;
   }
+}
+
+/** A removed node's answer to writes: nothing was proposed; another member serves them. */
+function removedError(): NodeError {
+  return new NodeError("stopped", "this node was removed from the cluster; use another member", NONE);
+}
+
+/** Transport peers follow the applied member table: links to new members, none to removed ones. */
+function followMembers(transport: TcpTransport, self: NodeId, members: MemberTable): void {
+  const list = members.list().filter((m) => m.id !== self && m.peerUrl !== "");
+  for (const m of list) transport.addPeer(m.id, parsePeerUrl(m.peerUrl));
+  const ids = new Set(list.map((m) => m.id));
+  for (const id of transport.peerIds()) if (!ids.has(id)) transport.removePeer(id);
+}
+
+/** After bootstrap the replicated table is the truth: a differing --cluster is reported, then ignored. */
+function reportClusterMismatch(options: NodeOptions, members: MemberTable, logger: Logger): void {
+  const cluster = options.members.map((m) => `${m.id}=${m.peerUrl}`);
+  const replicated = members.list().map((m) => `${m.id}=${m.peerUrl}`);
+  if (cluster.join(",") === replicated.join(",")) return;
+  logger.warn(
+    { cluster, replicated },
+    "--cluster differs from the replicated member table; using the replicated one",
+  );
 }

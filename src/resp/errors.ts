@@ -44,7 +44,9 @@ export function serviceFailure(err: unknown, leader: number, hint: LeaderHint): 
     case "stopped":
       return error("STOPPED", `${err.message}; retry on another node`);
     case "busy":
+    case "config_change_pending":
       return error("BUSY", `${err.message}; retry`);
+    case "config_invalid":
     case "bad_request":
       return error("ERR", err.message);
     case "internal":

@@ -13,11 +13,11 @@ import type { BlockingPops } from "./blocking.js";
 import { ApiError, badRequest, stackError } from "./errors.js";
 import { type RequestUrl, readBody } from "./request.js";
 import type { ResponseWriter } from "./response.js";
-import type { StackService } from "./service.js";
+import type { NodeService } from "./service.js";
 
 /** What every request of one server shares. */
 export interface ServerParts {
-  readonly service: StackService;
+  readonly service: NodeService;
   readonly responses: ResponseWriter;
   readonly blocking: BlockingPops;
   readonly bodyBytesMax: number;
@@ -34,7 +34,7 @@ export class RequestContext {
     readonly url: RequestUrl,
   ) {}
 
-  get service(): StackService {
+  get service(): NodeService {
     return this.parts.service;
   }
 

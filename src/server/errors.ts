@@ -47,6 +47,8 @@ const serviceCodes: ReadonlySet<string> = new Set<ServiceErrorCode>([
   "too_large",
   "bad_request",
   "internal",
+  "config_change_pending",
+  "config_invalid",
 ]);
 
 /** A rejection of the StackService (see ServiceErrorCode). */
@@ -64,6 +66,8 @@ const apiCodeOfService: Readonly<Record<ServiceErrorCode, ApiErrorCode>> = {
   too_large: "timeout",
   bad_request: "bad_request",
   internal: "internal",
+  config_change_pending: "config_change_pending",
+  config_invalid: "config_invalid",
 };
 
 function serviceError(err: Error & { readonly code: ServiceErrorCode }): ApiError {

@@ -6,12 +6,13 @@ import { RequestContext, type ServerParts } from "./context.js";
 import { ApiError } from "./errors.js";
 import { jsonRoutes } from "./json-routes.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
+import { memberRoutes } from "./member-routes.js";
 import { opsRoutes } from "./ops-routes.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
 import { Router, type RouteSpec } from "./routes.js";
 import { seedRoutes } from "./seed-routes.js";
-import type { StackService } from "./service.js";
+import type { NodeService } from "./service.js";
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -40,7 +41,7 @@ export class HttpApi {
   private readonly router: Router<RequestContext>;
 
   constructor(
-    service: StackService,
+    service: NodeService,
     private readonly opts: HttpServerOptions,
   ) {
     const bodyBytesMax = opts.bodyBytesMax ?? BODY_BYTES_MAX_DEFAULT;
@@ -51,6 +52,7 @@ export class HttpApi {
       ...seedRoutes,
       ...jsonRoutes,
       ...opsRoutes(service.status().commit),
+      ...memberRoutes,
       ...(opts.routes ?? []),
     ]);
     const onRequest = opts.onRequest;

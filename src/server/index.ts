@@ -12,4 +12,12 @@ export { ApiError, isServiceError, stackError } from "./errors.js";
 export { HttpApi, type HttpServerOptions } from "./http.js";
 export { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "./limits.js";
 export type { Method, RouteSpec } from "./routes.js";
-export type { ClusterView, ServiceErrorCode, StackService } from "./service.js";
+export type {
+  ClusterView,
+  MemberInfo,
+  MemberRole,
+  MembershipService,
+  NodeService,
+  ServiceErrorCode,
+  StackService,
+} from "./service.js";

@@ -38,7 +38,42 @@ export type ServiceErrorCode =
   | "busy"
   | "too_large"
   | "bad_request"
-  | "internal";
+  | "internal"
+  | "config_change_pending"
+  | "config_invalid";
+
+export type MemberRole = "voter" | "learner";
+
+/** A member as the API shows it: its addresses from the replicated table, its role in the configuration. */
+export interface MemberInfo {
+  readonly id: number;
+  readonly peerUrl: string;
+  /** "" until the member published it. */
+  readonly clientUrl: string;
+  readonly role: MemberRole;
+}
+
+/**
+ * Membership changes for the HTTP API (docs/membership.md). Each runs on the leader (forwarded from a
+ * follower) and resolves once applied. Rejects with a ServiceErrorCode: `config_change_pending` (one
+ * change at a time: retry), `config_invalid` (never valid: a member already, a removed id, the last voter).
+ */
+export interface MembershipService {
+  /** The applied member table as this node knows it, with the leader it knows of. */
+  members(): { readonly leader: number; readonly members: readonly MemberInfo[] };
+  /** Adds a learner (promoted once caught up); `id` defaults to the cluster's next unused id. */
+  addMember(request: {
+    readonly peerUrl: string;
+    readonly clientUrl?: string;
+    readonly id?: number;
+  }): Promise<MemberInfo>;
+  removeMember(id: number): Promise<void>;
+  /** Hands leadership to `id` (default: the most caught-up voter); resolves with the new leader. */
+  transferLeader(id?: number): Promise<number>;
+}
+
+/** What the HTTP API serves. */
+export type NodeService = StackService & MembershipService;
 
 export interface ClusterView {
   readonly id: number;

@@ -233,4 +233,57 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.deepEqual(JSON.parse(none.out), [{ endpoint: down, up: false, error: "down" }]);
     assert.equal(none.err, `raftstack: unavailable: no node answered (${down})\n`);
   });
+
+  test("member add/remove/list and leader transfer: requests, output, no retry after an unknown outcome", async () => {
+    const members = {
+      leader: 1,
+      members: [
+        { id: 1, peerUrl: "http://a:7001", clientUrl: "http://a:8001", role: "voter" },
+        { id: 4, peerUrl: "http://d:7007", clientUrl: "", role: "learner" },
+      ],
+    };
+    const node = await fake(1, (r) => {
+      if (r.url === "/v1/members" && r.method === "GET") return { status: 200, json: members };
+      if (r.url === "/v1/members")
+        return { status: 200, json: { ...JSON.parse(r.body), id: 4, role: "learner" } };
+      if (r.url === "/v1/leader") return { status: 200, json: { leader: 3 } };
+      if (r.url === "/v1/members/9") return errorAnswer(503, "timeout");
+      return { status: 200, json: { id: 2 } };
+    });
+    const add = await cli([
+      "member",
+      "add",
+      "--endpoints",
+      node.url,
+      "http://d:7007",
+      "--client-url",
+      "http://d:8007",
+    ]);
+    assert.deepEqual([add.code, add.out], [0, "4\n"], add.err);
+    assert.deepEqual(JSON.parse(node.requests[0]!.body), {
+      peerUrl: "http://d:7007",
+      clientUrl: "http://d:8007",
+    });
+    assert.equal((await cli(["member", "remove", "--endpoints", node.url, "2"])).out, "2\n");
+    assert.deepEqual(node.requests[1], {
+      method: "DELETE",
+      url: "/v1/members/2",
+      key: node.requests[1]!.key,
+      body: "",
+    });
+    const list = await cli(["member", "list", "--endpoints", node.url]);
+    assert.match(list.out, /1\s+voter\s+http:\/\/a:7001\s+http:\/\/a:8001\s+\*\n/);
+    assert.match(list.out, /4\s+learner\s+http:\/\/d:7007\s+-\s*\n/);
+    assert.deepEqual(
+      JSON.parse((await cli(["member", "list", "--json", "--endpoints", node.url])).out),
+      members,
+    );
+    assert.equal((await cli(["leader", "transfer", "--endpoints", node.url, "3"])).out, "3\n");
+    assert.deepEqual(JSON.parse(node.requests.at(-1)!.body), { id: 3 });
+    const before = node.requests.length;
+    const unknown = await cli(["member", "remove", "--endpoints", `${node.url},${node.url}`, "9"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /^raftstack: timeout: /);
+    assert.equal(node.requests.length, before + 1, "a change with an unknown outcome is not sent again");
+  });
 });

@@ -3,7 +3,7 @@
 // Ports 29200-29299 (this file's range): peers 29201, 29203, 29205; clients 29211-29213.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Cluster, curl, track } from "./harness.js";
+import { Cluster, curl, sleep, track } from "./harness.js";
 
 /** Peer i on 29200 + 2i - 1 (29201, 29203, 29205), clients on 29210 + i: peer + 1 is nobody's port. */
 export class LayoutCluster extends Cluster {
@@ -15,10 +15,6 @@ export class LayoutCluster extends Cluster {
     return this.basePort + 10 + i;
   }
 }
-
-/** Redirects and the cluster view need the replicated member table (client URLs); flip when it lands. */
-const MEMBER_TABLE = false;
-const needsMemberTable = MEMBER_TABLE ? {} : { skip: "client URLs are replicated with the member table" };
 
 describe("e2e: any port layout", { timeout: 90_000 }, () => {
   const c = track(new LayoutCluster(3, 29200)) as LayoutCluster;
@@ -56,31 +52,43 @@ describe("e2e: any port layout", { timeout: 90_000 }, () => {
     assert.equal(await run(leader, "sSize", "1"), String(size));
   });
 
-  test(
-    "?redirect=1 on a follower answers 307 to the leader's advertised client URL",
-    needsMemberTable,
-    async () => {
-      const leader = await c.waitLeader();
-      const follower = c.ids().find((i) => i !== leader) as number;
-      const a = await c.http(follower, "POST", "/sSize?redirect=1", "1");
-      assert.equal(a.status, 200, "reads are served where they arrive");
-      const w = await c.http(follower, "POST", "/sPush?redirect=1", "1,r");
-      assert.equal(w.status, 307, w.body);
-      assert.equal(w.headers.get("location"), `${c.url(leader)}/sPush?redirect=1`);
-      assert.equal(
-        await curl(["-sS", "-L", `${c.url(follower)}/sPop?redirect=1`, "-XPOST", "-d", "1"]),
-        "once",
-      );
-    },
-  );
+  test("?redirect=1 on a follower answers 307 to the leader's advertised client URL", async () => {
+    const leader = await c.waitLeader();
+    const follower = c.ids().find((i) => i !== leader) as number;
+    const a = await c.http(follower, "POST", "/sSize?redirect=1", "1");
+    assert.equal(a.status, 200, "reads are served where they arrive");
+    const w = await c.http(follower, "POST", "/sPush?redirect=1", "1,r");
+    assert.equal(w.status, 307, w.body);
+    assert.equal(w.headers.get("location"), `${c.url(leader)}/sPush?redirect=1`);
+    assert.equal(
+      await curl(["-sS", "-L", `${c.url(follower)}/sPop?redirect=1`, "-XPOST", "-d", "1"]),
+      "once",
+    );
+  });
 
-  test("the cluster view lists every member's advertised client URL", needsMemberTable, async () => {
-    const view = JSON.parse((await c.http(1, "GET", "/v1/cluster")).body) as {
-      members: { id: number; peerUrl: string; clientUrl: string }[];
-    };
+  test("every node lists every member's advertised client URL (published through the log)", async () => {
+    const expected = c.ids().map((i) => [i, c.peerUrl(i), c.url(i)]);
+    const views = async () =>
+      Promise.all(
+        c.ids().map(async (n) => {
+          const view = JSON.parse((await c.http(n, "GET", "/v1/cluster")).body) as {
+            members: { id: number; peerUrl: string; clientUrl: string }[];
+          };
+          return view.members.map((m) => [m.id, m.peerUrl, m.clientUrl]);
+        }),
+      );
+    // Each node publishes its URL once it knows a leader: a few election timeouts at most.
+    const deadline = Date.now() + 10_000;
+    let seen = await views();
+    while (Date.now() < deadline && !seen.every((v) => JSON.stringify(v) === JSON.stringify(expected))) {
+      await sleep(100);
+      seen = await views();
+    }
+    for (const v of seen) assert.deepEqual(v, expected);
+    const listed = JSON.parse((await c.http(2, "GET", "/v1/members")).body) as { members: unknown[] };
     assert.deepEqual(
-      view.members.map((m) => [m.id, m.peerUrl, m.clientUrl]),
-      c.ids().map((i) => [i, c.peerUrl(i), c.url(i)]),
+      listed.members,
+      expected.map(([id, peerUrl, clientUrl]) => ({ id, peerUrl, clientUrl, role: "voter" })),
     );
   });
 });

@@ -7,6 +7,7 @@ import { ForwardedRequests } from "../../src/node/forwarded.js";
 import { Forwarder } from "../../src/node/forwarding.js";
 import { Driver, NodeError, type Reply } from "../../src/node/index.js";
 import { LeaderRequests } from "../../src/node/leader-requests.js";
+import { MemberTable } from "../../src/node/members.js";
 import type { Message } from "../../src/raft/index.js";
 import { decodeCommand, type Outcome } from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
@@ -117,6 +118,31 @@ describe("forwarder (the follower's side)", () => {
     );
     f.result(3, ok(1000, "applied once"));
     assert.equal(a.count(), 1);
+  });
+
+  test("a request that must not run twice is resent after a refusal only; an unknown outcome is its answer", () => {
+    const { f, sent, state } = follower();
+    state.leader = 2;
+    const lost = capture<Uint8Array>();
+    f.submit(2, bytes("add"), 1000, lost.reply, false);
+    f.result(2, refused(1000, "not_leader", 3)); // refused: nothing ran, sent to node 3
+    f.leaderChanged(2); // sent to 3 and unanswered: not sent again on a leader change
+    f.peerLost(3);
+    f.tick(10);
+    assert.deepEqual(
+      sent.map((s) => [s.to, s.request.requestId]),
+      [
+        [2, 1000],
+        [3, 1000],
+      ],
+    );
+    assert.equal((lost.settled() as { error: NodeError }).error.code, "timeout");
+    const unknown = capture<Uint8Array>();
+    f.submit(2, bytes("remove"), 1000, unknown.reply, false);
+    f.result(2, refused(1001, "timeout", 2));
+    f.tick(20);
+    assert.equal(sent.length, 3, "not sent again after an unknown outcome");
+    assert.equal((unknown.settled() as { error: NodeError }).error.code, "timeout");
   });
 
   test("other errors are the answer; deadlines answer no_leader (never sent) or timeout (sent)", () => {
@@ -242,6 +268,8 @@ async function threeNodes() {
         driver,
         clock,
         requestTimeoutMs: 2000,
+        members: MemberTable.initial(voters.map((v) => ({ id: v, peerUrl: `http://127.0.0.1:${7000 + v}` }))),
+        tickMs: 10,
         limits: { forwardsPendingMax: 100, forwardedMax: 100 },
         network: {
           forward: (to, request) => {
@@ -304,5 +332,45 @@ describe("forwarding between real drivers", () => {
     const entries = log?.slice(log.firstIndex(), log.lastIndex() + 1, 1e9) ?? [];
     const keys = entries.filter((e) => e.kind === "normal").map((e) => decodeCommand(e.data)?.key);
     assert.ok(keys.length >= 2 && keys.every((k) => k?.startsWith(`~${from}.`)), String(keys));
+  });
+});
+
+describe("membership requests between real drivers", () => {
+  test("a follower adds (id assigned by the leader), removes and transfers through the leader", async () => {
+    const { clock, drivers, requests } = await threeNodes();
+    await clock.advance(1000);
+    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const [from, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    const follower = requests.get(from) as LeaderRequests;
+    const run = async <T>(p: Promise<T>): Promise<T> => {
+      let settled: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+      p.then(
+        (value) => {
+          settled = { ok: true, value };
+        },
+        (error: unknown) => {
+          settled = { ok: false, error };
+        },
+      );
+      for (let i = 0; i < 100 && settled === undefined; i++) await clock.advance(20);
+      assert.ok(settled !== undefined, "no answer");
+      if (!settled.ok) throw settled.error;
+      return settled.value;
+    };
+    const id = await run(
+      follower.changeMember({ op: "addLearner", id: 0, peerUrl: "http://h:1", clientUrl: "" }),
+    );
+    assert.equal(id, 4, "the leader's next member id");
+    for (const d of drivers.values()) assert.deepEqual(d.membership.learners, [4]);
+    // One change at a time; an existing id can never be added again.
+    await assert.rejects(
+      run(follower.changeMember({ op: "addLearner", id: 4, peerUrl: "http://h:1", clientUrl: "" })),
+      (err: NodeError) => err.code === "config_invalid",
+    );
+    assert.equal(await run(follower.changeMember({ op: "remove", id: 4, peerUrl: "", clientUrl: "" })), 4);
+    for (const d of drivers.values()) assert.deepEqual(d.membership.learners, []);
+    assert.equal(await run(follower.transfer(next)), next);
+    assert.equal(drivers.get(next)?.raft.role, "leader");
+    await assert.rejects(run(follower.transfer(9)), (err: NodeError) => err.code === "config_invalid");
   });
 });

@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import type { ClusterView, ServiceErrorCode, StackService } from "../../src/server/index.js";
+import type { ClusterView, MemberInfo, NodeService, ServiceErrorCode } from "../../src/server/index.js";
 import { type Command, encodeCommand, type Outcome, StackMachine } from "../../src/stack/index.js";
 
 export const silent = pino({ level: "silent" });
@@ -8,7 +8,7 @@ export const silent = pino({ level: "silent" });
  * A node stand-in: a real state machine, with leadership, commit and failures set by the test. Its
  * propose applies here whatever the role: forwarding to the leader is the real node's business.
  */
-export class FakeService implements StackService {
+export class FakeService implements NodeService {
   readonly machine = new StackMachine();
   leaderId: number;
   roleName = "leader";
@@ -16,6 +16,9 @@ export class FakeService implements StackService {
   /** Set: propose and read reject with this code. */
   failWith: ServiceErrorCode | undefined;
   readonly proposed: Command[] = [];
+  /** The member table; membership calls change it (or reject with failWith). */
+  readonly memberList: MemberInfo[] = [];
+  nextMemberId = 4;
   /** Client URLs of members by id, as the node would publish them. */
   readonly clientUrls = new Map<number, string>();
   private readonly listeners = new Set<(m: StackMachine) => void>();
@@ -83,4 +86,33 @@ export class FakeService implements StackService {
   }
 
   readonly metricsContentType = "text/plain; version=0.0.4";
+
+  members(): { leader: number; members: MemberInfo[] } {
+    return { leader: this.leaderId, members: [...this.memberList] };
+  }
+
+  async addMember(req: { peerUrl: string; clientUrl?: string; id?: number }): Promise<MemberInfo> {
+    this.check();
+    const id = req.id ?? this.nextMemberId;
+    if (this.memberList.some((m) => m.id === id)) {
+      throw Object.assign(new Error(`node ${id} is already a member`), { code: "config_invalid" });
+    }
+    this.nextMemberId = Math.max(this.nextMemberId, id + 1);
+    const member: MemberInfo = { id, peerUrl: req.peerUrl, clientUrl: req.clientUrl ?? "", role: "learner" };
+    this.memberList.push(member);
+    return member;
+  }
+
+  async removeMember(id: number): Promise<void> {
+    this.check();
+    const i = this.memberList.findIndex((m) => m.id === id);
+    if (i < 0) throw Object.assign(new Error(`node ${id} is not a member`), { code: "config_invalid" });
+    this.memberList.splice(i, 1);
+  }
+
+  async transferLeader(id?: number): Promise<number> {
+    this.check();
+    this.leaderId = id ?? this.memberList.find((m) => m.id !== this.leaderId)?.id ?? this.leaderId;
+    return this.leaderId;
+  }
 }

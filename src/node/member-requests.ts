@@ -1,0 +1,141 @@
+import { DecodeError, Reader, Writer } from "../codec/index.js";
+import { type ConfChangeOp, NONE, type NodeId } from "../raft/index.js";
+import { mostCaughtUpVoter } from "./conf-changes.js";
+import type { Driver } from "./driver.js";
+import { ConfChangeError, NodeError } from "./errors.js";
+import { encodeMemberContext, type MemberTable, memberUrlBytesMax } from "./members.js";
+import type { Clock, Reply } from "./ports.js";
+
+/**
+ * A membership change as a follower forwards it to the leader: the leader picks the id of a new
+ * member (`id` 0) from its table, so two followers never hand out one id.
+ */
+export interface MemberChange {
+  readonly op: ConfChangeOp;
+  /** 0: the next unused id (addLearner only). */
+  readonly id: NodeId;
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+}
+
+const OPS: readonly ConfChangeOp[] = ["addLearner", "promote", "remove", "update"];
+
+export function encodeMemberChange(c: MemberChange): Uint8Array {
+  const w = new Writer(16 + 3 * (c.peerUrl.length + c.clientUrl.length));
+  w.u8(OPS.indexOf(c.op));
+  w.varint(c.id);
+  w.str(c.peerUrl);
+  w.str(c.clientUrl);
+  return w.finish();
+}
+
+export function decodeMemberChange(payload: Uint8Array): MemberChange | undefined {
+  try {
+    const r = new Reader(payload);
+    const op = OPS[r.u8()];
+    const change = { id: r.varint(), peerUrl: r.str(memberUrlBytesMax), clientUrl: r.str(memberUrlBytesMax) };
+    if (op === undefined || !r.done) return undefined;
+    return { op, ...change };
+  } catch (e) {
+    if (e instanceof DecodeError) return undefined;
+    throw e;
+  }
+}
+
+/** A varint id: a member id, or 0 for "pick one" (transfer target, assigned id). */
+export function encodeId(id: NodeId): Uint8Array {
+  const w = new Writer(10);
+  w.varint(id);
+  return w.finish();
+}
+
+export function decodeId(payload: Uint8Array): NodeId | undefined {
+  try {
+    const r = new Reader(payload);
+    const id = r.varint();
+    return r.done ? id : undefined;
+  } catch (e) {
+    if (e instanceof DecodeError) return undefined;
+    throw e;
+  }
+}
+
+/** The core's refusal as the NodeError a forwarded request answers with (same code, same leader). */
+function asNodeError(err: unknown): NodeError {
+  if (err instanceof NodeError) return err;
+  if (err instanceof ConfChangeError) return new NodeError(err.code, err.message, err.leader);
+  return new NodeError("internal", String(err));
+}
+
+/**
+ * Leader: proposes `change` and answers the member's id once the change is applied here. The leader
+ * assigns a new member's id from its applied table.
+ */
+export function runMemberChange(
+  driver: Driver,
+  members: MemberTable,
+  change: MemberChange,
+  reply: Reply<Uint8Array>,
+): void {
+  if (driver.raft.role !== "leader") {
+    const leader = driver.raft.leader;
+    reply.reject(
+      leader === NONE
+        ? new NodeError("no_leader", "no leader known; retry", NONE)
+        : new NodeError("not_leader", `node ${leader} is the leader`, leader),
+    );
+    return;
+  }
+  const id = change.id === 0 ? members.nextMemberId : change.id;
+  const context =
+    change.op === "addLearner" || change.op === "update"
+      ? encodeMemberContext({ peerUrl: change.peerUrl, clientUrl: change.clientUrl })
+      : new Uint8Array(0);
+  driver.proposeConfChange({ op: change.op, id, context }).then(
+    () => reply.resolve(encodeId(id)),
+    (err: unknown) => reply.reject(asNodeError(err)),
+  );
+}
+
+/**
+ * Leader: hands leadership to `target` (0: the most caught-up voter) and answers the new leader once
+ * this node sees it lead, or a timeout (outcome unknown) at `deadlineMs`.
+ */
+export function runTransfer(
+  driver: Driver,
+  clock: Clock,
+  tickMs: number,
+  target: NodeId,
+  deadlineMs: number,
+  reply: Reply<Uint8Array>,
+): void {
+  const status = driver.raft.status();
+  if (status.role !== "leader") {
+    reply.reject(
+      new NodeError(status.leader === NONE ? "no_leader" : "not_leader", "not the leader", status.leader),
+    );
+    return;
+  }
+  const to = target === 0 ? mostCaughtUpVoter(status) : target;
+  if (to === driver.id) {
+    reply.resolve(encodeId(to));
+    return;
+  }
+  if (to === NONE || !status.config.voters.includes(to)) {
+    const why = to === NONE ? "no other active voter can take leadership" : `node ${to} is not a voter`;
+    reply.reject(new NodeError("config_invalid", why, driver.id));
+    return;
+  }
+  if (!driver.transferLeadership(to)) {
+    reply.reject(new NodeError("not_leader", "leadership moved before the transfer", driver.raft.leader));
+    return;
+  }
+  const cancel = clock.every(tickMs, () => {
+    const leader = driver.raft.leader;
+    if (leader === to) reply.resolve(encodeId(to));
+    else if (clock.now() >= deadlineMs)
+      reply.reject(new NodeError("timeout", `node ${to} did not take leadership in time`, leader));
+    else return;
+    cancel();
+  });
+}

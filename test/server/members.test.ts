@@ -1,0 +1,77 @@
+// Membership on the client port (issue 11, item 3) against a fake node: raftexample's POST /{id} and
+// DELETE /{id}, the JSON routes /v1/members and /v1/leader, their validation and error codes.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { apiErrorStatusByCode } from "../../src/api/index.js";
+import { HttpApi } from "../../src/server/index.js";
+import { FakeService, silent } from "./fake-service.js";
+
+const servers: HttpApi[] = [];
+
+async function serve(service: FakeService): Promise<string> {
+  const api = new HttpApi(service, { host: "127.0.0.1", port: 0, requestTimeoutMs: 500, logger: silent });
+  servers.push(api);
+  return `http://127.0.0.1:${await api.listen()}`;
+}
+
+async function call(url: string, method: string, body?: string) {
+  const res = await fetch(url, { method, body: body ?? null, redirect: "manual" });
+  return { status: res.status, text: await res.text() };
+}
+
+describe("membership routes", { timeout: 30_000 }, () => {
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  test("raftexample: POST /{id} with the peer URL adds, DELETE /{id} removes, 204 each", async () => {
+    const service = new FakeService(1);
+    const url = await serve(service);
+    const add = await call(`${url}/4`, "POST", "http://127.0.0.1:42379");
+    assert.deepEqual([add.status, add.text], [204, ""]);
+    assert.deepEqual(service.memberList, [
+      { id: 4, peerUrl: "http://127.0.0.1:42379", clientUrl: "", role: "learner" },
+    ]);
+    const again = await call(`${url}/4`, "POST", "http://127.0.0.1:42379");
+    assert.equal(again.status, apiErrorStatusByCode.config_invalid);
+    assert.equal((await call(`${url}/4`, "DELETE")).status, 204);
+    assert.deepEqual(service.memberList, []);
+    // Not an id: still no route; a bad URL: 400.
+    assert.equal((await call(`${url}/nope`, "POST", "x")).status, 404);
+    assert.equal((await call(`${url}/5`, "POST", "not a url")).status, 400);
+    assert.equal((await call(`${url}/5`, "POST", "http://no-port")).status, 400);
+  });
+
+  test("/v1/members: list, add (id assigned), remove; /v1/leader transfers", async () => {
+    const service = new FakeService(1);
+    const url = await serve(service);
+    const added = await call(
+      `${url}/v1/members`,
+      "POST",
+      JSON.stringify({ peerUrl: "http://10.0.0.4:7001/", clientUrl: "http://10.0.0.4:8001" }),
+    );
+    assert.equal(added.status, 200, added.text);
+    const member = {
+      id: 4,
+      peerUrl: "http://10.0.0.4:7001",
+      clientUrl: "http://10.0.0.4:8001",
+      role: "learner",
+    };
+    assert.deepEqual(JSON.parse(added.text), member);
+    assert.deepEqual(JSON.parse((await call(`${url}/v1/members`, "GET")).text), {
+      leader: 1,
+      members: [member],
+    });
+    const leader = await call(`${url}/v1/leader`, "POST", JSON.stringify({ id: 4 }));
+    assert.deepEqual(JSON.parse(leader.text), { leader: 4 });
+    assert.deepEqual(JSON.parse((await call(`${url}/v1/leader`, "POST")).text), { leader: 4 });
+    assert.deepEqual(JSON.parse((await call(`${url}/v1/members/4`, "DELETE")).text), { id: 4 });
+    assert.equal((await call(`${url}/v1/members`, "POST", "{}")).status, 400);
+    assert.equal((await call(`${url}/v1/members/0`, "DELETE")).status, 400);
+    assert.equal((await call(`${url}/v1/leader`, "POST", '{"id":"x"}')).status, 400);
+    service.failWith = "config_change_pending";
+    const pending = await call(`${url}/v1/members/4`, "DELETE");
+    assert.equal(pending.status, 503);
+    assert.equal(JSON.parse(pending.text).error.code, "config_change_pending");
+  });
+});
