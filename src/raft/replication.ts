@@ -132,6 +132,10 @@ function handleAppendResp(r: RaftState, m: AppendRespMsg): void {
 }
 
 function handleAppendRejection(r: RaftState, m: AppendRespMsg, pr: Progress): void {
+  // No append is rejected at prevIndex 0 (it matches every log): this is the answer to a message of an
+  // older term (stepStale), sent to make a stale leader step down. It reaches a leader of the answer's
+  // term when that node sent the old message, then won the term the follower moved to: stale, ignore.
+  if (m.index === 0) return;
   // The follower's log ends (hintTerm 0) below what it acknowledged in this term: it lost entries.
   // They must not count toward commit any more, and it needs them again (after a heartbeat).
   if (m.hintTerm === 0 && m.hintIndex - 1 < pr.match) {

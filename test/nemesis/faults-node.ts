@@ -79,7 +79,7 @@ export const NODE_FAULTS: readonly FaultSpec[] = [
     needs: ["hooks"],
     quorum: "lost",
     summary:
-      "stall the disks of a majority minus the leader, pause the rest, SIGKILL leader and stalled nodes; the others elect",
+      "stall a minority of followers' disks, pause the other followers, SIGKILL leader and stalled; the rest elect",
     run: async (ctx, ms) => {
       // The stalled followers' acknowledgements are the only way to a quorum: a node that acknowledges
       // an entry before it is durable lets the leader answer a write that the crash then loses.

@@ -9,6 +9,19 @@ import { parseArgs } from "node:util";
 import { type NodeMutation, nodeMutationNames } from "../../src/node/test-hooks.js";
 import type { RunResult } from "./result.js";
 
+/**
+ * Elections every few tens of milliseconds (2 ms ticks, timeouts of 20-40 ms, heartbeats every 4 ms): on a
+ * busy host that is an election storm, and two nodes standing in the same term become likely. With the
+ * default timeouts (150-300 ms against a 1 ms round trip) candidacies almost never overlap.
+ */
+const electionStorm = ["--tick-ms", "2", "--election-ticks", "10", "--heartbeat-ticks", "2"];
+
+/** Extra node flags per switch (the run's default timeouts otherwise). */
+export const MUTATION_NODE_ARGS: Readonly<Partial<Record<NodeMutation, readonly string[]>>> = {
+  grantTwoVotesPerTerm: electionStorm,
+  commitOldTermByCounting: electionStorm,
+};
+
 /** Faults that expose each bug; `all` where no narrower set is known to suffice. */
 export const MUTATION_FAULTS: Readonly<Record<NodeMutation, string>> = {
   // Acknowledging before the write is durable matters only when the node then dies with it unwritten.
@@ -28,6 +41,7 @@ export const MUTATION_FAULTS: Readonly<Record<NodeMutation, string>> = {
 export interface MutationVerdict {
   readonly mutation: NodeMutation;
   readonly faults: string;
+  readonly nodeArgs: readonly string[];
   readonly exitCode: number | null;
   readonly verdict: string;
   readonly caught: boolean;
@@ -66,6 +80,7 @@ export async function runMutations(
         "60",
       ],
       ...(o.basePort === undefined ? [] : ["--base-port", String(o.basePort)]),
+      ...(MUTATION_NODE_ARGS[mutation] ?? []).map((a) => `--node-arg=${a}`),
     ];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
     // A run bounds itself (faults, heal, drain, check); this is the backstop for a hung one.
@@ -79,6 +94,7 @@ export async function runMutations(
     const row: MutationVerdict = {
       mutation,
       faults,
+      nodeArgs: MUTATION_NODE_ARGS[mutation] ?? [],
       exitCode,
       verdict: result?.verdict ?? `no result (exit ${exitCode})`,
       caught: result?.verdict === "violation",
@@ -89,7 +105,7 @@ export async function runMutations(
     rows.push(row);
     say(
       `${mutation.padEnd(24)} ${row.caught ? "CAUGHT " : "MISSED "} ${row.verdict.padEnd(10)} ` +
-        `${row.ops} ops; ${row.why.join("; ") || "-"}  [faults ${faults}]`,
+        `${row.ops} ops; ${row.why.join("; ") || "-"}  [faults ${faults}${row.nodeArgs.length > 0 ? `; node ${row.nodeArgs.join(" ")}` : ""}]`,
     );
   }
   return rows;
@@ -113,10 +129,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const seed = Number(values.seed ?? 1);
   const durationS = Number(values.duration ?? 45);
+  const nodes = Number(values.nodes ?? 3);
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  say(`nemesis:mutations: seed ${seed}, ${durationS} s per switch, 3 nodes`);
+  say(`nemesis:mutations: seed ${seed}, ${durationS} s per switch, ${nodes} nodes`);
   const rows = await runMutations(
-    { mutations, seed, durationS, nodes: 3, outDir: resolve(values.out ?? "nemesis-results/mutations") },
+    { mutations, seed, durationS, nodes, outDir: resolve(values.out ?? "nemesis-results/mutations") },
     say,
   );
   const missed = rows.filter((r) => !r.caught).length;
@@ -132,6 +149,7 @@ function parse(argv: readonly string[]) {
       only: { type: "string" },
       seed: { type: "string" },
       duration: { type: "string" },
+      nodes: { type: "string" },
       out: { type: "string" },
     },
   });
