@@ -416,7 +416,7 @@
       $("chart-messages"),
       [{ label: "delivered", stroke: "#6b7385", fill: "rgba(107,115,133,0.15)" }],
       [rec.delivered.counts.map((_, i) => (i * b) / 1000), rec.delivered.counts],
-      120,
+      180,
     );
   }
 

@@ -1,0 +1,83 @@
+// The dashboard's member table and its note say where the view comes from: a follower names the leader,
+// a node cut off from the others says so (issue 14: "works when the node serving it is a follower or cut off").
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { clusterPicture, type PeerAnswer } from "../../src/dashboard/index.js";
+
+const members = [1, 2, 3].map((id) => ({
+  id,
+  peerUrl: `http://127.0.0.1:${100 + id}`,
+  clientUrl: `http://127.0.0.1:${200 + id}`,
+  match: 0,
+  state: "replicate",
+}));
+
+function view(id: number, role: string, leader: number, term: number, commit: number, applied = commit) {
+  return { id, role, leader, term, commit, applied, members };
+}
+
+function answered(v: ReturnType<typeof view>): PeerAnswer {
+  return {
+    id: v.id,
+    clientUrl: `http://127.0.0.1:${200 + v.id}`,
+    summary: { cluster: v, events: [], lastSeq: 0, rate: null },
+    error: undefined,
+    ms: 2,
+  };
+}
+
+function silent(id: number): PeerAnswer {
+  return { id, clientUrl: `http://127.0.0.1:${200 + id}`, summary: undefined, error: "ECONNREFUSED", ms: 1 };
+}
+
+test("served by a follower: every member, the leader named, lag against the leader's commit", () => {
+  const leader = { ...view(1, "leader", 1, 4, 10), members: members.map((m) => ({ ...m, match: 10 })) };
+  const p = clusterPicture(
+    view(2, "follower", 1, 4, 9, 7),
+    new Map([
+      [1, answered(leader)],
+      [3, answered(view(3, "follower", 1, 4, 10))],
+    ]),
+  );
+  assert.equal(p.leader, 1);
+  assert.equal(p.cutOff, false);
+  assert.deepEqual(
+    p.members.map((m) => [m.id, m.role, m.health, m.lag, m.match]),
+    [
+      [1, "leader", "ok", 0, 10],
+      [2, "follower", "ok", 3, 10],
+      [3, "follower", "ok", 0, 10],
+    ],
+  );
+  assert.equal(p.note, "node 2 serves this page as a follower; the leader is node 1.");
+});
+
+test("served by a node cut off from the others: it says so, and names the leader others report", () => {
+  const cut = clusterPicture(
+    view(3, "preCandidate", 0, 4, 9),
+    new Map([
+      [1, silent(1)],
+      [2, silent(2)],
+    ]),
+  );
+  assert.equal(cut.cutOff, true);
+  assert.deepEqual(
+    cut.members.map((m) => m.health),
+    ["unreachable", "unreachable", "no leader"],
+  );
+  assert.match(cut.note, /node 3 serves this page and knows no leader: it is cut off/);
+  assert.match(cut.note, /it reaches none of the other members/);
+
+  // Half cut off: it still hears node 1, which names the leader of a newer term.
+  const half = clusterPicture(
+    view(3, "follower", 0, 4, 9),
+    new Map([
+      [1, answered(view(1, "leader", 1, 5, 12))],
+      [2, silent(2)],
+    ]),
+  );
+  assert.equal(half.leader, 1);
+  assert.equal(half.term, 5);
+  assert.equal(half.cutOff, true);
+  assert.match(half.note, /\(others name node 1\); it cannot reach node 2\./);
+});
