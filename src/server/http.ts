@@ -6,11 +6,12 @@ import { RequestContext, type ServerParts } from "./context.js";
 import { ApiError } from "./errors.js";
 import { jsonRoutes } from "./json-routes.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
+import { openapiRoute } from "./openapi-route.js";
 import { opsRoutes } from "./ops-routes.js";
 import { LeaderProxy } from "./proxy.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
-import { Router } from "./routes.js";
+import { Router, type RouteSpec } from "./routes.js";
 import { seedRoutes } from "./seed-routes.js";
 import type { StackService } from "./service.js";
 
@@ -23,6 +24,11 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs: number;
   readonly bodyBytesMax?: number;
   readonly logger: Logger;
+}
+
+/** Every route of the client port in one table; docs/openapi.json documents each (test/api checks). */
+export function apiRoutes(commitAtStart: number): readonly RouteSpec<RequestContext>[] {
+  return [...seedRoutes, ...jsonRoutes, ...opsRoutes(commitAtStart), openapiRoute];
 }
 
 /**
@@ -46,7 +52,7 @@ export class HttpApi {
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
     const proxy = new LeaderProxy(service, responses, opts);
     this.parts = { service, responses, proxy, blocking: new BlockingPops(service), bodyBytesMax };
-    this.router = new Router([...seedRoutes, ...jsonRoutes, ...opsRoutes(service.status().commit)]);
+    this.router = new Router(apiRoutes(service.status().commit));
     this.server = createServer((req, res) => {
       this.dispatch(req, res).catch((err) => responses.fail(res, req, "text", err));
     });
