@@ -205,6 +205,23 @@ export class Contract {
     });
   }
 
+  /**
+   * `METHOD template` of every operation documented ahead of the server (`x-raftstack-pending`: another
+   * engineer's routes), by the work they wait for.
+   */
+  pending(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [template, item] of Object.entries(this.paths)) {
+      for (const [method, op] of Object.entries(asObject(item, template))) {
+        if (method === "parameters") continue;
+        const group = asObject(op, method)["x-raftstack-pending"];
+        if (typeof group !== "string") continue;
+        out.set(group, [...(out.get(group) ?? []), `${method.toUpperCase()} ${template}`]);
+      }
+    }
+    return out;
+  }
+
   /** Every `METHOD template status` the document lists. */
   documented(): string[] {
     const out: string[] = [];

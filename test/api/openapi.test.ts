@@ -284,10 +284,12 @@ describe("the OpenAPI document", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal((contract.doc["info"] as { version: string }).version, pkg.version, "info.version");
   });
 
-  test("documents exactly the routes of the route table", () => {
+  test("documents exactly the routes of the route table (and the pending ones)", () => {
     const table = apiRoutes(0).map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`);
     const documented = new Set(contract.documented().map((s) => s.split(" ").slice(0, 2).join(" ")));
-    assert.deepEqual([...documented].sort(), [...table].sort());
+    const pending = new Set([...contract.pending().values()].flat());
+    const expected = new Set([...table, ...pending]);
+    assert.deepEqual([...documented].sort(), [...expected].sort());
   });
 
   test("names every error code with its one status (src/api/errors.ts)", () => {
@@ -417,10 +419,55 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     assert.equal(a.text, readFileSync(DOC_PATH, "utf8"));
   });
 
-  test("every documented answer was seen (except 500 and 507)", () => {
-    const missing = contract
-      .documented()
-      .filter((s) => !contract.seen.has(s) && !UNPRODUCIBLE_STATUSES.has(s.split(" ")[2] ?? ""));
+  // Routes documented ahead of the server: validated once they answer, skipped (one line) until then.
+  const membershipCases: readonly Case[] = [
+    { on: "leader", method: "GET", path: "/v1/members", status: 200 },
+    { on: "follower", method: "GET", path: "/v1/members?stale=1", status: 200 },
+    { on: "leader", method: "POST", path: "/v1/members", body: "{", status: 400 },
+    { on: "leader", method: "DELETE", path: "/v1/members/abc", status: 400 },
+    // Id 4 on a port of this file that nothing listens on: a learner that never answers counts for no quorum.
+    {
+      on: "follower",
+      method: "POST",
+      path: "/v1/members",
+      body: json({ peerUrl: "http://127.0.0.1:27059" }),
+      status: 200,
+    },
+    { on: "leader", method: "GET", path: "/v1/members", status: 200 },
+    { on: "leader", method: "DELETE", path: "/v1/members/4", status: 200 },
+    { on: "follower", method: "POST", path: "/v1/leader?redirect=1", body: json({}), status: 307 },
+    { on: "lone", method: "POST", path: "/v1/members", body: json({ peerUrl: "http://x:1" }), status: 503 },
+    // Last: the leader changes.
+    { on: "leader", method: "POST", path: "/v1/leader", body: json({}), status: 200 },
+  ];
+  const snapshotCases: readonly Case[] = [
+    { on: "leader", method: "GET", path: "/v1/snapshot", status: 200 },
+    { on: "follower", method: "GET", path: "/v1/snapshot", status: 503, code: "no_leader" },
+  ];
+  for (const [group, cases] of [
+    ["membership (issue 11)", membershipCases],
+    ["backup (issue 12, item 5)", snapshotCases],
+  ] as const) {
+    test(`the ${group} routes, once served`, async (t) => {
+      const probe = cases[0] as Case;
+      const a = await run({ ...probe, status: 0 });
+      if (a.status === 404 && a.text.includes('"not_found"')) {
+        t.skip(`${group} routes not served yet (${probe.method} ${probe.path} → 404): answers not validated`);
+        return;
+      }
+      await check(cases);
+    });
+  }
+
+  test("every documented answer was seen (except 500 and 507, and pending routes)", () => {
+    const pending = new Set([...contract.pending().values()].flat());
+    const missing = contract.documented().filter((s) => {
+      const [method = "", template = "", status = ""] = s.split(" ");
+      const op = `${method} ${template}`;
+      // A served pending route's answers are validated; which of its statuses a test can cause is its
+      // engineer's to list once the route exists.
+      return !contract.seen.has(s) && !UNPRODUCIBLE_STATUSES.has(status) && !pending.has(op);
+    });
     assert.deepEqual(missing, []);
   });
 });
