@@ -2,8 +2,8 @@
 // route table and every error code of src/api/errors.ts with its status, and real answers of every route
 // (successes and errors, on the leader, a follower and a node without a leader) match it, checked with
 // ajv's JSON Schema 2020-12 draft. Every documented (operation, status) must be seen, except 500 and 507.
-// Ports 27010-27059 belong to this file: nodes 1-3 on 27010/27020/27030 (client = peer + 1) and a lone
-// node on 27040 whose cluster names an absent second member on 27050, so it never has a leader.
+// Ports 24500-24559 belong to this file: nodes 1-3 on 24510/24520/24530 (client = peer + 1) and a lone
+// node on 24540 whose cluster names an absent second member on 24550, so it never has a leader.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,8 +18,8 @@ import { type Answer, Contract, DOC_PATH } from "./contract.js";
 
 const TEST_TIMEOUT_MS = 120_000;
 const LEADER_WAIT_MS = 10_000;
-const CLUSTER = [27010, 27020, 27030].map((p) => `http://127.0.0.1:${p}`);
-const LONE = [27040, 27050].map((p) => `http://127.0.0.1:${p}`);
+const CLUSTER = [24510, 24520, 24530].map((p) => `http://127.0.0.1:${p}`);
+const LONE = [24540, 24550].map((p) => `http://127.0.0.1:${p}`);
 /** Statuses no request of a test can cause: a server fault, and a full cluster (100,000 stacks). */
 const UNPRODUCIBLE_STATUSES = new Set(["500", "507"]);
 
@@ -430,7 +430,7 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
       on: "follower",
       method: "POST",
       path: "/v1/members",
-      body: json({ peerUrl: "http://127.0.0.1:27059" }),
+      body: json({ peerUrl: "http://127.0.0.1:24559" }),
       status: 200,
     },
     { on: "leader", method: "GET", path: "/v1/members", status: 200 },
