@@ -1,18 +1,7 @@
 // podman for the container test: the flags this machine needs, a base image made from the host's own node
 // (no registry is reachable here to pull node:20-slim), and the raftstack image built from the Dockerfile.
 import { execFile } from "node:child_process";
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -59,53 +48,14 @@ export async function podmanMissing(): Promise<string | undefined> {
   }
 }
 
-/** The shared libraries an executable loads, as `ldd` lists them (absolute paths). */
-async function libraries(executable: string): Promise<string[]> {
-  const { stdout } = await run("ldd", [executable], { timeout: 30_000 });
-  return [...stdout.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1] ?? "").filter((p) => p !== "");
-}
-
-/** Copies a host file to the same path under `root`, following symlinks (the copy is a regular file). */
-function copyHostFile(root: string, path: string, as = path): void {
-  mkdirSync(join(root, dirname(as)), { recursive: true });
-  cpSync(realpathSync(path), join(root, as));
-}
-
-/**
- * A base image with what the Dockerfile's stages use: node and npm on PATH, /bin/sh for RUN, /usr/bin/env
- * for npm's shebang, and the libraries these load; imported from a tarball, so no registry is needed.
- */
+/** A base image from this host's node, npm and libraries (scripts/host-node-image.sh says how). */
 export async function importHostNodeImage(tag: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "raftstack-base-"));
   try {
-    const root = join(dir, "rootfs");
-    const node = realpathSync(process.execPath);
-    const sh = realpathSync("/bin/sh");
-    const env = realpathSync("/usr/bin/env");
-    copyHostFile(root, node, "/usr/local/bin/node");
-    copyHostFile(root, sh, "/bin/sh");
-    copyHostFile(root, env, "/usr/bin/env");
-    for (const exe of [node, sh, env]) for (const lib of await libraries(exe)) copyHostFile(root, lib);
-    // npm sits next to node in a Debian or NodeSource install: <prefix>/lib/node_modules/npm.
-    const npm = ["/usr/lib/node_modules/npm", "/usr/local/lib/node_modules/npm"].find((p) => existsSync(p));
-    if (npm === undefined) throw new Error("npm's directory not found next to node on this host");
-    cpSync(npm, join(root, "usr/local/lib/node_modules/npm"), { recursive: true });
-    symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(root, "usr/local/bin/npm"));
-    symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(root, "usr/local/bin/npx"));
-    // The host's CA bundle: where TLS to the registry passes through an intercepting proxy (as here),
-    // npm inside the build trusts what the host trusts.
-    const caBundle = "/etc/ssl/certs/ca-certificates.crt";
-    const changes = ["ENV PATH=/usr/local/bin:/usr/bin:/bin"];
-    if (existsSync(caBundle)) {
-      copyHostFile(root, caBundle);
-      changes.push(`ENV NODE_EXTRA_CA_CERTS=${caBundle}`);
-    }
-    for (const d of ["tmp", "root", "etc"]) mkdirSync(join(root, d), { recursive: true });
-    chmodSync(join(root, "tmp"), 0o1777);
-    await run("tar", ["-C", root, "-cf", join(dir, "rootfs.tar"), "."], { timeout: COMMAND_TIMEOUT_MS });
-    await podman(["import", ...changes.flatMap((c) => ["--change", c]), join(dir, "rootfs.tar"), tag]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await run("sh", ["scripts/host-node-image.sh", tag], { timeout: COMMAND_TIMEOUT_MS });
+  } catch (err) {
+    throw new Error(`scripts/host-node-image.sh failed: ${(err as { stderr?: string }).stderr ?? ""}`, {
+      cause: err,
+    });
   }
 }
 
