@@ -7,6 +7,7 @@ import { ApiError } from "./errors.js";
 import { jsonRoutes } from "./json-routes.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
 import { memberRoutes } from "./member-routes.js";
+import { openapiRoute } from "./openapi-route.js";
 import { opsRoutes } from "./ops-routes.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
@@ -25,6 +26,11 @@ export interface HttpServerOptions {
   readonly routes?: readonly RouteSpec<RequestContext>[];
   /** Told of every answer: the route that served it (undefined: none matched) and its status. */
   readonly onRequest?: (route: RouteSpec<RequestContext> | undefined, status: number) => void;
+}
+
+/** Every route of the client port in one table; docs/openapi.json documents each (test/api checks). */
+export function apiRoutes(commitAtStart: number): readonly RouteSpec<RequestContext>[] {
+  return [...seedRoutes, ...jsonRoutes, ...opsRoutes(commitAtStart), ...memberRoutes, openapiRoute];
 }
 
 /**
@@ -48,13 +54,7 @@ export class HttpApi {
     assertBodyFits(bodyBytesMax);
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
     this.parts = { service, responses, blocking: new BlockingPops(service), bodyBytesMax };
-    this.router = new Router([
-      ...seedRoutes,
-      ...jsonRoutes,
-      ...opsRoutes(service.status().commit),
-      ...memberRoutes,
-      ...(opts.routes ?? []),
-    ]);
+    this.router = new Router([...apiRoutes(service.status().commit), ...(opts.routes ?? [])]);
     const onRequest = opts.onRequest;
     this.server = createServer((req, res) => {
       this.dispatch(req, res).then(

@@ -44,7 +44,7 @@ export class Router<Ctx> {
   constructor(table: readonly RouteSpec<Ctx>[]) {
     const byPath = new Map<string, RouteSpec<Ctx>[]>();
     for (const r of table) {
-      if (!/^(\/(:[a-z]+|[A-Za-z0-9_-]+))+$/.test(r.path)) throw new Error(`bad route path ${r.path}`);
+      if (!/^(\/(:[a-z]+|[A-Za-z0-9_.-]+))+$/.test(r.path)) throw new Error(`bad route path ${r.path}`);
       byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
     }
     const alternatives: string[] = [];
@@ -59,8 +59,8 @@ export class Router<Ctx> {
         this.exact.set(path, { routes, params: NO_PARAMS });
         continue;
       }
-      // A parameter is one non-empty segment; literal segments hold no regex metacharacters (checked above).
-      alternatives.push(path.replace(/:[a-z]+/g, "([^/]+)"));
+      // A parameter is one non-empty segment; a literal's only regex metacharacter is "." (checked above).
+      alternatives.push(path.replaceAll(".", "\\.").replace(/:[a-z]+/g, "([^/]+)"));
       this.patternRoutes.push({ routes, groups });
     }
     this.patterns = alternatives.length === 0 ? undefined : new RegExp(`^(?:${alternatives.join("|")})$`);

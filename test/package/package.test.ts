@@ -17,7 +17,15 @@ const PORT_STEP = 2;
 const NODES = 3;
 const ENDPOINTS = Array.from({ length: NODES }, (_, i) => `http://127.0.0.1:${BASE_PORT + i * PORT_STEP}`);
 /** What the tarball may hold besides dist/src's modules and declarations. */
-const SHIPPED = ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "bin/raftstack.js"];
+// docs/openapi.json: GET /v1/openapi.json serves it from the package.
+const SHIPPED = [
+  "package.json",
+  "README.md",
+  "LICENSE",
+  "CHANGELOG.md",
+  "bin/raftstack.js",
+  "docs/openapi.json",
+];
 
 const root = mkdtempSync(join(tmpdir(), "raftstack-pkg-"));
 const pids = new Set<number>();

@@ -31,6 +31,14 @@ describe("router", () => {
     assert.throws(() => new Router([row("GET", "/a"), row("GET", "/a")]), /method twice/);
     assert.throws(() => new Router([row("GET", "/a"), row("POST", "/a", "text")]), /mixes formats/);
     assert.throws(() => new Router([row("GET", "a")]), /bad route path/);
-    assert.throws(() => new Router([row("GET", "/a.b")]), /bad route path/);
+    assert.throws(() => new Router([row("GET", "/a*b")]), /bad route path/);
+  });
+
+  test("a dot in a path is literal (/v1/openapi.json), also next to a parameter", () => {
+    const router = new Router([row("GET", "/v1/openapi.json"), row("GET", "/f.json/:x")]);
+    assert.notEqual(router.match("/v1/openapi.json"), undefined);
+    assert.deepEqual(router.match("/f.json/7")?.params, ["7"]);
+    assert.equal(router.match("/v1/openapiXjson"), undefined);
+    assert.equal(router.match("/fxjson/7"), undefined);
   });
 });
