@@ -16,8 +16,10 @@ export {
   EXIT_USAGE,
   main,
   type NodeCommandContext,
+  type ProgressFactory,
+  type ProgressSink,
   runNode,
-  runRepairCommand,
+  runRepair,
   usageExitCode,
 } from "./main.js";
 export { NodeMetrics } from "./metrics.js";

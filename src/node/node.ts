@@ -1,12 +1,14 @@
 import type { Logger } from "pino";
-import type { Message, Role } from "../raft/index.js";
+import type { Message, Role, Snapshot } from "../raft/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
+import { NodeError } from "./errors.js";
 import { NodeMetrics } from "./metrics.js";
 import type { NodeOptions } from "./options.js";
+import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
 
 export interface MemberStatus {
   readonly id: number;
@@ -151,6 +153,21 @@ export class RaftNode {
   async read<T>(fn: (m: StackMachine) => T, stale = false): Promise<T> {
     if (!stale) await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
     return fn(this.driver.machine);
+  }
+
+  /**
+   * A snapshot for a backup, linearizable: taken on the leader once ReadIndex confirmed it, at the index
+   * applied then, so it holds every write acknowledged before the call. Encoded in steps like the node's own.
+   */
+  async backup(): Promise<Snapshot> {
+    if (this.role() !== "leader") {
+      throw new NodeError("not_leader", "backups are taken on the leader", this.leader());
+    }
+    await this.read(() => undefined);
+    const machine = this.driver.machine;
+    const index = machine.appliedIndex;
+    const meta = { index, term: this.storage.term(index), config: this.driver.raft.status().config };
+    return { meta, data: await encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep), systemClock) };
   }
 
   leader(): number {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { backupRoutes } from "./backup-routes.js";
 import { BlockingPops } from "./blocking.js";
 import { RequestContext, type ServerParts } from "./context.js";
 import { ApiError } from "./errors.js";
@@ -46,7 +47,12 @@ export class HttpApi {
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
     const proxy = new LeaderProxy(service, responses, opts);
     this.parts = { service, responses, proxy, blocking: new BlockingPops(service), bodyBytesMax };
-    this.router = new Router([...seedRoutes, ...jsonRoutes, ...opsRoutes(service.status().commit)]);
+    this.router = new Router([
+      ...seedRoutes,
+      ...jsonRoutes,
+      ...opsRoutes(service.status().commit),
+      ...backupRoutes,
+    ]);
     this.server = createServer((req, res) => {
       this.dispatch(req, res).catch((err) => responses.fail(res, req, "text", err));
     });
