@@ -6,7 +6,7 @@ import { request } from "undici";
 import { type ApiErrorCode, isApiErrorCode } from "../api/index.js";
 import { RaftstackClient, RaftstackError } from "../client/index.js";
 import { UsageError } from "../node/index.js";
-import { BackupVerifier, decodeBackup, NodeDisk, restoreBackup } from "../storage/index.js";
+import { BackupError, BackupVerifier, decodeBackup, NodeDisk, restoreBackup } from "../storage/index.js";
 import type { ClientFlags } from "./client-commands.js";
 import { terminalProgress } from "./progress.js";
 
@@ -54,7 +54,14 @@ export async function saveBackup(
       const url = await leaderUrl(client);
       if (url !== undefined) {
         const remainingMs = Math.max(1, Math.ceil(deadline - performance.now()));
-        const saved = await download(`${url}/v1/snapshot`, file, remainingMs, progressOut);
+        const saved = await download(`${url}/v1/snapshot`, file, remainingMs, progressOut).catch(
+          (err: unknown): Download => {
+            // A definite answer or a damaged download ends the save; a lost connection (the leader
+            // stopped meanwhile) is tried again at whichever node leads next.
+            if (err instanceof RaftstackError || err instanceof BackupError) throw err;
+            return { kind: "retry", why: `${url}: ${(err as Error).message}` };
+          },
+        );
         if (saved.kind === "saved") return saved.backup;
         last = saved.why;
       }

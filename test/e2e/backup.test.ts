@@ -11,7 +11,7 @@ import { Cluster, track } from "./harness.js";
 const BIN = resolve("bin/raftstack.js");
 const json = { "content-type": "application/json" };
 /** Stacks written before the backup: sizes vary, one is emptied, one deleted, so ids have a gap. */
-const STACKS = 12;
+const STACKS = 8;
 
 interface CliResult {
   readonly code: number;
@@ -35,25 +35,26 @@ async function drainAll(c: Cluster): Promise<{ id: number; label: string; items:
     label: string;
     size: number;
   }[];
-  const out = [];
-  for (const s of list) {
-    const items: string[] = [];
-    for (let k = 0; ; k++) {
-      const a = await c.retry(c.ids(), "POST", `/v1/stacks/${s.id}/pop`, undefined, {
-        "idempotency-key": `drain-${s.id}-${k}`,
-      });
-      if (a.status === 409) break;
-      assert.equal(a.status, 200, a.body);
-      items.unshift(JSON.parse(a.body).item);
-    }
-    assert.equal(items.length, s.size, `stack ${s.id}: popped ${items.length} of ${s.size}`);
-    out.push({ id: s.id, label: s.label, items });
-  }
-  return out;
+  // Stacks are drained in parallel, each one pop at a time (the order within a stack is the content).
+  return Promise.all(
+    list.map(async (s) => {
+      const items: string[] = [];
+      for (let k = 0; ; k++) {
+        const a = await c.retry(c.ids(), "POST", `/v1/stacks/${s.id}/pop`, undefined, {
+          "idempotency-key": `drain-${s.id}-${k}`,
+        });
+        if (a.status === 409) break;
+        assert.equal(a.status, 200, a.body);
+        items.unshift(JSON.parse(a.body).item);
+      }
+      assert.equal(items.length, s.size, `stack ${s.id}: popped ${items.length} of ${s.size}`);
+      return { id: s.id, label: s.label, items };
+    }),
+  );
 }
 
 describe("e2e: snapshot save and restore", { timeout: 150_000 }, () => {
-  const source = track(new Cluster(3, 30400, ["--snapshot-entries", "50"]));
+  const source = track(new Cluster(3, 30400, ["--snapshot-entries", "20"]));
   const restored = track(new Cluster(3, 30450));
   after(async () => {
     await source.destroy();
@@ -74,10 +75,10 @@ describe("e2e: snapshot save and restore", { timeout: 150_000 }, () => {
       );
       assert.equal(a.status, 200, a.body);
       const id = JSON.parse(a.body).id as number;
-      // Enough writes in all to pass several local snapshots (every 50 entries), so the backup is not
+      // Enough writes in all to pass several local snapshots (every 20 entries), so the backup is not
       // simply a node's snapshot file.
       for (let b = 0; b < s; b++) {
-        const items = Array.from({ length: 5 }, (_, k) => `s${s}-${b}-${k} ${"é".repeat(k)}`);
+        const items = Array.from({ length: 4 }, (_, k) => `s${s}-${b}-${k} ${"é".repeat(k)}`);
         const p = await source.retry(
           source.ids(),
           "POST",
@@ -150,6 +151,17 @@ describe("e2e: snapshot save and restore", { timeout: 150_000 }, () => {
     );
     assert.equal(a.status, 200, a.body);
     assert.equal(JSON.parse(a.body).id, STACKS + 1, "ids continue after the restored ones");
+
+    // A member repaired to an empty log catches up by snapshot and logs how far the transfer got.
+    await restored.kill(3);
+    const repair = await cli(["repair", "--data-dir", restored.dataDir(3)]);
+    assert.equal(repair.code, 0, repair.stderr);
+    assert.match(repair.stderr, /repair: WAL: \d+ \/ \d+ segments \(100%\)/);
+    restored.start(3);
+    const leaderNow = await restored.waitLeader();
+    await restored.waitApplied(3, (await restored.status(leaderNow)).applied);
+    const log = readFileSync(join(restored.dir, "node-3.log"), "utf8");
+    assert.match(log, /"bytesDone":(\d+),"bytesTotal":\1,"percent":100,.*"msg":"snapshot received"/);
   });
 
   test("a damaged backup, a non-empty data dir and a bad --id are refused with their exit codes", async () => {
