@@ -27,7 +27,7 @@ export const nonNegativeInt = (flag: string) => intAtLeast(0, flag);
 
 const stackIdArg = positiveInt("stack id");
 
-function withEndpoints(cmd: Command): Command {
+export function withEndpoints(cmd: Command): Command {
   return cmd
     .option("--endpoints <urls>", "comma-separated client URLs or ports", parseEndpoints, [
       ...DEFAULT_ENDPOINTS,

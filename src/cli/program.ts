@@ -13,6 +13,8 @@ import { addClientCommands, nonNegativeInt, positiveInt } from "./client-command
 import { invokedAs, RESP_BASE_PORT_DEFAULT, runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
 import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
 import { addMemberCommands } from "./member-commands.js";
+import { progressOn } from "./progress.js";
+import { addSnapshotCommands } from "./snapshot-commands.js";
 import { packageVersion } from "./version.js";
 
 export interface Io {
@@ -130,6 +132,7 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
 
   addClientCommands(program, io.out);
   addMemberCommands(program, io.out);
+  addSnapshotCommands(program, io, ctx);
   return program;
 }
 
@@ -143,7 +146,12 @@ export interface RunDeps {
  * usage errors are printed and give 2, an error answer or an unreachable cluster 1.
  */
 export async function run(argv: readonly string[], io: Io, deps: RunDeps): Promise<number> {
-  const ctx: NodeCommandContext = { exitCode: EXIT_OK, env: io.env, runNode: deps.runNode };
+  const ctx: NodeCommandContext = {
+    exitCode: EXIT_OK,
+    env: io.env,
+    runNode: deps.runNode,
+    progress: progressOn(io.err),
+  };
   try {
     await buildProgram(io, ctx).parseAsync([...argv], { from: "user" });
     return ctx.exitCode;

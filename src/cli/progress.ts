@@ -1,12 +1,11 @@
-/** What long work reports: how much is done of a known total, in one unit. */
-export type ProgressUnit = "bytes" | "entries";
+import type { ProgressFactory, ProgressSink } from "../node/index.js";
 
-export interface ProgressSink {
-  /** `done` of `total` so far; calls may be as frequent as the work's batches. */
-  update(done: number): void;
-  /** The work ended (done or failed): a terminal line is closed, a log gets the final figure. */
-  finish(): void;
-}
+/** What long work reports: how much is done of a known total, in one unit. */
+export type ProgressUnit = "bytes" | "entries" | "segments";
+
+// ProgressSink: update(done) as often as the work's batches; finish() once it ended (done or failed)
+// closes a terminal line or logs the final figure. Declared by node/, whose repair reports through it.
+export type { ProgressSink };
 
 export interface ProgressOptions {
   readonly out: NodeJS.WritableStream & { readonly isTTY?: boolean };
@@ -29,7 +28,7 @@ function amount(n: number, unit: ProgressUnit): string {
 /** "snapshot save: 12.5 MiB / 40.0 MiB (31%)", "repair: 1200 / 5000 entries (24%)". */
 export function progressLine(label: string, done: number, total: number, unit: ProgressUnit): string {
   const percent = total > 0 ? Math.floor((100 * Math.min(done, total)) / total) : 100;
-  const of = `${amount(done, unit)} / ${amount(total, unit)}${unit === "entries" ? " entries" : ""}`;
+  const of = `${amount(done, unit)} / ${amount(total, unit)}${unit === "bytes" ? "" : ` ${unit}`}`;
   return `${label}: ${of} (${percent}%)`;
 }
 
@@ -62,4 +61,9 @@ export function terminalProgress(opts: ProgressOptions): ProgressSink {
       opts.out.write(tty ? `\r${line()}\x1b[K\n` : `${line()}\n`);
     },
   };
+}
+
+/** Progress of the node commands' long work (repair) on `out`, for NodeCommandContext. */
+export function progressOn(out: ProgressOptions["out"]): ProgressFactory {
+  return (label, total, unit) => terminalProgress({ out, label, total, unit });
 }

@@ -23,6 +23,30 @@ export interface ClientOptions {
   readonly responseBytesMax?: number;
 }
 
+/** Per-call options of every method. */
+export interface CallOptions {
+  /**
+   * Aborting it ends the call at once (the attempt in flight and any backoff) with code "aborted"; for a
+   * write the outcome is then unknown, as after "unavailable".
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of the writes (createStack, push, pop, deleteStack). */
+export interface WriteOptions extends CallOptions {
+  /**
+   * The Idempotency-Key sent with every attempt (default: a fresh random one per call). A program that
+   * got "unavailable" or "deadline_exceeded" retries the call with the same key and it is applied once.
+   */
+  readonly idempotencyKey?: string;
+}
+
+/** Options of the reads (stackId, top, size, listStacks). */
+export interface ReadOptions extends CallOptions {
+  /** Answer from the node's own state without confirming leadership (`?stale=1`): faster, may lag. */
+  readonly stale?: boolean;
+}
+
 export const TIMEOUT_MS_DEFAULT = 1000;
 export const DEADLINE_MS_DEFAULT = 10_000;
 export const RETRIES_DEFAULT = 10;
@@ -51,6 +75,9 @@ interface CallSpec {
    * a refusal that says nothing ran, or a connection that was refused.
    */
   readonly once?: boolean;
+  readonly signal?: AbortSignal | undefined;
+  /** The caller's Idempotency-Key for a write; absent: a random one. */
+  readonly key?: string | undefined;
 }
 
 /** Answers after which nothing ran: a `once` call may go to another node. */
@@ -101,19 +128,15 @@ export class RaftstackClient {
     return this.endpoints[this.preferred]!;
   }
 
-  async createStack(label: string): Promise<number> {
-    const a = await this.call({ method: "POST", path: "/v1/stacks", body: { label }, write: true });
+  async createStack(label: string, options: WriteOptions = {}): Promise<number> {
+    const a = await this.call({ method: "POST", path: "/v1/stacks", body: { label }, ...writeSpec(options) });
     return field(a.json, "id", "number");
   }
 
   /** The id of the stack with this label, or undefined if there is none. */
-  async stackId(label: string): Promise<number | undefined> {
+  async stackId(label: string, options: ReadOptions = {}): Promise<number | undefined> {
     try {
-      const a = await this.call({
-        method: "GET",
-        path: `/v1/stacks?label=${encodeURIComponent(label)}`,
-        write: false,
-      });
+      const a = await this.call(readSpec(`/v1/stacks?label=${encodeURIComponent(label)}`, options));
       return field(a.json, "id", "number");
     } catch (err) {
       if (err instanceof RaftstackError && err.code === "stack_not_found") return undefined;
@@ -122,33 +145,33 @@ export class RaftstackClient {
   }
 
   /** Pushes one item or several (in order, atomically); resolves to the new size. */
-  async push(id: number, items: string | readonly string[]): Promise<number> {
+  async push(id: number, items: string | readonly string[], options: WriteOptions = {}): Promise<number> {
     const body = typeof items === "string" ? { item: items } : { items };
-    const a = await this.call({ method: "POST", path: `${stackPath(id)}/push`, body, write: true });
+    const a = await this.call({ method: "POST", path: `${stackPath(id)}/push`, body, ...writeSpec(options) });
     return field(a.json, "size", "number");
   }
 
-  async pop(id: number): Promise<string> {
-    const a = await this.call({ method: "POST", path: `${stackPath(id)}/pop`, write: true });
+  async pop(id: number, options: WriteOptions = {}): Promise<string> {
+    const a = await this.call({ method: "POST", path: `${stackPath(id)}/pop`, ...writeSpec(options) });
     return field(a.json, "item", "string");
   }
 
-  async top(id: number): Promise<string> {
-    const a = await this.call({ method: "GET", path: `${stackPath(id)}/top`, write: false });
+  async top(id: number, options: ReadOptions = {}): Promise<string> {
+    const a = await this.call(readSpec(`${stackPath(id)}/top`, options));
     return field(a.json, "item", "string");
   }
 
-  async size(id: number): Promise<number> {
-    const a = await this.call({ method: "GET", path: `${stackPath(id)}/size`, write: false });
+  async size(id: number, options: ReadOptions = {}): Promise<number> {
+    const a = await this.call(readSpec(`${stackPath(id)}/size`, options));
     return field(a.json, "size", "number");
   }
 
-  async deleteStack(id: number): Promise<void> {
-    await this.call({ method: "DELETE", path: stackPath(id), write: true });
+  async deleteStack(id: number, options: WriteOptions = {}): Promise<void> {
+    await this.call({ method: "DELETE", path: stackPath(id), ...writeSpec(options) });
   }
 
-  async listStacks(): Promise<StackInfo[]> {
-    const a = await this.call({ method: "GET", path: "/v1/stacks", write: false });
+  async listStacks(options: ReadOptions = {}): Promise<StackInfo[]> {
+    const a = await this.call(readSpec("/v1/stacks", options));
     const stacks = field(a.json, "stacks", "object");
     if (!Array.isArray(stacks)) throw badResponse("stacks is not an array");
     return stacks.map((s: unknown) => ({
@@ -209,9 +232,15 @@ export class RaftstackClient {
   }
 
   /** The cluster as one node sees it: any node, or the given endpoint only. */
-  async cluster(options: { endpoint?: string } = {}): Promise<ClusterInfo> {
+  async cluster(options: CallOptions & { endpoint?: string } = {}): Promise<ClusterInfo> {
     const pin = this.pinOf(options.endpoint);
-    const a = await this.call({ method: "GET", path: "/v1/cluster", write: false, ...pin });
+    const a = await this.call({
+      method: "GET",
+      path: "/v1/cluster",
+      write: false,
+      ...pin,
+      signal: options.signal,
+    });
     const info = a.json as ClusterInfo;
     field(a.json, "id", "number");
     field(a.json, "term", "number");
@@ -229,10 +258,18 @@ export class RaftstackClient {
    * A node's health. With an endpoint, that node's answer is returned even when it is 503 (no leader
    * known), so callers can show its role and term; without one, the first healthy node answers.
    */
-  async health(options: { endpoint?: string } = {}): Promise<HealthInfo> {
+  async health(options: CallOptions & { endpoint?: string } = {}): Promise<HealthInfo> {
     const pin = this.pinOf(options.endpoint);
     const accept = options.endpoint === undefined ? {} : { accept: [503] };
-    const a = await this.call({ method: "GET", path: "/health", write: false, ...pin, ...accept });
+    const spec = {
+      method: "GET",
+      path: "/health",
+      write: false,
+      ...pin,
+      ...accept,
+      signal: options.signal,
+    } as const;
+    const a = await this.call(spec);
     field(a.json, "role", "string");
     return a.json as HealthInfo;
   }
@@ -251,11 +288,12 @@ export class RaftstackClient {
 
   private async call(spec: CallSpec): Promise<Answer> {
     const deadline = performance.now() + this.deadlineMs;
-    const key = spec.write ? randomUUID() : undefined;
+    const key = spec.write ? (spec.key ?? randomUUID()) : undefined;
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     let target = spec.pin ?? this.preferred;
     let last: RaftstackError | undefined;
     for (let attempt = 0; ; attempt++) {
+      throwIfAborted(spec);
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw deadlineExceeded(spec, last);
       const result = await this.attempt(target, spec, body, key, Math.min(this.timeoutMs, remaining));
@@ -286,7 +324,9 @@ export class RaftstackClient {
       const backoff =
         Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
       if (performance.now() + backoff >= deadline) throw deadlineExceeded(spec, last);
-      await sleep(backoff);
+      await sleep(backoff, undefined, spec.signal === undefined ? {} : { signal: spec.signal }).catch(
+        () => {},
+      );
     }
   }
 
@@ -299,6 +339,8 @@ export class RaftstackClient {
   ): Promise<Attempt> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const signal =
+      spec.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, spec.signal]);
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (key !== undefined) headers["idempotency-key"] = key;
@@ -308,7 +350,7 @@ export class RaftstackClient {
         path: spec.path,
         headers,
         body: body ?? null,
-        signal: controller.signal,
+        signal,
       });
       const node = headerInt(res.headers["x-raft-node"]);
       const leader = headerInt(res.headers["x-raft-leader"]);
@@ -319,6 +361,7 @@ export class RaftstackClient {
       this.learnLeader(leader);
       return { kind: "answer", status: res.statusCode, json: parseJson(text), leader };
     } catch (err) {
+      throwIfAborted(spec);
       const timedOut = controller.signal.aborted;
       const where = this.endpoints[target];
       const message = timedOut
@@ -342,6 +385,23 @@ export class RaftstackClient {
     if (index !== undefined && index !== failed) return index;
     return (failed + 1) % this.endpoints.length;
   }
+}
+
+function writeSpec(options: WriteOptions): Pick<CallSpec, "write" | "signal" | "key"> {
+  return { write: true, signal: options.signal, key: options.idempotencyKey };
+}
+
+function readSpec(path: string, options: ReadOptions): CallSpec {
+  const stale = options.stale === true ? `${path.includes("?") ? "&" : "?"}stale=1` : "";
+  return { method: "GET", path: `${path}${stale}`, write: false, signal: options.signal };
+}
+
+/** The caller gave up: no more attempts, whatever the last one did. */
+function throwIfAborted(spec: CallSpec): void {
+  if (spec.signal?.aborted !== true) return;
+  throw new RaftstackError("aborted", 0, `${describe(spec)}: aborted by the caller${unknownOutcome(spec)}`, {
+    cause: spec.signal.reason,
+  });
 }
 
 function stackPath(id: number): string {

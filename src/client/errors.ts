@@ -4,12 +4,14 @@ import type { ApiErrorCode } from "../api/index.js";
  * Codes the client adds to the server's: "unavailable" when every attempt failed with a retryable error
  * (503, timeout, connection error), "deadline_exceeded" when the overall deadline ran out; for a write
  * both mean the outcome is unknown and retrying it with the same Idempotency-Key is safe.
+ * "aborted" when the caller's AbortSignal ended the call (for a write, the outcome is unknown too).
  * "connection_error" is one attempt that got no answer, "bad_response" an answer the client cannot read,
  * and `http_<status>` an error answer without a code the API documents (e.g. from a proxy in between).
  */
 export type ClientErrorCode =
   | "unavailable"
   | "deadline_exceeded"
+  | "aborted"
   | "connection_error"
   | "bad_response"
   | `http_${number}`;

@@ -19,8 +19,10 @@ export {
   EXIT_USAGE,
   main,
   type NodeCommandContext,
+  type ProgressFactory,
+  type ProgressSink,
   runNode,
-  runRepairCommand,
+  runRepair,
   usageExitCode,
 } from "./main.js";
 export { type MetricsSample, type MetricsSource, NodeMetrics, type RouteLabel } from "./metrics.js";

@@ -1,6 +1,5 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { Command, CommanderError } from "commander";
 import { NodeDisk, repair, StorageCorruptionError, StorageError } from "../storage/index.js";
 import { addNodeFlags, hasNodeFlagsOnLine, nodeInputOf, PRECEDENCE_TEXT } from "./flags.js";
@@ -11,7 +10,8 @@ import { TestHooks } from "./test-hooks.js";
 /**
  * Exit codes of every raftstack command, declared once here (README "Exit codes" lists them):
  * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
- * that failed, 2 bad usage (flags, environment or config file), 3 damaged storage (run repair).
+ * that failed, 2 bad usage (flags, environment or config file), 3 damaged storage (run repair) or a
+ * damaged backup file (snapshot restore).
  */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -19,7 +19,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_CORRUPT = 3;
 export const EXIT_CODES_TEXT =
   "Exit codes: 0 success, 1 an error answer or no node reachable, 2 bad usage, " +
-  "3 a node refused to start on damaged storage (run raftstack repair).";
+  "3 a node refused to start on damaged storage (run raftstack repair) or a backup file is damaged.";
 
 /**
  * Runs a node until SIGTERM/SIGINT, then shuts down gracefully (leadership handed over first).
@@ -69,26 +69,22 @@ export async function runNode(options: NodeOptions): Promise<number> {
 }
 
 /** `raftstack repair --data-dir D`: moves damaged WAL/snapshots aside so the node rejoins empty. */
-export async function runRepairCommand(argv: readonly string[]): Promise<number> {
-  let dataDir: string | undefined;
-  try {
-    dataDir = parseArgs({ args: [...argv], options: { "data-dir": { type: "string" } }, strict: true })
-      .values["data-dir"];
-  } catch (err) {
-    process.stderr.write(`raftstack repair: ${(err as Error).message}\n`);
-    return EXIT_USAGE;
-  }
-  if (dataDir === undefined) {
-    process.stderr.write("raftstack repair: --data-dir is required\n");
-    return EXIT_USAGE;
-  }
+export async function runRepair(dataDir: string, progress?: ProgressFactory): Promise<number> {
   let result: Awaited<ReturnType<typeof repair>>;
+  let sink: ProgressSink | undefined;
   try {
-    result = await repair(new NodeDisk(), dataDir);
+    result = await repair(new NodeDisk(), dataDir, {
+      onProgress: (done, total) => {
+        sink ??= progress?.("repair: WAL", total, "segments");
+        sink?.update(done);
+      },
+    });
   } catch (err) {
     if (!(err instanceof StorageError)) throw err;
     process.stderr.write(`raftstack repair: ${err.message}\n`);
-    return 1;
+    return EXIT_FAILURE;
+  } finally {
+    sink?.finish();
   }
   // Term and vote stay as recovered (a higher term would be a driver-side patch): the node starts
   // `recovering`, grants no votes and counts towards no quorum until a leader has restored its log.
@@ -101,8 +97,15 @@ export async function runRepairCommand(argv: readonly string[]): Promise<number>
     `repaired ${dataDir}: ${moved}; the node keeps term ${term} and vote ${vote} with an empty log and ` +
       `grants no votes until the leader has restored it; start the node to rejoin\n`,
   );
-  return 0;
+  return EXIT_OK;
 }
+
+/** How far long work got: done of a total, drawn by the CLI (src/cli/progress.ts) on its terminal. */
+export interface ProgressSink {
+  update(done: number): void;
+  finish(): void;
+}
+export type ProgressFactory = (label: string, total: number, unit: "segments") => ProgressSink;
 
 /** What the node commands need from the program that hosts them. */
 export interface NodeCommandContext {
@@ -111,6 +114,8 @@ export interface NodeCommandContext {
   readonly env: NodeJS.ProcessEnv;
   /** Runs a node until it stops (runNode; tests pass a stand-in). */
   readonly runNode: (options: NodeOptions) => Promise<number>;
+  /** Progress of long work (repair); absent: none shown. */
+  readonly progress?: ProgressFactory;
 }
 
 const NODE_OPTIONS_GROUP = "Node options (start a node: raftstack --id N --cluster URL,... --port P):";
@@ -157,7 +162,7 @@ export function addNodeCommands(program: Command, ctx: NodeCommandContext): Comm
     .description("move a damaged WAL/snapshot aside so the node restarts empty and catches up")
     .requiredOption("--data-dir <dir>", "the node's data directory")
     .action(async (opts: { dataDir: string }) => {
-      ctx.exitCode = await runRepairCommand(["--data-dir", opts.dataDir]);
+      ctx.exitCode = await runRepair(opts.dataDir, ctx.progress);
     });
   return program;
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import { type Message, NONE, type NodeId, type Role } from "../raft/index.js";
+import { type Message, NONE, type NodeId, type Role, type Snapshot } from "../raft/index.js";
 import type { MemberInfo, MemberRole } from "../server/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
@@ -13,6 +13,7 @@ import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
 import { RecentEvents } from "./recent-events.js";
+import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
 import type { TestHooks } from "./test-hooks.js";
 
 export interface MemberStatus {
@@ -321,6 +322,21 @@ export class RaftNode {
     if (!stale && this.testHooks?.has("readWithoutReadIndex") !== true)
       await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
     return fn(this.driver.machine);
+  }
+
+  /**
+   * A snapshot for a backup, linearizable: taken on the leader once ReadIndex confirmed it, at the index
+   * applied then, so it holds every write acknowledged before the call. Encoded in steps like the node's own.
+   */
+  async backup(): Promise<Snapshot> {
+    if (this.role() !== "leader") {
+      throw new NodeError("not_leader", "backups are taken on the leader", this.leader());
+    }
+    await this.read(() => undefined);
+    const machine = this.driver.machine;
+    const index = machine.appliedIndex;
+    const meta = { index, term: this.storage.term(index), config: this.driver.raft.status().config };
+    return { meta, data: await encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep), systemClock) };
   }
 
   leader(): number {

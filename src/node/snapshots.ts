@@ -5,7 +5,7 @@ import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage } from "./ports.js";
 
 /** Items encoded between yields: well under a millisecond (20,000 took 3-14 ms). */
-const snapshotItemsPerStep = 2_000;
+export const snapshotItemsPerStep = 2_000;
 
 export interface LocalSnapshotDeps {
   readonly clock: Clock;
@@ -54,7 +54,7 @@ export class LocalSnapshots {
     const started = clock.now();
     const memberTable = members?.encode();
     let bytes = 0;
-    this.encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep))
+    encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep), clock)
       .then((stacks) => {
         const data = memberTable === undefined ? stacks : encodeAppSnapshot(memberTable, stacks);
         bytes = data.length;
@@ -79,12 +79,19 @@ export class LocalSnapshots {
     const { phase, every } = this;
     return Math.floor((applied - phase) / every) > Math.floor((this.index_ - phase) / every);
   }
+}
 
-  private async encodeInSteps(steps: Generator<void, Uint8Array, void>): Promise<Uint8Array> {
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return step.value;
-      await new Promise<void>((resolve) => this.deps.clock.defer(resolve));
-    }
+/**
+ * Runs a machine's snapshotSteps to the end, one step per turn of `clock`. The state is cut at the first
+ * step, which runs before this returns its promise.
+ */
+export async function encodeInSteps(
+  steps: Generator<void, Uint8Array, void>,
+  clock: Clock,
+): Promise<Uint8Array> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => clock.defer(resolve));
   }
 }

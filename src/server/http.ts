@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { backupRoutes } from "./backup-routes.js";
 import { BlockingPops } from "./blocking.js";
 import { RequestContext, type ServerParts } from "./context.js";
 import { ApiError } from "./errors.js";
@@ -30,7 +31,14 @@ export interface HttpServerOptions {
 
 /** Every route of the client port in one table; docs/openapi.json documents each (test/api checks). */
 export function apiRoutes(commitAtStart: number): readonly RouteSpec<RequestContext>[] {
-  return [...seedRoutes, ...jsonRoutes, ...opsRoutes(commitAtStart), ...memberRoutes, openapiRoute];
+  return [
+    ...seedRoutes,
+    ...jsonRoutes,
+    ...opsRoutes(commitAtStart),
+    ...memberRoutes,
+    ...backupRoutes,
+    openapiRoute,
+  ];
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Snapshot } from "../raft/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 
 /**
@@ -22,6 +23,8 @@ export interface StackService {
    */
   onApplied(listener: (m: StackMachine) => void): () => void;
   status(): ClusterView;
+  /** Leader only (else rejects with not_leader): a linearizable snapshot for a backup (GET /v1/snapshot). */
+  backup(): Promise<Snapshot>;
   metricsText(): Promise<string>;
   readonly metricsContentType: string;
 }

@@ -1,4 +1,15 @@
 // Durable storage: WAL segments with checksummed records and group-commit fsync, atomic snapshots.
+
+export type { BackupErrorCode, BackupParts } from "./backup.js";
+export {
+  BACKUP_HEADER_BYTES,
+  BackupError,
+  BackupVerifier,
+  decodeBackup,
+  encodeBackup,
+  RESTORED_TERM,
+  restoreBackup,
+} from "./backup.js";
 export { crc32c, crc32cUpdate } from "./crc32c.js";
 export type { DirLockHolder, DirLockResult, Disk, DiskFile } from "./disk.js";
 export { NodeDisk } from "./disk.js";
@@ -13,5 +24,5 @@ export type { StorageErrorCode } from "./errors.js";
 export { DataDirLockedError, StorageCorruptionError, StorageError } from "./errors.js";
 export type { RandomInt } from "./memdisk.js";
 export { MemDisk } from "./memdisk.js";
-export type { RepairResult } from "./repair.js";
+export type { RepairOptions, RepairResult } from "./repair.js";
 export { repair } from "./repair.js";

@@ -22,6 +22,11 @@ export interface RepairResult {
   readonly hardState: HardState;
 }
 
+export interface RepairOptions {
+  /** After each WAL segment read (the bulk of the work): segments done, of all there are. */
+  readonly onProgress?: (segmentsDone: number, segmentsTotal: number) => void;
+}
+
 /** The directories a repair replaces, in the order they are swapped. */
 const SWAPPED = ["wal", "snap"] as const;
 
@@ -39,20 +44,24 @@ const SWAPPED = ["wal", "snap"] as const;
  * swapped in (DiskStorage.open refuses to start until repair runs again and finishes the swap).
  * Running it again on an already repaired, unused data dir changes nothing.
  */
-export async function repair(disk: Disk, dataDir: string): Promise<RepairResult> {
+export async function repair(
+  disk: Disk,
+  dataDir: string,
+  options: RepairOptions = {},
+): Promise<RepairResult> {
   const unlock = await lockDataDir(disk, dataDir, "raftstack repair");
   try {
-    return await repairLocked(disk, dataDir);
+    return await repairLocked(disk, dataDir, options);
   } finally {
     await unlock();
   }
 }
 
-async function repairLocked(disk: Disk, dataDir: string): Promise<RepairResult> {
+async function repairLocked(disk: Disk, dataDir: string, options: RepairOptions): Promise<RepairResult> {
   const names = await disk.list(dataDir);
   if (names.includes(REPAIR_BUILDING)) await removeBuilding(disk, dataDir);
   if (!names.includes(REPAIR_READY)) {
-    const scan = await scanWal(disk, join(dataDir, "wal"));
+    const scan = await scanWal(disk, join(dataDir, "wal"), options.onProgress);
     const snapshots = await listSnapshots(disk, join(dataDir, "snap"));
     if (scan.pristineRepair && snapshots.length === 0) return { movedAside: [], hardState: scan.hardState };
     await build(disk, dataDir, { ...scan.hardState, recovering: true });
@@ -126,11 +135,16 @@ interface WalScan {
 }
 
 /** Reads every checksum-valid record of every segment, resyncing past damage. */
-async function scanWal(disk: Disk, walDir: string): Promise<WalScan> {
+async function scanWal(
+  disk: Disk,
+  walDir: string,
+  onProgress?: RepairOptions["onProgress"],
+): Promise<WalScan> {
   let best: HardState = { term: 0, vote: 0, commit: 0 };
   const segments = await listSegments(disk, walDir);
   let pristineRepair = segments.length === 1;
-  for (const name of segments) {
+  for (const [done, name] of segments.entries()) {
+    onProgress?.(done, segments.length);
     const buf = asBuffer(await disk.readFile(join(walDir, name)));
     let off = 0;
     while (off < buf.length) {
@@ -167,5 +181,6 @@ async function scanWal(disk: Disk, walDir: string): Promise<WalScan> {
       off = rec.end;
     }
   }
+  onProgress?.(segments.length, segments.length);
   return { hardState: best, pristineRepair: pristineRepair && best.recovering === true };
 }

@@ -77,6 +77,25 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   return { ok: true, snapshot: { meta: { index, term, config }, data: buf.subarray(p + 8, crcAt) } };
 }
 
+/**
+ * The snapshot file's bytes in order: head, the data a chunk at a time (views, never copied whole),
+ * then the checksum, computed a chunk at a time too: a multi-MB snapshot in one synchronous CRC and
+ * copy stalled the event loop (and every node snapshots at the same index). Also the payload of a backup.
+ */
+export function* snapshotFileParts(s: Snapshot): Generator<Uint8Array, void, void> {
+  const head = encodeSnapshotHead(s);
+  yield head;
+  let crc = crc32cUpdate(0, head, 0, head.length);
+  for (let off = 0; off < s.data.length; off += SNAP_CHUNK_BYTES) {
+    const end = Math.min(off + SNAP_CHUNK_BYTES, s.data.length);
+    crc = crc32cUpdate(crc, s.data, off, end);
+    yield s.data.subarray(off, end);
+  }
+  const tail = Buffer.allocUnsafe(4);
+  tail.writeUInt32LE(crc, 0);
+  yield tail;
+}
+
 /** Atomic: a crash leaves either the old set of snapshots or the new file complete and durable. */
 export async function writeSnapshotFile(disk: Disk, dir: string, s: Snapshot): Promise<void> {
   const name = snapshotName(s.meta.index);
@@ -84,19 +103,11 @@ export async function writeSnapshotFile(disk: Disk, dir: string, s: Snapshot): P
   const file = await disk.openWrite(tmp);
   try {
     await file.truncate(0);
-    // Checksummed and written a chunk at a time, never copied whole: a multi-MB snapshot in one
-    // synchronous CRC and copy stalled the event loop (and every node snapshots at the same index).
-    const head = encodeSnapshotHead(s);
-    await file.write(head, 0);
-    let crc = crc32cUpdate(0, head, 0, head.length);
-    for (let off = 0; off < s.data.length; off += SNAP_CHUNK_BYTES) {
-      const end = Math.min(off + SNAP_CHUNK_BYTES, s.data.length);
-      crc = crc32cUpdate(crc, s.data, off, end);
-      await file.write(s.data.subarray(off, end), head.length + off);
+    let position = 0;
+    for (const part of snapshotFileParts(s)) {
+      await file.write(part, position);
+      position += part.length;
     }
-    const tail = Buffer.allocUnsafe(4);
-    tail.writeUInt32LE(crc, 0);
-    await file.write(tail, head.length + s.data.length);
     await file.sync();
   } finally {
     await file.close();

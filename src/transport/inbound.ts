@@ -37,6 +37,8 @@ export interface InboundHooks {
 
 /** How long a refused peer gets to read the REFUSE frame before the socket is destroyed. */
 const REFUSE_LINGER_MS = 1000;
+/** Least time between two progress lines of a snapshot being received (a node catching up). */
+const SNAP_PROGRESS_EVERY_MS = 1000;
 
 /**
  * Inbound side of one connection, the mirror of PeerLink: the sender identifies itself with a HELLO
@@ -57,7 +59,15 @@ export class InboundConn {
   private from: NodeId | undefined;
   /** Set once the connection was refused or found malformed: nothing more is read. */
   private done = false;
-  private snap: { readonly header: SnapHeader; readonly data: Uint8Array; fill: number } | undefined;
+  private snap:
+    | {
+        readonly header: SnapHeader;
+        readonly data: Uint8Array;
+        fill: number;
+        readonly startedAt: number;
+        loggedAt: number;
+      }
+    | undefined;
 
   constructor(
     private readonly s: Shared,
@@ -143,7 +153,9 @@ export class InboundConn {
         if (h.dataBytes > this.s.limits.snapshotBytesMax) {
           throw new FrameError("too_large", `snapshot of ${h.dataBytes} bytes exceeds snapshotBytesMax`);
         }
-        this.snap = { header: h, data: new Uint8Array(h.dataBytes), fill: 0 };
+        const now = Date.now();
+        this.snap = { header: h, data: new Uint8Array(h.dataBytes), fill: 0, startedAt: now, loggedAt: now };
+        this.snapProgress("receiving snapshot");
         return this.completeSnapshot();
       }
       case "snapChunk": {
@@ -153,6 +165,10 @@ export class InboundConn {
           throw new FrameError("too_large", "snapshot overrun");
         snap.data.set(f.data, snap.fill);
         snap.fill += f.data.length;
+        if (Date.now() - snap.loggedAt >= SNAP_PROGRESS_EVERY_MS && snap.fill < snap.data.length) {
+          snap.loggedAt = Date.now();
+          this.snapProgress("receiving snapshot");
+        }
         return this.completeSnapshot();
       }
       default:
@@ -163,6 +179,7 @@ export class InboundConn {
   private completeSnapshot(): Message | undefined {
     const snap = this.snap;
     if (snap === undefined || snap.fill < snap.data.length) return undefined;
+    this.snapProgress("snapshot received");
     this.snap = undefined;
     this.socket.write(snapDoneFrame);
     this.counters.snapshotsReceived++;
@@ -184,6 +201,25 @@ export class InboundConn {
       });
     }
     this.socket.write(frame);
+  }
+
+  /** Logs how much of the snapshot being received has arrived (bytes done / total). */
+  private snapProgress(msg: string): void {
+    const snap = this.snap;
+    if (snap === undefined) return;
+    const { from, meta } = snap.header;
+    const percent = snap.data.length === 0 ? 100 : Math.floor((100 * snap.fill) / snap.data.length);
+    this.s.logger.info?.(
+      {
+        from,
+        index: meta.index,
+        bytesDone: snap.fill,
+        bytesTotal: snap.data.length,
+        percent,
+        ms: Date.now() - snap.startedAt,
+      },
+      msg,
+    );
   }
 
   private refuse(reason: string): void {

@@ -10,6 +10,8 @@ export interface PeerAddress {
 /** Structural subset of pino's logger, so the transport does not depend on it. */
 export interface TransportLogger {
   warn(obj: object, msg: string): void;
+  /** Progress of a snapshot being received (a node catching up); optional so a stand-in may skip it. */
+  info?(obj: object, msg: string): void;
 }
 
 export interface TransportOptions {

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, describe, test } from "node:test";
 import { DEFAULT_ENDPOINTS, parseEndpoints } from "../../src/cli/endpoints.js";
 import { run } from "../../src/cli/program.js";
 import { NODE_FLAGS, type NodeOptions, parseNodeArgs } from "../../src/node/index.js";
+import { DiskStorage, NodeDisk } from "../../src/storage/index.js";
 import { errorAnswer, FakeNode } from "../client/fake-server.js";
 
 const TEST_TIMEOUT_MS = 10_000;
@@ -285,5 +288,30 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /^raftstack: timeout: /);
     assert.equal(node.requests.length, before + 1, "a change with an unknown outcome is not sent again");
+  });
+});
+
+describe("repair", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("parsed by the one program: progress of the WAL scan on stderr, its flags and exit codes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raftstack-repair-"));
+    try {
+      const storage = await DiskStorage.open(new NodeDisk(), dir);
+      const data = new TextEncoder().encode("x");
+      await storage.save({
+        hardState: { term: 2, vote: 1, commit: 1 },
+        entries: [{ index: 1, term: 2, kind: "normal", data }],
+      });
+      await storage.close();
+      const repaired = await cli(["repair", "--data-dir", dir]);
+      assert.equal(repaired.code, 0, repaired.err);
+      assert.match(repaired.err, /^repair: WAL: 1 \/ 1 segments \(100%\)$/m);
+      const again = await cli(["repair", `--data-dir=${dir}`]);
+      assert.equal(again.code, 0, again.err);
+      const unknown = await cli(["repair", "--data-dir", dir, "--force"]);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.err, /unknown option '--force'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, describe, test } from "node:test";
-import { RaftstackClient, RaftstackError } from "../../src/client/index.js";
+import { RaftstackClient, RaftstackError, type RaftstackErrorCode } from "../../src/client/index.js";
 import { errorAnswer, FakeNode } from "./fake-server.js";
 
 const TEST_TIMEOUT_MS = 10_000;
@@ -213,5 +213,95 @@ describe("RaftstackClient", { timeout: TEST_TIMEOUT_MS }, () => {
   test("a malformed answer is a bad_response error", async () => {
     const [a] = await fakes(() => ({ status: 200, json: { size: "three" } }));
     await rejectsWith(client([a!.url]).size(1), "bad_response");
+  });
+});
+
+describe("RaftstackClient per-call options", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("an AbortSignal ends a call in flight and its backoff, with code aborted", async () => {
+    const [hang] = await fakes(() => ({ status: 200, hang: true }));
+    // Far longer than the test's wait: only the signal can end the call this soon.
+    const c = client([hang!.url], { timeoutMs: 60_000, deadlineMs: 120_000 });
+    const started = performance.now();
+    const err = await rejectsWith(c.push(1, "x", { signal: AbortSignal.timeout(100) }), "aborted", 0);
+    assert.ok(performance.now() - started < 5000, "ended by the signal, not a timeout");
+    assert.match(err.message, /outcome unknown/);
+
+    const [busy] = await fakes(() => errorAnswer(503, "no_leader"));
+    const slow = client([busy!.url], { backoffBaseMs: 30_000, backoffMaxMs: 30_000, deadlineMs: 120_000 });
+    await rejectsWith(slow.size(1, { signal: AbortSignal.timeout(200) }), "aborted");
+    assert.equal(busy!.requests.length, 1, "no attempt after the abort");
+
+    const controller = new AbortController();
+    controller.abort();
+    await rejectsWith(client([busy!.url]).top(1, { signal: controller.signal }), "aborted");
+    assert.equal(busy!.requests.length, 1, "an aborted signal sends nothing");
+  });
+
+  test("a caller's idempotency key goes with every attempt, and a retried call reuses it", async () => {
+    let calls = 0;
+    const [a, b] = await fakes(
+      () => errorAnswer(503, "timeout"),
+      () => (++calls === 1 ? errorAnswer(503, "timeout") : { status: 200, json: { size: 1 } }),
+    );
+    const c = client([a!.url, b!.url], { retries: 1 });
+    await rejectsWith(c.push(4, "job", { idempotencyKey: "job-17" }), "unavailable");
+    assert.equal(await c.push(4, "job", { idempotencyKey: "job-17" }), 1);
+    const keys = [...a!.requests, ...b!.requests].map((r) => r.key);
+    assert.ok(keys.length >= 3);
+    assert.deepEqual(new Set(keys), new Set(["job-17"]));
+    await c.pop(4, { idempotencyKey: "pop-1" }).catch(() => {});
+    await c.createStack("l", { idempotencyKey: "create-1" }).catch(() => {});
+    await c.deleteStack(4, { idempotencyKey: "delete-1" }).catch(() => {});
+    const later = [...a!.requests, ...b!.requests].map((r) => r.key);
+    for (const key of ["pop-1", "create-1", "delete-1"]) assert.ok(later.includes(key), key);
+  });
+
+  test("stale reads ask for ?stale=1; the default reads are linearizable", async () => {
+    const [a] = await fakes((r) => {
+      if (r.url.startsWith("/v1/stacks?label=")) return { status: 200, json: { id: 2 } };
+      if (r.url.startsWith("/v1/stacks/2/top")) return { status: 200, json: { item: "x" } };
+      if (r.url.startsWith("/v1/stacks/2/size")) return { status: 200, json: { size: 1 } };
+      return { status: 200, json: { stacks: [] } };
+    });
+    const c = client([a!.url]);
+    await c.top(2, { stale: true });
+    await c.size(2, { stale: true });
+    await c.listStacks({ stale: true });
+    await c.stackId("a b", { stale: true });
+    await c.top(2);
+    await c.stackId("a b");
+    assert.deepEqual(
+      a!.requests.map((r) => r.url),
+      [
+        "/v1/stacks/2/top?stale=1",
+        "/v1/stacks/2/size?stale=1",
+        "/v1/stacks?stale=1",
+        "/v1/stacks?label=a%20b&stale=1",
+        "/v1/stacks/2/top",
+        "/v1/stacks?label=a%20b",
+      ],
+    );
+  });
+
+  test("error codes are typed as the documented union, and unknown codes are not passed off as known", async () => {
+    const documented: RaftstackErrorCode[] = [
+      "stack_empty",
+      "idempotency_key_reused",
+      "unavailable",
+      "aborted",
+      "http_502",
+    ];
+    // @ts-expect-error a misspelled code is a compile error (the build fails if code were a plain string)
+    const misspelled: RaftstackErrorCode = "stack_emtpy";
+    assert.equal(documented.length + misspelled.length > 0, true);
+    const [a] = await fakes((r) =>
+      r.url.endsWith("/top") ? errorAnswer(409, "stack_empty") : errorAnswer(409, "brand_new_code"),
+    );
+    const c = client([a!.url]);
+    const known = await rejectsWith(c.top(1), "stack_empty", 409);
+    const code: RaftstackErrorCode = known.code;
+    assert.equal(code, "stack_empty");
+    const unknown = await rejectsWith(c.size(1), "http_409", 409);
+    assert.match(unknown.message, /brand_new_code/);
   });
 });

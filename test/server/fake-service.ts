@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import type { Snapshot } from "../../src/raft/index.js";
 import type { ClusterView, MemberInfo, NodeService, ServiceErrorCode } from "../../src/server/index.js";
 import { type Command, encodeCommand, type Outcome, StackMachine } from "../../src/stack/index.js";
 
@@ -79,6 +80,13 @@ export class FakeService implements NodeService {
       applied: this.machine.appliedIndex,
       members: [],
     };
+  }
+
+  async backup(): Promise<Snapshot> {
+    this.check();
+    if (this.roleName !== "leader") throw Object.assign(new Error("fake not_leader"), { code: "not_leader" });
+    const meta = { index: this.machine.appliedIndex, term: 3, config: { voters: [this.id], learners: [] } };
+    return { meta, data: this.machine.snapshot() };
   }
 
   async metricsText(): Promise<string> {

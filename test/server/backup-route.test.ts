@@ -1,0 +1,54 @@
+// GET /v1/snapshot against a fake node: the leader streams a backup of its machine, a follower refuses.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { HttpApi } from "../../src/server/index.js";
+import { StackMachine } from "../../src/stack/index.js";
+import { decodeBackup } from "../../src/storage/index.js";
+import { FakeService, silent } from "./fake-service.js";
+
+const servers: HttpApi[] = [];
+
+async function serve(service: FakeService): Promise<string> {
+  const api = new HttpApi(service, {
+    host: "127.0.0.1",
+    port: 0,
+    requestTimeoutMs: 500,
+    logger: silent,
+  });
+  servers.push(api);
+  return `http://127.0.0.1:${await api.listen()}`;
+}
+
+describe("GET /v1/snapshot", { timeout: 30_000 }, () => {
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  test("the leader answers a backup file of its state, with its length, index and checksum", async () => {
+    const leader = new FakeService(1);
+    const url = await serve(leader);
+    for (const label of ["a", "b"]) {
+      const res = await fetch(`${url}/v1/stacks`, { method: "POST", body: JSON.stringify({ label }) });
+      assert.equal(res.status, 200);
+    }
+    await fetch(`${url}/v1/stacks/1/push`, { method: "POST", body: JSON.stringify({ items: ["x", "y"] }) });
+    const res = await fetch(`${url}/v1/snapshot`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/octet-stream");
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    assert.equal(Number(res.headers.get("content-length")), bytes.length);
+    assert.equal(Number(res.headers.get("x-raft-snapshot-index")), leader.machine.appliedIndex);
+    assert.match(res.headers.get("x-backup-sha256") ?? "", /^[0-9a-f]{64}$/);
+    const snapshot = decodeBackup(bytes);
+    assert.equal(snapshot.meta.index, leader.machine.appliedIndex);
+    assert.deepEqual(StackMachine.restore(snapshot.data).list(), leader.machine.list());
+  });
+
+  test("a follower answers 503 no_leader naming the leader (a backup is never proxied)", async () => {
+    const url = await serve(new FakeService(2, 1));
+    const res = await fetch(`${url}/v1/snapshot`);
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("x-raft-leader"), "1");
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, "no_leader");
+  });
+});
