@@ -2,7 +2,7 @@
 // retries on another node with one Idempotency-Key per write.
 
 export type { ApiErrorCode } from "../api/index.js";
-export type { ClientOptions } from "./client.js";
+export type { ClientOptions, ClientTls } from "./client.js";
 export {
   BACKOFF_BASE_MS_DEFAULT,
   BACKOFF_MAX_MS_DEFAULT,

@@ -7,6 +7,7 @@ import { systemClock } from "./clock.js";
 import { Driver, type DriverLimits } from "./driver.js";
 import { NodeMetrics } from "./metrics.js";
 import type { NodeOptions } from "./options.js";
+import { readPeerTls } from "./tls-options.js";
 
 export interface MemberStatus {
   readonly id: number;
@@ -64,6 +65,7 @@ export class RaftNode {
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;
+    const peerTls = readPeerTls(options.security);
     const voters = options.peerUrls.map((_, i) => i + 1);
     const storage = await DiskStorage.open(new NodeDisk(), options.dataDir, {
       bootstrapConfig: { voters, learners: [] },
@@ -81,6 +83,7 @@ export class RaftNode {
       id: options.id,
       clusterId: options.peerUrls.join(","),
       listen: self,
+      ...(peerTls === undefined ? {} : { tls: peerTls }),
       peers,
       logger,
       // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.

@@ -1,3 +1,10 @@
+import {
+  SECURITY_FLAGS,
+  SecurityFlagError,
+  type SecurityOptions,
+  validateSecurityOptions,
+} from "./security-options.js";
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -20,6 +27,8 @@ export interface NodeOptions {
   readonly snapshotEntries: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** Access control and TLS (docs/security.md); all off when absent. */
+  readonly security?: SecurityOptions;
 }
 
 export const nodeDefaults = {
@@ -44,7 +53,12 @@ export const NODE_FLAGS = {
   id: { arg: "<n>", help: "this node's id, its 1-based position in --cluster (required unless one member)" },
   cluster: { arg: "<urls>", help: "every member's peer URL in id order, comma-separated (required)" },
   port: { arg: "<port>", help: "client HTTP port, 0 = any free one", default: "this node's client URL port" },
-  host: { arg: "<host>", help: "interface the client HTTP server binds", default: "all" },
+  host: {
+    arg: "<host>",
+    help: "interface the client HTTP (and RESP) server binds",
+    default:
+      "the host of this node's client URL, which is the peer URL's unless --client-urls says otherwise",
+  },
   "resp-port": { arg: "<port>", help: "Redis protocol (RESP) port, 0 = any free one", default: "off" },
   "data-dir": { arg: "<dir>", help: "directory of the WAL and snapshots", default: "./raftstack-<id>" },
   "client-urls": { arg: "<urls>", help: "every member's client URL in id order", default: "peer port + 1" },
@@ -71,6 +85,7 @@ export const NODE_FLAGS = {
   },
   "log-level": { arg: "<level>", help: logLevels.join(", "), default: nodeDefaults.logLevel },
   join: { arg: "", help: "join a running cluster (not yet supported)" },
+  ...SECURITY_FLAGS,
 } as const satisfies Record<string, { arg: string; help: string; default?: string }>;
 
 export type NodeFlag = keyof typeof NODE_FLAGS;
@@ -186,7 +201,22 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     throw new UsageError("missing_value", `--id is required: --cluster lists ${peerUrls.length} members`);
   }
   const id = int("id", 1, 1, peerUrls.length);
-  const clientUrls = urls("client-urls") ?? peerUrls.map(defaultClientUrl);
+  let security: SecurityOptions;
+  try {
+    security = validateSecurityOptions(text, (flag) => isOn(raw(flag), where(flag)), where, peerUrls);
+  } catch (err) {
+    if (err instanceof SecurityFlagError) throw new UsageError("invalid_value", err.message, { cause: err });
+    throw err;
+  }
+  const clientScheme = security.clientTls === undefined ? "http:" : "https:";
+  const clientUrls =
+    urls("client-urls") ?? peerUrls.map((u) => defaultClientUrl(u).replace(/^http:/, clientScheme));
+  if (clientUrls.some((u) => new URL(u).protocol !== clientScheme)) {
+    throw new UsageError(
+      "invalid_value",
+      `${where("client-urls")}: every client URL is ${clientScheme}// here`,
+    );
+  }
   if (clientUrls.length !== peerUrls.length) {
     throw new UsageError(
       "invalid_value",
@@ -226,6 +256,7 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     snapshotEntries: int("snapshot-entries", nodeDefaults.snapshotEntries, 1, Number.MAX_SAFE_INTEGER),
     requestTimeoutMs: int("request-timeout-ms", nodeDefaults.requestTimeoutMs, 1, TIMER_MS_MAX),
     logLevel: logLevel as LogLevel,
+    ...(Object.keys(security).length === 0 ? {} : { security }),
   };
 }
 

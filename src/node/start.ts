@@ -4,6 +4,7 @@ import { HttpApi } from "../server/index.js";
 import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
 import type { NodeOptions } from "./options.js";
+import { loadSecurity, securityWarnings } from "./tls-options.js";
 
 export interface RunningNode {
   readonly id: number;
@@ -33,24 +34,49 @@ const TRANSFER_WAIT_MS = 1000;
  */
 export async function startNode(options: NodeOptions, extras: StartExtras = {}): Promise<RunningNode> {
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
-  const node = await RaftNode.open(options, {
-    logger,
-    processMetrics: extras.processMetrics ?? false,
-    ...(extras.onFatal === undefined ? {} : { onFatal: extras.onFatal }),
-  });
+  // Read first: a missing certificate or a bad token file stops the start before storage opens.
+  const security = loadSecurity(options.security, logger);
+  let node: RaftNode;
+  try {
+    node = await RaftNode.open(options, {
+      logger,
+      processMetrics: extras.processMetrics ?? false,
+      ...(extras.onFatal === undefined ? {} : { onFatal: extras.onFatal }),
+    });
+  } catch (err) {
+    security.close();
+    throw err;
+  }
   const own = new URL(options.clientUrls[options.id - 1] ?? "http://127.0.0.1");
   const host = options.host ?? own.hostname.replace(/^\[(.*)\]$/, "$1");
+  const peerHost = new URL(options.peerUrls[options.id - 1] ?? "http://127.0.0.1").hostname.replace(
+    /^\[(.*)\]$/,
+    "$1",
+  );
+  for (const warning of securityWarnings(host, peerHost, options.security)) logger.warn(warning);
+  const { access, clientTls: tls, proxyTls } = security;
   const api = new HttpApi(node, {
     host,
     port: options.port,
     clientUrls: options.clientUrls,
     requestTimeoutMs: options.requestTimeoutMs,
     logger,
+    ...(access === undefined ? {} : { access }),
+    ...(tls === undefined ? {} : { tls }),
+    ...(proxyTls === undefined ? {} : { proxyTls }),
   });
   const resp =
     options.respPort === undefined
       ? undefined
-      : new RespServer(node, { host, port: options.respPort, clientUrls: options.clientUrls, logger });
+      : new RespServer(node, {
+          host,
+          port: options.respPort,
+          clientUrls: options.clientUrls,
+          logger,
+          guard: api.guard,
+          ...(access === undefined ? {} : { access }),
+          ...(tls === undefined ? {} : { tls }),
+        });
   await node.start();
   let port: number;
   let respPort: number | undefined;
@@ -58,11 +84,12 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     port = await api.listen();
     respPort = await resp?.listen();
   } catch (err) {
+    security.close();
     await api.close();
     await node.close();
     throw err;
   }
-  const clientUrl = `http://${own.hostname}:${port}`;
+  const clientUrl = `${own.protocol}//${own.hostname}:${port}`;
   logger.info(
     { clientUrl, respPort, peerUrl: options.peerUrls[options.id - 1], dataDir: options.dataDir },
     "node started",
@@ -78,6 +105,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
       closing ??= (async () => {
         const handedOver = await node.transferLeadership(TRANSFER_WAIT_MS);
         logger.info({ handedOver }, "shutting down");
+        security.close();
         await Promise.all([api.close(), resp?.close()]);
         await node.close();
         logger.flush();

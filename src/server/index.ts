@@ -1,6 +1,14 @@
 // Client HTTP API: seed text endpoints, JSON API, health, readiness and metrics (contract in docs/api.md).
 
 export {
+  type AccessControl,
+  bearerToken,
+  TOKEN_CHARS_MIN,
+  TokenAuth,
+  TokenFileError,
+  type TokenFileErrorCode,
+} from "./auth.js";
+export {
   BLOCKING_WAITERS_MAX_DEFAULT,
   type BlockingPop,
   BlockingPopError,
@@ -8,6 +16,7 @@ export {
   BlockingPops,
 } from "./blocking.js";
 export { ApiError, isServiceError, stackError } from "./errors.js";
+export { ClientGuard, type ClientLimits, defaultClientLimits, type RefusalReason } from "./guard.js";
 export { HttpApi, type HttpServerOptions } from "./http.js";
 export { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "./limits.js";
 export type { ClusterView, ServiceErrorCode, StackService } from "./service.js";

@@ -21,6 +21,8 @@ export interface LeaderProxyOptions {
   readonly clientUrls: readonly string[];
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
+  /** CA and client certificate for a leader that serves HTTPS. */
+  readonly proxyTls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
 }
 
 interface InFlight {
@@ -96,7 +98,12 @@ export class LeaderProxy {
   ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
     let pool = this.pools.get(leaderUrl);
     if (pool === undefined) {
-      pool = new Pool(leaderUrl, { connections: 64, keepAliveTimeout: 10_000 });
+      const tls = this.opts.proxyTls;
+      pool = new Pool(leaderUrl, {
+        connections: 64,
+        keepAliveTimeout: 10_000,
+        ...(tls === undefined ? {} : { connect: { ...tls } }),
+      });
       this.pools.set(leaderUrl, pool);
     }
     const headers: Record<string, string> = { [PROXIED_HEADER]: String(this.service.id) };
@@ -104,6 +111,9 @@ export class LeaderProxy {
     if (contentType !== undefined) headers["content-type"] = contentType;
     const key = req.headers["idempotency-key"];
     if (typeof key === "string") headers["idempotency-key"] = key;
+    // The leader checks the client's token again: the proxied mark alone proves nothing.
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined) headers.authorization = authorization;
     // The leader answers within its own request timeout; the margin covers a leader that hangs.
     const timeoutMs = this.opts.requestTimeoutMs + 1000 + waitMs;
     const flight: InFlight = { leader, abort: new AbortController() };

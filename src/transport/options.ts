@@ -1,5 +1,6 @@
 import type { Message, NodeId } from "../raft/index.js";
 import type { TransportLimits } from "./limits.js";
+import type { PeerTls } from "./tls.js";
 
 export interface PeerAddress {
   readonly host: string;
@@ -26,6 +27,8 @@ export interface TransportOptions {
   readonly onSnapshotSent?: (peer: NodeId, ok: boolean) => void;
   readonly logger?: TransportLogger;
   readonly limits?: Partial<TransportLimits>;
+  /** Peer mTLS; plain TCP without. */
+  readonly tls?: PeerTls;
 }
 
 export interface PeerStats {
@@ -53,6 +56,8 @@ export interface TransportStats {
   readonly handshakesRefused: number;
   /** Messages addressed to a node that is not a known peer, or not sent by this node. */
   readonly messagesUnroutable: number;
+  /** Inbound TLS handshakes that failed (no certificate, or one the CA did not sign). */
+  readonly tlsHandshakesRefused: number;
 }
 
 /** What every link and inbound connection of one transport shares. */
@@ -61,6 +66,7 @@ export interface Shared {
   readonly clusterId: string;
   readonly limits: TransportLimits;
   readonly logger: TransportLogger;
+  readonly tls: PeerTls | undefined;
   readonly onUnreachable: (peer: NodeId) => void;
   readonly onSnapshotSent: (peer: NodeId, ok: boolean) => void;
 }

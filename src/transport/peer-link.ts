@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Message, NodeId, SnapshotMsg } from "../raft/index.js";
 import {
   clusterIdBytesMax,
@@ -12,6 +12,7 @@ import {
   FrameError,
 } from "./codec.js";
 import type { PeerAddress, PeerStats, Shared } from "./options.js";
+import { dialPeer } from "./tls.js";
 
 // Small control traffic may evict queued bulk traffic: losing a vote or an ack stalls progress for a
 // whole timeout, while a dropped append or heartbeat is simply resent.
@@ -125,13 +126,13 @@ export class PeerLink {
   connect(): void {
     if (this.closed) return;
     this.reconnectTimer = undefined;
-    const socket = netConnect({ host: this.address.host, port: this.address.port });
+    const { socket, ready } = dialPeer(this.s.tls, this.address);
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
     const decoder = new FrameDecoder(1024 + clusterIdBytesMax);
     let lastError: Error | undefined;
-    socket.on("connect", () => {
+    socket.on(ready, () => {
       socket.setTimeout(0);
       this.connected = true;
       this.connectedAt = Date.now();
