@@ -58,6 +58,10 @@ export function loadSecurity(security: SecurityOptions | undefined, logger: Logg
     const cert = read(c.certFile, "--cert-file");
     const key = read(c.keyFile, "--key-file");
     const ca = c.trustedCaFile === undefined ? undefined : read(c.trustedCaFile, "--trusted-ca-file");
+    // A follower proxies writes to the leader's client listener: it trusts the client CA, else the
+    // peer CA (members' certificates often come from one CA), else the system's.
+    const peerCa = security?.peerTls?.trustedCaFile;
+    const proxyCa = ca ?? (peerCa === undefined ? undefined : read(peerCa, "--peer-trusted-ca-file"));
     clientTls = {
       cert,
       key,
@@ -65,7 +69,7 @@ export function loadSecurity(security: SecurityOptions | undefined, logger: Logg
       ...(ca === undefined ? {} : { ca }),
       ...(c.clientCertAuth ? { requestCert: true, rejectUnauthorized: true } : {}),
     };
-    proxyTls = { cert, key, ...(ca === undefined ? {} : { ca }) };
+    proxyTls = { cert, key, ...(proxyCa === undefined ? {} : { ca: proxyCa }) };
   }
   return {
     ...(access === undefined ? {} : { access }),
