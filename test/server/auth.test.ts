@@ -138,6 +138,7 @@ describe("access control", { timeout: 60_000 }, () => {
         else if (who === "none" || who === "bogus") assert.equal(res.status, 401, where);
         else if (RANK[who] < NEED_RANK[r.need]) assert.equal(res.status, 403, where);
         else assert.ok(res.status === 200, where);
+        if (res.status === 401) assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="raftstack"');
         if (res.status === 401 && r.path.startsWith("/v1/")) {
           assert.equal(JSON.parse(text).error.code, "unauthorized");
         }
