@@ -3,7 +3,7 @@ import type { Operation, Outcome, StackMachine } from "../stack/index.js";
 import type { LeaderHint } from "./errors.js";
 import type { Protocol, Reply } from "./reply.js";
 
-/** Decides AUTH: the seam for the security issue's tokens. Default: every well-formed AUTH passes. */
+/** Decides AUTH. With access control, a password that is a known token passes (docs/security.md). */
 export type Authenticator = (username: string, password: string) => boolean;
 
 /** What one connection's commands may read and change about it. */

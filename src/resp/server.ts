@@ -15,7 +15,7 @@ export interface RespServerOptions {
   readonly clientUrls: readonly string[];
   readonly logger: Logger;
   readonly limits?: Partial<RespLimits>;
-  /** AUTH's check (the security issue's tokens plug in here); default: every AUTH passes. */
+  /** AUTH's check; default: the token's role with `access`, else every AUTH passes. */
   readonly authenticate?: Authenticator;
   /** Tokens and roles: AUTH takes a token as its password and every other command needs its role. */
   readonly access?: AccessControl;
