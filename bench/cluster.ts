@@ -1,6 +1,7 @@
 // `npm run bench`: raftstack against etcd (and Redis, informational) on 127.0.0.1, same generator, rows alternated.
 // `--recovery`: restart time of a node holding 1M pushes, catch-up after 100k writes, RSS per node.
 // `--resp`: redis-benchmark against the RESP listener, Redis and etcd puts (bench/resp.ts).
+// `--tls`: push c=64 with client HTTPS and peer mTLS next to plain (bench/tls.ts).
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
 import {
@@ -28,6 +29,7 @@ import {
   waitUntil,
 } from "./peers.js";
 import { respBench } from "./resp.js";
+import { tlsBench } from "./tls.js";
 
 /** Every pushed item / value is this many bytes, for all systems. */
 const ITEM = "v0123456789abcde";
@@ -445,6 +447,7 @@ async function main(): Promise<void> {
       "ops-max": { type: "string", default: "200000" },
       recovery: { type: "boolean", default: false },
       resp: { type: "boolean", default: false },
+      tls: { type: "boolean", default: false },
       memory: { type: "boolean", default: false },
       pushes: { type: "string", default: "1000000" },
       "catch-up-writes": { type: "string", default: "100000" },
@@ -458,6 +461,17 @@ async function main(): Promise<void> {
       nodes,
       pushes: Number(values.pushes),
       catchUpWrites: Number(values["catch-up-writes"]),
+    });
+    return;
+  }
+  if (values.tls) {
+    if (!raftstackBuilt()) throw new Error("raftstack node not built (dist/src/node/main.js)");
+    await tlsBench({
+      runs: Number(values.runs),
+      durationS: Number(values["duration-s"]),
+      // Push at c=64 is the row docs/performance.md compares; --concurrency picks others.
+      concurrencies: values.concurrency === "1,16,64" ? [64] : values.concurrency.split(",").map(Number),
+      opsMax: Number(values["ops-max"]),
     });
     return;
   }

@@ -80,8 +80,10 @@ export interface HttpAnswer {
 }
 
 /** Keep-alive HTTP pool towards one origin: one connection per concurrent worker, no pipelining. */
-export function httpPool(origin: string, connections: number, timeoutMs: number): Pool {
+/** `ca`: trust this CA for an https:// origin (bench --tls). */
+export function httpPool(origin: string, connections: number, timeoutMs: number, ca?: Buffer): Pool {
   return new Pool(origin, {
+    ...(ca === undefined ? {} : { connect: { ca } }),
     connections,
     pipelining: 1,
     headersTimeout: timeoutMs,

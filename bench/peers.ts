@@ -8,6 +8,7 @@ import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "undici";
+import { certFiles, tlsNodeArgs } from "../src/cli/certs.js";
 import { http, httpPool } from "./load.js";
 
 /** Ports below the ephemeral range and away from the seed's 12379.. and etcd's 2379/2380. */
@@ -126,6 +127,8 @@ export interface RaftstackOptions {
   readonly extraArgs?: readonly string[];
   /** Node i also serves RESP on PORTS.raftstackResp + i + 1. */
   readonly resp?: boolean;
+  /** Client HTTPS and peer mTLS with the certificates `raftstack certs` wrote here (bench --tls). */
+  readonly tlsDir?: string;
 }
 
 /** A raftstack cluster started from the built node (dist/src/node/main.js) with shipped defaults. */
@@ -141,19 +144,24 @@ export class RaftstackCluster implements Cluster {
     readonly size: number,
     private readonly extraArgs: readonly string[] = [],
     private readonly resp = false,
+    readonly tlsDir?: string,
   ) {
     this.root = mkdtempSync(join(tmpdir(), "raftstack-bench-"));
-    this.peerUrls = Array.from({ length: size }, (_, i) => `http://127.0.0.1:${PORTS.raftstackPeer + i + 1}`);
+    const scheme = tlsDir === undefined ? "http" : "https";
+    this.peerUrls = Array.from(
+      { length: size },
+      (_, i) => `${scheme}://127.0.0.1:${PORTS.raftstackPeer + i + 1}`,
+    );
     this.clientUrls = Array.from(
       { length: size },
-      (_, i) => `http://127.0.0.1:${PORTS.raftstackClient + i + 1}`,
+      (_, i) => `${scheme}://127.0.0.1:${PORTS.raftstackClient + i + 1}`,
     );
-    this.pools = this.clientUrls.map((u) => httpPool(u, 2, CONTROL_TIMEOUT_MS));
+    this.pools = this.clientUrls.map((u) => httpPool(u, 2, CONTROL_TIMEOUT_MS, this.ca));
     this.procs = Array.from({ length: size }, () => undefined);
   }
 
   static async start(o: RaftstackOptions): Promise<RaftstackCluster> {
-    const c = new RaftstackCluster(o.nodes, o.extraArgs, o.resp ?? false);
+    const c = new RaftstackCluster(o.nodes, o.extraArgs, o.resp ?? false, o.tlsDir);
     const respUrls = c.resp
       ? Array.from({ length: c.size }, (_, i) => `http://127.0.0.1:${c.respPort(i)}`)
       : [];
@@ -165,6 +173,11 @@ export class RaftstackCluster implements Cluster {
 
   dataDir(i: number): string {
     return join(this.root, `node-${i + 1}`);
+  }
+
+  /** The CA that signed the nodes' certificates, with TLS on. */
+  get ca(): Buffer | undefined {
+    return this.tlsDir === undefined ? undefined : readFileSync(certFiles(this.tlsDir).ca);
   }
 
   /** RESP port of node i (0-based), when started with `resp`. */
@@ -189,6 +202,7 @@ export class RaftstackCluster implements Cluster {
       "--log-level",
       "warn",
       ...(this.resp ? ["--resp-port", String(this.respPort(i))] : []),
+      ...(this.tlsDir === undefined ? [] : tlsNodeArgs(this.tlsDir, i + 1)),
       ...this.extraArgs,
     ];
     this.procs[i] = new Proc(process.execPath, args, join(this.root, `node-${i + 1}.log`));

@@ -8,9 +8,15 @@ export const apiErrorStatusByCode = {
   item_invalid: 400,
   label_invalid: 400,
   key_invalid: 400,
+  /** No valid `Authorization: Bearer` token while the node requires one (--auth-token-file). */
+  unauthorized: 401,
+  /** The token's role is below the one the request needs (read < write < admin). */
+  forbidden: 403,
   not_found: 404,
   stack_not_found: 404,
   method_not_allowed: 405,
+  /** The request's headers did not arrive within the header time (slowloris); the connection closes. */
+  request_timeout: 408,
   stack_empty: 409,
   /** A membership change that can never apply: a member already, a removed id, the last voter (docs/membership.md). */
   config_invalid: 409,
@@ -20,6 +26,8 @@ export const apiErrorStatusByCode = {
   too_many_items: 413,
   /** The Idempotency-Key was first used with a different command. */
   idempotency_key_reused: 422,
+  /** This client address holds too many connections already (plain HTTP only; TLS ones are closed). */
+  too_many_connections: 429,
   internal: 500,
   /** The 503s: the request was not served, or its outcome is unknown; retry with the same key. */
   no_leader: 503,
@@ -28,6 +36,8 @@ export const apiErrorStatusByCode = {
   busy: 503,
   /** Another membership change is in progress (one at a time): retry shortly. */
   config_change_pending: 503,
+  /** The node serves its most concurrent requests already (Retry-After). */
+  overloaded: 503,
   /** The exactly-once table is full: no new keys until old ones expire (Retry-After). */
   idempotency_keys_full: 503,
   capacity_exceeded: 507,

@@ -1,10 +1,11 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { DEADLINE_MS_DEFAULT, RaftstackClient, RaftstackError, TIMEOUT_MS_DEFAULT } from "../client/index.js";
+import { type CredentialFlags, credentialsOf, withCredentials } from "./credentials.js";
 import { DEFAULT_ENDPOINTS, parseEndpoints } from "./endpoints.js";
 import { DOWN, probeStatus, statusJson, statusTable } from "./status.js";
 import { formatTable } from "./table.js";
 
-export interface ClientFlags {
+export interface ClientFlags extends CredentialFlags {
   readonly endpoints: readonly string[];
   readonly timeoutMs: number;
   readonly deadlineMs: number;
@@ -28,11 +29,11 @@ export const nonNegativeInt = (flag: string) => intAtLeast(0, flag);
 const stackIdArg = positiveInt("stack id");
 
 export function withEndpoints(cmd: Command): Command {
-  return cmd
-    .option("--endpoints <urls>", "comma-separated client URLs or ports", parseEndpoints, [
+  return withCredentials(
+    cmd.option("--endpoints <urls>", "comma-separated client URLs or ports", parseEndpoints, [
       ...DEFAULT_ENDPOINTS,
-    ])
-    .addHelpText("after", "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.");
+    ]),
+  ).addHelpText("after", "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.");
 }
 
 export function withClientFlags(cmd: Command): Command {
@@ -52,6 +53,7 @@ export async function withClient<T>(flags: ClientFlags, fn: (c: RaftstackClient)
     endpoints: flags.endpoints,
     timeoutMs: flags.timeoutMs,
     deadlineMs: flags.deadlineMs,
+    ...credentialsOf(flags),
   });
   try {
     return await fn(client);
@@ -124,8 +126,8 @@ export function addClientCommands(program: Command, out: NodeJS.WritableStream):
       .description("each node's id, role, term, leader, commit, applied (exit 1 if no node answers)"),
   )
     .option("--json", "print a JSON array, one object per endpoint")
-    .action(async (flags: { endpoints: string[]; json?: true }) => {
-      const rows = await probeStatus(flags.endpoints);
+    .action(async (flags: CredentialFlags & { endpoints: string[]; json?: true }) => {
+      const rows = await probeStatus(flags.endpoints, credentialsOf(flags));
       print(flags.json ? statusJson(rows) : statusTable(rows));
       if (rows.every((r) => !r.up && r.error === DOWN)) {
         throw new RaftstackError("unavailable", 0, `no node answered (${flags.endpoints.join(", ")})`);

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { prettyFactory } from "pino-pretty";
+import { certFiles, tlsNodeArgs } from "./certs.js";
 import { ControlServer, dashboardUrl, type ProcessState } from "./control.js";
 import { DEFAULT_ENDPOINTS } from "./endpoints.js";
 import { probeStatus, STATUS_HEADER, statusCells } from "./status.js";
@@ -27,6 +29,8 @@ export interface LocalClusterOptions {
   readonly self: string;
   /** Port of the control API the dashboard's buttons call (loopback only); 0 picks a free one. */
   readonly controlPort?: number;
+  /** Certificates from `raftstack certs` here: client HTTPS and peer mTLS (`cluster --tls`). */
+  readonly tlsDir?: string;
 }
 
 export const STOP_TIMEOUT_MS_DEFAULT = 10_000;
@@ -57,6 +61,7 @@ export class LocalCluster {
   private readonly peerUrls: string;
   /** The nodes log JSON (pino); the console shows each line readable, one line per record. */
   private readonly pretty: (line: string) => string;
+  private readonly scheme: "http" | "https";
 
   constructor(private readonly opts: LocalClusterOptions) {
     this.members = Array.from({ length: opts.nodes }, (_, i) => ({
@@ -67,7 +72,8 @@ export class LocalCluster {
       paused: false,
       exited: Promise.resolve(),
     }));
-    this.peerUrls = this.members.map((m) => `http://127.0.0.1:${m.clientPort - 1}`).join(",");
+    this.scheme = opts.tlsDir === undefined ? "http" : "https";
+    this.peerUrls = this.members.map((m) => `${this.scheme}://127.0.0.1:${m.clientPort - 1}`).join(",");
     this.pretty = prettyFactory({
       colorize: opts.color,
       singleLine: true,
@@ -87,7 +93,7 @@ export class LocalCluster {
   }
 
   get endpoints(): string[] {
-    return this.members.map((m) => `http://127.0.0.1:${m.clientPort}`);
+    return this.members.map((m) => `${this.scheme}://127.0.0.1:${m.clientPort}`);
   }
 
   startAll(): void {
@@ -112,6 +118,7 @@ export class LocalCluster {
       ...(this.respPort(m) === undefined ? [] : ["--resp-port", String(this.respPort(m))]),
       "--data-dir",
       join(this.opts.baseDir, m.name.replace("raftstack", "raftstack-")),
+      ...(this.opts.tlsDir === undefined ? [] : tlsNodeArgs(this.opts.tlsDir, m.id)),
       ...this.opts.nodeArgs,
     ];
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -129,7 +136,7 @@ export class LocalCluster {
     });
     proc.on("error", (err) => this.say(`${m.name}: ${err.message}`));
     const resp = this.respPort(m) === undefined ? "" : `, redis 127.0.0.1:${this.respPort(m)}`;
-    this.say(`${m.name} started (pid ${proc.pid}, client http://127.0.0.1:${m.clientPort}${resp})`);
+    this.say(`${m.name} started (pid ${proc.pid}, client ${this.scheme}://127.0.0.1:${m.clientPort}${resp})`);
   }
 
   private respPort(m: Member): number | undefined {
@@ -194,7 +201,9 @@ export class LocalCluster {
   }
 
   async statusText(): Promise<string> {
-    const rows = (await probeStatus(this.endpoints)).map(statusCells);
+    const tls =
+      this.opts.tlsDir === undefined ? {} : { tls: { ca: readFileSync(certFiles(this.opts.tlsDir).ca) } };
+    const rows = (await probeStatus(this.endpoints, tls)).map(statusCells);
     const procs = this.members.map((m) => [
       m.name,
       m.proc === undefined ? "stopped" : m.paused ? "paused" : "running",
@@ -278,19 +287,21 @@ export function invokedAs(script: string): string {
   return basename(script) === "raftstack" ? "raftstack" : `node ${relative(process.cwd(), script) || script}`;
 }
 
-export function banner(endpoints: readonly string[], self: string): string {
+export function banner(endpoints: readonly string[], self: string, tlsDir?: string): string {
   const a = endpoints[0] ?? "http://127.0.0.1:12380";
   const b = endpoints[1] ?? a;
   const sameAsDefault = endpoints.join(",") === DEFAULT_ENDPOINTS.join(",");
+  const curl = tlsDir === undefined ? "curl -L" : `curl --cacert ${certFiles(tlsDir).ca} -L`;
+  const cacert = tlsDir === undefined ? "" : ` --cacert ${certFiles(tlsDir).ca}`;
   return [
     `raftstack: ${endpoints.length} nodes, client URLs ${endpoints.join(" ")}`,
     "try (any node answers; run them in another terminal):",
-    `  curl -L ${a}/sCreate -XPOST -d 1        # create stack with label "1" -> its id`,
-    `  curl -L ${a}/sPush -XPOST -d 1,10       # push 10 onto stack 1 -> new size`,
-    `  curl -L ${b}/sTop -XPOST -d 1           # -> 10`,
-    `  curl -L ${b}/sSize -XPOST -d 1          # -> 1`,
-    `  curl -L ${a}/sPop -XPOST -d 1           # -> 10`,
-    `  ${self} status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}`,
+    `  ${curl} ${a}/sCreate -XPOST -d 1        # create stack with label "1" -> its id`,
+    `  ${curl} ${a}/sPush -XPOST -d 1,10       # push 10 onto stack 1 -> new size`,
+    `  ${curl} ${b}/sTop -XPOST -d 1           # -> 10`,
+    `  ${curl} ${b}/sSize -XPOST -d 1          # -> 1`,
+    `  ${curl} ${a}/sPop -XPOST -d 1           # -> 10`,
+    `  ${self} status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}${cacert}`,
     CONSOLE_HELP,
     "Ctrl-C stops every node gracefully.",
   ].join("\n");
@@ -304,7 +315,7 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
   const cluster = new LocalCluster(opts);
   const onExit = () => cluster.killAllSync();
   process.on("exit", onExit);
-  opts.out.write(`${banner(cluster.endpoints, opts.self)}\n`);
+  opts.out.write(`${banner(cluster.endpoints, opts.self, opts.tlsDir)}\n`);
   const control = new ControlServer(cluster, {
     port: opts.controlPort ?? 0,
     allowedOrigins: cluster.endpoints.flatMap((e) => [e, e.replace("127.0.0.1", "localhost")]),

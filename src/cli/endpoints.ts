@@ -18,7 +18,7 @@ export function seedClientPorts(nodes: number, basePort: number, step: number): 
 
 /**
  * Parses `--endpoints a,b,...`. A bare `host:port` or port gets "http://" (and 127.0.0.1), so
- * `--endpoints 12380,22380` works; anything else must be an http URL with a port (else UsageError).
+ * `--endpoints 12380,22380` works; anything else must be an http or https URL with a port (else UsageError).
  */
 export function parseEndpoints(list: string): string[] {
   const out: string[] = [];
@@ -33,8 +33,8 @@ export function parseEndpoints(list: string): string[] {
     } catch (cause) {
       throw new UsageError("invalid_value", `--endpoints: not a URL: ${s}`, { cause });
     }
-    if (url.protocol !== "http:" || url.port === "")
-      throw new UsageError("invalid_value", `--endpoints: expected http://host:port, got ${s}`);
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.port === "")
+      throw new UsageError("invalid_value", `--endpoints: expected http(s)://host:port, got ${s}`);
     out.push(url.origin);
   }
   if (out.length === 0) throw new UsageError("missing_value", "--endpoints: empty list");

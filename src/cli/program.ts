@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { Command } from "commander";
 import { RaftstackError } from "../client/index.js";
 import {
@@ -9,6 +10,7 @@ import {
   UsageError,
   usageExitCode,
 } from "../node/index.js";
+import { makeDevCerts } from "./certs.js";
 import { addClientCommands, nonNegativeInt, positiveInt } from "./client-commands.js";
 import { invokedAs, RESP_BASE_PORT_DEFAULT, runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
 import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
@@ -110,8 +112,11 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
       nonNegativeInt("--control-port"),
       0,
     )
-    .action(async (flags: ClusterFlags) => {
+    .option("--tls", "client HTTPS and peer mTLS with development certificates in <base-dir>/certs")
+    .action(async (flags: ClusterFlags & { tls?: true }) => {
       checkClusterPorts(flags);
+      const tlsDir = join(flags.baseDir, "certs");
+      if (flags.tls) makeDevCerts({ dir: tlsDir, nodes: flags.nodes });
       await runCluster(
         {
           nodes: flags.nodes,
@@ -122,11 +127,32 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
           nodeArgs: flags.nodeArgs.split(/\s+/).filter((s) => s !== ""),
           stopTimeoutMs: flags.stopTimeoutMs,
           controlPort: flags.controlPort,
+          ...(flags.tls ? { tlsDir } : {}),
           out: io.out,
           color: io.color,
           self: invokedAs(process.argv[1] ?? "raftstack"),
         },
         io.input,
+      );
+    });
+
+  program
+    .command("certs")
+    .description("write a CA, node and client certificates for a development cluster (docs/security.md)")
+    .requiredOption("--dir <dir>", "where to write ca.pem, node-N.pem, node-N-key.pem, client.pem, ...")
+    .option("--nodes <n>", "number of node certificates", positiveInt("--nodes"), SEED_NODES_MAX)
+    .option("--hosts <names>", "more host names or addresses the node certificates are valid for", "")
+    .option("--force", "replace existing certificates")
+    .action((flags: { dir: string; nodes: number; hosts: string; force?: true }) => {
+      const hosts = flags.hosts
+        .split(",")
+        .map((h) => h.trim())
+        .filter((h) => h !== "");
+      const wrote = makeDevCerts({ dir: flags.dir, nodes: flags.nodes, hosts }, flags.force === true);
+      io.out.write(
+        wrote
+          ? `wrote a CA, ${flags.nodes} node certificates and a client certificate to ${flags.dir}\n`
+          : `${flags.dir} already holds ca.pem; nothing written (--force replaces it)\n`,
       );
     });
 

@@ -1,4 +1,4 @@
-import { RaftstackClient, RaftstackError } from "../client/index.js";
+import { type ClientOptions, RaftstackClient, RaftstackError } from "../client/index.js";
 import { formatTable } from "./table.js";
 
 export const STATUS_HEADER = ["endpoint", "id", "role", "term", "leader", "commit", "applied"] as const;
@@ -26,8 +26,12 @@ export type NodeStatusRow =
   | { readonly endpoint: string; readonly up: false; readonly error: string };
 
 /** Asks every endpoint for its own view; a node that does not answer is a row with up: false. */
-export async function probeStatus(endpoints: readonly string[]): Promise<NodeStatusRow[]> {
+export async function probeStatus(
+  endpoints: readonly string[],
+  credentials: Pick<ClientOptions, "token" | "tls"> = {},
+): Promise<NodeStatusRow[]> {
   const client = new RaftstackClient({
+    ...credentials,
     endpoints,
     timeoutMs: PROBE_TIMEOUT_MS,
     deadlineMs: PROBE_TIMEOUT_MS * 2,

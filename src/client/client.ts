@@ -21,6 +21,17 @@ export interface ClientOptions {
   readonly connectionsMax?: number;
   /** Answers larger than this are rejected (a full listStacks is the largest one). */
   readonly responseBytesMax?: number;
+  /** Sent as `Authorization: Bearer <token>` when the cluster requires tokens (docs/security.md). */
+  readonly token?: string;
+  /** For https:// endpoints: the CA that signed the nodes' certificates, and a client certificate and key. */
+  readonly tls?: ClientTls;
+}
+
+/** PEM text or bytes, as node:tls takes them. */
+export interface ClientTls {
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
 }
 
 /** Per-call options of every method. */
@@ -106,6 +117,7 @@ export class RaftstackClient {
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly responseBytesMax: number;
+  private readonly authorization: string | undefined;
   /** Endpoint index of each node id seen in X-Raft-Node or in a cluster view. */
   private readonly endpointOfNode = new Map<number, number>();
   private preferred = 0;
@@ -120,7 +132,16 @@ export class RaftstackClient {
     this.backoffMaxMs = options.backoffMaxMs ?? BACKOFF_MAX_MS_DEFAULT;
     this.responseBytesMax = options.responseBytesMax ?? RESPONSE_BYTES_MAX_DEFAULT;
     const connections = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
-    this.pools = this.endpoints.map((origin) => new Pool(origin, { connections, keepAliveTimeout: 10_000 }));
+    this.authorization = options.token === undefined ? undefined : `Bearer ${options.token}`;
+    const tls = options.tls;
+    this.pools = this.endpoints.map(
+      (origin) =>
+        new Pool(origin, {
+          connections,
+          keepAliveTimeout: 10_000,
+          ...(tls === undefined ? {} : { connect: { ...tls } }),
+        }),
+    );
   }
 
   /** The endpoint the next call goes to first (the known leader, else the node that last answered). */
@@ -344,6 +365,7 @@ export class RaftstackClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (key !== undefined) headers["idempotency-key"] = key;
+    if (this.authorization !== undefined) headers.authorization = this.authorization;
     try {
       const res = await this.pools[target]!.request({
         method: spec.method,

@@ -2,7 +2,7 @@
 // retries on another node with one Idempotency-Key per write.
 
 export type { ApiErrorCode } from "../api/index.js";
-export type { CallOptions, ClientOptions, ReadOptions, WriteOptions } from "./client.js";
+export type { CallOptions, ClientOptions, ClientTls, ReadOptions, WriteOptions } from "./client.js";
 export {
   BACKOFF_BASE_MS_DEFAULT,
   BACKOFF_MAX_MS_DEFAULT,

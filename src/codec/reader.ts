@@ -34,6 +34,11 @@ export class Reader {
     return this.pos === this.limit;
   }
 
+  /** Bytes left to read: a bound for any count read from the input (each element takes one byte at least). */
+  get remaining(): number {
+    return this.limit - this.pos;
+  }
+
   private need(n: number): void {
     if (n > this.limit - this.pos) this.truncated(n);
   }

@@ -15,6 +15,7 @@ import { type NodeOptions, selfMember } from "./options.js";
 import { RecentEvents } from "./recent-events.js";
 import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
 import type { TestHooks } from "./test-hooks.js";
+import { readPeerTls } from "./tls-options.js";
 
 export interface MemberStatus {
   readonly id: number;
@@ -93,6 +94,7 @@ export class RaftNode {
    */
   static async open(options: NodeOptions, extras: DriverOptions): Promise<RaftNode> {
     const logger = extras.logger;
+    const peerTls = readPeerTls(options.security);
     const hooks = extras.testHooks;
     // A joining node starts with no configuration: it learns the cluster's from the leader.
     const voters = options.join ? [] : options.members.map((m) => m.id);
@@ -113,6 +115,7 @@ export class RaftNode {
       id: options.id,
       clusterId: clusterIdOf(options.clusterToken),
       listen: parsePeerUrl(options.listenPeerUrl),
+      ...(peerTls === undefined ? {} : { tls: peerTls }),
       logger,
       // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
       limits: { reconnectMaxMs: Math.min(1000, options.electionTicks * options.tickMs) },

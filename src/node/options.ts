@@ -1,4 +1,10 @@
 import { bindHost, isWildcardHost, originOf, parseClusterList, parseUrl } from "./addresses.js";
+import {
+  SECURITY_FLAGS,
+  SecurityFlagError,
+  type SecurityOptions,
+  validateSecurityOptions,
+} from "./security-options.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -38,6 +44,8 @@ export interface NodeOptions {
   readonly snapshotEntries: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** Access control and TLS (docs/security.md); all off when absent. */
+  readonly security?: SecurityOptions;
 }
 
 /** This node's own entry of `--cluster`. */
@@ -124,6 +132,7 @@ export const NODE_FLAGS = {
     default: String(nodeDefaults.requestTimeoutMs),
   },
   "log-level": { arg: "<level>", help: logLevels.join(", "), default: nodeDefaults.logLevel },
+  ...SECURITY_FLAGS,
 } as const satisfies Record<string, { arg: string; help: string; default?: string }>;
 
 export type NodeFlag = keyof typeof NODE_FLAGS;
@@ -217,6 +226,14 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     const ids = members.map((m) => m.id).join(", ");
     throw problem(`${where("id")}: ${id} is not a member of ${where("cluster")} (ids ${ids})`);
   }
+  let security: SecurityOptions;
+  try {
+    const peerUrls = members.map((m) => m.peerUrl);
+    security = validateSecurityOptions(text, (flag) => isOn(raw(flag), where(flag)), where, peerUrls);
+  } catch (err) {
+    if (err instanceof SecurityFlagError) throw new UsageError("invalid_value", err.message, { cause: err });
+    throw err;
+  }
   const clientUrls = list("client-urls")?.map((u) => originOf(parseUrl(u, where("client-urls"), problem)));
   if (clientUrls !== undefined) {
     if (clientUrls.length !== members.length) {
@@ -246,10 +263,11 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
   if (advertised !== undefined && Number(advertised.port) === 0) {
     throw problem(`${where("advertise-client-url")}: a published URL needs a real port`);
   }
+  const clientScheme = security.clientTls === undefined ? "http:" : "https:";
   const advertiseHost = isWildcardHost(listenClient.host) ? peer.hostname : urlHost(listenClient.host);
   const advertiseClientUrl =
     advertised === undefined
-      ? (ownClientUrl ?? `${peer.protocol}//${advertiseHost}:${listenClient.port}`)
+      ? (ownClientUrl ?? `${clientScheme}//${advertiseHost}:${listenClient.port}`)
       : originOf(advertised);
   const heartbeatTicks = int("heartbeat-ticks", nodeDefaults.heartbeatTicks, 1, TIMER_MS_MAX);
   const electionTicks = int("election-ticks", nodeDefaults.electionTicks, 2, TIMER_MS_MAX);
@@ -275,6 +293,7 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     listenClient,
     advertiseClientUrl,
     ...(respPort === undefined ? {} : { respPort }),
+    ...(Object.keys(security).length === 0 ? {} : { security }),
     dataDir: text("data-dir") ?? `./raftstack-${id}`,
     tickMs,
     heartbeatTicks,
@@ -282,6 +301,7 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     snapshotEntries: int("snapshot-entries", nodeDefaults.snapshotEntries, 1, Number.MAX_SAFE_INTEGER),
     requestTimeoutMs: int("request-timeout-ms", nodeDefaults.requestTimeoutMs, 1, TIMER_MS_MAX),
     logLevel: logLevel as LogLevel,
+    ...(Object.keys(security).length === 0 ? {} : { security }),
   };
 }
 

@@ -6,6 +6,7 @@ import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
 import type { TestHooks } from "./test-hooks.js";
+import { loadSecurity, securityWarnings } from "./tls-options.js";
 
 export interface RunningNode {
   readonly id: number;
@@ -37,13 +38,24 @@ const TRANSFER_WAIT_MS = 1000;
  */
 export async function startNode(options: NodeOptions, extras: StartExtras = {}): Promise<RunningNode> {
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
-  const node = await RaftNode.open(options, {
-    logger,
-    processMetrics: extras.processMetrics ?? false,
-    ...(extras.onFatal === undefined ? {} : { onFatal: extras.onFatal }),
-    ...(extras.testHooks === undefined ? {} : { testHooks: extras.testHooks }),
-  });
+  // Read first: a missing certificate or a bad token file stops the start before storage opens.
+  const security = loadSecurity(options.security, logger);
+  let node: RaftNode;
+  try {
+    node = await RaftNode.open(options, {
+      logger,
+      processMetrics: extras.processMetrics ?? false,
+      ...(extras.onFatal === undefined ? {} : { onFatal: extras.onFatal }),
+      ...(extras.testHooks === undefined ? {} : { testHooks: extras.testHooks }),
+    });
+  } catch (err) {
+    security.close();
+    throw err;
+  }
   const { host } = options.listenClient;
+  const peerHost = new URL(selfMember(options).peerUrl).hostname.replace(/^\[(.*)\]$/, "$1");
+  for (const warning of securityWarnings(host, peerHost, options.security)) logger.warn(warning);
+  const { access, clientTls: tls } = security;
   const dashboard = new DashboardFeed(node, {}, (err) => logger.warn({ err }, "dashboard refresh failed"));
   const api = new HttpApi(node, {
     host,
@@ -52,11 +64,20 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     logger,
     routes: dashboardRoutes(dashboard),
     onRequest: (route, status) => node.metrics.httpRequest(route, status),
+    ...(access === undefined ? {} : { access }),
+    ...(tls === undefined ? {} : { tls }),
   });
   const resp =
     options.respPort === undefined
       ? undefined
-      : new RespServer(node, { host, port: options.respPort, logger });
+      : new RespServer(node, {
+          host,
+          port: options.respPort,
+          logger,
+          guard: api.guard,
+          ...(access === undefined ? {} : { access }),
+          ...(tls === undefined ? {} : { tls }),
+        });
   await node.start();
   let port: number;
   let respPort: number | undefined;
@@ -64,6 +85,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     port = await api.listen();
     respPort = await resp?.listen();
   } catch (err) {
+    security.close();
     await api.close();
     await node.close();
     throw err;
@@ -97,6 +119,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
         const handedOver = await node.transferLeadership(TRANSFER_WAIT_MS);
         logger.info({ handedOver }, "shutting down");
         dashboard.stop();
+        security.close();
         await Promise.all([api.close(), resp?.close()]);
         await node.close();
         logger.flush();

@@ -49,6 +49,7 @@ function hello(args: readonly string[], ctx: CommandContext): Reply {
     if (option === "AUTH" && i + 2 < args.length) {
       if (!ctx.shared.authenticate(args[i + 1] as string, args[i + 2] as string)) return authFailed();
       session.authenticated = true;
+      session.token = args[i + 2] as string;
       i += 2;
     } else if (option === "SETNAME" && i + 1 < args.length) {
       const refused = setName(session, args[++i] as string);
@@ -191,6 +192,7 @@ export const adminCommands: readonly CommandSpec[] = [
       args.length === 3 ? [args[1] as string, args[2] as string] : ["default", args[1] as string];
     if (!ctx.shared.authenticate(user, password)) return replied(authFailed());
     ctx.session.authenticated = true;
+    ctx.session.token = password;
     return replied(OK);
   }),
   conn("SELECT", 2, ["fast"], "Only database 0 exists", (args) =>

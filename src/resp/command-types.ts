@@ -1,9 +1,9 @@
-import type { StackService } from "../server/index.js";
+import type { AccessControl, ClientGuard, StackService } from "../server/index.js";
 import type { Operation, Outcome, StackMachine } from "../stack/index.js";
 import type { LeaderHint } from "./errors.js";
 import type { Protocol, Reply } from "./reply.js";
 
-/** Decides AUTH: the seam for the security issue's tokens. Default: every well-formed AUTH passes. */
+/** Decides AUTH. With access control, a password that is a known token passes (docs/security.md). */
 export type Authenticator = (username: string, password: string) => boolean;
 
 /** What one connection's commands may read and change about it. */
@@ -14,6 +14,8 @@ export interface Session {
   /** READONLY was sent: reads are served from this node's state without ReadIndex (may be stale). */
   stale: boolean;
   authenticated: boolean;
+  /** The password of the last successful AUTH: with access control, the token checked on every command. */
+  token: string | undefined;
   /** QUIT was sent: close once its +OK is written. */
   quitting: boolean;
 }
@@ -22,6 +24,10 @@ export interface Session {
 export interface Shared {
   readonly service: StackService;
   readonly authenticate: Authenticator;
+  /** Tokens and roles (--auth-token-file); every command passes without. */
+  readonly access?: AccessControl;
+  /** Counts refusals (NOAUTH, NOPERM) in the node's metrics. */
+  readonly guard?: ClientGuard;
   readonly leaderHint: LeaderHint;
   readonly startedMs: number;
   port(): number;

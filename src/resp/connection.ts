@@ -10,6 +10,7 @@ import {
   validateCommand,
   validateKey,
 } from "../stack/index.js";
+import { accessRefusal } from "./access.js";
 import { lookup, ONCE } from "./command-table.js";
 import type { CommandContext, Prepared, Session, Shared } from "./command-types.js";
 import { replied } from "./command-types.js";
@@ -64,7 +65,15 @@ export class RespConnection {
     id: number,
     private readonly deps: ConnectionDeps,
   ) {
-    this.session = { id, name: undefined, proto: 2, stale: false, authenticated: false, quitting: false };
+    this.session = {
+      id,
+      name: undefined,
+      proto: 2,
+      stale: false,
+      authenticated: false,
+      token: undefined,
+      quitting: false,
+    };
     this.ctx = { session: this.session, shared: deps.shared };
     this.parser = new RespParser(deps.limits);
     socket.setNoDelay(true);
@@ -128,6 +137,11 @@ export class RespConnection {
     if (!("prepare" in spec)) return replied(spec);
     const arityOk = spec.arity >= 0 ? args.length === spec.arity : args.length >= -spec.arity;
     if (!arityOk) return replied(wrongArity(name));
+    const refused = accessRefusal(spec, this.session, this.deps.shared.access);
+    if (refused !== undefined) {
+      this.deps.shared.guard?.count("resp", refused.reason);
+      return replied(refused.reply);
+    }
     return spec.prepare(args, this.ctx);
   }
 

@@ -1,7 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import type { Logger } from "pino";
-import { BlockingPops, type StackService } from "../server/index.js";
+import { type AccessControl, BlockingPops, type ClientGuard, type StackService } from "../server/index.js";
 import type { Authenticator, Shared } from "./command-types.js";
 import { RespConnection } from "./connection.js";
 import { assertRespLimits, defaultRespLimits, type RespLimits } from "./limits.js";
@@ -12,8 +13,14 @@ export interface RespServerOptions {
   readonly port: number;
   readonly logger: Logger;
   readonly limits?: Partial<RespLimits>;
-  /** AUTH's check (the security issue's tokens plug in here); default: every AUTH passes. */
+  /** AUTH's check; default: the token's role with `access`, else every AUTH passes. */
   readonly authenticate?: Authenticator;
+  /** Tokens and roles: AUTH takes a token as its password and every other command needs its role. */
+  readonly access?: AccessControl;
+  /** Per-address connection limit and refusal counters, shared with the HTTP listener. */
+  readonly guard?: ClientGuard;
+  /** Serve RESP over TLS with these (the client listener's --cert-file and friends). */
+  readonly tls?: TlsOptions;
 }
 
 /** Time connections get to write their last replies on close before they are cut. */
@@ -41,7 +48,11 @@ export class RespServer {
     this.blocking = new BlockingPops(service, { waitersMax: this.limits.blockedMax });
     const shared: Shared = {
       service,
-      authenticate: opts.authenticate ?? (() => true),
+      authenticate:
+        opts.authenticate ??
+        (opts.access === undefined ? () => true : (_user, token) => opts.access?.roleOf(token) !== undefined),
+      ...(opts.access === undefined ? {} : { access: opts.access }),
+      ...(opts.guard === undefined ? {} : { guard: opts.guard }),
       leaderHint: (leader) => service.clientUrl(leader) ?? `node ${leader}`,
       startedMs: Date.now(),
       port: () => this.boundPort,
@@ -50,12 +61,17 @@ export class RespServer {
     };
     const deps = { shared, limits: this.limits, blocking: this.blocking, logger: opts.logger };
     // Half-open: a client that sends its requests and then shuts its side down still gets the replies.
-    this.server = createServer({ allowHalfOpen: true }, (socket) => {
+    const onSocket = (socket: Socket) => {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
       new RespConnection(socket, this.nextClientId++, deps);
-    });
+    };
+    this.server =
+      opts.tls === undefined
+        ? createServer({ allowHalfOpen: true }, onSocket)
+        : createTlsServer({ allowHalfOpen: true, ...opts.tls }, onSocket);
     this.server.maxConnections = this.limits.connectionsMax;
+    opts.guard?.limitConnections(this.server, "resp", opts.tls !== undefined);
   }
 
   async listen(): Promise<number> {

@@ -11,6 +11,7 @@ import {
 } from "../stack/index.js";
 import type { BlockingPops } from "./blocking.js";
 import { ApiError, badRequest, stackError } from "./errors.js";
+import type { ClientGuard } from "./guard.js";
 import { type RequestUrl, readBody } from "./request.js";
 import type { ResponseWriter } from "./response.js";
 import type { NodeService } from "./service.js";
@@ -21,6 +22,7 @@ export interface ServerParts {
   readonly responses: ResponseWriter;
   readonly blocking: BlockingPops;
   readonly bodyBytesMax: number;
+  readonly guard: ClientGuard;
 }
 
 /** One request as route handlers see it: its parts, its body, and the ways to serve and answer it. */
@@ -36,6 +38,11 @@ export class RequestContext {
 
   get service(): NodeService {
     return this.parts.service;
+  }
+
+  /** The node's metrics and the client listeners' refusal counters, in the Prometheus text format. */
+  async metricsText(): Promise<string> {
+    return (await this.parts.service.metricsText()) + (await this.parts.guard.metricsText());
   }
 
   /** The body, read once within the body limit. */

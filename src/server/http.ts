@@ -1,10 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { TlsOptions } from "node:tls";
 import type { Logger } from "pino";
+import type { Role } from "../api/index.js";
+import { type AccessControl, authorize } from "./auth.js";
 import { backupRoutes } from "./backup-routes.js";
 import { BlockingPops } from "./blocking.js";
 import { RequestContext, type ServerParts } from "./context.js";
 import { ApiError } from "./errors.js";
+import { ClientGuard, type ClientLimits, defaultClientLimits } from "./guard.js";
 import { jsonRoutes } from "./json-routes.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
 import { memberRoutes } from "./member-routes.js";
@@ -12,6 +17,7 @@ import { openapiRoute } from "./openapi-route.js";
 import { opsRoutes } from "./ops-routes.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
+import { routeRole } from "./route-roles.js";
 import { Router, type RouteSpec } from "./routes.js";
 import { seedRoutes } from "./seed-routes.js";
 import type { NodeService } from "./service.js";
@@ -27,6 +33,11 @@ export interface HttpServerOptions {
   readonly routes?: readonly RouteSpec<RequestContext>[];
   /** Told of every answer: the route that served it (undefined: none matched) and its status. */
   readonly onRequest?: (route: RouteSpec<RequestContext> | undefined, status: number) => void;
+  /** Bearer tokens and roles (--auth-token-file); every request passes without. */
+  readonly access?: AccessControl;
+  /** Serve HTTPS with these (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth). */
+  readonly tls?: TlsOptions;
+  readonly limits?: Partial<ClientLimits>;
 }
 
 /** Every route of the client port in one table; docs/openapi.json documents each (test/api checks). */
@@ -51,8 +62,11 @@ export function apiRoutes(commitAtStart: number): readonly RouteSpec<RequestCont
  */
 export class HttpApi {
   readonly server: Server;
+  /** Connection, header-time and concurrency limits with their refusal counters (the RESP listener shares it). */
+  readonly guard: ClientGuard;
   private readonly parts: ServerParts;
   private readonly router: Router<RequestContext>;
+  private readonly roles = new Map<RouteSpec<RequestContext>, Role | "none">();
 
   constructor(
     service: NodeService,
@@ -61,18 +75,37 @@ export class HttpApi {
     const bodyBytesMax = opts.bodyBytesMax ?? BODY_BYTES_MAX_DEFAULT;
     assertBodyFits(bodyBytesMax);
     const responses = new ResponseWriter(service.id, () => service.leader(), opts.logger);
-    this.parts = { service, responses, blocking: new BlockingPops(service), bodyBytesMax };
-    this.router = new Router([...apiRoutes(service.status().commit), ...(opts.routes ?? [])]);
+    this.guard = new ClientGuard({ ...defaultClientLimits, ...opts.limits }, opts.logger);
+    this.parts = { service, responses, blocking: new BlockingPops(service), bodyBytesMax, guard: this.guard };
+    const table = [...apiRoutes(service.status().commit), ...(opts.routes ?? [])];
+    for (const r of table) this.roles.set(r, routeRole(r.method, r.path));
+    this.router = new Router(table);
     const onRequest = opts.onRequest;
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      if (!this.guard.enter()) {
+        responses.fail(res, req, "text", new ApiError("overloaded", "too many requests in flight; retry"));
+        return;
+      }
+      res.once("close", () => this.guard.leave());
       this.dispatch(req, res).then(
         (route) => onRequest?.(route, res.statusCode),
         (err) => responses.fail(res, req, "text", err),
       );
-    });
+    };
+    // Header time is checked every second (Node's default is every 30 s, which let a slow client
+    // hold a connection for up to headersTimeout + 30 s).
+    const serverOptions = {
+      headersTimeout: this.guard.limits.headersTimeoutMs,
+      requestTimeout: 30_000,
+      connectionsCheckingInterval: 1000,
+    };
+    this.server =
+      opts.tls === undefined
+        ? createServer(serverOptions, handler)
+        : createHttpsServer({ ...serverOptions, ...opts.tls }, handler);
     this.server.keepAliveTimeout = 5000;
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 30_000;
+    this.guard.limitConnections(this.server, "http", opts.tls !== undefined);
+    this.server.on("clientError", (err, socket) => this.guard.onClientError(err, socket));
   }
 
   async listen(): Promise<number> {
@@ -120,6 +153,9 @@ export class HttpApi {
       return undefined;
     }
     try {
+      authorize(this.opts.access, req, this.roles.get(route) ?? "admin", (reason) =>
+        this.guard.count("http", reason),
+      );
       await route.handle(new RequestContext(this.parts, req, res, url), params);
     } catch (err) {
       responses.fail(res, req, routes.format, err);

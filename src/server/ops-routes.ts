@@ -54,7 +54,7 @@ export function opsRoutes(commitAtStart: number): readonly RouteSpec<RequestCont
       path: "/metrics",
       format: "text",
       async handle(ctx) {
-        const text = await ctx.service.metricsText();
+        const text = await ctx.metricsText();
         ctx.sendRaw(200, { "Content-Type": ctx.service.metricsContentType }, text);
       },
     },

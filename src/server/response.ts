@@ -69,6 +69,7 @@ export class ResponseWriter {
       e = new ApiError("internal", "internal error", { cause: err });
     }
     if (e.status === 503) res.setHeader("Retry-After", "1");
+    if (e.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="raftstack"');
     if (e.status === 413) {
       // The rest of an oversized body may be unread: close the connection after answering.
       res.setHeader("Connection", "close");

@@ -454,6 +454,8 @@ export class StackMachine {
       const id = r.varint();
       const label = r.str();
       const count = r.varint();
+      // Each item takes a byte at least: a larger count is damage, refused before it is allocated.
+      if (count > r.remaining) throw new DecodeError(`item count ${count} exceeds the snapshot`);
       const items = new Array<string>(count);
       for (let j = 0; j < count; j++) {
         const item = r.str();

@@ -24,3 +24,4 @@ export {
   type TransportStats,
 } from "./options.js";
 export { TcpTransport } from "./tcp.js";
+export type { PeerTls } from "./tls.js";

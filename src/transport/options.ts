@@ -1,6 +1,7 @@
 import type { Message, NodeId } from "../raft/index.js";
 import type { ForwardRequest, ForwardResult } from "./forward-codec.js";
 import type { TransportLimits } from "./limits.js";
+import type { PeerTls } from "./tls.js";
 
 export interface PeerAddress {
   readonly host: string;
@@ -40,6 +41,8 @@ export interface TransportOptions {
   readonly onForwardResult?: (from: NodeId, result: ForwardResult) => void;
   readonly logger?: TransportLogger;
   readonly limits?: Partial<TransportLimits>;
+  /** Peer mTLS; plain TCP without. */
+  readonly tls?: PeerTls;
 }
 
 export interface PeerStats {
@@ -67,6 +70,8 @@ export interface TransportStats {
   readonly handshakesRefused: number;
   /** Messages addressed to a node that is not a known peer, or not sent by this node. */
   readonly messagesUnroutable: number;
+  /** Inbound TLS handshakes that failed (no certificate, or one the CA did not sign). */
+  readonly tlsHandshakesRefused: number;
 }
 
 /** What every link and inbound connection of one transport shares. */
@@ -75,6 +80,7 @@ export interface Shared {
   readonly clusterId: string;
   readonly limits: TransportLimits;
   readonly logger: TransportLogger;
+  readonly tls: PeerTls | undefined;
   readonly onUnreachable: (peer: NodeId) => void;
   readonly onSnapshotSent: (peer: NodeId, ok: boolean) => void;
   readonly onForwardResult: (from: NodeId, result: ForwardResult) => void;

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Message, NodeId, SnapshotMsg } from "../raft/index.js";
 import {
   decodeFrame,
@@ -10,6 +10,7 @@ import {
 } from "./codec.js";
 import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
 import type { PeerAddress, PeerStats, Shared } from "./options.js";
+import { dialPeer } from "./tls.js";
 
 // Small control traffic may evict queued bulk traffic: losing a vote or an ack stalls progress for a
 // whole timeout, while a dropped append or heartbeat is simply resent.
@@ -141,14 +142,14 @@ export class PeerLink {
   connect(): void {
     if (this.closed) return;
     this.reconnectTimer = undefined;
-    const socket = netConnect({ host: this.address.host, port: this.address.port });
+    const { socket, ready } = dialPeer(this.s.tls, this.address);
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
     // Forward results carry outcomes (popped items): as large as any frame.
     const decoder = new FrameDecoder(this.s.limits.frameBytesMax);
     let lastError: Error | undefined;
-    socket.on("connect", () => {
+    socket.on(ready, () => {
       socket.setTimeout(0);
       this.connected = true;
       this.connectedAt = Date.now();

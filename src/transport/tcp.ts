@@ -1,10 +1,11 @@
-import { createServer, type Server, type Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import type { Message, NodeId } from "../raft/index.js";
 import { encodeForwardFrame, type ForwardRequest } from "./forward-codec.js";
 import { InboundConn, type InboundStats } from "./inbound.js";
 import { defaultTransportLimits } from "./limits.js";
 import type { PeerAddress, PeerStats, Shared, TransportOptions, TransportStats } from "./options.js";
 import { PeerLink } from "./peer-link.js";
+import { createPeerServer } from "./tls.js";
 
 type InboundCounters = { -readonly [K in keyof InboundStats]: number };
 
@@ -49,6 +50,7 @@ export class TcpTransport {
   private started = false;
   private closed = false;
   private messagesUnroutable = 0;
+  private tlsHandshakesRefused = 0;
 
   constructor(private readonly opts: TransportOptions) {
     const limits = { ...defaultTransportLimits, ...opts.limits };
@@ -61,6 +63,7 @@ export class TcpTransport {
       clusterId: opts.clusterId,
       limits,
       logger: opts.logger ?? { warn() {} },
+      tls: opts.tls,
       onUnreachable: onUnreachable ? (p) => onUnreachable(p) : () => {},
       onSnapshotSent: onSnapshotSent ? (p, ok) => onSnapshotSent(p, ok) : () => {},
       onForwardResult: onForwardResult ? (p, r) => onForwardResult(p, r) : () => {},
@@ -70,7 +73,14 @@ export class TcpTransport {
 
   /** Starts listening and connecting to peers. */
   async start(): Promise<void> {
-    const server = createServer((socket) => this.accept(socket));
+    const server = createPeerServer(
+      this.opts.tls,
+      (socket) => this.accept(socket),
+      (err, remote) => {
+        this.tlsHandshakesRefused++;
+        this.shared.logger.warn({ remote, err: err.message }, "peer TLS handshake refused");
+      },
+    );
     server.maxConnections = this.shared.limits.inboundConnectionsMax;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -161,6 +171,7 @@ export class TcpTransport {
       framesMalformed: all.framesMalformed,
       handshakesRefused: all.handshakesRefused,
       messagesUnroutable: this.messagesUnroutable,
+      tlsHandshakesRefused: this.tlsHandshakesRefused,
     };
   }
 

@@ -105,7 +105,7 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
       [["cluster", "--nodes", "0"], /--nodes: expected a positive integer, got 0/],
       [["repair"], /required option '--data-dir <dir>' not specified/],
       [["top", "0"], /stack id: expected a positive integer/],
-      [["status", "--endpoints", "ftp://x:1"], /--endpoints: expected http:\/\/host:port/],
+      [["status", "--endpoints", "ftp://x:1"], /--endpoints: expected http\(s\):\/\/host:port/],
     ];
     for (const [argv, message] of cases) {
       const r = await cli(argv);
@@ -141,15 +141,16 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
 
 describe("--endpoints", { timeout: TEST_TIMEOUT_MS }, () => {
   test("accepts URLs, host:port and bare ports", () => {
-    assert.deepEqual(parseEndpoints("http://10.0.0.1:8080/, 127.0.0.1:22380,32380"), [
+    assert.deepEqual(parseEndpoints("http://10.0.0.1:8080/, 127.0.0.1:22380,32380,https://n3:8443"), [
       "http://10.0.0.1:8080",
       "http://127.0.0.1:22380",
       "http://127.0.0.1:32380",
+      "https://n3:8443",
     ]);
   });
 
-  test("rejects what is not an http URL with a port", () => {
-    for (const bad of ["", ",", "https://a:1", "http://a", "ftp://a:21", "http://a:x"]) {
+  test("rejects what is not an http(s) URL with a port", () => {
+    for (const bad of ["", ",", "https://a", "http://a", "ftp://a:21", "http://a:x"]) {
       assert.throws(() => parseEndpoints(bad), /--endpoints/, bad);
     }
   });

@@ -229,6 +229,17 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   test("every flag in the table is accepted on the line and reaches NodeOptions", () => {
+    const tlsKeyPair = { certFile: "/c", keyFile: "/k", clientCertAuth: false };
+    const HTTPS_PEER = "https://127.0.0.1:12379";
+    const peerTlsArgs = [
+      "--peer-cert-file",
+      "/pc",
+      "--peer-key-file",
+      "/pk",
+      "--peer-trusted-ca-file",
+      "/pca",
+    ];
+    const peerTls = { certFile: "/pc", keyFile: "/pk", trustedCaFile: "/pca" };
     // Typed by NodeFlag: a new flag without a sample here fails to compile.
     const samples: Record<NodeFlag, [string[], Partial<NodeOptions>]> = {
       id: [["--id", "1"], { id: 1 }],
@@ -262,6 +273,20 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
       "snapshot-entries": [["--snapshot-entries", "5"], { snapshotEntries: 5 }],
       "request-timeout-ms": [["--request-timeout-ms", "9"], { requestTimeoutMs: 9 }],
       "log-level": [["--log-level", "warn"], { logLevel: "warn" }],
+      "auth-token-file": [["--auth-token-file", "/t"], { security: { authTokenFile: "/t" } }],
+      "cert-file": [["--cert-file", "/c", "--key-file", "/k"], { security: { clientTls: tlsKeyPair } }],
+      "key-file": [["--key-file", "/k", "--cert-file", "/c"], { security: { clientTls: tlsKeyPair } }],
+      "trusted-ca-file": [
+        ["--cert-file", "/c", "--key-file", "/k", "--trusted-ca-file", "/ca"],
+        { security: { clientTls: { ...tlsKeyPair, trustedCaFile: "/ca" } } },
+      ],
+      "client-cert-auth": [
+        ["--cert-file", "/c", "--key-file", "/k", "--trusted-ca-file", "/ca", "--client-cert-auth"],
+        { security: { clientTls: { ...tlsKeyPair, trustedCaFile: "/ca", clientCertAuth: true } } },
+      ],
+      "peer-cert-file": [["--cluster", HTTPS_PEER, ...peerTlsArgs], { security: { peerTls } }],
+      "peer-key-file": [["--cluster", HTTPS_PEER, ...peerTlsArgs], { security: { peerTls } }],
+      "peer-trusted-ca-file": [["--cluster", HTTPS_PEER, ...peerTlsArgs], { security: { peerTls } }],
     };
     assert.deepEqual(Object.keys(samples).sort(), Object.keys(NODE_FLAGS).sort());
     for (const [flag, [argv, expected]] of Object.entries(samples)) {

@@ -169,7 +169,9 @@ describe("http api", { timeout: 30_000 }, () => {
       [200, { ready: true, leader: 1, applied: 3, commitAtStart: 3 }],
     );
     assert.equal((await call(`${url}/health`, "GET")).status, 200);
-    assert.equal((await call(`${url}/metrics`, "GET")).text, "# fake metrics\n");
+    const metrics = (await call(`${url}/metrics`, "GET")).text;
+    assert.ok(metrics.startsWith("# fake metrics\n"), metrics);
+    assert.match(metrics, /# TYPE raftstack_client_refused_total counter/);
   });
 
   test("a follower's writes go through the service; ?redirect=1 answers 307 to the leader's client URL", async () => {

@@ -1,0 +1,130 @@
+// `raftstack certs`: a CA and per-node certificates for a development cluster (docs/security.md).
+// Built on node-forge (pure JavaScript, no binaries, maintained): keys come from node:crypto, forge
+// only assembles and signs the X.509 certificates, which node:crypto cannot do.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import forge from "node-forge";
+
+/** Development certificates live a year: long enough to forget, short enough not to matter. */
+const VALID_DAYS = 365;
+const RSA_BITS = 2048;
+
+export interface DevCertsOptions {
+  readonly dir: string;
+  readonly nodes: number;
+  /** Names and addresses every node certificate is valid for, besides localhost, 127.0.0.1 and ::1. */
+  readonly hosts?: readonly string[];
+}
+
+/** The files `raftstack certs` writes, by role. */
+export const certFiles = (dir: string) => ({
+  ca: join(dir, "ca.pem"),
+  caKey: join(dir, "ca-key.pem"),
+  node: (id: number) => join(dir, `node-${id}.pem`),
+  nodeKey: (id: number) => join(dir, `node-${id}-key.pem`),
+  client: join(dir, "client.pem"),
+  clientKey: join(dir, "client-key.pem"),
+});
+
+function keyPair(): forge.pki.rsa.KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: RSA_BITS,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  return {
+    privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
+    publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+  };
+}
+
+function certificate(
+  subject: string,
+  keys: forge.pki.rsa.KeyPair,
+  issuer: { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } | undefined,
+  extensions: object[],
+): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  // Positive 128-bit serial: a leading 0 nibble keeps the DER integer positive.
+  cert.serialNumber = `0${randomBytes(16).toString("hex")}`;
+  const now = new Date();
+  cert.validity.notBefore = new Date(now.getTime() - 60_000);
+  cert.validity.notAfter = new Date(now.getTime() + VALID_DAYS * 86_400_000);
+  const attrs = [
+    { name: "commonName", value: subject },
+    { name: "organizationName", value: "raftstack dev" },
+  ];
+  cert.setSubject(attrs);
+  cert.setIssuer(issuer === undefined ? attrs : issuer.cert.subject.attributes);
+  cert.setExtensions(extensions);
+  cert.sign(issuer?.key ?? keys.privateKey, forge.md.sha256.create());
+  return cert;
+}
+
+function write(path: string, pem: string, secret: boolean): void {
+  writeFileSync(path, pem, { mode: secret ? 0o600 : 0o644 });
+  if (secret) chmodSync(path, 0o600);
+}
+
+/**
+ * Writes a CA, a certificate per node (for its client listener, and for its peer connections in both
+ * directions: serverAuth and clientAuth) and a client certificate for the CLI. Existing files are left
+ * alone unless `overwrite`; returns false then.
+ */
+export function makeDevCerts(opts: DevCertsOptions, overwrite = false): boolean {
+  const files = certFiles(opts.dir);
+  if (existsSync(files.ca) && !overwrite) return false;
+  mkdirSync(opts.dir, { recursive: true });
+  const caKeys = keyPair();
+  const ca = certificate("raftstack dev CA", caKeys, undefined, [
+    { name: "basicConstraints", cA: true, critical: true, pathLenConstraint: 0 },
+    { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
+    { name: "subjectKeyIdentifier" },
+  ]);
+  const issuer = { cert: ca, key: caKeys.privateKey };
+  const hosts = ["localhost", "127.0.0.1", "::1", ...(opts.hosts ?? [])];
+  const altNames = hosts.map((h) => (isIP(h) === 0 ? { type: 2, value: h } : { type: 7, ip: h }));
+  const leaf = (name: string, sans: boolean) => {
+    const keys = keyPair();
+    const cert = certificate(name, keys, issuer, [
+      { name: "basicConstraints", cA: false },
+      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: "extKeyUsage", serverAuth: sans, clientAuth: true },
+      ...(sans ? [{ name: "subjectAltName", altNames }] : []),
+    ]);
+    return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+  };
+  write(files.ca, forge.pki.certificateToPem(ca), false);
+  write(files.caKey, forge.pki.privateKeyToPem(caKeys.privateKey), true);
+  for (let id = 1; id <= opts.nodes; id++) {
+    const { cert, key } = leaf(`raftstack node ${id}`, true);
+    write(files.node(id), cert, false);
+    write(files.nodeKey(id), key, true);
+  }
+  const client = leaf("raftstack client", false);
+  write(files.client, client.cert, false);
+  write(files.clientKey, client.key, true);
+  return true;
+}
+
+/** The TLS flags of node `id` of a cluster whose certificates `raftstack certs` wrote to `dir`. */
+export function tlsNodeArgs(dir: string, id: number): string[] {
+  const f = certFiles(dir);
+  return [
+    "--cert-file",
+    f.node(id),
+    "--key-file",
+    f.nodeKey(id),
+    "--trusted-ca-file",
+    f.ca,
+    "--peer-cert-file",
+    f.node(id),
+    "--peer-key-file",
+    f.nodeKey(id),
+    "--peer-trusted-ca-file",
+    f.ca,
+  ];
+}

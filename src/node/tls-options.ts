@@ -1,0 +1,102 @@
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { TlsOptions } from "node:tls";
+import type { Logger } from "pino";
+import { TokenAuth, TokenFileError } from "../server/index.js";
+import type { PeerTls } from "../transport/index.js";
+import type { SecurityOptions } from "./security-options.js";
+
+/** The security material of a node, read from the files its flags name. */
+export interface LoadedSecurity {
+  readonly access?: TokenAuth;
+  /** For the HTTPS and RESP-over-TLS listeners. */
+  readonly clientTls?: TlsOptions;
+  /** Stops the SIGHUP reload. */
+  close(): void;
+}
+
+function read(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Peer mTLS material, or undefined without peer TLS. */
+export function readPeerTls(security: SecurityOptions | undefined): PeerTls | undefined {
+  const p = security?.peerTls;
+  if (p === undefined) return undefined;
+  return {
+    cert: read(p.certFile, "--peer-cert-file"),
+    key: read(p.keyFile, "--peer-key-file"),
+    ca: read(p.trustedCaFile, "--peer-trusted-ca-file"),
+  };
+}
+
+/**
+ * Reads the token file and client TLS files. The token file is re-read on SIGHUP: a bad file keeps the
+ * old tokens and logs why (never a token).
+ */
+export function loadSecurity(security: SecurityOptions | undefined, logger: Logger): LoadedSecurity {
+  const access = security?.authTokenFile === undefined ? undefined : new TokenAuth(security.authTokenFile);
+  const onHup = () => {
+    try {
+      logger.info({ tokens: access?.reload() }, "auth token file re-read");
+    } catch (err) {
+      if (!(err instanceof TokenFileError)) throw err;
+      logger.error({ code: err.code, reason: err.message }, "auth token file not re-read; old tokens stay");
+    }
+  };
+  if (access !== undefined) process.on("SIGHUP", onHup);
+  const c = security?.clientTls;
+  let clientTls: TlsOptions | undefined;
+  if (c !== undefined) {
+    const cert = read(c.certFile, "--cert-file");
+    const key = read(c.keyFile, "--key-file");
+    const ca = c.trustedCaFile === undefined ? undefined : read(c.trustedCaFile, "--trusted-ca-file");
+    clientTls = {
+      cert,
+      key,
+      minVersion: "TLSv1.2",
+      ...(ca === undefined ? {} : { ca }),
+      ...(c.clientCertAuth ? { requestCert: true, rejectUnauthorized: true } : {}),
+    };
+  }
+  return {
+    ...(access === undefined ? {} : { access }),
+    ...(clientTls === undefined ? {} : { clientTls }),
+    close: () => process.off("SIGHUP", onHup),
+  };
+}
+
+function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}
+
+/** The start-up warnings of docs/security.md: a non-loopback listener without TLS or without tokens. */
+export function securityWarnings(
+  clientHost: string,
+  peerHost: string,
+  security: SecurityOptions | undefined,
+): string[] {
+  const out: string[] = [];
+  if (!isLoopback(clientHost)) {
+    if (security?.clientTls === undefined) {
+      out.push(`client listener on ${clientHost} without TLS: anyone on the network can read the traffic`);
+    }
+    if (security?.authTokenFile === undefined) {
+      out.push(
+        `client listener on ${clientHost} without --auth-token-file: anyone who reaches it can delete every stack`,
+      );
+    }
+  }
+  if (!isLoopback(peerHost) && security?.peerTls === undefined) {
+    out.push(
+      `peer listener on ${peerHost} without peer TLS: anyone who reaches it can speak the Raft protocol`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from "node:tls";
+import type { PeerAddress } from "./options.js";
+
+/**
+ * Peer mTLS material (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file): each node presents its
+ * certificate and verifies the other side's against the CA, in both directions.
+ */
+export interface PeerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
+}
+
+/**
+ * The peer listener. With TLS, a socket reaches `onSocket` only after a handshake in which the peer
+ * presented a certificate the CA signed: a connection without one is closed by the TLS layer before a
+ * single frame byte is read. `onTlsRefused` is told about each such connection.
+ */
+export function createPeerServer(
+  tls: PeerTls | undefined,
+  onSocket: (socket: Socket) => void,
+  onTlsRefused: (err: Error, remote: string | undefined) => void,
+): Server {
+  if (tls === undefined) return createServer(onSocket);
+  const server = createTlsServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      ca: tls.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.2",
+    },
+    onSocket,
+  );
+  server.on("tlsClientError", (err: Error, socket: TLSSocket) => onTlsRefused(err, socket.remoteAddress));
+  return server;
+}
+
+/**
+ * Dials a peer; `ready` is the socket event after which frames may go out: "connect" for TCP,
+ * "secureConnect" (the peer's certificate verified against the CA and its URL's host) for TLS.
+ */
+export function dialPeer(
+  tls: PeerTls | undefined,
+  address: PeerAddress,
+): { readonly socket: Socket; readonly ready: "connect" | "secureConnect" } {
+  if (tls === undefined)
+    return { socket: netConnect({ host: address.host, port: address.port }), ready: "connect" };
+  const socket = tlsConnect({
+    host: address.host,
+    port: address.port,
+    cert: tls.cert,
+    key: tls.key,
+    ca: tls.ca,
+    minVersion: "TLSv1.2",
+    // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
+    ...(/^[0-9.]+$|:/.test(address.host) ? {} : { servername: address.host }),
+  });
+  return { socket, ready: "secureConnect" };
+}

@@ -1,0 +1,189 @@
+// Hostile bytes on a real peer listener (TcpTransport on port 0): random streams, handshakes of other
+// clusters and unknown members, mutated handshakes. No message reaches Raft unless the stream opened
+// with this cluster's handshake from a known member, every bad stream is closed, the process stays up,
+// and a real peer still gets through afterwards. Then peer mTLS: members with certificates from the CA
+// talk; a process without one, or with one from another CA, is closed before a frame is read.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { connect as tlsConnect } from "node:tls";
+import fc from "fast-check";
+import { certFiles, makeDevCerts } from "../../src/cli/certs.js";
+import type { Message } from "../../src/raft/types.js";
+import { decodeFrame, encodeHelloFrame } from "../../src/transport/codec.js";
+import {
+  encodeMessageFrame,
+  FrameDecoder,
+  FrameError,
+  type PeerTls,
+  TcpTransport,
+} from "../../src/transport/index.js";
+
+export const PEER_RUNS = 300;
+
+const clusterId = "fuzz-cluster";
+const host = "127.0.0.1";
+const heartbeat = (from: number, to: number, term: number): Uint8Array =>
+  encodeMessageFrame({ type: "heartbeat", from, to, term, commit: 0, readSeq: 0 });
+
+/** Whether `bytes` open with the handshake that node 1 accepts (this cluster, from member 2, to 1). */
+function opensWithValidHello(bytes: Uint8Array): boolean {
+  try {
+    const [first] = new FrameDecoder(4096).push(bytes);
+    if (first === undefined) return false;
+    const f = decodeFrame(first);
+    return f.kind === "hello" && f.hello.clusterId === clusterId && f.hello.from === 2 && f.hello.to === 1;
+  } catch (err) {
+    if (err instanceof FrameError) return false;
+    throw err;
+  }
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function transport(
+  id: number,
+  received: Message[],
+  tls?: PeerTls,
+  peers = new Map<number, { host: string; port: number }>(),
+) {
+  return new TcpTransport({
+    id,
+    clusterId,
+    listen: { host, port: 0 },
+    peers,
+    onMessage: (m) => received.push(m),
+    limits: { helloTimeoutMs: 1000, reconnectMinMs: 20, reconnectMaxMs: 100 },
+    ...(tls === undefined ? {} : { tls }),
+  });
+}
+
+describe("fuzz: peer listener", { timeout: 120_000 }, () => {
+  const received: Message[] = [];
+  // Member 2 exists (at a port nobody listens on), so its handshake is the one accepted.
+  const node = transport(1, received, undefined, new Map([[2, { host, port: 1 }]]));
+  before(() => node.start());
+  after(() => node.close());
+
+  test(`${PEER_RUNS} hostile streams: nothing reaches Raft without a valid handshake`, async () => {
+    const port = node.address().port;
+    const valid = Buffer.concat([encodeHelloFrame({ clusterId, from: 2, to: 1 }), heartbeat(2, 1, 7)]);
+    const stream = fc.oneof(
+      fc.uint8Array({ maxLength: 600 }),
+      fc
+        .record({ clusterId: fc.string({ maxLength: 30 }), from: fc.nat({ max: 9 }), to: fc.nat({ max: 9 }) })
+        .map((h) => Buffer.concat([encodeHelloFrame(h), heartbeat(h.from, h.to, 9)])),
+      fc
+        .tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }))
+        .map(([edits]) => {
+          const out = Buffer.from(valid);
+          for (const [at, v] of edits) out[at % out.length] = v;
+          return out;
+        }),
+      fc.nat({ max: valid.length }).map((n) => valid.subarray(0, n)),
+    );
+    await fc.assert(
+      fc.asyncProperty(stream, async (bytes) => {
+        const before = received.length;
+        await new Promise<void>((resolve, reject) => {
+          const s = connect({ host, port });
+          const timer = setTimeout(() => {
+            s.destroy();
+            reject(new Error("the listener kept a hostile stream open"));
+          }, 5000);
+          s.on("error", () => {});
+          // Read what the node answers (REFUSE): a client that never reads would never see the close.
+          s.resume();
+          s.on("close", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          s.end(bytes);
+        });
+        if (!opensWithValidHello(bytes)) assert.equal(received.length, before, "a message got through");
+      }),
+      { numRuns: PEER_RUNS },
+    );
+    // Still serving: the real handshake and a message get through.
+    const before = received.length;
+    const s = connect({ host, port }, () => s.write(valid));
+    s.on("error", () => {});
+    await waitFor("a real peer's message", () => received.length > before);
+    s.destroy();
+    assert.ok(node.stats().framesMalformed + node.stats().handshakesRefused > 0);
+  });
+});
+
+describe("peer mTLS", { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "raftstack-peer-tls-"));
+  makeDevCerts({ dir: join(dir, "ca"), nodes: 2 });
+  makeDevCerts({ dir: join(dir, "other"), nodes: 2 });
+  const tlsOf = (ca: string, id: number): PeerTls => {
+    const f = certFiles(join(dir, ca));
+    return { cert: readFileSync(f.node(id)), key: readFileSync(f.nodeKey(id)), ca: readFileSync(f.ca) };
+  };
+
+  test("members with CA-signed certificates exchange messages in both directions", async () => {
+    const got1: Message[] = [];
+    const got2: Message[] = [];
+    const a = transport(1, got1, tlsOf("ca", 1));
+    const b = transport(2, got2, tlsOf("ca", 2));
+    await a.start();
+    await b.start();
+    try {
+      a.addPeer(2, b.address());
+      b.addPeer(1, a.address());
+      a.send([{ type: "heartbeat", from: 1, to: 2, term: 1, commit: 0, readSeq: 0 }]);
+      b.send([{ type: "heartbeat", from: 2, to: 1, term: 1, commit: 0, readSeq: 0 }]);
+      await waitFor("both messages", () => got1.length > 0 && got2.length > 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("without a CA-signed certificate a connection is closed before any frame is read", async () => {
+    const got: Message[] = [];
+    const node = transport(1, got, tlsOf("ca", 1), new Map([[2, { host, port: 1 }]]));
+    await node.start();
+    const { port } = node.address();
+    const frames = Buffer.concat([encodeHelloFrame({ clusterId, from: 2, to: 1 }), heartbeat(2, 1, 1000)]);
+    const attempt = (open: () => import("node:net").Socket) =>
+      new Promise<void>((resolve) => {
+        const s = open();
+        s.on("error", () => {});
+        s.resume();
+        s.on("close", () => resolve());
+        s.write(frames);
+        setTimeout(() => s.destroy(), 2000);
+      });
+    try {
+      await attempt(() => connect({ host, port }));
+      await attempt(() => tlsConnect({ host, port, ca: tlsOf("ca", 1).ca }));
+      const other = tlsOf("other", 2);
+      await attempt(() =>
+        tlsConnect({ host, port, ca: tlsOf("ca", 1).ca, cert: other.cert, key: other.key }),
+      );
+      assert.equal(got.length, 0);
+      assert.equal(node.stats().tlsHandshakesRefused, 3);
+      // A rogue *peer transport* (its own certificate from another CA) cannot reach node 1 either.
+      const rogue = transport(2, [], tlsOf("other", 2), new Map([[1, { host, port }]]));
+      await rogue.start();
+      rogue.send([{ type: "heartbeat", from: 2, to: 1, term: 1000, commit: 0, readSeq: 0 }]);
+      await new Promise((r) => setTimeout(r, 500));
+      await rogue.close();
+      assert.equal(got.length, 0);
+    } finally {
+      await node.close();
+    }
+  });
+});
