@@ -185,7 +185,8 @@ describe("e2e: membership changes under load", { timeout: 240_000 }, () => {
     // Every acknowledged push is in the stack exactly once (pop everything through a member).
     const popped: string[] = [];
     for (;;) {
-      const a = await c.retry(c.members, "POST", "/sPop", "1");
+      // Keyed: a pop retried on another node after an unknown outcome is not applied twice.
+      const a = await c.retry(c.members, "POST", "/sPop", "1", { "idempotency-key": `pop${popped.length}` });
       if (a.status === 409) break;
       assert.equal(a.status, 200, a.body);
       popped.push(a.body);
