@@ -17,8 +17,8 @@ export type VoteRefusal =
   | "recovering"
   /** The request carries a term below ours. */
   | "staleTerm"
-  /** The candidate is not a voter in our configuration (a learner, a joining or removed node): dropped unanswered. */
-  | "notVoter";
+  /** The candidate was removed from the configuration (ids are never reused): dropped unanswered. */
+  | "removed";
 
 /**
  * Something a driver should be able to log: elections, leader changes and safety-relevant findings.

@@ -55,6 +55,12 @@ function report(r: SimResult): string {
     `ops ${s.ops} (${s.okOps} answered, ${s.unknownOps} unknown), linearizability ${r.linearizability}`,
     `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.repairs} repairs, ${s.stops} stops, ${s.pauses} pauses, ${s.transfers} transfers`,
   ];
+  if (r.params.spareNodes > 0) {
+    const m = s.membership;
+    lines.push(
+      `membership: ${m.adds} adds, ${m.removes} removes, ${m.leaderRemoves} leader removals, ${m.replaces} replacements; ${m.applied} applied, ${m.refused} refused`,
+    );
+  }
   if (r.params.diskMode === "wal") {
     lines.push(
       `disk: ${s.diskOpens} opens, ${s.powerCuts} power cuts, ${s.tornTails} torn WAL tails cut (${s.tailBytesTruncated} bytes), ${s.snapshotFallbacks} snapshot fallbacks`,
@@ -65,7 +71,9 @@ function report(r: SimResult): string {
     lines.push(
       "",
       `reproduce: npm run sim -- --seed ${r.seed} --nodes ${r.params.nodes} --disk ${r.params.diskMode}` +
-        (opts.disableFaults === undefined ? "" : ` --disable-faults ${opts.disableFaults.join(",")}`),
+        (opts.disableFaults === undefined ? "" : ` --disable-faults ${opts.disableFaults.join(",")}`) +
+        (opts.membership === true ? " --membership" : "") +
+        (opts.mutation === undefined ? "" : ` --mutation ${opts.mutation}`),
     );
   }
   return lines.join("\n");
@@ -82,6 +90,7 @@ const program = new Command()
   .option("--nodes <n>", "cluster size, 3 or 5", nodeCount, 3)
   .option("--mutation <name>", `break one rule on purpose: ${mutationNames.join(", ")}`, mutation)
   .option("--fault-ms <n>", "virtual milliseconds of the fault phase (default 30000)", positiveInt)
+  .option("--membership", "add, remove and replace members and remove leaders among the faults")
   .option("--disk <mode>", "disk model, memory or wal (default: even seeds wal, odd seeds memory)", diskMode)
   .option(
     "--disable-faults <kinds>",
@@ -99,6 +108,7 @@ const opts = program.opts<{
   faultMs?: number;
   disk?: DiskMode;
   disableFaults?: FaultKind[];
+  membership?: boolean;
 }>();
 
 const base = (seed: number): SimOptions => ({
@@ -108,6 +118,7 @@ const base = (seed: number): SimOptions => ({
   ...(opts.faultMs !== undefined ? { faultPhaseMs: opts.faultMs } : {}),
   ...(opts.disk !== undefined ? { diskMode: opts.disk } : {}),
   ...(opts.disableFaults !== undefined ? { disabledFaults: opts.disableFaults } : {}),
+  ...(opts.membership === true ? { membership: true } : {}),
 });
 
 if (opts.seeds === undefined) {
@@ -132,7 +143,7 @@ if (opts.seeds === undefined) {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
+    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.membership ? ", membership" : ""}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
       `in ${seconds.toFixed(1)}s: ${(opts.seeds / seconds).toFixed(1)} seeds/s, ` +
       `${(virtualMs / 1000 / seconds).toFixed(0)} virtual s per s; ` +
       `violations ${failed.length}${failed.length > 0 ? ` (seeds ${failed.join(" ")})` : ""}; ` +

@@ -9,6 +9,8 @@ export interface ClientHost {
   now(): number;
   after(delayMs: number, run: () => void): void;
   send(node: NodeId, req: ClientRequest): void;
+  /** The nodes a client may try, as the real client learns them from GET /v1/members. */
+  nodes(): readonly NodeId[];
   trace(kind: string, nums: number[], text?: string): void;
 }
 
@@ -229,13 +231,15 @@ export class SimClient {
    * any node (followers serve ReadIndex reads too); a retry goes to a different node than the last.
    */
   private pickNode(op: PendingOp): NodeId {
-    const n = this.params.nodes;
-    const last = op.node;
-    if (last === 0) {
+    const nodes = this.host.nodes();
+    const n = nodes.length;
+    const last = nodes.indexOf(op.node);
+    if (op.node === 0) {
       const write = op.input.op !== "top" && op.input.op !== "size";
-      return write && this.leader !== 0 ? this.leader : 1 + this.rng.int(n);
+      return write && this.leader !== 0 ? this.leader : (nodes[this.rng.int(n)] as NodeId);
     }
-    return 1 + ((last - 1 + 1 + this.rng.int(n - 1)) % n);
+    if (last < 0 || n < 2) return nodes[this.rng.int(n)] as NodeId;
+    return nodes[(last + 1 + this.rng.int(n - 1)) % n] as NodeId;
   }
 
   onReply(r: ClientReply): void {

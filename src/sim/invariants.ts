@@ -1,4 +1,4 @@
-import type { Entry, NodeId, Raft } from "../raft/index.js";
+import type { ConfigState, Entry, NodeId, Raft } from "../raft/index.js";
 import { Violation } from "./protocol.js";
 
 /** The entry first committed at an index and the outcome of its first apply; every replica must agree. */
@@ -20,10 +20,26 @@ export class Invariants {
   private readonly executedKeys = new Set<string>();
   private readonly pushedValues = new Set<string>();
   private readonly snapshots = new Map<number, number>();
+  /** Nodes that applied a configuration removing themselves (ids are never reused). */
+  private readonly leftCluster = new Set<NodeId>();
   maxCommitted = 0;
 
-  /** Election safety (§5.2): at most one leader per term. */
+  /** A node applied a configuration change; one that removes the node itself is recorded. */
+  configApplied(node: NodeId, config: ConfigState): void {
+    if (config.removed?.includes(node) === true) this.leftCluster.add(node);
+  }
+
+  hasLeftCluster(node: NodeId): boolean {
+    return this.leftCluster.has(node);
+  }
+
+  /**
+   * Election safety (§5.2): at most one leader per term, across configuration changes. A node that
+   * applied its own removal never leads again.
+   */
   leader(term: number, id: NodeId): void {
+    if (this.leftCluster.has(id))
+      throw new Violation("removed node leads", `node ${id} applied its removal, then led term ${term}`);
     const known = this.leaders.get(term);
     if (known === undefined) this.leaders.set(term, id);
     else if (known !== id)

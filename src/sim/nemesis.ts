@@ -1,4 +1,5 @@
 import type { NodeId, Prng } from "../raft/index.js";
+import { MembershipOps } from "./membership-ops.js";
 import type { Network } from "./network.js";
 import type { SimNode } from "./node.js";
 import type { FaultKind, SimParams } from "./params.js";
@@ -11,6 +12,8 @@ export interface NemesisHost {
   crashed(node: SimNode): void;
   /** An error from async fault work (the repair): the run stops with it. */
   fail(error: unknown): void;
+  /** Starts a spare node for the first time (membership runs). */
+  spawn(node: SimNode): void;
 }
 
 /** A new leader armed for crashing dies within this long of its election: before its first entry replicates. */
@@ -53,18 +56,34 @@ export class Nemesis {
   private readonly repaired = new Set<NodeId>();
   private readonly repairedMax: number;
   counts = { partitions: 0, crashes: 0, pauses: 0, transfers: 0, repairs: 0, stops: 0 };
+  readonly membership: MembershipOps;
 
   constructor(
     private readonly params: SimParams,
     private readonly rng: Prng,
     private readonly net: Network,
-    private readonly nodes: readonly SimNode[],
+    private readonly allNodes: readonly SimNode[],
     private readonly host: NemesisHost,
   ) {
     this.kinds = Object.keys(params.faultWeights) as FaultKind[];
     this.weights = this.kinds.map((k) => params.faultWeights[k]);
     this.weightSum = this.weights.reduce((a, b) => a + b, 0);
     this.repairedMax = Math.floor((params.nodes - 1) / 2);
+    this.membership = new MembershipOps(params, rng, allNodes, {
+      after: (ms, run) => host.after(ms, run),
+      trace: (kind, nums, text) => host.trace(kind, nums, text),
+      spawn: (node) => host.spawn(node),
+      leader: () => this.leader(),
+      stopped: () => this.stopped,
+    });
+  }
+
+  /**
+   * The nodes faults strike: every node that was ever started. Spare nodes of a membership run join
+   * this list when they are added; without membership it is every node, in id order, as before.
+   */
+  private get nodes(): readonly SimNode[] {
+    return this.allNodes.filter((node) => node.spawned);
   }
 
   start(): void {
@@ -244,6 +263,18 @@ export class Nemesis {
         leader.transferLeadership(to);
         break;
       }
+      case "addMember":
+        this.membership.add();
+        break;
+      case "removeMember":
+        this.membership.removeFollower();
+        break;
+      case "removeLeader":
+        this.membership.removeLeader();
+        break;
+      case "replaceMember":
+        this.membership.replace();
+        break;
       case "stop": {
         // SIGTERM: the leader hands over (Driver.handOver, as the node process does), then exits.
         const leader = this.leader();

@@ -3,7 +3,7 @@ import type { SimParams } from "./params.js";
 
 /**
  * Links between nodes with latency, loss, duplication and reordering (random latency), plus directed
- * cuts for partitions. Ids are 1..n; `cut[from * (n + 1) + to]` blocks from → to. A cut either drops
+ * cuts for partitions. Ids are 1..n (n counting spare nodes); `cut[from * (n + 1) + to]` blocks from → to. A cut either drops
  * silently (a black hole: TCP notices nothing for minutes) or resets connections (a firewall that
  * rejects: the sender's transport reports the peer unreachable).
  */
@@ -19,7 +19,7 @@ export class Network {
     private readonly params: SimParams,
     private readonly rng: Prng,
   ) {
-    const links = (params.nodes + 1) * (params.nodes + 1);
+    const links = (this.idMax() + 1) * (this.idMax() + 1);
     this.cut = new Uint8Array(links);
     this.resets = new Uint8Array(links);
     this.reportedAt = new Float64Array(links).fill(Number.NEGATIVE_INFINITY);
@@ -27,8 +27,13 @@ export class Network {
     this.duplicateRate = params.duplicateRate;
   }
 
+  /** Spare nodes (membership runs) have ids above the initial members'. */
+  private idMax(): number {
+    return this.params.nodes + this.params.spareNodes;
+  }
+
   private link(from: NodeId, to: NodeId): number {
-    return from * (this.params.nodes + 1) + to;
+    return from * (this.idMax() + 1) + to;
   }
 
   blocked(from: NodeId, to: NodeId): boolean {

@@ -1,5 +1,5 @@
 import { Driver, type DriverMutations, type DriverStorage, type NodeError } from "../node/index.js";
-import type { ConfigState, Entry, Message, NodeId, Raft, RaftMutations } from "../raft/index.js";
+import type { ConfChange, ConfigState, Entry, Message, NodeId, Raft, RaftMutations } from "../raft/index.js";
 import { decodeCommand, type Outcome, type StackMachine, type StackMachineOptions } from "../stack/index.js";
 import { type ClockSkew, NodeClock } from "./clock.js";
 import type { Invariants } from "./invariants.js";
@@ -22,6 +22,8 @@ export interface NodeHost extends Omit<StoreHost, "whenRunning"> {
   watchApplied(node: NodeId, key: string, index: number): void;
   /** This node just won an election (the nemesis may strike right then). */
   becameLeader(node: SimNode): void;
+  /** This node applied a configuration change. */
+  configApplied(node: NodeId, cc: ConfChange, config: ConfigState): void;
 }
 
 export interface NodeOptions {
@@ -41,6 +43,8 @@ export type NodeState = "up" | "down" | "paused" | "starting";
  */
 export class SimNode {
   state: NodeState = "down";
+  /** Started at least once: a spare node of a membership run is not, until the nemesis adds it. */
+  spawned = false;
   /** Bumped by every crash, so work of a previous life never runs. */
   private incarnation = 0;
   private driver_: Driver | undefined;
@@ -88,6 +92,7 @@ export class SimNode {
   /** (Re)starts from durable state only: the log and hard state on disk, the machine from its snapshot. */
   start(tickPhaseMs: number): void {
     this.state = "starting";
+    this.spawned = true;
     this.store.open((storage) => {
       try {
         this.boot(storage, tickPhaseMs);
@@ -123,6 +128,7 @@ export class SimNode {
           limits: { appendEntriesMax: this.params.appendEntriesMax, inflightMax: this.params.inflightMax },
         },
         voters: this.config.voters,
+        promoteLagEntriesMax: this.params.promoteLagEntriesMax,
         tickMs: this.params.tickMs,
         snapshotEntries: this.params.snapshotEntries,
         requestTimeoutMs: this.params.opTimeoutMs,
@@ -139,6 +145,7 @@ export class SimNode {
           },
           applied: (e, outcome) => this.applied(e, outcome),
           elected: () => this.elected(),
+          configApplied: (cc, config) => this.host.configApplied(this.id, cc, config),
           restored: (snap) => {
             this.itemCount = this.machine.itemCount;
             this.host.trace("restore", [this.id, snap.meta.index, snap.meta.term]);
@@ -157,6 +164,10 @@ export class SimNode {
   crash(): void {
     this.incarnation++;
     this.state = "down";
+    // The dead process runs nothing more: a save that completed in the same turn as the crash (a
+    // graceful stop's hand-over resolving in the same microtask queue) must not continue its Ready.
+    // Sim seed 405 with --membership: the driver's loop called the hooks of a node already down.
+    this.driver_?.stop();
     this.driver_ = undefined;
     this.store.crash();
     this.pausedInputs = [];
@@ -214,6 +225,11 @@ export class SimNode {
 
   transferLeadership(to: NodeId): void {
     this.whenRunning(() => this.driver.transferLeadership(to));
+  }
+
+  /** An operator's membership change on this node (the leader); undefined if it is not running now. */
+  proposeConfChange(cc: ConfChange): Promise<ConfigState> | undefined {
+    return this.state === "up" ? this.driver.proposeConfChange(cc) : undefined;
   }
 
   private write(req: Extract<ClientRequest, { kind: "write" }>): void {

@@ -8,6 +8,9 @@ export const mutationNames = [
   "applyRetriesTwice",
   "ackBeforeFsync",
   "readWithoutReadIndex",
+  // Membership (runs with --membership): learners count toward commit; two changes pending at once.
+  "countLearnersInQuorum",
+  "allowConcurrentConfChanges",
 ] as const;
 export type MutationName = (typeof mutationNames)[number];
 
@@ -81,6 +84,13 @@ export interface SimParams {
    * it is unreachable at most this often, like a TCP reconnect loop failing.
    */
   readonly unreachableEveryMs: number;
+  /**
+   * Membership runs: ids nodes+1 .. nodes+spareNodes start as nothing and join when the nemesis adds
+   * them (a new node with an empty configuration, as `--join` starts one). 0 without membership.
+   */
+  readonly spareNodes: number;
+  /** The leader's driver promotes a learner within this many entries of its log (Driver option). */
+  readonly promoteLagEntriesMax: number;
 }
 
 /** The nemesis' actions. */
@@ -106,6 +116,12 @@ export const faultKinds = [
   "repair",
   // Stop the leader gracefully: it hands leadership over, then exits (restarted later).
   "stop",
+  // Membership (only with --membership): a new node joins as a learner (the leader's driver promotes it
+  // once caught up); a follower or the leader itself is removed; a voter is replaced by a new node.
+  "addMember",
+  "removeMember",
+  "removeLeader",
+  "replaceMember",
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -114,6 +130,8 @@ export interface ParamOverrides {
   readonly diskMode?: DiskMode;
   /** Fault kinds the nemesis never picks (weight 0); every other knob of the seed stays as drawn. */
   readonly disabledFaults?: readonly FaultKind[];
+  /** Membership changes in the fault mix, with spare nodes to add (default off: earlier seeds unchanged). */
+  readonly membership?: boolean;
 }
 
 export function isFaultKind(name: string): name is FaultKind {
@@ -175,16 +193,39 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
     flap: weight(),
     repair: rng.range(0, 3),
     stop: rng.range(0, 4),
+    addMember: 0,
+    removeMember: 0,
+    removeLeader: 0,
+    replaceMember: 0,
   };
+  const clockOffsetMaxMs = rng.pick([0, 50, 5_000, 60_000]);
+  const clockDriftMax = rng.pick([0, 0.001, 0.01, 0.05]);
+  const unreachableEveryMs = rng.range(20, 1000);
+  // Drawn last, and zero without membership, so runs without it are exactly what they were.
+  const membership = overrides.membership === true;
+  const membershipWeights = {
+    addMember: rng.range(1, 10),
+    removeMember: rng.range(1, 8),
+    removeLeader: rng.range(0, 5),
+    replaceMember: rng.range(1, 8),
+  };
+  const promoteLagEntriesMax = rng.pick([0, 4, 64, 1000]);
+  for (const [kind, w] of Object.entries(membershipWeights))
+    faultWeights[kind as FaultKind] = membership ? w : 0;
+  // A repaired node restarts with its bootstrap configuration and no log; whether the repaired nodes stay a
+  // minority of a changing configuration is not modelled yet, so membership runs leave repairs out.
+  if (membership) faultWeights.repair = 0;
   for (const kind of overrides.disabledFaults ?? []) faultWeights[kind] = 0;
   return {
     ...params,
     // As the node does: followers further behind than a snapshot interval get the snapshot.
     compactKeepEntries: Math.min(params.compactKeepEntries, params.snapshotEntries),
     faultWeights,
-    clockOffsetMaxMs: rng.pick([0, 50, 5_000, 60_000]),
-    clockDriftMax: rng.pick([0, 0.001, 0.01, 0.05]),
-    unreachableEveryMs: rng.range(20, 1000),
+    clockOffsetMaxMs,
+    clockDriftMax,
+    unreachableEveryMs,
+    spareNodes: membership ? nodes + 1 : 0,
+    promoteLagEntriesMax,
   };
 }
 
@@ -200,6 +241,9 @@ export function describeParams(p: SimParams): string {
     `downMax=${p.downMaxMs}ms pauseMax=${p.pauseMaxMs}ms snapshotEvery=${p.snapshotEntries} entries`,
     `clients=${p.clients} stacks=${p.stacks} thinkMax=${p.thinkMaxMs}ms opTimeout=${p.opTimeoutMs}ms attempts=${p.attemptsMax}`,
     `clockOffsetMax=${p.clockOffsetMaxMs}ms clockDriftMax=${p.clockDriftMax} unreachableEvery=${p.unreachableEveryMs}ms`,
+    ...(p.spareNodes > 0
+      ? [`membership: ${p.spareNodes} spare nodes, promoteLag=${p.promoteLagEntriesMax}`]
+      : []),
     `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms disk=${p.diskMode}` +
       (p.diskMode === "wal"
         ? ` segmentBytesMax=${p.segmentBytesMax} compactKeep=${p.compactKeepEntries}`

@@ -6,6 +6,7 @@ import {
   stackModel,
 } from "../check/index.js";
 import {
+  type ConfChange,
   type ConfigState,
   InvariantError,
   type Message,
@@ -18,6 +19,7 @@ import { type OpenStats, StorageError } from "../storage/index.js";
 import { MESSAGE_CODES } from "../transport/index.js";
 import { SimClient } from "./clients.js";
 import { Invariants } from "./invariants.js";
+import type { MembershipOps } from "./membership-ops.js";
 import { Nemesis } from "./nemesis.js";
 import { Network } from "./network.js";
 import { SimNode } from "./node.js";
@@ -39,6 +41,8 @@ export interface SimOptions {
   readonly diskMode?: DiskMode;
   /** Fault kinds left out of this run (the rest of the seed's run is drawn as usual). */
   readonly disabledFaults?: readonly FaultKind[];
+  /** Membership changes (add, remove, replace, remove the leader) in the fault mix, with spare nodes. */
+  readonly membership?: boolean;
 }
 
 export interface SimStats {
@@ -65,6 +69,8 @@ export interface SimStats {
   readonly tailBytesTruncated: number;
   /** wal mode: opens that found the newest snapshot damaged and used an older one. */
   readonly snapshotFallbacks: number;
+  /** Membership runs: changes proposed by kind, applied on their leader, refused by the core. */
+  readonly membership: MembershipOps["counts"];
 }
 
 export interface SimResult {
@@ -109,6 +115,7 @@ class Simulation {
   private readonly history: Operation<StackInput, StackOutput>[] = [];
   private readonly nodeRng: Prng;
   private liveClient: SimClient | undefined;
+  private readonly initialIds: readonly NodeId[];
   private liveKey = "";
   private liveIndex = 0;
   private messages = 0;
@@ -127,6 +134,7 @@ class Simulation {
       ...(options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs }),
       ...(options.diskMode === undefined ? {} : { diskMode: options.diskMode }),
       ...(options.disabledFaults === undefined ? {} : { disabledFaults: options.disabledFaults }),
+      ...(options.membership === true ? { membership: true } : {}),
     });
     const root = new Prng(options.seed);
     this.net = new Network(this.params, root.fork());
@@ -137,12 +145,17 @@ class Simulation {
 
     const m = options.mutation;
     const raftMutations: RaftMutations =
-      m === "grantTwoVotesPerTerm" || m === "commitOldTermByCounting" || m === "skipLogMatchingCheck"
+      m === "grantTwoVotesPerTerm" ||
+      m === "commitOldTermByCounting" ||
+      m === "skipLogMatchingCheck" ||
+      m === "countLearnersInQuorum" ||
+      m === "allowConcurrentConfChanges"
         ? { [m]: true }
         : {};
     const machineOptions: StackMachineOptions =
       m === "applyRetriesTwice" ? { mutations: { applyRetriesTwice: true } } : {};
     const config: ConfigState = { voters: Array.from({ length: nodes }, (_, i) => i + 1), learners: [] };
+    this.initialIds = config.voters;
     const nodeHost = {
       now: () => this.sched.now,
       after: (ms: number, run: () => void) => this.sched.after(ms, run),
@@ -163,6 +176,10 @@ class Simulation {
       trace: (kind: string, nums: number[], text?: string) =>
         this.trace.add(this.sched.now, kind, nums, text),
       becameLeader: (node: SimNode) => this.nemesis.onLeader(node),
+      configApplied: (node: NodeId, cc: ConfChange, applied: ConfigState) => {
+        this.trace.add(this.sched.now, "config", [node, cc.id, ...applied.voters], cc.op);
+        this.invariants.configApplied(node, applied);
+      },
       watchApplied: (node: NodeId, key: string, index: number) => {
         if (key === this.liveKey && this.liveIndex === 0) {
           this.liveIndex = index;
@@ -184,6 +201,12 @@ class Simulation {
       };
       this.nodes.push(new SimNode(id, config, this.params, nodeOptions, nodeHost, this.invariants, skew));
     }
+    // Spare nodes (membership runs) join later with no configuration and learn it from the leader.
+    const joining: ConfigState = { voters: [], learners: [] };
+    for (let id = nodes + 1; id <= nodes + this.params.spareNodes; id++) {
+      const skew = { offsetMs: 0, rate: 1 };
+      this.nodes.push(new SimNode(id, joining, this.params, nodeOptions, nodeHost, this.invariants, skew));
+    }
     const labels = Array.from({ length: this.params.stacks }, (_, i) => `s${i}`);
     for (let c = 1; c <= this.params.clients; c++) {
       this.clients.push(this.newClient(c, clientRng.fork(), labels));
@@ -194,6 +217,10 @@ class Simulation {
       restart: (node) => this.restart(node),
       crashed: (node) => this.crashed(node),
       fail: (e) => this.sched.fail(e),
+      spawn: (node) => {
+        this.trace.add(this.sched.now, "join", [node.id]);
+        node.start(this.nodeRng.float() * this.params.tickMs);
+      },
     });
   }
 
@@ -206,6 +233,7 @@ class Simulation {
         now: () => this.sched.now,
         after: (ms, run) => this.sched.after(ms, run),
         send: (node, req) => this.sendClient(node, req),
+        nodes: () => this.clientNodes(),
         trace: (kind, nums, text) => this.trace.add(this.sched.now, kind, nums, text),
       },
       labels,
@@ -254,13 +282,14 @@ class Simulation {
         tornTails: this.disk.tornTails,
         tailBytesTruncated: this.disk.tailBytesTruncated,
         snapshotFallbacks: this.disk.snapshotFallbacks,
+        membership: this.nemesis.membership.counts,
       },
     };
   }
 
   private async runPhases(): Promise<void> {
     const p = this.params;
-    for (const node of this.nodes) node.start(this.nodeRng.float() * p.tickMs);
+    for (const node of this.nodes) if (node.id <= p.nodes) node.start(this.nodeRng.float() * p.tickMs);
     for (const c of this.clients) c.start();
     this.nemesis.start();
     const checkLogs = () => {
@@ -291,7 +320,9 @@ class Simulation {
     if (!liveDone)
       throw new Violation("liveness", `no write completed within ${p.livenessMs}ms after healing`);
     if (!this.allApplied(this.liveIndex)) {
-      const applied = this.nodes.map((n) => `${n.id}:${n.live ? n.machine.appliedIndex : n.state}`).join(" ");
+      const applied = this.members()
+        .map((n) => `${n.id}:${n.live ? n.machine.appliedIndex : n.state}`)
+        .join(" ");
       throw new Violation(
         "liveness",
         `not every node applied index ${this.liveIndex} within ${p.livenessMs}ms (${applied})`,
@@ -315,9 +346,33 @@ class Simulation {
     this.invariants.checkLeaderHoldsCommitted(leader.raft, true);
   }
 
+  /** Where clients send requests: the initial members, or in a membership run the current ones. */
+  private clientNodes(): readonly NodeId[] {
+    if (this.params.spareNodes === 0) return this.initialIds;
+    const ids = this.members().map((n) => n.id);
+    return ids.length > 0 ? ids : this.initialIds;
+  }
+
   private allApplied(index: number): boolean {
-    for (const n of this.nodes) if (n.state !== "up" || n.machine.appliedIndex < index) return false;
+    for (const n of this.members()) if (n.state !== "up" || n.machine.appliedIndex < index) return false;
     return true;
+  }
+
+  /**
+   * The nodes that must serve after healing: every node, or in a membership run the members (voters
+   * and learners) in the configuration of the newest live leader (none known yet: every started node).
+   */
+  private members(): SimNode[] {
+    if (this.params.spareNodes === 0) return this.nodes;
+    let leader: SimNode | undefined;
+    for (const n of this.nodes) {
+      if (n.live && n.raft.role === "leader" && (leader === undefined || n.raft.term > leader.raft.term))
+        leader = n;
+    }
+    const started = this.nodes.filter((n) => n.spawned);
+    if (leader === undefined) return started;
+    const { voters, learners } = leader.raft.config;
+    return started.filter((n) => voters.includes(n.id) || learners.includes(n.id));
   }
 
   private checkLogs(): void {
@@ -370,7 +425,22 @@ class Simulation {
         // A partition that starts while a message is in flight cuts it too.
         if (this.net.blocked(m.from, m.to)) return;
         this.trace.add(this.sched.now, "msg", [m.from, m.to, MESSAGE_CODES[m.type], m.term]);
+        // Only its requests count: a TimeoutNow is a removed leader's hand-off (the election it starts is
+        // wanted), and a response answers the receiver's own request (a lagging member may still count it).
+        const request = m.type === "vote" || m.type === "app" || m.type === "heartbeat" || m.type === "snap";
+        if (!request || !this.invariants.hasLeftCluster(m.from) || target.state !== "up") {
+          target.deliver(m);
+          return;
+        }
+        // A node that applied its own removal must not move a member's term (it cannot disrupt).
+        const term = target.raft.term;
         target.deliver(m);
+        if (target.state === "up" && target.raft.term > term && !this.invariants.hasLeftCluster(m.to)) {
+          throw new Violation(
+            "removed node disrupts",
+            `node ${m.from} (removed) moved node ${m.to} from term ${term} to ${target.raft.term} with a ${m.type}`,
+          );
+        }
       });
     }
   }

@@ -250,17 +250,18 @@ describe("membership: learners", () => {
     assert.notEqual(c.raft(1).role, "leader");
   });
 
-  test("voters ignore (pre)vote requests from a learner, whatever its term", () => {
+  test("voters ignore (pre)vote requests from a removed node, whatever its term", () => {
     const c = withLearner();
+    assert.equal(change(c, 1, "remove", 3).ok, true);
     const term = c.raft(2).term;
     for (const preVote of [true, false]) {
       c.raft(2).step({
         type: "vote",
-        from: 4,
+        from: 3,
         to: 2,
         term: term + 5,
         preVote,
-        transfer: true,
+        transfer: true, // bypasses the leader lease: only the membership rule refuses it
         lastIndex: 1000,
         lastTerm: term + 4,
       });
@@ -272,7 +273,47 @@ describe("membership: learners", () => {
       c.queue.some((m) => m.from === 2 && m.type === "voteResp"),
       false,
     );
-    assert.ok(c.node(2).events.some((e) => e.type === "voteRefused" && e.reason === "notVoter"));
+    assert.ok(c.node(2).events.some((e) => e.type === "voteRefused" && e.reason === "removed"));
+  });
+
+  test("a voter answers a candidate it knows only as a learner (promoted, and it has not applied that yet)", () => {
+    // Sim seed 33 (--membership): a voter whose log stopped before a promotion ignored the promoted
+    // node, the only other voter left, and no leader could ever be elected.
+    const c = withLearner();
+    const term = c.raft(2).term;
+    c.raft(2).step({
+      type: "vote",
+      from: 4,
+      to: 2,
+      term: term + 1,
+      preVote: false,
+      transfer: true,
+      lastIndex: 1000,
+      lastTerm: term,
+    });
+    c.process(2);
+    assert.ok(c.queue.some((m) => m.from === 2 && m.to === 4 && m.type === "voteResp" && !m.reject));
+  });
+
+  test("a node that is no voter itself answers vote requests (it may be promoted without knowing yet)", () => {
+    // Sim seed 48 (--membership): a voter whose log had not reached any config entry ignored the only
+    // other voter's requests, and neither could ever win.
+    const c = new Cluster(3, { seed: 1 });
+    c.elect(1);
+    c.addNode(4);
+    const term = c.raft(1).term;
+    c.raft(4).step({
+      type: "vote",
+      from: 2,
+      to: 4,
+      term: term + 1,
+      preVote: false,
+      transfer: true,
+      lastIndex: 100,
+      lastTerm: term,
+    });
+    c.process(4);
+    assert.ok(c.queue.some((m) => m.from === 4 && m.to === 2 && m.type === "voteResp" && !m.reject));
   });
 
   test("a promoted learner counts: with it, a 4-voter cluster commits without one old voter", () => {

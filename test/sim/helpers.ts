@@ -33,6 +33,9 @@ export async function assertEachPasses(
 }
 
 /** Sum of one numeric stat over runs. */
-export function total(results: readonly SimResult[], stat: keyof SimResult["stats"]): number {
+export function total(
+  results: readonly SimResult[],
+  stat: Exclude<keyof SimResult["stats"], "membership">,
+): number {
   return results.reduce((n, r) => n + r.stats[stat], 0);
 }

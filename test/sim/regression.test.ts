@@ -8,6 +8,8 @@ interface RegressionSeed {
   readonly nodes: number;
   /** The disk model the seed failed in (seeds found before "wal" existed ran in "memory"). */
   readonly disk: DiskMode;
+  /** Membership changes among the faults (--membership); absent means off. */
+  readonly membership?: boolean;
   readonly note: string;
 }
 
@@ -18,9 +20,9 @@ const seeds = JSON.parse(
 
 test("every seed that ever failed passes now", { timeout: 60_000 }, async () => {
   assert.ok(seeds.length > 0);
-  for (const { seed, nodes, disk, note } of seeds) {
+  for (const { seed, nodes, disk, membership, note } of seeds) {
     assert.ok(isDiskMode(disk), `seed ${seed}: disk ${disk}`);
-    const r = await runSimulation({ seed, nodes, diskMode: disk });
+    const r = await runSimulation({ seed, nodes, diskMode: disk, membership: membership === true });
     assert.ok(r.ok, `seed ${seed} (${note}): ${r.violation?.message}`);
   }
 });
