@@ -1,13 +1,15 @@
 import {
   type ConfigState,
+  decodeConfigEntry,
   type Entry,
+  invariant,
   NONE,
   type NodeId,
   type ProposeResult,
   type Status,
 } from "../raft/index.js";
 import { ConfChangeError, NodeError } from "./errors.js";
-import type { Reply } from "./ports.js";
+import type { DriverHooks, Reply } from "./ports.js";
 
 interface ConfChangeWaiter {
   readonly index: number;
@@ -17,11 +19,14 @@ interface ConfChangeWaiter {
 }
 
 /**
- * This leader's configuration change waiting to be applied. The core takes one change at a time, so
- * there is at most one waiter.
+ * The driver's side of configuration changes: this leader's change waiting to be applied (the core
+ * takes one at a time, so there is at most one waiter), the index that added each learner, and the
+ * choice of the learner to promote.
  */
-export class PendingConfChange {
+export class ConfChanges {
   private waiter: ConfChangeWaiter | undefined;
+  /** Index of the entry that added each learner (those added below our snapshot are not known here). */
+  private readonly learnerAddedAt = new Map<NodeId, number>();
 
   get pending(): boolean {
     return this.waiter !== undefined;
@@ -32,8 +37,13 @@ export class PendingConfChange {
     this.waiter = { index, term, deadlineMs, reply };
   }
 
-  /** A config entry was applied with the configuration it results in. */
-  applied(entry: Entry, config: ConfigState, leader: NodeId): void {
+  /** A config entry was applied: tells `hook` (the node's member table) and answers its waiter. */
+  applied(entry: Entry, leader: NodeId, hook: DriverHooks["configApplied"]): void {
+    const { cc, config } = decodeConfigEntry(entry.data);
+    invariant(config !== undefined, `config entry ${entry.index} carries no configuration`);
+    if (cc.op === "addLearner") this.learnerAddedAt.set(cc.id, entry.index);
+    else if (cc.op !== "update") this.learnerAddedAt.delete(cc.id);
+    hook?.(cc, config, entry.index);
     const w = this.waiter;
     if (w === undefined || w.index !== entry.index) return;
     this.waiter = undefined;
@@ -54,6 +64,23 @@ export class PendingConfChange {
   fail(error: NodeError): void {
     this.waiter?.reply.reject(error);
     this.waiter = undefined;
+  }
+
+  /**
+   * Leader: the learner to promote next, if any (none while a change is pending, or with
+   * `lagEntriesMax` 0): one that holds the entry that added it (a learner with nothing would count
+   * toward quorum without even knowing the voters: sim seed 48), whose log is within `lagEntriesMax` of
+   * the leader's last index, and that answered within the last election timeout (docs/membership.md).
+   * Learners added below `snapshotIndex` must hold at least that much.
+   */
+  learnerToPromote(status: Status, lagEntriesMax: number, snapshotIndex: number): NodeId | undefined {
+    if (lagEntriesMax <= 0 || this.pending) return undefined;
+    for (const id of status.config.learners) {
+      const pr = status.progress.get(id);
+      const addedAt = this.learnerAddedAt.get(id) ?? snapshotIndex;
+      if (pr?.recentActive && pr.match >= addedAt && status.lastIndex - pr.match <= lagEntriesMax) return id;
+    }
+    return undefined;
   }
 }
 
@@ -80,25 +107,6 @@ export function confChangeRefusal(result: ProposeResult & { ok: false }): Error 
     case "not_leader":
       return new NodeError("not_leader", `node ${result.leader} is the leader`, result.leader);
   }
-}
-
-/**
- * Leader: the learner to promote next, if any: one that holds the entry that added it (`addedAt`; a
- * learner with nothing would otherwise count toward quorum without even knowing the voters), whose log
- * is within `lagEntriesMax` of the leader's last index and that answered within the last election
- * timeout (docs/membership.md).
- */
-export function learnerToPromote(
-  status: Status,
-  lagEntriesMax: number,
-  addedAt: (id: NodeId) => number,
-): NodeId | undefined {
-  for (const id of status.config.learners) {
-    const pr = status.progress.get(id);
-    if (pr?.recentActive && pr.match >= addedAt(id) && status.lastIndex - pr.match <= lagEntriesMax)
-      return id;
-  }
-  return undefined;
 }
 
 /** Leader: the active voter (not this node) holding the most of the log, NONE if there is none. */

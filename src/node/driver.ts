@@ -1,9 +1,7 @@
 import {
   type ConfChange,
   type ConfigState,
-  decodeConfigEntry,
   type Entry,
-  invariant,
   type Message,
   NONE,
   type NodeId,
@@ -14,7 +12,7 @@ import {
 } from "../raft/index.js";
 import { type Command, encodeCommand, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
-import { confChangeRefusal, learnerToPromote, mostCaughtUpVoter, PendingConfChange } from "./conf-changes.js";
+import { ConfChanges, confChangeRefusal, mostCaughtUpVoter } from "./conf-changes.js";
 import {
   type DriverConfig,
   type DriverDeps,
@@ -49,9 +47,7 @@ export class Driver {
   readonly raft: Raft;
   private machine_: StackMachine;
   private readonly proposals: PendingProposals;
-  private readonly confChange = new PendingConfChange();
-  /** Index of the entry that added each learner (those added below our snapshot are not known here). */
-  private readonly learnerAddedAt = new Map<NodeId, number>();
+  private readonly confChange = new ConfChanges();
   private readonly reads = new PendingReads();
   private readonly limits: DriverLimits;
   private readonly snapshots: LocalSnapshots;
@@ -252,14 +248,12 @@ export class Driver {
 
   /** Leader: promotes a caught-up learner (one change at a time; the core refuses while one is pending). */
   private maybePromote(): void {
+    if (this.raft.role !== "leader" || this.raft.config.learners.length === 0) return;
     const lagMax = this.config.promoteLagEntriesMax ?? 1000;
-    if (lagMax <= 0 || this.raft.role !== "leader" || this.confChange.pending) return;
-    if (this.raft.config.learners.length === 0) return;
-    const addedAt = (learner: NodeId) => this.learnerAddedAt.get(learner) ?? this.snapshots.index;
-    const id = learnerToPromote(this.raft.status(), lagMax, addedAt);
-    if (id === undefined) return;
+    const id = this.confChange.learnerToPromote(this.raft.status(), lagMax, this.snapshots.index);
     // Refused or lost: the next tick tries again. Applied, it shows in the core's configApplied event.
-    this.proposeConfChange({ op: "promote", id, context: new Uint8Array(0) }).catch(() => {});
+    if (id !== undefined)
+      this.proposeConfChange({ op: "promote", id, context: new Uint8Array(0) }).catch(() => {});
   }
 
   /** Asks the leader to hand leadership to `to`; false if this node is not the leader. */
@@ -418,7 +412,11 @@ export class Driver {
     for (const rs of rd.readStates) this.reads.confirmed(rs.context, rs.index);
     this.releaseReads();
     this.raft.advance();
-    this.snapshots.maybeStart(this.machine_, this.raft.config, this.deps.members);
+    // After a restart the core's configuration may come from a committed entry not re-applied yet:
+    // a snapshot waits until the machine reaches it, so its metadata is the configuration at its index.
+    if (this.raft.configIndex <= this.machine_.appliedIndex) {
+      this.snapshots.maybeStart(this.machine_, this.raft.config, this.deps.members);
+    }
   }
 
   /**
@@ -483,22 +481,13 @@ export class Driver {
     for (const e of entries) {
       const outcome = e.kind === "normal" ? machine.apply(e.index, e.data) : undefined;
       if (outcome === undefined) machine.applyNoop(e.index);
-      if (e.kind === "config") this.applyConfig(e);
+      // The core applies the change in advance(); the node's member table and the waiter learn it here.
+      if (e.kind === "config") this.confChange.applied(e, this.raft.leader, this.hooks.configApplied);
       applied?.(e, outcome);
       this.proposals.applied(e, outcome, now, this.raft.leader);
     }
     this.metrics?.entriesApplied.inc(entries.length);
     this.hooks.machineChanged?.(machine);
-  }
-
-  /** A config entry: the core applies it in advance(); the driver tells the node and its waiter. */
-  private applyConfig(e: Entry): void {
-    const { cc, config } = decodeConfigEntry(e.data);
-    invariant(config !== undefined, `config entry ${e.index} carries no configuration`);
-    if (cc.op === "addLearner") this.learnerAddedAt.set(cc.id, e.index);
-    else if (cc.op !== "update") this.learnerAddedAt.delete(cc.id);
-    this.hooks.configApplied?.(cc, config, e.index);
-    this.confChange.applied(e, config, this.raft.leader);
   }
 
   private releaseReads(): void {

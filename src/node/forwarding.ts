@@ -137,8 +137,8 @@ export class Forwarder {
 
   private dispatch(p: Pending, leader: NodeId): void {
     if (leader === NONE) return;
-    p.tried = true;
     if (leader === this.deps.self) {
+      p.tried = true;
       p.sentTo = this.deps.self;
       this.deps.local(p.request.kind, p.request.payload, {
         resolve: (payload) => {
@@ -152,7 +152,10 @@ export class Forwarder {
       });
       return;
     }
-    p.sentTo = this.deps.network.forward(leader, p.request) ? leader : NONE;
+    // Not queued (no live connection, a full queue): nothing left this node; the tick tries again.
+    const queued = this.deps.network.forward(leader, p.request);
+    p.sentTo = queued ? leader : NONE;
+    if (queued) p.tried = true;
   }
 
   /**

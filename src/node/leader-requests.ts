@@ -186,7 +186,14 @@ export class LeaderRequests {
     if (kind === REQUEST_MEMBER_CHANGE) {
       const change = decodeMemberChange(payload);
       if (change === undefined) reply.reject(new NodeError("bad_request", "unreadable membership change"));
-      else runMemberChange(driver, members, change, reply);
+      else
+        runMemberChange(
+          driver,
+          members,
+          { clock, tickMs, deadlineMs: clock.now() + requestTimeoutMs },
+          change,
+          reply,
+        );
       return;
     }
     if (kind === REQUEST_TRANSFER) {

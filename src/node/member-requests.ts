@@ -69,11 +69,13 @@ function asNodeError(err: unknown): NodeError {
 
 /**
  * Leader: proposes `change` and answers the member's id once the change is applied here. The leader
- * assigns a new member's id from its applied table.
+ * assigns a new member's id from its applied table. While another change is pending (one at a time;
+ * nothing was proposed) it tries again every tick until `deadlineMs`.
  */
 export function runMemberChange(
   driver: Driver,
   members: MemberTable,
+  timing: { readonly clock: Clock; readonly tickMs: number; readonly deadlineMs: number },
   change: MemberChange,
   reply: Reply<Uint8Array>,
 ): void {
@@ -93,7 +95,18 @@ export function runMemberChange(
       : new Uint8Array(0);
   driver.proposeConfChange({ op: change.op, id, context }).then(
     () => reply.resolve(encodeId(id)),
-    (err: unknown) => reply.reject(asNodeError(err)),
+    (err: unknown) => {
+      const { clock, tickMs, deadlineMs } = timing;
+      const pending = err instanceof ConfChangeError && err.code === "config_change_pending";
+      if (!pending || clock.now() + tickMs >= deadlineMs) {
+        reply.reject(asNodeError(err));
+        return;
+      }
+      const cancel = clock.every(tickMs, () => {
+        cancel();
+        runMemberChange(driver, members, timing, change, reply);
+      });
+    },
   );
 }
 

@@ -92,6 +92,11 @@ export class Raft {
     return this.r.config;
   }
 
+  /** Index of the config entry (or snapshot) the applied configuration comes from. */
+  get configIndex(): number {
+    return this.r.configIndex;
+  }
+
   // ---------------------------------------------------------------- inputs
 
   tick(): void {

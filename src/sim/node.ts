@@ -164,6 +164,10 @@ export class SimNode {
   crash(): void {
     this.incarnation++;
     this.state = "down";
+    // The dead process runs nothing more: a save that completed in the same turn as the crash (a
+    // graceful stop's hand-over resolving in the same microtask queue) must not continue its Ready.
+    // Sim seed 405 with --membership: the driver's loop called the hooks of a node already down.
+    this.driver_?.stop();
     this.driver_ = undefined;
     this.store.crash();
     this.pausedInputs = [];

@@ -86,9 +86,13 @@ export class PeerLink {
 
   /**
    * Queues a frame that is not a Raft message (a forwarded request): essential, since nothing resends
-   * it but its sender. False if it was dropped (queue full of essential traffic, or too large).
+   * it but its sender. False if it was not queued (not connected, queue full of essential traffic, or
+   * too large): the sender tries again later.
    */
   enqueueFrame(frame: Uint8Array): boolean {
+    // Only onto a live connection: queued on a dead one, a request could be neither sent nor known
+    // unsent, and a sender that must not repeat it would have to call its outcome unknown.
+    if (!this.connected) return false;
     if (frame.length - FRAME_HEADER_BYTES > this.s.limits.frameBytesMax) {
       this.drop();
       return false;

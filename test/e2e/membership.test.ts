@@ -144,6 +144,8 @@ describe("e2e: membership changes under load", { timeout: 240_000 }, () => {
     // Replace a dead node: kill 2, add a fresh 6 (new data dir), start it with --join, remove 2.
     await c.kill(2);
     c.members = [1, 3, 4, 5];
+    // A change forwarded to a leader that just died has an unknown outcome: let them elect first.
+    await c.waitLeader(c.members);
     assert.equal(await raftstack(["member", "add", c.peerUrl(6), "--endpoints", endpoints()]), "6");
     c.startJoining(6);
     c.members = [1, 3, 4, 5, 6];
@@ -158,6 +160,10 @@ describe("e2e: membership changes under load", { timeout: 240_000 }, () => {
       String(target),
     );
     l = await waitVoters([1, 3, 4, 5, 6]);
+    for (let k = 0; k < 50 && l.leader !== target; k++) {
+      await sleep(100);
+      l = await listed();
+    }
     assert.equal(l.leader, target);
     c.members = [1, 3, 4, 5, 6].filter((i) => i !== target);
     assert.equal(
@@ -185,7 +191,8 @@ describe("e2e: membership changes under load", { timeout: 240_000 }, () => {
     // Every acknowledged push is in the stack exactly once (pop everything through a member).
     const popped: string[] = [];
     for (;;) {
-      const a = await c.retry(c.members, "POST", "/sPop", "1");
+      // Keyed: a pop retried on another node after an unknown outcome is not applied twice.
+      const a = await c.retry(c.members, "POST", "/sPop", "1", { "idempotency-key": `pop${popped.length}` });
       if (a.status === 409) break;
       assert.equal(a.status, 200, a.body);
       popped.push(a.body);

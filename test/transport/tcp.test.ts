@@ -373,4 +373,26 @@ describe("tcp transport", () => {
       await closeAll([a, b]);
     }
   });
+
+  test("a removed peer's connection is closed and its new ones refused (unknown node)", {
+    timeout: 15_000,
+  }, async () => {
+    const [a, b] = (await startCluster(2)) as [Node, Node];
+    try {
+      a.t.send([hb(1, 2, 1)]);
+      await waitFor("the first heartbeat", () => b.received.length === 1);
+      // Node 2 no longer knows node 1 (its member table dropped it): node 1's messages stop arriving.
+      b.t.removePeer(1);
+      assert.deepStrictEqual(b.t.peerIds(), []);
+      const timer = setInterval(() => a.t.send([hb(1, 2, 2)]), 5);
+      try {
+        await waitFor("a refusal", () => b.t.stats().handshakesRefused >= 1);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.deepStrictEqual(b.received, [hb(1, 2, 1)]);
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
 });
