@@ -116,6 +116,11 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
       .waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator("#members tbody tr").count(), NODES);
     assert.match((await page.locator("#leader").textContent()) ?? "", new RegExp(`leader: node ${leader} `));
+    // The page says where its view comes from: here a follower.
+    assert.match(
+      (await page.locator("#note").textContent()) ?? "",
+      new RegExp(`node ${followers[0]} serves this page as a follower; the leader is node ${leader}`),
+    );
     for (const id of [1, 2, 3]) {
       assert.equal(
         await page.locator(`#members tr[data-node="${id}"] .health-ok`).count(),
