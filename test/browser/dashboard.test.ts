@@ -14,7 +14,7 @@ import { openBrowser, SKIP_WITHOUT_CHROMIUM, screenshot } from "./browser.js";
 const BIN = resolve("bin/raftstack.js");
 const TEST_TIMEOUT_MS = 120_000;
 const WAIT_MS = 20_000;
-/** The failover the page must show: election timeout (150-300 ms here) plus a page refresh or two. */
+/** The failover the page must show: election timeout (0.6-1.2 s at 40 ms ticks) plus a page refresh or two. */
 const FAILOVER_MS = 10_000;
 const BASE_PORT = 19381;
 const PORT_STEP = 10;
@@ -83,6 +83,9 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
       String(PORT_STEP),
       "--resp-base-port",
       "0",
+      // A slower tick keeps the followers leaderless for ~0.3-0.6 s after the kill (has_leader sampling).
+      "--node-args",
+      "--tick-ms 40",
     ]),
     { stdio: ["pipe", "pipe", "inherit"] },
   );
@@ -116,6 +119,11 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
       .waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator("#members tbody tr").count(), NODES);
     assert.match((await page.locator("#leader").textContent()) ?? "", new RegExp(`leader: node ${leader} `));
+    // The page says where its view comes from: here a follower.
+    assert.match(
+      (await page.locator("#note").textContent()) ?? "",
+      new RegExp(`node ${followers[0]} serves this page as a follower; the leader is node ${leader}`),
+    );
     for (const id of [1, 2, 3]) {
       assert.equal(
         await page.locator(`#members tr[data-node="${id}"] .health-ok`).count(),
