@@ -33,6 +33,11 @@ export class Invariants {
     return this.leftCluster.has(node);
   }
 
+  /** `node` was elected leader of `term`. */
+  led(node: NodeId, term: number): boolean {
+    return this.leaders.get(term) === node;
+  }
+
   /**
    * Election safety (§5.2): at most one leader per term, across configuration changes. A node that
    * applied its own removal never leads again.

@@ -32,7 +32,10 @@ const hastyReplaceRate = 0.3;
  */
 export class MembershipOps {
   counts = { adds: 0, removes: 0, leaderRemoves: 0, replaces: 0, applied: 0, refused: 0 };
-  /** The fewest voters a removal may leave. */
+  /**
+   * The fewest voters a removal may leave. Never one: removing a voter from two can leave the survivor
+   * unable to learn that the removal committed (docs/membership.md, "Two voters"; sim seed 741).
+   */
   private readonly votersMin: number;
   /** Spare nodes whose addition is in flight. */
   private readonly adding = new Set<NodeId>();
@@ -97,7 +100,9 @@ export class MembershipOps {
     this.counts.replaces++;
     this.host.trace("replace", [old]);
     if (this.rng.chance(hastyReplaceRate)) {
-      // The core takes one change at a time: the removal is refused while the addition is pending.
+      // The core takes one change at a time: the removal is refused while the addition is pending; but
+      // with no spare left it goes through alone, so it must leave enough voters.
+      if (leader.raft.config.voters.length <= this.votersMin) return;
       this.add();
       this.change(leader, "remove", old);
       return;

@@ -439,8 +439,13 @@ class Simulation {
         this.options.recorder?.message(sentAt, this.sched.now, m);
         this.trace.add(this.sched.now, "msg", [m.from, m.to, MESSAGE_CODES[m.type], m.term]);
         // Only its requests count: a TimeoutNow is a removed leader's hand-off (the election it starts is
-        // wanted), and a response answers the receiver's own request (a lagging member may still count it).
-        const request = m.type === "vote" || m.type === "app" || m.type === "heartbeat" || m.type === "snap";
+        // wanted), a response answers the receiver's own request (a lagging member may still count it),
+        // and a leader that applied its own removal keeps replicating in the term it won until it hands
+        // off (sim seed 191, 5 nodes): a member moving to that term is only catching up.
+        const request =
+          m.type === "vote" ||
+          ((m.type === "app" || m.type === "heartbeat" || m.type === "snap") &&
+            !this.invariants.led(m.from, m.term));
         if (!request || !this.invariants.hasLeftCluster(m.from) || target.state !== "up") {
           target.deliver(m);
           return;
