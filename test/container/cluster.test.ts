@@ -1,8 +1,9 @@
 // The container image: built from the repository's Dockerfile, three containers on one podman network
 // reach each other by container name, a push through one container is read through another, the image's
-// HEALTHCHECK passes, and everything the test made is removed. Skips with one line when podman is not usable
-// (or RAFTSTACK_CONTAINER_TEST=0). About 100 s here: base import 14 s, build 60 s (`npm ci` twice inside
-// containers, so the registry must be reachable from them), cluster 25 s, clean-up 9 s.
+// HEALTHCHECK passes, and everything the test made is removed. Opt-in: RAFTSTACK_CONTAINER_TEST=1 (one skip
+// line otherwise, and when podman is not usable). Alone it takes 101-121 s here; inside `npm test` 194 s,
+// and its image build (`npm ci` twice and tsc, inside containers, so the registry must be reachable from
+// them) starved test/sim/safety3 past its 240 s bound on this 2-core machine.
 // Without a reachable registry the base image is imported from the host's node (RAFTSTACK_BASE_IMAGE
 // names another base instead, e.g. node:20-slim where a registry is reachable). Uses no host ports.
 import assert from "node:assert/strict";
@@ -21,10 +22,10 @@ const name = (id: number) => `${PREFIX}-${id}`;
 const CLUSTER = NODES.map((id) => `http://${name(id)}:12379`).join(",");
 const CLI = ["node", "/opt/raftstack/bin/raftstack.js"];
 
-const optedOut = process.env["RAFTSTACK_CONTAINER_TEST"] === "0";
-const missing = optedOut ? undefined : await podmanMissing();
-const skip = optedOut
-  ? "container test skipped: RAFTSTACK_CONTAINER_TEST=0"
+const optedIn = process.env["RAFTSTACK_CONTAINER_TEST"] === "1";
+const missing = optedIn ? await podmanMissing() : undefined;
+const skip = !optedIn
+  ? "container test is opt-in (~2-3 min): RAFTSTACK_CONTAINER_TEST=1 npm test"
   : missing === undefined
     ? false
     : `container test skipped: ${missing}`;
