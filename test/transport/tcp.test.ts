@@ -298,6 +298,36 @@ describe("tcp transport", () => {
     }
   });
 
+  test("a node receiving a snapshot logs its progress: bytes done of the total", {
+    timeout: 15_000,
+  }, async () => {
+    const a = await startNode(1, 0);
+    const infos: { obj: Record<string, unknown>; msg: string }[] = [];
+    const b = await startNode(2, 0, {
+      logger: {
+        warn: () => {},
+        info: (obj, msg) => infos.push({ obj: obj as Record<string, unknown>, msg }),
+      },
+    });
+    a.t.addPeer(2, b.t.address());
+    b.t.addPeer(1, a.t.address());
+    try {
+      const data = randomBytes(3 * 1024 * 1024);
+      const meta = { index: 77, term: 2, config: { voters: [1, 2], learners: [] } };
+      a.t.send([{ type: "snap", from: 1, to: 2, term: 2, snapshot: { meta, data } }]);
+      await waitFor("snapshot", () => b.received.some((m) => m.type === "snap"));
+      const first = infos[0];
+      const last = infos.at(-1);
+      assert.equal(first?.msg, "receiving snapshot");
+      assert.deepEqual([first?.obj.from, first?.obj.index, first?.obj.bytesTotal], [1, 77, data.length]);
+      assert.equal(last?.msg, "snapshot received");
+      assert.equal(last?.obj.bytesDone, data.length);
+      assert.equal(last?.obj.percent, 100);
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
+
   test("a snapshot above the receiver's cap is refused and reported as failed", {
     timeout: 15_000,
   }, async () => {
