@@ -26,6 +26,11 @@ const skewRateMax = 2;
 const stallCrashElectionWaitMs = 5_000;
 /** What a node prints when it stops on a full disk; any other exit during disk-full stays a crash. */
 const diskFullExit = /ENOSPC|no space left/i;
+/**
+ * After the disk has room again, a node whose last write failed just before may still be on its way out
+ * (its exit event lands milliseconds later): wait this long before telling its fail-stop from a crash.
+ */
+export const diskFullExitGraceMs = 1_000;
 
 function hooksOf(ctx: FaultContext): NodeHooks {
   if (ctx.hooks === undefined) throw new Error("a node-hook fault ran without hooks files");
@@ -144,6 +149,7 @@ export const NODE_FAULTS: readonly FaultSpec[] = [
       await ctx.hold(ms);
       disk.free();
       ctx.step(`disk of ${node} has room again`);
+      await ctx.hold(diskFullExitGraceMs);
       for (const c of ctx.cluster.excuseCrashes(node, since, diskFullExit))
         ctx.step(`${node} had stopped (exit ${c.code}): ${lastLine(c.stderrTail)}`, [node]);
       restart(ctx, [node]);
