@@ -46,7 +46,8 @@ export const MESSAGE_CODES = {
 } as const satisfies Record<MessageType, number>;
 
 /** 2: forward frames; the cluster id comes from --cluster-token. A node of another version is refused. */
-const PROTOCOL_VERSION = 2;
+/** 3: snapshot headers carry the removed ids. */
+const PROTOCOL_VERSION = 3;
 export const clusterIdBytesMax = 255;
 const refuseReasonBytesMax = 1024;
 
@@ -79,6 +80,10 @@ function readIds(r: Reader): NodeId[] {
   return ids;
 }
 
+function configIdCount(config: ConfigState): number {
+  return config.voters.length + config.learners.length + (config.removed?.length ?? 0);
+}
+
 /** Envelope, snapshot metadata and the data length: the prefix of a snap message and a SNAP_BEGIN frame. */
 function writeSnapHeader(w: Writer, msg: SnapshotMsg): void {
   writeEnvelope(w, msg);
@@ -87,6 +92,9 @@ function writeSnapHeader(w: Writer, msg: SnapshotMsg): void {
   w.varint(meta.term);
   writeIds(w, meta.config.voters);
   writeIds(w, meta.config.learners);
+  // Removed ids travel too: a follower that installs this snapshot and leads later must still refuse
+  // their votes and never reuse their ids.
+  writeIds(w, meta.config.removed ?? []);
   w.varint(msg.snapshot.data.length);
 }
 
@@ -103,7 +111,7 @@ function sizeHint(msg: Message): number {
       return n;
     }
     case "snap":
-      return 64 + msg.snapshot.data.length + 9 * (msg.snapshot.meta.config.voters.length + 8);
+      return 64 + msg.snapshot.data.length + 9 * (configIdCount(msg.snapshot.meta.config) + 8);
     default:
       return 64;
   }
@@ -210,7 +218,10 @@ export interface SnapHeader {
 function readSnapHeaderBody(r: Reader, from: NodeId, to: NodeId, term: number): SnapHeader {
   const index = r.varint();
   const metaTerm = r.varint();
-  const config: ConfigState = { voters: readIds(r), learners: readIds(r) };
+  const voters = readIds(r);
+  const learners = readIds(r);
+  const removed = readIds(r);
+  const config: ConfigState = removed.length === 0 ? { voters, learners } : { voters, learners, removed };
   return { from, to, term, meta: { index, term: metaTerm, config }, dataBytes: r.varint() };
 }
 
@@ -385,7 +396,7 @@ export const snapDoneFrame: Uint8Array = Uint8Array.from([0, 0, 0, 1, FRAME_SNAP
 
 /** First frame of a streamed snapshot: the snap message without its data, which follows in chunks. */
 export function encodeSnapBeginFrame(msg: SnapshotMsg): Uint8Array {
-  const w = frameWriter(64 + 9 * (msg.snapshot.meta.config.voters.length + 8));
+  const w = frameWriter(64 + 9 * (configIdCount(msg.snapshot.meta.config) + 8));
   w.u8(FRAME_SNAP_BEGIN);
   writeSnapHeader(w, msg);
   return finishFrame(w);

@@ -63,10 +63,14 @@ const arbitraries: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T
       meta: rec({
         index: num,
         term: num,
-        config: rec({
-          voters: fc.array(id, { maxLength: 7 }),
-          learners: fc.array(id, { maxLength: 3 }),
-        }),
+        config: fc.oneof(
+          rec({ voters: fc.array(id, { maxLength: 7 }), learners: fc.array(id, { maxLength: 3 }) }),
+          rec({
+            voters: fc.array(id, { maxLength: 7 }),
+            learners: fc.array(id, { maxLength: 3 }),
+            removed: fc.array(id, { minLength: 1, maxLength: 3 }),
+          }),
+        ),
       }),
       data: fc.uint8Array({ maxLength: 5000 }),
     }),
