@@ -1,9 +1,8 @@
 // The container image: built from the repository's Dockerfile, three containers on one podman network
 // reach each other by container name, a push through one container is read through another, the image's
 // HEALTHCHECK passes, and everything the test made is removed. Opt-in: RAFTSTACK_CONTAINER_TEST=1 (one skip
-// line otherwise, and when podman is not usable). Alone it takes 101-121 s here; inside `npm test` 194 s,
-// and its image build (`npm ci` twice and tsc, inside containers, so the registry must be reachable from
-// them) starved test/sim/safety3 past its 240 s bound on this 2-core machine.
+// line otherwise, and when podman is not usable). Alone it takes 101-121 s here, inside `npm test` 194 s:
+// its image build runs `npm ci` twice and tsc inside containers (so the registry must be reachable from them).
 // Without a reachable registry the base image is imported from the host's node (RAFTSTACK_BASE_IMAGE
 // names another base instead, e.g. node:20-slim where a registry is reachable). Uses no host ports.
 import assert from "node:assert/strict";
