@@ -15,6 +15,7 @@ import { connect as tlsConnect } from "node:tls";
 import { Agent, request } from "undici";
 import { certFiles, makeDevCerts, tlsNodeArgs } from "../../src/cli/certs.js";
 import { RaftstackClient, RaftstackError } from "../../src/client/index.js";
+import { clusterIdOf, nodeDefaults } from "../../src/node/index.js";
 import { encodeHelloFrame, encodeMessageFrame } from "../../src/transport/codec.js";
 import { frame } from "../resp/helpers.js";
 import { Cluster, sleep, track } from "./harness.js";
@@ -301,10 +302,8 @@ describe("security (real processes)", { timeout: 120_000 }, () => {
   });
 
   test("without a valid peer certificate nothing connects or is read; the cluster keeps serving", async () => {
-    const clusterId = c
-      .ids()
-      .map((i) => c.peerUrl(i))
-      .join(",");
+    // The cluster id every member sends (the default --cluster-token's): only TLS keeps the intruder out.
+    const clusterId = clusterIdOf(nodeDefaults.clusterToken);
     const termBefore = (JSON.parse((await call(agent, `${c.url(1)}/health`, "GET")).body) as { term: number })
       .term;
     const peerPort = c.basePort + 10;
@@ -338,10 +337,7 @@ describe("security controls (real processes)", { timeout: 60_000 }, () => {
     try {
       plain.startAll();
       await plain.waitLeader();
-      const clusterId = plain
-        .ids()
-        .map((i) => plain.peerUrl(i))
-        .join(",");
+      const clusterId = clusterIdOf(nodeDefaults.clusterToken);
       await inject(netConnect({ host: "127.0.0.1", port: plain.basePort + 10 }), clusterId, 1);
       const s = await plain.status(1);
       assert.ok(s.term >= 1000, `term ${s.term}: the injected heartbeat was applied`);

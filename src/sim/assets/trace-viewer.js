@@ -48,7 +48,10 @@
   const esc = (s) =>
     String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
   const ms = (t) => `${(t / 1000).toFixed(3)} s`;
-  const endMs = Math.max(data.stats.virtualMs, rec.violation ? rec.violation.atMs : 0, 1);
+  // The last state may be stamped a rounding step after the run's virtual end (a leader elected at the
+  // violation): the run ends no earlier than it, or that state would fall outside every view.
+  const lastStateMs = rec.states.length === 0 ? 0 : rec.states[rec.states.length - 1][0];
+  const endMs = Math.max(data.stats.virtualMs, rec.violation ? rec.violation.atMs : 0, lastStateMs, 1);
 
   // ---------------------------------------------------------------- derived data
 
