@@ -2,17 +2,17 @@
 // retries on another node with one Idempotency-Key per write.
 
 export type { ApiErrorCode } from "../api/index.js";
-export type { CallOptions, ClientOptions, ClientTls, ReadOptions, WriteOptions } from "./client.js";
+export { RaftstackClient } from "./client.js";
+export type { ClientErrorCode, RaftstackErrorCode } from "./errors.js";
+export { RaftstackError } from "./errors.js";
+export type { CallOptions, ClientOptions, ClientTls, ReadOptions, WriteOptions } from "./options.js";
 export {
   BACKOFF_BASE_MS_DEFAULT,
   BACKOFF_MAX_MS_DEFAULT,
   CONNECTIONS_MAX_DEFAULT,
   DEADLINE_MS_DEFAULT,
-  RaftstackClient,
   RESPONSE_BYTES_MAX_DEFAULT,
   RETRIES_DEFAULT,
   TIMEOUT_MS_DEFAULT,
-} from "./client.js";
-export type { ClientErrorCode, RaftstackErrorCode } from "./errors.js";
-export { RaftstackError } from "./errors.js";
+} from "./options.js";
 export type { ClusterInfo, HealthInfo, Member, MemberInfo, MemberList, StackInfo } from "./types.js";

@@ -28,14 +28,6 @@ import { PendingProposals } from "./proposals.js";
 import { PendingReads } from "./reads.js";
 import { LocalSnapshots } from "./snapshots.js";
 
-export {
-  type DriverConfig,
-  type DriverDeps,
-  type DriverLimits,
-  type DriverMutations,
-  defaultDriverLimits,
-} from "./driver-config.js";
-
 /**
  * The one driver loop around a Raft peer, used by the node process and the simulator alike: ticks it,
  * runs Ready → send → persist → send → apply → serve reads → advance, turns proposals and linearizable

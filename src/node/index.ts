@@ -1,13 +1,13 @@
 // The node: the Raft driver loop (shared with the simulator), storage, transport and the HTTP API wired together.
 
 export { decodeAppSnapshot, encodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
+export { Driver } from "./driver.js";
 export {
-  Driver,
   type DriverConfig,
   type DriverLimits,
   type DriverMutations,
   defaultDriverLimits,
-} from "./driver.js";
+} from "./driver-config.js";
 export { ConfChangeError, NodeError, type NodeErrorCode } from "./errors.js";
 export { describeEvent, type NodeEvent, type TimelineEvent } from "./event-text.js";
 export { parseNodeArgs } from "./flags.js";

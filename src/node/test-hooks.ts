@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import type { RaftMutations } from "../raft/index.js";
 import type { StackMachineOptions } from "../stack/index.js";
 import type { Disk, DiskFile } from "../storage/index.js";
-import type { DriverMutations } from "./driver.js";
+import type { DriverMutations } from "./driver-config.js";
 import { UsageError } from "./options.js";
 import type { Clock } from "./ports.js";
 
