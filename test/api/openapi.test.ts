@@ -2,11 +2,12 @@
 // route table and every error code of src/api/errors.ts with its status, and real answers of every route
 // (successes and errors, on the leader, a follower and a node without a leader) match it, checked with
 // ajv's JSON Schema 2020-12 draft. Every documented (operation, status) must be seen, except 500 and 507
-// (unproducible) and 401 and 403 (these nodes run without --auth-token-file).
+// (unproducible) and 401 and 403 (answered on every route with a role; a guarded node shows them on a few).
 // Ports 24500-24559 belong to this file: nodes 1-3 on 24510/24520/24530 (client = peer + 1) and a lone
-// node on 24540 whose cluster names an absent second member on 24550, so it never has a leader.
+// node on 24540 whose cluster names an absent second member on 24550, so it never has a leader; a guarded
+// lone node (--auth-token-file) on 24500 with an absent member on 24505.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,15 +16,20 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { apiErrorStatusByCode } from "../../src/api/index.js";
 import { parseNodeArgs, type RunningNode, startNode } from "../../src/node/index.js";
 import { apiRoutes } from "../../src/server/http.js";
+import { routeRole } from "../../src/server/route-roles.js";
 import { type Answer, Contract, DOC_PATH } from "./contract.js";
 
 const TEST_TIMEOUT_MS = 120_000;
 const LEADER_WAIT_MS = 10_000;
 const CLUSTER = [24510, 24520, 24530].map((p) => `http://127.0.0.1:${p}`);
 const LONE = [24540, 24550].map((p) => `http://127.0.0.1:${p}`);
+/** A lone node with --auth-token-file on 24500 (an absent second member on 24505): its 401 and 403. */
+const GUARDED = [24500, 24505].map((p) => `http://127.0.0.1:${p}`);
+const READ_TOKEN = "reader-token-0123456789";
 /**
  * Statuses no request of a test can cause: a server fault, and a full cluster (100,000 stacks); and the
- * access-control answers, as these nodes run without --auth-token-file (test/server covers them).
+ * access-control answers of every operation with a role: the guarded node shows them on a few routes (the
+ * "access control" test), test/server/auth.test.ts covers every route's role.
  */
 const UNPRODUCIBLE_STATUSES = new Set(["500", "507", "401", "403"]);
 /**
@@ -32,7 +38,7 @@ const UNPRODUCIBLE_STATUSES = new Set(["500", "507", "401", "403"]);
  */
 const CONNECTION_STATUSES = new Set([408, 429]);
 
-type On = "leader" | "follower" | "lone";
+type On = "leader" | "follower" | "lone" | "guarded";
 
 interface Case {
   readonly on: On;
@@ -43,6 +49,7 @@ interface Case {
   /** Content-Type of the body: JSON unless the path is a seed endpoint. */
   readonly type?: string;
   readonly key?: string;
+  readonly token?: string;
   readonly status: number;
   readonly code?: string;
 }
@@ -301,6 +308,18 @@ describe("the OpenAPI document", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.deepEqual([...documented].sort(), [...expected].sort());
   });
 
+  test("names the role of every operation as src/server/route-roles.ts does", () => {
+    for (const r of apiRoutes(0)) {
+      const template = r.path.replace(/:([a-z]+)/g, "{$1}");
+      const op = (contract.paths[template] as Record<string, Record<string, unknown>>)[
+        r.method.toLowerCase()
+      ];
+      const role = routeRole(r.method, r.path);
+      assert.equal(op?.["x-raftstack-role"], role, `${r.method} ${template}`);
+      assert.deepEqual(op?.["security"], role === "none" ? [] : [{ bearer: [] }], `${r.method} ${template}`);
+    }
+  });
+
   test("names every error code with its one status (src/api/errors.ts)", () => {
     const schemas = contract.doc["components"] as { schemas: Record<string, { enum?: string[] }> };
     assert.deepEqual(schemas.schemas["ErrorCode"]?.enum, Object.keys(apiErrorStatusByCode));
@@ -349,6 +368,7 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
   const dir = mkdtempSync(join(tmpdir(), "raftstack-openapi-"));
   const cluster: RunningNode[] = [];
   let lone: RunningNode | undefined;
+  let guarded: RunningNode | undefined;
   const urls = new Map<On, string>();
 
   before(async () => {
@@ -367,6 +387,9 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
       });
     for (const id of [1, 2, 3]) cluster.push(await start(CLUSTER, id));
     lone = await start(LONE, 1, ["--request-timeout-ms", "200"]);
+    const tokenFile = join(dir, "tokens");
+    writeFileSync(tokenFile, `${READ_TOKEN} read\n`);
+    guarded = await start(GUARDED, 1, ["--auth-token-file", tokenFile]);
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {
       const leader = cluster.find((n) => n.status().role === "leader");
@@ -379,10 +402,12 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
       await new Promise((r) => setTimeout(r, 10));
     }
     urls.set("lone", lone.clientUrl);
+    urls.set("guarded", guarded.clientUrl);
   });
 
   after(async () => {
-    await Promise.all([...cluster, ...(lone === undefined ? [] : [lone])].map((n) => n.close()));
+    const others = [lone, guarded].filter((n): n is RunningNode => n !== undefined);
+    await Promise.all([...cluster, ...others].map((n) => n.close()));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -391,6 +416,7 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     const headers: Record<string, string> = {};
     if (k.body !== undefined) headers["content-type"] = k.type ?? (seed ? "text/plain" : "application/json");
     if (k.key !== undefined) headers["idempotency-key"] = k.key;
+    if (k.token !== undefined) headers["authorization"] = `Bearer ${k.token}`;
     const res = await fetch(`${urls.get(k.on)}${k.path}`, {
       method: k.method,
       headers,
@@ -425,6 +451,34 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
   test("the seed's text endpoints, with POST and with PUT", async () => {
     await check(seedCases("POST"));
     await check(seedCases("PUT"));
+  });
+
+  test("access control: 401 without a token, 403 with a role too low", async () => {
+    await check([
+      { on: "guarded", method: "GET", path: "/v1/stacks", status: 401, code: "unauthorized" },
+      { on: "guarded", method: "POST", path: "/v1/stacks", body: json({ label: "g" }), status: 401 },
+      {
+        on: "guarded",
+        method: "POST",
+        path: "/v1/stacks",
+        body: json({ label: "g" }),
+        token: READ_TOKEN,
+        status: 403,
+        code: "forbidden",
+      },
+      { on: "guarded", method: "POST", path: "/sCreate", body: "g", type: "text/plain", status: 401 },
+      {
+        on: "guarded",
+        method: "POST",
+        path: "/sCreate",
+        body: "g",
+        type: "text/plain",
+        token: READ_TOKEN,
+        status: 403,
+      },
+      { on: "guarded", method: "GET", path: "/v1/members", token: READ_TOKEN, status: 200 },
+      { on: "guarded", method: "POST", path: "/v1/leader", token: READ_TOKEN, body: json({}), status: 403 },
+    ]);
   });
 
   test("/v1/openapi.json serves docs/openapi.json as it is", async () => {
