@@ -196,12 +196,17 @@ export class Contract {
     return seen;
   }
 
-  /** A path whose operations answer text (the seed's, /metrics): its errors are text too. */
+  /**
+   * A path whose operations answer text (the seed's, /metrics, raftexample's /{id}): its errors are text
+   * too. Told by the success's content, or by the 400's for a success without a body (204).
+   */
   private isTextPath(item: JsonObject): boolean {
     return Object.entries(item).some(([method, op]) => {
       if (method === "parameters") return false;
-      const ok = this.deref(asObject(asObject(op, method)["responses"], "responses")["200"], "200");
-      return Object.keys(asObject(ok["content"], "content")).some((t) => t.startsWith("text/plain"));
+      const responses = asObject(asObject(op, method)["responses"], "responses");
+      const ok = this.deref(responses["200"] ?? responses["204"], "2xx");
+      const told = ok["content"] === undefined ? this.deref(responses["400"], "400") : ok;
+      return Object.keys(asObject(told["content"], "content")).some((t) => t.startsWith("text/plain"));
     });
   }
 

@@ -1,11 +1,13 @@
 // docs/openapi.json against the real server: the document is valid OpenAPI 3.1, names every route of the
 // route table and every error code of src/api/errors.ts with its status, and real answers of every route
 // (successes and errors, on the leader, a follower and a node without a leader) match it, checked with
-// ajv's JSON Schema 2020-12 draft. Every documented (operation, status) must be seen, except 500 and 507.
+// ajv's JSON Schema 2020-12 draft. Every documented (operation, status) must be seen, except 500 and 507
+// (unproducible) and 401 and 403 (answered on every route with a role; a guarded node shows them on a few).
 // Ports 24500-24559 belong to this file: nodes 1-3 on 24510/24520/24530 (client = peer + 1) and a lone
-// node on 24540 whose cluster names an absent second member on 24550, so it never has a leader.
+// node on 24540 whose cluster names an absent second member on 24550, so it never has a leader; a guarded
+// lone node (--auth-token-file) on 24500 with an absent member on 24505.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,16 +16,29 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { apiErrorStatusByCode } from "../../src/api/index.js";
 import { parseNodeArgs, type RunningNode, startNode } from "../../src/node/index.js";
 import { apiRoutes } from "../../src/server/http.js";
+import { routeRole } from "../../src/server/route-roles.js";
 import { type Answer, Contract, DOC_PATH } from "./contract.js";
 
 const TEST_TIMEOUT_MS = 120_000;
 const LEADER_WAIT_MS = 10_000;
 const CLUSTER = [24510, 24520, 24530].map((p) => `http://127.0.0.1:${p}`);
 const LONE = [24540, 24550].map((p) => `http://127.0.0.1:${p}`);
-/** Statuses no request of a test can cause: a server fault, and a full cluster (100,000 stacks). */
-const UNPRODUCIBLE_STATUSES = new Set(["500", "507"]);
+/** A lone node with --auth-token-file on 24500 (an absent second member on 24505): its 401 and 403. */
+const GUARDED = [24500, 24505].map((p) => `http://127.0.0.1:${p}`);
+const READ_TOKEN = "reader-token-0123456789";
+/**
+ * Statuses no request of a test can cause: a server fault, and a full cluster (100,000 stacks); and the
+ * access-control answers of every operation with a role: the guarded node shows them on a few routes (the
+ * "access control" test), test/server/auth.test.ts covers every route's role.
+ */
+const UNPRODUCIBLE_STATUSES = new Set(["500", "507", "401", "403"]);
+/**
+ * Error statuses answered on the connection before any route, not as JSON (src/server/guard.ts): no
+ * operation lists them; components.responses documents them (RequestTimeout, TooManyConnections).
+ */
+const CONNECTION_STATUSES = new Set([408, 429]);
 
-type On = "leader" | "follower" | "lone";
+type On = "leader" | "follower" | "lone" | "guarded";
 
 interface Case {
   readonly on: On;
@@ -34,6 +49,7 @@ interface Case {
   /** Content-Type of the body: JSON unless the path is a seed endpoint. */
   readonly type?: string;
   readonly key?: string;
+  readonly token?: string;
   readonly status: number;
   readonly code?: string;
 }
@@ -107,8 +123,6 @@ const jsonCases: readonly Case[] = [
   { on: "leader", method: "POST", path: "/v1/stacks/999/push", body: json({ item: "a" }), status: 404 },
   { on: "leader", method: "DELETE", path: "/v1/stacks/999", status: 404, code: "stack_not_found" },
   { on: "leader", method: "DELETE", path: "/v1/stacks/abc", status: 400, code: "bad_request" },
-  // A follower reads the body to forward it, within the same limit.
-  { on: "follower", method: "DELETE", path: "/v1/stacks/2", body: BODY_TOO_LARGE, status: 413 },
   // ?redirect=1 on a follower: 307 to the leader instead of forwarding.
   { on: "follower", method: "POST", path: "/v1/stacks?redirect=1", body: json({ label: "r" }), status: 307 },
   {
@@ -178,7 +192,9 @@ const jsonCases: readonly Case[] = [
   { on: "leader", method: "GET", path: "/sCreate", status: 405 },
   { on: "leader", method: "POST", path: "/metrics", status: 405 },
   { on: "leader", method: "GET", path: "/v1/nope", status: 404, code: "not_found" },
-  { on: "leader", method: "GET", path: "/nope", status: 404 },
+  // One segment is raftexample's member route (/{id}: POST and DELETE), so GET /nope is a 405.
+  { on: "leader", method: "GET", path: "/nope", status: 405 },
+  { on: "leader", method: "GET", path: "/no/such/path", status: 404 },
   // A node that has no leader: writes and linearizable reads are 503, and so are health and readiness.
   { on: "lone", method: "GET", path: "/v1/stacks", status: 503 },
   {
@@ -292,6 +308,18 @@ describe("the OpenAPI document", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.deepEqual([...documented].sort(), [...expected].sort());
   });
 
+  test("names the role of every operation as src/server/route-roles.ts does", () => {
+    for (const r of apiRoutes(0)) {
+      const template = r.path.replace(/:([a-z]+)/g, "{$1}");
+      const op = (contract.paths[template] as Record<string, Record<string, unknown>>)[
+        r.method.toLowerCase()
+      ];
+      const role = routeRole(r.method, r.path);
+      assert.equal(op?.["x-raftstack-role"], role, `${r.method} ${template}`);
+      assert.deepEqual(op?.["security"], role === "none" ? [] : [{ bearer: [] }], `${r.method} ${template}`);
+    }
+  });
+
   test("names every error code with its one status (src/api/errors.ts)", () => {
     const schemas = contract.doc["components"] as { schemas: Record<string, { enum?: string[] }> };
     assert.deepEqual(schemas.schemas["ErrorCode"]?.enum, Object.keys(apiErrorStatusByCode));
@@ -326,6 +354,10 @@ describe("the OpenAPI document", { timeout: TEST_TIMEOUT_MS }, () => {
       statuses.add(Number(status));
     }
     for (const status of new Set(Object.values(apiErrorStatusByCode))) {
+      if (CONNECTION_STATUSES.has(status)) {
+        assert.ok(shared[status === 408 ? "RequestTimeout" : "TooManyConnections"], `no ${status} answer`);
+        continue;
+      }
       assert.ok(statuses.has(status), `no route documents the error status ${status}`);
     }
   });
@@ -336,6 +368,7 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
   const dir = mkdtempSync(join(tmpdir(), "raftstack-openapi-"));
   const cluster: RunningNode[] = [];
   let lone: RunningNode | undefined;
+  let guarded: RunningNode | undefined;
   const urls = new Map<On, string>();
 
   before(async () => {
@@ -354,6 +387,9 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
       });
     for (const id of [1, 2, 3]) cluster.push(await start(CLUSTER, id));
     lone = await start(LONE, 1, ["--request-timeout-ms", "200"]);
+    const tokenFile = join(dir, "tokens");
+    writeFileSync(tokenFile, `${READ_TOKEN} read\n`);
+    guarded = await start(GUARDED, 1, ["--auth-token-file", tokenFile]);
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {
       const leader = cluster.find((n) => n.status().role === "leader");
@@ -366,10 +402,12 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
       await new Promise((r) => setTimeout(r, 10));
     }
     urls.set("lone", lone.clientUrl);
+    urls.set("guarded", guarded.clientUrl);
   });
 
   after(async () => {
-    await Promise.all([...cluster, ...(lone === undefined ? [] : [lone])].map((n) => n.close()));
+    const others = [lone, guarded].filter((n): n is RunningNode => n !== undefined);
+    await Promise.all([...cluster, ...others].map((n) => n.close()));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -378,6 +416,7 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     const headers: Record<string, string> = {};
     if (k.body !== undefined) headers["content-type"] = k.type ?? (seed ? "text/plain" : "application/json");
     if (k.key !== undefined) headers["idempotency-key"] = k.key;
+    if (k.token !== undefined) headers["authorization"] = `Bearer ${k.token}`;
     const res = await fetch(`${urls.get(k.on)}${k.path}`, {
       method: k.method,
       headers,
@@ -414,6 +453,34 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     await check(seedCases("PUT"));
   });
 
+  test("access control: 401 without a token, 403 with a role too low", async () => {
+    await check([
+      { on: "guarded", method: "GET", path: "/v1/stacks", status: 401, code: "unauthorized" },
+      { on: "guarded", method: "POST", path: "/v1/stacks", body: json({ label: "g" }), status: 401 },
+      {
+        on: "guarded",
+        method: "POST",
+        path: "/v1/stacks",
+        body: json({ label: "g" }),
+        token: READ_TOKEN,
+        status: 403,
+        code: "forbidden",
+      },
+      { on: "guarded", method: "POST", path: "/sCreate", body: "g", type: "text/plain", status: 401 },
+      {
+        on: "guarded",
+        method: "POST",
+        path: "/sCreate",
+        body: "g",
+        type: "text/plain",
+        token: READ_TOKEN,
+        status: 403,
+      },
+      { on: "guarded", method: "GET", path: "/v1/members", token: READ_TOKEN, status: 200 },
+      { on: "guarded", method: "POST", path: "/v1/leader", token: READ_TOKEN, body: json({}), status: 403 },
+    ]);
+  });
+
   test("/v1/openapi.json serves docs/openapi.json as it is", async () => {
     const a = await run({ on: "leader", method: "GET", path: "/v1/openapi.json", status: 200 });
     assert.equal(a.text, readFileSync(DOC_PATH, "utf8"));
@@ -422,8 +489,9 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
   // Routes documented ahead of the server: validated once they answer, skipped (one line) until then.
   const membershipCases: readonly Case[] = [
     { on: "leader", method: "GET", path: "/v1/members", status: 200 },
-    { on: "follower", method: "GET", path: "/v1/members?stale=1", status: 200 },
+    { on: "follower", method: "GET", path: "/v1/members", status: 200 },
     { on: "leader", method: "POST", path: "/v1/members", body: "{", status: 400 },
+    { on: "leader", method: "POST", path: "/v1/members", body: BODY_TOO_LARGE, status: 413 },
     { on: "leader", method: "DELETE", path: "/v1/members/abc", status: 400 },
     // Id 4 on a port of this file that nothing listens on: a learner that never answers counts for no quorum.
     {
@@ -434,9 +502,61 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
       status: 200,
     },
     { on: "leader", method: "GET", path: "/v1/members", status: 200 },
+    {
+      on: "leader",
+      method: "POST",
+      path: "/v1/members",
+      body: json({ peerUrl: "http://127.0.0.1:24558", id: 1 }),
+      status: 409,
+      code: "config_invalid",
+    },
     { on: "leader", method: "DELETE", path: "/v1/members/4", status: 200 },
-    { on: "follower", method: "POST", path: "/v1/leader?redirect=1", body: json({}), status: 307 },
+    { on: "leader", method: "DELETE", path: "/v1/members/4", status: 409, code: "config_invalid" },
+    // raftexample's routes: id 5, again on a port nothing listens on.
+    {
+      on: "leader",
+      method: "POST",
+      path: "/5",
+      body: "http://127.0.0.1:24557",
+      type: "text/plain",
+      status: 204,
+    },
+    {
+      on: "leader",
+      method: "POST",
+      path: "/abc",
+      body: "http://127.0.0.1:24557",
+      type: "text/plain",
+      status: 404,
+    },
+    {
+      on: "leader",
+      method: "POST",
+      path: "/0",
+      body: "http://127.0.0.1:24557",
+      type: "text/plain",
+      status: 400,
+    },
+    {
+      on: "leader",
+      method: "POST",
+      path: "/1",
+      body: "http://127.0.0.1:24556",
+      type: "text/plain",
+      status: 409,
+    },
+    { on: "leader", method: "POST", path: "/6", body: BODY_TOO_LARGE, type: "text/plain", status: 413 },
+    { on: "leader", method: "DELETE", path: "/5", status: 204 },
+    { on: "leader", method: "DELETE", path: "/5", status: 409 },
+    { on: "leader", method: "DELETE", path: "/0", status: 400 },
+    { on: "leader", method: "DELETE", path: "/abc", status: 404 },
     { on: "lone", method: "POST", path: "/v1/members", body: json({ peerUrl: "http://x:1" }), status: 503 },
+    { on: "lone", method: "DELETE", path: "/v1/members/2", status: 503 },
+    { on: "lone", method: "POST", path: "/v1/leader", body: json({}), status: 503 },
+    { on: "lone", method: "POST", path: "/7", body: "http://x:1", type: "text/plain", status: 503 },
+    { on: "lone", method: "DELETE", path: "/2", status: 503 },
+    { on: "leader", method: "POST", path: "/v1/leader", body: json({ id: "x" }), status: 400 },
+    { on: "leader", method: "POST", path: "/v1/leader", body: BODY_TOO_LARGE, status: 413 },
     // Last: the leader changes.
     { on: "leader", method: "POST", path: "/v1/leader", body: json({}), status: 200 },
   ];
@@ -445,8 +565,9 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     { on: "follower", method: "GET", path: "/v1/snapshot", status: 503, code: "no_leader" },
   ];
   for (const [group, cases] of [
-    ["membership (issue 11)", membershipCases],
+    // Backup first: the membership cases end by moving the leadership.
     ["backup (issue 12, item 5)", snapshotCases],
+    ["membership (issue 11)", membershipCases],
   ] as const) {
     test(`the ${group} routes, once served`, async (t) => {
       const probe = cases[0] as Case;
@@ -459,7 +580,7 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     });
   }
 
-  test("every documented answer was seen (except 500 and 507, and pending routes)", () => {
+  test("every documented answer was seen (except 500, 507, 401, 403, and pending routes)", () => {
     const pending = new Set([...contract.pending().values()].flat());
     const missing = contract.documented().filter((s) => {
       const [method = "", template = "", status = ""] = s.split(" ");
