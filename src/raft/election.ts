@@ -8,7 +8,8 @@ type CampaignKind = "preVote" | "election" | "transfer";
 export function tickElection(r: RaftState): void {
   r.electionElapsed++;
   if (r.leaderUnreachable && leaderSilent(r)) suspectLeader(r);
-  if (r.canCampaign() && r.electionElapsed >= r.randomizedElectionTimeout) {
+  // The timeout first: canCampaign may scan the committed but unapplied entries.
+  if (r.electionElapsed >= r.randomizedElectionTimeout && r.canCampaign()) {
     r.electionElapsed = 0;
     campaign(r, r.opts.preVote ? "preVote" : "election");
   }

@@ -289,9 +289,23 @@ export class RaftState {
     return this.opts.checkQuorum && this.leader !== NONE && this.electionElapsed < this.opts.electionTicks;
   }
 
-  /** May start a campaign: a voter whose log is intact. */
+  /**
+   * May start a campaign: a voter whose log is intact and who has applied every committed configuration
+   * change. A node with committed changes still unapplied may be two or more changes behind, so its
+   * majorities need not overlap the cluster's (etcd's hup refuses the same way); it waits until its
+   * apply catches up.
+   */
   canCampaign(): boolean {
-    return this.tracker.isVoter(this.id) && !this.recovering;
+    return this.tracker.isVoter(this.id) && !this.recovering && !this.hasUnappliedConfig();
+  }
+
+  /** A configuration entry is committed but not applied yet (or a received snapshot is not applied). */
+  private hasUnappliedConfig(): boolean {
+    const lo = this.log.applied + 1;
+    const hi = this.log.committed + 1;
+    if (lo >= hi) return false;
+    const entries = this.log.slice(lo, hi, Number.POSITIVE_INFINITY);
+    return entries === undefined || entries.some((e) => e.kind === "config");
   }
 
   hardState(): HardState {
