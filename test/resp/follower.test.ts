@@ -1,14 +1,11 @@
-// RESP on followers: they forward writes to the leader over the peer connection. FORWARDING off runs
-// the tests of the time before (-NOLEADER naming the leader), to check them against an old build.
+// RESP on followers: they forward writes to the leader over the peer connection (these tests failed
+// before forwarding, when a follower answered -NOLEADER naming the leader).
 // Ports 28710..28732 (this file's range: 28700-28799; peer 287i0, HTTP 287i1, RESP 287i2).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { sleep, track } from "../e2e/harness.js";
 import { RespCluster } from "./harness.js";
-
-const FORWARDING = true;
-const needsForwarding = FORWARDING ? {} : { skip: "follower writes are not forwarded to the leader yet" };
 
 describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
   const c = track(new RespCluster(3, 28700)) as RespCluster;
@@ -31,20 +28,7 @@ describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
     await c.destroy();
   });
 
-  test("a write on a follower answers -NOLEADER naming the leader; nothing is applied", {
-    skip: FORWARDING,
-  }, async () => {
-    const f = await client(follower);
-    await assert.rejects(
-      f.lpush("f", "a"),
-      new RegExp(
-        `^ReplyError: NOLEADER this node is not the leader; node ${leader} is \\(http://127\\.0\\.0\\.1:${c.port(leader)}\\); nothing was applied$`,
-      ),
-    );
-    assert.equal(await f.llen("f"), 0);
-  });
-
-  test("LPUSH and LPOP on a follower, pipelined, answered in order", needsForwarding, async () => {
+  test("LPUSH and LPOP on a follower, pipelined, answered in order", async () => {
     const f = await client(follower);
     const results = (await f.pipeline().lpush("fw", "a", "b").lpop("fw").llen("fw").exec()) ?? [];
     assert.deepEqual(results, [
@@ -54,7 +38,7 @@ describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
     ]);
   });
 
-  test("BLPOP on a follower is woken by a push on the leader", needsForwarding, async () => {
+  test("BLPOP on a follower is woken by a push on the leader", async () => {
     const [waiter, pusher] = [await client(follower), await client(leader)];
     const popped = waiter.blpop("fw-wake", 5);
     await sleep(100);
@@ -80,7 +64,6 @@ describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
     await pusher.lpush("moved", "m");
     const got = await answer;
     assert.ok(Date.now() - started < 4000 + 2000, "answered by its timeout plus the request timeout");
-    if (FORWARDING) assert.deepEqual(got, { ok: ["moved", "m"] });
-    else assert.match(String((got as { err?: string }).err), /^NOLEADER/, JSON.stringify(got));
+    assert.deepEqual(got, { ok: ["moved", "m"] });
   });
 });
