@@ -90,6 +90,12 @@ export class DashboardFeed {
   private refreshing: Promise<void> | undefined;
   private wantedUntil = 0;
   private latest: DashboardUpdate | undefined;
+  /**
+   * The Authorization header of the latest viewer, sent with the peers' summary requests: on a node
+   * with access control the peers ask for a read token, and a feed only asks peers while someone
+   * watches, so it reads them with exactly that viewer's rights (no credential of its own).
+   */
+  private viewerAuthorization: string | undefined;
 
   constructor(
     private readonly source: DashboardSource,
@@ -118,6 +124,11 @@ export class DashboardFeed {
     if (!wasWanted || this.latest === undefined) await this.refresh();
     else await this.refreshing;
     return { ...(this.latest as DashboardUpdate), events: this.timeline, rates: this.chart };
+  }
+
+  /** Records the credentials of a request the server already authorized for the dashboard. */
+  viewedWith(authorization: string | undefined): void {
+    if (authorization !== undefined) this.viewerAuthorization = authorization;
   }
 
   /** What /v1/dashboard/summary answers to another member's dashboard. */
@@ -186,7 +197,15 @@ export class DashboardFeed {
     const self = this.source.status();
     const others = self.members.filter((m) => m.id !== self.id && m.clientUrl !== "");
     const answers = await Promise.all(
-      others.map((m) => fetchSummary(m.id, m.clientUrl, this.seqs.get(m.id) ?? 0, this.limits.peerTimeoutMs)),
+      others.map((m) =>
+        fetchSummary(
+          m.id,
+          m.clientUrl,
+          this.seqs.get(m.id) ?? 0,
+          this.limits.peerTimeoutMs,
+          this.viewerAuthorization,
+        ),
+      ),
     );
     const known = new Set(others.map((m) => m.id));
     for (const id of this.peers.keys()) if (!known.has(id)) this.peers.delete(id);

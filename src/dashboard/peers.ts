@@ -26,12 +26,16 @@ export const PEER_TIMEOUT_MS_DEFAULT = 400;
 /** Events one summary carries at most; the rest come with the next refresh. */
 export const SUMMARY_EVENTS_MAX = 200;
 
-/** Asks one member for its summary since event `since`, within `timeoutMs`. Never rejects. */
+/**
+ * Asks one member for its summary since event `since`, within `timeoutMs`, with the viewer's
+ * `authorization` header if any. Never rejects.
+ */
 export async function fetchSummary(
   id: number,
   clientUrl: string,
   since: number,
   timeoutMs: number,
+  authorization?: string,
 ): Promise<PeerAnswer> {
   const started = performance.now();
   const answer = (summary: PeerSummary | undefined, error: string | undefined): PeerAnswer => ({
@@ -44,6 +48,7 @@ export async function fetchSummary(
   try {
     const res = await fetch(`${clientUrl}/v1/dashboard/summary?since=${since}`, {
       signal: AbortSignal.timeout(timeoutMs),
+      ...(authorization === undefined ? {} : { headers: { Authorization: authorization } }),
     });
     if (!res.ok) {
       await res.body?.cancel();

@@ -54,7 +54,9 @@ export function dashboardRoutes(feed: DashboardFeed): readonly RouteSpec<Request
       method: "GET",
       path: "/v1/dashboard",
       format: "json",
+      crossOrigin: true,
       async handle(ctx) {
+        feed.viewedWith(ctx.req.headers.authorization);
         sendOpenJson(ctx, await feed.snapshot());
       },
     },
@@ -62,6 +64,7 @@ export function dashboardRoutes(feed: DashboardFeed): readonly RouteSpec<Request
       method: "GET",
       path: "/v1/dashboard/summary",
       format: "json",
+      crossOrigin: true,
       async handle(ctx) {
         const since = Number(ctx.url.searchParams.get("since") ?? "0");
         sendOpenJson(ctx, feed.summary(Number.isSafeInteger(since) && since >= 0 ? since : 0));
@@ -71,7 +74,9 @@ export function dashboardRoutes(feed: DashboardFeed): readonly RouteSpec<Request
       method: "GET",
       path: "/v1/dashboard/stream",
       format: "json",
+      crossOrigin: true,
       async handle(ctx) {
+        feed.viewedWith(ctx.req.headers.authorization);
         if (feed.sse.full) {
           ctx.res.setHeader("Retry-After", "5");
           ctx.res.setHeader("Access-Control-Allow-Origin", "*");

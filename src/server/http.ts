@@ -18,7 +18,7 @@ import { opsRoutes } from "./ops-routes.js";
 import { requestUrl } from "./request.js";
 import { ResponseWriter } from "./response.js";
 import { routeRole } from "./route-roles.js";
-import { Router, type RouteSpec } from "./routes.js";
+import { type Method, Router, type RouteSpec } from "./routes.js";
 import { seedRoutes } from "./seed-routes.js";
 import type { NodeService } from "./service.js";
 
@@ -145,6 +145,10 @@ export class HttpApi {
       return undefined;
     }
     const { routes, params } = found;
+    if (req.method === "OPTIONS" && routes.crossOrigin) {
+      answerPreflight(res, routes.methods);
+      return undefined;
+    }
     const route = routes.byMethod.get(req.method ?? "GET");
     if (route === undefined) {
       res.setHeader("Allow", routes.methods.join(", "));
@@ -162,4 +166,15 @@ export class HttpApi {
     }
     return route;
   }
+}
+
+/** A CORS preflight: any origin may send these methods with an Authorization header. */
+function answerPreflight(res: ServerResponse, methods: readonly Method[]): void {
+  res.writeHead(204, {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": methods.join(", "),
+    "Access-Control-Allow-Headers": "Authorization",
+    "Access-Control-Max-Age": "600",
+  });
+  res.end();
 }

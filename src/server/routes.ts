@@ -11,6 +11,11 @@ export interface RouteSpec<Ctx> {
   readonly method: Method;
   readonly path: string;
   readonly format: Format;
+  /**
+   * A page served by another member may read this route with a token: the dispatcher answers CORS
+   * preflights (OPTIONS) for its path. Only for read-only routes that already allow any origin.
+   */
+  readonly crossOrigin?: boolean;
   readonly handle: (ctx: Ctx, params: readonly string[]) => Promise<void>;
 }
 
@@ -20,6 +25,8 @@ export interface PathRoutes<Ctx> {
   readonly byMethod: ReadonlyMap<string, RouteSpec<Ctx>>;
   /** For the Allow header of a 405. */
   readonly methods: readonly Method[];
+  /** Some route of this path is `crossOrigin`: preflights are answered. */
+  readonly crossOrigin: boolean;
 }
 
 export interface RouteMatch<Ctx> {
@@ -53,7 +60,8 @@ export class Router<Ctx> {
       const format = specs[0]!.format;
       if (byMethod.size !== specs.length) throw new Error(`route ${path} has a method twice`);
       if (specs.some((r) => r.format !== format)) throw new Error(`route ${path} mixes formats`);
-      const routes = { format, byMethod, methods: [...byMethod.keys()] };
+      const crossOrigin = specs.some((r) => r.crossOrigin === true);
+      const routes = { format, byMethod, methods: [...byMethod.keys()], crossOrigin };
       const groups = path.split("/:").length - 1;
       if (groups === 0) {
         this.exact.set(path, { routes, params: NO_PARAMS });

@@ -1,11 +1,15 @@
 // The raftstack dashboard page: follows one node's event stream (/v1/dashboard/stream), falls over to
 // another member when that node stops answering, and drives the cluster console's control API when the
-// page's URL fragment carries its address and token (#control=http://127.0.0.1:P&token=T).
+// page's URL fragment carries its address and token (#control=http://127.0.0.1:P&token=T). On nodes
+// started with --auth-token-file the stream needs a read token: from the fragment (#auth=T) or typed
+// into the form the page shows after a 401; it is kept for this tab only (sessionStorage).
 
 (() => {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const control = fragment.get("control");
   const token = fragment.get("token");
+  const AUTH_KEY = "raftstack-auth";
+  let auth = fragment.get("auth") ?? sessionStorage.getItem(AUTH_KEY) ?? "";
   const $ = (id) => document.getElementById(id);
   /** A stream that shows no message for this long is given up for the next member. */
   const STALL_MS = 3500;
@@ -24,6 +28,7 @@
     ratesMax: 300,
     latest: undefined,
     processes: new Map(),
+    waitingForToken: false,
   };
 
   function el(tag, props, ...children) {
@@ -41,27 +46,80 @@
 
   // ---------------------------------------------------------------- stream
 
+  // The stream is read with fetch rather than EventSource: EventSource cannot send an Authorization header.
   function connect() {
     const origin = state.origins[state.current];
-    const stream = new EventSource(`${origin}/v1/dashboard/stream`);
-    state.stream = stream;
+    const aborter = new AbortController();
+    state.stream = { close: () => aborter.abort() };
     state.lastMessageAt = Date.now();
-    stream.addEventListener("init", (e) => {
-      const d = JSON.parse(e.data);
+    const headers = auth === "" ? {} : { Authorization: `Bearer ${auth}` };
+    fetch(`${origin}/v1/dashboard/stream`, { headers, signal: aborter.signal, cache: "no-store" })
+      .then(async (res) => {
+        if (res.status === 401 || res.status === 403) {
+          aborter.abort();
+          askForToken(res.status === 401 ? "this cluster needs a token" : "this token may not read");
+          return;
+        }
+        if (!res.ok || res.body === null) return; // The watchdog tries the next member.
+        await readEvents(res.body, origin);
+      })
+      .catch(() => {}); // Aborted, or the node is gone: the watchdog tries the next member.
+  }
+
+  /** Splits a Server-Sent Events body into its messages (event name + data line). */
+  async function readEvents(body, origin) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffered += value;
+      for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        let event = "message";
+        let data = "";
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event: ")) event = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+        }
+        if (data !== "") onMessage(event, JSON.parse(data), origin);
+        else state.lastMessageAt = Date.now(); // A keep-alive comment.
+      }
+    }
+  }
+
+  function onMessage(event, d, origin) {
+    if (event === "init") {
       state.timeline = d.events.slice();
       state.rates = d.rates.slice();
       state.timelineMax = d.limits.timelineEventsMax;
       state.ratesMax = d.limits.ratePointsMax;
-      received(d, origin);
-    });
-    stream.addEventListener("update", (e) => {
-      const d = JSON.parse(e.data);
+    } else if (event === "update") {
       mergeEvents(d.events);
       for (const r of d.rates) state.rates.push(r);
       if (state.rates.length > state.ratesMax) state.rates.splice(0, state.rates.length - state.ratesMax);
-      received(d, origin);
-    });
+    } else return;
+    received(d, origin);
   }
+
+  /** Shows the token form; the stream starts again once a token is entered. */
+  function askForToken(why) {
+    state.waitingForToken = true;
+    $("auth-why").textContent = why;
+    $("auth").hidden = false;
+    $("leader").textContent = "no access";
+    $("leader").className = "badge bad";
+  }
+
+  $("auth").addEventListener("submit", (e) => {
+    e.preventDefault();
+    auth = $("auth-token").value.trim();
+    sessionStorage.setItem(AUTH_KEY, auth);
+    $("auth").hidden = true;
+    state.waitingForToken = false;
+    connect();
+  });
 
   function received(d, origin) {
     state.lastMessageAt = Date.now();
@@ -78,7 +136,7 @@
 
   /** Every second: a stream silent for too long (its node died or froze) is replaced by the next member's. */
   function watchdog() {
-    if (Date.now() - state.lastMessageAt < STALL_MS) return;
+    if (state.waitingForToken || Date.now() - state.lastMessageAt < STALL_MS) return;
     state.stream?.close();
     state.current = (state.current + 1) % state.origins.length;
     $("source").textContent = `no answer; trying ${state.origins[state.current]}`;
