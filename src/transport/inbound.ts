@@ -27,6 +27,8 @@ export interface InboundStats {
 export interface InboundHooks {
   /** Whether a HELLO from this node id is accepted. */
   isPeer(id: NodeId): boolean;
+  /** A HELLO from `from` was accepted: that node is up and reaches this one. */
+  onHello(from: NodeId): void;
   /** Each message received, in order. */
   onMessage(msg: Message): void;
   /** A forwarded request; `respond` answers it on this connection. */
@@ -132,6 +134,7 @@ export class InboundConn {
       else {
         clearTimeout(this.helloTimer);
         this.from = h.from;
+        this.hooks.onHello(h.from);
       }
       return undefined;
     }

@@ -143,6 +143,17 @@ export class PeerLink {
     return false;
   }
 
+  /**
+   * The peer just connected to this node, so it is up: a link waiting out its reconnect backoff dials
+   * now. A node that starts or restarts after its peers would otherwise wait up to `reconnectMaxMs`
+   * for their links, and a leader elected meanwhile could not reach it (one more election).
+   */
+  peerIsUp(): void {
+    if (this.closed || this.reconnectTimer === undefined) return;
+    clearTimeout(this.reconnectTimer);
+    this.connect();
+  }
+
   connect(): void {
     if (this.closed) return;
     this.reconnectTimer = undefined;

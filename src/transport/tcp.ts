@@ -191,6 +191,7 @@ export class TcpTransport {
     }
     const conn = new InboundConn(this.shared, socket, {
       isPeer: (id) => this.links.has(id),
+      onHello: (id) => this.links.get(id)?.peerIsUp(),
       onMessage: this.opts.onMessage,
       onForward: this.opts.onForward ?? (() => {}),
       onClose: (c) => {

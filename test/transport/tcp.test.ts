@@ -177,6 +177,32 @@ describe("tcp transport", () => {
     }
   });
 
+  test("a link in reconnect backoff dials at once when that peer connects in", {
+    timeout: 15_000,
+  }, async () => {
+    const portB = await freePort();
+    const unreachable: NodeId[] = [];
+    // A 5-10 s backoff after the first refusal: without the early dial nothing arrives within 3 s.
+    const a = await startNode(1, 0, {
+      peers: new Map([[2, { host, port: portB }]]),
+      onUnreachable: (p) => unreachable.push(p),
+      limits: { reconnectMinMs: 10_000, reconnectMaxMs: 10_000 },
+    });
+    let b: Node | undefined;
+    try {
+      await waitFor("a failed connection attempt", () => unreachable.length >= 1);
+      b = await startNode(2, portB, { peers: new Map([[1, a.t.address()]]) });
+      b.t.send([hb(2, 1, 1)]);
+      await waitFor("b's hello at a", () => a.received.length >= 1, 3000);
+      a.t.send([hb(1, 2, 7)]);
+      const node = b;
+      await waitFor("a's message at b", () => node.received.some((m) => m.type === "heartbeat"), 3000);
+      assert.ok(a.t.stats().peers.get(2)!.connected);
+    } finally {
+      await Promise.all([a.t.close(), b?.t.close()]);
+    }
+  });
+
   test("the queue to a down peer stays bounded; essential messages evict bulk ones", {
     timeout: 15_000,
   }, async () => {
