@@ -292,6 +292,31 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
   });
 });
 
+describe("snapshot save", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("into a folder that does not exist: one line naming the file, exit 2, no node asked", async () => {
+    // Before the fix the failed open counted as a lost connection and was retried until the deadline.
+    const node = await new FakeNode(1, () => ({
+      status: 200,
+      json: { id: 1, leader: 1, members: [{ id: 1, clientUrl: "http://127.0.0.1:1" }] },
+    })).start();
+    const dir = mkdtempSync(join(tmpdir(), "raftstack-save-"));
+    try {
+      const file = join(dir, "missing", "backup.rsb");
+      const r = await cli(["snapshot", "save", file, "--endpoints", node.url, "--deadline-ms", "3000"]);
+      assert.equal(r.code, 2, r.err);
+      assert.equal(
+        r.err,
+        `raftstack: snapshot save: cannot write ${file}: ENOENT: no such file or directory, open '${file}.part'\n`,
+      );
+      assert.equal(r.out, "");
+      assert.equal(node.requests.length, 0, "the destination is checked before any node is asked");
+    } finally {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("repair", { timeout: TEST_TIMEOUT_MS }, () => {
   test("parsed by the one program: progress of the WAL scan on stderr, its flags and exit codes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "raftstack-repair-"));
