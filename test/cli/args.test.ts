@@ -268,11 +268,17 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
       peerUrl: "http://d:7007",
       clientUrl: "http://d:8007",
     });
+    // The next step on stderr: the command that starts the new member, every member in --cluster.
+    assert.match(
+      add.err,
+      /^start member 4 on its host .*:\n {2}.* --id 4 --cluster 1=http:\/\/a:7001,4=http:\/\/d:7007 --join --port 8007 --advertise-client-url http:\/\/d:8007 --data-dir \.\/raftstack-4\n$/,
+    );
+    assert.equal(node.requests[1]!.url, "/v1/members", "the member list, for the hint");
     assert.equal((await cli(["member", "remove", "--endpoints", node.url, "2"])).out, "2\n");
-    assert.deepEqual(node.requests[1], {
+    assert.deepEqual(node.requests[2], {
       method: "DELETE",
       url: "/v1/members/2",
-      key: node.requests[1]!.key,
+      key: node.requests[2]!.key,
       body: "",
     });
     const list = await cli(["member", "list", "--endpoints", node.url]);
