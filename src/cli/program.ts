@@ -157,7 +157,7 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
     });
 
   addClientCommands(program, io.out);
-  addMemberCommands(program, io.out);
+  addMemberCommands(program, io.out, io.err);
   addSnapshotCommands(program, io, ctx);
   return program;
 }

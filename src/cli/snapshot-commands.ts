@@ -4,7 +4,13 @@ import { EXIT_CORRUPT, EXIT_FAILURE, type NodeCommandContext } from "../node/ind
 import { BackupError } from "../storage/index.js";
 import { type ClientFlags, positiveInt, withEndpoints } from "./client-commands.js";
 import type { Io } from "./program.js";
-import { type RestoreFlags, restoreFromFile, SAVE_DEADLINE_MS_DEFAULT, saveBackup } from "./snapshot.js";
+import {
+  type RestoreFlags,
+  restoreFromFile,
+  SAVE_DEADLINE_MS_DEFAULT,
+  SnapshotFileError,
+  saveBackup,
+} from "./snapshot.js";
 
 /**
  * A backup error's exit code: 1 for a data dir that is not empty (nothing was written), 3 for a
@@ -20,9 +26,9 @@ export function addSnapshotCommands(program: Command, io: Io, ctx: NodeCommandCo
     .command("snapshot")
     .description("back up the cluster to a file, or seed a new cluster's data dirs from one");
   const failed = (what: string, err: unknown): void => {
-    if (!(err instanceof BackupError)) throw err;
+    if (!(err instanceof BackupError || err instanceof SnapshotFileError)) throw err;
     io.err.write(`raftstack snapshot ${what}: ${err.code}: ${err.message}\n`);
-    ctx.exitCode = backupExitCode(err);
+    ctx.exitCode = err instanceof BackupError ? backupExitCode(err) : EXIT_FAILURE;
   };
 
   withEndpoints(

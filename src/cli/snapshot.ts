@@ -1,6 +1,6 @@
 // `raftstack snapshot save` and `restore`: backups streamed from the leader, and new clusters seeded from them.
 import { createReadStream } from "node:fs";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, open, rename, rm, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { type ApiErrorCode, isApiErrorCode } from "../api/index.js";
@@ -34,6 +34,31 @@ async function leaderUrl(client: RaftstackClient): Promise<string | undefined> {
 }
 
 /**
+ * Writing the backup file failed after it was opened (disk full, I/O error): the save ends at once,
+ * since asking another node cannot help.
+ */
+export class SnapshotFileError extends Error {
+  override readonly name = "SnapshotFileError";
+  readonly code = "file_write_failed";
+}
+
+/**
+ * Opens `part` for the download before any node is asked, so a missing folder or a read-only one is
+ * a usage error naming the path (exit 2), not a retried "network" failure.
+ */
+async function openPart(file: string, part: string): Promise<FileHandle> {
+  try {
+    return await open(part, "w");
+  } catch (cause) {
+    throw new UsageError(
+      "invalid_value",
+      `snapshot save: cannot write ${file}: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+}
+
+/**
  * Streams a backup from the leader into `file` (through `file.part`, renamed once complete, checked
  * and durable). Retries while no leader is known or leadership moves, until the deadline.
  */
@@ -43,38 +68,64 @@ export async function saveBackup(
   progressOut: ProgressOut,
 ): Promise<SavedBackup> {
   const deadline = performance.now() + flags.deadlineMs;
+  const part = `${file}.part`;
+  const fh = await openPart(file, part);
   const client = new RaftstackClient({
     endpoints: flags.endpoints,
     timeoutMs: flags.timeoutMs,
     deadlineMs: flags.deadlineMs,
   });
+  let saved = false;
   let last = "no leader known";
   try {
     while (performance.now() < deadline) {
       const url = await leaderUrl(client);
       if (url !== undefined) {
         const remainingMs = Math.max(1, Math.ceil(deadline - performance.now()));
-        const saved = await download(`${url}/v1/snapshot`, file, remainingMs, progressOut).catch(
+        const got = await download(`${url}/v1/snapshot`, fh, part, remainingMs, progressOut).catch(
           (err: unknown): Download => {
-            // A definite answer or a damaged download ends the save; a lost connection (the leader
-            // stopped meanwhile) is tried again at whichever node leads next.
-            if (err instanceof RaftstackError || err instanceof BackupError) throw err;
+            // A definite answer, a damaged download or a failed write ends the save; a lost connection
+            // (the leader stopped meanwhile) is tried again at whichever node leads next.
+            if (
+              err instanceof RaftstackError ||
+              err instanceof BackupError ||
+              err instanceof SnapshotFileError
+            )
+              throw err;
             return { kind: "retry", why: `${url}: ${(err as Error).message}` };
           },
         );
-        if (saved.kind === "saved") return saved.backup;
-        last = saved.why;
+        if (got.kind === "saved") {
+          await fileStep(file, () => fh.close());
+          await fileStep(file, () => rename(part, file));
+          saved = true;
+          return { file, ...got.backup };
+        }
+        last = got.why;
       }
       await sleep(LEADER_RETRY_MS);
     }
   } finally {
     await client.close();
+    if (!saved) {
+      await fh.close().catch(() => {});
+      await rm(part, { force: true });
+    }
   }
   throw new RaftstackError("unavailable", 0, `snapshot save: ${last}; gave up after ${flags.deadlineMs} ms`);
 }
 
+/** One step of writing the backup file, its failure a SnapshotFileError naming the file. */
+async function fileStep<T>(file: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (cause) {
+    throw new SnapshotFileError(`cannot write ${file}: ${(cause as Error).message}`, { cause });
+  }
+}
+
 type Download =
-  | { readonly kind: "saved"; readonly backup: SavedBackup }
+  | { readonly kind: "saved"; readonly backup: Omit<SavedBackup, "file"> }
   | { readonly kind: "retry"; readonly why: string };
 
 /** The documented code of an error answer ({"error":{"code",...}}), if it has one. */
@@ -87,8 +138,10 @@ function errorCodeOf(text: string): ApiErrorCode | undefined {
   }
 }
 
+/** One attempt: the answer's body written into `fh` from its start (an earlier attempt's bytes are cut). */
 async function download(
   url: string,
+  fh: FileHandle,
   file: string,
   timeoutMs: number,
   progressOut: ProgressOut,
@@ -113,28 +166,22 @@ async function download(
   }
   const total = Number(res.headers["content-length"] ?? 0);
   const progress = terminalProgress({ out: progressOut, label: "snapshot save", total, unit: "bytes" });
-  const part = `${file}.part`;
   const verifier = new BackupVerifier();
-  const fh = await open(part, "w");
   let bytes = 0;
   try {
+    await fileStep(file, () => fh.truncate(0));
     for await (const chunk of res.body) {
-      verifier.push(chunk as Buffer);
-      await fh.write(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
+      const buf = chunk as Buffer;
+      verifier.push(buf);
+      await fileStep(file, () => fh.write(buf, 0, buf.length, bytes));
+      bytes += buf.length;
       progress.update(bytes);
     }
     const sha256 = verifier.finish();
-    await fh.sync();
-    await fh.close();
-    await rename(part, file);
+    await fileStep(file, () => fh.sync());
     const index = Number(res.headers["x-raft-snapshot-index"] ?? 0);
     const node = Number(res.headers["x-raft-node"] ?? 0);
-    return { kind: "saved", backup: { file, bytes, index, sha256, node } };
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await rm(part, { force: true });
-    throw err;
+    return { kind: "saved", backup: { bytes, index, sha256, node } };
   } finally {
     progress.finish();
   }

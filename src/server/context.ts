@@ -84,9 +84,10 @@ export class RequestContext {
 
   /**
    * With `?redirect=1` on a follower: answers 307 to the leader's client URL and returns true. With no
-   * leader known it refuses (503); a leader whose URL is not known yet is served by forwarding.
+   * leader known it refuses (503); a leader whose URL is not known yet is served by forwarding. Routes
+   * that change the cluster (membership, leadership) call it before acting; stack writes via `write`.
    */
-  private redirected(): boolean {
+  redirected(): boolean {
     const { service } = this.parts;
     if (this.url.searchParams.get("redirect") !== "1" || service.role() === "leader") return false;
     const leader = service.leader();

@@ -1,7 +1,7 @@
 // Membership on the client port (docs/membership.md): raftexample's `POST /{id}` and `DELETE /{id}`,
 // and the JSON routes under /v1/members and /v1/leader.
 import type { RequestContext } from "./context.js";
-import { ApiError, badRequest } from "./errors.js";
+import { badRequest } from "./errors.js";
 import { decodeText, parseJson } from "./request.js";
 import type { RouteSpec } from "./routes.js";
 
@@ -21,14 +21,6 @@ function parseMemberId(s: string): number {
   const id = /^[0-9]{1,16}$/.test(s) ? Number(s) : Number.NaN;
   if (!Number.isSafeInteger(id) || id < 1) throw badRequest(`member id must be a positive integer, got ${s}`);
   return id;
-}
-
-/** `/{id}` of raftexample: any other single segment is no route. */
-function raftexampleId(ctx: RequestContext, param: string | undefined): number {
-  if (param === undefined || !/^[0-9]+$/.test(param)) {
-    throw new ApiError("not_found", `no route ${ctx.url.pathname}`);
-  }
-  return parseMemberId(param);
 }
 
 function optionalString(body: Record<string, unknown>, name: string): string | undefined {
@@ -51,25 +43,33 @@ async function jsonBody(ctx: RequestContext): Promise<Record<string, unknown>> {
   return body.length === 0 ? {} : parseJson(body);
 }
 
+/**
+ * Every change of the cluster is made by the leader (a follower forwards it); with `?redirect=1` a
+ * follower answers 307 to the leader's client URL instead, as stack writes do.
+ */
 export const memberRoutes: readonly RouteSpec<RequestContext>[] = [
   {
     method: "POST",
-    path: "/:id",
+    // `#id`: digits only, so any other single segment is no route (404), not this route's 405.
+    path: "/#id",
     format: "text",
     // raftexample: `curl -L http://127.0.0.1:12380/4 -XPOST -d http://127.0.0.1:42379` adds node 4.
     async handle(ctx, [param]) {
-      const id = raftexampleId(ctx, param);
+      const id = parseMemberId(param ?? "");
       const peerUrl = parseMemberUrl(decodeText(await ctx.body()), "the body (the new member's peer URL)");
+      if (ctx.redirected()) return;
       await ctx.service.addMember({ id, peerUrl });
       ctx.sendRaw(204, {}, "");
     },
   },
   {
     method: "DELETE",
-    path: "/:id",
+    path: "/#id",
     format: "text",
     async handle(ctx, [param]) {
-      await ctx.service.removeMember(raftexampleId(ctx, param));
+      const id = parseMemberId(param ?? "");
+      if (ctx.redirected()) return;
+      await ctx.service.removeMember(id);
       ctx.sendRaw(204, {}, "");
     },
   },
@@ -91,6 +91,7 @@ export const memberRoutes: readonly RouteSpec<RequestContext>[] = [
       if (peerUrl === undefined) throw badRequest('"peerUrl" is required');
       const clientUrl = optionalString(body, "clientUrl");
       const id = optionalId(body, "id");
+      if (ctx.redirected()) return;
       const member = await ctx.service.addMember({
         peerUrl: parseMemberUrl(peerUrl, '"peerUrl"'),
         ...(clientUrl === undefined ? {} : { clientUrl: parseMemberUrl(clientUrl, '"clientUrl"') }),
@@ -105,6 +106,7 @@ export const memberRoutes: readonly RouteSpec<RequestContext>[] = [
     format: "json",
     async handle(ctx, [param]) {
       const id = parseMemberId(param ?? "");
+      if (ctx.redirected()) return;
       await ctx.service.removeMember(id);
       ctx.send(200, { id });
     },
@@ -115,6 +117,7 @@ export const memberRoutes: readonly RouteSpec<RequestContext>[] = [
     format: "json",
     async handle(ctx) {
       const id = optionalId(await jsonBody(ctx), "id");
+      if (ctx.redirected()) return;
       ctx.send(200, { leader: await ctx.service.transferLeader(id) });
     },
   },

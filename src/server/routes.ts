@@ -4,7 +4,9 @@ export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /**
  * One row of the route table: method and path pattern → handler, with the route's answer format.
- * A `:name` segment matches one non-empty path segment, handed to the handler in order. (When
+ * A `:name` segment matches one non-empty path segment, a `#name` segment one of digits only (so
+ * raftexample's `/#id` leaves every other single segment unmatched: 404, not 405), each handed to the
+ * handler in order. (When
  * authentication lands, the role a route requires is one more field here, checked by the dispatcher.)
  */
 export interface RouteSpec<Ctx> {
@@ -51,7 +53,7 @@ export class Router<Ctx> {
   constructor(table: readonly RouteSpec<Ctx>[]) {
     const byPath = new Map<string, RouteSpec<Ctx>[]>();
     for (const r of table) {
-      if (!/^(\/(:[a-z]+|[A-Za-z0-9_.-]+))+$/.test(r.path)) throw new Error(`bad route path ${r.path}`);
+      if (!/^(\/([:#][a-z]+|[A-Za-z0-9_.-]+))+$/.test(r.path)) throw new Error(`bad route path ${r.path}`);
       byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
     }
     const alternatives: string[] = [];
@@ -62,13 +64,18 @@ export class Router<Ctx> {
       if (specs.some((r) => r.format !== format)) throw new Error(`route ${path} mixes formats`);
       const crossOrigin = specs.some((r) => r.crossOrigin === true);
       const routes = { format, byMethod, methods: [...byMethod.keys()], crossOrigin };
-      const groups = path.split("/:").length - 1;
+      const groups = path.split(/\/[:#]/).length - 1;
       if (groups === 0) {
         this.exact.set(path, { routes, params: NO_PARAMS });
         continue;
       }
       // A parameter is one non-empty segment; a literal's only regex metacharacter is "." (checked above).
-      alternatives.push(path.replaceAll(".", "\\.").replace(/:[a-z]+/g, "([^/]+)"));
+      alternatives.push(
+        path
+          .replaceAll(".", "\\.")
+          .replace(/:[a-z]+/g, "([^/]+)")
+          .replace(/#[a-z]+/g, "([0-9]+)"),
+      );
       this.patternRoutes.push({ routes, groups });
     }
     this.patterns = alternatives.length === 0 ? undefined : new RegExp(`^(?:${alternatives.join("|")})$`);

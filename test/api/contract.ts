@@ -25,9 +25,23 @@ function asObject(v: unknown, what: string): JsonObject {
   return v as JsonObject;
 }
 
-/** `/v1/stacks/{id}/push` → a regex matching concrete paths. */
-function templateRegex(template: string): RegExp {
-  return new RegExp(`^${template.replaceAll(".", "\\.").replace(/\{[a-z]+\}/g, "[^/]+")}$`);
+/**
+ * `/v1/stacks/{id}/push` → a regex matching concrete paths. A parameter is any segment, unless the path
+ * item itself declares it with a `pattern` (raftexample's `/{id}`: digits): the router enforces that one,
+ * so another segment is no route.
+ */
+function templateRegex(template: string, item: JsonObject): RegExp {
+  const patterns = new Map<string, string>();
+  for (const p of (item["parameters"] ?? []) as JsonObject[]) {
+    const pattern = (p["schema"] as JsonObject | undefined)?.["pattern"];
+    if (p["in"] === "path" && typeof pattern === "string") {
+      patterns.set(String(p["name"]), pattern.replace(/^\^/, "").replace(/\$$/, ""));
+    }
+  }
+  const body = template
+    .replaceAll(".", "\\.")
+    .replace(/\{([a-z]+)\}/g, (_, name: string) => `(?:${patterns.get(name) ?? "[^/]+"})`);
+  return new RegExp(`^${body}$`);
 }
 
 /**
@@ -111,7 +125,10 @@ export class Contract {
   /** The documented path template that `path` (no query) falls under, if any. */
   template(path: string): string | undefined {
     const templates = Object.keys(this.paths);
-    return templates.find((t) => t === path) ?? templates.find((t) => templateRegex(t).test(path));
+    return (
+      templates.find((t) => t === path) ??
+      templates.find((t) => templateRegex(t, asObject(this.paths[t], t)).test(path))
+    );
   }
 
   /** A request body the server accepted must match the operation's request schema. */

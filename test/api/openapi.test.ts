@@ -192,8 +192,9 @@ const jsonCases: readonly Case[] = [
   { on: "leader", method: "GET", path: "/sCreate", status: 405 },
   { on: "leader", method: "POST", path: "/metrics", status: 405 },
   { on: "leader", method: "GET", path: "/v1/nope", status: 404, code: "not_found" },
-  // One segment is raftexample's member route (/{id}: POST and DELETE), so GET /nope is a 405.
-  { on: "leader", method: "GET", path: "/nope", status: 405 },
+  // raftexample's member route /{id} (POST and DELETE) takes digits only: GET /nope is no route, GET /4 a 405.
+  { on: "leader", method: "GET", path: "/nope", status: 404 },
+  { on: "leader", method: "GET", path: "/4", status: 405 },
   { on: "leader", method: "GET", path: "/no/such/path", status: 404 },
   // A node that has no leader: writes and linearizable reads are 503, and so are health and readiness.
   { on: "lone", method: "GET", path: "/v1/stacks", status: 503 },
@@ -301,7 +302,7 @@ describe("the OpenAPI document", { timeout: TEST_TIMEOUT_MS }, () => {
   });
 
   test("documents exactly the routes of the route table (and the pending ones)", () => {
-    const table = apiRoutes(0).map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`);
+    const table = apiRoutes(0).map((r) => `${r.method} ${r.path.replace(/[:#]([a-z]+)/g, "{$1}")}`);
     const documented = new Set(contract.documented().map((s) => s.split(" ").slice(0, 2).join(" ")));
     const pending = new Set([...contract.pending().values()].flat());
     const expected = new Set([...table, ...pending]);
@@ -310,7 +311,7 @@ describe("the OpenAPI document", { timeout: TEST_TIMEOUT_MS }, () => {
 
   test("names the role of every operation as src/server/route-roles.ts does", () => {
     for (const r of apiRoutes(0)) {
-      const template = r.path.replace(/:([a-z]+)/g, "{$1}");
+      const template = r.path.replace(/[:#]([a-z]+)/g, "{$1}");
       const op = (contract.paths[template] as Record<string, Record<string, unknown>>)[
         r.method.toLowerCase()
       ];
@@ -557,6 +558,26 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     { on: "lone", method: "DELETE", path: "/2", status: 503 },
     { on: "leader", method: "POST", path: "/v1/leader", body: json({ id: "x" }), status: 400 },
     { on: "leader", method: "POST", path: "/v1/leader", body: BODY_TOO_LARGE, status: 413 },
+    // ?redirect=1 on a follower: 307 to the leader, nothing changed (id 8 is never added).
+    {
+      on: "follower",
+      method: "POST",
+      path: "/v1/members?redirect=1",
+      body: json({ peerUrl: "http://127.0.0.1:24555", id: 8 }),
+      status: 307,
+    },
+    { on: "follower", method: "DELETE", path: "/v1/members/8?redirect=1", status: 307 },
+    { on: "follower", method: "POST", path: "/v1/leader?redirect=1", body: json({}), status: 307 },
+    {
+      on: "follower",
+      method: "POST",
+      path: "/8?redirect=1",
+      body: "http://127.0.0.1:24555",
+      type: "text/plain",
+      status: 307,
+    },
+    { on: "follower", method: "DELETE", path: "/8?redirect=1", status: 307 },
+    { on: "leader", method: "DELETE", path: "/v1/members/8", status: 409, code: "config_invalid" },
     // Last: the leader changes.
     { on: "leader", method: "POST", path: "/v1/leader", body: json({}), status: 200 },
   ];

@@ -268,11 +268,17 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
       peerUrl: "http://d:7007",
       clientUrl: "http://d:8007",
     });
+    // The next step on stderr: the command that starts the new member, every member in --cluster.
+    assert.match(
+      add.err,
+      /^start member 4 on its host .*:\n {2}.* --id 4 --cluster 1=http:\/\/a:7001,4=http:\/\/d:7007 --join --port 8007 --advertise-client-url http:\/\/d:8007 --data-dir \.\/raftstack-4\n$/,
+    );
+    assert.equal(node.requests[1]!.url, "/v1/members", "the member list, for the hint");
     assert.equal((await cli(["member", "remove", "--endpoints", node.url, "2"])).out, "2\n");
-    assert.deepEqual(node.requests[1], {
+    assert.deepEqual(node.requests[2], {
       method: "DELETE",
       url: "/v1/members/2",
-      key: node.requests[1]!.key,
+      key: node.requests[2]!.key,
       body: "",
     });
     const list = await cli(["member", "list", "--endpoints", node.url]);
@@ -289,6 +295,31 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /^raftstack: timeout: /);
     assert.equal(node.requests.length, before + 1, "a change with an unknown outcome is not sent again");
+  });
+});
+
+describe("snapshot save", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("into a folder that does not exist: one line naming the file, exit 2, no node asked", async () => {
+    // Before the fix the failed open counted as a lost connection and was retried until the deadline.
+    const node = await new FakeNode(1, () => ({
+      status: 200,
+      json: { id: 1, leader: 1, members: [{ id: 1, clientUrl: "http://127.0.0.1:1" }] },
+    })).start();
+    const dir = mkdtempSync(join(tmpdir(), "raftstack-save-"));
+    try {
+      const file = join(dir, "missing", "backup.rsb");
+      const r = await cli(["snapshot", "save", file, "--endpoints", node.url, "--deadline-ms", "3000"]);
+      assert.equal(r.code, 2, r.err);
+      assert.equal(
+        r.err,
+        `raftstack: snapshot save: cannot write ${file}: ENOENT: no such file or directory, open '${file}.part'\n`,
+      );
+      assert.equal(r.out, "");
+      assert.equal(node.requests.length, 0, "the destination is checked before any node is asked");
+    } finally {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

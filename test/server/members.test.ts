@@ -36,10 +36,35 @@ describe("membership routes", { timeout: 30_000 }, () => {
     assert.equal(again.status, apiErrorStatusByCode.config_invalid);
     assert.equal((await call(`${url}/4`, "DELETE")).status, 204);
     assert.deepEqual(service.memberList, []);
-    // Not an id: still no route; a bad URL: 400.
+    // Not an id: no route for any method (GET too: 404, not a 405 of /{id}); a bad URL: 400.
     assert.equal((await call(`${url}/nope`, "POST", "x")).status, 404);
+    assert.equal((await call(`${url}/nope`, "GET")).status, 404);
+    assert.equal((await call(`${url}/4`, "GET")).status, 405);
     assert.equal((await call(`${url}/5`, "POST", "not a url")).status, 400);
     assert.equal((await call(`${url}/5`, "POST", "http://no-port")).status, 400);
+  });
+
+  test("?redirect=1 on a follower: every change answers 307 to the leader and changes nothing", async () => {
+    const service = new FakeService(2, 1);
+    service.clientUrls.set(1, "http://10.0.0.1:2379");
+    const url = await serve(service);
+    const changes: [string, string, string?][] = [
+      ["POST", "/4?redirect=1", "http://10.0.0.4:2380"],
+      ["DELETE", "/4?redirect=1"],
+      ["POST", "/v1/members?redirect=1", JSON.stringify({ peerUrl: "http://10.0.0.4:2380" })],
+      ["DELETE", "/v1/members/4?redirect=1"],
+      ["POST", "/v1/leader?redirect=1", "{}"],
+    ];
+    for (const [method, path, body] of changes) {
+      const res = await fetch(`${url}${path}`, { method, body: body ?? null, redirect: "manual" });
+      assert.equal(res.status, 307, `${method} ${path}`);
+      assert.equal(res.headers.get("location"), `http://10.0.0.1:2379${path}`);
+    }
+    assert.deepEqual(service.memberList, []);
+    // A bad request is refused here, before any redirect.
+    assert.equal((await call(`${url}/4?redirect=1`, "POST", "not a url")).status, 400);
+    // Without ?redirect=1 a follower serves the change (the real node forwards it to the leader).
+    assert.equal((await call(`${url}/4`, "POST", "http://10.0.0.4:2380")).status, 204);
   });
 
   test("/v1/members: list, add (id assigned), remove; /v1/leader transfers", async () => {

@@ -27,6 +27,15 @@ describe("router", () => {
     }
   });
 
+  test("a #name parameter matches digits only, so other segments are no route", () => {
+    const router = new Router([row("POST", "/#id"), row("GET", "/v1/x/#id/:name")]);
+    assert.deepEqual(router.match("/42")?.params, ["42"]);
+    assert.deepEqual(router.match("/v1/x/7/a")?.params, ["7", "a"]);
+    for (const miss of ["/nope", "/4a", "/", "/v1/x/a/a", "/v1/x/7"]) {
+      assert.equal(router.match(miss), undefined, miss);
+    }
+  });
+
   test("a table with a method twice, mixed formats or a malformed path is refused", () => {
     assert.throws(() => new Router([row("GET", "/a"), row("GET", "/a")]), /method twice/);
     assert.throws(() => new Router([row("GET", "/a"), row("POST", "/a", "text")]), /mixes formats/);
