@@ -83,3 +83,35 @@ describe("membership: hand-off of a removed leader", () => {
     assertStateMachineSafety(c);
   });
 });
+
+describe("membership: promotion is checked by the core", () => {
+  // Scenario: learner 4 is added and then cut off (crashed, or a slow link) while the cluster goes on
+  // writing; an operator promotes it by hand. Only the driver's automatic promotion checked catch-up,
+  // so the core appended the promotion: {1,2,3,4} with a voter that holds nothing new, and with one
+  // more voter down (2) commits stop although three of four voters are "up". Now the core refuses any
+  // promotion of a learner that did not answer recently, lacks the applied configuration entry or
+  // lags by more than promoteLagEntriesMax, with `learner_behind`.
+  test("a learner that lags, never answered, or lacks its configuration entry is refused with learner_behind", () => {
+    const c = new Cluster(3, { seed: 1, limits: { promoteLagEntriesMax: 4 } });
+    c.elect(1);
+    c.addNode(4);
+    c.isolate(4);
+    assert.equal(c.raft(1).proposeConfChange(cc("addLearner", 4)).ok, true);
+    settle(c, 1);
+    const empty = c.raft(1).proposeConfChange(cc("promote", 4));
+    assert.deepEqual(empty, { ok: false, error: "learner_behind", leader: 1 }, "nothing acknowledged yet");
+    c.heal();
+    settle(c, 1);
+    c.isolate(4);
+    for (let i = 0; i < 10; i++) c.propose(1, `w${i}`);
+    settle(c, 1);
+    const behind = c.raft(1).proposeConfChange(cc("promote", 4));
+    assert.deepEqual(behind, { ok: false, error: "learner_behind", leader: 1 }, "10 entries behind, limit 4");
+    assert.deepEqual(c.raft(1).config.voters, [1, 2, 3]);
+    c.heal();
+    settle(c, 1);
+    assert.equal(c.raft(1).proposeConfChange(cc("promote", 4)).ok, true, "caught up: promoted");
+    settle(c, 1);
+    assert.deepEqual(c.raft(1).config.voters, [1, 2, 3, 4]);
+  });
+});
