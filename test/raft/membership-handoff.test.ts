@@ -115,3 +115,37 @@ describe("membership: promotion is checked by the core", () => {
     assert.deepEqual(c.raft(1).config.voters, [1, 2, 3, 4]);
   });
 });
+
+describe("membership: the no-campaign-while-unapplied rule (26ad546) cannot block elections", () => {
+  // Review of 26ad546: a node restarts with committed config entries in its log above its snapshot
+  // (applied = snapshot index), so it may not campaign until its driver has applied them again. The
+  // wait must end with the first Readies: it campaigns then, and the cluster elects without it being
+  // stuck. Passed when written (a guard, not a bug fix).
+  test("a restarted node with committed config entries to re-apply campaigns once it has applied them", () => {
+    const c = new Cluster(3, { seed: 1 });
+    c.elect(1);
+    c.addNode(4);
+    assert.equal(c.raft(1).proposeConfChange(cc("addLearner", 4)).ok, true);
+    settle(c, 1);
+    assert.equal(c.raft(1).proposeConfChange(cc("promote", 4)).ok, true);
+    settle(c, 1);
+    assert.deepEqual(c.raft(2).config.voters, [1, 2, 3, 4]);
+    c.crash(1);
+    c.restart(2);
+    assert.deepEqual(c.raft(2).config.voters, [1, 2, 3, 4], "configuration from the committed log");
+    assert.ok(c.raft(2).log.committed > c.raft(2).log.applied, "config entries to re-apply");
+    const sentBefore = c.sent.length;
+    c.tick(2, 40); // no Ready processed: it must not campaign
+    c.processAll();
+    c.deliver();
+    assert.ok(
+      !c.sent.slice(sentBefore).some((m) => m.type === "vote" && m.from === 2),
+      "no campaign while unapplied",
+    );
+    const leader = c.electAmong([2, 3, 4]);
+    assert.ok([2, 3, 4].includes(leader));
+    c.propose(leader, "after restart");
+    settle(c, leader);
+    assertStateMachineSafety(c);
+  });
+});
