@@ -93,6 +93,13 @@ export function confChangeRefusal(result: ProposeResult & { ok: false }): Error 
         "another configuration change is not applied yet (or the leader has not committed in its term); retry",
         result.leader,
       );
+    case "learner_behind":
+      // Retryable like a pending change: the learner catches up, and a waiting request tries again.
+      return new ConfChangeError(
+        "config_change_pending",
+        "the learner has not caught up with the leader's log (or did not answer recently); retry",
+        result.leader,
+      );
     case "config_invalid":
       return new ConfChangeError(
         "config_invalid",

@@ -50,7 +50,9 @@ export function describeEvent(event: TimelineEvent, self: NodeId): string {
     case "recoveryFinished":
       return `recovered: node ${event.leader} caught the log up to index ${event.index} in term ${event.term}`;
     case "transferRefused":
-      return `refused a leadership transfer from node ${event.from}: this node is recovering a lost log`;
+      return event.reason === "recovering"
+        ? `refused a leadership transfer from node ${event.from}: this node is recovering a lost log`
+        : `leadership transfer from node ${event.from} deferred: committed configuration changes are not applied yet`;
     case "configApplied":
       return `membership: ${event.op} node ${event.id} applied at index ${event.index} (voters ${event.voters.join(",")}${event.learners.length > 0 ? `; learners ${event.learners.join(",")}` : ""})`;
     case "removedLeaderStepsDown":

@@ -7,6 +7,7 @@ type CampaignKind = "preVote" | "election" | "transfer";
 /** Follower or candidate: count a tick and campaign when the randomized election timeout passes. */
 export function tickElection(r: RaftState): void {
   r.electionElapsed++;
+  if (r.transferDeferredTicks > 0) r.transferDeferredTicks--;
   if (r.leaderUnreachable && leaderSilent(r)) suspectLeader(r);
   // The timeout first: canCampaign may scan the committed but unapplied entries.
   if (r.electionElapsed >= r.randomizedElectionTimeout && r.canCampaign()) {
@@ -137,5 +138,22 @@ export function handleTimeoutNow(r: RaftState, from: number): void {
     r.emit({ type: "transferRefused", term: r.term, from, reason: "recovering" });
     return;
   }
+  if (!r.canCampaign() && r.hasUnappliedConfig()) {
+    // The leader saw us hold its whole log, but our driver has not applied every committed config entry
+    // (a removed leader's hand-off usually meets its removal in flight here). Dropping TimeoutNow would
+    // leave the cluster leaderless for an election timeout when the leader stepped down; campaigning
+    // now could use a stale configuration. Campaign once the entries are applied, within the time the
+    // leader gives a transfer (an election timeout).
+    r.transferDeferredTicks = r.opts.electionTicks;
+    r.emit({ type: "transferRefused", term: r.term, from, reason: "configUnapplied" });
+    return;
+  }
+  campaign(r, "transfer");
+}
+
+/** After an apply: a TimeoutNow deferred until the committed config entries were applied (handleTimeoutNow). */
+export function resumeDeferredTransfer(r: RaftState): void {
+  if (r.transferDeferredTicks === 0 || r.role !== "follower" || !r.canCampaign()) return;
+  r.transferDeferredTicks = 0;
   campaign(r, "transfer");
 }

@@ -71,12 +71,16 @@ export type RaftEvent =
       readonly leader: NodeId;
       readonly index: number;
     }
-  /** TimeoutNow arrived while recovering: a node that lost its log must not lead. */
+  /**
+   * TimeoutNow arrived while recovering (a node that lost its log must not lead), or while committed
+   * config entries are unapplied (`configUnapplied`: it campaigns once they are applied, within an
+   * election timeout).
+   */
   | {
       readonly type: "transferRefused";
       readonly term: number;
       readonly from: NodeId;
-      readonly reason: "recovering";
+      readonly reason: "recovering" | "configUnapplied";
     }
   | ConfigAppliedEvent
   /** This leader applied its own removal: it hands leadership to `to` (NONE if no voter is left to take it) and steps down. */

@@ -28,12 +28,26 @@ export function proposeConfChange(r: RaftState, cc: ConfChange): ProposeResult {
   if (oneAtATime && r.pendingConfIndex > r.log.applied)
     return { ok: false, error: "config_change_pending", leader: r.id };
   if (invalidReason(r.config, cc) !== undefined) return { ok: false, error: "config_invalid", leader: r.id };
+  if (cc.op === "promote" && !caughtUp(r, cc.id)) return { ok: false, error: "learner_behind", leader: r.id };
   const data = encodeConfigEntry(cc, applyChange(r.config, cc));
   r.uncommittedBytes += data.length;
   const index = r.appendEntries("config", [data]);
   r.pendingConfIndex = index;
   r.broadcastPending = true;
   return { ok: true, index, term: r.term, forwarded: false };
+}
+
+/**
+ * A learner may become a voter once it answered in the current check-quorum round, holds the applied
+ * configuration's entry (so it knows the voters it will count among: sim seed 48 promoted a learner
+ * with an empty log) and lags the leader's log by at most `promoteLagEntriesMax` entries. A voter
+ * further behind would count toward every quorum while it cannot acknowledge anything new, so one
+ * more failure would stop commits. Enforced here for every promotion, manual or automatic.
+ */
+function caughtUp(r: RaftState, id: NodeId): boolean {
+  const pr = r.tracker.progress.get(id);
+  if (pr === undefined || !pr.recentActive) return false;
+  return pr.match >= r.configIndex && r.log.lastIndex() - pr.match <= r.opts.limits.promoteLagEntriesMax;
 }
 
 /**
@@ -99,25 +113,40 @@ function configOf(e: Entry): ConfigState {
 }
 
 /**
- * This leader applied its own removal: it hands leadership to the most up-to-date voter (TimeoutNow as
- * soon as that voter holds the whole log) and steps down; without a reachable voter it steps down at
- * once and the others elect a leader when their election timeout passes.
+ * This leader applied its own removal: it hands leadership to a voter of the new configuration
+ * (TimeoutNow as soon as that voter holds the whole log; replication.ts then steps this leader down)
+ * and steps down at once only if the new configuration has no voter it tracks. A target that has not
+ * applied the committed changes yet campaigns once it has (election.ts), so the cluster does not wait
+ * an election timeout; if the target is down, tickLeader gives up after one.
  */
 function handOffRemovedLeadership(r: RaftState): void {
-  let best: NodeId = NONE;
-  let bestMatch = -1;
-  for (const id of r.config.voters) {
-    const pr = r.tracker.progress.get(id);
-    if (pr?.recentActive && pr.match > bestMatch) {
-      best = id;
-      bestMatch = pr.match;
-    }
-  }
-  r.emit({ type: "removedLeaderStepsDown", term: r.term, to: best });
-  if (best === NONE) {
+  const to = handOffTarget(r);
+  r.emit({ type: "removedLeaderStepsDown", term: r.term, to });
+  if (to === NONE) {
     r.becomeFollower(r.term, NONE, r.id);
     return;
   }
-  // Catches the voter up, then TimeoutNow; replication.ts steps a removed leader down once it is sent.
-  transferLeadership(r, best);
+  transferLeadership(r, to);
+}
+
+/**
+ * The voter to hand off to: one that answered in the current check-quorum round before one that did
+ * not (a round clears the flags, so right after one nobody counts as active although everyone is
+ * up), then the one holding the most of the log (the fewest entries to send before TimeoutNow).
+ */
+function handOffTarget(r: RaftState): NodeId {
+  let best: NodeId = NONE;
+  let bestActive = false;
+  let bestMatch = -1;
+  for (const id of r.config.voters) {
+    const pr = r.tracker.progress.get(id);
+    if (id === r.id || pr === undefined) continue;
+    const better = pr.recentActive !== bestActive ? pr.recentActive : pr.match > bestMatch;
+    if (best === NONE || better) {
+      best = id;
+      bestActive = pr.recentActive;
+      bestMatch = pr.match;
+    }
+  }
+  return best;
 }

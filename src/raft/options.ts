@@ -16,6 +16,8 @@ export interface RaftLimits {
   readonly applyBytesMax: number;
   /** Events kept for one Ready; more are counted in `Ready.eventsDropped`. */
   readonly eventsMax: number;
+  /** Entries a learner's log may lag the leader's last index when it is promoted (`learner_behind`). */
+  readonly promoteLagEntriesMax: number;
 }
 
 export const defaultRaftLimits: RaftLimits = {
@@ -27,6 +29,7 @@ export const defaultRaftLimits: RaftLimits = {
   readsPendingMax: 65536,
   applyBytesMax: 16 << 20,
   eventsMax: 256,
+  promoteLagEntriesMax: 1000,
 };
 
 /** Test-only switches that break one rule on purpose, so tests and the simulator can prove they notice. */

@@ -1,5 +1,12 @@
 import { type ConfChange, isMember } from "./confchange.js";
-import { handleVote, handleVoteResp, refuseVote, reportLeaderUnreachable, tickElection } from "./election.js";
+import {
+  handleVote,
+  handleVoteResp,
+  refuseVote,
+  reportLeaderUnreachable,
+  resumeDeferredTransfer,
+  tickElection,
+} from "./election.js";
 import { stepFollower } from "./follower.js";
 import type { RaftLog } from "./log.js";
 import { applyConfigEntries, proposeConfChange } from "./membership.js";
@@ -324,6 +331,7 @@ export class Raft {
     if (done.appliedTo > r.log.applied) r.log.appliedTo(done.appliedTo);
     if (r.role === "leader" && done.lastIndex > 0) selfPersisted(r);
     applyConfigEntries(r, done.configEntries);
+    resumeDeferredTransfer(r);
   }
 
   status(): Status {

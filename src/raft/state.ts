@@ -85,6 +85,11 @@ export class RaftState {
 
   /** Leader: the follower leadership is being handed to. */
   leadTransferee: NodeId = NONE;
+  /**
+   * Follower: ticks left to act on a TimeoutNow that arrived while committed config entries were still
+   * unapplied (no campaign then, see canCampaign); it campaigns once they are applied. 0: none.
+   */
+  transferDeferredTicks = 0;
   /** Leader: data bytes appended beyond the commit index. */
   uncommittedBytes = 0;
   readonly reads: ReadIndexQueue;
@@ -243,6 +248,7 @@ export class RaftState {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.opts.electionTicks + this.rng.int(this.opts.electionTicks);
     this.leadTransferee = NONE;
+    this.transferDeferredTicks = 0;
     this.uncommittedBytes = 0;
     this.reads.reset();
     this.broadcastPending = false;
@@ -300,7 +306,7 @@ export class RaftState {
   }
 
   /** A configuration entry is committed but not applied yet (or a received snapshot is not applied). */
-  private hasUnappliedConfig(): boolean {
+  hasUnappliedConfig(): boolean {
     const lo = this.log.applied + 1;
     const hi = this.log.committed + 1;
     if (lo >= hi) return false;

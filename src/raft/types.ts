@@ -198,7 +198,8 @@ export interface LogStorage {
 /**
  * Why a proposal was refused. `config_change_pending`: a configuration change is in the log above the
  * applied index, or this leader has not yet applied an entry of its term; `config_invalid`: the change
- * can never apply to the current configuration (docs/membership.md).
+ * can never apply to the current configuration; `learner_behind`: a promotion of a learner that has
+ * not caught up (docs/membership.md), worth retrying.
  */
 export type ProposeError =
   | "no_leader"
@@ -206,7 +207,8 @@ export type ProposeError =
   | "transfer_in_progress"
   | "uncommitted_full"
   | "config_change_pending"
-  | "config_invalid";
+  | "config_invalid"
+  | "learner_behind";
 
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number; readonly forwarded: boolean }

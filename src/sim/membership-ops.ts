@@ -11,6 +11,8 @@ export interface MembershipHost {
   leader(): SimNode | undefined;
   /** True once the fault phase is over. */
   stopped(): boolean;
+  /** Heals every link, then cuts `a` off from `b` (a partition). */
+  split(a: readonly NodeId[], b: readonly NodeId[]): void;
 }
 
 /** A replacement waits this long for its new node to be promoted before removing the old one. */
@@ -21,6 +23,9 @@ const replacePollMs = 100;
  * up or not), so several learners may wait side by side.
  */
 const manualPromoteMaxMs = 5_000;
+/** learnerSplit gives up after this long without two learners; it checks this often. */
+const learnerSplitWaitMs = 5_000;
+const learnerSplitPollMs = 5;
 /** Share of replacements whose removal is proposed at once, as an impatient operator would: refused. */
 const hastyReplaceRate = 0.3;
 
@@ -90,6 +95,34 @@ export class MembershipOps {
     if (leader === undefined || leader.raft.config.voters.length <= this.votersMin) return;
     this.counts.leaderRemoves++;
     this.change(leader, "remove", leader.id);
+  }
+
+  /**
+   * Grows by learners until the leader has two, then cuts the leader and its learners off from the
+   * other voters: a leader and new nodes in one zone, the rest of the voters in another. Nothing may
+   * commit on the leader's side (one voter of three), while the others elect among themselves; a
+   * quorum that counted learners (mutation countLearnersInQuorum) commits there with two learners, and
+   * the two sides then commit different entries at one index. Polls every few milliseconds, because
+   * the leader's driver promotes a caught-up learner soon after it joins.
+   */
+  learnerSplit(waitMs = learnerSplitWaitMs): void {
+    if (this.host.stopped() || waitMs <= 0) return;
+    if (waitMs === learnerSplitWaitMs) this.host.trace("learnerSplit", []);
+    const leader = this.host.leader();
+    if (leader !== undefined) {
+      const { voters, learners } = leader.raft.config;
+      const progress = leader.raft.status().progress;
+      const holding = learners.filter((id) => (progress.get(id)?.match ?? 0) >= leader.raft.configIndex);
+      if (holding.length >= 2) {
+        this.host.split(
+          [leader.id, ...learners],
+          voters.filter((id) => id !== leader.id),
+        );
+        return;
+      }
+      if (this.adding.size === 0) this.add();
+    }
+    this.host.after(learnerSplitPollMs, () => this.learnerSplit(waitMs - learnerSplitPollMs));
   }
 
   /** Replace: add a new node, wait until it is a voter, then remove a random old voter (maybe the leader). */

@@ -75,6 +75,12 @@ export class Nemesis {
       spawn: (node) => host.spawn(node),
       leader: () => this.leader(),
       stopped: () => this.stopped,
+      split: (a, b) => {
+        this.net.healAll();
+        this.net.split(a, b);
+        this.counts.partitions++;
+        this.host.trace("partition", [...a], `| ${b.join(" ")}`);
+      },
     });
   }
 
@@ -88,6 +94,8 @@ export class Nemesis {
 
   start(): void {
     this.schedule();
+    const splitAt = this.params.learnerSplitAtMs;
+    if (splitAt > 0) this.host.after(splitAt, () => this.stopped || this.membership.learnerSplit());
   }
 
   /** Ends the safety phase: no more faults; links, crashed and paused nodes are all healed. */
@@ -274,6 +282,9 @@ export class Nemesis {
         break;
       case "replaceMember":
         this.membership.replace();
+        break;
+      case "learnerSplit":
+        this.membership.learnerSplit();
         break;
       case "stop": {
         // SIGTERM: the leader hands over (Driver.handOver, as the node process does), then exits.

@@ -91,6 +91,11 @@ export interface SimParams {
   readonly spareNodes: number;
   /** The leader's driver promotes a learner within this many entries of its log (Driver option). */
   readonly promoteLagEntriesMax: number;
+  /**
+   * Membership runs: the nemesis runs `learnerSplit` once at this virtual time (0: never), early while
+   * spare nodes are left, besides any random picks of it.
+   */
+  readonly learnerSplitAtMs: number;
 }
 
 /** The nemesis' actions. */
@@ -122,6 +127,8 @@ export const faultKinds = [
   "removeMember",
   "removeLeader",
   "replaceMember",
+  // Two learners join, then the leader and the learners are cut off from the other voters.
+  "learnerSplit",
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -197,6 +204,7 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
     removeMember: 0,
     removeLeader: 0,
     replaceMember: 0,
+    learnerSplit: 0,
   };
   const clockOffsetMaxMs = rng.pick([0, 50, 5_000, 60_000]);
   const clockDriftMax = rng.pick([0, 0.001, 0.01, 0.05]);
@@ -215,6 +223,10 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
   // A repaired node restarts with its bootstrap configuration and no log; whether the repaired nodes stay a
   // minority of a changing configuration is not modelled yet, so membership runs leave repairs out.
   if (membership) faultWeights.repair = 0;
+  // Drawn after everything else, so membership runs drawing 0 here pick every fault as before.
+  const learnerSplit = rng.range(0, 6);
+  if (membership) faultWeights.learnerSplit = learnerSplit;
+  const learnerSplitAtMs = rng.range(200, 3000);
   for (const kind of overrides.disabledFaults ?? []) faultWeights[kind] = 0;
   return {
     ...params,
@@ -226,6 +238,8 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
     unreachableEveryMs,
     spareNodes: membership ? nodes + 1 : 0,
     promoteLagEntriesMax,
+    learnerSplitAtMs:
+      membership && !overrides.disabledFaults?.includes("learnerSplit") ? learnerSplitAtMs : 0,
   };
 }
 
@@ -242,7 +256,9 @@ export function describeParams(p: SimParams): string {
     `clients=${p.clients} stacks=${p.stacks} thinkMax=${p.thinkMaxMs}ms opTimeout=${p.opTimeoutMs}ms attempts=${p.attemptsMax}`,
     `clockOffsetMax=${p.clockOffsetMaxMs}ms clockDriftMax=${p.clockDriftMax} unreachableEvery=${p.unreachableEveryMs}ms`,
     ...(p.spareNodes > 0
-      ? [`membership: ${p.spareNodes} spare nodes, promoteLag=${p.promoteLagEntriesMax}`]
+      ? [
+          `membership: ${p.spareNodes} spare nodes, promoteLag=${p.promoteLagEntriesMax} learnerSplitAt=${p.learnerSplitAtMs}ms`,
+        ]
       : []),
     `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms disk=${p.diskMode}` +
       (p.diskMode === "wal"
