@@ -10,6 +10,7 @@ import { Driver } from "./driver.js";
 import type { DriverLimits } from "./driver-config.js";
 import { NodeError } from "./errors.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
+import { watchLoopStalls } from "./loop-stalls.js";
 import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
@@ -64,6 +65,7 @@ export class RaftNode {
   readonly id: number;
   private closing: Promise<void> | undefined;
   private cancelTicks: (() => void) | undefined;
+  private stopStallWatch: (() => void) | undefined;
   /** This node's client URL as published (the real port once the HTTP server listens). */
   private advertisedClientUrl: string;
   /** An `update` with this node's addresses is in flight; the next may start at `nextPublishMs`. */
@@ -231,6 +233,7 @@ export class RaftNode {
   async start(): Promise<void> {
     await this.transport.start();
     this.driver.start();
+    this.stopStallWatch = watchLoopStalls(this.logger);
     this.cancelTicks = systemClock.every(this.options.tickMs, () => {
       this.requests.tick();
       this.maybePublish();
@@ -398,6 +401,7 @@ export class RaftNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.cancelTicks?.();
+      this.stopStallWatch?.();
       this.driver.stop();
       this.requests.close();
       await this.transport.close();

@@ -1,0 +1,31 @@
+import type { Logger } from "pino";
+
+/** How often the watch looks; a stall shorter than this plus `stallMsMin` goes unseen. */
+const watchEveryMs = 10;
+/** A late wake-up worth a log line: well above timer jitter, well below a client-visible gap. */
+const stallMsMin = 40;
+
+/**
+ * At debug level only: logs each time this process's event loop woke up at least `stallMsMin` late,
+ * with the CPU it used meanwhile, so a gap seen by clients can be told apart as our own synchronous
+ * work (CPU ≈ the stall) or the process waiting for a CPU on a loaded machine (CPU ≪ the stall).
+ * Returns the function that stops it.
+ */
+export function watchLoopStalls(logger: Logger): () => void {
+  if (!logger.isLevelEnabled("debug")) return () => {};
+  let last = performance.now();
+  let cpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const used = process.cpuUsage(cpu);
+    const lateMs = now - last - watchEveryMs;
+    if (lateMs >= stallMsMin) {
+      const cpuMs = Math.round((used.user + used.system) / 1000);
+      logger.debug({ lateMs: Math.round(lateMs), cpuMs }, "event loop stalled");
+    }
+    last = now;
+    cpu = process.cpuUsage();
+  }, watchEveryMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
