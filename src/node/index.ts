@@ -7,6 +7,7 @@ export {
   type DriverLimits,
   type DriverMutations,
   defaultDriverLimits,
+  nodeRaftLimits,
 } from "./driver-config.js";
 export { ConfChangeError, NodeError, type NodeErrorCode } from "./errors.js";
 export { describeEvent, type NodeEvent, type TimelineEvent } from "./event-text.js";
@@ -42,5 +43,6 @@ export {
   validateNodeOptions,
 } from "./options.js";
 export type { Clock, DriverHooks, DriverStorage, Reply } from "./ports.js";
+export { PublishSchedule, type PublishState } from "./publish-schedule.js";
 export { RECENT_EVENTS_MAX_DEFAULT, type RecentEvent, RecentEvents } from "./recent-events.js";
 export { type RunningNode, type StartExtras, startNode } from "./start.js";
