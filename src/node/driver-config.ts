@@ -1,4 +1,4 @@
-import { defaultRaftLimits, type NodeId, type RaftConfig, type RaftLimits } from "../raft/index.js";
+import type { NodeId, RaftConfig } from "../raft/index.js";
 import type { StackMachineOptions } from "../stack/index.js";
 import type { ReplicatedMembers } from "./app-snapshot.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -11,21 +11,6 @@ export interface DriverLimits {
 }
 
 export const defaultDriverLimits: DriverLimits = { proposalsPendingMax: 65_536, readsPendingMax: 65_536 };
-
-/**
- * The core's limits as a node process uses them. A leader fills a follower's whole in-flight window in
- * one step, and the transport encodes all of it in that turn of the event loop: with the core's 32 MiB
- * window, a learner joining behind a 10,000-entry log had the leader encode the whole log at once
- * (60-120 ms of the leader's loop, during which no client write was answered: bench:membership
- * --trace). A 256 KiB window of 64 KiB appends keeps that burst to a few milliseconds; steady
- * replication keeps far less than that in flight (a batch per fsync round trip), and catching up still
- * moves 256 KiB per round trip.
- */
-export const nodeRaftLimits: RaftLimits = {
-  ...defaultRaftLimits,
-  appendBytesMax: 64 << 10,
-  inflightBytesMax: 256 << 10,
-};
 
 /** Test-only switches that break one driver rule on purpose (the simulator proves it notices). */
 export interface DriverMutations {

@@ -7,7 +7,6 @@ export {
   type DriverLimits,
   type DriverMutations,
   defaultDriverLimits,
-  nodeRaftLimits,
 } from "./driver-config.js";
 export { ConfChangeError, NodeError, type NodeErrorCode } from "./errors.js";
 export { describeEvent, type NodeEvent, type TimelineEvent } from "./event-text.js";

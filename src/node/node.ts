@@ -7,7 +7,7 @@ import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import { Driver } from "./driver.js";
-import { type DriverLimits, nodeRaftLimits } from "./driver-config.js";
+import type { DriverLimits } from "./driver-config.js";
 import { NodeError } from "./errors.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
 import { watchLoopStalls } from "./loop-stalls.js";
@@ -157,7 +157,6 @@ export class RaftNode {
             electionTicks: options.electionTicks,
             heartbeatTicks: options.heartbeatTicks,
             seed: (Math.random() * 0x7fffffff) | 0,
-            limits: nodeRaftLimits,
             ...(hooks === undefined ? {} : { mutations: hooks.raftMutations() }),
           },
           voters,

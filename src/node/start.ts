@@ -1,9 +1,9 @@
 import { pino } from "pino";
 import { DashboardFeed, dashboardRoutes } from "../dashboard/index.js";
+import { defaultRaftLimits } from "../raft/index.js";
 import { RespServer } from "../resp/index.js";
 import { HttpApi, proposalBytesMax } from "../server/index.js";
 import { assertFrameFits } from "../transport/index.js";
-import { nodeRaftLimits } from "./driver-config.js";
 import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
@@ -41,7 +41,7 @@ const TRANSFER_WAIT_MS = 1000;
 export async function startNode(options: NodeOptions, extras: StartExtras = {}): Promise<RunningNode> {
   // The layers meet here: the largest write a client may send (HTTP body or RESP request, which
   // resp/limits.ts keeps within the HTTP one) must fit one replicated append in one peer frame.
-  assertFrameFits(nodeRaftLimits, { entryBytesMax: proposalBytesMax() });
+  assertFrameFits(defaultRaftLimits, { entryBytesMax: proposalBytesMax() });
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
   // Read first: a missing certificate or a bad token file stops the start before storage opens.
   const security = loadSecurity(options.security, logger);
