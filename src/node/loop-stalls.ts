@@ -1,3 +1,4 @@
+import { PerformanceObserver } from "node:perf_hooks";
 import type { Logger } from "pino";
 
 /** How often the watch looks; a stall shorter than this plus `stallMsMin` goes unseen. */
@@ -5,10 +6,14 @@ const watchEveryMs = 10;
 /** A late wake-up worth a log line: well above timer jitter, well below a client-visible gap. */
 const stallMsMin = 40;
 
+/** A garbage collection worth a log line next to the stalls. */
+const gcMsMin = 10;
+
 /**
  * At debug level only: logs each time this process's event loop woke up at least `stallMsMin` late,
  * with the CPU it used meanwhile, so a gap seen by clients can be told apart as our own synchronous
- * work (CPU ≈ the stall) or the process waiting for a CPU on a loaded machine (CPU ≪ the stall).
+ * work (CPU ≈ the stall) or the process waiting for a CPU on a loaded machine (CPU ≪ the stall); and
+ * each garbage collection of at least `gcMsMin`, so such work can be told apart from ours.
  * Returns the function that stops it.
  */
 export function watchLoopStalls(logger: Logger): () => void {
@@ -27,5 +32,14 @@ export function watchLoopStalls(logger: Logger): () => void {
     cpu = process.cpuUsage();
   }, watchEveryMs);
   timer.unref();
-  return () => clearInterval(timer);
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.duration >= gcMsMin) logger.debug({ gcMs: Math.round(e.duration) }, "garbage collection");
+    }
+  });
+  gc.observe({ entryTypes: ["gc"] });
+  return () => {
+    clearInterval(timer);
+    gc.disconnect();
+  };
 }
