@@ -260,7 +260,7 @@ export class RaftNode {
     this.publish.started(now);
     this.requests.changeMember({ op: "update", id: this.id, ...own }).then(
       () => {
-        this.publish.succeeded(systemClock.now());
+        this.publish.succeeded(systemClock.now(), own);
         this.logger.info(own, "published this node's addresses");
       },
       (err: unknown) => {

@@ -15,13 +15,16 @@ export interface PublishState {
  * When a node publishes its addresses (an `update` change): one attempt at a time, at most one per
  * `retryMs`, only once its table shows an entry that differs. Not before this node applied the entry
  * that made it a member (until then its table is the bootstrap one, which lacks the client URL it is
- * about to learn from the log), and after a success not again for `holdOffMs` (a catching-up learner
- * applies its own update later than the leader answers): each needless update is one more change the
- * learner's promotion waits behind.
+ * about to learn from the log), and after a success not again for `holdOffMs` with the same addresses
+ * (a catching-up learner applies its own update later than the leader answers): each needless update
+ * is one more change the learner's promotion waits behind. New addresses (the client port a listener
+ * on port 0 got) are published without waiting for the hold-off.
  */
 export class PublishSchedule {
   private inFlight = false;
   private nextMs = 0;
+  private published: MemberAttrs | undefined;
+  private heldUntilMs = 0;
 
   constructor(
     private readonly retryMs: number,
@@ -33,7 +36,8 @@ export class PublishSchedule {
     if (this.inFlight || nowMs < this.nextMs || !s.leaderKnown || !s.member || s.known === undefined) {
       return false;
     }
-    return s.known.peerUrl !== s.own.peerUrl || s.known.clientUrl !== s.own.clientUrl;
+    if (same(s.known, s.own)) return false;
+    return this.published === undefined || !same(this.published, s.own) || nowMs >= this.heldUntilMs;
   }
 
   started(nowMs: number): void {
@@ -41,12 +45,17 @@ export class PublishSchedule {
     this.nextMs = nowMs + this.retryMs;
   }
 
-  succeeded(nowMs: number): void {
+  succeeded(nowMs: number, published: MemberAttrs): void {
     this.inFlight = false;
-    this.nextMs = nowMs + this.holdOffMs;
+    this.published = published;
+    this.heldUntilMs = nowMs + this.holdOffMs;
   }
 
   failed(): void {
     this.inFlight = false;
   }
+}
+
+function same(a: MemberAttrs, b: MemberAttrs): boolean {
+  return a.peerUrl === b.peerUrl && a.clientUrl === b.clientUrl;
 }

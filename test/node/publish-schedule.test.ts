@@ -43,9 +43,18 @@ describe("publishing a node's addresses", () => {
   test("after a success, not again while this node's table catches up to its own update", () => {
     const p = new PublishSchedule(150, 3000);
     p.started(0);
-    p.succeeded(100);
+    p.succeeded(100, own);
     assert.equal(p.due(400, state()), false);
     assert.equal(p.due(3099, state()), false);
     assert.equal(p.due(3100, state()), true, "the table still differs long after: publish again");
+  });
+
+  test("new addresses (the port a listener on port 0 got) do not wait for the hold-off", () => {
+    const p = new PublishSchedule(150, 3000);
+    const early = { peerUrl: "http://h:1", clientUrl: "http://h:0" };
+    p.started(0);
+    p.succeeded(100, early);
+    assert.equal(p.due(149, state({ known: early })), false, "one attempt per retryMs");
+    assert.equal(p.due(150, state({ known: early })), true);
   });
 });
