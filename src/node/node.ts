@@ -10,9 +10,11 @@ import { Driver } from "./driver.js";
 import type { DriverLimits } from "./driver-config.js";
 import { NodeError } from "./errors.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
+import { watchLoopStalls } from "./loop-stalls.js";
 import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
+import { PublishSchedule } from "./publish-schedule.js";
 import { RecentEvents } from "./recent-events.js";
 import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
 import type { TestHooks } from "./test-hooks.js";
@@ -55,6 +57,9 @@ export function clusterIdOf(token: string): string {
   return createHash("sha256").update(`raftstack cluster ${token}`).digest("hex").slice(0, 16);
 }
 
+/** Election timeouts between a successful publish of this node's addresses and the next attempt. */
+const publishHoldOffTimeouts = 20;
+
 /**
  * One node process's Raft peer: the shared Driver wired to the disk (DiskStorage over NodeDisk), the TCP
  * transport and the system clock, with promise-returning requests for the HTTP layer. Writes go to the
@@ -64,11 +69,11 @@ export class RaftNode {
   readonly id: number;
   private closing: Promise<void> | undefined;
   private cancelTicks: (() => void) | undefined;
+  private stopStallWatch: (() => void) | undefined;
   /** This node's client URL as published (the real port once the HTTP server listens). */
   private advertisedClientUrl: string;
-  /** An `update` with this node's addresses is in flight; the next may start at `nextPublishMs`. */
-  private publishing = false;
-  private nextPublishMs = 0;
+  /** When to publish this node's addresses: at most once per election timeout, then held off. */
+  private readonly publish: PublishSchedule;
 
   private constructor(
     readonly options: NodeOptions,
@@ -87,6 +92,8 @@ export class RaftNode {
   ) {
     this.id = options.id;
     this.advertisedClientUrl = options.advertiseClientUrl;
+    const electionTimeoutMs = options.electionTicks * options.tickMs;
+    this.publish = new PublishSchedule(electionTimeoutMs, publishHoldOffTimeouts * electionTimeoutMs);
   }
 
   /**
@@ -231,38 +238,36 @@ export class RaftNode {
   async start(): Promise<void> {
     await this.transport.start();
     this.driver.start();
+    this.stopStallWatch = watchLoopStalls(this.logger);
     this.cancelTicks = systemClock.every(this.options.tickMs, () => {
       this.requests.tick();
       this.maybePublish();
     });
   }
 
-  /**
-   * Publishes this node's addresses (an `update` change) when the applied table shows others, once a
-   * leader is known: one attempt at a time, at most one per election timeout.
-   */
+  /** Publishes this node's addresses (an `update` change) when `publish` says it is due. */
   private maybePublish(): void {
     const now = systemClock.now();
-    if (this.publishing || now < this.nextPublishMs || this.driver.raft.leader === NONE) return;
-    const peerUrl = selfMember(this.options).peerUrl;
-    const known = this.memberTable.get(this.id);
-    if (known === undefined || (known.peerUrl === peerUrl && known.clientUrl === this.advertisedClientUrl))
-      return;
-    this.publishing = true;
-    this.nextPublishMs = now + this.options.electionTicks * this.options.tickMs;
-    this.requests
-      .changeMember({ op: "update", id: this.id, peerUrl, clientUrl: this.advertisedClientUrl })
-      .then(
-        () =>
-          this.logger.info(
-            { clientUrl: this.advertisedClientUrl, peerUrl },
-            "published this node's addresses",
-          ),
-        (err: unknown) => this.logger.debug({ err }, "publishing this node's addresses failed; retrying"),
-      )
-      .finally(() => {
-        this.publishing = false;
-      });
+    const { voters, learners } = this.driver.membership;
+    const own = { peerUrl: selfMember(this.options).peerUrl, clientUrl: this.advertisedClientUrl };
+    const state = {
+      leaderKnown: this.driver.raft.leader !== NONE,
+      member: voters.includes(this.id) || learners.includes(this.id),
+      known: this.memberTable.get(this.id),
+      own,
+    };
+    if (!this.publish.due(now, state)) return;
+    this.publish.started(now);
+    this.requests.changeMember({ op: "update", id: this.id, ...own }).then(
+      () => {
+        this.publish.succeeded(systemClock.now(), own);
+        this.logger.info(own, "published this node's addresses");
+      },
+      (err: unknown) => {
+        this.publish.failed();
+        this.logger.debug({ err }, "publishing this node's addresses failed; retrying");
+      },
+    );
   }
 
   // ------------------------------------------------------------ membership
@@ -398,6 +403,7 @@ export class RaftNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.cancelTicks?.();
+      this.stopStallWatch?.();
       this.driver.stop();
       this.requests.close();
       await this.transport.close();
