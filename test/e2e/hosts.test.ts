@@ -81,6 +81,16 @@ function setUpNetwork(): string | undefined {
   }
 }
 
+/** Whether a TCP connection to 127.0.0.1:port inside host i's namespace succeeds. */
+function connectsInside(i: number, port: number): Promise<boolean> {
+  const probe = `require("net").connect(${port}, "127.0.0.1").on("connect", () => process.exit(0)).on("error", () => process.exit(1))`;
+  return new Promise((res) => {
+    execFile("ip", ["netns", "exec", ns(i), process.execPath, "-e", probe], { timeout: 5000 }, (err) =>
+      res(err === null),
+    );
+  });
+}
+
 function raftstack(args: readonly string[]): Promise<{ out: string; err: string }> {
   return new Promise((res, rej) => {
     execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (err, out, stderr) => {
@@ -209,6 +219,12 @@ describe("e2e: nodes on different hosts (network namespaces)", { timeout: 180_00
       three.members.map((m) => [m.id, m.peerUrl, m.clientUrl]),
       [1, 2, 3].map((i) => [i, peerUrl(i), clientUrl(i)]),
     );
+    // Bound on every interface of its host, not only the advertised address: loopback there answers too.
+    for (const i of [1, 2, 3]) {
+      for (const port of [PEER_PORT, CLIENT_PORT]) {
+        assert.ok(await connectsInside(i, port), `host ${i} listens on 127.0.0.1:${port} (0.0.0.0 bound)`);
+      }
+    }
     assert.equal((await http(1, "POST", "/sCreate", "jobs")).body, "1");
     const acked: string[] = [];
     for (let round = 0; round < 3; round++) {
