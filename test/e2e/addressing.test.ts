@@ -1,6 +1,7 @@
 // Issue 11's layout: ports of the user's choosing, no "client = peer + 1". Writes and reads through
 // every node (followers forward writes to the leader over the peer connection), redirects, RESP.
-// Ports 29200-29299 (this file's range): peers 29201, 29203, 29205; clients 29211-29213.
+// Ports 29200-29299 (this file's range): peers 29201, 29203, 29205; clients 29211-29213; the walkthrough's
+// cluster peers 29251, 29253, 29255, clients 29261-29263.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Cluster, curl, sleep, track } from "./harness.js";
@@ -90,5 +91,34 @@ describe("e2e: any port layout", { timeout: 90_000 }, () => {
       listed.members,
       expected.map(([id, peerUrl, clientUrl]) => ({ id, peerUrl, clientUrl, role: "voter" })),
     );
+  });
+});
+
+// The README's walkthrough with the same layout on other free ports (29251-29255 peers, 29261-29263
+// clients), in a cluster of its own so its first stack gets id 1 as the README says.
+describe("e2e: the README walkthrough on ports of the user's choosing", { timeout: 90_000 }, () => {
+  const c = track(new LayoutCluster(3, 29250)) as LayoutCluster;
+  after(() => c.destroy());
+
+  test("the README walkthrough verbatim on these ports: create, id, push, top, size, pop, kill, start", async () => {
+    c.startAll();
+    await c.waitLeader();
+    const run = (i: number, path: string, data: string) =>
+      curl(["-sS", "-L", `${c.url(i)}/${path}`, "-XPOST", "-d", data]);
+    assert.equal(await run(1, "sCreate", "1"), "1");
+    assert.equal(await run(1, "sId", "1"), "1");
+    assert.equal(await run(1, "sPush", "1,10"), "1");
+    assert.equal(await run(1, "sTop", "1"), "10");
+    assert.equal(await run(1, "sSize", "1"), "1");
+    assert.equal(await run(1, "sPop", "1"), "10");
+    // "kill 2", push and read through the others, "start 2": node 2 answers the new top too.
+    await c.kill(2);
+    await c.waitLeader([1, 3]);
+    assert.equal(await run(3, "sPush", "1,20"), "1");
+    assert.equal(await run(1, "sTop", "1"), "20");
+    c.start(2);
+    await c.waitApplied(2, (await c.status(3)).commit);
+    assert.equal(await run(2, "sTop", "1"), "20");
+    assert.equal(await run(2, "sPop", "1"), "20", "a write through the restarted node");
   });
 });
