@@ -1,5 +1,5 @@
 // Deliberate bugs in real node processes must be caught by short nemesis runs (the whole table is
-// `npm run nemesis:mutations`; docs/nemesis.md). Ports 29200-29239 belong to this file.
+// `npm run nemesis:mutations`; docs/nemesis.md). Ports 32000-32099 belong to this file (29200-29299 is e2e/addressing's).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { runMutations } from "./mutations.js";
 
-const BASE_PORT = 29200;
+const BASE_PORT = 32000;
 const DURATION_S = 20;
 
 describe("nemesis catches deliberate bugs", { timeout: 2 * (DURATION_S + 240) * 1000 }, () => {
