@@ -10,7 +10,7 @@ import {
   type Role,
   type Snapshot,
 } from "../raft/index.js";
-import { type Command, encodeCommand, type Outcome, StackMachine, setCommandAtMs } from "../stack/index.js";
+import { type Command, encodeCommandAt, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
 import { assertBatchFits, coreRefusal, ProposalBatch } from "./batch.js";
 import { ConfChanges, confChangeRefusal, mostCaughtUpVoter } from "./conf-changes.js";
@@ -178,9 +178,8 @@ export class Driver {
       reply.reject(refused);
       return;
     }
-    // Stamped in place: a spread copy of the command costs microseconds per write (stack/command.ts).
-    const data = encodeCommand(cmd);
-    setCommandAtMs(data, this.clock.wallMs());
+    // Stamped while encoding: a spread copy of the command costs microseconds per write (stack/command.ts).
+    const data = encodeCommandAt(cmd, this.clock.wallMs());
     if (!this.batch.fits(data.length)) this.proposeBatch();
     // A command larger than a batch goes alone (it fits an append: start.ts asserts proposalBytesMax).
     this.batch.add(data, reply, this.clock.now());

@@ -6,7 +6,14 @@ export {
   encodeBatch,
   isBatch,
 } from "./batch.js";
-export { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome, setCommandAtMs } from "./codec.js";
+export {
+  decodeCommand,
+  decodeOutcome,
+  encodeCommand,
+  encodeCommandAt,
+  encodeOutcome,
+  setCommandAtMs,
+} from "./codec.js";
 export { commandOf } from "./command.js";
 export { type ErrorCode, errorCodes, httpStatusByCode, httpStatusOf } from "./errors.js";
 export {

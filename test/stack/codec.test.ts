@@ -6,6 +6,7 @@ import {
   decodeCommand,
   decodeOutcome,
   encodeCommand,
+  encodeCommandAt,
   encodeOutcome,
   errorCodes,
   type Outcome,
@@ -150,5 +151,15 @@ describe("binary codec", () => {
     setCommandAtMs(bytes, 1_234);
     assert.deepEqual(decodeCommand(bytes), { type: "pop", id: 3, key: "k", atMs: 1_234 });
     assert.throws(() => setCommandAtMs(new Uint8Array(3), 1));
+  });
+
+  test("encodeCommandAt stamps its timestamp and leaves the command as it was", () => {
+    const cmd: Command = { type: "lpush", label: "s", items: ["a"], key: "k", atMs: 5 };
+    const bytes = encodeCommandAt(cmd, 1_234);
+    assert.deepEqual(decodeCommand(bytes), { ...cmd, atMs: 1_234 });
+    assert.equal(cmd.atMs, 5);
+    const restamped = encodeCommand(cmd);
+    setCommandAtMs(restamped, 1_234);
+    assert.deepEqual(bytes, restamped);
   });
 });
