@@ -18,7 +18,7 @@ const opCodes = {
 } as const;
 
 /**
- * Layout: version u8, op u8, atMs f64 LE at byte offset 2 (fixed, see setCommandAtMs), key presence u8
+ * Layout: version u8, op u8, atMs f64 LE at byte offset 2 (fixed: commandFingerprint skips it), key presence u8
  * (+ key string), then the operation's fields.
  */
 export function encodeCommand(cmd: Command): Uint8Array {
@@ -87,13 +87,7 @@ function readStrings(r: Reader): string[] {
   return list;
 }
 
-/** Overwrites the timestamp of an encoded command in place, so a leader can stamp a forwarded proposal. */
-export function setCommandAtMs(data: Uint8Array, atMs: number): void {
-  if (data.length < 10 || data[0] !== commandVersion) throw new Error("not an encoded command");
-  new DataView(data.buffer, data.byteOffset, data.byteLength).setFloat64(2, atMs, true);
-}
-
-/** An encoded command's timestamp: bytes 2..10 (see encodeCommand and setCommandAtMs). */
+/** An encoded command's timestamp: bytes 2..10 (see encodeCommand). */
 const atMsStart = 2;
 const atMsEnd = 10;
 

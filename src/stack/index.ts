@@ -12,7 +12,6 @@ export {
   encodeCommand,
   encodeCommandAt,
   encodeOutcome,
-  setCommandAtMs,
 } from "./codec.js";
 export { commandOf } from "./command.js";
 export { type ErrorCode, errorCodes, httpStatusByCode, httpStatusOf } from "./errors.js";
