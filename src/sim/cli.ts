@@ -164,7 +164,7 @@ if (opts.seeds === undefined) {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.membership ? ", membership" : ""}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
+    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.membership ? ", membership" : ""}${opts.clients ? `, ${opts.clients} clients` : ""}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
       `in ${seconds.toFixed(1)}s: ${(opts.seeds / seconds).toFixed(1)} seeds/s, ` +
       `${(virtualMs / 1000 / seconds).toFixed(0)} virtual s per s; ` +
       `violations ${failed.length}${failed.length > 0 ? ` (seeds ${failed.join(" ")})` : ""}; ` +
