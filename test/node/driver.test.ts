@@ -8,13 +8,23 @@ import { HeldStorage, ManualClock, SentMessages } from "./helpers.js";
 
 const requestTimeoutMs = 500;
 
-async function startDriver(voters: readonly number[], limits?: DriverConfig["limits"]) {
+async function startDriver(
+  voters: readonly number[],
+  limits?: DriverConfig["limits"],
+  raftLimits?: DriverConfig["raft"]["limits"],
+) {
   const inner = await DiskStorage.open(new MemDisk(), "/n1", { bootstrapConfig: { voters, learners: [] } });
   const storage = new HeldStorage(inner);
   const clock = new ManualClock();
   const network = new SentMessages();
   const config: DriverConfig = {
-    raft: { id: 1, electionTicks: 10, heartbeatTicks: 3, seed: 7 },
+    raft: {
+      id: 1,
+      electionTicks: 10,
+      heartbeatTicks: 3,
+      seed: 7,
+      ...(raftLimits === undefined ? {} : { limits: raftLimits }),
+    },
     voters,
     tickMs: 10,
     snapshotEntries: 10_000,
@@ -27,8 +37,8 @@ async function startDriver(voters: readonly number[], limits?: DriverConfig["lim
 }
 
 /** A single-voter node elects itself within two election timeouts. */
-async function leader(limits?: DriverConfig["limits"]) {
-  const started = await startDriver([1], limits);
+async function leader(limits?: DriverConfig["limits"], raftLimits?: DriverConfig["raft"]["limits"]) {
+  const started = await startDriver([1], limits, raftLimits);
   await started.clock.advance(400);
   assert.equal(started.driver.raft.role, "leader");
   return started;
@@ -121,6 +131,34 @@ describe("the driver", () => {
       answers.map((a) => a()),
       [1, 2, 3, 4, 5, 6, 7].map((id) => ({ ok: true, value: { ok: true, kind: "created", id } })),
     );
+  });
+
+  test("a batch the core refuses (uncommitted bytes full) refuses each of its commands with busy", async () => {
+    const { driver, storage, clock } = await leader(
+      { commandsPerBatchMax: 4, batchBytesMax: 100 },
+      { uncommittedBytesMax: 150 },
+    );
+    // Nothing commits while the write is held: the uncommitted bytes only grow.
+    storage.hold = true;
+    const turns: (() => Settled)[][] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      turns.push(["a", "b", "c", "d"].map((label) => propose(driver, `${label}${turn}`)));
+      await clock.settle();
+    }
+    const codes = (answers: (() => Settled)[]) =>
+      answers.map((a) => {
+        const s = a();
+        return s === undefined ? "waiting" : s.ok ? "ok" : s.error.code;
+      });
+    assert.deepEqual(codes(turns[0]!), ["waiting", "waiting", "waiting", "waiting"]);
+    assert.deepEqual(codes(turns[1]!), ["waiting", "waiting", "waiting", "waiting"]);
+    assert.deepEqual(codes(turns[2]!), ["busy", "busy", "busy", "busy"]);
+    assert.equal(driver.proposalsPending, 8);
+    storage.release();
+    await clock.settle();
+    storage.release();
+    await clock.settle();
+    assert.deepEqual([...codes(turns[0]!), ...codes(turns[1]!)], new Array(8).fill("ok"));
   });
 
   test("batch limits that do not fit the core's append are refused at construction", async () => {
