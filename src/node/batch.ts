@@ -1,7 +1,20 @@
-import { defaultRaftLimits, type NodeId, type RaftLimits } from "../raft/index.js";
-import { type BatchLimits, batchEntryBytesMax, encodeBatch, type Outcome } from "../stack/index.js";
+import {
+  defaultRaftLimits,
+  type Entry,
+  NONE,
+  type NodeId,
+  type RaftLimits,
+  type Role,
+} from "../raft/index.js";
+import {
+  type BatchLimits,
+  batchEntryBytesMax,
+  encodeBatch,
+  type Outcome,
+  type StackMachine,
+} from "../stack/index.js";
 import { NodeError } from "./errors.js";
-import type { Reply } from "./ports.js";
+import type { DriverHooks, Reply } from "./ports.js";
 
 /**
  * Throws RangeError unless a full batch under `limits` fits the core's limits: one append
@@ -91,4 +104,42 @@ export function coreRefusal(error: string, leader: NodeId): NodeError {
   const code =
     error === "uncommitted_full" ? "busy" : error === "transfer_in_progress" ? "not_leader" : "no_leader";
   return new NodeError(code, `proposal refused: ${error}`, leader);
+}
+
+/** Why a proposal cannot be taken now (stopped, not the leader, too many pending), if it cannot. */
+export function proposalRefusal(
+  stopped: boolean,
+  role: Role,
+  leader: NodeId,
+  pendingFull: boolean,
+): NodeError | undefined {
+  if (stopped) return new NodeError("stopped", "node is shutting down");
+  if (role !== "leader") {
+    return leader === NONE
+      ? new NodeError("no_leader", "no leader known; retry", NONE)
+      : new NodeError("not_leader", `node ${leader} is the leader`, leader);
+  }
+  return pendingFull ? new NodeError("busy", "too many proposals pending; retry", leader) : undefined;
+}
+
+/**
+ * Applies committed entry `e` to `machine` and returns its commands' outcomes in order (one for a single
+ * command, one per command of a batch, none for a no-op or configuration entry), telling
+ * `commandApplied` about each right after it ran.
+ */
+export function applyOne(
+  machine: StackMachine,
+  e: Entry,
+  commandApplied: DriverHooks["commandApplied"],
+): Outcome[] {
+  const outcomes: Outcome[] = [];
+  if (e.kind !== "normal") {
+    machine.applyNoop(e.index);
+    return outcomes;
+  }
+  machine.applyEntry(e.index, e.data, (command, outcome) => {
+    outcomes.push(outcome);
+    commandApplied?.(command, outcome);
+  });
+  return outcomes;
 }

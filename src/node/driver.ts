@@ -12,7 +12,7 @@ import {
 } from "../raft/index.js";
 import { type Command, encodeCommandAt, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
-import { assertBatchFits, coreRefusal, ProposalBatch } from "./batch.js";
+import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
 import { ConfChanges, confChangeRefusal, mostCaughtUpVoter } from "./conf-changes.js";
 import {
   type DriverConfig,
@@ -172,7 +172,9 @@ export class Driver {
    * into one log entry (stack/batch.ts), each answered with its own outcome or refusal.
    */
   propose(cmd: Command, reply: Reply<Outcome>): void {
-    const refused = this.proposalRefusal();
+    const { role, leader } = this.raft;
+    const full = this.proposalsPending >= this.limits.proposalsPendingMax;
+    const refused = proposalRefusal(this.stopped, role, leader, full);
     if (refused !== undefined) {
       this.metrics?.proposalsRefused.inc({ code: refused.code });
       reply.reject(refused);
@@ -306,21 +308,6 @@ export class Driver {
   /** Resolves once no Ready is being processed (an in-flight save finished). */
   async idle(): Promise<void> {
     while (this.loop !== undefined) await this.loop;
-  }
-
-  /** Why a proposal cannot be taken now (stopped, not the leader, too many pending), if it cannot. */
-  private proposalRefusal(): NodeError | undefined {
-    if (this.stopped) return new NodeError("stopped", "node is shutting down");
-    const leader = this.raft.leader;
-    if (this.raft.role !== "leader") {
-      return leader === NONE
-        ? new NodeError("no_leader", "no leader known; retry", NONE)
-        : new NodeError("not_leader", `node ${leader} is the leader`, leader);
-    }
-    if (this.proposalsPending >= this.limits.proposalsPendingMax) {
-      return new NodeError("busy", "too many proposals pending; retry", leader);
-    }
-    return undefined;
   }
 
   private afterInput(): void {
@@ -476,16 +463,9 @@ export class Driver {
     const now = this.clock.now();
     const { applied, commandApplied } = this.hooks;
     const machine = this.machine_;
-    let outcomes: Outcome[] = [];
-    const collect = (command: Uint8Array, outcome: Outcome): void => {
-      outcomes.push(outcome);
-      commandApplied?.(command, outcome);
-    };
     let commands = 0;
     for (const e of entries) {
-      outcomes = [];
-      if (e.kind === "normal") machine.applyEntry(e.index, e.data, collect);
-      else machine.applyNoop(e.index);
+      const outcomes = applyOne(machine, e, commandApplied);
       // The core applies the change in advance(); the node's member table and the waiter learn it here.
       if (e.kind === "config") this.confChange.applied(e, this.raft.leader, this.hooks.configApplied);
       applied?.(e, outcomes);
