@@ -28,7 +28,7 @@ export class RateSamples {
     const commits = cur.count - old.count;
     const point: RatePoint = {
       t: atMs / 1000,
-      writesPerSec: Math.max(0, sample.entriesApplied - prev.sample.entriesApplied) / seconds,
+      writesPerSec: Math.max(0, sample.commandsApplied - prev.sample.commandsApplied) / seconds,
       meanMs: commits > 0 ? round2(((cur.sum - old.sum) / commits) * 1000) : null,
       p50Ms: quantileMs(cur.buckets, old.buckets, commits, 0.5),
       p99Ms: quantileMs(cur.buckets, old.buckets, commits, 0.99),

@@ -1,16 +1,24 @@
 import type { NodeId, RaftConfig } from "../raft/index.js";
-import type { StackMachineOptions } from "../stack/index.js";
+import { type BatchLimits, defaultBatchLimits, type StackMachineOptions } from "../stack/index.js";
 import type { ReplicatedMembers } from "./app-snapshot.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork } from "./ports.js";
 
-/** Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing. */
-export interface DriverLimits {
+/**
+ * Bounds on work waiting inside the driver; past them requests fail fast with 503 instead of queueing.
+ * The batch limits (stack/batch.ts) bound one log entry of proposals gathered in a turn.
+ */
+export interface DriverLimits extends BatchLimits {
+  /** Commands proposed or gathered for the next batch and not answered yet. */
   readonly proposalsPendingMax: number;
   readonly readsPendingMax: number;
 }
 
-export const defaultDriverLimits: DriverLimits = { proposalsPendingMax: 65_536, readsPendingMax: 65_536 };
+export const defaultDriverLimits: DriverLimits = {
+  proposalsPendingMax: 65_536,
+  readsPendingMax: 65_536,
+  ...defaultBatchLimits,
+};
 
 /** Test-only switches that break one driver rule on purpose (the simulator proves it notices). */
 export interface DriverMutations {
@@ -32,7 +40,14 @@ export interface DriverConfig {
    */
   readonly promoteLagEntriesMax?: number;
   readonly tickMs: number;
-  /** Applied entries between two state-machine snapshots. */
+  /**
+   * Applied log entries between two state-machine snapshots. Entries, not commands, although a batch
+   * entry carries up to commandsPerBatchMax commands: the snapshot points are log indexes, the same on
+   * every replica (members stagger them by index), and compaction and follower catch-up work in
+   * entries. The commands between snapshots grow with the batches (replay after a restart: at most
+   * snapshotEntries × commandsPerBatchMax commands, about a second per 500,000 here), and the
+   * snapshot cost per write shrinks by the same factor, which is the point under pipelined load.
+   */
   readonly snapshotEntries: number;
   readonly requestTimeoutMs: number;
   readonly limits?: Partial<DriverLimits>;

@@ -10,8 +10,9 @@ import {
   type Role,
   type Snapshot,
 } from "../raft/index.js";
-import { type Command, encodeCommand, type Outcome, StackMachine } from "../stack/index.js";
+import { type Command, encodeCommandAt, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
+import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
 import { ConfChanges, confChangeRefusal, mostCaughtUpVoter } from "./conf-changes.js";
 import {
   type DriverConfig,
@@ -20,13 +21,14 @@ import {
   defaultDriverLimits,
 } from "./driver-config.js";
 import { NodeError } from "./errors.js";
-import { describeEvent } from "./event-text.js";
+import { reportEvents } from "./event-text.js";
 import { membershipNote } from "./membership.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
 import { PendingReads } from "./reads.js";
 import { LocalSnapshots } from "./snapshots.js";
+import { waitUntil } from "./wait.js";
 
 /**
  * The one driver loop around a Raft peer, used by the node process and the simulator alike: ticks it,
@@ -39,6 +41,8 @@ export class Driver {
   readonly raft: Raft;
   private machine_: StackMachine;
   private readonly proposals: PendingProposals;
+  /** Proposals of this turn, proposed as one entry when the Ready loop runs (or the batch is full). */
+  private readonly batch: ProposalBatch;
   private readonly confChange = new ConfChanges();
   private readonly reads = new PendingReads();
   private readonly limits: DriverLimits;
@@ -92,6 +96,8 @@ export class Driver {
       failed: (err) => this.fail(err),
     });
     this.limits = { ...defaultDriverLimits, ...config.limits };
+    assertBatchFits(this.limits, config.raft.limits);
+    this.batch = new ProposalBatch(this.limits);
     this.proposals = new PendingProposals(deps.metrics);
   }
 
@@ -100,9 +106,9 @@ export class Driver {
     return this.machine_;
   }
 
-  /** Proposals waiting for their outcome (leader only). */
+  /** Commands waiting for their outcome, proposed or gathered for the next batch (leader only). */
   get proposalsPending(): number {
-    return this.proposals.size;
+    return this.proposals.size + this.batch.size;
   }
 
   /** The applied configuration: voters, learners and removed ids. */
@@ -162,33 +168,50 @@ export class Driver {
    * Proposes a command (leader only) and answers `reply` with its outcome once applied here. The
    * command carries this leader's clock, whatever the caller stamped, so session time is always the
    * leader's; a proposal forwarded by a follower (membership work) enters here too, with a Reply that
-   * sends the result back to it.
+   * sends the result back to it. The commands proposed in one turn (before the Ready loop runs) go
+   * into one log entry (stack/batch.ts), each answered with its own outcome or refusal.
    */
   propose(cmd: Command, reply: Reply<Outcome>): void {
-    const refused = this.proposalRefusal();
+    const { role, leader } = this.raft;
+    const full = this.proposalsPending >= this.limits.proposalsPendingMax;
+    const refused = proposalRefusal(this.stopped, role, leader, full);
     if (refused !== undefined) {
       this.metrics?.proposalsRefused.inc({ code: refused.code });
       reply.reject(refused);
       return;
     }
-    const result = this.raft.propose([encodeCommand({ ...cmd, atMs: this.clock.wallMs() })]);
+    // Stamped while encoding: a spread copy of the command costs microseconds per write (stack/command.ts).
+    const data = encodeCommandAt(cmd, this.clock.wallMs());
+    if (!this.batch.fits(data.length)) this.proposeBatch();
+    // A command larger than a batch goes alone (it fits an append: start.ts asserts proposalBytesMax).
+    this.batch.add(data, reply, this.clock.now());
+    if (!this.batch.fits(0)) this.proposeBatch();
+    this.afterInput();
+  }
+
+  /**
+   * Proposes the gathered commands as one entry: a single command in its own format (as before
+   * batches), several as a batch. A refusal by the core refuses each command: nothing was proposed.
+   */
+  private proposeBatch(): void {
+    const taken = this.batch.take();
+    if (taken === undefined) return;
+    const { replies, startedMs } = taken;
+    const result = this.raft.propose([taken.data]);
     if (!result.ok) {
-      // Leadership moving away is a refusal like not_leader: nothing was proposed; try the next leader.
-      const code =
-        result.error === "uncommitted_full"
-          ? "busy"
-          : result.error === "transfer_in_progress"
-            ? "not_leader"
-            : "no_leader";
-      this.metrics?.proposalsRefused.inc({ code });
-      reply.reject(new NodeError(code, `proposal refused: ${result.error}`, result.leader));
+      const error = coreRefusal(result.error, result.leader);
+      this.metrics?.proposalsRefused.inc({ code: error.code }, replies.length);
+      for (const reply of replies) reply.reject(error);
       return;
     }
-    this.metrics?.proposals.inc();
-    const startedMs = this.clock.now();
-    const deadlineMs = startedMs + this.config.requestTimeoutMs;
-    this.proposals.add(result.index, result.term, startedMs, deadlineMs, reply);
-    this.afterInput();
+    this.metrics?.proposals.inc(replies.length);
+    this.proposals.add(
+      result.index,
+      result.term,
+      startedMs,
+      startedMs + this.config.requestTimeoutMs,
+      replies,
+    );
   }
 
   /**
@@ -265,13 +288,12 @@ export class Driver {
     const best = mostCaughtUpVoter(this.raft.status());
     if (best === NONE || !this.transferLeadership(best)) return false;
     const deadline = this.clock.now() + waitMs;
-    await new Promise<void>((resolve) => {
-      const cancel = this.clock.every(this.config.tickMs, () => {
-        if (this.raft.role === "leader" && this.clock.now() < deadline && !this.stopped) return;
-        cancel();
-        resolve();
-      });
-    });
+    await waitUntil(
+      this.clock,
+      this.config.tickMs,
+      deadline,
+      () => this.raft.role !== "leader" || this.stopped,
+    );
     return this.raft.role !== "leader";
   }
 
@@ -286,21 +308,6 @@ export class Driver {
   /** Resolves once no Ready is being processed (an in-flight save finished). */
   async idle(): Promise<void> {
     while (this.loop !== undefined) await this.loop;
-  }
-
-  /** Why a proposal cannot be taken now (stopped, not the leader, too many pending), if it cannot. */
-  private proposalRefusal(): NodeError | undefined {
-    if (this.stopped) return new NodeError("stopped", "node is shutting down");
-    const leader = this.raft.leader;
-    if (this.raft.role !== "leader") {
-      return leader === NONE
-        ? new NodeError("no_leader", "no leader known; retry", NONE)
-        : new NodeError("not_leader", `node ${leader} is the leader`, leader);
-    }
-    if (this.proposals.size >= this.limits.proposalsPendingMax) {
-      return new NodeError("busy", "too many proposals pending; retry", leader);
-    }
-    return undefined;
   }
 
   private afterInput(): void {
@@ -328,7 +335,9 @@ export class Driver {
    */
   private drive(): void {
     try {
-      while (!this.stopped && this.raft.hasReady()) {
+      for (;;) {
+        this.proposeBatch();
+        if (this.stopped || !this.raft.hasReady()) break;
         const rd = this.raft.ready();
         const appliedEarly = this.beforePersist(rd);
         const saving = this.persist(rd);
@@ -372,7 +381,7 @@ export class Driver {
   /** Sends what may leave before the write and applies what was durable already; true if it applied. */
   private beforePersist(rd: Ready): boolean {
     this.metrics?.readyBatches.inc();
-    this.logEvents(rd);
+    reportEvents(rd.events, rd.eventsDropped, this.id, this.hooks, this.logger);
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.committed.length > 0) this.hooks.committed?.(rd.committed);
     this.network.send(rd.sendNow);
@@ -409,22 +418,6 @@ export class Driver {
     if (this.raft.configIndex <= this.machine_.appliedIndex) {
       this.snapshots.maybeStart(this.machine_, this.raft.config, this.deps.members);
     }
-  }
-
-  /**
-   * Hands what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
-   * with their reason, check-quorum step-downs, lost or recovering logs, applied configuration
-   * changes) to the hooks (the dashboard's timeline) and logs each as one readable line at info, so an
-   * election storm or a membership change leaves a trace.
-   */
-  private logEvents(rd: Ready): void {
-    if (rd.events.length === 0 && rd.eventsDropped === 0) return;
-    this.hooks.events?.(rd.events, rd.eventsDropped);
-    const logger = this.logger;
-    if (logger === undefined) return;
-    for (const event of rd.events) logger.info(event, describeEvent(event, this.id));
-    if (rd.eventsDropped > 0)
-      logger.info({ eventsDropped: rd.eventsDropped }, "raft: events left out (core's eventsMax)");
   }
 
   private onSoftState(role: Role, leader: NodeId): void {
@@ -465,20 +458,22 @@ export class Driver {
     this.hooks.machineChanged?.(this.machine_);
   }
 
-  /** Applies committed entries in order and answers the proposal registered at each index. */
+  /** Applies committed entries in order and answers the proposals registered at each index. */
   private apply(entries: readonly Entry[]): void {
     const now = this.clock.now();
-    const applied = this.hooks.applied;
+    const { applied, commandApplied } = this.hooks;
     const machine = this.machine_;
+    let commands = 0;
     for (const e of entries) {
-      const outcome = e.kind === "normal" ? machine.apply(e.index, e.data) : undefined;
-      if (outcome === undefined) machine.applyNoop(e.index);
+      const outcomes = applyOne(machine, e, commandApplied);
       // The core applies the change in advance(); the node's member table and the waiter learn it here.
       if (e.kind === "config") this.confChange.applied(e, this.raft.leader, this.hooks.configApplied);
-      applied?.(e, outcome);
-      this.proposals.applied(e, outcome, now, this.raft.leader);
+      applied?.(e, outcomes);
+      this.proposals.applied(e, e.kind === "normal" ? outcomes : undefined, now, this.raft.leader);
+      commands += outcomes.length;
     }
     this.metrics?.entriesApplied.inc(entries.length);
+    this.metrics?.commandsApplied.inc(commands);
     this.hooks.machineChanged?.(machine);
   }
 
@@ -491,6 +486,7 @@ export class Driver {
   }
 
   private failAll(error: NodeError): void {
+    this.batch.rejectAll(error);
     this.proposals.failAll("stopped", error.message, NONE);
     this.confChange.fail(error);
     this.reads.failAll(error);

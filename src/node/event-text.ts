@@ -1,4 +1,5 @@
 import type { NodeId, RaftEvent, VoteRefusal } from "../raft/index.js";
+import type { DriverHooks, DriverLogger } from "./ports.js";
 
 /** Why a vote was refused, in words an operator reads in the log and on the dashboard's timeline. */
 const refusalText: Readonly<Record<VoteRefusal, string>> = {
@@ -75,4 +76,24 @@ function describeUnknown(event: { readonly type: string }): string {
     ([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`,
   );
   return parts.length === 0 ? type : `${type}: ${parts.join(", ")}`;
+}
+
+/**
+ * Hands what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
+ * with their reason, check-quorum step-downs, lost or recovering logs, applied configuration
+ * changes) to the hooks (the dashboard's timeline) and logs each as one readable line at info, so an
+ * election storm or a membership change leaves a trace.
+ */
+export function reportEvents(
+  events: readonly RaftEvent[],
+  dropped: number,
+  self: NodeId,
+  hooks: DriverHooks,
+  logger: DriverLogger | undefined,
+): void {
+  if (events.length === 0 && dropped === 0) return;
+  hooks.events?.(events, dropped);
+  if (logger === undefined) return;
+  for (const event of events) logger.info(event, describeEvent(event, self));
+  if (dropped > 0) logger.info({ eventsDropped: dropped }, "raft: events left out (core's eventsMax)");
 }

@@ -32,6 +32,8 @@ export interface RouteLabel {
 /** What the dashboard samples once a second: counters, and the commit latency histogram's buckets. */
 export interface MetricsSample {
   readonly entriesApplied: number;
+  /** Commands applied: a batch entry carries several (the write rate counts these). */
+  readonly commandsApplied: number;
   readonly proposals: number;
   readonly commitLatency: {
     readonly count: number;
@@ -63,6 +65,7 @@ export class NodeMetrics {
   readonly readLatency: Histogram;
   readonly leaderChanges: Counter;
   readonly entriesApplied: Counter;
+  readonly commandsApplied: Counter;
   readonly snapshots: Counter<"kind">;
   readonly readyBatches: Counter;
   private readonly snapshotDuration: Histogram<"kind">;
@@ -89,7 +92,7 @@ export class NodeMetrics {
     });
     this.commitLatency = new Histogram({
       name: "raftstack_commit_latency_seconds",
-      help: "Proposal to applied outcome on the leader",
+      help: "Proposal to applied outcome on the leader, observed once per log entry (a batch's commands share it)",
       buckets,
       registers,
     });
@@ -112,7 +115,12 @@ export class NodeMetrics {
     });
     this.entriesApplied = new Counter({
       name: "raftstack_entries_applied_total",
-      help: "Log entries applied",
+      help: "Log entries applied (a batch entry carries several commands)",
+      registers,
+    });
+    this.commandsApplied = new Counter({
+      name: "raftstack_commands_applied_total",
+      help: "Stack commands applied (one per write; a batch entry applies several)",
       registers,
     });
     this.snapshots = new Counter({
@@ -176,8 +184,9 @@ export class NodeMetrics {
 
   /** The dashboard's once-a-second sample (prom-client reads are async). */
   async sample(): Promise<MetricsSample> {
-    const [applied, proposals, latency] = await Promise.all([
+    const [applied, commands, proposals, latency] = await Promise.all([
       this.entriesApplied.get(),
+      this.commandsApplied.get(),
       this.proposals.get(),
       this.commitLatency.get(),
     ]);
@@ -191,6 +200,7 @@ export class NodeMetrics {
     }
     return {
       entriesApplied: applied.values[0]?.value ?? 0,
+      commandsApplied: commands.values[0]?.value ?? 0,
       proposals: proposals.values[0]?.value ?? 0,
       commitLatency: { count, sum, buckets },
     };

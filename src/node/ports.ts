@@ -55,8 +55,17 @@ export interface Reply<T> {
 export interface DriverHooks {
   /** A Ready's committed entries, before they are applied. */
   committed?(entries: readonly Entry[]): void;
-  /** One entry applied; `outcome` is undefined for entries that carry no command. */
-  applied?(entry: Entry, outcome: Outcome | undefined): void;
+  /**
+   * One entry applied, with one outcome per command it carries in the entry's order (one for a single
+   * command, one per command for a batch, none for a no-op or configuration entry). The array is the
+   * hook's to keep.
+   */
+  applied?(entry: Entry, outcomes: readonly Outcome[]): void;
+  /**
+   * One command of an entry applied (a single-command entry or one command of a batch): called right
+   * after it ran, before the next command of the batch, so the machine shows its effect alone.
+   */
+  commandApplied?(command: Uint8Array, outcome: Outcome): void;
   /**
    * A configuration change was applied (log order, after every earlier entry): `config` is the
    * resulting configuration. The node updates its member table and transport peers here; `cc.context`

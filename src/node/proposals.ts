@@ -9,8 +9,12 @@ interface ProposalWaiter {
   readonly startedMs: number;
   /** Checked by the tick's sweep: one timer per proposal was a visible cost on the leader. */
   readonly deadlineMs: number;
-  readonly reply: Reply<Outcome>;
+  /** One per command of the entry, in the entry's order (one for a single-command entry). */
+  readonly replies: readonly Reply<Outcome>[];
 }
+
+/** What a command of a batch gets if the applied entry yielded fewer outcomes (an unreadable batch). */
+const unreadable: Outcome = { ok: false, code: "bad_command" };
 
 /**
  * This leader's proposals waiting for their entry to be applied, by log index. The map is in proposal
@@ -19,29 +23,41 @@ interface ProposalWaiter {
  */
 export class PendingProposals {
   private readonly byIndex = new Map<number, ProposalWaiter>();
+  private commands = 0;
 
   constructor(private readonly metrics: NodeMetrics | undefined) {}
 
+  /** Commands waiting (a batch entry counts each of its commands). */
   get size(): number {
-    return this.byIndex.size;
+    return this.commands;
   }
 
-  add(index: number, term: number, startedMs: number, deadlineMs: number, reply: Reply<Outcome>): void {
-    this.byIndex.set(index, { term, startedMs, deadlineMs, reply });
+  add(
+    index: number,
+    term: number,
+    startedMs: number,
+    deadlineMs: number,
+    replies: readonly Reply<Outcome>[],
+  ): void {
+    this.byIndex.set(index, { term, startedMs, deadlineMs, replies });
+    this.commands += replies.length;
   }
 
-  /** Answers the proposal registered at `entry`'s index, if any, once the entry was applied. */
-  applied(entry: Entry, outcome: Outcome | undefined, nowMs: number, leader: number): void {
-    const w = this.byIndex.get(entry.index);
+  /**
+   * Answers the commands registered at `entry`'s index, if any, once the entry was applied: the i-th
+   * reply gets the i-th outcome. The commit latency is observed once per entry (a batch's commands
+   * share it): an observe per command was a visible cost on the leader.
+   */
+  applied(entry: Entry, outcomes: readonly Outcome[] | undefined, nowMs: number, leader: number): void {
+    const w = this.take(entry.index);
     if (w === undefined) return;
-    this.byIndex.delete(entry.index);
-    if (w.term === entry.term && outcome !== undefined) {
+    if (w.term === entry.term && outcomes !== undefined) {
       this.metrics?.commitLatency.observe((nowMs - w.startedMs) / 1000);
-      w.reply.resolve(outcome);
+      for (let i = 0; i < w.replies.length; i++) w.replies[i]!.resolve(outcomes[i] ?? unreadable);
     } else {
       // Another leader's entry replaced ours at this index: it was never applied.
-      this.metrics?.proposalsFailed.inc({ code: "lost" });
-      w.reply.reject(new NodeError("timeout", "proposal lost in a leader change; retry", leader));
+      this.metrics?.proposalsFailed.inc({ code: "lost" }, w.replies.length);
+      rejectAll(w, new NodeError("timeout", "proposal lost in a leader change; retry", leader));
     }
   }
 
@@ -49,9 +65,10 @@ export class PendingProposals {
   expire(nowMs: number, leader: number): void {
     for (const [index, w] of this.byIndex) {
       if (w.deadlineMs > nowMs) break;
-      this.byIndex.delete(index);
-      this.metrics?.proposalsFailed.inc({ code: "timeout" });
-      w.reply.reject(
+      this.take(index);
+      this.metrics?.proposalsFailed.inc({ code: "timeout" }, w.replies.length);
+      rejectAll(
+        w,
         new NodeError("timeout", "not committed within the request timeout; outcome unknown", leader),
       );
     }
@@ -61,14 +78,28 @@ export class PendingProposals {
   superseded(index: number, leader: number): void {
     for (const [at, w] of this.byIndex) {
       if (at > index) continue;
-      this.byIndex.delete(at);
-      w.reply.reject(new NodeError("timeout", "superseded by a snapshot; outcome unknown", leader));
+      this.take(at);
+      rejectAll(w, new NodeError("timeout", "superseded by a snapshot; outcome unknown", leader));
     }
   }
 
   failAll(code: "timeout" | "stopped", message: string, leader: number): void {
-    for (const w of this.byIndex.values()) w.reply.reject(new NodeError(code, message, leader));
-    this.metrics?.proposalsFailed.inc({ code }, this.byIndex.size);
+    const waiters = [...this.byIndex.values()];
+    this.metrics?.proposalsFailed.inc({ code }, this.commands);
     this.byIndex.clear();
+    this.commands = 0;
+    for (const w of waiters) rejectAll(w, new NodeError(code, message, leader));
   }
+
+  private take(index: number): ProposalWaiter | undefined {
+    const w = this.byIndex.get(index);
+    if (w === undefined) return undefined;
+    this.byIndex.delete(index);
+    this.commands -= w.replies.length;
+    return w;
+  }
+}
+
+function rejectAll(w: ProposalWaiter, error: NodeError): void {
+  for (const reply of w.replies) reply.reject(error);
 }

@@ -3,7 +3,9 @@ import { DashboardFeed, dashboardRoutes } from "../dashboard/index.js";
 import { defaultRaftLimits } from "../raft/index.js";
 import { RespServer } from "../resp/index.js";
 import { HttpApi, proposalBytesMax } from "../server/index.js";
+import { batchEntryBytesMax } from "../stack/index.js";
 import { assertFrameFits } from "../transport/index.js";
+import { defaultDriverLimits } from "./driver-config.js";
 import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
@@ -39,9 +41,11 @@ const TRANSFER_WAIT_MS = 1000;
  * StorageCorruptionError (naming file, offset and the repair command) if the data dir is damaged.
  */
 export async function startNode(options: NodeOptions, extras: StartExtras = {}): Promise<RunningNode> {
-  // The layers meet here: the largest write a client may send (HTTP body or RESP request, which
-  // resp/limits.ts keeps within the HTTP one) must fit one replicated append in one peer frame.
-  assertFrameFits(defaultRaftLimits, { entryBytesMax: proposalBytesMax() });
+  // The layers meet here: the largest entry the driver proposes (one client write, from an HTTP body
+  // or a RESP request that resp/limits.ts keeps within the HTTP one, or a full batch of writes) must
+  // fit one replicated append in one peer frame. The driver asserts the batch against the core.
+  const entryBytesMax = Math.max(proposalBytesMax(), batchEntryBytesMax(defaultDriverLimits));
+  assertFrameFits(defaultRaftLimits, { entryBytesMax });
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
   // Read first: a missing certificate or a bad token file stops the start before storage opens.
   const security = loadSecurity(options.security, logger);

@@ -54,7 +54,7 @@ function report(r: SimResult): string {
     `seed ${r.seed}: ${r.ok ? "ok" : `VIOLATION of ${r.violation?.invariant}`}`,
     describeParams(r.params),
     `trace hash ${r.traceHash}`,
-    `virtual ${(s.virtualMs / 1000).toFixed(1)}s, ${s.events} events, ${s.messages} messages, ${s.committed} committed entries`,
+    `virtual ${(s.virtualMs / 1000).toFixed(1)}s, ${s.events} events, ${s.messages} messages, ${s.committed} committed entries (${s.batchEntries} batches)`,
     `ops ${s.ops} (${s.okOps} answered, ${s.unknownOps} unknown), linearizability ${r.linearizability}`,
     `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.repairs} repairs, ${s.stops} stops, ${s.pauses} pauses, ${s.transfers} transfers`,
   ];
@@ -76,6 +76,7 @@ function report(r: SimResult): string {
       `reproduce: npm run sim -- --seed ${r.seed} --nodes ${r.params.nodes} --disk ${r.params.diskMode}` +
         (opts.disableFaults === undefined ? "" : ` --disable-faults ${opts.disableFaults.join(",")}`) +
         (opts.membership === true ? " --membership" : "") +
+        (opts.clients === undefined ? "" : ` --clients ${opts.clients}`) +
         (opts.mutation === undefined ? "" : ` --mutation ${opts.mutation}`),
     );
   }
@@ -94,6 +95,7 @@ const program = new Command()
   .option("--mutation <name>", `break one rule on purpose: ${mutationNames.join(", ")}`, mutation)
   .option("--fault-ms <n>", "virtual milliseconds of the fault phase (default 30000)", positiveInt)
   .option("--membership", "add, remove and replace members and remove leaders among the faults")
+  .option("--clients <n>", "clients instead of the seed's 2-5 (many clients: batched proposals)", positiveInt)
   .option("--disk <mode>", "disk model, memory or wal (default: even seeds wal, odd seeds memory)", diskMode)
   .option(
     "--disable-faults <kinds>",
@@ -114,6 +116,7 @@ const opts = program.opts<{
   disableFaults?: FaultKind[];
   html?: string;
   membership?: boolean;
+  clients?: number;
 }>();
 if (opts.html !== undefined && opts.seeds !== undefined)
   program.error("--html replays one run: use it with --seed");
@@ -126,6 +129,7 @@ const base = (seed: number): SimOptions => ({
   ...(opts.disk !== undefined ? { diskMode: opts.disk } : {}),
   ...(opts.disableFaults !== undefined ? { disabledFaults: opts.disableFaults } : {}),
   ...(opts.membership === true ? { membership: true } : {}),
+  ...(opts.clients === undefined ? {} : { clients: opts.clients }),
 });
 
 if (opts.seeds === undefined) {
@@ -160,7 +164,7 @@ if (opts.seeds === undefined) {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.membership ? ", membership" : ""}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
+    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.membership ? ", membership" : ""}${opts.clients ? `, ${opts.clients} clients` : ""}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
       `in ${seconds.toFixed(1)}s: ${(opts.seeds / seconds).toFixed(1)} seeds/s, ` +
       `${(virtualMs / 1000 / seconds).toFixed(0)} virtual s per s; ` +
       `violations ${failed.length}${failed.length > 0 ? ` (seeds ${failed.join(" ")})` : ""}; ` +

@@ -23,6 +23,8 @@ export class Invariants {
   /** Nodes that applied a configuration removing themselves (ids are never reused). */
   private readonly leftCluster = new Set<NodeId>();
   maxCommitted = 0;
+  /** Committed entries that carried more than one command (a batch), counted once per index. */
+  batchEntries = 0;
 
   /** A node applied a configuration change; one that removes the node itself is recorded. */
   configApplied(node: NodeId, config: ConfigState): void {
@@ -68,21 +70,22 @@ export class Invariants {
   }
 
   /**
-   * A replica applied committed `entry` with `outcome`. The first replica to apply an index fixes the
-   * outcome every other must get; `executed` says whether the command changed the stacks (not a
-   * remembered retry), and `pushed` lists the values it pushed.
+   * A replica applied committed `entry` with `outcomes` (one per command, in order: a batch entry
+   * carries several). The first replica to apply an index fixes the outcome every other must get;
+   * `executedKeys` are the idempotency keys of its commands that changed the stacks (not a remembered
+   * retry), and `pushed` lists the values they pushed.
    */
   applied(
     node: NodeId,
     term: number,
     entry: Entry,
-    outcome: string,
-    key: string | undefined,
-    executed: boolean,
+    outcomes: readonly string[],
+    executedKeys: readonly string[],
     pushed: readonly string[],
   ): void {
     this.committedEntry(node, entry, term);
     const known = this.committed.get(entry.index) as CommittedRecord;
+    const outcome = outcomes.join(";");
     if (known.outcome !== undefined) {
       if (known.outcome !== outcome) {
         throw new Violation(
@@ -93,7 +96,8 @@ export class Invariants {
       return;
     }
     known.outcome = outcome;
-    if (key !== undefined && executed) {
+    if (outcomes.length > 1) this.batchEntries++;
+    for (const key of executedKeys) {
       if (this.executedKeys.has(key))
         throw new Violation("exactly once", `key ${key} executed twice (again at index ${entry.index})`);
       this.executedKeys.add(key);

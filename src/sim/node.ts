@@ -54,6 +54,8 @@ export class SimNode {
   private pausedWork: (() => void)[] = [];
   /** Items in the machine after the last apply: a change means a command executed (not a remembered retry). */
   private itemCount = 0;
+  /** What the commands of the entry being applied did (see commandApplied). */
+  private applying: Applying = emptyApplying();
 
   constructor(
     readonly id: NodeId,
@@ -143,7 +145,8 @@ export class SimNode {
           committed: (entries) => {
             for (const e of entries) this.invariants.committedEntry(this.id, e, this.raft.term);
           },
-          applied: (e, outcome) => this.applied(e, outcome),
+          commandApplied: (command, outcome) => this.commandApplied(command, outcome),
+          applied: (e, outcomes) => this.applied(e, outcomes),
           elected: () => this.elected(),
           configApplied: (cc, config) => this.host.configApplied(this.id, cc, config),
           restored: (snap) => {
@@ -284,21 +287,47 @@ export class SimNode {
     this.host.becameLeader(this);
   }
 
-  private applied(e: Entry, outcome: Outcome | undefined): void {
+  /**
+   * One command applied (alone or in a batch): whether it changed the stacks is read from the item
+   * count right after it ran; the entry's `applied` hands what its commands did to the invariants.
+   */
+  private commandApplied(command: Uint8Array, outcome: Outcome): void {
     const items = this.machine.itemCount;
     const executed = items !== this.itemCount;
     this.itemCount = items;
-    if (outcome === undefined) {
-      this.invariants.applied(this.id, this.raft.term, e, "", undefined, false, noValues);
+    const cmd = decodeCommand(command);
+    const applying = this.applying;
+    applying.outcomes.push(describeOutcome(outcome));
+    if (cmd?.key !== undefined) {
+      applying.keys.push(cmd.key);
+      if (executed) applying.executedKeys.push(cmd.key);
+    }
+    if (executed && cmd?.type === "push") applying.pushed.push(...cmd.items);
+  }
+
+  private applied(e: Entry, outcomes: readonly Outcome[]): void {
+    const { outcomes: described, keys, executedKeys, pushed } = this.applying;
+    this.applying = emptyApplying();
+    if (outcomes.length === 0) {
+      this.invariants.applied(this.id, this.raft.term, e, noValues, noValues, noValues);
       return;
     }
-    const cmd = decodeCommand(e.data);
-    const key = cmd?.key;
-    const pushed = executed && cmd?.type === "push" ? cmd.items : noValues;
-    this.invariants.applied(this.id, this.raft.term, e, describeOutcome(outcome), key, executed, pushed);
+    this.invariants.applied(this.id, this.raft.term, e, described, executedKeys, pushed);
     this.host.trace("apply", [this.id, e.index, e.term]);
-    if (key !== undefined) this.host.watchApplied(this.id, key, e.index);
+    for (const key of keys) this.host.watchApplied(this.id, key, e.index);
   }
+}
+
+/** What the commands of the entry being applied did, gathered by commandApplied. */
+interface Applying {
+  readonly outcomes: string[];
+  readonly keys: string[];
+  readonly executedKeys: string[];
+  readonly pushed: string[];
+}
+
+function emptyApplying(): Applying {
+  return { outcomes: [], keys: [], executedKeys: [], pushed: [] };
 }
 
 const noValues: readonly string[] = [];

@@ -139,6 +139,11 @@ export interface ParamOverrides {
   readonly disabledFaults?: readonly FaultKind[];
   /** Membership changes in the fault mix, with spare nodes to add (default off: earlier seeds unchanged). */
   readonly membership?: boolean;
+  /**
+   * Clients instead of the seed's 2-5 (the draw still happens, so every other knob stays as drawn). Many
+   * clients keep several writes in one leader turn, so the driver batches them into one entry.
+   */
+  readonly clients?: number;
 }
 
 export function isFaultKind(name: string): name is FaultKind {
@@ -230,6 +235,7 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
   for (const kind of overrides.disabledFaults ?? []) faultWeights[kind] = 0;
   return {
     ...params,
+    clients: overrides.clients ?? params.clients,
     // As the node does: followers further behind than a snapshot interval get the snapshot.
     compactKeepEntries: Math.min(params.compactKeepEntries, params.snapshotEntries),
     faultWeights,

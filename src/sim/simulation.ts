@@ -46,6 +46,8 @@ export interface SimOptions {
   readonly recorder?: TraceRecorder;
   /** Membership changes (add, remove, replace, remove the leader) in the fault mix, with spare nodes. */
   readonly membership?: boolean;
+  /** Overrides the seed's client count (2-5): more clients make the leader batch proposals. */
+  readonly clients?: number;
 }
 
 export interface SimStats {
@@ -56,6 +58,8 @@ export interface SimStats {
   readonly okOps: number;
   readonly unknownOps: number;
   readonly committed: number;
+  /** Committed entries that carried a batch of several commands (the driver's proposals of one turn). */
+  readonly batchEntries: number;
   readonly partitions: number;
   readonly crashes: number;
   readonly pauses: number;
@@ -142,6 +146,7 @@ class Simulation {
       ...(options.diskMode === undefined ? {} : { diskMode: options.diskMode }),
       ...(options.disabledFaults === undefined ? {} : { disabledFaults: options.disabledFaults }),
       ...(options.membership === true ? { membership: true } : {}),
+      ...(options.clients === undefined ? {} : { clients: options.clients }),
     });
     const root = new Prng(options.seed);
     this.net = new Network(this.params, root.fork());
@@ -281,6 +286,7 @@ class Simulation {
         okOps: ops - unknownOps,
         unknownOps,
         committed: this.invariants.maxCommitted,
+        batchEntries: this.invariants.batchEntries,
         partitions: counts.partitions,
         crashes: counts.crashes,
         pauses: counts.pauses,

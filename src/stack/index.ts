@@ -1,4 +1,18 @@
-export { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome, setCommandAtMs } from "./codec.js";
+export {
+  type BatchLimits,
+  batchEntryBytesMax,
+  decodeBatch,
+  defaultBatchLimits,
+  encodeBatch,
+  isBatch,
+} from "./batch.js";
+export {
+  decodeCommand,
+  decodeOutcome,
+  encodeCommand,
+  encodeCommandAt,
+  encodeOutcome,
+} from "./codec.js";
 export { commandOf } from "./command.js";
 export { type ErrorCode, errorCodes, httpStatusByCode, httpStatusOf } from "./errors.js";
 export {

@@ -1,7 +1,9 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
+import { decodeBatch, isBatch } from "./batch.js";
 import { commandFingerprint, decodeCommand, readOutcome, writeOutcome } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
+import { poppedChars } from "./popped-chars.js";
 import { anyFingerprint, SessionTable } from "./sessions.js";
 import type {
   Command,
@@ -108,9 +110,33 @@ export class StackMachine {
     this.#advance(index);
   }
 
-  /** Applies committed entry `index`; it must be exactly appliedIndex + 1. Never throws on bad data. */
+  /** Applies committed entry `index`, one command; it must be exactly appliedIndex + 1. Never throws on bad data. */
   apply(index: number, data: Uint8Array): Outcome {
     this.#advance(index);
+    return this.#applyCommand(data);
+  }
+
+  /**
+   * Applies committed entry `index`, a single command or a batch (stack/batch.ts) whose commands run in
+   * order, each with its own key and timestamp, as if each were an entry of its own. `each` gets every
+   * command's bytes and outcome right after that command ran, so a caller may look at the machine
+   * between two commands (the simulator does). A batch that cannot be read yields one bad_command.
+   */
+  applyEntry(index: number, data: Uint8Array, each: (command: Uint8Array, outcome: Outcome) => void): void {
+    if (!isBatch(data)) {
+      each(data, this.apply(index, data));
+      return;
+    }
+    this.#advance(index);
+    const commands = decodeBatch(data);
+    if (commands === undefined) {
+      each(data, fail("bad_command"));
+      return;
+    }
+    for (const command of commands) each(command, this.#applyCommand(command));
+  }
+
+  #applyCommand(data: Uint8Array): Outcome {
     const cmd = decodeCommand(data);
     if (cmd === undefined) return fail("bad_command");
     this.#tick(cmd.atMs);
@@ -124,7 +150,7 @@ export class StackMachine {
       const retry = known.fingerprint === fingerprint || known.fingerprint === anyFingerprint;
       return retry ? known.outcome : fail("idempotency_key_reused");
     }
-    if (known === undefined && !this.#sessions.fits(cmd.key.length + this.#poppedChars(cmd))) {
+    if (known === undefined && !this.#sessions.fits(cmd.key.length + poppedChars(cmd, this.#itemsOf))) {
       return fail("idempotency_keys_full");
     }
     const outcome = this.#execute(cmd);
@@ -143,29 +169,6 @@ export class StackMachine {
     if (atMs <= this.#stampMs) return;
     this.#nowMs += Math.min(atMs - this.#stampMs, this.limits.clockStepMaxMs);
     this.#stampMs = atMs;
-  }
-
-  /** UTF-16 units a pop would remember (its item), so the chars limit holds before the pop runs. */
-  #poppedChars(cmd: Command): number {
-    switch (cmd.type) {
-      case "pop":
-      case "bpopId":
-        return this.#stacks.get(cmd.id)?.items.at(-1)?.length ?? 0;
-      case "lpop": {
-        const items = this.#byLabel(cmd.label)?.items ?? [];
-        let chars = 0;
-        for (let i = 1; i <= Math.min(cmd.count ?? 1, items.length); i++) chars += items.at(-i)!.length;
-        return chars;
-      }
-      case "bpop":
-        for (const label of cmd.labels) {
-          const top = this.#byLabel(label)?.items.at(-1);
-          if (top !== undefined) return label.length + top.length;
-        }
-        return 0;
-      default:
-        return 0;
-    }
   }
 
   #execute(cmd: Command): Outcome {
@@ -235,6 +238,10 @@ export class StackMachine {
       }
     }
   }
+
+  /** The items of stack `id` (a number) or of the stack labelled `id` (a string). */
+  readonly #itemsOf = (id: number | string): readonly string[] | undefined =>
+    (typeof id === "number" ? this.#stacks.get(id) : this.#byLabel(id))?.items;
 
   #byLabel(label: string): Stack | undefined {
     const id = this.#idsByLabel.get(label);

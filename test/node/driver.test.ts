@@ -1,24 +1,35 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Driver, type DriverConfig, type NodeError } from "../../src/node/index.js";
-import type { Message } from "../../src/raft/index.js";
-import { decodeCommand, type Outcome } from "../../src/stack/index.js";
+import type { Entry, Message } from "../../src/raft/index.js";
+import { type Command, decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { HeldStorage, ManualClock, SentMessages } from "./helpers.js";
 
 const requestTimeoutMs = 500;
 
-async function startDriver(voters: readonly number[]) {
+async function startDriver(
+  voters: readonly number[],
+  limits?: DriverConfig["limits"],
+  raftLimits?: DriverConfig["raft"]["limits"],
+) {
   const inner = await DiskStorage.open(new MemDisk(), "/n1", { bootstrapConfig: { voters, learners: [] } });
   const storage = new HeldStorage(inner);
   const clock = new ManualClock();
   const network = new SentMessages();
   const config: DriverConfig = {
-    raft: { id: 1, electionTicks: 10, heartbeatTicks: 3, seed: 7 },
+    raft: {
+      id: 1,
+      electionTicks: 10,
+      heartbeatTicks: 3,
+      seed: 7,
+      ...(raftLimits === undefined ? {} : { limits: raftLimits }),
+    },
     voters,
     tickMs: 10,
     snapshotEntries: 10_000,
     requestTimeoutMs,
+    ...(limits === undefined ? {} : { limits }),
   };
   const driver = new Driver(config, { clock, storage, network });
   driver.start();
@@ -26,8 +37,8 @@ async function startDriver(voters: readonly number[]) {
 }
 
 /** A single-voter node elects itself within two election timeouts. */
-async function leader() {
-  const started = await startDriver([1]);
+async function leader(limits?: DriverConfig["limits"], raftLimits?: DriverConfig["raft"]["limits"]) {
+  const started = await startDriver([1], limits, raftLimits);
   await started.clock.advance(400);
   assert.equal(started.driver.raft.role, "leader");
   return started;
@@ -36,34 +47,123 @@ async function leader() {
 type Settled = { ok: true; value: Outcome } | { ok: false; error: NodeError } | undefined;
 
 function propose(driver: Driver, label: string): () => Settled {
+  return proposeCommand(driver, { type: "create", label, atMs: 0 });
+}
+
+function proposeCommand(driver: Driver, cmd: Command): () => Settled {
   let settled: Settled;
-  driver.propose(
-    { type: "create", label, atMs: 0 },
-    {
-      resolve: (value) => {
-        settled = { ok: true, value };
-      },
-      reject: (error) => {
-        settled = { ok: false, error };
-      },
+  driver.propose(cmd, {
+    resolve: (value) => {
+      settled = { ok: true, value };
     },
-  );
+    reject: (error) => {
+      settled = { ok: false, error };
+    },
+  });
   return () => settled;
 }
 
+/** The normal entries the storage was asked to save since save number `from`. */
+function savedEntries(storage: HeldStorage, from = 0): Entry[] {
+  return storage.saves.slice(from).flatMap((s) => s.entries.filter((e) => e.kind === "normal"));
+}
+
 describe("the driver", () => {
-  test("group commit: proposals of one turn go to disk in one save and are answered", async () => {
+  test("group commit: proposals of one turn become one batch entry in one save, each answered", async () => {
     const { driver, storage, clock } = await leader();
     const before = storage.saves.length;
     const answers = ["a", "b", "c", "d", "e"].map((label) => propose(driver, label));
     await clock.settle();
     const withEntries = storage.saves.slice(before).filter((s) => s.entries.length > 0);
     assert.equal(withEntries.length, 1, "one save for the whole turn");
-    assert.equal(withEntries[0]?.entries.length, 5);
+    assert.equal(withEntries[0]?.entries.length, 1, "one entry for the whole turn");
+    const commands = decodeBatch(withEntries[0]?.entries[0]?.data ?? new Uint8Array());
+    assert.deepEqual(
+      commands?.map(
+        (c) => decodeCommand(c)?.type === "create" && (decodeCommand(c) as { label: string }).label,
+      ),
+      ["a", "b", "c", "d", "e"],
+    );
     assert.deepEqual(
       answers.map((a) => a()),
       [1, 2, 3, 4, 5].map((id) => ({ ok: true, value: { ok: true, kind: "created", id } })),
     );
+  });
+
+  test("a batch answers each command with its own outcome: a failing pop in the middle, a keyed copy", async () => {
+    const { driver, storage, clock } = await leader();
+    const before = storage.saves.length;
+    const answers = [
+      proposeCommand(driver, { type: "lpush", label: "s", items: ["x"], key: "k", atMs: 0 }),
+      proposeCommand(driver, { type: "lpop", label: "empty", atMs: 0 }),
+      proposeCommand(driver, { type: "lpush", label: "s", items: ["x"], key: "k", atMs: 0 }),
+      proposeCommand(driver, { type: "lpop", label: "s", atMs: 0 }),
+      proposeCommand(driver, { type: "lpop", label: "s", atMs: 0 }),
+    ];
+    await clock.settle();
+    assert.equal(savedEntries(storage, before).length, 1);
+    assert.deepEqual(
+      answers.map((a) => a()),
+      [
+        { ok: true, kind: "pushed", size: 1 },
+        { ok: false, code: "stack_not_found" },
+        { ok: true, kind: "pushed", size: 1 },
+        { ok: true, kind: "popped", item: "x" },
+        { ok: false, code: "stack_empty" },
+      ].map((value) => ({ ok: true, value })),
+    );
+    assert.equal(driver.proposalsPending, 0);
+  });
+
+  test("batch limits: a full batch is proposed and the next one begins; a command larger than a batch goes alone", async () => {
+    const { driver, storage, clock } = await leader({ commandsPerBatchMax: 2, batchBytesMax: 200 });
+    const before = storage.saves.length;
+    const answers = ["a", "b", "c", "d", "e"].map((label) => propose(driver, label));
+    answers.push(propose(driver, "L".repeat(250)), propose(driver, "f"));
+    await clock.settle();
+    const entries = savedEntries(storage, before);
+    assert.deepEqual(
+      entries.map((e) => (isBatch(e.data) ? decodeBatch(e.data)?.length : 1)),
+      [2, 2, 1, 1, 1],
+      "a, b | c, d | e (the next does not fit) | the large one alone | f",
+    );
+    assert.deepEqual(
+      answers.map((a) => a()),
+      [1, 2, 3, 4, 5, 6, 7].map((id) => ({ ok: true, value: { ok: true, kind: "created", id } })),
+    );
+  });
+
+  test("a batch the core refuses (uncommitted bytes full) refuses each of its commands with busy", async () => {
+    const { driver, storage, clock } = await leader(
+      { commandsPerBatchMax: 4, batchBytesMax: 100 },
+      { uncommittedBytesMax: 150 },
+    );
+    // Nothing commits while the write is held: the uncommitted bytes only grow.
+    storage.hold = true;
+    const turns: (() => Settled)[][] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      turns.push(["a", "b", "c", "d"].map((label) => propose(driver, `${label}${turn}`)));
+      await clock.settle();
+    }
+    const codes = (answers: (() => Settled)[]) =>
+      answers.map((a) => {
+        const s = a();
+        return s === undefined ? "waiting" : s.ok ? "ok" : s.error.code;
+      });
+    assert.deepEqual(codes(turns[0]!), ["waiting", "waiting", "waiting", "waiting"]);
+    assert.deepEqual(codes(turns[1]!), ["waiting", "waiting", "waiting", "waiting"]);
+    assert.deepEqual(codes(turns[2]!), ["busy", "busy", "busy", "busy"]);
+    assert.equal(driver.proposalsPending, 8);
+    storage.release();
+    await clock.settle();
+    storage.release();
+    await clock.settle();
+    assert.deepEqual([...codes(turns[0]!), ...codes(turns[1]!)], new Array(8).fill("ok"));
+  });
+
+  test("batch limits that do not fit the core's append are refused at construction", async () => {
+    await assert.rejects(() => startDriver([1], { batchBytesMax: 2 << 20 }), RangeError);
+    await assert.rejects(() => startDriver([1], { commandsPerBatchMax: 0 }), RangeError);
   });
 
   test("early apply: a committed entry is answered while the next batch's fsync is in flight", async () => {
@@ -164,6 +264,27 @@ describe("the driver", () => {
     await clock.advance(40);
     assert.equal(errorOf()?.code, "timeout");
     assert.equal(errorOf()?.leader, 2);
+  });
+
+  test("stop() fails the proposals gathered for the next batch with stopped", async () => {
+    const { driver, storage, clock } = await leader();
+    storage.hold = true;
+    propose(driver, "first");
+    await clock.settle();
+    // The first save is held: these wait in the batch for the loop.
+    const gathered = ["b", "c"].map((label) => propose(driver, label));
+    await clock.settle();
+    assert.equal(driver.proposalsPending, 3);
+    driver.stop();
+    assert.deepEqual(
+      gathered.map((a) => {
+        const s = a();
+        return s !== undefined && !s.ok ? s.error.code : s;
+      }),
+      ["stopped", "stopped"],
+    );
+    storage.release();
+    await driver.idle();
   });
 
   test("stop() fails every waiting proposal and read with stopped", async () => {

@@ -6,11 +6,11 @@ import {
   decodeCommand,
   decodeOutcome,
   encodeCommand,
+  encodeCommandAt,
   encodeOutcome,
   errorCodes,
   type Outcome,
   StackMachine,
-  setCommandAtMs,
 } from "../../src/stack/index.js";
 
 // Well-formed strings only: lone surrogates are rejected by validation before encoding.
@@ -145,10 +145,11 @@ describe("binary codec", () => {
     assert.equal(decodeCommand(future), undefined);
   });
 
-  test("setCommandAtMs restamps an encoded command in place", () => {
-    const bytes = encodeCommand({ type: "pop", id: 3, key: "k", atMs: 5 });
-    setCommandAtMs(bytes, 1_234);
-    assert.deepEqual(decodeCommand(bytes), { type: "pop", id: 3, key: "k", atMs: 1_234 });
-    assert.throws(() => setCommandAtMs(new Uint8Array(3), 1));
+  test("encodeCommandAt stamps its timestamp and leaves the command as it was", () => {
+    const cmd: Command = { type: "lpush", label: "s", items: ["a"], key: "k", atMs: 5 };
+    const bytes = encodeCommandAt(cmd, 1_234);
+    assert.deepEqual(decodeCommand(bytes), { ...cmd, atMs: 1_234 });
+    assert.equal(cmd.atMs, 5);
+    assert.deepEqual(bytes, encodeCommand({ ...cmd, atMs: 1_234 }));
   });
 });

@@ -1,0 +1,145 @@
+import {
+  defaultRaftLimits,
+  type Entry,
+  NONE,
+  type NodeId,
+  type RaftLimits,
+  type Role,
+} from "../raft/index.js";
+import {
+  type BatchLimits,
+  batchEntryBytesMax,
+  encodeBatch,
+  type Outcome,
+  type StackMachine,
+} from "../stack/index.js";
+import { NodeError } from "./errors.js";
+import type { DriverHooks, Reply } from "./ports.js";
+
+/**
+ * Throws RangeError unless a full batch under `limits` fits the core's limits: one append
+ * (appendBytesMax) and the uncommitted bytes a leader accepts. Asserted where the driver meets the core;
+ * the peer frame is asserted where the node meets the transport (start.ts).
+ */
+export function assertBatchFits(limits: BatchLimits, raft: Partial<RaftLimits> | undefined): void {
+  const { appendBytesMax, uncommittedBytesMax } = { ...defaultRaftLimits, ...raft };
+  const entryBytes = batchEntryBytesMax(limits);
+  if (!(limits.commandsPerBatchMax >= 1 && limits.batchBytesMax >= 1)) {
+    throw new RangeError("commandsPerBatchMax and batchBytesMax must be at least 1");
+  }
+  if (entryBytes > Math.min(appendBytesMax, uncommittedBytesMax)) {
+    throw new RangeError(
+      `a batch entry of up to ${entryBytes} bytes (commandsPerBatchMax ${limits.commandsPerBatchMax}, ` +
+        `batchBytesMax ${limits.batchBytesMax}) must fit appendBytesMax ${appendBytesMax} ` +
+        `and uncommittedBytesMax ${uncommittedBytesMax}`,
+    );
+  }
+}
+
+/** One log entry's worth of encoded commands and the replies waiting for their outcomes. */
+export interface TakenBatch {
+  readonly data: Uint8Array;
+  readonly replies: readonly Reply<Outcome>[];
+  /** When the first command was gathered: the commit latency starts there. */
+  readonly startedMs: number;
+}
+
+/**
+ * The leader's proposals gathered in one turn, before the Ready loop proposes them as one entry. Bounded
+ * by `limits`: `fits` tells the driver when to propose what it has before gathering more.
+ */
+export class ProposalBatch {
+  private commands: Uint8Array[] = [];
+  private replies: Reply<Outcome>[] = [];
+  private bytes = 0;
+  private startedMs = 0;
+
+  constructor(private readonly limits: BatchLimits) {}
+
+  get size(): number {
+    return this.commands.length;
+  }
+
+  /** Whether a command of `bytes` may join the batch (an empty batch takes any one command). */
+  fits(bytes: number): boolean {
+    const n = this.commands.length;
+    return (
+      n === 0 || (n < this.limits.commandsPerBatchMax && this.bytes + bytes <= this.limits.batchBytesMax)
+    );
+  }
+
+  add(command: Uint8Array, reply: Reply<Outcome>, nowMs: number): void {
+    if (this.commands.length === 0) this.startedMs = nowMs;
+    this.commands.push(command);
+    this.replies.push(reply);
+    this.bytes += command.length;
+  }
+
+  /**
+   * The gathered commands as one entry's data, emptying the batch: a single command in its own format
+   * (as before batches), several as a batch entry. Undefined if nothing was gathered.
+   */
+  take(): TakenBatch | undefined {
+    const { commands, replies, startedMs } = this;
+    if (commands.length === 0) return undefined;
+    this.commands = [];
+    this.replies = [];
+    this.bytes = 0;
+    const data = commands.length === 1 ? commands[0]! : encodeBatch(commands);
+    return { data, replies, startedMs };
+  }
+
+  /** Refuses every gathered command (none was proposed). */
+  rejectAll(error: NodeError): void {
+    const replies = this.take()?.replies ?? [];
+    for (const reply of replies) reply.reject(error);
+  }
+}
+
+/**
+ * The core's refusal of a proposal (its ProposeError) as the node's error. Leadership moving away is a
+ * refusal like not_leader: nothing was proposed; the client tries the next leader.
+ */
+export function coreRefusal(error: string, leader: NodeId): NodeError {
+  const code =
+    error === "uncommitted_full" ? "busy" : error === "transfer_in_progress" ? "not_leader" : "no_leader";
+  return new NodeError(code, `proposal refused: ${error}`, leader);
+}
+
+/** Why a proposal cannot be taken now (stopped, not the leader, too many pending), if it cannot. */
+export function proposalRefusal(
+  stopped: boolean,
+  role: Role,
+  leader: NodeId,
+  pendingFull: boolean,
+): NodeError | undefined {
+  if (stopped) return new NodeError("stopped", "node is shutting down");
+  if (role !== "leader") {
+    return leader === NONE
+      ? new NodeError("no_leader", "no leader known; retry", NONE)
+      : new NodeError("not_leader", `node ${leader} is the leader`, leader);
+  }
+  return pendingFull ? new NodeError("busy", "too many proposals pending; retry", leader) : undefined;
+}
+
+/**
+ * Applies committed entry `e` to `machine` and returns its commands' outcomes in order (one for a single
+ * command, one per command of a batch, none for a no-op or configuration entry), telling
+ * `commandApplied` about each right after it ran.
+ */
+export function applyOne(
+  machine: StackMachine,
+  e: Entry,
+  commandApplied: DriverHooks["commandApplied"],
+): Outcome[] {
+  const outcomes: Outcome[] = [];
+  if (e.kind !== "normal") {
+    machine.applyNoop(e.index);
+    return outcomes;
+  }
+  machine.applyEntry(e.index, e.data, (command, outcome) => {
+    outcomes.push(outcome);
+    commandApplied?.(command, outcome);
+  });
+  return outcomes;
+}
