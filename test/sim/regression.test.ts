@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { type DiskMode, isDiskMode, runSimulation } from "../../src/sim/index.js";
+import { type DiskMode, type FaultKind, isDiskMode, runSimulation } from "../../src/sim/index.js";
 
 interface RegressionSeed {
   readonly seed: number;
@@ -10,6 +10,11 @@ interface RegressionSeed {
   readonly disk: DiskMode;
   /** Membership changes among the faults (--membership); absent means off. */
   readonly membership?: boolean;
+  /**
+   * Fault kinds added after the seed was found, left out so it replays the nemesis schedule it failed
+   * with (a kind with weight 0 and no scheduled run changes no pick).
+   */
+  readonly disabledFaults?: readonly FaultKind[];
   readonly note: string;
 }
 
@@ -20,9 +25,15 @@ const seeds = JSON.parse(
 
 test("every seed that ever failed passes now", { timeout: 60_000 }, async () => {
   assert.ok(seeds.length > 0);
-  for (const { seed, nodes, disk, membership, note } of seeds) {
+  for (const { seed, nodes, disk, membership, disabledFaults, note } of seeds) {
     assert.ok(isDiskMode(disk), `seed ${seed}: disk ${disk}`);
-    const r = await runSimulation({ seed, nodes, diskMode: disk, membership: membership === true });
+    const r = await runSimulation({
+      seed,
+      nodes,
+      diskMode: disk,
+      membership: membership === true,
+      ...(disabledFaults === undefined ? {} : { disabledFaults }),
+    });
     assert.ok(r.ok, `seed ${seed} (${note}): ${r.violation?.message}`);
   }
 });
