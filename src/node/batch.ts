@@ -85,10 +85,17 @@ export class ProposalBatch {
 
 /**
  * The core's refusal of a proposal (its ProposeError) as the node's error. Leadership moving away is a
- * refusal like not_leader: nothing was proposed; the client tries the next leader.
+ * refusal like not_leader: nothing was proposed; the client tries the next leader. The core says
+ * not_leader when this node stepped down between gathering a batch and proposing it (a higher term
+ * arrived in the same turn): that stays not_leader with the leader's id, so the leader's own write
+ * path (LeaderRequests) forwards the write there instead of failing it with no_leader.
  */
 export function coreRefusal(error: string, leader: NodeId): NodeError {
   const code =
-    error === "uncommitted_full" ? "busy" : error === "transfer_in_progress" ? "not_leader" : "no_leader";
+    error === "uncommitted_full"
+      ? "busy"
+      : error === "transfer_in_progress" || error === "not_leader"
+        ? "not_leader"
+        : "no_leader";
   return new NodeError(code, `proposal refused: ${error}`, leader);
 }

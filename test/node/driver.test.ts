@@ -266,6 +266,46 @@ describe("the driver", () => {
     assert.equal(errorOf()?.leader, 2);
   });
 
+  test("leadership lost between gathering and proposing: the batch is refused with not_leader, naming the new leader", async () => {
+    // Review of batch entries: the commands of a turn are proposed when the Ready loop runs, so a
+    // higher-term message in the same turn reaches the core first. Nothing was proposed: the refusal
+    // must say not_leader with the new leader's id (LeaderRequests then forwards the write there), as
+    // it did when each proposal went to the core at once.
+    const { driver, clock, network } = await startDriver([1, 2, 3]);
+    for (let round = 0; round < 50 && driver.raft.role !== "leader"; round++) {
+      await clock.advance(10);
+      for (const m of network.sent.splice(0)) {
+        if (m.type !== "vote") continue;
+        driver.receive({
+          type: "voteResp",
+          from: m.to,
+          to: 1,
+          term: m.term,
+          preVote: m.preVote,
+          reject: false,
+        });
+      }
+      await clock.settle();
+    }
+    assert.equal(driver.raft.role, "leader");
+    const term = driver.raft.term;
+    const gathered = ["a", "b"].map((label) => propose(driver, label));
+    driver.receive({ type: "heartbeat", from: 2, to: 1, term: term + 1, commit: 0, readSeq: 0 });
+    await clock.settle();
+    assert.equal(driver.raft.role, "follower");
+    assert.deepEqual(
+      gathered.map((a) => {
+        const s = a();
+        return s !== undefined && !s.ok ? [s.error.code, s.error.leader] : s;
+      }),
+      [
+        ["not_leader", 2],
+        ["not_leader", 2],
+      ],
+    );
+    assert.equal(driver.proposalsPending, 0);
+  });
+
   test("stop() fails the proposals gathered for the next batch with stopped", async () => {
     const { driver, storage, clock } = await leader();
     storage.hold = true;
