@@ -1,6 +1,7 @@
 import { defaultRaftLimits, type NodeId, type RaftLimits } from "../raft/index.js";
 import { type BatchLimits, batchEntryBytesMax, encodeBatch, type Outcome } from "../stack/index.js";
 import { NodeError } from "./errors.js";
+import type { NodeMetrics } from "./metrics.js";
 import type { Reply } from "./ports.js";
 
 /**
@@ -74,6 +75,20 @@ export class ProposalBatch {
     this.bytes = 0;
     const data = commands.length === 1 ? commands[0]! : encodeBatch(commands);
     return { data, replies, startedMs };
+  }
+
+  /**
+   * Refuses the gathered commands if the first was gathered at or before `startedBeforeMs` (its request
+   * deadline passed): they wait for the Ready loop, and a save that hangs would keep them waiting with
+   * no answer. Nothing was proposed, so a refusal (busy) is the truth and a retry is safe.
+   */
+  refuseStale(startedBeforeMs: number, leader: NodeId, metrics: NodeMetrics | undefined): void {
+    const n = this.commands.length;
+    if (n === 0 || this.startedMs > startedBeforeMs) return;
+    metrics?.proposalsRefused.inc({ code: "busy" }, n);
+    this.rejectAll(
+      new NodeError("busy", "not proposed within the request timeout (storage slow); retry", leader),
+    );
   }
 
   /** Refuses every gathered command (none was proposed). */

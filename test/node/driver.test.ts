@@ -199,6 +199,27 @@ describe("the driver", () => {
     storage.release();
   });
 
+  test("a command gathered while a write hangs is answered once its deadline passes, not left waiting", async () => {
+    // Review of batch entries: commands gathered while a save is in flight wait in the batch for the
+    // loop; a save that never finishes must not leave them without an answer (before batches they
+    // were in the core at once and the tick sweep timed them out).
+    const { driver, storage, clock } = await leader();
+    storage.hold = true;
+    const first = propose(driver, "first");
+    await clock.settle();
+    const gathered = propose(driver, "gathered");
+    await clock.settle();
+    await clock.advance(requestTimeoutMs + 20);
+    assert.equal((first() as { ok: boolean } | undefined)?.ok, false, "the proposed one timed out");
+    const settled = gathered();
+    assert.ok(settled !== undefined && !settled.ok, "the gathered one is answered too");
+    assert.equal(settled.error.code, "busy", "a refusal: it was never proposed, a retry is safe");
+    assert.equal(driver.proposalsPending, 0);
+    storage.release();
+    await clock.settle();
+    assert.equal(driver.machine.stackCount, 1, "only the proposed one may apply");
+  });
+
   test("commands carry this leader's wall clock, whatever the caller stamped", async () => {
     const { driver, storage, clock } = await leader();
     const at = clock.wallMs();
