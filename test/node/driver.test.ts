@@ -12,8 +12,9 @@ async function startDriver(
   voters: readonly number[],
   limits?: DriverConfig["limits"],
   raftLimits?: DriverConfig["raft"]["limits"],
+  disk = new MemDisk(),
 ) {
-  const inner = await DiskStorage.open(new MemDisk(), "/n1", { bootstrapConfig: { voters, learners: [] } });
+  const inner = await DiskStorage.open(disk, "/n1", { bootstrapConfig: { voters, learners: [] } });
   const storage = new HeldStorage(inner);
   const clock = new ManualClock();
   const network = new SentMessages();
@@ -33,7 +34,7 @@ async function startDriver(
   };
   const driver = new Driver(config, { clock, storage, network });
   driver.start();
-  return { driver, storage, clock, network };
+  return { driver, storage, clock, network, inner };
 }
 
 /** A single-voter node elects itself within two election timeouts. */
@@ -325,6 +326,59 @@ describe("the driver", () => {
       ],
     );
     assert.equal(driver.proposalsPending, 0);
+  });
+
+  test("a restart replays single-command and batch entries from the log: same stacks, same exactly-once keys", async () => {
+    const disk = new MemDisk();
+    const first = await startDriver([1], undefined, undefined, disk);
+    await first.clock.advance(400);
+    const single = proposeCommand(first.driver, {
+      type: "lpush",
+      label: "s",
+      items: ["a"],
+      key: "k1",
+      atMs: 0,
+    });
+    await first.clock.settle();
+    const batch = [
+      proposeCommand(first.driver, { type: "lpush", label: "s", items: ["b"], key: "k2", atMs: 0 }),
+      proposeCommand(first.driver, { type: "lpush", label: "s", items: ["a"], key: "k1", atMs: 0 }),
+      proposeCommand(first.driver, { type: "lpop", label: "s", key: "k3", atMs: 0 }),
+    ];
+    await first.clock.settle();
+    const kinds = savedEntries(first.storage).map((e) => (isBatch(e.data) ? "batch" : "single"));
+    assert.deepEqual(kinds, ["single", "batch"]);
+    const answers = [single, ...batch].map((a) => a());
+    assert.deepEqual(answers, [
+      { ok: true, value: { ok: true, kind: "pushed", size: 1 } },
+      { ok: true, value: { ok: true, kind: "pushed", size: 2 } },
+      { ok: true, value: { ok: true, kind: "pushed", size: 1 } },
+      { ok: true, value: { ok: true, kind: "popped", item: "b" } },
+    ]);
+    first.driver.stop();
+    await first.driver.idle();
+    await first.inner.close();
+
+    const second = await startDriver([1], undefined, undefined, disk);
+    await second.clock.advance(400);
+    assert.equal(second.driver.raft.role, "leader");
+    assert.deepEqual(second.driver.machine.range("s", 0, -1), ["a"], "the log replayed in order");
+    // Retries after the restart get the first outcomes: the keys were replayed with their commands.
+    const retries = [
+      proposeCommand(second.driver, { type: "lpop", label: "s", key: "k3", atMs: 0 }),
+      proposeCommand(second.driver, { type: "lpush", label: "s", items: ["b"], key: "k2", atMs: 0 }),
+    ];
+    await second.clock.settle();
+    assert.deepEqual(
+      retries.map((a) => a()),
+      [
+        { ok: true, value: { ok: true, kind: "popped", item: "b" } },
+        { ok: true, value: { ok: true, kind: "pushed", size: 2 } },
+      ],
+    );
+    assert.deepEqual(second.driver.machine.range("s", 0, -1), ["a"], "no retry ran again");
+    second.driver.stop();
+    await second.driver.idle();
   });
 
   test("stop() fails the proposals gathered for the next batch with stopped", async () => {
