@@ -14,6 +14,7 @@ import {
   type StackMachine,
 } from "../stack/index.js";
 import { NodeError } from "./errors.js";
+import type { NodeMetrics } from "./metrics.js";
 import type { DriverHooks, Reply } from "./ports.js";
 
 /**
@@ -89,6 +90,20 @@ export class ProposalBatch {
     return { data, replies, startedMs };
   }
 
+  /**
+   * Refuses the gathered commands if the first was gathered at or before `startedBeforeMs` (its request
+   * deadline passed): they wait for the Ready loop, and a save that hangs would keep them waiting with
+   * no answer. Nothing was proposed, so a refusal (busy) is the truth and a retry is safe.
+   */
+  refuseStale(startedBeforeMs: number, leader: NodeId, metrics: NodeMetrics | undefined): void {
+    const n = this.commands.length;
+    if (n === 0 || this.startedMs > startedBeforeMs) return;
+    metrics?.proposalsRefused.inc({ code: "busy" }, n);
+    this.rejectAll(
+      new NodeError("busy", "not proposed within the request timeout (storage slow); retry", leader),
+    );
+  }
+
   /** Refuses every gathered command (none was proposed). */
   rejectAll(error: NodeError): void {
     const replies = this.take()?.replies ?? [];
@@ -98,11 +113,18 @@ export class ProposalBatch {
 
 /**
  * The core's refusal of a proposal (its ProposeError) as the node's error. Leadership moving away is a
- * refusal like not_leader: nothing was proposed; the client tries the next leader.
+ * refusal like not_leader: nothing was proposed; the client tries the next leader. The core says
+ * not_leader when this node stepped down between gathering a batch and proposing it (a higher term
+ * arrived in the same turn): that stays not_leader with the leader's id, so the leader's own write
+ * path (LeaderRequests) forwards the write there instead of failing it with no_leader.
  */
 export function coreRefusal(error: string, leader: NodeId): NodeError {
   const code =
-    error === "uncommitted_full" ? "busy" : error === "transfer_in_progress" ? "not_leader" : "no_leader";
+    error === "uncommitted_full"
+      ? "busy"
+      : error === "transfer_in_progress" || error === "not_leader"
+        ? "not_leader"
+        : "no_leader";
   return new NodeError(code, `proposal refused: ${error}`, leader);
 }
 

@@ -138,6 +138,7 @@ export class Driver {
     this.raft.tick();
     const now = this.clock.now();
     this.proposals.expire(now, this.raft.leader);
+    this.batch.refuseStale(now - this.config.requestTimeoutMs, this.raft.leader, this.metrics);
     this.reads.expire(now, this.raft.leader);
     this.confChange.expire(now, 0, this.raft.leader);
     this.maybePromote();

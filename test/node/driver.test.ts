@@ -12,8 +12,9 @@ async function startDriver(
   voters: readonly number[],
   limits?: DriverConfig["limits"],
   raftLimits?: DriverConfig["raft"]["limits"],
+  disk = new MemDisk(),
 ) {
-  const inner = await DiskStorage.open(new MemDisk(), "/n1", { bootstrapConfig: { voters, learners: [] } });
+  const inner = await DiskStorage.open(disk, "/n1", { bootstrapConfig: { voters, learners: [] } });
   const storage = new HeldStorage(inner);
   const clock = new ManualClock();
   const network = new SentMessages();
@@ -33,7 +34,7 @@ async function startDriver(
   };
   const driver = new Driver(config, { clock, storage, network });
   driver.start();
-  return { driver, storage, clock, network };
+  return { driver, storage, clock, network, inner };
 }
 
 /** A single-voter node elects itself within two election timeouts. */
@@ -199,6 +200,27 @@ describe("the driver", () => {
     storage.release();
   });
 
+  test("a command gathered while a write hangs is answered once its deadline passes, not left waiting", async () => {
+    // Review of batch entries: commands gathered while a save is in flight wait in the batch for the
+    // loop; a save that never finishes must not leave them without an answer (before batches they
+    // were in the core at once and the tick sweep timed them out).
+    const { driver, storage, clock } = await leader();
+    storage.hold = true;
+    const first = propose(driver, "first");
+    await clock.settle();
+    const gathered = propose(driver, "gathered");
+    await clock.settle();
+    await clock.advance(requestTimeoutMs + 20);
+    assert.equal((first() as { ok: boolean } | undefined)?.ok, false, "the proposed one timed out");
+    const settled = gathered();
+    assert.ok(settled !== undefined && !settled.ok, "the gathered one is answered too");
+    assert.equal(settled.error.code, "busy", "a refusal: it was never proposed, a retry is safe");
+    assert.equal(driver.proposalsPending, 0);
+    storage.release();
+    await clock.settle();
+    assert.equal(driver.machine.stackCount, 1, "only the proposed one may apply");
+  });
+
   test("commands carry this leader's wall clock, whatever the caller stamped", async () => {
     const { driver, storage, clock } = await leader();
     const at = clock.wallMs();
@@ -264,6 +286,99 @@ describe("the driver", () => {
     await clock.advance(40);
     assert.equal(errorOf()?.code, "timeout");
     assert.equal(errorOf()?.leader, 2);
+  });
+
+  test("leadership lost between gathering and proposing: the batch is refused with not_leader, naming the new leader", async () => {
+    // Review of batch entries: the commands of a turn are proposed when the Ready loop runs, so a
+    // higher-term message in the same turn reaches the core first. Nothing was proposed: the refusal
+    // must say not_leader with the new leader's id (LeaderRequests then forwards the write there), as
+    // it did when each proposal went to the core at once.
+    const { driver, clock, network } = await startDriver([1, 2, 3]);
+    for (let round = 0; round < 50 && driver.raft.role !== "leader"; round++) {
+      await clock.advance(10);
+      for (const m of network.sent.splice(0)) {
+        if (m.type !== "vote") continue;
+        driver.receive({
+          type: "voteResp",
+          from: m.to,
+          to: 1,
+          term: m.term,
+          preVote: m.preVote,
+          reject: false,
+        });
+      }
+      await clock.settle();
+    }
+    assert.equal(driver.raft.role, "leader");
+    const term = driver.raft.term;
+    const gathered = ["a", "b"].map((label) => propose(driver, label));
+    driver.receive({ type: "heartbeat", from: 2, to: 1, term: term + 1, commit: 0, readSeq: 0 });
+    await clock.settle();
+    assert.equal(driver.raft.role, "follower");
+    assert.deepEqual(
+      gathered.map((a) => {
+        const s = a();
+        return s !== undefined && !s.ok ? [s.error.code, s.error.leader] : s;
+      }),
+      [
+        ["not_leader", 2],
+        ["not_leader", 2],
+      ],
+    );
+    assert.equal(driver.proposalsPending, 0);
+  });
+
+  test("a restart replays single-command and batch entries from the log: same stacks, same exactly-once keys", async () => {
+    const disk = new MemDisk();
+    const first = await startDriver([1], undefined, undefined, disk);
+    await first.clock.advance(400);
+    const single = proposeCommand(first.driver, {
+      type: "lpush",
+      label: "s",
+      items: ["a"],
+      key: "k1",
+      atMs: 0,
+    });
+    await first.clock.settle();
+    const batch = [
+      proposeCommand(first.driver, { type: "lpush", label: "s", items: ["b"], key: "k2", atMs: 0 }),
+      proposeCommand(first.driver, { type: "lpush", label: "s", items: ["a"], key: "k1", atMs: 0 }),
+      proposeCommand(first.driver, { type: "lpop", label: "s", key: "k3", atMs: 0 }),
+    ];
+    await first.clock.settle();
+    const kinds = savedEntries(first.storage).map((e) => (isBatch(e.data) ? "batch" : "single"));
+    assert.deepEqual(kinds, ["single", "batch"]);
+    const answers = [single, ...batch].map((a) => a());
+    assert.deepEqual(answers, [
+      { ok: true, value: { ok: true, kind: "pushed", size: 1 } },
+      { ok: true, value: { ok: true, kind: "pushed", size: 2 } },
+      { ok: true, value: { ok: true, kind: "pushed", size: 1 } },
+      { ok: true, value: { ok: true, kind: "popped", item: "b" } },
+    ]);
+    first.driver.stop();
+    await first.driver.idle();
+    await first.inner.close();
+
+    const second = await startDriver([1], undefined, undefined, disk);
+    await second.clock.advance(400);
+    assert.equal(second.driver.raft.role, "leader");
+    assert.deepEqual(second.driver.machine.range("s", 0, -1), ["a"], "the log replayed in order");
+    // Retries after the restart get the first outcomes: the keys were replayed with their commands.
+    const retries = [
+      proposeCommand(second.driver, { type: "lpop", label: "s", key: "k3", atMs: 0 }),
+      proposeCommand(second.driver, { type: "lpush", label: "s", items: ["b"], key: "k2", atMs: 0 }),
+    ];
+    await second.clock.settle();
+    assert.deepEqual(
+      retries.map((a) => a()),
+      [
+        { ok: true, value: { ok: true, kind: "popped", item: "b" } },
+        { ok: true, value: { ok: true, kind: "pushed", size: 2 } },
+      ],
+    );
+    assert.deepEqual(second.driver.machine.range("s", 0, -1), ["a"], "no retry ran again");
+    second.driver.stop();
+    await second.driver.idle();
   });
 
   test("stop() fails the proposals gathered for the next batch with stopped", async () => {
