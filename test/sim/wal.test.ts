@@ -13,9 +13,11 @@ test("wal mode: power cuts tear WAL tails, replay cuts them, and no check fails"
   assert.ok(total(results, "crashes") > 40);
   assert.ok(total(results, "powerCuts") > 20);
   assert.ok(total(results, "diskOpens") >= total(results, "crashes"));
-  // Torn last writes do happen and are recovered (a torn tail cut on open), not only clean cuts.
+  // Torn last writes do happen and are recovered (a torn tail cut on open), not only clean cuts. Since
+  // batch entries (one WAL record per turn's proposals) there are fewer, larger writes: 8 of 40 seeds
+  // end a power cut on a torn tail (was 11+ with one entry per command).
   const torn = total(results, "tornTails");
-  assert.ok(torn > 10, `only ${torn} torn WAL tails in 40 seeds`);
+  assert.ok(torn >= 5, `only ${torn} torn WAL tails in 40 seeds`);
   assert.ok(total(results, "tailBytesTruncated") > torn);
   const checked = results.filter((r) => r.linearizability === "ok").length;
   assert.ok(checked >= 38, `linearizability proven for only ${checked} of 40 histories`);
