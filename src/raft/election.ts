@@ -99,7 +99,10 @@ export function refuseVote(r: RaftState, m: VoteMsg, reason: VoteRefusal): void 
 function voteRefusal(r: RaftState, m: VoteMsg): VoteRefusal | undefined {
   // A lost log would make any candidate look up to date. With two voters every commit needed both,
   // so the other one (which campaigns only if its log is intact) holds all of them: voting is safe.
-  if (r.recovering && r.tracker.quorum() < r.config.voters.length) return "recovering";
+  // A node that knows no voters (it joined with --join and lost the log that told it) cannot tell it
+  // is in such a pair: it refuses too.
+  const voters = r.config.voters.length;
+  if (r.recovering && (voters === 0 || r.tracker.quorum() < voters)) return "recovering";
   const alreadyVotedForIt = r.vote === m.from;
   const futureTerm = m.preVote && m.term > r.term;
   const free = r.vote === NONE && r.leader === NONE;

@@ -106,6 +106,40 @@ describe("a node whose log was lost by repair (issue 9 item 1, docs/recovery.md)
     );
   });
 
+  test("a recovering node that knows no configuration (joined with --join, then repaired) grants no vote", () => {
+    // Found by the nemesis (churn + repair): with zero voters the two-voter exemption held (quorum 0 is
+    // not below 0 voters), so the repaired joiner voted a lagging node in, which overwrote committed entries.
+    const storage = new MemoryStorage({ voters: [], learners: [] });
+    storage.setHardState({ term: 4, vote: 0, commit: 0, recovering: true });
+    const raft = new Raft({ id: 5, storage, electionTicks: 10, heartbeatTicks: 1, seed: 1 });
+    storage.persist(raft.ready());
+    raft.advance();
+    for (const preVote of [true, false]) {
+      raft.step({
+        type: "vote",
+        from: 1,
+        to: 5,
+        term: 6,
+        preVote,
+        transfer: false,
+        lastIndex: 0,
+        lastTerm: 0,
+      });
+    }
+    const rd = raft.ready();
+    assert.deepEqual(
+      rd.sendAfterPersist.map((m) => [m.type, m.type === "voteResp" && m.reject]),
+      [
+        ["voteResp", true],
+        ["voteResp", true],
+      ],
+    );
+    assert.deepEqual(
+      ofType(rd.events, "voteRefused").map((e) => e.reason),
+      ["recovering", "recovering"],
+    );
+  });
+
   test("recovery ends once the node holds the leader's log up to its commit index, and that entry is of the leader's term", () => {
     const storage = new MemoryStorage({ voters: [1, 2, 3], learners: [] });
     storage.setHardState({ term: 4, vote: 0, commit: 0, recovering: true });
