@@ -1,7 +1,6 @@
 // The fault catalog. Each entry applies its fault, holds it for the scheduled time and heals it; adding a
 // fault kind is one more entry here (or in faults-node.ts: disk and clock faults).
-// TODO(membership): add, remove and replace a member once membership changes land (issue 16): entries
-// of group "membership" whose run() calls the cluster's membership API and heals by restoring the voters.
+// Membership churn (add, remove, replace) is in faults-membership.ts.
 import {
   awaitCaughtUp,
   awaitLeader,
@@ -16,6 +15,7 @@ import {
   restart,
   shuffled,
 } from "./fault-steps.js";
+import { MEMBERSHIP_FAULTS } from "./faults-membership.js";
 import { NODE_FAULTS } from "./faults-node.js";
 import type { Netfilter } from "./netfilter.js";
 import { bridge, type Cut, describeCuts, isolate, oneWay, quorumSize, split, star } from "./topology.js";
@@ -240,6 +240,7 @@ export const FAULTS: readonly FaultSpec[] = [
     },
   },
   ...NODE_FAULTS,
+  ...MEMBERSHIP_FAULTS,
 ];
 
 /** Kinds named by `--faults` (kinds, groups or "all"), in catalog order; throws on an unknown name. */

@@ -38,6 +38,10 @@ export function renderReport(r: RunResult, faults: readonly FaultRecord[]): stri
   );
   out.push(`| unexpected answers | ${e.counts.unexpectedAnswers} |`);
   out.push(`| node crashes | ${r.nodeCrashes.length} |`);
+  const shared = r.sharedLeaderTerms ?? [];
+  out.push(
+    `| terms with two leaders (node logs) | ${shared.length}${shared.length > 0 ? ` (${shared.map((t) => `term ${t.term}: ${t.nodes.join(",")}`).join("; ")})` : ""} |`,
+  );
   out.push(
     `| replicas holding items after the drain | ${r.replicas === undefined ? "not compared (no drain)" : r.replicas.diverged.length} |`,
   );

@@ -9,6 +9,7 @@ import { findFreeBasePort, NemesisCluster } from "./cluster.js";
 import { DiskFiller, DiskUnavailableError } from "./disk-full.js";
 import { type FaultContext, type FaultSpec, selectFaults } from "./faults.js";
 import { NodeHooks } from "./hooks.js";
+import { sharedLeaderTerms } from "./leaders.js";
 import { Netfilter, NetfilterUnavailableError } from "./netfilter.js";
 import type { FaultRecord } from "./record.js";
 import { NodeRequests } from "./requests.js";
@@ -40,6 +41,8 @@ export interface NemesisOptions {
   /** Share of the clients that speak RESP instead of HTTP (0..1); the nodes then open their RESP port. */
   readonly respShare: number;
   readonly keepData: boolean;
+  /** Fresh node ids the membership faults may use over the run (node ids and ports go up to nodes + this). */
+  readonly joinsMax: number;
   /** The command line, for the report. */
   readonly command: string;
 }
@@ -66,8 +69,9 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
   process.once("SIGTERM", onSignal);
   mkdirSync(o.outDir, { recursive: true });
   const dataRoot = join(o.outDir, "data");
-  const basePort = o.basePort ?? (await findFreeBasePort(o.nodes));
-  const ids = Array.from({ length: o.nodes }, (_, k) => k + 1);
+  const basePort = o.basePort ?? (await findFreeBasePort(o.nodes + o.joinsMax));
+  // Cgroups and hooks files for every id a run may use, so a node that joins later has its own too.
+  const ids = NemesisCluster.allIds(o.nodes, o.joinsMax);
   const portsOf = (i: number) => [basePort + 10 * i, basePort + 10 * i + 1];
 
   let specs = selectFaults(o.faults);
@@ -102,6 +106,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
   }
   const cluster = new NemesisCluster({
     size: o.nodes,
+    joinsMax: o.joinsMax,
     basePort,
     dataRoot,
     logDir: join(o.outDir, "logs"),
@@ -124,7 +129,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
   let respRequests: RespRequests | undefined;
   let outcome: RunOutcome = { kind: "aborted", why: "not started" };
   try {
-    for (const i of ids) cluster.start(i);
+    for (const i of cluster.ids) cluster.start(i);
     if ((await cluster.waitLeader(leaderWaitMs)) === undefined) {
       outcome = { kind: "setup-failed", why: `no leader within ${leaderWaitMs} ms of starting` };
       return await finish();
@@ -143,7 +148,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
         now,
       );
     workload = new Workload({
-      nodes: ids,
+      nodes: () => cluster.ids,
       requests,
       ...(respRequests === undefined ? {} : { respRequests }),
       respClients,
@@ -210,6 +215,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
       ops: workload?.ops ?? [],
       faults,
       crashes: cluster.crashes,
+      sharedLeaderTerms: sharedLeaderTerms(join(o.outDir, "logs")),
       outcome,
       elapsedMs: now(),
     });
