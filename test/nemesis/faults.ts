@@ -1,6 +1,6 @@
 // The fault catalog. Each entry applies its fault, holds it for the scheduled time and heals it; adding a
 // fault kind is one more entry here (or in faults-node.ts: disk and clock faults).
-// Membership churn (add, remove, replace) is in faults-membership.ts.
+// Membership churn (add, remove, replace) is in faults-membership.ts, Raft's Figure 8 in faults-election.ts.
 import {
   awaitCaughtUp,
   awaitLeader,
@@ -15,6 +15,7 @@ import {
   restart,
   shuffled,
 } from "./fault-steps.js";
+import { ELECTION_FAULTS } from "./faults-election.js";
 import { MEMBERSHIP_FAULTS } from "./faults-membership.js";
 import { NODE_FAULTS } from "./faults-node.js";
 import type { Netfilter } from "./netfilter.js";
@@ -241,6 +242,7 @@ export const FAULTS: readonly FaultSpec[] = [
   },
   ...NODE_FAULTS,
   ...MEMBERSHIP_FAULTS,
+  ...ELECTION_FAULTS,
 ];
 
 /** Kinds named by `--faults` (kinds, groups or "all"), in catalog order; throws on an unknown name. */

@@ -102,6 +102,7 @@ export function checkRun(input: CheckInput): RunResult {
   if (lin.result === "illegal") why.push("history is not linearizable");
   for (const [check, count] of Object.entries(explicit.counts)) if (count > 0) why.push(`${check}: ${count}`);
   if (input.crashes.length > 0) why.push(`node crashes: ${input.crashes.length}`);
+  for (const f of faults) for (const x of f.findings ?? []) why.push(`${f.kind} saw: ${x}`);
   for (const t of input.sharedLeaderTerms)
     why.push(`two leaders in one term: nodes ${t.nodes.join(",")} each led term ${t.term}`);
   for (const d of replicas?.diverged ?? []) why.push(`replica divergence: ${d}`);

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { nodeDefaults } from "../../src/node/index.js";
 import type { NodeMutation } from "../../src/node/test-hooks.js";
 import { Prng } from "../../src/raft/index.js";
 import { findFreeBasePort, NemesisCluster } from "./cluster.js";
@@ -282,10 +283,13 @@ async function runSchedule(
       quorum: spec.quorum,
       nodes: [],
       steps: [],
+      findings: [],
     };
+    const findings = record.findings!;
     faults.push(record);
     const ctx: FaultContext = {
       ...env,
+      electionTimeoutMs: electionTimeoutMsOf(o.nodeArgs),
       rng: new Prng(planned.seed),
       now,
       hold,
@@ -293,6 +297,10 @@ async function runSchedule(
         record.steps.push({ at: now(), what });
         for (const n of nodes) if (!record.nodes.includes(n)) record.nodes.push(n);
         say(`  ${(elapsed() / 1000).toFixed(1).padStart(6)} s  ${spec.kind}: ${what}`);
+      },
+      finding: (what) => {
+        findings.push(what);
+        say(`  ${(elapsed() / 1000).toFixed(1).padStart(6)} s  ${spec.kind}: VIOLATION ${what}`);
       },
     };
     try {
@@ -304,6 +312,18 @@ async function runSchedule(
     record.end = now();
   }
   await hold(o.durationMs - elapsed());
+}
+
+/** The nodes' minimum election timeout: --tick-ms × --election-ticks from the extra node flags, else the defaults. */
+export function electionTimeoutMsOf(nodeArgs: readonly string[]): number {
+  const flag = (name: string, fallback: number) => {
+    const k = nodeArgs.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (k < 0) return fallback;
+    const text = nodeArgs[k]!.includes("=") ? nodeArgs[k]!.split("=")[1] : nodeArgs[k + 1];
+    const n = Number(text);
+    return Number.isFinite(n) && n > 0 ? n : fallback;
+  };
+  return flag("tick-ms", nodeDefaults.tickMs) * flag("election-ticks", nodeDefaults.electionTicks);
 }
 
 /** Network whole again, paused nodes resumed, stopped nodes started. */

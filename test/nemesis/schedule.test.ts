@@ -53,6 +53,10 @@ describe("nemesis schedule", () => {
       selectFaults(["membership"]).map((f) => f.kind),
       ["member-add", "member-remove", "member-replace"],
     );
+    assert.deepEqual(
+      selectFaults(["election"]).map((f) => f.kind),
+      ["election-slow-disks", "figure8"],
+    );
     assert.throws(() => selectFaults(["churn"]), /unknown fault "churn"/);
     assert.throws(() => parseNemesisArgs(["--mutation", "nope"]), /--mutation: one of/);
     assert.throws(() => parseNemesisArgs(["--faults", "kill,nope"]), /unknown "nope"/);
