@@ -6,13 +6,12 @@
 // so the same steps are safe.
 //
 // Timing on real processes comes from slow disks (test hook): the other followers R persist every write
-// a good part of an election timeout late, so a vote lands long before the entries that follow it, and killing R in
-// between loses exactly those entries. Big entries (each about appendBytesMax) make the new leader catch R
+// a good part of an election timeout late, so a vote lands long before the entries that follow it, and
+// killing R in between loses exactly those entries. Big entries (each about appendBytesMax) make the new leader catch R
 // up in several appends, the first of them old-term entries only.
 
 import type { NodeView } from "./cluster.js";
 import { awaitCaughtUp, type FaultContext, type FaultSpec, kill, restart, shuffled } from "./fault-steps.js";
-import { isolate } from "./topology.js";
 
 /**
  * Each write of R waits this share of the election timeout: the windows the steps below aim into are this
@@ -24,15 +23,19 @@ const diskDelayShare = 0.3;
 /** One phase (an election, a catch-up) must be seen within the larger of this and 8 election timeouts. */
 const phaseWaitMsMin = 5_000;
 const pollMs = 40;
-/** Big pushes to the isolated leader: each one entry of bigItems × bigItemBytes (about 1 MiB, appendBytesMax). */
+/** Big pushes to the leader in (a): each one entry of bigItems × bigItemBytes (about 1 MiB, appendBytesMax). */
 const bigPushes = 3;
 const bigItems = 14;
 const bigItemBytes = 60_000;
-/** Small pushes to the isolated leader before the big ones; the side stack shows them once applied. */
+/** A stalled disk: no write completes until the delay is lifted (the node re-reads it while waiting). */
+const stallMs = 3_600_000;
+/** Small pushes to the leader in (a) before the big ones; the side stack shows them once applied. */
 const smallPushes = 5;
 /** Lets the small pushes reach the log before the big ones. */
 const smallFirstMs = 20;
-/** The isolated leader keeps leading for an election timeout: the pushes land in its log well within it. */
+/** Nodes re-read their hooks file every 50 ms: after this a stall is in force. */
+const hooksReadMs = 120;
+/** Time for the pushes of (a) to reach the leader's log. */
 const appendWaitMs = 100;
 
 async function viewOf(ctx: FaultContext, node: number): Promise<NodeView | undefined> {
@@ -92,9 +95,8 @@ function push(ctx: FaultContext, node: number, stack: number, items: readonly st
 }
 
 async function figure8(ctx: FaultContext): Promise<void> {
-  const nf = ctx.netfilter;
   const hooks = ctx.hooks;
-  if (nf === undefined || hooks === undefined) throw new Error("figure8 needs netfilter and hooks");
+  if (hooks === undefined) throw new Error("figure8 needs hooks");
   if (!(await awaitCaughtUp(ctx, phaseWaitMs(ctx)))) {
     ctx.step(`skipped: not every node caught up within ${phaseWaitMs(ctx)} ms`);
     return;
@@ -116,12 +118,16 @@ async function figure8(ctx: FaultContext): Promise<void> {
   if (s2 === undefined || rest.length === 0) return;
   const all = [s1, s2, ...rest];
 
-  // (a) The leader alone takes entries of its term T.
+  // (a) The leader alone takes entries of its term T: the others' disks stall (they get the entries
+  // but never write them), then everyone is SIGKILLed; the others lose what they did not write.
+  // (Cutting s1 off instead does not work: its peers' sends fail at once and it takes no writes.)
+  const others = [s2, ...rest];
+  for (const n of others) hooks.set(n, { diskDelayMs: stallMs });
   ctx.step(
-    `(a) isolate leader ${s1} and push ${smallPushes} small and ${bigPushes} big entries to it alone`,
-    [s1],
+    `(a) disks of ${others.join(",")} stalled; push ${smallPushes} small and ${bigPushes} big entries to leader ${s1}`,
+    all,
   );
-  await nf.apply(isolate(ctx.cluster.ids, s1));
+  await ctx.hold(hooksReadMs);
   // Small entries first: the first append of the catch-up in (c) carries them (and is old-term only);
   // the big ones behind them push s1's own entry of (c) into later appends.
   for (let k = 0; k < smallPushes; k++) push(ctx, s1, stack, [`small-${k}`]);
@@ -134,15 +140,25 @@ async function figure8(ctx: FaultContext): Promise<void> {
       Array.from({ length: bigItems }, (_, j) => `big-${k}-${j}-`.padEnd(bigItemBytes, "x")),
     );
   await ctx.hold(appendWaitMs);
-  // Cut off, s1 commits nothing more: what it has committed now is the line the bug crosses.
+  // Nobody else wrote anything since: what s1 has committed now is the line the bug crosses.
   const committedBefore = (await viewOf(ctx, s1))?.commit;
+  // SIGKILL, not SIGSTOP: a stopped s1 would still find s2's appends of (b) in its socket buffers when it
+  // resumes, and truncate its entries of T to them.
+  await kill(
+    ctx,
+    all,
+    `${s1} committed ${committedBefore ?? "?"} and wrote the rest; the others' stalled writes die`,
+  );
   if (committedBefore === undefined) {
-    ctx.step(`${s1} does not answer: giving up`);
+    ctx.step(`${s1} did not answer: giving up`);
     return;
   }
+  for (const n of others) hooks.set(n, {});
+  restart(ctx, [s2]);
 
   // (b) Among the others, s2 wins term T+1; R's disks are slow, so s2's entries reach no disk of R.
   for (const r of rest) hooks.set(r, { diskDelayMs: diskDelayMs(ctx) });
+  restart(ctx, rest);
   ctx.step(`(b) disks of ${rest.join(",")} slow (${diskDelayMs(ctx)} ms); waiting for ${s2} to lead`, rest);
   const won = await pollUntil(ctx, [s2, ...rest], (v) => v.role === "leader");
   if (won?.id !== s2) {
@@ -161,8 +177,8 @@ async function figure8(ctx: FaultContext): Promise<void> {
 
   // (c) s1 returns with R (still slow) and wins T+2; it catches R up in several appends.
   restart(ctx, rest);
-  await nf.heal();
-  ctx.step(`(c) network healed; waiting for ${s1} to lead and commit past ${committedBefore}`);
+  restart(ctx, [s1]);
+  ctx.step(`(c) waiting for ${s1} to lead and apply past ${committedBefore}`, [s1]);
   const past = await pollUntil(
     ctx,
     [s1],
@@ -265,7 +281,7 @@ export const ELECTION_FAULTS: readonly FaultSpec[] = [
   {
     kind: "figure8",
     group: "election",
-    needs: ["netfilter", "hooks"],
+    needs: ["hooks"],
     quorum: "mixed",
     summary:
       "Raft's Figure 8: an old-term entry reaches a majority under a later leader, which dies before its own entry is durable; a node with another entry of a term in between runs",
@@ -274,9 +290,11 @@ export const ELECTION_FAULTS: readonly FaultSpec[] = [
       try {
         await figure8(ctx);
       } finally {
-        // Whichever step it stopped at: network whole, disks normal, every member running.
-        await ctx.netfilter?.heal();
-        for (const n of ctx.cluster.ids) ctx.hooks?.set(n, {});
+        // Whichever step it stopped at: disks normal, every member running.
+        for (const n of ctx.cluster.ids) {
+          ctx.hooks?.set(n, {});
+          ctx.cluster.resume(n);
+        }
         restart(ctx, ctx.cluster.ids);
       }
       await ctx.hold(ms - (ctx.now() - start));
