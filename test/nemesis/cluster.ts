@@ -25,6 +25,8 @@ export type NodeView = ClusterView & { readonly lastIndex: number };
 
 export interface ClusterOptions {
   readonly size: number;
+  /** Fresh nodes the membership faults may add over the run: ids size+1 .. size+joinsMax. */
+  readonly joinsMax: number;
   /** Node i listens for peers on basePort + 10·i, for HTTP clients on + 1 and for RESP clients on + 2. */
   readonly basePort: number;
   readonly dataRoot: string;
@@ -52,17 +54,56 @@ interface Proc {
 }
 
 export class NemesisCluster {
-  readonly ids: readonly number[];
   readonly crashes: NodeCrash[] = [];
+  /** The members as the nemesis last changed them (the initial nodes, then joins and removals). */
+  private members: number[];
+  /** Nodes that joined a running cluster: started with --join (they learn the configuration). */
+  private readonly joined = new Set<number>();
+  private nextJoinId: number;
   private readonly procs = new Map<number, Proc>();
   private readonly states = new Map<number, NodeState>();
   private readonly logs = new Map<number, WriteStream>();
   private readonly stderrTails = new Map<number, string>();
 
   constructor(private readonly o: ClusterOptions) {
-    this.ids = Array.from({ length: o.size }, (_, k) => k + 1);
-    for (const i of this.ids) this.states.set(i, "down");
+    this.members = Array.from({ length: o.size }, (_, k) => k + 1);
+    this.nextJoinId = o.size + 1;
+    for (const i of this.members) this.states.set(i, "down");
     mkdirSync(o.logDir, { recursive: true });
+  }
+
+  /** The current members: faults, clients and the final checks follow this list. */
+  get ids(): readonly number[] {
+    return [...this.members];
+  }
+
+  /** Every id a run may use (initial nodes and the fresh ones joins may take), for cgroups and hooks. */
+  static allIds(size: number, joinsMax: number): number[] {
+    return Array.from({ length: size + joinsMax }, (_, k) => k + 1);
+  }
+
+  /** A fresh id for a node about to join (ids are never reused), or undefined when none is left. */
+  takeJoinId(): number | undefined {
+    if (this.nextJoinId > this.o.size + this.o.joinsMax) return undefined;
+    return this.nextJoinId++;
+  }
+
+  /** Starts fresh node i with --join and an empty data dir; it is a member from now on. */
+  startJoining(i: number): void {
+    this.joined.add(i);
+    if (!this.members.includes(i)) this.members.push(i);
+    this.start(i);
+  }
+
+  /** Whether node i joined a running cluster (it starts with --join). */
+  joinedWithFlag(i: number): boolean {
+    return this.joined.has(i);
+  }
+
+  /** Node i's removal was applied: it leaves the member list and its process is stopped. */
+  async dropMember(i: number): Promise<void> {
+    this.members = this.members.filter((n) => n !== i);
+    await this.kill(i);
   }
 
   peerPort(i: number): number {
@@ -96,13 +137,19 @@ export class NemesisCluster {
 
   start(i: number): void {
     if (this.state(i) !== "down") throw new Error(`node ${i} is already running`);
-    const peers = this.ids.map((k) => `http://127.0.0.1:${this.peerPort(k)}`).join(",");
+    // Explicit ids: after removals the members are no longer 1..n. A restarted node uses its replicated
+    // configuration anyway; the list matters for a fresh data dir (a joining node, a repaired one).
+    const peers = [...new Set([...this.members, i])]
+      .sort((a, b) => a - b)
+      .map((k) => `${k}=http://127.0.0.1:${this.peerPort(k)}`)
+      .join(",");
     const args = [
       NODE_MAIN,
       "--id",
       String(i),
       "--cluster",
       peers,
+      ...(this.joined.has(i) ? ["--join"] : []),
       "--port",
       String(this.clientPort(i)),
       "--data-dir",
@@ -235,8 +282,10 @@ export class NemesisCluster {
 
   /** Kills every node; waits for them to be gone (so their cgroups can be removed). */
   async stopAll(): Promise<void> {
-    await Promise.all(this.ids.map((i) => this.kill(i)));
-    for (const log of this.logs.values()) log.end();
+    await Promise.all([...this.procs.keys()].map((i) => this.kill(i)));
+    // Ended and flushed: the election-safety check reads the logs next.
+    await Promise.all([...this.logs.values()].map((log) => new Promise<void>((res) => log.end(res))));
+    this.logs.clear();
   }
 
   /** Synchronous last resort for exit handlers. */

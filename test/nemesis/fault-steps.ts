@@ -20,6 +20,8 @@ export interface FaultContext {
   readonly hooks: NodeHooks | undefined;
   /** The node whose data dir is a small tmpfs, when the run has one (disk-full). */
   readonly disk: DiskFiller | undefined;
+  /** The nodes' minimum election timeout (their --tick-ms × --election-ticks): faults that race elections scale by it. */
+  readonly electionTimeoutMs: number;
   /** This fault's own random stream, derived from the run's seed and the fault's place in the schedule. */
   readonly rng: Prng;
   /** Waits `ms`, or less when the run is being stopped. */
@@ -28,6 +30,8 @@ export interface FaultContext {
   now(): number;
   /** Records one action of the fault (shown in history.jsonl and the report). */
   step(what: string, nodes?: readonly number[]): void;
+  /** Records a safety violation the fault saw itself: the run's verdict becomes "violation". */
+  finding(what: string): void;
 }
 
 export interface FaultSpec {

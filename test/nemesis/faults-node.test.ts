@@ -47,6 +47,8 @@ describe("disk-full fault", () => {
       netfilter: undefined,
       hooks: undefined,
       disk: disk as unknown as DiskFiller,
+      electionTimeoutMs: 150,
+      finding: () => assert.fail("no finding expected"),
       rng: new Prng(1),
       now,
       hold: (ms) => sleep(ms),

@@ -23,9 +23,13 @@ ${FAULTS.map((f) => `                        ${f.kind.padEnd(17)} [${f.group}] $
   --check-seconds N   linearizability checker budget (default 120)
   --base-port P       node i uses P+10i (peers) and P+10i+1 (clients); default: a free block
   --node-arg ARG      extra flag for every node (repeatable; e.g. --node-arg=--tick-ms --node-arg=5)
+  --joins-max N       fresh nodes the membership faults may add over the run (default 20); node i
+                      uses ports P+10i, so ids and ports go up to --nodes + N
   --keep-data         keep the nodes' data dirs even when the run passes
   --recheck DIR       decide a finished run again from DIR's files (with --check-seconds); no cluster
 exit: 0 pass, 1 violation, 2 unavailable (no leader after healing), 3 unknown (checker budget), 4 error`;
+
+const JOINS_MAX_DEFAULT = 20;
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -84,6 +88,7 @@ export function parseNemesisArgs(argv: readonly string[]): NemesisCommand {
     requestTimeoutMs: 1000,
     nodeArgs: values["node-arg"] ?? [],
     keepData: values["keep-data"] ?? false,
+    joinsMax: intIn("joins-max", values["joins-max"], JOINS_MAX_DEFAULT, 0, 200),
   };
   return { kind: "run", options: { ...options, command: commandOf(options) } };
 }
@@ -103,6 +108,7 @@ export function commandOf(o: Omit<NemesisOptions, "command">): string {
     `--resp-share ${o.respShare}`,
   );
   if (o.mutation !== undefined) args.push(`--mutation ${o.mutation}`);
+  if (o.joinsMax !== JOINS_MAX_DEFAULT) args.push(`--joins-max ${o.joinsMax}`);
   for (const a of o.nodeArgs) args.push(`--node-arg=${a}`);
   return `npm run nemesis -- ${args.join(" ")}`;
 }
@@ -140,6 +146,7 @@ function parse(argv: readonly string[]) {
       "base-port": { type: "string" },
       "node-arg": { type: "string", multiple: true },
       "keep-data": { type: "boolean" },
+      "joins-max": { type: "string" },
       recheck: { type: "string" },
       help: { type: "boolean", short: "h" },
     },

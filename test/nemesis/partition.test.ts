@@ -29,6 +29,7 @@ describe("nemesis: partitions of real processes", { timeout: 90_000 }, () => {
     const t0 = performance.now();
     const cluster = new NemesisCluster({
       size: 3,
+      joinsMax: 0,
       basePort: BASE_PORT,
       dataRoot: join(dir, "data"),
       logDir: join(dir, "logs"),

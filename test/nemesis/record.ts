@@ -71,6 +71,8 @@ export interface FaultRecord {
   readonly quorum: QuorumEffect;
   readonly nodes: number[];
   readonly steps: { readonly at: number; readonly what: string }[];
+  /** Safety violations the fault observed itself (e.g. applied state the cluster later lost). */
+  readonly findings?: string[];
 }
 
 export type HistoryLine = OpRecord | FaultRecord;

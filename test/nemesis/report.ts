@@ -38,6 +38,10 @@ export function renderReport(r: RunResult, faults: readonly FaultRecord[]): stri
   );
   out.push(`| unexpected answers | ${e.counts.unexpectedAnswers} |`);
   out.push(`| node crashes | ${r.nodeCrashes.length} |`);
+  const shared = r.sharedLeaderTerms ?? [];
+  out.push(
+    `| terms with two leaders (node logs) | ${shared.length}${shared.length > 0 ? ` (${shared.map((t) => `term ${t.term}: ${t.nodes.join(",")}`).join("; ")})` : ""} |`,
+  );
   out.push(
     `| replicas holding items after the drain | ${r.replicas === undefined ? "not compared (no drain)" : r.replicas.diverged.length} |`,
   );
@@ -105,6 +109,8 @@ export function renderReport(r: RunResult, faults: readonly FaultRecord[]): stri
   }
   for (const [check, examples] of Object.entries(e.examples))
     if (examples.length > 0) findings.push(`${check}:`, ...examples.map((x) => `- ${x}`));
+  for (const f of faults)
+    for (const x of f.findings ?? []) findings.push(`${f.kind} (fault ${f.id}) saw a violation: ${x}`, "");
   for (const c of r.nodeCrashes)
     findings.push(
       `node ${c.node} exited by itself at ${sec(c.at)} s (code ${c.code}, signal ${c.signal}):`,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { checkHistory, stackModel } from "../../src/check/index.js";
 import { availabilityByKind, type Degradation, degradation, type KindAvailability } from "./availability.js";
 import type { NodeCrash } from "./cluster.js";
+import type { SharedTerm } from "./leaders.js";
 import type { FaultRecord, HistoryLine, OpKind, OpRecord } from "./record.js";
 import { toCheckerHistory, toJsonLine } from "./record.js";
 import { renderReport } from "./report.js";
@@ -63,6 +64,8 @@ export interface RunResult {
   readonly linearizability: Linearizability;
   readonly explicit: ExplicitFindings;
   readonly nodeCrashes: readonly NodeCrash[];
+  /** Terms that two nodes' logs say they led (election safety); absent in results written before the check. */
+  readonly sharedLeaderTerms?: readonly SharedTerm[];
   readonly replicas: { readonly behind: number[]; readonly diverged: string[] } | undefined;
   /** Kept whole so `--recheck` can decide again from the files alone. */
   readonly outcome: RunOutcome;
@@ -74,6 +77,7 @@ export interface CheckInput {
   readonly ops: readonly OpRecord[];
   readonly faults: readonly FaultRecord[];
   readonly crashes: readonly NodeCrash[];
+  readonly sharedLeaderTerms: readonly SharedTerm[];
   readonly outcome: RunOutcome;
   readonly elapsedMs: number;
 }
@@ -98,6 +102,9 @@ export function checkRun(input: CheckInput): RunResult {
   if (lin.result === "illegal") why.push("history is not linearizable");
   for (const [check, count] of Object.entries(explicit.counts)) if (count > 0) why.push(`${check}: ${count}`);
   if (input.crashes.length > 0) why.push(`node crashes: ${input.crashes.length}`);
+  for (const f of faults) for (const x of f.findings ?? []) why.push(`${f.kind} saw: ${x}`);
+  for (const t of input.sharedLeaderTerms)
+    why.push(`two leaders in one term: nodes ${t.nodes.join(",")} each led term ${t.term}`);
   for (const d of replicas?.diverged ?? []) why.push(`replica divergence: ${d}`);
   let verdict: Verdict;
   if (why.length > 0) verdict = "violation";
@@ -143,6 +150,7 @@ export function checkRun(input: CheckInput): RunResult {
     linearizability: lin,
     explicit,
     nodeCrashes: input.crashes,
+    sharedLeaderTerms: input.sharedLeaderTerms,
     replicas,
     outcome,
   };
@@ -199,6 +207,7 @@ export function recheckRun(dir: string, checkMs: number): RunResult {
     ops,
     faults,
     crashes: prior.nodeCrashes,
+    sharedLeaderTerms: prior.sharedLeaderTerms ?? [],
     outcome: prior.outcome,
     elapsedMs: prior.elapsedMs,
   });

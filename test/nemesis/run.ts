@@ -3,12 +3,14 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { nodeDefaults } from "../../src/node/index.js";
 import type { NodeMutation } from "../../src/node/test-hooks.js";
 import { Prng } from "../../src/raft/index.js";
 import { findFreeBasePort, NemesisCluster } from "./cluster.js";
 import { DiskFiller, DiskUnavailableError } from "./disk-full.js";
 import { type FaultContext, type FaultSpec, selectFaults } from "./faults.js";
 import { NodeHooks } from "./hooks.js";
+import { sharedLeaderTerms } from "./leaders.js";
 import { Netfilter, NetfilterUnavailableError } from "./netfilter.js";
 import type { FaultRecord } from "./record.js";
 import { NodeRequests } from "./requests.js";
@@ -40,6 +42,8 @@ export interface NemesisOptions {
   /** Share of the clients that speak RESP instead of HTTP (0..1); the nodes then open their RESP port. */
   readonly respShare: number;
   readonly keepData: boolean;
+  /** Fresh node ids the membership faults may use over the run (node ids and ports go up to nodes + this). */
+  readonly joinsMax: number;
   /** The command line, for the report. */
   readonly command: string;
 }
@@ -66,8 +70,9 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
   process.once("SIGTERM", onSignal);
   mkdirSync(o.outDir, { recursive: true });
   const dataRoot = join(o.outDir, "data");
-  const basePort = o.basePort ?? (await findFreeBasePort(o.nodes));
-  const ids = Array.from({ length: o.nodes }, (_, k) => k + 1);
+  const basePort = o.basePort ?? (await findFreeBasePort(o.nodes + o.joinsMax));
+  // Cgroups and hooks files for every id a run may use, so a node that joins later has its own too.
+  const ids = NemesisCluster.allIds(o.nodes, o.joinsMax);
   const portsOf = (i: number) => [basePort + 10 * i, basePort + 10 * i + 1];
 
   let specs = selectFaults(o.faults);
@@ -102,6 +107,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
   }
   const cluster = new NemesisCluster({
     size: o.nodes,
+    joinsMax: o.joinsMax,
     basePort,
     dataRoot,
     logDir: join(o.outDir, "logs"),
@@ -124,7 +130,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
   let respRequests: RespRequests | undefined;
   let outcome: RunOutcome = { kind: "aborted", why: "not started" };
   try {
-    for (const i of ids) cluster.start(i);
+    for (const i of cluster.ids) cluster.start(i);
     if ((await cluster.waitLeader(leaderWaitMs)) === undefined) {
       outcome = { kind: "setup-failed", why: `no leader within ${leaderWaitMs} ms of starting` };
       return await finish();
@@ -143,7 +149,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
         now,
       );
     workload = new Workload({
-      nodes: ids,
+      nodes: () => cluster.ids,
       requests,
       ...(respRequests === undefined ? {} : { respRequests }),
       respClients,
@@ -210,6 +216,7 @@ export async function runNemesis(o: NemesisOptions, say: (line: string) => void)
       ops: workload?.ops ?? [],
       faults,
       crashes: cluster.crashes,
+      sharedLeaderTerms: sharedLeaderTerms(join(o.outDir, "logs")),
       outcome,
       elapsedMs: now(),
     });
@@ -276,10 +283,13 @@ async function runSchedule(
       quorum: spec.quorum,
       nodes: [],
       steps: [],
+      findings: [],
     };
+    const findings = record.findings!;
     faults.push(record);
     const ctx: FaultContext = {
       ...env,
+      electionTimeoutMs: electionTimeoutMsOf(o.nodeArgs),
       rng: new Prng(planned.seed),
       now,
       hold,
@@ -287,6 +297,10 @@ async function runSchedule(
         record.steps.push({ at: now(), what });
         for (const n of nodes) if (!record.nodes.includes(n)) record.nodes.push(n);
         say(`  ${(elapsed() / 1000).toFixed(1).padStart(6)} s  ${spec.kind}: ${what}`);
+      },
+      finding: (what) => {
+        findings.push(what);
+        say(`  ${(elapsed() / 1000).toFixed(1).padStart(6)} s  ${spec.kind}: VIOLATION ${what}`);
       },
     };
     try {
@@ -298,6 +312,18 @@ async function runSchedule(
     record.end = now();
   }
   await hold(o.durationMs - elapsed());
+}
+
+/** The nodes' minimum election timeout: --tick-ms × --election-ticks from the extra node flags, else the defaults. */
+export function electionTimeoutMsOf(nodeArgs: readonly string[]): number {
+  const flag = (name: string, fallback: number) => {
+    const k = nodeArgs.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (k < 0) return fallback;
+    const text = nodeArgs[k]!.includes("=") ? nodeArgs[k]!.split("=")[1] : nodeArgs[k + 1];
+    const n = Number(text);
+    return Number.isFinite(n) && n > 0 ? n : fallback;
+  };
+  return flag("tick-ms", nodeDefaults.tickMs) * flag("election-ticks", nodeDefaults.electionTicks);
 }
 
 /** Network whole again, paused nodes resumed, stopped nodes started. */

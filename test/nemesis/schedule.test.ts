@@ -49,7 +49,15 @@ describe("nemesis schedule", () => {
       selectFaults(["disk", "clock"]).map((f) => f.kind),
       ["disk-slow", "disk-stall", "stall-crash", "clock-skew", "disk-full"],
     );
-    assert.throws(() => selectFaults(["membership"]), /unknown fault "membership"/);
+    assert.deepEqual(
+      selectFaults(["membership"]).map((f) => f.kind),
+      ["member-add", "member-remove", "member-replace"],
+    );
+    assert.deepEqual(
+      selectFaults(["election"]).map((f) => f.kind),
+      ["election-slow-disks", "figure8"],
+    );
+    assert.throws(() => selectFaults(["churn"]), /unknown fault "churn"/);
     assert.throws(() => parseNemesisArgs(["--mutation", "nope"]), /--mutation: one of/);
     assert.throws(() => parseNemesisArgs(["--faults", "kill,nope"]), /unknown "nope"/);
     assert.throws(() => parseNemesisArgs(["--nodes", "4"]), /3 or 5/);
@@ -63,7 +71,7 @@ describe("nemesis schedule", () => {
     };
     const o = run([
       ...["--seed", "12", "--nodes", "5", "--duration", "30", "--faults", "kill,partition"],
-      ...["--resp-share", "0.5", "--mutation", "ackBeforeFsync"],
+      ...["--resp-share", "0.5", "--mutation", "ackBeforeFsync", "--joins-max", "4"],
     ]);
     assert.equal(o.command, commandOf(o));
     const again = run(o.command.replace("npm run nemesis -- ", "").split(" "));
@@ -77,6 +85,7 @@ describe("nemesis schedule", () => {
       "stacks",
       "respShare",
       "mutation",
+      "joinsMax",
     ] as const)
       assert.deepEqual(again[key], o[key]);
     assert.deepEqual(parseNemesisArgs(["--recheck", "/tmp/x", "--check-seconds", "5"]), {

@@ -11,7 +11,8 @@ export interface StackRef {
 }
 
 export interface WorkloadOptions {
-  readonly nodes: readonly number[];
+  /** The current members: clients send only to nodes that exist (membership faults change them). */
+  readonly nodes: () => readonly number[];
   readonly requests: OpTransport;
   /** The RESP transport, for the first `respClients` clients (their operations' every attempt uses it). */
   readonly respRequests?: OpTransport;
@@ -200,7 +201,7 @@ export class Workload {
   /** Attempts `op` on random nodes, the same key each time, until a definite answer or `deadlineAt`. */
   private async perform(op: OpRecord, rng: Prng, deadlineAt: number): Promise<void> {
     const req = this.requestOf.get(op)!;
-    let node = rng.pick(this.o.nodes);
+    let node = rng.pick(this.o.nodes());
     for (let k = 0; ; k++) {
       const remaining = deadlineAt - this.o.now();
       if (remaining <= 0) break;
@@ -255,7 +256,7 @@ export class Workload {
     await Promise.all(
       ops.map(async (op) => {
         const a = await this.transportOf(op).attempt(
-          rng.pick(this.o.nodes),
+          rng.pick(this.o.nodes()),
           this.requestOf.get(op)!,
           this.o.attemptTimeoutMs,
         );
@@ -266,7 +267,7 @@ export class Workload {
   }
 
   private otherNode(node: number, rng: Prng): number {
-    const others = this.o.nodes.filter((n) => n !== node);
+    const others = this.o.nodes().filter((n) => n !== node);
     return others.length === 0 ? node : rng.pick(others);
   }
 }
