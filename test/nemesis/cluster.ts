@@ -95,11 +95,6 @@ export class NemesisCluster {
     this.start(i);
   }
 
-  /** Whether node i joined a running cluster (it starts with --join). */
-  joinedWithFlag(i: number): boolean {
-    return this.joined.has(i);
-  }
-
   /** Node i's removal was applied: it leaves the member list and its process is stopped. */
   async dropMember(i: number): Promise<void> {
     this.members = this.members.filter((n) => n !== i);
