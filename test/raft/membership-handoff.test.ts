@@ -177,6 +177,29 @@ describe("membership: promotion is checked by the core", () => {
     settle(c, 1);
     assert.deepEqual(c.raft(1).config.voters, [1, 2, 3, 4]);
   });
+
+  // Scenario (cold review of 4c1b250): learner 4 caught up, answered, then crashed in an idle cluster
+  // (no writes, so no lag). The check-quorum round cleared only the voters' recentActive flags, so a
+  // learner that answered once in the term stayed "active" forever and the promotion of a dead
+  // learner was accepted: one more voter that can acknowledge nothing. Now every round clears the
+  // learners' flags too. Failed before (the promotion was appended).
+  test("a learner silent for a whole check-quorum round is refused although it lags nothing", () => {
+    const c = new Cluster(3, { seed: 1 });
+    c.elect(1);
+    c.addNode(4);
+    assert.equal(c.raft(1).proposeConfChange(cc("addLearner", 4)).ok, true);
+    settle(c, 1);
+    c.tickAll(2);
+    assert.equal(c.raft(1).status().progress.get(4)?.recentActive, true, "4 answered");
+    assert.equal(c.raft(1).status().progress.get(4)?.match, c.raft(1).log.lastIndex(), "4 lags nothing");
+    c.crash(4);
+    c.tickAll(25); // two check-quorum rounds (electionTicks 10) without an answer from 4
+    const dead = c.raft(1).proposeConfChange(cc("promote", 4));
+    assert.deepEqual(dead, { ok: false, error: "learner_behind", leader: 1 });
+    c.restart(4);
+    c.tickAll(3);
+    assert.equal(c.raft(1).proposeConfChange(cc("promote", 4)).ok, true, "answering again: promoted");
+  });
 });
 
 describe("membership: the no-campaign-while-unapplied rule (26ad546) cannot block elections", () => {
