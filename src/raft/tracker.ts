@@ -76,7 +76,7 @@ export class ProgressTracker {
   }
 
   /**
-   * §6.2 check-quorum: how many voters (counting `self`) answered since the last call; starts a new
+   * How many voters (counting `self`) answered since the last call (§6.2 check-quorum); starts a new
    * round for every member, learners too: promotion asks that a learner answered in this round
    * (membership.ts), and a flag never cleared would let a learner that crashed after one answer pass.
    */

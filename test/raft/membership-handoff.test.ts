@@ -183,23 +183,24 @@ describe("membership: promotion is checked by the core", () => {
   // learner that answered once in the term stayed "active" forever and the promotion of a dead
   // learner was accepted: one more voter that can acknowledge nothing. Now every round clears the
   // learners' flags too. Failed before (the promotion was appended).
-  test("a learner silent for a whole check-quorum round is refused although it lags nothing", () => {
-    const c = new Cluster(3, { seed: 1 });
-    c.elect(1);
-    c.addNode(4);
-    assert.equal(c.raft(1).proposeConfChange(cc("addLearner", 4)).ok, true);
-    settle(c, 1);
-    c.tickAll(2);
-    assert.equal(c.raft(1).status().progress.get(4)?.recentActive, true, "4 answered");
-    assert.equal(c.raft(1).status().progress.get(4)?.match, c.raft(1).log.lastIndex(), "4 lags nothing");
-    c.crash(4);
-    c.tickAll(25); // two check-quorum rounds (electionTicks 10) without an answer from 4
-    const dead = c.raft(1).proposeConfChange(cc("promote", 4));
-    assert.deepEqual(dead, { ok: false, error: "learner_behind", leader: 1 });
-    c.restart(4);
-    c.tickAll(3);
-    assert.equal(c.raft(1).proposeConfChange(cc("promote", 4)).ok, true, "answering again: promoted");
-  });
+  for (const checkQuorum of [true, false])
+    test(`a learner silent for a whole check-quorum round is refused although it lags nothing (checkQuorum ${checkQuorum})`, () => {
+      const c = new Cluster(3, { seed: 1, checkQuorum });
+      c.elect(1);
+      c.addNode(4);
+      assert.equal(c.raft(1).proposeConfChange(cc("addLearner", 4)).ok, true);
+      settle(c, 1);
+      c.tickAll(2);
+      assert.equal(c.raft(1).status().progress.get(4)?.recentActive, true, "4 answered");
+      assert.equal(c.raft(1).status().progress.get(4)?.match, c.raft(1).log.lastIndex(), "4 lags nothing");
+      c.crash(4);
+      c.tickAll(25); // two check-quorum rounds (electionTicks 10) without an answer from 4
+      const dead = c.raft(1).proposeConfChange(cc("promote", 4));
+      assert.deepEqual(dead, { ok: false, error: "learner_behind", leader: 1 });
+      c.restart(4);
+      c.tickAll(3);
+      assert.equal(c.raft(1).proposeConfChange(cc("promote", 4)).ok, true, "answering again: promoted");
+    });
 });
 
 describe("membership: the no-campaign-while-unapplied rule (26ad546) cannot block elections", () => {
