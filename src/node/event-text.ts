@@ -46,8 +46,6 @@ export function describeEvent(event: TimelineEvent, self: NodeId): string {
       return `node ${event.follower} lost entries: its log ends at ${event.lastIndex}, below the ${event.match} it acknowledged; replicating again`;
     case "recoveryStarted":
       return `started with a lost log in term ${event.term}: grants no votes and never campaigns until a leader catches it up`;
-    case "recoveryIgnored":
-      return "single voter: nobody can catch this node up, the recovering marker is dropped";
     case "recoveryFinished":
       return `recovered: node ${event.leader} caught the log up to index ${event.index} in term ${event.term}`;
     case "transferRefused":

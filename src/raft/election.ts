@@ -97,12 +97,11 @@ export function refuseVote(r: RaftState, m: VoteMsg, reason: VoteRefusal): void 
 }
 
 function voteRefusal(r: RaftState, m: VoteMsg): VoteRefusal | undefined {
-  // A lost log would make any candidate look up to date. With two voters every commit needed both,
-  // so the other one (which campaigns only if its log is intact) holds all of them: voting is safe.
-  // A node that knows no voters (it joined with --join and lost the log that told it) cannot tell it
-  // is in such a pair: it refuses too.
-  const voters = r.config.voters.length;
-  if (r.recovering && (voters === 0 || r.tracker.quorum() < voters)) return "recovering";
+  // A lost log would make any candidate look up to date. No exemption for two voters: the snapshot
+  // went with the log, so the configuration is the --cluster list (or none after --join), which may
+  // be older than the cluster's; one that grew from {1, 2} to {1, 2, 3} committed entries with {1, 3}
+  // that 2 lacks, and 1 would vote 2 in (docs/recovery.md, "Two voters").
+  if (r.recovering) return "recovering";
   const alreadyVotedForIt = r.vote === m.from;
   const futureTerm = m.preVote && m.term > r.term;
   const free = r.vote === NONE && r.leader === NONE;

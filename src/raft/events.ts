@@ -63,8 +63,6 @@ export type RaftEvent =
     }
   /** The node starts with a lost log: it grants no votes and never campaigns until caught up. */
   | { readonly type: "recoveryStarted"; readonly term: number }
-  /** A single voter has nobody to catch it up: the recovering marker is dropped (docs/recovery.md). */
-  | { readonly type: "recoveryIgnored"; readonly term: number; readonly reason: "singleVoter" }
   | {
       readonly type: "recoveryFinished";
       readonly term: number;

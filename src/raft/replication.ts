@@ -37,8 +37,10 @@ export function tickLeader(r: RaftState): void {
   r.electionElapsed++;
   if (r.electionElapsed >= r.opts.electionTicks) {
     r.electionElapsed = 0;
+    // A round every election timeout, with check-quorum or not: recentActive means "answered in this
+    // round" to promotion, the hand-off and snapshot sending.
+    const active = r.tracker.activeVoters(r.id);
     if (r.opts.checkQuorum) {
-      const active = r.tracker.activeVoters(r.id);
       const quorum = r.tracker.quorum();
       if (active < quorum) {
         // §6.2 check-quorum: a leader that cannot hear a majority steps down instead of serving stale reads.

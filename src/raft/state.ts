@@ -134,13 +134,10 @@ export class RaftState {
   /**
    * A node whose log was lost starts one term above the term repair recovered, with no vote: any
    * acknowledgement from its previous life carries an older term, so no leader of the new term counts
-   * it. With no other voter to catch it up, the marker is dropped (docs/recovery.md).
+   * it. Kept also when it counts itself the only voter: that configuration is its --cluster list (repair
+   * moved the snapshot aside), and a cluster started alone may have grown since (docs/recovery.md).
    */
   private startRecovery(): void {
-    if (this.config.voters.length === 1 && this.config.voters[0] === this.id) {
-      this.emit({ type: "recoveryIgnored", term: this.term, reason: "singleVoter" });
-      return;
-    }
     this.recovering = true;
     this.term++;
     this.vote = NONE;

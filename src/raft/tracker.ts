@@ -75,11 +75,16 @@ export class ProgressTracker {
     return matches[quorum - 1] ?? 0;
   }
 
-  /** §6.2 check-quorum: how many voters (counting `self`) answered since the last call; starts a new round. */
+  /**
+   * How many voters (counting `self`) answered since the last call (§6.2 check-quorum); starts a new
+   * round for every member, learners too: promotion asks that a learner answered in this round
+   * (membership.ts), and a flag never cleared would let a learner that crashed after one answer pass.
+   */
   activeVoters(self: NodeId): number {
     let active = 0;
-    for (const id of this.config_.voters) {
-      if (this.of(id).takeActive() || id === self) active++;
+    for (const [id, pr] of this.progress) {
+      const answered = pr.takeActive();
+      if ((answered || id === self) && this.isVoter(id)) active++;
     }
     return active;
   }

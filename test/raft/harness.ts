@@ -264,11 +264,12 @@ export class Cluster {
 
   /**
    * The node's disk is replaced by one holding only `hardState` (what `raftstack repair` leaves
-   * behind: no log, no snapshot), and the node starts on it.
+   * behind: no log, no snapshot), and the node starts on it with `bootstrap` as its configuration
+   * (what `--cluster` gives a restarted node: every id here unless a test says otherwise).
    */
-  replaceDisk(id: NodeId, hardState: HardState): void {
+  replaceDisk(id: NodeId, hardState: HardState, bootstrap?: ConfigState): void {
     const n = this.node(id);
-    n.storage = new MemoryStorage({ voters: [...this.ids], learners: [] });
+    n.storage = new MemoryStorage(bootstrap ?? { voters: [...this.ids], learners: [] });
     n.storage.setHardState(hardState);
     n.applied = [];
     n.raft = this.newRaft(id, n.storage);

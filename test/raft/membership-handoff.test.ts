@@ -84,6 +84,69 @@ describe("membership: hand-off of a removed leader", () => {
   });
 });
 
+describe("membership: a deferred TimeoutNow (cold review of 2ec386d)", () => {
+  /** Leader 1 of {1,2,3} removes itself; 2 steps the commit and TimeoutNow before applying: deferred. */
+  function deferredAt2(): { c: Cluster; term: number } {
+    const c = new Cluster(3, { seed: 1 });
+    const term = c.elect(1);
+    c.propose(1, "a");
+    settle(c, 1);
+    assert.equal(c.raft(1).proposeConfChange(cc("remove", 1)).ok, true);
+    c.processAll();
+    c.deliver();
+    c.processAll();
+    c.deliver();
+    c.tick(1);
+    c.process(1);
+    deliverFrom(c, 1);
+    assert.ok(c.raft(2).log.committed > c.raft(2).log.applied);
+    assert.equal(c.raft(2).hasReady(), true);
+    return { c, term };
+  }
+
+  const transferCampaigns = (c: Cluster, id: NodeId) =>
+    c.node(id).events.filter((e) => e.type === "campaignStarted" && e.kind === "transfer").length;
+
+  // Scenario: another node's campaign (here a transfer vote of term+1, which passes the lease) reaches
+  // the target between TimeoutNow and its apply. The TimeoutNow belongs to the old term: after the
+  // apply the target must not campaign on it. Passed when written (reset() clears the deferral);
+  // failed with that line removed (node 2 started a transfer campaign in term+2).
+  test("a term change drops it: the target does not campaign on an old term's TimeoutNow", () => {
+    const { c, term } = deferredAt2();
+    c.raft(2).step({
+      type: "vote",
+      from: 3,
+      to: 2,
+      term: term + 1,
+      preVote: false,
+      transfer: true,
+      lastIndex: 0,
+      lastTerm: 0,
+    });
+    assert.equal(c.raft(2).term, term + 1);
+    c.process(2); // applies the removal
+    assert.ok(
+      c.node(2).events.some((e) => e.type === "transferRefused" && e.reason === "configUnapplied"),
+      "the TimeoutNow was deferred",
+    );
+    assert.equal(transferCampaigns(c, 2), 0);
+    assert.equal(c.raft(2).role, "follower");
+  });
+
+  // Scenario: the target's apply takes longer than an election timeout (the leader's own limit for a
+  // transfer). Passed when written.
+  test("it lapses after an election timeout: a later apply starts no transfer campaign", () => {
+    const { c } = deferredAt2();
+    c.tick(2, 10);
+    c.process(2);
+    assert.equal(transferCampaigns(c, 2), 0);
+    assert.equal(c.raft(2).role, "follower");
+    c.tickAll(30); // an ordinary election follows
+    assert.equal(c.leaders().length, 1);
+    assertStateMachineSafety(c);
+  });
+});
+
 describe("membership: promotion is checked by the core", () => {
   // Scenario: learner 4 is added and then cut off (crashed, or a slow link) while the cluster goes on
   // writing; an operator promotes it by hand. Only the driver's automatic promotion checked catch-up,
@@ -114,6 +177,30 @@ describe("membership: promotion is checked by the core", () => {
     settle(c, 1);
     assert.deepEqual(c.raft(1).config.voters, [1, 2, 3, 4]);
   });
+
+  // Scenario (cold review of 4c1b250): learner 4 caught up, answered, then crashed in an idle cluster
+  // (no writes, so no lag). The check-quorum round cleared only the voters' recentActive flags, so a
+  // learner that answered once in the term stayed "active" forever and the promotion of a dead
+  // learner was accepted: one more voter that can acknowledge nothing. Now every round clears the
+  // learners' flags too. Failed before (the promotion was appended).
+  for (const checkQuorum of [true, false])
+    test(`a learner silent for a whole check-quorum round is refused although it lags nothing (checkQuorum ${checkQuorum})`, () => {
+      const c = new Cluster(3, { seed: 1, checkQuorum });
+      c.elect(1);
+      c.addNode(4);
+      assert.equal(c.raft(1).proposeConfChange(cc("addLearner", 4)).ok, true);
+      settle(c, 1);
+      c.tickAll(2);
+      assert.equal(c.raft(1).status().progress.get(4)?.recentActive, true, "4 answered");
+      assert.equal(c.raft(1).status().progress.get(4)?.match, c.raft(1).log.lastIndex(), "4 lags nothing");
+      c.crash(4);
+      c.tickAll(25); // two check-quorum rounds (electionTicks 10) without an answer from 4
+      const dead = c.raft(1).proposeConfChange(cc("promote", 4));
+      assert.deepEqual(dead, { ok: false, error: "learner_behind", leader: 1 });
+      c.restart(4);
+      c.tickAll(3);
+      assert.equal(c.raft(1).proposeConfChange(cc("promote", 4)).ok, true, "answering again: promoted");
+    });
 });
 
 describe("membership: the no-campaign-while-unapplied rule (26ad546) cannot block elections", () => {

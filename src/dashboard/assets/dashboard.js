@@ -273,7 +273,6 @@
         return "stepdown";
       case "followerLostEntries":
       case "recoveryStarted":
-      case "recoveryIgnored":
       case "recoveryFinished":
         return "loss";
       case "snapshotCreated":
