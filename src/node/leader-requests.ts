@@ -86,23 +86,25 @@ export class LeaderRequests {
 
   /** Proposes `cmd` on the leader, wherever it is, and resolves with its outcome once applied there. */
   propose(cmd: Command): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => this.submit(cmd, { resolve, reject }));
+  }
+
+  /** `propose` answering `reply` instead of a promise. */
+  submit(cmd: Command, reply: Reply<Outcome>): void {
     const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
-    return new Promise<Outcome>((resolve, reject) => {
-      const reply = { resolve, reject };
-      if (this.deps.driver.raft.role !== "leader") {
-        this.forward(cmd, deadlineMs, reply);
-        return;
-      }
-      // The leader's own path: no key is added (keys cost the exactly-once table a slot each).
-      this.deps.driver.propose(cmd, {
-        resolve,
-        reject: (err) => {
-          // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
-          const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
-          if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
-          else reject(err);
-        },
-      });
+    if (this.deps.driver.raft.role !== "leader") {
+      this.forward(cmd, deadlineMs, reply);
+      return;
+    }
+    // The leader's own path: no key is added (keys cost the exactly-once table a slot each).
+    this.deps.driver.propose(cmd, {
+      resolve: reply.resolve,
+      reject: (err) => {
+        // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
+        const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
+        if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
+        else reply.reject(err);
+      },
     });
   }
 

@@ -257,16 +257,16 @@ export class RespConnection {
       return;
     }
     this.begin("write");
-    this.deps.shared.service.propose(cmd).then(
-      (o: Outcome) => {
+    this.deps.shared.service.submit(cmd, {
+      resolve: (o: Outcome) => {
         this.fill(slot, p.answer(o), proto);
         this.done();
       },
-      (err: unknown) => {
+      reject: (err: unknown) => {
         this.fill(slot, this.failure(err), proto);
         this.done();
       },
-    );
+    });
   }
 
   private block(p: Extract<Prepared, { kind: "block" }>, proto: Protocol): void {
