@@ -55,6 +55,24 @@ export interface LeaderRequestDeps {
   readonly limits: LeaderRequestLimits;
 }
 
+/** The driver's answer to a command proposed on this node: one object per write, no closures. */
+class LocalProposal implements Reply<Outcome> {
+  constructor(
+    private readonly owner: LeaderRequests,
+    private readonly cmd: Command,
+    private readonly deadlineMs: number,
+    private readonly reply: Reply<Outcome>,
+  ) {}
+
+  resolve(outcome: Outcome): void {
+    this.reply.resolve(outcome);
+  }
+
+  reject(err: NodeError): void {
+    this.owner.retryOrFail(this.cmd, this.deadlineMs, this.reply, err);
+  }
+}
+
 /**
  * Where requests that need the leader go: proposed here when this node leads, else forwarded to the
  * leader over the peer connection, and answered once applied there. A write refused here because
@@ -97,15 +115,15 @@ export class LeaderRequests {
       return;
     }
     // The leader's own path: no key is added (keys cost the exactly-once table a slot each).
-    this.deps.driver.propose(cmd, {
-      resolve: reply.resolve,
-      reject: (err) => {
-        // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
-        const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
-        if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
-        else reply.reject(err);
-      },
-    });
+    this.deps.driver.propose(cmd, new LocalProposal(this, cmd, deadlineMs, reply));
+  }
+
+  /** A local proposal failed with `err`: tried on the next leader when that is safe, else failed. */
+  retryOrFail(cmd: Command, deadlineMs: number, reply: Reply<Outcome>, err: NodeError): void {
+    // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
+    const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
+    if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
+    else reply.reject(err);
   }
 
   /**
