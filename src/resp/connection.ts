@@ -201,7 +201,10 @@ export class RespConnection {
 
   private done(): void {
     this.inflight--;
-    if (this.inflight === 0) this.running = undefined;
+    // While others of its kind still run, nothing that gates reading or starting changed (replies leave
+    // the pipeline in flush, which reads on): a pass per completed command was wasted work per write.
+    if (this.inflight > 0) return;
+    this.running = undefined;
     this.readMore();
   }
 
