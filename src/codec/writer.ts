@@ -20,6 +20,16 @@ export class Writer {
     this.buf = typeof initial === "number" ? new Uint8Array(initial) : plain(initial);
   }
 
+  /** Bytes the writer holds without growing. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Starts over, keeping the buffer: a scratch writer reused for short-lived encodings. */
+  reset(): void {
+    this.pos = 0;
+  }
+
   /** Bytes written so far: the offset of the next byte. */
   get length(): number {
     return this.pos;

@@ -55,6 +55,24 @@ export interface LeaderRequestDeps {
   readonly limits: LeaderRequestLimits;
 }
 
+/** The driver's answer to a command proposed on this node: one object per write, no closures. */
+class LocalProposal implements Reply<Outcome> {
+  constructor(
+    private readonly owner: LeaderRequests,
+    private readonly cmd: Command,
+    private readonly deadlineMs: number,
+    private readonly reply: Reply<Outcome>,
+  ) {}
+
+  resolve(outcome: Outcome): void {
+    this.reply.resolve(outcome);
+  }
+
+  reject(err: NodeError): void {
+    this.owner.retryOrFail(this.cmd, this.deadlineMs, this.reply, err);
+  }
+}
+
 /**
  * Where requests that need the leader go: proposed here when this node leads, else forwarded to the
  * leader over the peer connection, and answered once applied there. A write refused here because
@@ -86,24 +104,26 @@ export class LeaderRequests {
 
   /** Proposes `cmd` on the leader, wherever it is, and resolves with its outcome once applied there. */
   propose(cmd: Command): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => this.submit(cmd, { resolve, reject }));
+  }
+
+  /** `propose` answering `reply` instead of a promise. */
+  submit(cmd: Command, reply: Reply<Outcome>): void {
     const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
-    return new Promise<Outcome>((resolve, reject) => {
-      const reply = { resolve, reject };
-      if (this.deps.driver.raft.role !== "leader") {
-        this.forward(cmd, deadlineMs, reply);
-        return;
-      }
-      // The leader's own path: no key is added (keys cost the exactly-once table a slot each).
-      this.deps.driver.propose(cmd, {
-        resolve,
-        reject: (err) => {
-          // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
-          const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
-          if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
-          else reject(err);
-        },
-      });
-    });
+    if (this.deps.driver.raft.role !== "leader") {
+      this.forward(cmd, deadlineMs, reply);
+      return;
+    }
+    // The leader's own path: no key is added (keys cost the exactly-once table a slot each).
+    this.deps.driver.propose(cmd, new LocalProposal(this, cmd, deadlineMs, reply));
+  }
+
+  /** A local proposal failed with `err`: tried on the next leader when that is safe, else failed. */
+  retryOrFail(cmd: Command, deadlineMs: number, reply: Reply<Outcome>, err: NodeError): void {
+    // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
+    const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
+    if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
+    else reply.reject(err);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { type Message, NONE, type NodeId, type Role, type Snapshot } from "../raft/index.js";
-import type { MemberInfo, MemberRole } from "../server/index.js";
+import type { MemberInfo, MemberRole, OutcomeReply } from "../server/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
@@ -321,6 +321,12 @@ export class RaftNode {
   propose(cmd: Command): Promise<Outcome> {
     if (this.driver.removed) return Promise.reject(removedError());
     return this.requests.propose(cmd);
+  }
+
+  /** `propose` answering `reply` instead of a promise (StackService.submit). */
+  submit(cmd: Command, reply: OutcomeReply): void {
+    if (this.driver.removed) reply.reject(removedError());
+    else this.requests.submit(cmd, reply);
   }
 
   /**

@@ -201,7 +201,10 @@ export class RespConnection {
 
   private done(): void {
     this.inflight--;
-    if (this.inflight === 0) this.running = undefined;
+    // While others of its kind still run, nothing that gates reading or starting changed (replies leave
+    // the pipeline in flush, which reads on): a pass per completed command was wasted work per write.
+    if (this.inflight > 0) return;
+    this.running = undefined;
     this.readMore();
   }
 
@@ -257,16 +260,16 @@ export class RespConnection {
       return;
     }
     this.begin("write");
-    this.deps.shared.service.propose(cmd).then(
-      (o: Outcome) => {
+    this.deps.shared.service.submit(cmd, {
+      resolve: (o: Outcome) => {
         this.fill(slot, p.answer(o), proto);
         this.done();
       },
-      (err: unknown) => {
+      reject: (err: unknown) => {
         this.fill(slot, this.failure(err), proto);
         this.done();
       },
-    );
+    });
   }
 
   private block(p: Extract<Prepared, { kind: "block" }>, proto: Protocol): void {

@@ -131,9 +131,16 @@ export class RespParser {
       if (this.buf[dataStart + len] !== CR || this.buf[dataStart + len + 1] !== LF) {
         throw new RespProtocolError("bulk string not terminated by CRLF");
       }
-      const view = this.buf.subarray(dataStart, dataStart + len);
-      if (invalidUtf8 === undefined && !isAscii(view) && !isUtf8(view)) invalidUtf8 = k + 1;
-      args[k] = view.toString(k === 0 ? "latin1" : "utf8");
+      // Read in place: a subarray view per argument was a visible share of the garbage under pipelines.
+      const dataEnd = dataStart + len;
+      if (
+        invalidUtf8 === undefined &&
+        !isAscii(this.buf, dataStart, dataEnd) &&
+        !isUtf8(this.buf.subarray(dataStart, dataEnd))
+      ) {
+        invalidUtf8 = k + 1;
+      }
+      args[k] = this.buf.toString(k === 0 ? "latin1" : "utf8", dataStart, dataEnd);
       at = dataStart + len + 2;
     }
     this.pos = at;
@@ -163,8 +170,8 @@ export class RespParser {
 }
 
 /** Most arguments are ASCII; this loop is cheaper than the UTF-8 validator's call for short ones. */
-function isAscii(b: Buffer): boolean {
-  if (b.length > 64) return false;
-  for (let i = 0; i < b.length; i++) if ((b[i] as number) > 0x7f) return false;
+function isAscii(b: Buffer, from: number, to: number): boolean {
+  if (to - from > 64) return false;
+  for (let i = from; i < to; i++) if ((b[i] as number) > 0x7f) return false;
   return true;
 }

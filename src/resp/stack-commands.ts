@@ -18,6 +18,17 @@ function outcomeReply(o: Outcome, ok: (o: Extract<Outcome, { ok: true }>) => Rep
   return o.code === "stack_empty" || o.code === "stack_not_found" ? empty : stackFailure(o.code);
 }
 
+type Ok = Extract<Outcome, { ok: true }>;
+const ZERO = int(0);
+// The write commands' answers, made once: a closure, an inner closure and a reply object per command
+// were garbage on every pipelined write.
+const pushedAnswer = (o: Outcome): Reply => outcomeReply(o, pushedSize, ZERO);
+const pushedSize = (ok: Ok): Reply => int(ok.kind === "pushed" ? ok.size : 0);
+const deletedAnswer = (o: Outcome): Reply => outcomeReply(o, deletedCount, ZERO);
+const deletedCount = (ok: Ok): Reply => int(ok.kind === "deletedCount" ? ok.count : 0);
+const poppedAnswer = (o: Outcome): Reply => outcomeReply(o, poppedItem, NIL);
+const poppedItem = (ok: Ok): Reply => (ok.kind === "popped" ? bulk(ok.item) : NIL);
+
 const read = (exec: (m: StackMachine) => Reply): Prepared => ({ kind: "read", exec });
 
 function spec(
@@ -45,7 +56,7 @@ function keyspace(
 const del: CommandSpec["prepare"] = (args) => ({
   kind: "write",
   op: { type: "del", labels: args.slice(1) },
-  answer: (o) => outcomeReply(o, (ok) => int(ok.kind === "deletedCount" ? ok.count : 0), int(0)),
+  answer: deletedAnswer,
 });
 
 /** `BLPOP key [key ...] timeout`: seconds, fractions allowed, 0 = no deadline. */
@@ -105,7 +116,7 @@ export const stackCommands: readonly CommandSpec[] = [
     (args) => ({
       kind: "write",
       op: { type: "lpush", label: args[1] as string, items: args.slice(2) },
-      answer: (o) => outcomeReply(o, (ok) => int(ok.kind === "pushed" ? ok.size : 0), int(0)),
+      answer: pushedAnswer,
     }),
   ),
   spec("LPOP", -2, ["write", "fast"], [1, 1, 1], "Pop the top item, or up to count items", (args) => {
@@ -114,7 +125,7 @@ export const stackCommands: readonly CommandSpec[] = [
       return {
         kind: "write",
         op: { type: "lpop", label },
-        answer: (o) => outcomeReply(o, (ok) => (ok.kind === "popped" ? bulk(ok.item) : NIL), NIL),
+        answer: poppedAnswer,
       };
     }
     if (args.length > 3) return replied(syntaxError());

@@ -27,6 +27,7 @@ export type {
   MemberRole,
   MembershipService,
   NodeService,
+  OutcomeReply,
   ServiceErrorCode,
   StackService,
 } from "./service.js";

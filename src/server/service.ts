@@ -1,6 +1,12 @@
 import type { Snapshot } from "../raft/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 
+/** How `submit` answers: exactly one of the two is called, once (failures as for `propose`). */
+export interface OutcomeReply {
+  resolve(outcome: Outcome): void;
+  reject(err: Error): void;
+}
+
 /**
  * What the client protocols (HTTP, RESP) need from a node. Structural, so the server does not import the driver (the
  * driver starts the server). Failures reject with an Error carrying `code` (see ServiceErrorCode).
@@ -14,6 +20,11 @@ export interface StackService {
    * applied there. Rejects with a code (see ServiceErrorCode): not served, or outcome unknown.
    */
   propose(cmd: Command): Promise<Outcome>;
+  /**
+   * `propose` without a promise: `reply` gets the outcome or the failure, once. The pipelined RESP write
+   * path uses it: a promise and its reactions per command were a visible share of the leader's CPU.
+   */
+  submit(cmd: Command, reply: OutcomeReply): void;
   /** The client URL member `id` published, if this node knows it (for redirects and leader hints). */
   clientUrl(id: number): string | undefined;
   read<T>(fn: (m: StackMachine) => T, stale?: boolean): Promise<T>;

@@ -1,6 +1,12 @@
 import { pino } from "pino";
 import type { Snapshot } from "../../src/raft/index.js";
-import type { ClusterView, MemberInfo, NodeService, ServiceErrorCode } from "../../src/server/index.js";
+import type {
+  ClusterView,
+  MemberInfo,
+  NodeService,
+  OutcomeReply,
+  ServiceErrorCode,
+} from "../../src/server/index.js";
 import { type Command, encodeCommand, type Outcome, StackMachine } from "../../src/stack/index.js";
 
 export const silent = pino({ level: "silent" });
@@ -54,6 +60,10 @@ export class FakeService implements NodeService {
     const outcome = this.machine.apply(index, encodeCommand(cmd));
     for (const listener of this.listeners) listener(this.machine);
     return outcome;
+  }
+
+  submit(cmd: Command, reply: OutcomeReply): void {
+    this.propose(cmd).then(reply.resolve, reply.reject);
   }
 
   clientUrl(id: number): string | undefined {

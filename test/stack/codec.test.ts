@@ -152,4 +152,17 @@ describe("binary codec", () => {
     assert.equal(cmd.atMs, 5);
     assert.deepEqual(bytes, encodeCommand({ ...cmd, atMs: 1_234 }));
   });
+
+  test("encodings share no bytes (the scratch writer is reused), also after a command larger than it", () => {
+    const small: Command = { type: "lpush", label: "s", items: ["a"], atMs: 1 };
+    const huge: Command = { type: "lpush", label: "s", items: ["x".repeat(100_000)], atMs: 2 };
+    const first = encodeCommand(small);
+    const kept = Uint8Array.from(first);
+    const big = encodeCommand(huge);
+    const after = encodeCommand({ ...small, items: ["b"] });
+    assert.deepEqual(first, kept);
+    assert.deepEqual(decodeCommand(big), huge);
+    assert.deepEqual(decodeCommand(after), { ...small, items: ["b"] });
+    assert.equal(first.buffer === after.buffer, false);
+  });
 });
