@@ -1,6 +1,7 @@
 // The fault catalog. Each entry applies its fault, holds it for the scheduled time and heals it; adding a
 // fault kind is one more entry here (or in faults-node.ts: disk and clock faults).
-// Membership churn (add, remove, replace) is in faults-membership.ts, Raft's Figure 8 in faults-election.ts.
+// Membership churn (add, remove, replace) is in faults-membership.ts, Raft's Figure 8 in faults-election.ts,
+// two candidacies of one term in faults-split-vote.ts.
 import {
   awaitCaughtUp,
   awaitLeader,
@@ -18,6 +19,7 @@ import {
 import { ELECTION_FAULTS } from "./faults-election.js";
 import { MEMBERSHIP_FAULTS } from "./faults-membership.js";
 import { NODE_FAULTS } from "./faults-node.js";
+import { SPLIT_VOTE_FAULT } from "./faults-split-vote.js";
 import type { Netfilter } from "./netfilter.js";
 import { bridge, type Cut, describeCuts, isolate, oneWay, quorumSize, split, star } from "./topology.js";
 
@@ -251,6 +253,7 @@ export const FAULTS: readonly FaultSpec[] = [
   ...NODE_FAULTS,
   ...MEMBERSHIP_FAULTS,
   ...ELECTION_FAULTS,
+  SPLIT_VOTE_FAULT,
 ];
 
 /** Kinds named by `--faults` (kinds, groups or "all"), in catalog order; throws on an unknown name. */

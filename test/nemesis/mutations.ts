@@ -32,9 +32,9 @@ export const MUTATION_FAULTS: Readonly<Record<NodeMutation, string>> = {
   readWithoutReadIndex: "pause-leader,partition-leader,kill-leader",
   // Any retried or echoed keyed write is applied again.
   applyRetriesTwice: "kill-leader,pause-leader",
-  // Two candidacies in one term: slow disks keep the first one's votes in flight while a second starts.
+  // Two candidacies in one term, staged: both candidates' requests reach the voters at once.
   // Two leaders of one term show in the nodes' logs (and crash a node that hears the other).
-  grantTwoVotesPerTerm: "election-slow-disks",
+  grantTwoVotesPerTerm: "election-split-vote",
   // Figure 8, staged step by step; the fault itself sees applied entries the cluster later lost.
   commitOldTermByCounting: "figure8",
   // A follower appends after a mismatching entry: its log diverges from the leader's after leader changes.

@@ -55,7 +55,7 @@ describe("nemesis schedule", () => {
     );
     assert.deepEqual(
       selectFaults(["election"]).map((f) => f.kind),
-      ["election-slow-disks", "figure8"],
+      ["election-slow-disks", "figure8", "election-split-vote"],
     );
     assert.throws(() => selectFaults(["churn"]), /unknown fault "churn"/);
     assert.throws(() => parseNemesisArgs(["--mutation", "nope"]), /--mutation: one of/);
