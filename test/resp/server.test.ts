@@ -127,6 +127,31 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     }
   });
 
+  test("a write answered before submit returns runs once and is answered once, in order", async () => {
+    // The real node answers at once when it refuses (removed, busy, stopped): the reply's done()
+    // must not start the same request again from inside its own submit.
+    const atOnce = new FakeService(1);
+    atOnce.submitAnswersAtOnce = true;
+    const own = await start(atOnce);
+    try {
+      const c = await RawConn.open(own.port);
+      await c.roundTrip(
+        frame("LPUSH", "s", "a") + frame("PING") + frame("LPUSH", "s", "b") + frame("LLEN", "s"),
+        ":1\r\n+PONG\r\n:2\r\n:2\r\n",
+      );
+      assert.equal(atOnce.submits, 2);
+      atOnce.failWith = "busy";
+      await c.roundTrip(
+        frame("LPUSH", "s", "c") + frame("LPUSH", "s", "d") + frame("PING"),
+        "-BUSY fake busy; retry\r\n-BUSY fake busy; retry\r\n+PONG\r\n",
+      );
+      assert.equal(atOnce.submits, 4);
+      c.close();
+    } finally {
+      await own.server.close();
+    }
+  });
+
   test("errors carry the HTTP API's codes", async () => {
     const c = await open();
     await c.roundTrip(
