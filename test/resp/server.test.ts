@@ -152,6 +152,37 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     }
   });
 
+  test("a client gone with writes in flight: the pipeline finishes as after a half-close, answers go nowhere", async () => {
+    // The server cannot tell a closed client from a half-closed one (allowHalfOpen) until it writes:
+    // what was sent runs, in order, and the late replies are dropped without harm.
+    const held = new FakeService(1);
+    held.heldSubmits = [];
+    const own = await start(held);
+    const pause = () => new Promise((r) => setTimeout(r, 20));
+    try {
+      const c = await RawConn.open(own.port);
+      const pipeline = [frame("LPUSH", "h", "a"), frame("LPUSH", "h", "b"), frame("LLEN", "h")];
+      c.send([...pipeline, frame("LPUSH", "h", "c")].join(""));
+      for (let i = 0; i < 100 && held.heldSubmits.length < 2; i++) await pause();
+      // The writes run together; the read waits for them, the write after it for the read.
+      assert.equal(held.heldSubmits.length, 2);
+      c.close();
+      await pause();
+      for (let i = 0; i < 20 && held.submits < 3; i++) {
+        for (const run of held.heldSubmits.splice(0)) run();
+        await pause();
+      }
+      for (const run of held.heldSubmits.splice(0)) run();
+      assert.equal(held.submits, 3, "each write ran once");
+      held.heldSubmits = undefined;
+      const d = await RawConn.open(own.port);
+      await d.roundTrip(frame("LRANGE", "h", "0", "-1"), "*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n");
+      d.close();
+    } finally {
+      await own.server.close();
+    }
+  });
+
   test("errors carry the HTTP API's codes", async () => {
     const c = await open();
     await c.roundTrip(

@@ -29,6 +29,8 @@ export class FakeService implements NodeService {
   submitAnswersAtOnce = false;
   /** Calls of submit: a request run twice shows here. */
   submits = 0;
+  /** Set: submit waits here until the test runs the entry (the commit is held). */
+  heldSubmits: (() => void)[] | undefined;
   readonly proposed: Command[] = [];
   /** The member table; membership calls change it (or reject with failWith). */
   readonly memberList: MemberInfo[] = [];
@@ -65,6 +67,10 @@ export class FakeService implements NodeService {
 
   submit(cmd: Command, reply: OutcomeReply): void {
     this.submits++;
+    if (this.heldSubmits !== undefined) {
+      this.heldSubmits.push(() => this.propose(cmd).then(reply.resolve, reply.reject));
+      return;
+    }
     if (!this.submitAnswersAtOnce) {
       this.propose(cmd).then(reply.resolve, reply.reject);
       return;
