@@ -121,9 +121,21 @@ export class LeaderRequests {
   /** A local proposal failed with `err`: tried on the next leader when that is safe, else failed. */
   retryOrFail(cmd: Command, deadlineMs: number, reply: Reply<Outcome>, err: NodeError): void {
     // Refused (nothing proposed), or a keyed write whose outcome is unknown: try the next leader.
-    const again = err.code === "not_leader" || (err.code === "timeout" && cmd.key !== undefined);
-    if (again && this.deps.clock.now() < deadlineMs) this.forward(cmd, deadlineMs, reply);
-    else reply.reject(err);
+    const unknown = err.code === "timeout" && cmd.key !== undefined;
+    if (!(unknown || err.code === "not_leader") || this.deps.clock.now() >= deadlineMs) {
+      reply.reject(err);
+      return;
+    }
+    if (!unknown) {
+      this.forward(cmd, deadlineMs, reply);
+      return;
+    }
+    // The entry may still commit under the next leader: a retry that fails ("no leader known, nothing
+    // was proposed", busy, stopped) says nothing about it, so the answer stays "outcome unknown".
+    this.forward(cmd, deadlineMs, {
+      resolve: (outcome) => reply.resolve(outcome),
+      reject: (later) => reply.reject(later.code === "timeout" ? later : err),
+    });
   }
 
   /**

@@ -50,6 +50,9 @@ export class RespConnection {
   private readonly slots: Slot[] = [];
   private inflight = 0;
   private running: Running | undefined;
+  /** A pump pass is running; `pumpAgain`: something asked for another one meanwhile. */
+  private pumping = false;
+  private pumpAgain = false;
   /** Reads of the current turn, run together after one ReadIndex. */
   private readBatch: { exec: (m: StackMachine) => Reply; slot: Slot; proto: Protocol }[] = [];
   private protocolError: string | undefined;
@@ -156,8 +159,30 @@ export class RespConnection {
     return replied(error("ERR", "ONCE applies to writes: LPUSH, LPOP, DEL, UNLINK, BLPOP"));
   }
 
-  /** Starts every request at the head that may start now, in order. */
+  /**
+   * Runs `pumpPass` until nothing asked for another pass. Never nested: a service may answer before
+   * `submit` returns (a node that refuses at once: removed, busy, stopped), and that answer's `done()`
+   * asks for a pass while this one still holds the request at the head; run inside, it would start
+   * that same request again (and again, until the stack overflows).
+   */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.pumpPass();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Starts every request at the head that may start now, in order. */
+  private pumpPass(): void {
     while (!this.closed && this.queue.length > 0) {
       const request = this.queue[0] as Request;
       this.head ??= this.prepare(request);

@@ -1,7 +1,10 @@
 import type { Snapshot } from "../raft/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 
-/** How `submit` answers: exactly one of the two is called, once (failures as for `propose`). */
+/**
+ * How `submit` answers: exactly one of the two is called, once (failures as for `propose`), possibly
+ * before `submit` returns (a node that refuses at once: removed, busy, stopped).
+ */
 export interface OutcomeReply {
   resolve(outcome: Outcome): void;
   reject(err: Error): void;

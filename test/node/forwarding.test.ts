@@ -374,3 +374,55 @@ describe("membership requests between real drivers", () => {
     await assert.rejects(run(follower.transfer(9)), (err: NodeError) => err.code === "config_invalid");
   });
 });
+
+describe("a write proposed on this leader", () => {
+  /** LeaderRequests over a stand-in driver that keeps each proposal's reply for the test to answer. */
+  function onLeader() {
+    const clock = new ManualClock();
+    const raft = { role: "leader", leader: 1 };
+    const proposed: Reply<Outcome>[] = [];
+    const driver = { id: 1, raft, propose: (_cmd: unknown, reply: Reply<Outcome>) => proposed.push(reply) };
+    const requests = new LeaderRequests({
+      driver: driver as unknown as Driver,
+      clock,
+      requestTimeoutMs: 2000,
+      members: MemberTable.initial([{ id: 1, peerUrl: "http://127.0.0.1:7001" }]),
+      tickMs: 10,
+      limits: { forwardsPendingMax: 100, forwardedMax: 100 },
+      network: { forward: () => true },
+    });
+    return { clock, raft, proposed, requests };
+  }
+
+  test("keyed, outcome unknown, no leader until the deadline: answered timeout once, never 'nothing was proposed'", () => {
+    // Leadership lost with the write in the log: it may still commit under the next leader. The retry
+    // waits for a leader that never comes; its own "never sent" must not become the write's answer.
+    const { clock, raft, proposed, requests } = onLeader();
+    const answer = capture<Outcome>();
+    requests.submit({ type: "lpush", label: "s", items: ["a"], key: "k1", atMs: 0 }, answer.reply);
+    assert.equal(proposed.length, 1);
+    raft.role = "follower";
+    raft.leader = 0;
+    proposed[0]?.reject(new NodeError("timeout", "leadership lost; outcome unknown", 0));
+    assert.equal(answer.count(), 0, "retried within the deadline");
+    clock.nowMs = 2000;
+    requests.tick();
+    assert.equal(answer.count(), 1);
+    const s = answer.settled();
+    assert.equal(s?.ok === false && s.error.code, "timeout");
+  });
+
+  test("refused (nothing proposed), no leader until the deadline: answered no_leader once", () => {
+    const { clock, raft, proposed, requests } = onLeader();
+    const answer = capture<Outcome>();
+    requests.submit({ type: "lpush", label: "s", items: ["a"], atMs: 0 }, answer.reply);
+    raft.role = "follower";
+    raft.leader = 0;
+    proposed[0]?.reject(new NodeError("not_leader", "leadership lost before proposing", 0));
+    clock.nowMs = 2000;
+    requests.tick();
+    assert.equal(answer.count(), 1);
+    const s = answer.settled();
+    assert.equal(s?.ok === false && s.error.code, "no_leader");
+  });
+});

@@ -109,4 +109,25 @@ describe("RESP parser", () => {
     const bad = parseAll(Buffer.from("*2\r\n$5\r\nLPUSH\r\n$2\r\n\xff\xfe\r\n", "latin1"), []).requests[0];
     assert.equal(bad?.invalidUtf8, 2);
   });
+
+  test("arguments read in place: long and non-ASCII ones deep in a buffer, the first invalid one named", () => {
+    const p = new RespParser({ ...limits, bulkBytesMax: 200, requestBytesMax: 1000 });
+    const long = "é".repeat(40); // 80 bytes: past the ASCII fast path, through the UTF-8 validator
+    const invalid = Buffer.concat([Buffer.from("x".repeat(70)), Buffer.from([0xff])]);
+    p.push(
+      Buffer.concat([
+        frame(["PING", "a".repeat(65)]),
+        frame(["LPUSH", long, "ü", "x".repeat(66)]),
+        Buffer.from(`*4\r\n$5\r\nLPUSH\r\n$1\r\nk\r\n$71\r\n`),
+        invalid,
+        Buffer.from("\r\n$2\r\n\xfe\xfe\r\n", "latin1"),
+      ]),
+    );
+    assert.deepEqual(p.next(), { args: ["PING", "a".repeat(65)] });
+    assert.deepEqual(p.next()?.args, ["LPUSH", long, "ü", "x".repeat(66)]);
+    const bad = p.next();
+    assert.equal(bad?.invalidUtf8, 3);
+    assert.deepEqual(bad?.args.slice(0, 2), ["LPUSH", "k"]);
+    assert.equal(p.next(), undefined);
+  });
 });

@@ -127,6 +127,62 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     }
   });
 
+  test("a write answered before submit returns runs once and is answered once, in order", async () => {
+    // The real node answers at once when it refuses (removed, busy, stopped): the reply's done()
+    // must not start the same request again from inside its own submit.
+    const atOnce = new FakeService(1);
+    atOnce.submitAnswersAtOnce = true;
+    const own = await start(atOnce);
+    try {
+      const c = await RawConn.open(own.port);
+      await c.roundTrip(
+        frame("LPUSH", "s", "a") + frame("PING") + frame("LPUSH", "s", "b") + frame("LLEN", "s"),
+        ":1\r\n+PONG\r\n:2\r\n:2\r\n",
+      );
+      assert.equal(atOnce.submits, 2);
+      atOnce.failWith = "busy";
+      await c.roundTrip(
+        frame("LPUSH", "s", "c") + frame("LPUSH", "s", "d") + frame("PING"),
+        "-BUSY fake busy; retry\r\n-BUSY fake busy; retry\r\n+PONG\r\n",
+      );
+      assert.equal(atOnce.submits, 4);
+      c.close();
+    } finally {
+      await own.server.close();
+    }
+  });
+
+  test("a client gone with writes in flight: the pipeline finishes as after a half-close, answers go nowhere", async () => {
+    // The server cannot tell a closed client from a half-closed one (allowHalfOpen) until it writes:
+    // what was sent runs, in order, and the late replies are dropped without harm.
+    const held = new FakeService(1);
+    held.heldSubmits = [];
+    const own = await start(held);
+    const pause = () => new Promise((r) => setTimeout(r, 20));
+    try {
+      const c = await RawConn.open(own.port);
+      const pipeline = [frame("LPUSH", "h", "a"), frame("LPUSH", "h", "b"), frame("LLEN", "h")];
+      c.send([...pipeline, frame("LPUSH", "h", "c")].join(""));
+      for (let i = 0; i < 100 && held.heldSubmits.length < 2; i++) await pause();
+      // The writes run together; the read waits for them, the write after it for the read.
+      assert.equal(held.heldSubmits.length, 2);
+      c.close();
+      await pause();
+      for (let i = 0; i < 20 && held.submits < 3; i++) {
+        for (const run of held.heldSubmits.splice(0)) run();
+        await pause();
+      }
+      for (const run of held.heldSubmits.splice(0)) run();
+      assert.equal(held.submits, 3, "each write ran once");
+      held.heldSubmits = undefined;
+      const d = await RawConn.open(own.port);
+      await d.roundTrip(frame("LRANGE", "h", "0", "-1"), "*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n");
+      d.close();
+    } finally {
+      await own.server.close();
+    }
+  });
+
   test("errors carry the HTTP API's codes", async () => {
     const c = await open();
     await c.roundTrip(

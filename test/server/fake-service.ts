@@ -22,6 +22,15 @@ export class FakeService implements NodeService {
   commit = 0;
   /** Set: propose and read reject with this code. */
   failWith: ServiceErrorCode | undefined;
+  /**
+   * Set: submit answers before it returns, as the real node does when it refuses at once (removed,
+   * busy, stopped) or when a batch refusal answers earlier commands inside a later submit.
+   */
+  submitAnswersAtOnce = false;
+  /** Calls of submit: a request run twice shows here. */
+  submits = 0;
+  /** Set: submit waits here until the test runs the entry (the commit is held). */
+  heldSubmits: (() => void)[] | undefined;
   readonly proposed: Command[] = [];
   /** The member table; membership calls change it (or reject with failWith). */
   readonly memberList: MemberInfo[] = [];
@@ -53,6 +62,30 @@ export class FakeService implements NodeService {
   }
 
   async propose(cmd: Command): Promise<Outcome> {
+    return this.applyNow(cmd);
+  }
+
+  submit(cmd: Command, reply: OutcomeReply): void {
+    this.submits++;
+    if (this.heldSubmits !== undefined) {
+      this.heldSubmits.push(() => this.propose(cmd).then(reply.resolve, reply.reject));
+      return;
+    }
+    if (!this.submitAnswersAtOnce) {
+      this.propose(cmd).then(reply.resolve, reply.reject);
+      return;
+    }
+    let outcome: Outcome;
+    try {
+      outcome = this.applyNow(cmd);
+    } catch (err) {
+      reply.reject(err as Error);
+      return;
+    }
+    reply.resolve(outcome);
+  }
+
+  private applyNow(cmd: Command): Outcome {
     this.check();
     this.proposed.push(cmd);
     const index = this.machine.appliedIndex + 1;
@@ -60,10 +93,6 @@ export class FakeService implements NodeService {
     const outcome = this.machine.apply(index, encodeCommand(cmd));
     for (const listener of this.listeners) listener(this.machine);
     return outcome;
-  }
-
-  submit(cmd: Command, reply: OutcomeReply): void {
-    this.propose(cmd).then(reply.resolve, reply.reject);
   }
 
   clientUrl(id: number): string | undefined {

@@ -165,4 +165,12 @@ describe("binary codec", () => {
     assert.deepEqual(decodeCommand(after), { ...small, items: ["b"] });
     assert.equal(first.buffer === after.buffer, false);
   });
+  test("an encoding that throws half-way leaves nothing behind in the scratch writer", () => {
+    const bad: Command = { type: "push", id: -1, items: ["y".repeat(100_000)], atMs: 1 };
+    assert.throws(() => encodeCommand(bad), RangeError);
+    const ok: Command = { type: "lpush", label: "s", items: ["a"], atMs: 2 };
+    const bytes = encodeCommand(ok);
+    assert.deepEqual(decodeCommand(bytes), ok);
+    assert.ok(bytes.length < 64, `exact size, got ${bytes.length}`);
+  });
 });
