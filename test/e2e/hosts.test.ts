@@ -11,7 +11,7 @@ import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
-import { sleep } from "./harness.js";
+import { type Listed, pushUntilAcked, request, waitVoters } from "./members-client.js";
 
 const CLI = resolve("bin/raftstack.js");
 const SUBNET = "10.213.7";
@@ -100,11 +100,6 @@ function raftstack(args: readonly string[]): Promise<{ out: string; err: string 
   });
 }
 
-interface Listed {
-  leader: number;
-  members: { id: number; role: string; peerUrl: string; clientUrl: string }[];
-}
-
 describe("e2e: nodes on different hosts (network namespaces)", { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "raftstack-hosts-"));
   const nodes = new Map<number, ChildProcess>();
@@ -154,55 +149,13 @@ describe("e2e: nodes on different hosts (network namespaces)", { timeout: 180_00
     nodes.set(i, child);
   }
 
-  async function http(i: number, method: string, path: string, body?: string, key?: string) {
-    const res = await fetch(`${clientUrl(i)}${path}`, {
-      method,
-      redirect: "manual",
-      headers: key === undefined ? {} : { "idempotency-key": key },
-      signal: AbortSignal.timeout(3000),
-      ...(body === undefined ? {} : { body }),
-    });
-    return { status: res.status, body: await res.text(), location: res.headers.get("location") };
-  }
-
-  async function push(i: number, item: string): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        const a = await http(i, "POST", "/sPush", `1,${item}`, item);
-        if (a.status === 200) return;
-        last = `${a.status} ${a.body}`;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await sleep(100);
-    }
-    throw new Error(`push ${item} through host ${i}: ${last}`);
-  }
-
+  const http = (i: number, method: string, path: string, body?: string, key?: string) =>
+    request(clientUrl(i), method, path, body, key);
+  const push = (i: number, item: string) => pushUntilAcked(clientUrl(i), item);
   const endpoints = (ids: readonly number[]) => ids.map(clientUrl).join(",");
-
-  async function waitVoters(ask: readonly number[], voters: readonly number[]): Promise<Listed> {
-    const deadline = Date.now() + 30_000;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        const l = JSON.parse(
-          (await raftstack(["member", "list", "--json", "--endpoints", endpoints(ask)])).out,
-        ) as Listed;
-        last = JSON.stringify(l);
-        const seen = l.members.filter((m) => m.role === "voter").map((m) => m.id);
-        const published = l.members.every((m) => m.clientUrl !== "");
-        if (JSON.stringify(seen) === JSON.stringify(voters) && voters.includes(l.leader) && published)
-          return l;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await sleep(200);
-    }
-    throw new Error(`voters never became ${voters.join(",")}: ${last}`);
-  }
+  const listed = async (ask: readonly number[]): Promise<Listed> =>
+    JSON.parse((await raftstack(["member", "list", "--json", "--endpoints", endpoints(ask)])).out);
+  const voters = (ask: readonly number[], want: readonly number[]) => waitVoters(() => listed(ask), want);
 
   test("3 hosts, writes through each, add a 4th host, remove one: every push popped once", async (t) => {
     const unavailable = setUpNetwork();
@@ -213,7 +166,7 @@ describe("e2e: nodes on different hosts (network namespaces)", { timeout: 180_00
     for (const i of [1, 2, 3]) {
       startNode(i, [1, 2, 3], ["--advertise-client-url", clientUrl(i)]);
     }
-    const three = await waitVoters([1, 2, 3], [1, 2, 3]);
+    const three = await voters([1, 2, 3], [1, 2, 3]);
     // Each member is known by its host's address, never by the 0.0.0.0 it binds.
     assert.deepEqual(
       three.members.map((m) => [m.id, m.peerUrl, m.clientUrl]),
@@ -244,7 +197,7 @@ describe("e2e: nodes on different hosts (network namespaces)", { timeout: 180_00
     assert.equal(add.out, "4");
     assert.match(add.err, new RegExp(`--cluster 1=\\S+,2=\\S+,3=\\S+,4=${peerUrl(4)} --join`));
     startNode(4, [1, 2, 3, 4], ["--join"]);
-    const four = await waitVoters([1, 2, 3], [1, 2, 3, 4]);
+    const four = await voters([1, 2, 3], [1, 2, 3, 4]);
     assert.deepEqual(
       four.members.map((m) => m.clientUrl),
       [1, 2, 3, 4].map(clientUrl),
@@ -260,7 +213,7 @@ describe("e2e: nodes on different hosts (network namespaces)", { timeout: 180_00
     const kept = [1, 2, 3, 4].filter((i) => i !== removed);
     const remove = await raftstack(["member", "remove", String(removed), "--endpoints", endpoints([4])]);
     assert.equal(remove.out, String(removed));
-    await waitVoters(kept, kept);
+    await voters(kept, kept);
     for (const i of kept) {
       await push(i, `c${i}`);
       acked.push(`c${i}`);

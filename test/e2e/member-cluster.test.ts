@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { sleep } from "./harness.js";
+import { type Listed, pushUntilAcked, request, waitVoters } from "./members-client.js";
 
 const CLI = resolve("bin/raftstack.js");
 const BASE_PORT = 18010;
@@ -30,11 +31,6 @@ function raftstack(args: readonly string[]): Promise<Run> {
       else res({ out: out.trim(), err: stderr });
     });
   });
-}
-
-interface Listed {
-  leader: number;
-  members: { id: number; role: string; peerUrl: string; clientUrl: string }[];
 }
 
 describe("e2e: member add/remove against a running `raftstack cluster`", { timeout: 180_000 }, () => {
@@ -64,55 +60,13 @@ describe("e2e: member add/remove against a running `raftstack cluster`", { timeo
     else process.stderr.write(`e2e data kept in ${dir}\n${consoleText}`);
   });
 
-  async function http(id: number, method: string, path: string, body?: string, key?: string) {
-    const res = await fetch(`${url(id)}${path}`, {
-      method,
-      headers: key === undefined ? {} : { "idempotency-key": key },
-      signal: AbortSignal.timeout(3000),
-      ...(body === undefined ? {} : { body }),
-    });
-    return { status: res.status, body: await res.text() };
-  }
-
-  /** One keyed push through node `id`, retried (same key) until it is acknowledged. */
-  async function push(id: number, item: string): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        const a = await http(id, "POST", "/sPush", `1,${item}`, item);
-        if (a.status === 200) return;
-        last = `${a.status} ${a.body}`;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await sleep(100);
-    }
-    throw new Error(`push ${item} through node ${id}: ${last}`);
-  }
-
+  const http = (id: number, method: string, path: string, body?: string, key?: string) =>
+    request(url(id), method, path, body, key);
+  const push = (id: number, item: string) => pushUntilAcked(url(id), item);
   const endpoints = (ids: readonly number[]) => ids.map(url).join(",");
   const listed = async (ids: readonly number[]): Promise<Listed> =>
     JSON.parse((await raftstack(["member", "list", "--json", "--endpoints", endpoints(ids)])).out);
-
-  /** Waits until the member list has exactly `voters`, a leader among them, and every client URL. */
-  async function waitVoters(ids: readonly number[], voters: readonly number[]): Promise<Listed> {
-    const deadline = Date.now() + 30_000;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        const l = await listed(ids);
-        last = JSON.stringify(l);
-        const seen = l.members.filter((m) => m.role === "voter").map((m) => m.id);
-        const urls = l.members.every((m) => m.clientUrl !== "");
-        if (JSON.stringify(seen) === JSON.stringify(voters) && voters.includes(l.leader) && urls) return l;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await sleep(200);
-    }
-    throw new Error(`voters never became ${voters.join(",")}: ${last}`);
-  }
+  const voters = (ids: readonly number[], want: readonly number[]) => waitVoters(() => listed(ids), want);
 
   test("add a 4th node started with the printed --join command, write through it, list 4, remove one", async () => {
     const console_ = spawn(
@@ -139,7 +93,7 @@ describe("e2e: member add/remove against a running `raftstack cluster`", { timeo
           nodePids.push(Number(m[1]));
       });
     }
-    await waitVoters([1, 2, 3], [1, 2, 3]);
+    await voters([1, 2, 3], [1, 2, 3]);
     assert.equal((await http(1, "POST", "/sCreate", "jobs")).body, "1");
 
     const add = await raftstack(["member", "add", NEW_PEER, "--endpoints", endpoints([1, 2, 3])]);
@@ -153,7 +107,7 @@ describe("e2e: member add/remove against a running `raftstack cluster`", { timeo
       stdio: "ignore",
     });
     children.push(joined);
-    const four = await waitVoters([1, 2, 3], [1, 2, 3, 4]);
+    const four = await voters([1, 2, 3], [1, 2, 3, 4]);
     assert.deepEqual(
       four.members.map((m) => [m.id, m.clientUrl]),
       [1, 2, 3, 4].map((i) => [i, url(i)]),
@@ -170,7 +124,7 @@ describe("e2e: member add/remove against a running `raftstack cluster`", { timeo
     }
 
     assert.equal((await raftstack(["member", "remove", "2", "--endpoints", endpoints([4, 1])])).out, "2");
-    await waitVoters([1, 3, 4], [1, 3, 4]);
+    await voters([1, 3, 4], [1, 3, 4]);
     for (let round = 0; round < 5; round++) {
       for (const id of [1, 3, 4]) {
         await push(id, `b${round}n${id}`);
