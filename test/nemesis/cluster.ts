@@ -1,7 +1,7 @@
 // Node processes for the nemesis: start (inside the node's cgroup when partitions are on), SIGKILL,
 // SIGSTOP/SIGCONT, repair, and the cluster's view of itself. Unexpected exits are kept as findings.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { ClusterView } from "../../src/server/index.js";
@@ -70,6 +70,11 @@ export class NemesisCluster {
     this.nextJoinId = o.size + 1;
     for (const i of this.members) this.states.set(i, "down");
     mkdirSync(o.logDir, { recursive: true });
+    // Node logs are appended across a node's restarts within a run; a run into a reused --out folder must
+    // not read an earlier run's lines (the two-leaders-per-term check reads these logs).
+    for (const name of readdirSync(o.logDir)) {
+      if (/^node-\d+\.log$/.test(name)) rmSync(join(o.logDir, name), { force: true });
+    }
   }
 
   /** The current members: faults, clients and the final checks follow this list. */
