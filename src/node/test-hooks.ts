@@ -30,7 +30,7 @@ export type NodeMutation = (typeof nodeMutationNames)[number];
 /** The hooks file (JSON). Mutations are read once at start; the rest whenever the file changes. */
 export interface TestHooksFile {
   readonly mutations?: readonly NodeMutation[];
-  /** Every file write waits this long before it reaches the OS: a node killed meanwhile loses it. */
+  /** Every fsync waits this long before the writes it covers reach the OS: a node killed meanwhile loses them. */
   readonly diskDelayMs?: number;
   /** Added to the wall clock (the leader's timestamp in each command). */
   readonly clockOffsetMs?: number;
@@ -118,27 +118,19 @@ export class TestHooks {
     };
   }
 
-  /** `inner` whose file writes wait the current diskDelayMs first. */
+  /**
+   * `inner` as a killed node would find it after a power cut: every file write stays in this process
+   * until the file's next sync (or truncate, or close), so a SIGKILL loses whatever was not yet synced.
+   * Without this the OS's page cache keeps such writes across a process kill, and a node that answers
+   * before its fsync loses nothing unless its disk stalled before the write call itself (the
+   * nemesis caught ackBeforeFsync with 1 of 3 seeds so). Each sync first waits the current diskDelayMs.
+   */
   disk(inner: Disk): Disk {
     const delay = (): Promise<void> => this.waitDiskDelay();
     return {
       list: (dir) => inner.list(dir),
       readFile: (path) => inner.readFile(path),
-      openWrite: async (path): Promise<DiskFile> => {
-        const file = await inner.openWrite(path);
-        return {
-          write: async (data, position) => {
-            await delay();
-            await file.write(data, position);
-          },
-          sync: async () => {
-            await delay();
-            await file.sync();
-          },
-          truncate: (size) => file.truncate(size),
-          close: () => file.close(),
-        };
-      },
+      openWrite: async (path): Promise<DiskFile> => writesHeldUntilSync(await inner.openWrite(path), delay),
       rename: (from, to) => inner.rename(from, to),
       remove: (path) => inner.remove(path),
       syncDir: (dir) => inner.syncDir(dir),
@@ -181,6 +173,38 @@ export class TestHooks {
       // Caught mid-rewrite or a bad value: keep the last good hooks; the next change is read again.
     }
   }
+}
+
+/**
+ * `file` whose writes are kept here (copied: the caller may reuse its buffer) and reach the OS in order
+ * just before the next sync, truncate or close. What is held is bounded by what storage writes between
+ * two syncs: one WAL batch, or one snapshot file.
+ */
+function writesHeldUntilSync(file: DiskFile, beforeSync: () => Promise<void>): DiskFile {
+  let held: { readonly data: Uint8Array; readonly position: number }[] = [];
+  const release = async (): Promise<void> => {
+    const writes = held;
+    held = [];
+    for (const w of writes) await file.write(w.data, w.position);
+  };
+  return {
+    write: async (data, position) => {
+      held.push({ data: data.slice(), position });
+    },
+    sync: async () => {
+      await beforeSync();
+      await release();
+      await file.sync();
+    },
+    truncate: async (size) => {
+      await release();
+      await file.truncate(size);
+    },
+    close: async () => {
+      await release();
+      await file.close();
+    },
+  };
 }
 
 function readHooksFile(path: string): TestHooksFile {

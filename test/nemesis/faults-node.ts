@@ -84,10 +84,12 @@ export const NODE_FAULTS: readonly FaultSpec[] = [
     needs: ["hooks"],
     quorum: "lost",
     summary:
-      "stall a minority of followers' disks, pause the other followers, SIGKILL leader and stalled; the rest elect",
+      "SIGKILL some followers, stall the others' disks, SIGKILL leader and stalled; all but the leader restart and elect",
     run: async (ctx, ms) => {
       // The stalled followers' acknowledgements are the only way to a quorum: a node that acknowledges
-      // an entry before it is durable lets the leader answer a write that the crash then loses.
+      // an entry before it is durable lets the leader answer a write that the crash then loses. The
+      // other followers are killed, not paused: a paused process still receives into its socket buffers
+      // and, resumed, would bring the leader's last entries back to the election.
       const hooks = hooksOf(ctx);
       const { node: leader, how } = await leaderOrAny(ctx);
       const followers = shuffled(
@@ -95,17 +97,14 @@ export const NODE_FAULTS: readonly FaultSpec[] = [
         ctx.cluster.ids.filter((n) => n !== leader),
       );
       const stalled = followers.slice(0, minority(ctx));
-      const paused = followers.slice(minority(ctx));
-      ctx.step(`stall disks of ${stalled.join(",")}; leader ${leader} (${how})`, stalled);
+      const downed = followers.slice(minority(ctx));
+      await kill(ctx, downed, `leader ${leader} (${how}) now needs ${stalled.join(",")} for a quorum`);
+      ctx.step(`stall disks of ${stalled.join(",")}`, stalled);
       for (const n of stalled) hooks.set(n, { diskDelayMs: stallMs });
-      for (const n of paused) ctx.cluster.pause(n);
-      ctx.step(`SIGSTOP ${paused.join(",")}`, paused);
       await ctx.hold(ms * 0.6);
       await kill(ctx, [leader, ...stalled], "writes they held in memory are lost");
       for (const n of stalled) hooks.set(n, {});
-      for (const n of paused) ctx.cluster.resume(n);
-      ctx.step(`SIGCONT ${paused.join(",")}`, paused);
-      restart(ctx, stalled);
+      restart(ctx, [...stalled, ...downed]);
       const next = await awaitLeader(ctx, Math.max(ms * 0.4, stallCrashElectionWaitMs));
       ctx.step(next === undefined ? "no leader without the old one" : `leader without the old one: ${next}`);
       restart(ctx, [leader]);

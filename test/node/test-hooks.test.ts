@@ -72,7 +72,7 @@ describe("node test hooks", () => {
     }
   });
 
-  test("a disk delay holds writes until the file lifts it; the clock follows offset and rate", async () => {
+  test("writes stay in the process until sync, a disk delay holds syncs until the file lifts it; the clock follows offset and rate", async () => {
     const dir = mkdtempSync(join(tmpdir(), "raftstack-hooks-"));
     const path = hooksFile(dir, { diskDelayMs: 3_600_000, clockOffsetMs: 60_000, clockRate: 2 });
     const hooks = TestHooks.fromEnv({
@@ -88,18 +88,30 @@ describe("node test hooks", () => {
       const ratio = (clock.now() - t0) / (performance.now() - r0);
       assert.ok(ratio > 1.8 && ratio < 2.2, `clock rate ${ratio}`);
 
-      const disk = hooks.disk(new MemDisk());
+      const mem = new MemDisk();
+      const disk = hooks.disk(mem);
       await disk.mkdirp("/d");
       const file = await disk.openWrite("/d/f");
-      let written = false;
-      const write = file.write(new Uint8Array([1]), 0).then(() => {
-        written = true;
+      const buffer = new Uint8Array([1]);
+      await file.write(buffer, 0);
+      buffer[0] = 9; // the caller may reuse its buffer once write returns
+      assert.deepEqual([...(await mem.readFile("/d/f"))], [], "a write stays in the process until sync");
+      let synced = false;
+      const sync = file.sync().then(() => {
+        synced = true;
       });
       await sleep(300);
-      assert.equal(written, false, "a stalled write must not complete");
+      assert.equal(synced, false, "a stalled sync must not complete");
+      assert.deepEqual([...(await mem.readFile("/d/f"))], [], "a stalled sync's writes stay in the process");
       writeFileSync(path, JSON.stringify({}));
-      await write;
-      assert.equal(written, true);
+      await sync;
+      assert.deepEqual([...(await mem.readFile("/d/f"))], [1]);
+      await file.write(new Uint8Array([2, 3]), 1);
+      await file.truncate(2);
+      assert.deepEqual([...(await mem.readFile("/d/f"))], [1, 2], "held writes land before a truncate");
+      await file.write(new Uint8Array([4]), 2);
+      await file.close();
+      assert.deepEqual([...(await mem.readFile("/d/f"))], [1, 2, 4], "and before a close");
       assert.ok(Math.abs(clock.wallMs() - Date.now()) < 1000, "offset lifted");
     } finally {
       hooks.close();
