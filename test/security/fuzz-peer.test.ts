@@ -210,6 +210,34 @@ describe("peer mTLS", { timeout: 60_000 }, () => {
     }
   });
 
+  test("a connection that never finishes its TLS handshake is closed after helloTimeoutMs", async () => {
+    // Before any certificate is seen, anyone who reaches the port can open one: held for Node's default
+    // handshakeTimeout (120 s), inboundConnectionsMax of them would shut the members out for that long.
+    const node = transport(1, [], tlsOf("ca", 1));
+    await node.start();
+    const { port } = node.address();
+    try {
+      const started = Date.now();
+      const closedAfterMs = await new Promise<number | undefined>((resolve) => {
+        const s = connect({ host, port });
+        s.on("error", () => {});
+        s.resume();
+        const guard = setTimeout(() => {
+          s.destroy();
+          resolve(undefined);
+        }, 10_000);
+        s.on("close", () => {
+          clearTimeout(guard);
+          resolve(Date.now() - started);
+        });
+      });
+      assert.notEqual(closedAfterMs, undefined, "a silent connection was still open after 10 s");
+      await waitFor("the refusal counted", () => node.stats().tlsHandshakesRefused === 1);
+    } finally {
+      await node.close();
+    }
+  });
+
   test("without a CA-signed certificate a connection is closed before any frame is read", async () => {
     const got: Message[] = [];
     const node = transport(1, got, tlsOf("ca", 1), new Map([[2, { host, port: 1 }]]));
