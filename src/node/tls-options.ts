@@ -16,7 +16,7 @@ export interface LoadedSecurity {
   close(): void;
 }
 
-/** A TLS file the node cannot use: unreadable, or a CA file without a certificate OpenSSL reads. */
+/** A TLS file the node cannot use: unreadable, or a certificate file without certificates OpenSSL reads. */
 export class TlsFileError extends Error {
   override readonly name = "TlsFileError";
   constructor(
@@ -41,11 +41,12 @@ function read(path: string, what: string): Buffer {
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
 
 /**
- * Reads a CA file and checks that OpenSSL reads each certificate in it. Node's TLS silently skips what
- * it cannot read (another file given by mistake, a certificate with a badly encoded serial): the node
- * would start trusting nobody and fail every connection with "unable to verify the first certificate".
+ * Reads a certificate or CA file and checks that OpenSSL reads each certificate in it. Node's TLS
+ * silently skips a CA it cannot read (another file given by mistake, a certificate with a badly encoded
+ * serial): the node would start trusting nobody and fail every connection with "unable to verify the
+ * first certificate". An unreadable own certificate would fail later, without naming its file.
  */
-function readCa(path: string, what: string): Buffer {
+function readCertificates(path: string, what: string): Buffer {
   const pem = read(path, what);
   const blocks = pem.toString("latin1").match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0)
@@ -70,9 +71,9 @@ export function readPeerTls(security: SecurityOptions | undefined): PeerTls | un
   const p = security?.peerTls;
   if (p === undefined) return undefined;
   return {
-    cert: read(p.certFile, "--peer-cert-file"),
+    cert: readCertificates(p.certFile, "--peer-cert-file"),
     key: read(p.keyFile, "--peer-key-file"),
-    ca: readCa(p.trustedCaFile, "--peer-trusted-ca-file"),
+    ca: readCertificates(p.trustedCaFile, "--peer-trusted-ca-file"),
   };
 }
 
@@ -94,9 +95,10 @@ export function loadSecurity(security: SecurityOptions | undefined, logger: Logg
   const c = security?.clientTls;
   let clientTls: TlsOptions | undefined;
   if (c !== undefined) {
-    const cert = read(c.certFile, "--cert-file");
+    const cert = readCertificates(c.certFile, "--cert-file");
     const key = read(c.keyFile, "--key-file");
-    const ca = c.trustedCaFile === undefined ? undefined : readCa(c.trustedCaFile, "--trusted-ca-file");
+    const ca =
+      c.trustedCaFile === undefined ? undefined : readCertificates(c.trustedCaFile, "--trusted-ca-file");
     clientTls = {
       cert,
       key,

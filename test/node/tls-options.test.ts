@@ -70,6 +70,20 @@ test("a CA file with a certificate OpenSSL cannot read stops the start, naming f
   );
 });
 
+test("a certificate file OpenSSL cannot read stops the start, naming flag and file", () => {
+  const bad = file("bad-node.pem", badSerial);
+  const tls = peerTls(file("ca.pem", good)).peerTls;
+  assert.throws(
+    () => readPeerTls({ peerTls: { ...tls, certFile: bad } }),
+    rejects("bad_certificate", /^--peer-cert-file .*bad-node\.pem: certificate 1 of 1 is unreadable/),
+  );
+  const clientTls = { certFile: bad, keyFile: tls.keyFile, clientCertAuth: false };
+  assert.throws(
+    () => loadSecurity({ clientTls }, pino({ enabled: false })),
+    rejects("bad_certificate", /^--cert-file .*bad-node\.pem: certificate 1 of 1 is unreadable/),
+  );
+});
+
 test("a CA file without a PEM certificate (a key given by mistake) stops the start", () => {
   assert.throws(
     () => readPeerTls(peerTls(file("key-as-ca.pem", keyPem))),
