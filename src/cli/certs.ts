@@ -28,6 +28,20 @@ export const certFiles = (dir: string) => ({
   clientKey: join(dir, "client-key.pem"),
 });
 
+/**
+ * A certificate serial number (hex, as forge takes it) from 16 random bytes: a positive DER integer of
+ * exactly 16 octets. forge writes the bytes as given, stripping at most one leading 0x00, and OpenSSL
+ * refuses any integer that still starts 00 followed by a byte below 0x80 ("illegal padding"): the CA
+ * is then silently not trusted, a node certificate fails to load. The first octet is 0x40-0x7f: its
+ * top bit clear (positive), never zero (no padding); 126 random bits remain.
+ */
+export function serialNumberHex(random: Uint8Array): string {
+  if (random.length !== 16) throw new RangeError(`a serial takes 16 random bytes, got ${random.length}`);
+  const bytes = Buffer.from(random);
+  bytes[0] = 0x40 | (bytes[0]! & 0x3f);
+  return bytes.toString("hex");
+}
+
 function keyPair(): forge.pki.rsa.KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", {
     modulusLength: RSA_BITS,
@@ -48,8 +62,7 @@ function certificate(
 ): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
-  // Positive 128-bit serial: a leading 0 nibble keeps the DER integer positive.
-  cert.serialNumber = `0${randomBytes(16).toString("hex")}`;
+  cert.serialNumber = serialNumberHex(randomBytes(16));
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now.getTime() + VALID_DAYS * 86_400_000);

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { TlsOptions } from "node:tls";
@@ -15,12 +16,54 @@ export interface LoadedSecurity {
   close(): void;
 }
 
+/** A TLS file the node cannot use: unreadable, or a certificate file without certificates OpenSSL reads. */
+export class TlsFileError extends Error {
+  override readonly name = "TlsFileError";
+  constructor(
+    readonly code: "unreadable_file" | "no_certificate" | "bad_certificate",
+    message: string,
+    options?: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 function read(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw new TlsFileError("unreadable_file", `cannot read ${what} ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+
+/**
+ * Reads a certificate or CA file and checks that OpenSSL reads each certificate in it. Node's TLS
+ * silently skips a CA it cannot read (another file given by mistake, a certificate with a badly encoded
+ * serial): the node would start trusting nobody and fail every connection with "unable to verify the
+ * first certificate". An unreadable own certificate would fail later, without naming its file.
+ */
+function readCertificates(path: string, what: string): Buffer {
+  const pem = read(path, what);
+  const blocks = pem.toString("latin1").match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0)
+    throw new TlsFileError("no_certificate", `${what} ${path} holds no PEM certificate`);
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      const reason = (err as Error).message;
+      throw new TlsFileError(
+        "bad_certificate",
+        `${what} ${path}: certificate ${i + 1} of ${blocks.length} is unreadable: ${reason}`,
+        { cause: err },
+      );
+    }
+  });
+  return pem;
 }
 
 /** Peer mTLS material, or undefined without peer TLS. */
@@ -28,9 +71,9 @@ export function readPeerTls(security: SecurityOptions | undefined): PeerTls | un
   const p = security?.peerTls;
   if (p === undefined) return undefined;
   return {
-    cert: read(p.certFile, "--peer-cert-file"),
+    cert: readCertificates(p.certFile, "--peer-cert-file"),
     key: read(p.keyFile, "--peer-key-file"),
-    ca: read(p.trustedCaFile, "--peer-trusted-ca-file"),
+    ca: readCertificates(p.trustedCaFile, "--peer-trusted-ca-file"),
   };
 }
 
@@ -52,9 +95,10 @@ export function loadSecurity(security: SecurityOptions | undefined, logger: Logg
   const c = security?.clientTls;
   let clientTls: TlsOptions | undefined;
   if (c !== undefined) {
-    const cert = read(c.certFile, "--cert-file");
+    const cert = readCertificates(c.certFile, "--cert-file");
     const key = read(c.keyFile, "--key-file");
-    const ca = c.trustedCaFile === undefined ? undefined : read(c.trustedCaFile, "--trusted-ca-file");
+    const ca =
+      c.trustedCaFile === undefined ? undefined : readCertificates(c.trustedCaFile, "--trusted-ca-file");
     clientTls = {
       cert,
       key,

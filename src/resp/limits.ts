@@ -19,6 +19,8 @@ export interface RespLimits {
   readonly connectionsMax: number;
   /** BLPOPs waiting at once over all connections; past it BLPOP answers -BUSY. */
   readonly blockedMax: number;
+  /** With TLS, time a new connection has to finish its handshake; then it is closed. */
+  readonly tlsHandshakeTimeoutMs: number;
 }
 
 export const defaultRespLimits: RespLimits = {
@@ -30,6 +32,7 @@ export const defaultRespLimits: RespLimits = {
   replyBytesMax: 64 * 1024 * 1024,
   connectionsMax: 10_000,
   blockedMax: 10_000,
+  tlsHandshakeTimeoutMs: 10_000,
 };
 
 /**

@@ -66,10 +66,14 @@ export class RespServer {
       socket.once("close", () => this.sockets.delete(socket));
       new RespConnection(socket, this.nextClientId++, deps);
     };
-    this.server =
-      opts.tls === undefined
-        ? createServer({ allowHalfOpen: true }, onSocket)
-        : createTlsServer({ allowHalfOpen: true, ...opts.tls }, onSocket);
+    if (opts.tls === undefined) this.server = createServer({ allowHalfOpen: true }, onSocket);
+    else {
+      const handshakeTimeout = this.limits.tlsHandshakeTimeoutMs;
+      this.server = createTlsServer({ allowHalfOpen: true, handshakeTimeout, ...opts.tls }, onSocket);
+      // Node closes a socket after most handshake errors but never after a handshake timeout: held
+      // open, it would count towards connectionsMax and keep close() waiting.
+      this.server.on("tlsClientError", (_err: Error, socket: Socket) => socket.destroy());
+    }
     this.server.maxConnections = this.limits.connectionsMax;
     opts.guard?.limitConnections(this.server, "resp", opts.tls !== undefined);
   }

@@ -99,10 +99,15 @@ export class HttpApi {
       requestTimeout: 30_000,
       connectionsCheckingInterval: 1000,
     };
+    // With TLS the headers' time starts only after the handshake, whose own default is 120 s: bounded
+    // like the headers (a timed-out handshake reaches the guard's clientError answer, which closes it).
     this.server =
       opts.tls === undefined
         ? createServer(serverOptions, handler)
-        : createHttpsServer({ ...serverOptions, ...opts.tls }, handler);
+        : createHttpsServer(
+            { ...serverOptions, handshakeTimeout: this.guard.limits.headersTimeoutMs, ...opts.tls },
+            handler,
+          );
     this.server.keepAliveTimeout = 5000;
     this.guard.limitConnections(this.server, "http", opts.tls !== undefined);
     this.server.on("clientError", (err, socket) => this.guard.onClientError(err, socket));

@@ -14,7 +14,10 @@ export interface TransportLimits {
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
   readonly connectTimeoutMs: number;
-  /** An inbound connection must identify itself within this time. */
+  /**
+   * An inbound connection must identify itself within this time; with peer TLS, its TLS handshake
+   * must be done within this time too (before the HELLO's own time starts).
+   */
   readonly helloTimeoutMs: number;
   readonly inboundConnectionsMax: number;
 }

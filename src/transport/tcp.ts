@@ -75,6 +75,7 @@ export class TcpTransport {
   async start(): Promise<void> {
     const server = createPeerServer(
       this.opts.tls,
+      this.shared.limits.helloTimeoutMs,
       (socket) => this.accept(socket),
       (err, remote) => {
         this.tlsHandshakesRefused++;

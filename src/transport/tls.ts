@@ -15,10 +15,13 @@ export interface PeerTls {
 /**
  * The peer listener. With TLS, a socket reaches `onSocket` only after a handshake in which the peer
  * presented a certificate the CA signed: a connection without one is closed by the TLS layer before a
- * single frame byte is read. `onTlsRefused` is told about each such connection.
+ * single frame byte is read. `onTlsRefused` is told about each such connection, and about one whose
+ * handshake is not done within `handshakeTimeoutMs`: anyone who reaches the port can open one before a
+ * certificate is seen, and Node's default (120 s) would let a few dozen of them fill the listener.
  */
 export function createPeerServer(
   tls: PeerTls | undefined,
+  handshakeTimeoutMs: number,
   onSocket: (socket: Socket) => void,
   onTlsRefused: (err: Error, remote: string | undefined) => void,
 ): Server {
@@ -31,10 +34,16 @@ export function createPeerServer(
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: "TLSv1.2",
+      handshakeTimeout: handshakeTimeoutMs,
     },
     onSocket,
   );
-  server.on("tlsClientError", (err: Error, socket: TLSSocket) => onTlsRefused(err, socket.remoteAddress));
+  server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+    onTlsRefused(err, socket.remoteAddress);
+    // Node closes a socket after most handshake errors but not after a handshake timeout: with a
+    // listener here, closing it is ours to do (without, nothing closes it at all).
+    socket.destroy();
+  });
   return server;
 }
 

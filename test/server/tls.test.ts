@@ -2,6 +2,7 @@
 // options, RESP over TLS. Certificates from `raftstack certs` (makeDevCerts). The real-process check is test/e2e/security.test.ts.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -88,5 +89,46 @@ describe("client TLS", { timeout: 30_000 }, () => {
       s.on("error", reject);
     });
     assert.equal(reply, ":1\r\n");
+  });
+
+  test("a connection that never starts its TLS handshake is closed by the HTTPS and RESP listeners", async () => {
+    // Before any certificate is seen anyone can open one; Node closes it on its own only after 120 s
+    // (HTTPS) or never (RESP), while it counts towards the connection limits and holds up close().
+    const api = new HttpApi(new FakeService(1), {
+      host: "127.0.0.1",
+      port: 0,
+      requestTimeoutMs: 500,
+      logger: silent,
+      tls: { ...nodeTls(1) },
+      limits: { headersTimeoutMs: 300 },
+    });
+    closers.push(() => api.close());
+    const resp = new RespServer(new FakeService(1), {
+      host: "127.0.0.1",
+      port: 0,
+      logger: silent,
+      tls: { ...nodeTls(1) },
+      limits: { tlsHandshakeTimeoutMs: 300 },
+    });
+    closers.push(() => resp.close());
+    const silentClient = (port: number) =>
+      new Promise<boolean>((resolve) => {
+        const s = connect({ host: "127.0.0.1", port });
+        s.on("error", () => {});
+        s.resume();
+        const guard = setTimeout(() => {
+          s.destroy();
+          resolve(false);
+        }, 5000);
+        s.on("close", () => {
+          clearTimeout(guard);
+          resolve(true);
+        });
+      });
+    const [https, tls] = await Promise.all([
+      silentClient(await api.listen()),
+      silentClient(await resp.listen()),
+    ]);
+    assert.deepEqual({ https, resp: tls }, { https: true, resp: true }, "closed within 5 s");
   });
 });
