@@ -286,7 +286,7 @@ export class LocalCluster {
         // It holds the configuration now: a restart uses its data dir without --join.
         m.joining = false;
         this.say(`${m.name} is a voter (${wait.ms} ms after it started)`);
-      } else this.say(`${m.name} is not a voter: ${wait.why}`);
+      } else this.say(`${m.name} is not a voter: ${wait.why} (start ${id} again, or remove ${id})`);
     } finally {
       await api.close();
     }

@@ -18,17 +18,14 @@ function release(servers: readonly (Server | undefined)[]): Promise<void> {
 }
 
 /**
- * `wanted` when every port in it is within range and free on 127.0.0.1 now, else as many ports the
+ * Each port of `wanted` that is within range and free on 127.0.0.1 now, and for each other one a port the
  * kernel picks (all held at once, so they differ). A port free now can be taken before the node binds
  * it: the node then exits with its bind error, which the console shows.
  */
 export async function freePorts(wanted: readonly number[]): Promise<number[]> {
-  if (wanted.every((p) => p >= 1 && p <= PORT_MAX)) {
-    const held = await Promise.all(wanted.map(hold));
-    await release(held);
-    if (held.every((s) => s !== undefined)) return [...wanted];
-  }
-  const held = await Promise.all(wanted.map(() => hold(0)));
+  const inRange = (p: number) => Number.isInteger(p) && p >= 1 && p <= PORT_MAX;
+  const scheme = await Promise.all(wanted.map((p) => (inRange(p) ? hold(p) : undefined)));
+  const held = await Promise.all(scheme.map((s) => s ?? hold(0)));
   const ports = held.map((s) => {
     const address = s?.address();
     return address === null || address === undefined || typeof address === "string" ? 0 : address.port;

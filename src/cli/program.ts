@@ -79,7 +79,9 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
 
   program
     .command("cluster")
-    .description("run a local cluster in this terminal (stop/start/kill/pause/resume N, status, quit)")
+    .description(
+      "run a local cluster in this terminal (stop/start/restart/kill/pause/resume N, add, remove N, status, quit)",
+    )
     .option("--nodes <n>", "number of nodes", positiveInt("--nodes"), SEED_NODES_MAX)
     .option("--base-dir <dir>", "data dirs are <dir>/raftstack-<id>", ".")
     .option(
