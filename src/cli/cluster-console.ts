@@ -35,7 +35,7 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
   opts.out.write(`${banner(cluster.endpoints, opts.self, opts.tlsDir)}\n`);
   const control = new ControlServer(cluster, {
     port: opts.controlPort ?? 0,
-    allowedOrigins: cluster.endpoints.flatMap((e) => [e, e.replace("127.0.0.1", "localhost")]),
+    allowedOrigins: () => cluster.endpoints.flatMap((e) => [e, e.replace("127.0.0.1", "localhost")]),
   });
   const controlUrl = await control.listen();
   opts.out.write(

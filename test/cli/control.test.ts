@@ -21,7 +21,7 @@ const server = new ControlServer(
       return true;
     },
   },
-  { port: 0, allowedOrigins: [NODE_ORIGIN] },
+  { port: 0, allowedOrigins: () => [NODE_ORIGIN] },
 );
 let base = "";
 
