@@ -161,6 +161,9 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     assert.equal(alive(pid2), false, "node 2's process is stopped");
     assert.ok(existsSync(join(dir, "raftstack-2")), "node 2's data dir is kept");
     await waitVoters(listed, [1, 3, 4]);
+    const again = output.length;
+    type("start 2");
+    await seen("start: node 2 was removed from the cluster", again);
     const afterRemove = output.length;
     type("status");
     await seen(/raftstack4\s+running/, afterRemove);
