@@ -182,6 +182,7 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     assert.deepEqual([...popped].sort(), [...acked].sort());
 
     // quit stops every node the console runs, the added one included.
+    const quit = output.length;
     type("quit");
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<string>((r) => {
@@ -189,6 +190,8 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     });
     assert.equal(await Promise.race([exited, late]), 0);
     clearTimeout(timer);
+    // Stopped gracefully by the console (SIGTERM: the node exits 0), not left to the last-resort SIGKILL.
+    assert.match(output.slice(quit), /raftstack4 exited \(code 0\)/);
     const left = [...nodePids].filter(alive);
     assert.deepEqual(left, [], "no node outlives the console");
     process.stderr.write(`console-members e2e: ${acked.length} acknowledged pushes popped once each\n`);
