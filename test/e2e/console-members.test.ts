@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { RaftstackClient } from "../../src/client/index.js";
-import { sleep } from "./harness.js";
+import { alive, killPids, sleep } from "./harness.js";
 import { type Listed, pushUntilAcked, request, waitVoters } from "./members-client.js";
 
 const CLI = resolve("bin/raftstack.js");
@@ -22,15 +22,6 @@ const RESP_BASE_PORT = 18212;
 const url = (id: number) => `http://127.0.0.1:${BASE_PORT + (id - 1) * PORT_STEP}`;
 const peerUrl = (id: number) => `http://127.0.0.1:${BASE_PORT + (id - 1) * PORT_STEP - 1}`;
 const WAIT_MS = 45_000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** One RESP PING to 127.0.0.1:port → the reply line. */
 function ping(port: number): Promise<string> {
@@ -55,13 +46,7 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     if (console_ !== undefined && console_.exitCode === null) {
       console_.kill("SIGKILL");
     }
-    for (const pid of nodePids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Stopped by the console, as it should.
-      }
-    }
+    killPids(nodePids);
     if (process.env.KEEP_E2E === undefined) rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`e2e data kept in ${dir}\n${output}`);
   });
