@@ -251,16 +251,18 @@ export class LocalCluster {
       this.say("add: not with --tls yet (the console has certificates for nodes 1..N only); use member add");
       return;
     }
-    const next = Math.max(0, ...this.members.keys(), ...this.removed) + 1;
-    const scheme = this.schemePorts(next);
-    const wanted = [scheme.client, scheme.peer, ...(scheme.resp === undefined ? [] : [scheme.resp])];
-    const [client = 0, peer = 0, resp] = await freePorts(wanted);
-    const ports = { client, peer, resp };
     const api = this.client();
     try {
+      // The leader picks the id: the next unused one, which the member list and this console's ids bound
+      // from below (ids removed before this console ran are in neither; then the scheme is another id's).
+      const listed = (await api.members().catch(() => undefined))?.members.map((m) => m.id) ?? [];
+      const next = Math.max(0, ...this.members.keys(), ...this.removed, ...listed) + 1;
+      const scheme = this.schemePorts(next);
+      const wanted = [scheme.client, scheme.peer, ...(scheme.resp === undefined ? [] : [scheme.resp])];
+      const [client = 0, peer = 0, resp] = await freePorts(wanted);
+      const ports = { client, peer, resp };
       const result = await addMember(api, this.url(peer), { clientUrl: this.url(client) });
       const { id } = result.added;
-      // The leader picks the id: another than `next` when ids were used outside this console.
       const m: Member = { ...this.newMember(id, ports), cluster: joinClusterArg(result), joining: true };
       this.members.set(id, m);
       this.say(`added ${m.name} to the cluster as a learner (peer ${this.url(peer)})`);

@@ -1,9 +1,10 @@
 // The `raftstack cluster` console grows and shrinks the cluster itself: `add` picks the next node's ports,
 // adds it through the membership API, starts it with --join under the console and waits until it is a
 // voter; `status` lists it, `restart` brings it back from its data dir without --join; `remove 2` removes
-// node 2 and stops it (its data dir kept); `quit` stops the added node too. Every acknowledged push is
-// popped exactly once. Ports 18200-18299 (this file's range): clients 18210/18220/18230 (peers one less,
-// Redis +2), the added node 4 on client 18240, peer 18239, Redis 18242.
+// node 2 and stops it (its data dir kept); a member added outside the console (5) moves the next add to
+// id 6 and its ports; `quit` stops the added nodes too. Every acknowledged push is popped exactly once.
+// Ports 18200-18299 (this file's range): clients 18210/18220/18230 (peers one less, Redis +2), the added
+// node 4 on client 18240, peer 18239, Redis 18242, node 6 on 18260/18259/18262, member 5's peer 18299.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -155,6 +156,22 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     assert.doesNotMatch(output.slice(afterRemove), /raftstack2\s+(running|stopped)/);
     for (let round = 0; round < 5; round++) for (const id of [1, 3, 4]) await push(id, `b${round}n${id}`);
 
+    // A member added outside the console (5, never started): the console's next add is 6 on 6's ports, and
+    // `remove 5` removes a member the console does not run.
+    assert.equal((await client.addMember("http://127.0.0.1:18299")).id, 5);
+    const six = output.length;
+    type("add");
+    await seen("raftstack6 is a voter", six);
+    assert.match(
+      output.slice(six),
+      /raftstack6 started \(pid \d+, client http:\/\/127\.0\.0\.1:18260, redis 127\.0\.0\.1:18262, joining\)/,
+    );
+    const five = output.length;
+    type("remove 5");
+    await seen("node 5 removed from the cluster (not one this console runs)", five);
+    await waitVoters(listed, [1, 3, 4, 6]);
+    for (let round = 0; round < 3; round++) for (const id of [1, 3, 4, 6]) await push(id, `c${round}n${id}`);
+
     // Every acknowledged push is popped exactly once, through the added node.
     const popped: string[] = [];
     for (;;) {
@@ -177,6 +194,7 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     clearTimeout(timer);
     // Stopped gracefully by the console (SIGTERM: the node exits 0), not left to the last-resort SIGKILL.
     assert.match(output.slice(quit), /raftstack4 exited \(code 0\)/);
+    assert.match(output.slice(quit), /raftstack6 exited \(code 0\)/);
     const left = [...nodePids].filter(alive);
     assert.deepEqual(left, [], "no node outlives the console");
     process.stderr.write(`console-members e2e: ${acked.length} acknowledged pushes popped once each\n`);
