@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { prettyFactory } from "pino-pretty";
+import { RaftstackClient } from "../client/index.js";
 import { certFiles, tlsNodeArgs } from "./certs.js";
-import { ControlServer, dashboardUrl, type ProcessState } from "./control.js";
-import { DEFAULT_ENDPOINTS } from "./endpoints.js";
+import type { ProcessState } from "./control.js";
+import { freePorts } from "./free-ports.js";
+import { addMember, joinClusterArg, waitVoter } from "./membership.js";
 import { probeStatus, STATUS_HEADER, statusCells } from "./status.js";
 import { formatTable } from "./table.js";
 
@@ -39,6 +41,12 @@ interface Member {
   readonly id: number;
   readonly name: string;
   readonly clientPort: number;
+  readonly peerPort: number;
+  readonly respPort: number | undefined;
+  /** The --cluster it starts with: the console's list for nodes 1..N, every member's id=peerURL for an added one. */
+  readonly cluster: string;
+  /** Added and not yet seen as a voter: starts with --join (it learns the configuration from the leader). */
+  joining: boolean;
   proc: ChildProcess | undefined;
   paused: boolean;
   exited: Promise<void>;
@@ -47,33 +55,37 @@ interface Member {
 /** Node N's Redis port is N6379 with the default step (Redis's 6379 under the node number). */
 export const RESP_BASE_PORT_DEFAULT = 16379;
 
+/** How long `add` waits for the new node to be promoted to voter before it reports why not. */
+export const ADD_VOTER_WAIT_MS = 30_000;
+const ADD_POLL_MS = 200;
+
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95];
 /** The CLI entry the children run (`raftstack node ...`), next to this module in dist/. */
 const CLI_MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
 /**
  * Runs N node processes on one machine, the way goreman runs the seed's Procfile: prefixed log
- * lines in one terminal, and stop/start/kill/pause/resume of single nodes. Children get their own
- * process group so the terminal's Ctrl-C reaches only this supervisor, which stops them in order.
+ * lines in one terminal, and stop/start/kill/pause/resume of single nodes. `add` grows the cluster by
+ * a node it then supervises like the others, `remove N` shrinks it. Children get their own process
+ * group so the terminal's Ctrl-C reaches only this supervisor, which stops them in order.
  */
 export class LocalCluster {
-  private readonly members: Member[];
-  private readonly peerUrls: string;
+  /** The nodes this console runs, by id (added ones included, removed ones dropped). */
+  private readonly members = new Map<number, Member>();
+  /** Ids removed through this console: never reused, so `add` picks above them. */
+  private readonly removed = new Set<number>();
   /** The nodes log JSON (pino); the console shows each line readable, one line per record. */
   private readonly pretty: (line: string) => string;
   private readonly scheme: "http" | "https";
+  /** Set by stopAll: no node starts any more (an `add` in progress gives up). */
+  private closing = false;
 
   constructor(private readonly opts: LocalClusterOptions) {
-    this.members = Array.from({ length: opts.nodes }, (_, i) => ({
-      id: i + 1,
-      name: `raftstack${i + 1}`,
-      clientPort: opts.basePort + i * opts.portStep,
-      proc: undefined,
-      paused: false,
-      exited: Promise.resolve(),
-    }));
     this.scheme = opts.tlsDir === undefined ? "http" : "https";
-    this.peerUrls = this.members.map((m) => `${this.scheme}://127.0.0.1:${m.clientPort - 1}`).join(",");
+    const ids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
+    const peerUrls = ids.map((id) => this.url(this.schemePorts(id).peer)).join(",");
+    for (const id of ids)
+      this.members.set(id, { ...this.newMember(id, this.schemePorts(id)), cluster: peerUrls });
     this.pretty = prettyFactory({
       colorize: opts.color,
       singleLine: true,
@@ -82,9 +94,45 @@ export class LocalCluster {
     });
   }
 
+  /** Node `id`'s ports in the console's scheme: client basePort + (id-1)*portStep, peer one less. */
+  private schemePorts(id: number): { client: number; peer: number; resp: number | undefined } {
+    const { basePort, portStep, respBasePort } = this.opts;
+    const client = basePort + (id - 1) * portStep;
+    return {
+      client,
+      peer: client - 1,
+      resp: respBasePort === 0 ? undefined : respBasePort + (id - 1) * portStep,
+    };
+  }
+
+  private newMember(
+    id: number,
+    ports: { client: number; peer: number; resp: number | undefined },
+  ): Omit<Member, "cluster"> {
+    return {
+      id,
+      name: `raftstack${id}`,
+      clientPort: ports.client,
+      peerPort: ports.peer,
+      respPort: ports.resp,
+      joining: false,
+      proc: undefined,
+      paused: false,
+      exited: Promise.resolve(),
+    };
+  }
+
+  private url(port: number): string {
+    return `${this.scheme}://127.0.0.1:${port}`;
+  }
+
+  private get running(): Member[] {
+    return [...this.members.values()].sort((a, b) => a.id - b.id);
+  }
+
   /** Each node's process as the console knows it (the control API's node list). */
   processes(): ProcessState[] {
-    return this.members.map((m) => ({
+    return this.running.map((m) => ({
       id: m.id,
       name: m.name,
       process: m.proc === undefined ? "stopped" : m.paused ? "paused" : "running",
@@ -93,11 +141,11 @@ export class LocalCluster {
   }
 
   get endpoints(): string[] {
-    return this.members.map((m) => `${this.scheme}://127.0.0.1:${m.clientPort}`);
+    return this.running.map((m) => this.url(m.clientPort));
   }
 
   startAll(): void {
-    for (const m of this.members) this.start(m.id);
+    for (const m of this.running) this.start(m.id);
   }
 
   start(id: number): void {
@@ -106,18 +154,20 @@ export class LocalCluster {
       this.say(`${m.name} is already running (pid ${m.proc.pid})`);
       return;
     }
+    if (this.closing) return;
     const args = [
       CLI_MAIN,
       "node",
       "--id",
       String(m.id),
       "--cluster",
-      this.peerUrls,
+      m.cluster,
+      ...(m.joining ? ["--join"] : []),
       "--port",
       String(m.clientPort),
-      ...(this.respPort(m) === undefined ? [] : ["--resp-port", String(this.respPort(m))]),
+      ...(m.respPort === undefined ? [] : ["--resp-port", String(m.respPort)]),
       "--data-dir",
-      join(this.opts.baseDir, m.name.replace("raftstack", "raftstack-")),
+      this.dataDir(m.id),
       ...(this.opts.tlsDir === undefined ? [] : tlsNodeArgs(this.opts.tlsDir, m.id)),
       ...this.opts.nodeArgs,
     ];
@@ -135,13 +185,13 @@ export class LocalCluster {
       });
     });
     proc.on("error", (err) => this.say(`${m.name}: ${err.message}`));
-    const resp = this.respPort(m) === undefined ? "" : `, redis 127.0.0.1:${this.respPort(m)}`;
-    this.say(`${m.name} started (pid ${proc.pid}, client ${this.scheme}://127.0.0.1:${m.clientPort}${resp})`);
+    const resp = m.respPort === undefined ? "" : `, redis 127.0.0.1:${m.respPort}`;
+    const join = m.joining ? ", joining" : "";
+    this.say(`${m.name} started (pid ${proc.pid}, client ${this.url(m.clientPort)}${resp}${join})`);
   }
 
-  private respPort(m: Member): number | undefined {
-    const { respBasePort, portStep } = this.opts;
-    return respBasePort === 0 ? undefined : respBasePort + (m.id - 1) * portStep;
+  private dataDir(id: number): string {
+    return join(this.opts.baseDir, `raftstack-${id}`);
   }
 
   /** Graceful: SIGTERM (the node hands off leadership and flushes), SIGKILL after stopTimeoutMs. */
@@ -191,20 +241,106 @@ export class LocalCluster {
     this.say(`${m.name} resumed`);
   }
 
+  /**
+   * Grows the cluster by one node: ports in the console's scheme for the next id where free (else free
+   * ones), the membership API's add (as `raftstack member add`), the node started with --join under this
+   * console, and a wait until the leader promotes it to voter (or the reason it is not one).
+   */
+  async add(): Promise<void> {
+    if (this.opts.tlsDir !== undefined) {
+      this.say("add: not with --tls yet (the console has certificates for nodes 1..N only); use member add");
+      return;
+    }
+    const api = this.client();
+    try {
+      // The leader picks the id: the next unused one, which the member list and this console's ids bound
+      // from below (ids removed before this console ran are in neither; then the scheme is another id's).
+      const listed = (await api.members().catch(() => undefined))?.members.map((m) => m.id) ?? [];
+      const next = Math.max(0, ...this.members.keys(), ...this.removed, ...listed) + 1;
+      const scheme = this.schemePorts(next);
+      const wanted = [scheme.client, scheme.peer, ...(scheme.resp === undefined ? [] : [scheme.resp])];
+      const [client = 0, peer = 0, resp] = await freePorts(wanted);
+      const ports = { client, peer, resp };
+      const result = await addMember(api, this.url(peer), { clientUrl: this.url(client) });
+      const { id } = result.added;
+      const m: Member = { ...this.newMember(id, ports), cluster: joinClusterArg(result), joining: true };
+      this.members.set(id, m);
+      this.say(`added ${m.name} to the cluster as a learner (peer ${this.url(peer)})`);
+      if (!isEmptyDir(this.dataDir(id))) {
+        this.say(
+          `${m.name} not started: its data dir ${this.dataDir(id)} holds another cluster's data; ` +
+            `move it away, then start ${id} (or remove ${id})`,
+        );
+        return;
+      }
+      this.start(id);
+      const wait = await waitVoter(api, id, {
+        deadlineMs: ADD_VOTER_WAIT_MS,
+        pollMs: ADD_POLL_MS,
+        gone: () =>
+          this.closing
+            ? "the console is stopping"
+            : m.proc === undefined
+              ? `${m.name} is not running`
+              : undefined,
+      });
+      if (wait.voter) {
+        // It holds the configuration now: a restart uses its data dir without --join.
+        m.joining = false;
+        this.say(`${m.name} is a voter (${wait.ms} ms after it started)`);
+      } else this.say(`${m.name} is not a voter: ${wait.why} (start ${id} again, or remove ${id})`);
+    } finally {
+      await api.close();
+    }
+  }
+
+  /**
+   * Shrinks the cluster: the membership API's remove (a leader hands off first), then the node's process
+   * is stopped. Its data dir is kept (a removed id never comes back; the dir is there to be read).
+   */
+  async remove(id: number): Promise<void> {
+    const api = this.client();
+    try {
+      await api.removeMember(id);
+    } finally {
+      await api.close();
+    }
+    this.removed.add(id);
+    const m = this.members.get(id);
+    if (m === undefined) {
+      this.say(`node ${id} removed from the cluster (not one this console runs)`);
+      return;
+    }
+    if (m.proc !== undefined) await this.stop(id);
+    this.members.delete(id);
+    this.say(`${m.name} removed from the cluster and stopped; its data dir ${this.dataDir(id)} is kept`);
+  }
+
+  /** A client of the nodes this console runs, for the membership API. */
+  private client(): RaftstackClient {
+    return new RaftstackClient({ endpoints: this.endpoints, ...this.credentials() });
+  }
+
+  private credentials(): { tls?: { ca: Buffer } } {
+    return this.opts.tlsDir === undefined
+      ? {}
+      : { tls: { ca: readFileSync(certFiles(this.opts.tlsDir).ca) } };
+  }
+
   async stopAll(): Promise<void> {
-    await Promise.all(this.members.map((m) => (m.proc === undefined ? undefined : this.stop(m.id))));
+    this.closing = true;
+    await Promise.all(this.running.map((m) => (m.proc === undefined ? undefined : this.stop(m.id))));
   }
 
   /** Last resort when the supervisor itself exits: no node outlives it. */
   killAllSync(): void {
-    for (const m of this.members) if (m.proc !== undefined) this.signal(m, "SIGKILL");
+    for (const m of this.members.values()) if (m.proc !== undefined) this.signal(m, "SIGKILL");
   }
 
   async statusText(): Promise<string> {
-    const tls =
-      this.opts.tlsDir === undefined ? {} : { tls: { ca: readFileSync(certFiles(this.opts.tlsDir).ca) } };
-    const rows = (await probeStatus(this.endpoints, tls)).map(statusCells);
-    const procs = this.members.map((m) => [
+    const members = this.running;
+    const rows = (await probeStatus(this.endpoints, this.credentials())).map(statusCells);
+    const procs = members.map((m) => [
       m.name,
       m.proc === undefined ? "stopped" : m.paused ? "paused" : "running",
       m.proc?.pid === undefined ? "-" : String(m.proc.pid),
@@ -228,33 +364,41 @@ export class LocalCluster {
       this.say(CONSOLE_HELP);
       return true;
     }
-    const id = this.parseId(arg);
+    if (verb === "add") {
+      await this.add();
+      return true;
+    }
+    const n = Number(arg?.replace(/^raftstack-?/, ""));
+    if (verb === "remove") {
+      // Any member, also one this console does not run (added with `member add` elsewhere).
+      if (Number.isInteger(n) && n >= 1) await this.remove(n);
+      else this.say("remove: expected a member id");
+      return true;
+    }
     const run: Record<string, ((id: number) => unknown) | undefined> = {
-      start: (n) => this.start(n),
-      stop: (n) => this.stop(n),
-      restart: async (n) => {
-        await this.stop(n);
-        this.start(n);
+      start: (id) => this.start(id),
+      stop: (id) => this.stop(id),
+      restart: async (id) => {
+        await this.stop(id);
+        this.start(id);
       },
-      kill: (n) => this.kill(n),
-      pause: (n) => this.pause(n),
-      resume: (n) => this.resume(n),
+      kill: (id) => this.kill(id),
+      pause: (id) => this.pause(id),
+      resume: (id) => this.resume(id),
     };
     const action = run[verb];
     if (action === undefined) this.say(`unknown command: ${verb}\n${CONSOLE_HELP}`);
-    else if (id === undefined) this.say(`${verb}: expected a node number 1..${this.members.length}`);
-    else await action(id);
+    else if (this.members.has(n)) await action(n);
+    else if (this.removed.has(n)) this.say(`${verb}: node ${n} was removed from the cluster`);
+    else
+      this.say(
+        `${verb}: expected one of this console's nodes: ${[...this.members.keys()].sort((a, b) => a - b).join(", ")}`,
+      );
     return true;
   }
 
-  private parseId(arg: string | undefined): number | undefined {
-    // Accept goreman's process names too: "stop raftstack2".
-    const n = Number(arg?.replace(/^raftstack-?/, ""));
-    return Number.isInteger(n) && n >= 1 && n <= this.members.length ? n : undefined;
-  }
-
   private member(id: number): Member {
-    const m = this.members[id - 1];
+    const m = this.members.get(id);
     if (m === undefined) throw new RangeError(`no node ${id}`);
     return m;
   }
@@ -268,7 +412,7 @@ export class LocalCluster {
   }
 
   private log(m: Member, line: string): void {
-    const prefix = m.name.padEnd(`raftstack${this.members.length}`.length) + " | ";
+    const prefix = `${m.name.padEnd(`raftstack${Math.max(...this.members.keys())}`.length)} | `;
     const color = COLORS[(m.id - 1) % COLORS.length];
     const text = line.startsWith("{") ? this.pretty(line).trimEnd() : line;
     this.opts.out.write(this.opts.color ? `\x1b[${color}m${prefix}\x1b[0m${text}\n` : `${prefix}${text}\n`);
@@ -279,86 +423,16 @@ export class LocalCluster {
   }
 }
 
+/** A data dir a joining node may start in: missing or empty (else it holds some cluster's state). */
+function isEmptyDir(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
+}
+
 export const CONSOLE_HELP =
-  "commands: stop N | start N | restart N | kill N (SIGKILL) | pause N (SIGSTOP) | resume N | status | quit";
+  "commands: stop N | start N | restart N | kill N (SIGKILL) | pause N (SIGSTOP) | resume N | " +
+  "add (a new node, until it is a voter) | remove N (from the cluster; its data dir is kept) | status | quit";
 
 /** How the user ran raftstack, for the banner's hints: `raftstack` once installed, else `node bin/raftstack.js`. */
 export function invokedAs(script: string): string {
   return basename(script) === "raftstack" ? "raftstack" : `node ${relative(process.cwd(), script) || script}`;
-}
-
-export function banner(endpoints: readonly string[], self: string, tlsDir?: string): string {
-  const a = endpoints[0] ?? "http://127.0.0.1:12380";
-  const b = endpoints[1] ?? a;
-  const sameAsDefault = endpoints.join(",") === DEFAULT_ENDPOINTS.join(",");
-  const curl = tlsDir === undefined ? "curl -L" : `curl --cacert ${certFiles(tlsDir).ca} -L`;
-  const cacert = tlsDir === undefined ? "" : ` --cacert ${certFiles(tlsDir).ca}`;
-  return [
-    `raftstack: ${endpoints.length} nodes, client URLs ${endpoints.join(" ")}`,
-    "try (any node answers; run them in another terminal):",
-    `  ${curl} ${a}/sCreate -XPOST -d 1        # create stack with label "1" -> its id`,
-    `  ${curl} ${a}/sPush -XPOST -d 1,10       # push 10 onto stack 1 -> new size`,
-    `  ${curl} ${b}/sTop -XPOST -d 1           # -> 10`,
-    `  ${curl} ${b}/sSize -XPOST -d 1          # -> 1`,
-    `  ${curl} ${a}/sPop -XPOST -d 1           # -> 10`,
-    `  ${self} status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}${cacert}`,
-    CONSOLE_HELP,
-    "Ctrl-C stops every node gracefully.",
-  ].join("\n");
-}
-
-/**
- * The `raftstack cluster` command: starts the nodes, reads console commands from `input` until
- * quit or Ctrl-C, then stops every node. EOF on input keeps the cluster running (it may be detached).
- */
-export async function runCluster(opts: LocalClusterOptions, input: NodeJS.ReadableStream): Promise<void> {
-  const cluster = new LocalCluster(opts);
-  const onExit = () => cluster.killAllSync();
-  process.on("exit", onExit);
-  opts.out.write(`${banner(cluster.endpoints, opts.self, opts.tlsDir)}\n`);
-  const control = new ControlServer(cluster, {
-    port: opts.controlPort ?? 0,
-    allowedOrigins: cluster.endpoints.flatMap((e) => [e, e.replace("127.0.0.1", "localhost")]),
-  });
-  const controlUrl = await control.listen();
-  opts.out.write(
-    `dashboard (its buttons stop, kill, pause and restart nodes; keep this link private):\n` +
-      `  ${dashboardUrl(cluster.endpoints[0] ?? "", controlUrl, control.token)}\n`,
-  );
-  cluster.startAll();
-  let stopping: Promise<void> | undefined;
-  const shutdown = (): Promise<void> => {
-    stopping ??= (async () => {
-      opts.out.write("stopping all nodes...\n");
-      await cluster.stopAll();
-    })();
-    return stopping;
-  };
-  let onSignal = () => {};
-  await new Promise<void>((resolve) => {
-    onSignal = () => void shutdown().then(resolve);
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    const rl = createInterface({ input, terminal: false });
-    // Commands run one at a time so "stop 2" finishes before "start 2" begins.
-    let queue = Promise.resolve(true);
-    rl.on("line", (line) => {
-      queue = queue.then(async (running) => {
-        if (!running) return false;
-        const more = await cluster.command(line).catch((err: Error) => {
-          opts.out.write(`error: ${err.message}\n`);
-          return true;
-        });
-        if (!more) {
-          rl.close();
-          void shutdown().then(resolve);
-        }
-        return more;
-      });
-    });
-  });
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
-  process.off("exit", onExit);
-  await control.close();
 }

@@ -32,8 +32,8 @@ export interface ControlTarget {
 export interface ControlOptions {
   /** 0 picks a free port; the API listens on loopback only. */
   readonly port: number;
-  /** Origins whose pages may call the API (the nodes' dashboards); others are refused. */
-  readonly allowedOrigins: readonly string[];
+  /** Origins whose pages may call the API (the nodes' dashboards, asked per request: nodes come and go). */
+  readonly allowedOrigins: () => readonly string[];
 }
 
 /** Request bodies are a label and an item at most. */
@@ -62,13 +62,11 @@ export class ControlServer {
   readonly token = randomBytes(16).toString("base64url");
   private readonly server: Server;
   private readonly client: RaftstackClient;
-  private readonly origins: ReadonlySet<string>;
 
   constructor(
     private readonly target: ControlTarget,
     private readonly opts: ControlOptions,
   ) {
-    this.origins = new Set(opts.allowedOrigins.map((o) => new URL(o).origin));
     this.client = new RaftstackClient({ endpoints: [...target.endpoints], deadlineMs: CLIENT_DEADLINE_MS });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
@@ -99,7 +97,7 @@ export class ControlServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.origins.has(origin)) throw new ControlError(403, "origin not allowed");
+    if (origin !== undefined && !this.allowed(origin)) throw new ControlError(403, "origin not allowed");
     if (req.method === "OPTIONS") {
       res.writeHead(204, {
         ...this.cors(req),
@@ -162,9 +160,13 @@ export class ControlServer {
     return given.length === want.length && timingSafeEqual(given, want);
   }
 
+  private allowed(origin: string): boolean {
+    return this.opts.allowedOrigins().some((o) => new URL(o).origin === origin);
+  }
+
   private cors(req: IncomingMessage): Record<string, string> {
     const origin = req.headers.origin;
-    return origin === undefined || !this.origins.has(origin)
+    return origin === undefined || !this.allowed(origin)
       ? {}
       : { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
   }

@@ -1,33 +1,9 @@
 import type { Command } from "commander";
-import type { Member, MemberList, RaftstackClient } from "../client/index.js";
+import type { Member, RaftstackClient } from "../client/index.js";
 import { type ClientFlags, positiveInt, withClient, withClientFlags } from "./client-commands.js";
 import { invokedAs } from "./cluster.js";
+import { addMember, joinCommand } from "./membership.js";
 import { formatTable } from "./table.js";
-
-/**
- * The command that starts an added member, for the operator to run on its host: `--join` with every
- * member's `id=peerURL` (the new one included), its data dir, and its client port when one was given.
- */
-export function joinCommand(self: string, added: Member, list: MemberList | undefined): string {
-  const members = new Map((list?.members ?? []).map((m) => [m.id, m.peerUrl]));
-  members.set(added.id, added.peerUrl);
-  const cluster = [...members].sort(([a], [b]) => a - b).map(([id, url]) => `${id}=${url}`);
-  const client =
-    added.clientUrl === ""
-      ? []
-      : ["--port", new URL(added.clientUrl).port, "--advertise-client-url", added.clientUrl];
-  return [
-    self,
-    "--id",
-    added.id,
-    "--cluster",
-    cluster.join(","),
-    "--join",
-    ...client,
-    "--data-dir",
-    `./raftstack-${added.id}`,
-  ].join(" ");
-}
 
 /** `raftstack member add|remove|list` and `raftstack leader transfer` (docs/membership.md). */
 export function addMemberCommands(
@@ -53,16 +29,12 @@ export function addMemberCommands(
         ...(flags.clientUrl === undefined ? {} : { clientUrl: flags.clientUrl }),
         ...(flags.id === undefined ? {} : { id: flags.id }),
       };
-      const { added, list } = await withClient(flags, async (c) => {
-        const member = await c.addMember(peerUrl, options);
-        // Only for the hint below: a node that has not applied the change yet lists the others.
-        return { added: member, list: await c.members().catch(() => undefined) };
-      });
-      print(added.id);
+      const result = await withClient(flags, (c) => addMember(c, peerUrl, options));
+      print(result.added.id);
       // stdout stays the id alone (scripts read it); the next step goes to stderr.
       err.write(
-        `start member ${added.id} on its host (with the other nodes' --cluster-token and TLS flags, if any):\n` +
-          `  ${joinCommand(invokedAs(process.argv[1] ?? "raftstack"), added, list)}\n`,
+        `start member ${result.added.id} on its host (with the other nodes' --cluster-token and TLS flags, if any):\n` +
+          `  ${joinCommand(invokedAs(process.argv[1] ?? "raftstack"), result)}\n`,
       );
     });
 

@@ -12,7 +12,8 @@ import {
 } from "../node/index.js";
 import { makeDevCerts } from "./certs.js";
 import { addClientCommands, nonNegativeInt, positiveInt } from "./client-commands.js";
-import { invokedAs, RESP_BASE_PORT_DEFAULT, runCluster, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
+import { invokedAs, RESP_BASE_PORT_DEFAULT, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
+import { runCluster } from "./cluster-console.js";
 import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
 import { addMemberCommands } from "./member-commands.js";
 import { progressOn } from "./progress.js";
@@ -78,7 +79,9 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
 
   program
     .command("cluster")
-    .description("run a local cluster in this terminal (stop/start/kill/pause/resume N, status, quit)")
+    .description(
+      "run a local cluster in this terminal (stop/start/restart/kill/pause/resume N, add, remove N, status, quit)",
+    )
     .option("--nodes <n>", "number of nodes", positiveInt("--nodes"), SEED_NODES_MAX)
     .option("--base-dir <dir>", "data dirs are <dir>/raftstack-<id>", ".")
     .option(

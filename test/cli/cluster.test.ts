@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
 import { RaftstackClient } from "../../src/client/index.js";
+import { alive, killPids } from "../e2e/harness.js";
 
 const BIN = resolve("bin/raftstack.js");
 const TEST_TIMEOUT_MS = 90_000;
@@ -19,13 +20,7 @@ let supervisor: ChildProcess | undefined;
 
 after(() => {
   supervisor?.kill("SIGKILL");
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
+  killPids(pids);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -56,15 +51,6 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
       done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr });
     });
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {

@@ -5,6 +5,9 @@ import { after, before, test } from "node:test";
 import { ControlServer, dashboardUrl, type ProcessState } from "../../src/cli/control.js";
 
 const NODE_ORIGIN = "http://127.0.0.1:19999";
+/** A node the console adds later: its page may call the API from then on. */
+const ADDED_ORIGIN = "http://127.0.0.1:19989";
+const origins = [NODE_ORIGIN];
 const commands: string[] = [];
 const processes: ProcessState[] = [1, 2, 3].map((id) => ({
   id,
@@ -21,7 +24,7 @@ const server = new ControlServer(
       return true;
     },
   },
-  { port: 0, allowedOrigins: [NODE_ORIGIN] },
+  { port: 0, allowedOrigins: () => origins },
 );
 let base = "";
 
@@ -65,4 +68,15 @@ test("with the token, from the node's page: the button runs the console command"
   const list = await call("/control/nodes", auth, "GET");
   assert.deepEqual(((await list.json()) as { nodes: ProcessState[] }).nodes, processes);
   assert.deepEqual(commands, ["kill 2"]);
+});
+
+test("a node added to the console may call the API from its page once added, a removed one no more", async () => {
+  const auth = { authorization: `Bearer ${server.token}`, origin: ADDED_ORIGIN };
+  const before = commands.length;
+  assert.equal((await call("/control/nodes/1/pause", auth)).status, 403);
+  origins.push(ADDED_ORIGIN);
+  assert.equal((await call("/control/nodes/1/pause", auth)).status, 200);
+  origins.pop();
+  assert.equal((await call("/control/nodes/1/pause", auth)).status, 403);
+  assert.deepEqual(commands.slice(before), ["pause 1"]);
 });

@@ -8,6 +8,20 @@ export const MAIN = resolve("dist/src/node/main.js");
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILLs node processes a console printed, in case it could not stop them (it should have). */
+export function killPids(pids: Iterable<number>): void {
+  for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+}
+
 export interface HttpAnswer {
   readonly status: number;
   readonly body: string;

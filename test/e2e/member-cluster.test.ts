@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
-import { sleep } from "./harness.js";
+import { killPids, sleep } from "./harness.js";
 import { type Listed, pushUntilAcked, request, waitVoters } from "./members-client.js";
 
 const CLI = resolve("bin/raftstack.js");
@@ -49,13 +49,7 @@ describe("e2e: member add/remove against a running `raftstack cluster`", { timeo
       await Promise.race([exited, sleep(15_000)]);
       console_.kill("SIGKILL");
     }
-    for (const pid of nodePids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Stopped by the console, as it should.
-      }
-    }
+    killPids(nodePids);
     if (process.env.KEEP_E2E === undefined) rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`e2e data kept in ${dir}\n${consoleText}`);
   });

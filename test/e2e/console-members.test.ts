@@ -1,0 +1,202 @@
+// The `raftstack cluster` console grows and shrinks the cluster itself: `add` picks the next node's ports,
+// adds it through the membership API, starts it with --join under the console and waits until it is a
+// voter; `status` lists it, `restart` brings it back from its data dir without --join; `remove 2` removes
+// node 2 and stops it (its data dir kept); a member added outside the console (5) moves the next add to
+// id 6 and its ports; `quit` stops the added nodes too. Every acknowledged push is popped exactly once.
+// Ports 18200-18299 (this file's range): clients 18210/18220/18230 (peers one less, Redis +2), the added
+// node 4 on client 18240, peer 18239, Redis 18242, node 6 on 18260/18259/18262, member 5's peer 18299.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, describe, test } from "node:test";
+import { RaftstackClient } from "../../src/client/index.js";
+import { alive, killPids, sleep } from "./harness.js";
+import { type Listed, pushUntilAcked, request, waitVoters } from "./members-client.js";
+
+const CLI = resolve("bin/raftstack.js");
+const BASE_PORT = 18210;
+const PORT_STEP = 10;
+const RESP_BASE_PORT = 18212;
+const url = (id: number) => `http://127.0.0.1:${BASE_PORT + (id - 1) * PORT_STEP}`;
+const peerUrl = (id: number) => `http://127.0.0.1:${BASE_PORT + (id - 1) * PORT_STEP - 1}`;
+const WAIT_MS = 45_000;
+
+/** One RESP PING to 127.0.0.1:port → the reply line. */
+function ping(port: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write("*1\r\n$4\r\nPING\r\n"));
+    socket.setTimeout(3000, () => socket.destroy(new Error("RESP PING timed out")));
+    socket.once("data", (d) => {
+      res(d.toString().trim());
+      socket.end();
+    });
+    socket.once("error", rej);
+  });
+}
+
+describe("e2e: the cluster console adds and removes nodes itself", { timeout: 180_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "raftstack-console-members-"));
+  const nodePids = new Set<number>();
+  let console_: ChildProcess | undefined;
+  let output = "";
+
+  after(async () => {
+    if (console_ !== undefined && console_.exitCode === null) {
+      console_.kill("SIGKILL");
+    }
+    killPids(nodePids);
+    if (process.env.KEEP_E2E === undefined) rmSync(dir, { recursive: true, force: true });
+    else process.stderr.write(`e2e data kept in ${dir}\n${output}`);
+  });
+
+  /** Waits until the console's output after `from` contains `text`; resolves with its offset. */
+  async function seen(text: string | RegExp, from = 0): Promise<number> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const rest = output.slice(from);
+      const at = typeof text === "string" ? rest.indexOf(text) : rest.search(text);
+      if (at >= 0) return from + at;
+      if (Date.now() > deadline) throw new Error(`console never printed ${text}:\n${output.slice(-3000)}`);
+      await sleep(50);
+    }
+  }
+
+  const client = new RaftstackClient({ endpoints: [1, 2, 3, 4].map(url), deadlineMs: 10_000 });
+  after(() => client.close());
+  const listed = async (): Promise<Listed> => client.members() as Promise<Listed>;
+
+  test("add a node from the console, push through it, restart it, remove node 2, quit", async () => {
+    console_ = spawn(
+      process.execPath,
+      [
+        CLI,
+        "cluster",
+        "--nodes",
+        "3",
+        "--base-dir",
+        dir,
+        "--base-port",
+        String(BASE_PORT),
+        "--port-step",
+        String(PORT_STEP),
+        "--resp-base-port",
+        String(RESP_BASE_PORT),
+      ],
+      { cwd: dir, stdio: ["pipe", "pipe", "pipe"] },
+    );
+    const exited = new Promise<number | null>((r) => console_?.once("exit", (code) => r(code)));
+    for (const stream of [console_.stdout, console_.stderr]) {
+      stream?.on("data", (d: Buffer) => {
+        output += d.toString();
+        for (const m of d.toString().matchAll(/raftstack\d+ started \(pid (\d+)/g))
+          nodePids.add(Number(m[1]));
+      });
+    }
+    const type = (line: string) => console_?.stdin?.write(`${line}\n`);
+    await waitVoters(listed, [1, 2, 3]);
+    assert.equal((await request(url(1), "POST", "/sCreate", "jobs")).body, "1");
+
+    // add: node 4 in the console's port scheme, started with --join, a voter before the command ends.
+    const added = output.length;
+    type("add");
+    await seen("raftstack4 is a voter", added);
+    assert.match(
+      output.slice(added),
+      /raftstack4 started \(pid \d+, client http:\/\/127\.0\.0\.1:18240, redis 127\.0\.0\.1:18242, joining\)/,
+    );
+    const four = await waitVoters(listed, [1, 2, 3, 4]);
+    assert.deepEqual(
+      four.members.map((m) => [m.id, m.peerUrl, m.clientUrl]),
+      [1, 2, 3, 4].map((i) => [i, peerUrl(i), url(i)]),
+    );
+    assert.equal(await ping(RESP_BASE_PORT + 3 * PORT_STEP), "+PONG");
+
+    // status lists the added node like the others (name, process, pid, its own view).
+    const status = output.length;
+    type("status");
+    await seen(/raftstack4\s+running\s+\d+\s+http:\/\/127\.0\.0\.1:18240\s+4\s+(follower|leader)/, status);
+
+    const acked: string[] = [];
+    const push = async (id: number, item: string) => {
+      await pushUntilAcked(url(id), item);
+      acked.push(item);
+    };
+    for (let round = 0; round < 5; round++) for (const id of [1, 2, 3, 4]) await push(id, `a${round}n${id}`);
+
+    // restart: same data dir, no --join now that it is a voter; it serves writes again.
+    const restarted = output.length;
+    type("restart 4");
+    await seen("raftstack4 started", restarted);
+    assert.doesNotMatch(
+      output
+        .slice(restarted)
+        .split("\n")
+        .find((l) => l.includes("raftstack4 started")) ?? "",
+      /joining/,
+    );
+    for (let round = 0; round < 3; round++) await push(4, `r${round}n4`);
+
+    // remove 2: out of the member list, its process stopped, its data dir kept.
+    const pid2 = [...output.matchAll(/raftstack2 started \(pid (\d+)/g)].map((m) => Number(m[1])).at(-1) ?? 0;
+    const removed = output.length;
+    type("remove 2");
+    await seen("raftstack2 removed from the cluster and stopped", removed);
+    assert.equal(alive(pid2), false, "node 2's process is stopped");
+    assert.ok(existsSync(join(dir, "raftstack-2")), "node 2's data dir is kept");
+    await waitVoters(listed, [1, 3, 4]);
+    const again = output.length;
+    type("start 2");
+    await seen("start: node 2 was removed from the cluster", again);
+    const afterRemove = output.length;
+    type("status");
+    await seen(/raftstack4\s+running/, afterRemove);
+    assert.doesNotMatch(output.slice(afterRemove), /raftstack2\s+(running|stopped)/);
+    for (let round = 0; round < 5; round++) for (const id of [1, 3, 4]) await push(id, `b${round}n${id}`);
+
+    // A member added outside the console (5, never started): the console's next add is 6 on 6's ports, and
+    // `remove 5` removes a member the console does not run.
+    assert.equal((await client.addMember("http://127.0.0.1:18299")).id, 5);
+    const six = output.length;
+    type("add");
+    await seen("raftstack6 is a voter", six);
+    assert.match(
+      output.slice(six),
+      /raftstack6 started \(pid \d+, client http:\/\/127\.0\.0\.1:18260, redis 127\.0\.0\.1:18262, joining\)/,
+    );
+    const five = output.length;
+    type("remove 5");
+    await seen("node 5 removed from the cluster (not one this console runs)", five);
+    await waitVoters(listed, [1, 3, 4, 6]);
+    for (let round = 0; round < 3; round++) for (const id of [1, 3, 4, 6]) await push(id, `c${round}n${id}`);
+
+    // Every acknowledged push is popped exactly once, through the added node.
+    const popped: string[] = [];
+    for (;;) {
+      const a = await request(url(4), "POST", "/v1/stacks/1/pop");
+      if (a.status === 409) break;
+      assert.equal(a.status, 200, a.body);
+      popped.push((JSON.parse(a.body) as { item: string }).item);
+      assert.ok(popped.length <= acked.length, "more items than acknowledged pushes");
+    }
+    assert.deepEqual([...popped].sort(), [...acked].sort());
+
+    // quit stops every node the console runs, the added one included.
+    const quit = output.length;
+    type("quit");
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((r) => {
+      timer = setTimeout(() => r("console did not exit"), WAIT_MS);
+    });
+    assert.equal(await Promise.race([exited, late]), 0);
+    clearTimeout(timer);
+    // Stopped gracefully by the console (SIGTERM: the node exits 0), not left to the last-resort SIGKILL.
+    assert.match(output.slice(quit), /raftstack4 exited \(code 0\)/);
+    assert.match(output.slice(quit), /raftstack6 exited \(code 0\)/);
+    const left = [...nodePids].filter(alive);
+    assert.deepEqual(left, [], "no node outlives the console");
+    process.stderr.write(`console-members e2e: ${acked.length} acknowledged pushes popped once each\n`);
+  });
+});
