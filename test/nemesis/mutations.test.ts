@@ -10,12 +10,12 @@ import { runMutations } from "./mutations.js";
 const BASE_PORT = 32000;
 const DURATION_S = 20;
 
-describe("nemesis catches deliberate bugs", { timeout: 2 * (DURATION_S + 240) * 1000 }, () => {
-  test("applyRetriesTwice and readWithoutReadIndex each end in a violation", async () => {
+describe("nemesis catches deliberate bugs", { timeout: 3 * (DURATION_S + 240) * 1000 }, () => {
+  test("applyRetriesTwice, readWithoutReadIndex and ackBeforeFsync each end in a violation", async () => {
     const out = mkdtempSync(join(tmpdir(), "raftstack-nemesis-mutations-"));
     const rows = await runMutations(
       {
-        mutations: ["applyRetriesTwice", "readWithoutReadIndex"],
+        mutations: ["applyRetriesTwice", "readWithoutReadIndex", "ackBeforeFsync"],
         seed: 3,
         durationS: DURATION_S,
         nodes: 3,
