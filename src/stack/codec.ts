@@ -1,5 +1,6 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
 import { type ErrorCode, errorCodes } from "./errors.js";
+import { type StackLimits, validateCommand } from "./limits.js";
 import type { Command, Outcome } from "./types.js";
 
 /** Format version of a command entry; a replica refuses (bad_command) versions it does not know. */
@@ -100,6 +101,21 @@ function readStrings(r: Reader): string[] {
   const list: string[] = [];
   for (let i = 0; i < count; i++) list.push(r.str());
   return list;
+}
+
+/**
+ * True if `cmd` stamped `atMs` decodes back to itself: decodeCommand(encodeCommandAt(cmd, atMs)) has the same
+ * type, fields and timestamp. Encoding is lossy only outside what validateCommand accepts (a lone
+ * surrogate becomes U+FFFD; unknown types and bad numbers do not round-trip) and for timestamps the
+ * decoder refuses, so a command passing both checks may be applied as is by the node that encoded it.
+ */
+export function encodesExactly(cmd: Command, atMs: number, limits: StackLimits): boolean {
+  return (
+    atMs >= 0 &&
+    atMs <= Number.MAX_VALUE &&
+    Object.hasOwn(opCodes, cmd.type) &&
+    validateCommand(cmd, limits) === undefined
+  );
 }
 
 /** An encoded command's timestamp: bytes 2..10 (see encodeCommand). */
