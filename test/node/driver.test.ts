@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Driver, type DriverConfig, type NodeError } from "../../src/node/index.js";
 import type { Entry, Message } from "../../src/raft/index.js";
-import { type Command, decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
+import {
+  type Command,
+  decodeBatch,
+  decodeCommand,
+  isBatch,
+  type Outcome,
+  StackMachine,
+} from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { HeldStorage, ManualClock, SentMessages } from "./helpers.js";
 
@@ -379,6 +386,27 @@ describe("the driver", () => {
     assert.deepEqual(second.driver.machine.range("s", 0, -1), ["a"], "no retry ran again");
     second.driver.stop();
     await second.driver.idle();
+  });
+
+  test("the leader answers and holds what its log replays to, also for text the decoder changes (U+FEFF first)", async () => {
+    const { driver, storage, clock } = await leader();
+    // A follower, or this node after a restart, decodes the entry: a leading U+FEFF is dropped there.
+    const answers = [
+      proposeCommand(driver, { type: "lpush", label: "\ufeff", items: ["x"], atMs: 0 }),
+      proposeCommand(driver, { type: "lpush", label: "s", items: ["\ufeffy"], key: "\ufeffk", atMs: 0 }),
+    ];
+    await clock.settle();
+    const replayed = new StackMachine();
+    const outcomes: Outcome[] = [];
+    for (const e of storage.saves.flatMap((s) => s.entries)) {
+      if (e.kind === "normal") replayed.applyEntry(e.index, e.data, (_c, o) => outcomes.push(o));
+      else replayed.applyNoop(e.index);
+    }
+    assert.deepEqual(
+      answers.map((a) => a()),
+      outcomes.map((value) => ({ ok: true, value })),
+    );
+    assert.deepEqual(driver.machine.snapshot(), replayed.snapshot());
   });
 
   test("stop() fails the proposals gathered for the next batch with stopped", async () => {
