@@ -9,8 +9,10 @@ import {
 import {
   type BatchLimits,
   batchEntryBytesMax,
+  type Command,
   encodeBatch,
   type Outcome,
+  type ProposedCommands,
   type StackMachine,
 } from "../stack/index.js";
 import { NodeError } from "./errors.js";
@@ -40,6 +42,8 @@ export function assertBatchFits(limits: BatchLimits, raft: Partial<RaftLimits> |
 /** One log entry's worth of encoded commands and the replies waiting for their outcomes. */
 export interface TakenBatch {
   readonly data: Uint8Array;
+  /** The commands as proposed, applied on this leader instead of decoding `data` again. */
+  readonly proposed: ProposedCommands;
   readonly replies: readonly Reply<Outcome>[];
   /** When the first command was gathered: the commit latency starts there. */
   readonly startedMs: number;
@@ -51,6 +55,8 @@ export interface TakenBatch {
  */
 export class ProposalBatch {
   private commands: Uint8Array[] = [];
+  private proposed: Command[] = [];
+  private stamps: number[] = [];
   private replies: Reply<Outcome>[] = [];
   private bytes = 0;
   private startedMs = 0;
@@ -69,9 +75,12 @@ export class ProposalBatch {
     );
   }
 
-  add(command: Uint8Array, reply: Reply<Outcome>, nowMs: number): void {
+  /** `command` is `cmd` encoded with timestamp `stampMs`. */
+  add(command: Uint8Array, cmd: Command, stampMs: number, reply: Reply<Outcome>, nowMs: number): void {
     if (this.commands.length === 0) this.startedMs = nowMs;
     this.commands.push(command);
+    this.proposed.push(cmd);
+    this.stamps.push(stampMs);
     this.replies.push(reply);
     this.bytes += command.length;
   }
@@ -81,13 +90,15 @@ export class ProposalBatch {
    * (as before batches), several as a batch entry. Undefined if nothing was gathered.
    */
   take(): TakenBatch | undefined {
-    const { commands, replies, startedMs } = this;
+    const { commands, proposed, stamps, replies, startedMs } = this;
     if (commands.length === 0) return undefined;
     this.commands = [];
+    this.proposed = [];
+    this.stamps = [];
     this.replies = [];
     this.bytes = 0;
     const data = commands.length === 1 ? commands[0]! : encodeBatch(commands);
-    return { data, replies, startedMs };
+    return { data, proposed: { commands: proposed, stamps }, replies, startedMs };
   }
 
   /**
@@ -147,21 +158,28 @@ export function proposalRefusal(
 /**
  * Applies committed entry `e` to `machine` and returns its commands' outcomes in order (one for a single
  * command, one per command of a batch, none for a no-op or configuration entry), telling
- * `commandApplied` about each right after it ran.
+ * `commandApplied` about each right after it ran. `proposed`: the entry's commands as this node
+ * proposed them, when it did (StackMachine.applyEntry).
  */
 export function applyOne(
   machine: StackMachine,
   e: Entry,
   commandApplied: DriverHooks["commandApplied"],
+  proposed?: ProposedCommands,
 ): Outcome[] {
   const outcomes: Outcome[] = [];
   if (e.kind !== "normal") {
     machine.applyNoop(e.index);
     return outcomes;
   }
-  machine.applyEntry(e.index, e.data, (command, outcome) => {
-    outcomes.push(outcome);
-    commandApplied?.(command, outcome);
-  });
+  machine.applyEntry(
+    e.index,
+    e.data,
+    (command, outcome) => {
+      outcomes.push(outcome);
+      commandApplied?.(command, outcome);
+    },
+    proposed,
+  );
   return outcomes;
 }

@@ -182,10 +182,11 @@ export class Driver {
       return;
     }
     // Stamped while encoding: a spread copy of the command costs microseconds per write (stack/command.ts).
-    const data = encodeCommandAt(cmd, this.clock.wallMs());
+    const stampMs = this.clock.wallMs();
+    const data = encodeCommandAt(cmd, stampMs);
     if (!this.batch.fits(data.length)) this.proposeBatch();
     // A command larger than a batch goes alone (it fits an append: start.ts asserts proposalBytesMax).
-    this.batch.add(data, reply, this.clock.now());
+    this.batch.add(data, cmd, stampMs, reply, this.clock.now());
     if (!this.batch.fits(0)) this.proposeBatch();
     this.afterInput();
   }
@@ -212,6 +213,7 @@ export class Driver {
       startedMs,
       startedMs + this.config.requestTimeoutMs,
       replies,
+      taken.proposed,
     );
   }
 
@@ -466,7 +468,9 @@ export class Driver {
     const machine = this.machine_;
     let commands = 0;
     for (const e of entries) {
-      const outcomes = applyOne(machine, e, commandApplied);
+      // Our own proposal at this index and term: its commands as proposed, not decoded again.
+      const proposed = e.kind === "normal" ? this.proposals.proposed(e) : undefined;
+      const outcomes = applyOne(machine, e, commandApplied, proposed);
       // The core applies the change in advance(); the node's member table and the waiter learn it here.
       if (e.kind === "config") this.confChange.applied(e, this.raft.leader, this.hooks.configApplied);
       applied?.(e, outcomes);

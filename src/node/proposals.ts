@@ -1,5 +1,5 @@
 import type { Entry } from "../raft/index.js";
-import type { Outcome } from "../stack/index.js";
+import type { Outcome, ProposedCommands } from "../stack/index.js";
 import { NodeError } from "./errors.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Reply } from "./ports.js";
@@ -11,6 +11,8 @@ interface ProposalWaiter {
   readonly deadlineMs: number;
   /** One per command of the entry, in the entry's order (one for a single-command entry). */
   readonly replies: readonly Reply<Outcome>[];
+  /** The entry's commands as proposed (applied instead of decoding the entry; see StackMachine.applyEntry). */
+  readonly proposed: ProposedCommands | undefined;
 }
 
 /** What a command of a batch gets if the applied entry yielded fewer outcomes (an unreadable batch). */
@@ -38,9 +40,19 @@ export class PendingProposals {
     startedMs: number,
     deadlineMs: number,
     replies: readonly Reply<Outcome>[],
+    proposed?: ProposedCommands,
   ): void {
-    this.byIndex.set(index, { term, startedMs, deadlineMs, replies });
+    this.byIndex.set(index, { term, startedMs, deadlineMs, replies, proposed });
     this.commands += replies.length;
+  }
+
+  /**
+   * The commands this leader proposed as `entry` (same index and term), if it is one of ours: one leader
+   * per term and one proposal per index in a term, so index and term name the entry's bytes.
+   */
+  proposed(entry: Entry): ProposedCommands | undefined {
+    const w = this.byIndex.get(entry.index);
+    return w !== undefined && w.term === entry.term ? w.proposed : undefined;
   }
 
   /**

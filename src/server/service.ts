@@ -3,7 +3,8 @@ import type { Command, Outcome, StackMachine } from "../stack/index.js";
 
 /**
  * How `submit` answers: exactly one of the two is called, once (failures as for `propose`), possibly
- * before `submit` returns (a node that refuses at once: removed, busy, stopped).
+ * before `submit` returns (a node that refuses at once: removed, busy, stopped). Called as methods
+ * (`reply.resolve(o)`), never detached: a reply may be a class instance (the RESP connection's WriteSlot).
  */
 export interface OutcomeReply {
   resolve(outcome: Outcome): void;

@@ -1,5 +1,6 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
 import { type ErrorCode, errorCodes } from "./errors.js";
+import { type StackLimits, validateCommand } from "./limits.js";
 import type { Command, Outcome } from "./types.js";
 
 /** Format version of a command entry; a replica refuses (bad_command) versions it does not know. */
@@ -100,6 +101,52 @@ function readStrings(r: Reader): string[] {
   const list: string[] = [];
   for (let i = 0; i < count; i++) list.push(r.str());
   return list;
+}
+
+/**
+ * True if `cmd` stamped `atMs` decodes back to itself: decodeCommand(encodeCommandAt(cmd, atMs)) has the same
+ * type, fields and timestamp. Encoding is lossy outside what validateCommand accepts (a lone surrogate
+ * becomes U+FFFD; unknown types and bad numbers do not round-trip), for timestamps the decoder refuses,
+ * and for text led by U+FEFF (the UTF-8 decoder drops a leading byte order mark), so a command passing
+ * these checks may be applied as is by the node that encoded it.
+ */
+export function encodesExactly(cmd: Command, atMs: number, limits: StackLimits): boolean {
+  return (
+    atMs >= 0 &&
+    atMs <= Number.MAX_VALUE &&
+    Object.hasOwn(opCodes, cmd.type) &&
+    validateCommand(cmd, limits) === undefined &&
+    !hasLeadingBom(cmd)
+  );
+}
+
+/** U+FEFF, which the UTF-8 decoder (utf8Decoder: ignoreBOM unset) drops when it leads a string. */
+const BOM = 0xfeff;
+
+/** True if a string of `cmd` starts with U+FEFF: it decodes without it. */
+function hasLeadingBom(cmd: Command): boolean {
+  if (cmd.key?.charCodeAt(0) === BOM) return true;
+  switch (cmd.type) {
+    case "create":
+    case "lpop":
+      return cmd.label.charCodeAt(0) === BOM;
+    case "lpush":
+      return cmd.label.charCodeAt(0) === BOM || anyLeadingBom(cmd.items);
+    case "push":
+      return anyLeadingBom(cmd.items);
+    case "del":
+    case "bpop":
+      return anyLeadingBom(cmd.labels);
+    case "delete":
+    case "pop":
+    case "bpopId":
+      return false;
+  }
+}
+
+function anyLeadingBom(list: readonly string[]): boolean {
+  for (const s of list) if (s.charCodeAt(0) === BOM) return true;
+  return false;
 }
 
 /** An encoded command's timestamp: bytes 2..10 (see encodeCommand). */

@@ -12,6 +12,7 @@ export {
   encodeCommand,
   encodeCommandAt,
   encodeOutcome,
+  encodesExactly,
 } from "./codec.js";
 export { commandOf } from "./command.js";
 export { type ErrorCode, errorCodes, httpStatusByCode, httpStatusOf } from "./errors.js";
@@ -26,7 +27,7 @@ export {
   validateKey,
   validateLabel,
 } from "./limits.js";
-export { StackMachine, type StackMachineOptions } from "./machine.js";
+export { type ProposedCommands, StackMachine, type StackMachineOptions } from "./machine.js";
 export type {
   Command,
   Failure,

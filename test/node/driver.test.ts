@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Driver, type DriverConfig, type NodeError } from "../../src/node/index.js";
 import type { Entry, Message } from "../../src/raft/index.js";
-import { type Command, decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
+import {
+  type Command,
+  decodeBatch,
+  decodeCommand,
+  encodeCommandAt,
+  isBatch,
+  type Outcome,
+  StackMachine,
+} from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { HeldStorage, ManualClock, SentMessages } from "./helpers.js";
 
@@ -43,6 +51,26 @@ async function leader(limits?: DriverConfig["limits"], raftLimits?: DriverConfig
   await started.clock.advance(400);
   assert.equal(started.driver.raft.role, "leader");
   return started;
+}
+
+/** Makes node 1 of a 3-voter cluster leader: its peers grant every vote it asks for. */
+async function elect(driver: Driver, clock: ManualClock, network: SentMessages) {
+  for (let round = 0; round < 50 && driver.raft.role !== "leader"; round++) {
+    await clock.advance(10);
+    for (const m of network.sent.splice(0)) {
+      if (m.type !== "vote") continue;
+      driver.receive({
+        type: "voteResp",
+        from: m.to,
+        to: 1,
+        term: m.term,
+        preVote: m.preVote,
+        reject: false,
+      });
+    }
+    await clock.settle();
+  }
+  assert.equal(driver.raft.role, "leader");
 }
 
 type Settled = { ok: true; value: Outcome } | { ok: false; error: NodeError } | undefined;
@@ -294,22 +322,7 @@ describe("the driver", () => {
     // must say not_leader with the new leader's id (LeaderRequests then forwards the write there), as
     // it did when each proposal went to the core at once.
     const { driver, clock, network } = await startDriver([1, 2, 3]);
-    for (let round = 0; round < 50 && driver.raft.role !== "leader"; round++) {
-      await clock.advance(10);
-      for (const m of network.sent.splice(0)) {
-        if (m.type !== "vote") continue;
-        driver.receive({
-          type: "voteResp",
-          from: m.to,
-          to: 1,
-          term: m.term,
-          preVote: m.preVote,
-          reject: false,
-        });
-      }
-      await clock.settle();
-    }
-    assert.equal(driver.raft.role, "leader");
+    await elect(driver, clock, network);
     const term = driver.raft.term;
     const gathered = ["a", "b"].map((label) => propose(driver, label));
     driver.receive({ type: "heartbeat", from: 2, to: 1, term: term + 1, commit: 0, readSeq: 0 });
@@ -379,6 +392,75 @@ describe("the driver", () => {
     assert.deepEqual(second.driver.machine.range("s", 0, -1), ["a"], "no retry ran again");
     second.driver.stop();
     await second.driver.idle();
+  });
+
+  test("the leader answers and holds what its log replays to, also for text the decoder changes (U+FEFF first)", async () => {
+    const { driver, storage, clock } = await leader();
+    // A follower, or this node after a restart, decodes the entry: a leading U+FEFF is dropped there.
+    const answers = [
+      proposeCommand(driver, { type: "lpush", label: "\ufeff", items: ["x"], atMs: 0 }),
+      proposeCommand(driver, { type: "lpush", label: "s", items: ["\ufeffy"], key: "\ufeffk", atMs: 0 }),
+    ];
+    await clock.settle();
+    const replayed = new StackMachine();
+    const outcomes: Outcome[] = [];
+    for (const e of storage.saves.flatMap((s) => s.entries)) {
+      if (e.kind === "normal") replayed.applyEntry(e.index, e.data, (_c, o) => outcomes.push(o));
+      else replayed.applyNoop(e.index);
+    }
+    assert.deepEqual(
+      answers.map((a) => a()),
+      outcomes.map((value) => ({ ok: true, value })),
+    );
+    assert.deepEqual(driver.machine.snapshot(), replayed.snapshot());
+  });
+
+  test("our uncommitted entry overwritten by a later leader's at the same index: the node applies that leader's bytes, then leads again", async () => {
+    // Review of d6f8e18 (the leader applies the commands it proposed): the commands kept for index i in
+    // term t must never stand in for another leader's entry at i, nor survive into a later term.
+    const { driver, clock, network } = await startDriver([1, 2, 3]);
+    await elect(driver, clock, network);
+    const term = driver.raft.term;
+    const index = driver.raft.log.lastIndex() + 1;
+    const ours = proposeCommand(driver, { type: "lpush", label: "s", items: ["ours"], atMs: 0 });
+    await clock.settle();
+    assert.equal(driver.raft.log.lastIndex(), index, "appended, never acknowledged by a peer");
+    const theirs: Command = { type: "lpush", label: "s", items: ["theirs"], atMs: 5 };
+    driver.receive({
+      type: "app",
+      from: 2,
+      to: 1,
+      term: term + 1,
+      prevIndex: index - 1,
+      prevTerm: term,
+      entries: [{ kind: "normal", index, term: term + 1, data: encodeCommandAt(theirs, 5) }],
+      commit: index,
+    });
+    await clock.settle();
+    assert.equal(driver.machine.appliedIndex, index);
+    assert.deepEqual(driver.machine.range("s", 0, -1), ["theirs"]);
+    assert.equal(ours()?.ok, false, "our proposal was lost, never answered with their outcome");
+    network.sent.splice(0);
+    await elect(driver, clock, network);
+    const again = proposeCommand(driver, { type: "lpush", label: "s", items: ["again"], atMs: 0 });
+    await clock.settle();
+    const last = driver.raft.log.lastIndex();
+    driver.receive({
+      type: "appResp",
+      from: 2,
+      to: 1,
+      term: driver.raft.term,
+      reject: false,
+      index: last,
+      hintIndex: 0,
+      hintTerm: 0,
+    });
+    await clock.settle();
+    assert.equal(driver.machine.appliedIndex, last);
+    assert.deepEqual(again(), { ok: true, value: { ok: true, kind: "pushed", size: 2 } });
+    assert.deepEqual(driver.machine.range("s", 0, -1), ["again", "theirs"]);
+    driver.stop();
+    await driver.idle();
   });
 
   test("stop() fails the proposals gathered for the next batch with stopped", async () => {

@@ -65,4 +65,26 @@ describe("pending proposals of batch entries", () => {
     assert.deepEqual(b.answers, new Array(2).fill({ ok: false, code: "timeout" }));
     assert.equal(p.size, 0);
   });
+
+  test("the commands as proposed are given for the same index and term only, and never once the waiter is gone", () => {
+    const p = new PendingProposals(undefined);
+    const proposed = { commands: [], stamps: [] };
+    p.add(7, 2, 0, 1000, replies(1).list, proposed);
+    p.add(8, 2, 0, 20, replies(1).list, proposed);
+    p.add(9, 2, 0, 1000, replies(1).list, proposed);
+    // Another leader's entry at our index (a later term, or an earlier one kept by a new leader).
+    assert.equal(p.proposed(entry(7, 3)), undefined);
+    assert.equal(p.proposed(entry(7, 1)), undefined);
+    assert.equal(p.proposed({ kind: "normal", index: 10, term: 2, data: new Uint8Array() }), undefined);
+    assert.equal(p.proposed(entry(7, 2)), proposed);
+    p.applied(entry(7, 2), [pushed(1)], 10, 1);
+    assert.equal(p.proposed(entry(7, 2)), undefined, "answered");
+    p.expire(30, 1);
+    assert.equal(p.proposed(entry(8, 2)), undefined, "expired: its entry may still commit, decoded");
+    p.superseded(9, 1);
+    assert.equal(p.proposed(entry(9, 2)), undefined, "covered by a snapshot");
+    p.add(11, 4, 0, 1000, replies(1).list, proposed);
+    p.failAll("timeout", "leadership lost", 2);
+    assert.equal(p.proposed(entry(11, 4)), undefined, "leadership lost");
+  });
 });

@@ -183,6 +183,34 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     }
   });
 
+  test("writes answered out of order, one refused: every reply once, in request order (one WriteSlot per write)", async () => {
+    const held = new FakeService(1);
+    held.heldSubmits = [];
+    const own = await start(held);
+    const pause = () => new Promise((r) => setTimeout(r, 20));
+    try {
+      const c = await RawConn.open(own.port);
+      c.send([frame("LPUSH", "o", "a"), frame("LPUSH", "o", "b"), frame("LPUSH", "o", "c")].join(""));
+      for (let i = 0; i < 100 && held.heldSubmits.length < 3; i++) await pause();
+      const [first, second, third] = held.heldSubmits.splice(0);
+      third?.(); // c: pushed, size 1
+      await pause();
+      assert.equal(c.received, "", "nothing leaves before the first write's reply");
+      held.failWith = "busy";
+      first?.(); // refused: the service checks failWith when called
+      held.failWith = undefined;
+      second?.(); // b: pushed, size 2
+      held.heldSubmits = undefined;
+      c.send(frame("PING"));
+      const expected = "-BUSY fake busy; retry\r\n:2\r\n:1\r\n+PONG\r\n";
+      assert.equal(await c.until((r) => r.length >= expected.length), expected);
+      assert.equal(held.submits, 3);
+      c.close();
+    } finally {
+      await own.server.close();
+    }
+  });
+
   test("errors carry the HTTP API's codes", async () => {
     const c = await open();
     await c.roundTrip(

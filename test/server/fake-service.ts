@@ -67,12 +67,15 @@ export class FakeService implements NodeService {
 
   submit(cmd: Command, reply: OutcomeReply): void {
     this.submits++;
+    // Called as methods, as the contract says (the RESP connection's replies are class instances).
+    const answer = (o: Outcome) => reply.resolve(o);
+    const fail = (err: Error) => reply.reject(err);
     if (this.heldSubmits !== undefined) {
-      this.heldSubmits.push(() => this.propose(cmd).then(reply.resolve, reply.reject));
+      this.heldSubmits.push(() => this.propose(cmd).then(answer, fail));
       return;
     }
     if (!this.submitAnswersAtOnce) {
-      this.propose(cmd).then(reply.resolve, reply.reject);
+      this.propose(cmd).then(answer, fail);
       return;
     }
     let outcome: Outcome;
