@@ -67,14 +67,14 @@ export class ConfChanges {
   }
 
   /**
-   * Leader: the learner to promote next, if any (none while a change is pending, or with
-   * `lagEntriesMax` 0): one that holds the entry that added it (a learner with nothing would count
+   * Leader: the learner to promote next, if any (none while a change is pending): one that holds the
+   * entry that added it (a learner with nothing would count
    * toward quorum without even knowing the voters: sim seed 48), whose log is within `lagEntriesMax` of
    * the leader's last index, and that answered within the last election timeout (docs/membership.md).
    * Learners added below `snapshotIndex` must hold at least that much.
    */
   learnerToPromote(status: Status, lagEntriesMax: number, snapshotIndex: number): NodeId | undefined {
-    if (lagEntriesMax <= 0 || this.pending) return undefined;
+    if (this.pending) return undefined;
     for (const id of status.config.learners) {
       const pr = status.progress.get(id);
       const addedAt = this.learnerAddedAt.get(id) ?? snapshotIndex;

@@ -35,10 +35,11 @@ export interface DriverConfig {
    */
   readonly voters: readonly NodeId[];
   /**
-   * Leader: a learner whose log is within this many entries of the leader's and that answered within an
-   * election timeout is promoted to voter (0 disables automatic promotion). Default 1000.
+   * Leader: promotes a learner to voter as soon as the core would accept it (it answered within an
+   * election timeout and lags by at most the core's `promoteLagEntriesMax`). Default true; false leaves
+   * promotion to explicit requests.
    */
-  readonly promoteLagEntriesMax?: number;
+  readonly autoPromote?: boolean;
   readonly tickMs: number;
   /**
    * Applied log entries between two state-machine snapshots. Entries, not commands, although a batch

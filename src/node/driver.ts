@@ -266,8 +266,9 @@ export class Driver {
 
   /** Leader: promotes a caught-up learner (one change at a time; the core refuses while one is pending). */
   private maybePromote(): void {
+    if (this.config.autoPromote === false) return;
     if (this.raft.role !== "leader" || this.raft.config.learners.length === 0) return;
-    const lagMax = this.config.promoteLagEntriesMax ?? 1000;
+    const lagMax = this.raft.limits.promoteLagEntriesMax;
     const id = this.confChange.learnerToPromote(this.raft.status(), lagMax, this.snapshots.index);
     // Refused or lost: the next tick tries again. Applied, it shows in the core's configApplied event.
     if (id !== undefined)

@@ -10,7 +10,7 @@ import {
 import { stepFollower } from "./follower.js";
 import type { RaftLog } from "./log.js";
 import { applyConfigEntries, proposeConfChange } from "./membership.js";
-import type { RaftConfig } from "./options.js";
+import type { RaftConfig, RaftLimits } from "./options.js";
 import { startRead } from "./read-index.js";
 import {
   appendProposals,
@@ -102,6 +102,11 @@ export class Raft {
   /** Index of the config entry (or snapshot) the applied configuration comes from. */
   get configIndex(): number {
     return this.r.configIndex;
+  }
+
+  /** The limits this core enforces (defaults filled in), for drivers that pre-check against them. */
+  get limits(): RaftLimits {
+    return this.r.opts.limits;
   }
 
   // ---------------------------------------------------------------- inputs

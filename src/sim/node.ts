@@ -127,10 +127,17 @@ export class SimNode {
           heartbeatTicks: this.params.heartbeatTicks,
           seed: this.host.raftSeed(),
           mutations: this.opts.raftMutations,
-          limits: { appendEntriesMax: this.params.appendEntriesMax, inflightMax: this.params.inflightMax },
+          limits: {
+            appendEntriesMax: this.params.appendEntriesMax,
+            inflightMax: this.params.inflightMax,
+            // 0 in the parameters means promotion by explicit requests, checked against the default bound.
+            ...(this.params.promoteLagEntriesMax === 0
+              ? {}
+              : { promoteLagEntriesMax: this.params.promoteLagEntriesMax }),
+          },
         },
         voters: this.config.voters,
-        promoteLagEntriesMax: this.params.promoteLagEntriesMax,
+        autoPromote: this.params.promoteLagEntriesMax !== 0,
         tickMs: this.params.tickMs,
         snapshotEntries: this.params.snapshotEntries,
         requestTimeoutMs: this.params.opTimeoutMs,

@@ -89,7 +89,10 @@ export interface SimParams {
    * them (a new node with an empty configuration, as `--join` starts one). 0 without membership.
    */
   readonly spareNodes: number;
-  /** The leader's driver promotes a learner within this many entries of its log (Driver option). */
+  /**
+   * The core promotes a learner within this many entries of the leader's log, and the leader's driver
+   * asks for it as soon as it may; 0: no automatic promotion (the nemesis asks, against the default bound).
+   */
   readonly promoteLagEntriesMax: number;
   /**
    * Membership runs: the nemesis runs `learnerSplit` once at this virtual time (0: never), early while
