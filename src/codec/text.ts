@@ -2,10 +2,10 @@
 export const SHORT_CHARS_MAX = 64;
 
 export const utf8Encoder = new TextEncoder();
-// fatal: a string decodes only from well-formed UTF-8, so replicas agree. decode(encode(s)) === s except
-// for a leading U+FEFF, which the decoder drops (ignoreBOM unset): changing that changes how committed
-// entries decode (a format change), and the leader must not apply such text as proposed (encodesExactly).
-export const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+// fatal: a string decodes only from well-formed UTF-8, so replicas agree. ignoreBOM: a leading U+FEFF is
+// text like any other (unset, the decoder dropped it: an item "\ufeffx" popped back as "x", and the
+// leader, applying what it proposed, disagreed with its followers), so decode(encode(s)) === s.
+export const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** `bytes` as a plain Uint8Array (a view of the same memory if it is a Buffer or another subclass). */
 export function plain(bytes: Uint8Array): Uint8Array {

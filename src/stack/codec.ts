@@ -106,47 +106,16 @@ function readStrings(r: Reader): string[] {
 /**
  * True if `cmd` stamped `atMs` decodes back to itself: decodeCommand(encodeCommandAt(cmd, atMs)) has the same
  * type, fields and timestamp. Encoding is lossy outside what validateCommand accepts (a lone surrogate
- * becomes U+FFFD; unknown types and bad numbers do not round-trip), for timestamps the decoder refuses,
- * and for text led by U+FEFF (the UTF-8 decoder drops a leading byte order mark), so a command passing
- * these checks may be applied as is by the node that encoded it.
+ * becomes U+FFFD; unknown types and bad numbers do not round-trip) and for timestamps the decoder refuses,
+ * so a command passing these checks may be applied as is by the node that encoded it.
  */
 export function encodesExactly(cmd: Command, atMs: number, limits: StackLimits): boolean {
   return (
     atMs >= 0 &&
     atMs <= Number.MAX_VALUE &&
     Object.hasOwn(opCodes, cmd.type) &&
-    validateCommand(cmd, limits) === undefined &&
-    !hasLeadingBom(cmd)
+    validateCommand(cmd, limits) === undefined
   );
-}
-
-/** U+FEFF, which the UTF-8 decoder (utf8Decoder: ignoreBOM unset) drops when it leads a string. */
-const BOM = 0xfeff;
-
-/** True if a string of `cmd` starts with U+FEFF: it decodes without it. */
-function hasLeadingBom(cmd: Command): boolean {
-  if (cmd.key?.charCodeAt(0) === BOM) return true;
-  switch (cmd.type) {
-    case "create":
-    case "lpop":
-      return cmd.label.charCodeAt(0) === BOM;
-    case "lpush":
-      return cmd.label.charCodeAt(0) === BOM || anyLeadingBom(cmd.items);
-    case "push":
-      return anyLeadingBom(cmd.items);
-    case "del":
-    case "bpop":
-      return anyLeadingBom(cmd.labels);
-    case "delete":
-    case "pop":
-    case "bpopId":
-      return false;
-  }
-}
-
-function anyLeadingBom(list: readonly string[]): boolean {
-  for (const s of list) if (s.charCodeAt(0) === BOM) return true;
-  return false;
 }
 
 /** An encoded command's timestamp: bytes 2..10 (see encodeCommand). */

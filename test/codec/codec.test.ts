@@ -122,6 +122,12 @@ describe("shared binary codec", () => {
     w.str("héllo");
     const bytes = w.finish();
     assert.equal(new Reader(bytes).str(6), "héllo");
+    // A leading U+FEFF is text: the decoder once dropped it ("\ufeffx" came back as "x").
+    for (const s of ["\ufeff", "\ufeffx", "\ufeff\ufeffé", `\ufeff${"y".repeat(100)}`]) {
+      const bom = new Writer();
+      bom.str(s);
+      assert.equal(new Reader(bom.finish()).str(), s);
+    }
     assert.throws(
       () => new Reader(bytes).str(5),
       (e) => e instanceof DecodeError && e.code === "too_large",
