@@ -2,7 +2,7 @@
 // Built on node-forge (pure JavaScript, no binaries, maintained): keys come from node:crypto, forge
 // only assembles and signs the X.509 certificates, which node:crypto cannot do.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import forge from "node-forge";
@@ -77,6 +77,35 @@ function certificate(
   return cert;
 }
 
+type Issuer = { readonly cert: forge.pki.Certificate; readonly key: forge.pki.rsa.PrivateKey };
+
+/**
+ * A certificate signed by `issuer`: with `hosts`, valid for those names and addresses (a node's, for its
+ * listeners and its peer connections both ways); without, a client's.
+ */
+function leaf(name: string, issuer: Issuer, hosts: readonly string[] | undefined) {
+  const keys = keyPair();
+  const altNames = hosts?.map((h) => (isIP(h) === 0 ? { type: 2, value: h } : { type: 7, ip: h }));
+  const cert = certificate(name, keys, issuer, [
+    { name: "basicConstraints", cA: false },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: "extKeyUsage", serverAuth: altNames !== undefined, clientAuth: true },
+    ...(altNames === undefined ? [] : [{ name: "subjectAltName", altNames }]),
+  ]);
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+function nodeHosts(hosts: readonly string[] | undefined): string[] {
+  return ["localhost", "127.0.0.1", "::1", ...(hosts ?? [])];
+}
+
+function writeNodeCert(dir: string, id: number, issuer: Issuer, hosts: readonly string[] | undefined): void {
+  const files = certFiles(dir);
+  const { cert, key } = leaf(`raftstack node ${id}`, issuer, nodeHosts(hosts));
+  write(files.node(id), cert, false);
+  write(files.nodeKey(id), key, true);
+}
+
 function write(path: string, pem: string, secret: boolean): void {
   writeFileSync(path, pem, { mode: secret ? 0o600 : 0o644 });
   if (secret) chmodSync(path, 0o600);
@@ -98,29 +127,27 @@ export function makeDevCerts(opts: DevCertsOptions, overwrite = false): boolean 
     { name: "subjectKeyIdentifier" },
   ]);
   const issuer = { cert: ca, key: caKeys.privateKey };
-  const hosts = ["localhost", "127.0.0.1", "::1", ...(opts.hosts ?? [])];
-  const altNames = hosts.map((h) => (isIP(h) === 0 ? { type: 2, value: h } : { type: 7, ip: h }));
-  const leaf = (name: string, sans: boolean) => {
-    const keys = keyPair();
-    const cert = certificate(name, keys, issuer, [
-      { name: "basicConstraints", cA: false },
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: "extKeyUsage", serverAuth: sans, clientAuth: true },
-      ...(sans ? [{ name: "subjectAltName", altNames }] : []),
-    ]);
-    return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
-  };
   write(files.ca, forge.pki.certificateToPem(ca), false);
   write(files.caKey, forge.pki.privateKeyToPem(caKeys.privateKey), true);
-  for (let id = 1; id <= opts.nodes; id++) {
-    const { cert, key } = leaf(`raftstack node ${id}`, true);
-    write(files.node(id), cert, false);
-    write(files.nodeKey(id), key, true);
-  }
-  const client = leaf("raftstack client", false);
+  for (let id = 1; id <= opts.nodes; id++) writeNodeCert(opts.dir, id, issuer, opts.hosts);
+  const client = leaf("raftstack client", issuer, undefined);
   write(files.client, client.cert, false);
   write(files.clientKey, client.key, true);
   return true;
+}
+
+/**
+ * Writes the certificate of node `id` (one added to a running cluster), signed by the CA that
+ * `makeDevCerts` left in `dir`, valid for localhost and `hosts`. An existing one is kept.
+ */
+export function addDevNodeCert(dir: string, id: number, hosts?: readonly string[]): void {
+  const files = certFiles(dir);
+  if (existsSync(files.node(id)) && existsSync(files.nodeKey(id))) return;
+  const issuer = {
+    cert: forge.pki.certificateFromPem(readFileSync(files.ca, "utf8")),
+    key: forge.pki.privateKeyFromPem(readFileSync(files.caKey, "utf8")) as forge.pki.rsa.PrivateKey,
+  };
+  writeNodeCert(dir, id, issuer, hosts);
 }
 
 /** The TLS flags of node `id` of a cluster whose certificates `raftstack certs` wrote to `dir`. */

@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { prettyFactory } from "pino-pretty";
 import { RaftstackClient } from "../client/index.js";
-import { certFiles, tlsNodeArgs } from "./certs.js";
+import { addDevNodeCert, certFiles, tlsNodeArgs } from "./certs.js";
 import type { ProcessState } from "./control.js";
 import { freePorts } from "./free-ports.js";
 import { addMember, joinClusterArg, waitVoter } from "./membership.js";
@@ -247,10 +247,6 @@ export class LocalCluster {
    * console, and a wait until the leader promotes it to voter (or the reason it is not one).
    */
   async add(): Promise<void> {
-    if (this.opts.tlsDir !== undefined) {
-      this.say("add: not with --tls yet (the console has certificates for nodes 1..N only); use member add");
-      return;
-    }
     const api = this.client();
     try {
       // The leader picks the id: the next unused one, which the member list and this console's ids bound
@@ -263,6 +259,8 @@ export class LocalCluster {
       const ports = { client, peer, resp };
       const result = await addMember(api, this.url(peer), { clientUrl: this.url(client) });
       const { id } = result.added;
+      // Under --tls the new node needs a certificate from the console's development CA.
+      if (this.opts.tlsDir !== undefined) addDevNodeCert(this.opts.tlsDir, id);
       const m: Member = { ...this.newMember(id, ports), cluster: joinClusterArg(result), joining: true };
       this.members.set(id, m);
       this.say(`added ${m.name} to the cluster as a learner (peer ${this.url(peer)})`);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import forge from "node-forge";
-import { certFiles, makeDevCerts, serialNumberHex } from "../../src/cli/certs.js";
+import { addDevNodeCert, certFiles, makeDevCerts, serialNumberHex } from "../../src/cli/certs.js";
 
 test("serials from any random bytes are positive DER integers OpenSSL reads", { timeout: 30_000 }, () => {
   // One small key signs every probe: the serial's encoding is what is tested, not the key.
@@ -63,4 +63,19 @@ test("makeDevCerts writes certificates OpenSSL reads, signed by its CA", { timeo
     assert.ok(!leaf.ca && leaf.checkIssued(ca) && leaf.verify(ca.publicKey), `${path} is issued by the CA`);
   }
   assert.equal(new X509Certificate(readFileSync(f.node(1))).checkIP("127.0.0.1"), "127.0.0.1");
+});
+
+test("addDevNodeCert signs a later node's certificate with the same CA", { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "raftstack-certs-"));
+  makeDevCerts({ dir, nodes: 1 });
+  const f = certFiles(dir);
+  const ca = new X509Certificate(readFileSync(f.ca));
+  addDevNodeCert(dir, 4);
+  const node4 = new X509Certificate(readFileSync(f.node(4)));
+  assert.ok(!node4.ca && node4.checkIssued(ca) && node4.verify(ca.publicKey), "node 4 is issued by the CA");
+  assert.equal(node4.checkIP("127.0.0.1"), "127.0.0.1");
+  assert.ok(node4.subject.includes("raftstack node 4"), node4.subject);
+  const again = readFileSync(f.node(4), "utf8");
+  addDevNodeCert(dir, 4);
+  assert.equal(readFileSync(f.node(4), "utf8"), again, "an existing certificate is kept");
 });

@@ -5,9 +5,10 @@
 // id 6 and its ports; `quit` stops the added nodes too. Every acknowledged push is popped exactly once.
 // Ports 18200-18299 (this file's range): clients 18210/18220/18230 (peers one less, Redis +2), the added
 // node 4 on client 18240, peer 18239, Redis 18242, node 6 on 18260/18259/18262, member 5's peer 18299.
+// The --tls console (second test): clients 18270/18273/18276, added node 4 on 18279 (peers one less).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -198,5 +199,76 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     const left = [...nodePids].filter(alive);
     assert.deepEqual(left, [], "no node outlives the console");
     process.stderr.write(`console-members e2e: ${acked.length} acknowledged pushes popped once each\n`);
+  });
+});
+
+describe("e2e: a --tls console adds a node with a certificate from its CA", { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "raftstack-console-tls-"));
+  const nodePids = new Set<number>();
+  let console_: ChildProcess | undefined;
+  let output = "";
+  after(() => {
+    if (console_ !== undefined && console_.exitCode === null) console_.kill("SIGKILL");
+    killPids(nodePids);
+    if (process.env.KEEP_E2E === undefined) rmSync(dir, { recursive: true, force: true });
+    else process.stderr.write(`e2e data kept in ${dir}\n${output}`);
+  });
+
+  test("add under --tls: the new node joins over mTLS, serves HTTPS and is a voter", async () => {
+    const base = 18270;
+    const step = 3;
+    const tlsUrl = (id: number) => `https://127.0.0.1:${base + (id - 1) * step}`;
+    console_ = spawn(
+      process.execPath,
+      [CLI, "cluster", "--tls", "--nodes", "3", "--base-dir", dir, "--base-port", String(base)].concat([
+        "--port-step",
+        String(step),
+        "--resp-base-port",
+        "0",
+      ]),
+      { cwd: dir, stdio: ["pipe", "pipe", "pipe"] },
+    );
+    for (const stream of [console_.stdout, console_.stderr]) {
+      stream?.on("data", (d: Buffer) => {
+        output += d.toString();
+        for (const m of d.toString().matchAll(/raftstack\d+ started \(pid (\d+)/g))
+          nodePids.add(Number(m[1]));
+      });
+    }
+    const deadline = Date.now() + WAIT_MS;
+    while (!existsSync(join(dir, "certs", "ca.pem"))) {
+      assert.ok(Date.now() < deadline, `no certificates:\n${output}`);
+      await sleep(50);
+    }
+    await sleep(200); // the console writes every file before it starts the nodes
+    const tls = { ca: readFileSync(join(dir, "certs", "ca.pem")) };
+    const client = new RaftstackClient({ endpoints: [1, 2, 3, 4].map(tlsUrl), deadlineMs: 10_000, tls });
+    try {
+      const listed = async (): Promise<Listed> => client.members() as Promise<Listed>;
+      await waitVoters(listed, [1, 2, 3]);
+      const added = output.length;
+      console_.stdin?.write("add\n");
+      for (;;) {
+        if (output.slice(added).includes("raftstack4 is a voter")) break;
+        assert.ok(Date.now() < deadline + WAIT_MS, `node 4 never became a voter:\n${output.slice(-3000)}`);
+        await sleep(50);
+      }
+      assert.ok(existsSync(join(dir, "certs", "node-4.pem")), "node 4's certificate was written");
+      const four = await waitVoters(listed, [1, 2, 3, 4]);
+      assert.equal(four.members.find((m) => m.id === 4)?.clientUrl, tlsUrl(4));
+      const only4 = new RaftstackClient({ endpoints: [tlsUrl(4)], deadlineMs: 10_000, tls });
+      try {
+        const id = await only4.createStack("tls");
+        assert.equal(await only4.push(id, ["x", "y"]), 2);
+        assert.equal(await client.pop(id), "y");
+      } finally {
+        await only4.close();
+      }
+    } finally {
+      await client.close();
+    }
+    console_.stdin?.write("quit\n");
+    await new Promise<void>((r) => console_?.once("exit", () => r()));
+    assert.deepEqual([...nodePids].filter(alive), [], "no node outlives the console");
   });
 });
