@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { prettyFactory } from "pino-pretty";
 import { RaftstackClient } from "../client/index.js";
 import { addDevNodeCert, certFiles, tlsNodeArgs } from "./certs.js";
+import { type AddedNode, readConsoleState, writeConsoleState } from "./console-state.js";
 import type { ProcessState } from "./control.js";
 import { freePorts } from "./free-ports.js";
 import { addMember, joinClusterArg, waitVoter } from "./membership.js";
@@ -72,8 +73,10 @@ const CLI_MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 export class LocalCluster {
   /** The nodes this console runs, by id (added ones included, removed ones dropped). */
   private readonly members = new Map<number, Member>();
-  /** Ids removed through this console: never reused, so `add` picks above them. */
+  /** Ids removed through this console (or an earlier one here): never reused, so `add` picks above them. */
   private readonly removed = new Set<number>();
+  /** Nodes `add` started (here or in an earlier console in this base dir), saved with `removed`. */
+  private readonly added = new Set<number>();
   /** The nodes log JSON (pino); the console shows each line readable, one line per record. */
   private readonly pretty: (line: string) => string;
   private readonly scheme: "http" | "https";
@@ -86,12 +89,51 @@ export class LocalCluster {
     const peerUrls = ids.map((id) => this.url(this.schemePorts(id).peer)).join(",");
     for (const id of ids)
       this.members.set(id, { ...this.newMember(id, this.schemePorts(id)), cluster: peerUrls });
+    this.restore();
     this.pretty = prettyFactory({
       colorize: opts.color,
       singleLine: true,
       translateTime: "HH:MM:ss.l",
       ignore: "pid,hostname,node",
     });
+  }
+
+  /**
+   * Takes up the cluster an earlier console left in this base dir: removed ids stay out, added nodes are
+   * run again. Only where their data dirs still exist: a wiped base dir starts a new cluster, which an
+   * added node's --cluster (naming the old members) must not join.
+   */
+  private restore(): void {
+    const saved = readConsoleState(this.opts.baseDir);
+    for (const id of saved.removed) {
+      if (!existsSync(this.dataDir(id))) continue;
+      this.members.delete(id);
+      this.removed.add(id);
+    }
+    for (const a of saved.added) {
+      if (isEmptyDir(this.dataDir(a.id)) || this.removed.has(a.id)) continue;
+      const ports = { client: a.clientPort, peer: a.peerPort, resp: a.respPort };
+      this.members.set(a.id, { ...this.newMember(a.id, ports), cluster: a.cluster, joining: a.joining });
+      this.added.add(a.id);
+    }
+  }
+
+  private save(): void {
+    const added: AddedNode[] = [];
+    for (const id of this.added) {
+      const m = this.members.get(id);
+      if (m === undefined || this.removed.has(id)) continue;
+      const { clientPort, peerPort, respPort, cluster, joining } = m;
+      added.push({
+        id,
+        clientPort,
+        peerPort,
+        ...(respPort === undefined ? {} : { respPort }),
+        cluster,
+        joining,
+      });
+    }
+    writeConsoleState(this.opts.baseDir, { added, removed: [...this.removed] });
   }
 
   /** Node `id`'s ports in the console's scheme: client basePort + (id-1)*portStep, peer one less. */
@@ -263,6 +305,8 @@ export class LocalCluster {
       if (this.opts.tlsDir !== undefined) addDevNodeCert(this.opts.tlsDir, id);
       const m: Member = { ...this.newMember(id, ports), cluster: joinClusterArg(result), joining: true };
       this.members.set(id, m);
+      this.added.add(id);
+      this.save();
       this.say(`added ${m.name} to the cluster as a learner (peer ${this.url(peer)})`);
       if (!isEmptyDir(this.dataDir(id))) {
         this.say(
@@ -285,6 +329,7 @@ export class LocalCluster {
       if (wait.voter) {
         // It holds the configuration now: a restart uses its data dir without --join.
         m.joining = false;
+        this.save();
         this.say(`${m.name} is a voter (${wait.ms} ms after it started)`);
       } else this.say(`${m.name} is not a voter: ${wait.why} (start ${id} again, or remove ${id})`);
     } finally {
@@ -304,6 +349,7 @@ export class LocalCluster {
       await api.close();
     }
     this.removed.add(id);
+    this.save();
     const m = this.members.get(id);
     if (m === undefined) {
       this.say(`node ${id} removed from the cluster (not one this console runs)`);

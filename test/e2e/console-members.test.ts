@@ -69,34 +69,32 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
   after(() => client.close());
   const listed = async (): Promise<Listed> => client.members() as Promise<Listed>;
 
-  test("add a node from the console, push through it, restart it, remove node 2, quit", async () => {
-    console_ = spawn(
+  /** Starts `raftstack cluster --nodes 3` in `dir`; resolves its exit code once it exits. */
+  function startConsole(): Promise<number | null> {
+    const proc = spawn(
       process.execPath,
-      [
-        CLI,
-        "cluster",
-        "--nodes",
-        "3",
-        "--base-dir",
-        dir,
-        "--base-port",
-        String(BASE_PORT),
+      [CLI, "cluster", "--nodes", "3", "--base-dir", dir, "--base-port", String(BASE_PORT)].concat([
         "--port-step",
         String(PORT_STEP),
         "--resp-base-port",
         String(RESP_BASE_PORT),
-      ],
+      ]),
       { cwd: dir, stdio: ["pipe", "pipe", "pipe"] },
     );
-    const exited = new Promise<number | null>((r) => console_?.once("exit", (code) => r(code)));
-    for (const stream of [console_.stdout, console_.stderr]) {
+    console_ = proc;
+    for (const stream of [proc.stdout, proc.stderr]) {
       stream?.on("data", (d: Buffer) => {
         output += d.toString();
         for (const m of d.toString().matchAll(/raftstack\d+ started \(pid (\d+)/g))
           nodePids.add(Number(m[1]));
       });
     }
-    const type = (line: string) => console_?.stdin?.write(`${line}\n`);
+    return new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  }
+  const type = (line: string) => console_?.stdin?.write(`${line}\n`);
+
+  test("add a node from the console, push through it, restart it, remove node 2, quit", async () => {
+    const exited = startConsole();
     await waitVoters(listed, [1, 2, 3]);
     assert.equal((await request(url(1), "POST", "/sCreate", "jobs")).body, "1");
 
@@ -199,6 +197,26 @@ describe("e2e: the cluster console adds and removes nodes itself", { timeout: 18
     const left = [...nodePids].filter(alive);
     assert.deepEqual(left, [], "no node outlives the console");
     process.stderr.write(`console-members e2e: ${acked.length} acknowledged pushes popped once each\n`);
+
+    // Started again in the same folder, the console runs the cluster as it was left: nodes 1, 3, 4 and 6,
+    // the added ones from their data dirs (no --join), node 2 not at all.
+    const again2 = output.length;
+    const exitedAgain = startConsole();
+    await seen("raftstack6 started", again2);
+    const restartedLines = output.slice(again2).split("\n");
+    for (const name of ["raftstack4", "raftstack6"])
+      assert.doesNotMatch(restartedLines.find((l) => l.includes(`${name} started`)) ?? "", /joining/);
+    await waitVoters(listed, [1, 3, 4, 6]);
+    assert.equal(
+      restartedLines.some((l) => l.startsWith("raftstack2 started")),
+      false,
+      "a removed node is not started again",
+    );
+    await pushUntilAcked(url(6), "after-restart");
+    assert.equal((await request(url(4), "POST", "/sPop", "1")).body, "after-restart");
+    type("quit");
+    assert.equal(await exitedAgain, 0);
+    assert.deepEqual([...nodePids].filter(alive), [], "no node outlives the second console");
   });
 });
 
