@@ -435,9 +435,22 @@ async function recovery(o: { nodes: number; pushes: number; catchUpWrites: numbe
   }
 }
 
+const USAGE = `usage: npm run bench -- [--resp | --tls | --recovery] [options]
+  (default)            push, pop and linearizable reads over HTTP against etcd (and Redis), rows alternated
+  --resp               redis-benchmark LPUSH/LPOP against the RESP listener, Redis and etcd puts
+  --tls                push c=64 with client HTTPS and peer mTLS next to plain
+  --recovery, --memory restart time and RSS of a node holding --pushes items (default 1000000), catch-up
+                       after --catch-up-writes writes (default 100000)
+  --duration-s S       seconds per row (default 5)     --runs N        runs per row, medians (default 1)
+  --concurrency LIST   e.g. 1,16,64 (default)          --nodes N       raftstack nodes, 3 or 5 (default 3)
+  --ops-max N          operations per row at most      --peers LIST    etcd,redis (default both)
+  --install-peers      install the peers (Debian packages) first
+docs/performance.md has the method and every result.`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: "boolean", short: "h", default: false },
       "duration-s": { type: "string", default: "5" },
       nodes: { type: "string", default: "3" },
       peers: { type: "string" },
@@ -453,6 +466,10 @@ async function main(): Promise<void> {
       "catch-up-writes": { type: "string", default: "100000" },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const nodes = Number(values.nodes);
   if (nodes !== 3 && nodes !== 5) throw new Error("--nodes must be 3 or 5");
   if (values.recovery || values.memory) {
