@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
 import {
+  exitOnHelp,
   expectStatus,
   fmtInt,
   fmtRatio,
@@ -448,9 +449,9 @@ const USAGE = `usage: npm run bench -- [--resp | --tls | --recovery] [options]
 docs/performance.md has the method and every result.`;
 
 async function main(): Promise<void> {
+  exitOnHelp(USAGE);
   const { values } = parseArgs({
     options: {
-      help: { type: "boolean", short: "h", default: false },
       "duration-s": { type: "string", default: "5" },
       nodes: { type: "string", default: "3" },
       peers: { type: "string" },
@@ -466,10 +467,6 @@ async function main(): Promise<void> {
       "catch-up-writes": { type: "string", default: "100000" },
     },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
   const nodes = Number(values.nodes);
   if (nodes !== 3 && nodes !== 5) throw new Error("--nodes must be 3 or 5");
   if (values.recovery || values.memory) {

@@ -1,5 +1,6 @@
 // Core throughput ceiling: a 3-node cluster of the real Raft over MemoryStorage, messages passed in memory.
 import { MemoryStorage, type Message, Raft } from "../src/raft/index.js";
+import { exitOnHelp } from "./load.js";
 
 function cluster(): { rafts: Raft[]; storages: MemoryStorage[] } {
   const voters = [1, 2, 3];
@@ -56,6 +57,9 @@ function measure(batch: number, entriesTotal: number): number {
   return entriesTotal / seconds;
 }
 
+exitOnHelp(
+  "usage: npm run bench:core (RUNS=N, default 3)\nThe Raft core alone: 3 nodes in memory, committed entries/s on the leader.",
+);
 const runs = Number(process.env.RUNS ?? 3);
 const rows: { case: string; runs: number[]; median: number }[] = [];
 for (const [label, batch, total] of [

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
-import { fmtInt, http, httpPool, median, round2, table } from "./load.js";
+import { exitOnHelp, fmtInt, http, httpPool, median, round2, table } from "./load.js";
 import { type Cluster, EtcdCluster, onPath, RaftstackCluster, raftstackBuilt, waitUntil } from "./peers.js";
 
 const ITEM = "v0123456789abcde";
@@ -198,6 +198,8 @@ async function runSetup(s: Setup, trials: number, steadyS: number): Promise<Outc
 }
 
 async function main(): Promise<void> {
+  exitOnHelp(`usage: npm run bench:failover -- [--trials N (20)] [--steady-s S (60)] [--nodes 3|5] [--peers etcd]
+SIGKILL the leader under light write load: kill → first acknowledged write, raftstack and etcd.`);
   const { values } = parseArgs({
     options: {
       trials: { type: "string", default: "20" },

@@ -143,3 +143,13 @@ export function fmtInt(x: number): string {
 export function fmtRatio(a: number, b: number): string {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) + "x" : "-";
 }
+
+/**
+ * With -h or --help among the arguments: prints `usage` and exits before any cluster starts (a
+ * benchmark takes minutes and the shared cores).
+ */
+export function exitOnHelp(usage: string): void {
+  if (!process.argv.slice(2).some((a) => a === "-h" || a === "--help")) return;
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
-import { http, httpPool, median, round2, table } from "./load.js";
+import { exitOnHelp, http, httpPool, median, round2, table } from "./load.js";
 import { PORTS, RaftstackCluster, raftstackBuilt, waitUntil } from "./peers.js";
 
 const NODE_MAIN = fileURLToPath(new URL("../src/node/main.js", import.meta.url));
@@ -189,6 +189,8 @@ function describeGap(
 }
 
 async function main(): Promise<void> {
+  exitOnHelp(`usage: npm run bench:membership -- [--trials N (10)] [--trace]
+Longest gap between acknowledged writes while a node is added, removed, leadership transferred (docs/performance.md).`);
   const { values } = parseArgs({
     options: {
       trials: { type: "string", default: "10" },

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Entry } from "../src/raft/types.js";
 import { DiskStorage, NodeDisk } from "../src/storage/index.js";
+import { exitOnHelp } from "./load.js";
 
 const ENTRY_DATA_BYTES = 64;
 const RUNS = 3;
@@ -87,6 +88,9 @@ async function restartRun(
 }
 
 async function main(): Promise<void> {
+  exitOnHelp(
+    "usage: npm run bench:storage\nWAL append + fsync throughput and restart time of a 1,000,000-entry log.",
+  );
   console.log(`WAL append + fsync (NodeDisk, ${ENTRY_DATA_BYTES}-byte entries, median of ${RUNS} runs)`);
   console.log("batch entries | entries/s  | MB/s   | fsyncs/s");
   for (const batchEntries of [1, 10, 100, 1000]) {
