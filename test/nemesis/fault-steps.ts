@@ -94,6 +94,18 @@ export async function leaderOrAny(ctx: FaultContext): Promise<{ node: number; ho
     : { node: leader, how: "leader" };
 }
 
+/** The run's hooks files; a fault that needs them declares `needs: ["hooks"]`, so none means a harness bug. */
+export function hooksOf(ctx: FaultContext): NodeHooks {
+  if (ctx.hooks === undefined) throw new Error("a node-hook fault ran without hooks files");
+  return ctx.hooks;
+}
+
+/** The run's packet filter; a fault that cuts the network declares it, so none means a harness bug. */
+export function netfilterOf(ctx: FaultContext): Netfilter {
+  if (ctx.netfilter === undefined) throw new Error("a partition fault ran without netfilter");
+  return ctx.netfilter;
+}
+
 export async function kill(ctx: FaultContext, nodes: readonly number[], why: string): Promise<void> {
   ctx.step(`SIGKILL ${nodes.join(",")} (${why})`, nodes);
   await Promise.all(nodes.map((n) => ctx.cluster.kill(n)));

@@ -7,13 +7,13 @@ import {
   awaitLeader,
   type FaultContext,
   type FaultSpec,
+  hooksOf,
   kill,
   leaderOrAny,
   minority,
   restart,
   shuffled,
 } from "./fault-steps.js";
-import type { NodeHooks } from "./hooks.js";
 
 /** A stalled disk: no write completes until the fault heals (the delay is re-read while waiting). */
 const stallMs = 3_600_000;
@@ -31,11 +31,6 @@ const diskFullExit = /ENOSPC|no space left/i;
  * (its exit event lands milliseconds later): wait this long before telling its fail-stop from a crash.
  */
 export const diskFullExitGraceMs = 1_000;
-
-function hooksOf(ctx: FaultContext): NodeHooks {
-  if (ctx.hooks === undefined) throw new Error("a node-hook fault ran without hooks files");
-  return ctx.hooks;
-}
 
 function diskOf(ctx: FaultContext): DiskFiller {
   if (ctx.disk === undefined) throw new Error("disk-full ran without a tmpfs data dir");

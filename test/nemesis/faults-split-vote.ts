@@ -13,9 +13,16 @@
 // well within one slow write). A correct voter refuses the second request; one that grants it makes two
 // leaders of one term, which the nodes' logs show (and a voter that hears both leaders crashes).
 
-import { awaitLeader, type FaultContext, type FaultSpec, kill, restart, shuffled } from "./fault-steps.js";
-import type { NodeHooks } from "./hooks.js";
-import type { Netfilter } from "./netfilter.js";
+import {
+  awaitLeader,
+  type FaultContext,
+  type FaultSpec,
+  hooksOf,
+  kill,
+  netfilterOf,
+  restart,
+  shuffled,
+} from "./fault-steps.js";
 
 /** Stalled disk: no write completes until the delay is lifted (the node re-reads it while waiting). */
 const stallMs = 3_600_000;
@@ -39,16 +46,6 @@ const pollMs = 40;
 const phaseWaitMsMin = 6_000;
 /** After the release: time for each candidate to collect its (delayed) votes and log its leadership. */
 const leadersSettleVoterDelays = 4;
-
-function hooksOf(ctx: FaultContext): NodeHooks {
-  if (ctx.hooks === undefined) throw new Error("election-split-vote needs hooks");
-  return ctx.hooks;
-}
-
-function netfilterOf(ctx: FaultContext): Netfilter {
-  if (ctx.netfilter === undefined) throw new Error("election-split-vote needs netfilter");
-  return ctx.netfilter;
-}
 
 function voterDelayMs(ctx: FaultContext): number {
   return Math.max(voterDelayMsMin, Math.round(voterDelayShare * ctx.electionTimeoutMs));

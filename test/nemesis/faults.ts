@@ -12,6 +12,7 @@ import {
   killFor,
   leaderOrAny,
   minority,
+  netfilterOf,
   pauseFor,
   restart,
   shuffled,
@@ -20,15 +21,9 @@ import { ELECTION_FAULTS } from "./faults-election.js";
 import { MEMBERSHIP_FAULTS } from "./faults-membership.js";
 import { NODE_FAULTS } from "./faults-node.js";
 import { SPLIT_VOTE_FAULT } from "./faults-split-vote.js";
-import type { Netfilter } from "./netfilter.js";
 import { bridge, type Cut, describeCuts, isolate, oneWay, quorumSize, split, star } from "./topology.js";
 
 export type { Capability, FaultContext, FaultSpec } from "./fault-steps.js";
-
-function netfilterOf(ctx: FaultContext): Netfilter {
-  if (ctx.netfilter === undefined) throw new Error("a partition fault ran without netfilter");
-  return ctx.netfilter;
-}
 
 async function cut(ctx: FaultContext, cuts: readonly Cut[], what: string): Promise<void> {
   const nodes = [...new Set(cuts.flatMap((c) => [c.from, c.to]))];

@@ -17,6 +17,9 @@ async function start(service: FakeService, limits = {}): Promise<{ server: RespS
   return { server, port: await server.listen() };
 }
 
+/** One poll step of the tests that hold the service's answers. */
+const pause = () => new Promise((r) => setTimeout(r, 20));
+
 describe("RESP listener", { timeout: 120_000 }, () => {
   const service = new FakeService(1);
   let server: RespServer;
@@ -158,7 +161,6 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     const held = new FakeService(1);
     held.heldSubmits = [];
     const own = await start(held);
-    const pause = () => new Promise((r) => setTimeout(r, 20));
     try {
       const c = await RawConn.open(own.port);
       const pipeline = [frame("LPUSH", "h", "a"), frame("LPUSH", "h", "b"), frame("LLEN", "h")];
@@ -187,7 +189,6 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     const held = new FakeService(1);
     held.heldSubmits = [];
     const own = await start(held);
-    const pause = () => new Promise((r) => setTimeout(r, 20));
     try {
       const c = await RawConn.open(own.port);
       c.send([frame("LPUSH", "o", "a"), frame("LPUSH", "o", "b"), frame("LPUSH", "o", "c")].join(""));
