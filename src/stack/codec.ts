@@ -135,7 +135,8 @@ function readLabel(r: Reader, data: Uint8Array): string {
   const bytes = r.offset - start;
   if (bytes <= LAST_LABEL_BYTES_MAX) {
     lastLabel = label;
-    lastLabelBytes = data.slice(start, r.offset);
+    // A copy (Buffer's slice would be a view): the entry's memory may be reused once applied.
+    lastLabelBytes = new Uint8Array(data.subarray(start, r.offset));
   }
   return label;
 }

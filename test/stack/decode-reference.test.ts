@@ -174,6 +174,15 @@ describe("the decoder and validation against the straightforward ones", () => {
     assert.equal(decodeCommand(bad), undefined);
   });
 
+  test("the remembered label bytes are a copy: bytes changed after decoding (a reused Buffer) do not alias them", () => {
+    const label = (data: Uint8Array) => (decodeCommand(data) as { label: string }).label;
+    assert.equal(label(encodeCommandAt({ type: "lpop", label: "other", atMs: 0 }, 1)), "other");
+    const xy = Buffer.from(encodeCommandAt({ type: "lpop", label: "xy", atMs: 0 }, 1));
+    assert.equal(label(xy), "xy");
+    xy.set([0x78, 0x7a], xy.length - 3); // the same memory now holds "xz"
+    assert.equal(label(encodeCommandAt({ type: "lpop", label: "xz", atMs: 0 }, 1)), "xz");
+  });
+
   test("applied in batches or one command per entry, with limits at their edges: the reference's refusals, one state", () => {
     fc.assert(
       fc.property(
