@@ -111,6 +111,12 @@ export class Reader {
     return out;
   }
 
+  /** Passes over the next `n` bytes (known already, so no view is made). */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
   /** Varint length, then the bytes (a view). */
   bytes(): Uint8Array {
     return this.raw(this.varint());

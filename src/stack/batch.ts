@@ -62,21 +62,42 @@ export function isBatch(data: Uint8Array): boolean {
 }
 
 /**
- * The commands of a batch entry, as views into `data` (no copies). Never throws: a malformed batch
+ * Where the commands of a batch entry lie: command i is `data[bounds[2i], bounds[2i + 1])`. Offsets, not
+ * views: a view per command cost more than decoding its header. Never throws: a malformed batch
  * (truncated, trailing bytes, an empty batch) gives undefined; each command is decoded on its own later.
  */
-export function decodeBatch(data: Uint8Array): Uint8Array[] | undefined {
+export function batchBounds(data: Uint8Array): number[] | undefined {
   try {
     const r = new Reader(data);
     if (r.u8() !== batchVersion) return undefined;
     const count = r.varint();
     // Each command takes a byte at least: a larger count is damage, refused before it is allocated.
     if (count === 0 || count > r.remaining) return undefined;
-    const commands = new Array<Uint8Array>(count);
-    for (let i = 0; i < count; i++) commands[i] = r.bytes();
-    return r.done ? commands : undefined;
+    const bounds = new Array<number>(2 * count);
+    for (let i = 0; i < count; i++) {
+      const length = r.varint();
+      bounds[2 * i] = r.offset;
+      r.skip(length);
+      bounds[2 * i + 1] = r.offset;
+    }
+    return r.done ? bounds : undefined;
   } catch (e) {
     if (e instanceof DecodeError) return undefined;
     throw e;
   }
+}
+
+/**
+ * The commands of a batch entry, as plain Uint8Array views into `data` (no copies, no Buffer even over a
+ * Buffer); undefined as batchBounds.
+ */
+export function decodeBatch(data: Uint8Array): Uint8Array[] | undefined {
+  const bounds = batchBounds(data);
+  if (bounds === undefined) return undefined;
+  const commands = new Array<Uint8Array>(bounds.length / 2);
+  for (let i = 0; i < commands.length; i++) {
+    const start = bounds[2 * i]!;
+    commands[i] = new Uint8Array(data.buffer, data.byteOffset + start, bounds[2 * i + 1]! - start);
+  }
+  return commands;
 }

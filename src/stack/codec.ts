@@ -95,12 +95,50 @@ function writeStrings(w: Writer, list: readonly string[]): void {
   for (const s of list) w.str(s);
 }
 
-/** A count then strings. Grown, not preallocated: every string takes a byte, so a lying count ends in DecodeError. */
+/**
+ * A count then strings. A count above the bytes left is damage (every string takes a byte), refused
+ * before it is allocated.
+ */
 function readStrings(r: Reader): string[] {
   const count = r.varint();
-  const list: string[] = [];
-  for (let i = 0; i < count; i++) list.push(r.str());
+  if (count > r.remaining) throw new DecodeError(`${count} strings exceed the input`, { code: "truncated" });
+  const list = new Array<string>(count);
+  for (let i = 0; i < count; i++) list[i] = r.str();
   return list;
+}
+
+/**
+ * The label decoded last and a copy of its bytes (length prefix included). Consecutive commands of a
+ * pipeline name the same stack: reusing the string saves decoding it and lets the label map use the
+ * hash cached in it. Equal bytes decode to an equal string, so the reuse never changes a result.
+ */
+let lastLabel = "";
+let lastLabelBytes = new Uint8Array(0);
+/** Labels longer than this are not remembered (labels are short; the copy is per miss). */
+const LAST_LABEL_BYTES_MAX = 64;
+
+/** The label at `r`'s offset in `data` (the bytes `r` reads): the last one if its bytes are equal. */
+function readLabel(r: Reader, data: Uint8Array): string {
+  const start = r.offset;
+  const len = data[start];
+  const known = lastLabelBytes;
+  // A one-byte length prefix (< 0x80) covers every remembered label.
+  if (len !== undefined && len + 1 === known.length && known.length <= r.remaining) {
+    let i = 1;
+    while (i < known.length && data[start + i] === known[i]) i++;
+    if (i === known.length) {
+      r.skip(known.length);
+      return lastLabel;
+    }
+  }
+  const label = r.str();
+  const bytes = r.offset - start;
+  if (bytes <= LAST_LABEL_BYTES_MAX) {
+    lastLabel = label;
+    // A copy (Buffer's slice would be a view): the entry's memory may be reused once applied.
+    lastLabelBytes = new Uint8Array(data.subarray(start, r.offset));
+  }
+  return label;
 }
 
 /**
@@ -128,74 +166,99 @@ const atMsEnd = 10;
  * (a collision, ~2^-30, answers with the first outcome as before fingerprints existed). 30 bits keep
  * it a small integer in V8: no heap number per remembered session.
  */
-export function commandFingerprint(data: Uint8Array): number {
+export function commandFingerprint(data: Uint8Array, start = 0, end = data.length): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < Math.min(atMsStart, data.length); i++) h = Math.imul(h ^ data[i]!, 0x01000193);
-  for (let i = atMsEnd; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  for (let i = start; i < Math.min(start + atMsStart, end); i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  for (let i = start + atMsEnd; i < end; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
   return (h >>> 0) & 0x3fffffff;
 }
 
 /**
- * Never throws: any malformed input (garbage, truncation, trailing bytes, bad UTF-8, a timestamp that is
- * negative, infinite or NaN) gives undefined.
+ * The command encoded in `data[start, end)`. Never throws: any malformed input (garbage, truncation,
+ * trailing bytes, bad UTF-8, a timestamp that is negative, infinite or NaN) gives undefined. Its strings
+ * are well-formed UTF-16 (decoded with a fatal decoder), which validateCommand's `wellFormed` relies on.
  */
-export function decodeCommand(data: Uint8Array): Command | undefined {
+export function decodeCommand(data: Uint8Array, start = 0, end = data.length): Command | undefined {
   try {
-    const r = new Reader(data);
+    const r = new Reader(data, start, end);
     if (r.u8() !== commandVersion) return undefined;
     const op = r.u8();
     const atMs = r.f64();
     if (!(atMs >= 0 && atMs <= Number.MAX_VALUE)) return undefined;
     const hasKey = r.u8();
     if (hasKey > 1) return undefined;
-    const envelope = hasKey === 1 ? { key: r.str(), atMs } : { atMs };
-    let cmd: Command;
-    switch (op) {
-      case opCodes.create:
-        cmd = { type: "create", label: r.str(), ...envelope };
-        break;
-      case opCodes.delete:
-        cmd = { type: "delete", id: r.varint(), ...envelope };
-        break;
-      case opCodes.pop:
-        cmd = { type: "pop", id: r.varint(), ...envelope };
-        break;
-      case opCodes.push: {
-        const id = r.varint();
-        cmd = { type: "push", id, items: readStrings(r), ...envelope };
-        break;
-      }
-      case opCodes.lpush: {
-        const label = r.str();
-        cmd = { type: "lpush", label, items: readStrings(r), ...envelope };
-        break;
-      }
-      case opCodes.lpop: {
-        const label = r.str();
-        const hasCount = r.u8();
-        if (hasCount > 1) return undefined;
-        cmd =
-          hasCount === 1
-            ? { type: "lpop", label, count: r.varint(), ...envelope }
-            : { type: "lpop", label, ...envelope };
-        break;
-      }
-      case opCodes.del:
-        cmd = { type: "del", labels: readStrings(r), ...envelope };
-        break;
-      case opCodes.bpop:
-        cmd = { type: "bpop", labels: readStrings(r), ...envelope };
-        break;
-      case opCodes.bpopId:
-        cmd = { type: "bpopId", id: r.varint(), ...envelope };
-        break;
-      default:
-        return undefined;
-    }
+    const key = hasKey === 1 ? r.str() : undefined;
+    const cmd = readOperation(r, data, op, key, atMs);
     return r.done ? cmd : undefined;
   } catch (e) {
     if (e instanceof DecodeError) return undefined;
     throw e;
+  }
+}
+
+/**
+ * The operation `op` read from `r`, as a command with `key` (if defined) and `atMs`. One object literal
+ * per operation and key presence, never a spread: decode runs for every command a replica applies, and
+ * spreads into fresh shapes were most of its cost.
+ */
+function readOperation(
+  r: Reader,
+  data: Uint8Array,
+  op: number,
+  key: string | undefined,
+  atMs: number,
+): Command | undefined {
+  switch (op) {
+    case opCodes.create: {
+      const label = readLabel(r, data);
+      return key === undefined ? { type: "create", label, atMs } : { type: "create", label, key, atMs };
+    }
+    case opCodes.delete: {
+      const id = r.varint();
+      return key === undefined ? { type: "delete", id, atMs } : { type: "delete", id, key, atMs };
+    }
+    case opCodes.pop: {
+      const id = r.varint();
+      return key === undefined ? { type: "pop", id, atMs } : { type: "pop", id, key, atMs };
+    }
+    case opCodes.bpopId: {
+      const id = r.varint();
+      return key === undefined ? { type: "bpopId", id, atMs } : { type: "bpopId", id, key, atMs };
+    }
+    case opCodes.push: {
+      const id = r.varint();
+      const items = readStrings(r);
+      return key === undefined ? { type: "push", id, items, atMs } : { type: "push", id, items, key, atMs };
+    }
+    case opCodes.lpush: {
+      const label = readLabel(r, data);
+      const items = readStrings(r);
+      return key === undefined
+        ? { type: "lpush", label, items, atMs }
+        : { type: "lpush", label, items, key, atMs };
+    }
+    case opCodes.lpop: {
+      const label = readLabel(r, data);
+      const hasCount = r.u8();
+      if (hasCount > 1) return undefined;
+      if (hasCount === 0) {
+        return key === undefined ? { type: "lpop", label, atMs } : { type: "lpop", label, key, atMs };
+      }
+      const count = r.varint();
+      return key === undefined
+        ? { type: "lpop", label, count, atMs }
+        : { type: "lpop", label, count, key, atMs };
+    }
+    case opCodes.del: {
+      const labels = readStrings(r);
+      return key === undefined ? { type: "del", labels, atMs } : { type: "del", labels, key, atMs };
+    }
+    case opCodes.bpop: {
+      const labels = readStrings(r);
+      return key === undefined ? { type: "bpop", labels, atMs } : { type: "bpop", labels, key, atMs };
+    }
+    default:
+      return undefined;
   }
 }
 

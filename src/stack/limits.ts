@@ -83,10 +83,23 @@ export function utf8Length(s: string): number {
   return bytes;
 }
 
-export function validateItem(item: string, limits: StackLimits = defaultStackLimits): ErrorCode | undefined {
+/**
+ * UTF-8 bytes of `s` if it may exceed `bytesMax`, else 0 (then its byte count is at most bytesMax): -1
+ * if it holds a lone surrogate. `wellFormed`: `s` holds none (a decoded string), so a string of at most
+ * bytesMax / 3 units, whose UTF-8 is at most 3 bytes per unit, needs no scan.
+ */
+function bytesBeyond(s: string, bytesMax: number, wellFormed: boolean): number {
+  return wellFormed && s.length * 3 <= bytesMax ? 0 : utf8Length(s);
+}
+
+export function validateItem(
+  item: string,
+  limits: StackLimits = defaultStackLimits,
+  wellFormed = false,
+): ErrorCode | undefined {
   // Cheap reject before the scan: a UTF-16 unit is at least one UTF-8 byte.
   if (item.length > limits.itemBytesMax) return "item_too_large";
-  const bytes = utf8Length(item);
+  const bytes = bytesBeyond(item, limits.itemBytesMax, wellFormed);
   if (bytes < 0) return "item_invalid";
   return bytes > limits.itemBytesMax ? "item_too_large" : undefined;
 }
@@ -94,11 +107,12 @@ export function validateItem(item: string, limits: StackLimits = defaultStackLim
 export function validateItems(
   items: readonly string[],
   limits: StackLimits = defaultStackLimits,
+  wellFormed = false,
 ): ErrorCode | undefined {
   if (items.length === 0) return "bad_command";
   if (items.length > limits.pushItemsMax) return "too_many_items";
   for (const item of items) {
-    const code = validateItem(item, limits);
+    const code = validateItem(item, limits, wellFormed);
     if (code !== undefined) return code;
   }
   return undefined;
@@ -107,27 +121,34 @@ export function validateItems(
 export function validateLabel(
   label: string,
   limits: StackLimits = defaultStackLimits,
+  wellFormed = false,
 ): ErrorCode | undefined {
   if (label.length > limits.labelBytesMax) return "label_too_large";
-  const bytes = utf8Length(label);
-  if (bytes <= 0) return "label_invalid";
+  if (label.length === 0) return "label_invalid";
+  const bytes = bytesBeyond(label, limits.labelBytesMax, wellFormed);
+  if (bytes < 0) return "label_invalid";
   return bytes > limits.labelBytesMax ? "label_too_large" : undefined;
 }
 
-export function validateKey(key: string, limits: StackLimits = defaultStackLimits): ErrorCode | undefined {
-  if (key.length > limits.keyBytesMax) return "key_invalid";
-  const bytes = utf8Length(key);
-  return bytes <= 0 || bytes > limits.keyBytesMax ? "key_invalid" : undefined;
+export function validateKey(
+  key: string,
+  limits: StackLimits = defaultStackLimits,
+  wellFormed = false,
+): ErrorCode | undefined {
+  if (key.length > limits.keyBytesMax || key.length === 0) return "key_invalid";
+  const bytes = bytesBeyond(key, limits.keyBytesMax, wellFormed);
+  return bytes < 0 || bytes > limits.keyBytesMax ? "key_invalid" : undefined;
 }
 
 function validateLabels(
   labels: readonly string[],
-  limits: StackLimits = defaultStackLimits,
+  limits: StackLimits,
+  wellFormed: boolean,
 ): ErrorCode | undefined {
   if (labels.length === 0) return "bad_command";
   if (labels.length > limits.labelsPerCommandMax) return "too_many_items";
   for (const label of labels) {
-    const code = validateLabel(label, limits);
+    const code = validateLabel(label, limits, wellFormed);
     if (code !== undefined) return code;
   }
   return undefined;
@@ -139,35 +160,38 @@ export function isStackId(id: number): boolean {
 
 /**
  * Checks a command without looking at state. The HTTP layer calls it before proposing so bad input never
- * reaches the log; the machine calls it again on apply so every replica decides the same.
+ * reaches the log; the machine calls it again on apply so every replica decides the same. `wellFormed`:
+ * the command's strings hold no lone surrogate (decodeCommand's are), which spares most UTF-8 scans
+ * and decides the same.
  */
 export function validateCommand(
   cmd: Command,
   limits: StackLimits = defaultStackLimits,
+  wellFormed = false,
 ): ErrorCode | undefined {
   if (!Number.isFinite(cmd.atMs) || cmd.atMs < 0) return "bad_command";
   if (cmd.key !== undefined) {
-    const code = validateKey(cmd.key, limits);
+    const code = validateKey(cmd.key, limits, wellFormed);
     if (code !== undefined) return code;
   }
   switch (cmd.type) {
     case "create":
-      return validateLabel(cmd.label, limits);
+      return validateLabel(cmd.label, limits, wellFormed);
     case "push":
-      return isStackId(cmd.id) ? validateItems(cmd.items, limits) : "bad_command";
+      return isStackId(cmd.id) ? validateItems(cmd.items, limits, wellFormed) : "bad_command";
     case "delete":
     case "pop":
     case "bpopId":
       return isStackId(cmd.id) ? undefined : "bad_command";
     case "lpush":
-      return validateLabel(cmd.label, limits) ?? validateItems(cmd.items, limits);
+      return validateLabel(cmd.label, limits, wellFormed) ?? validateItems(cmd.items, limits, wellFormed);
     case "lpop":
       if (cmd.count !== undefined && !(Number.isSafeInteger(cmd.count) && cmd.count >= 1))
         return "bad_command";
       if (cmd.count !== undefined && cmd.count > limits.popItemsMax) return "too_many_items";
-      return validateLabel(cmd.label, limits);
+      return validateLabel(cmd.label, limits, wellFormed);
     case "del":
     case "bpop":
-      return validateLabels(cmd.labels, limits);
+      return validateLabels(cmd.labels, limits, wellFormed);
   }
 }

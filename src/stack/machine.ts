@@ -1,5 +1,5 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
-import { decodeBatch, isBatch } from "./batch.js";
+import { batchBounds, isBatch } from "./batch.js";
 import { commandFingerprint, decodeCommand, encodesExactly, readOutcome, writeOutcome } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
@@ -124,21 +124,21 @@ export class StackMachine {
   /** Applies committed entry `index`, one command; it must be exactly appliedIndex + 1. Never throws on bad data. */
   apply(index: number, data: Uint8Array): Outcome {
     this.#advance(index);
-    return this.#applyCommand(data, undefined, 0);
+    return this.#applyCommand(data, 0, data.length, undefined, 0);
   }
 
   /**
    * Applies committed entry `index`, a single command or a batch (stack/batch.ts) whose commands run in
    * order, each with its own key and timestamp, as if each were an entry of its own. `each` gets every
-   * command's bytes and outcome right after that command ran, so a caller may look at the machine
-   * between two commands (the simulator does). A batch that cannot be read yields one bad_command.
-   * `proposed`: the entry's commands as this node proposed them (see ProposedCommands); ignored unless
-   * their count matches the entry's.
+   * command's outcome and where its bytes lie (`data[start, end)`) right after that command ran, so a
+   * caller may look at the machine between two commands (the simulator does). A batch that cannot be
+   * read yields one bad_command, over all of `data`. `proposed`: the entry's commands as this node
+   * proposed them (see ProposedCommands); ignored unless their count matches the entry's.
    */
   applyEntry(
     index: number,
     data: Uint8Array,
-    each: (command: Uint8Array, outcome: Outcome) => void,
+    each: (outcome: Outcome, data: Uint8Array, start: number, end: number) => void,
     proposed?: ProposedCommands,
   ): void {
     const own = proposed?.commands;
@@ -146,33 +146,46 @@ export class StackMachine {
     if (!isBatch(data)) {
       this.#advance(index);
       const single = own?.length === 1 ? own[0] : undefined;
-      each(data, this.#applyCommand(data, single, stamps?.[0] ?? 0));
+      each(this.#applyCommand(data, 0, data.length, single, stamps?.[0] ?? 0), data, 0, data.length);
       return;
     }
     this.#advance(index);
-    const commands = decodeBatch(data);
-    if (commands === undefined) {
-      each(data, fail("bad_command"));
+    const bounds = batchBounds(data);
+    if (bounds === undefined) {
+      each(fail("bad_command"), data, 0, data.length);
       return;
     }
-    const matches = own !== undefined && own.length === commands.length;
-    for (let i = 0; i < commands.length; i++) {
-      const command = commands[i] as Uint8Array;
-      each(command, this.#applyCommand(command, matches ? own[i] : undefined, stamps?.[i] ?? 0));
+    const count = bounds.length / 2;
+    const matches = own !== undefined && own.length === count;
+    for (let i = 0; i < count; i++) {
+      const start = bounds[2 * i] as number;
+      const end = bounds[2 * i + 1] as number;
+      const outcome = this.#applyCommand(data, start, end, matches ? own[i] : undefined, stamps?.[i] ?? 0);
+      each(outcome, data, start, end);
     }
   }
 
-  /** Runs the command encoded in `data`; `own` (stamped `stampMs`) instead of decoding it, if it encodes exactly. */
-  #applyCommand(data: Uint8Array, own: Command | undefined, stampMs: number): Outcome {
+  /**
+   * Runs the command encoded in `data[start, end)`; `own` (stamped `stampMs`) instead of decoding it, if
+   * it encodes exactly.
+   */
+  #applyCommand(
+    data: Uint8Array,
+    start: number,
+    end: number,
+    own: Command | undefined,
+    stampMs: number,
+  ): Outcome {
     const exact = own !== undefined && encodesExactly(own, stampMs, this.limits);
-    const cmd = exact ? own : decodeCommand(data);
+    const cmd = exact ? own : decodeCommand(data, start, end);
     if (cmd === undefined) return fail("bad_command");
     this.#tick(exact ? stampMs : cmd.atMs);
     this.#sessions.expire(this.#nowMs);
     if (cmd.key === undefined) return this.#execute(cmd, exact);
-    const keyCode = validateKey(cmd.key, this.limits);
+    // Well-formed: decoded, or validated by encodesExactly.
+    const keyCode = validateKey(cmd.key, this.limits, true);
     if (keyCode !== undefined) return fail(keyCode);
-    const fingerprint = commandFingerprint(data);
+    const fingerprint = commandFingerprint(data, start, end);
     const known = this.#sessions.get(cmd.key);
     if (known !== undefined && !this.#applyRetriesTwice) {
       const retry = known.fingerprint === fingerprint || known.fingerprint === anyFingerprint;
@@ -199,9 +212,12 @@ export class StackMachine {
     this.#stampMs = atMs;
   }
 
-  /** `validated`: validateCommand passed already (encodesExactly checks it). */
+  /**
+   * `validated`: validateCommand passed already (encodesExactly checks it); otherwise `cmd` was decoded,
+   * so its strings are well-formed.
+   */
   #execute(cmd: Command, validated: boolean): Outcome {
-    const code = validated ? undefined : validateCommand(cmd, this.limits);
+    const code = validated ? undefined : validateCommand(cmd, this.limits, true);
     if (code !== undefined) return fail(code);
     switch (cmd.type) {
       case "create": {

@@ -126,11 +126,13 @@ export class Wal {
         baseIndex: 0,
       };
       let sawHeader = false;
+      let segBase: LogPoint = { index: 0, term: 0 };
       const validEnd = scanSegment(buf, isLast, recordBytesMax, corrupt, (rec, offset) => {
         if (!sawHeader) {
           if (rec.type !== RecordType.header) throw corrupt(offset, "segment does not start with a header");
           sawHeader = true;
           const base = decodeHeader(buf, rec);
+          segBase = base;
           log ??= new EntryLog(base);
           seg.maxIndex = base.index;
           seg.baseIndex = base.index;
@@ -150,6 +152,13 @@ export class Wal {
             const ents = decodeEntries(buf, rec);
             const first = ents[0];
             if (first === undefined) return;
+            // A segment started for an overwrite below older segments' entries has the point it attaches
+            // to as its header. Compaction may have removed the segments holding the log up to that point
+            // but not a later one whose entries the overwrite replaced: replay then meets those first,
+            // and the log restarts at the header's point, as it stood when the overwrite was written.
+            if (first.index < current.firstIndex() && first.index === segBase.index + 1) {
+              current.reset(segBase);
+            }
             if (first.index < current.firstIndex() || first.index > current.lastIndex() + 1) {
               throw corrupt(
                 offset,

@@ -405,7 +405,7 @@ describe("the driver", () => {
     const replayed = new StackMachine();
     const outcomes: Outcome[] = [];
     for (const e of storage.saves.flatMap((s) => s.entries)) {
-      if (e.kind === "normal") replayed.applyEntry(e.index, e.data, (_c, o) => outcomes.push(o));
+      if (e.kind === "normal") replayed.applyEntry(e.index, e.data, (o) => outcomes.push(o));
       else replayed.applyNoop(e.index);
     }
     assert.deepEqual(

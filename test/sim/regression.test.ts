@@ -15,6 +15,8 @@ interface RegressionSeed {
    * with (a kind with weight 0 and no scheduled run changes no pick).
    */
   readonly disabledFaults?: readonly FaultKind[];
+  /** Clients instead of the seed's 2-5 (the sim's --clients); absent means the seed's own. */
+  readonly clients?: number;
   readonly note: string;
 }
 
@@ -25,7 +27,7 @@ const seeds = JSON.parse(
 
 test("every seed that ever failed passes now", { timeout: 60_000 }, async () => {
   assert.ok(seeds.length > 0);
-  for (const { seed, nodes, disk, membership, disabledFaults, note } of seeds) {
+  for (const { seed, nodes, disk, membership, disabledFaults, clients, note } of seeds) {
     assert.ok(isDiskMode(disk), `seed ${seed}: disk ${disk}`);
     const r = await runSimulation({
       seed,
@@ -33,6 +35,7 @@ test("every seed that ever failed passes now", { timeout: 60_000 }, async () => 
       diskMode: disk,
       membership: membership === true,
       ...(disabledFaults === undefined ? {} : { disabledFaults }),
+      ...(clients === undefined ? {} : { clients }),
     });
     assert.ok(r.ok, `seed ${seed} (${note}): ${r.violation?.message}`);
   }

@@ -19,7 +19,7 @@ const push = (label: string, item: string, key?: string): Command =>
 /** Applies `data` at the next index and returns every command's outcome, in order. */
 function applyEntry(m: StackMachine, data: Uint8Array): Outcome[] {
   const outcomes: Outcome[] = [];
-  m.applyEntry(m.appliedIndex + 1, data, (_command, outcome) => outcomes.push(outcome));
+  m.applyEntry(m.appliedIndex + 1, data, (outcome) => outcomes.push(outcome));
   return outcomes;
 }
 
@@ -146,7 +146,7 @@ describe("stack machine: batch entries", () => {
     const m = new StackMachine();
     const seen: Uint8Array[] = [];
     const data = encodeCommand(push("a", "x"));
-    m.applyEntry(1, data, (command) => seen.push(command));
+    m.applyEntry(1, data, (_outcome, bytes, start, end) => seen.push(bytes.subarray(start, end)));
     assert.deepEqual(seen, [data]);
     assert.equal(m.sizeOf("a"), 1);
   });

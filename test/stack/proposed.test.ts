@@ -79,7 +79,7 @@ function applied(
   proposed?: Parameters<StackMachine["applyEntry"]>[3],
 ) {
   const outcomes: Outcome[] = [];
-  m.applyEntry(index, data, (_c, o) => outcomes.push(o), proposed);
+  m.applyEntry(index, data, (o) => outcomes.push(o), proposed);
   return outcomes;
 }
 

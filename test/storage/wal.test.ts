@@ -212,6 +212,28 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     );
   });
 
+  test("an overwrite's segment replays after compaction removed the segments before an older stale one (sim seed 70)", async () => {
+    const opts = { segmentBytesMax: 150, compactKeepEntries: 0 };
+    const { disk, s } = await fresh(opts);
+    await s.save({ entries: ents(1, 10, 1) });
+    await s.save({ entries: ents(11, 20, 1) }); // rotates: a segment at 10 holding 11..20
+    const staleSegment = s.walSegments().at(-1);
+    await s.save({ entries: ents(6, 6, 2) }); // overwrites below that segment's start: a new one at 5
+    await s.save({ entries: ents(7, 30, 2) });
+    await s.createSnapshot(12, CONFIG, new TextEncoder().encode("state@12"));
+    await s.createSnapshot(16, CONFIG, new TextEncoder().encode("state@16"));
+    // Bound 12 (the older kept snapshot): the first segment (up to 10) goes, the stale one (up to 20) stays
+    // and now leads the replay.
+    await s.compact(16);
+    assert.equal(s.walSegments()[0], staleSegment);
+    const r = await reopen(disk, opts);
+    assert.deepEqual(
+      r.entries(17, 31, 1e9).map((e) => `${e.term}:${text(e)}`),
+      ents(17, 30, 2).map((e) => `2:${text(e)}`),
+    );
+    assert.equal(r.term(16), 2);
+  });
+
   test("a crash during a save (torn write, maybe mid-rotation) recovers every acknowledged batch", async () => {
     for (let seed = 1; seed <= 200; seed++) {
       const rng = seededRng(seed);
