@@ -88,7 +88,9 @@ describe("BatchEncoder", () => {
       fc.property(fc.array(fc.array(command, { minLength: 1, maxLength: 12 }), { maxLength: 3 }), (runs) => {
         for (const commands of runs) {
           const encoded = commands.map((c, i) => encodeCommandAt(c, 1_000 + i));
-          commands.forEach((c, i) => assert.equal(encoder.add(c, 1_000 + i, Infinity), encoded[i]!.length));
+          for (const [i, c] of commands.entries()) {
+            assert.equal(encoder.add(c, 1_000 + i, Infinity), encoded[i]!.length);
+          }
           assert.equal(encoder.count, commands.length);
           assert.equal(
             encoder.commandBytes,
