@@ -59,6 +59,8 @@ export class ProposalBatch {
   private stamps: number[] = [];
   private replies: Reply<Outcome>[] = [];
   private startedMs = 0;
+  /** The wall-clock stamp of every command of the batch (see `add`). */
+  private stampMs = 0;
 
   constructor(private readonly limits: BatchLimits) {}
 
@@ -75,15 +77,18 @@ export class ProposalBatch {
   }
 
   /**
-   * Adds `cmd`, encoded with timestamp `stampMs`, unless its bytes would take a non-empty batch past
-   * batchBytesMax: then false, and the batch is unchanged (an empty batch takes any one command).
+   * Adds `cmd`, stamped with the leader's wall clock as read for the batch's first command, unless its
+   * bytes would take a non-empty batch past batchBytesMax: then false, and the batch is unchanged (an
+   * empty batch takes any one command). The commands of one batch were gathered in one turn: one
+   * reading of each clock serves them all (a reading per command was a visible cost under pipelines).
    */
-  add(cmd: Command, stampMs: number, reply: Reply<Outcome>, clock: Pick<Clock, "now">): boolean {
-    if (this.encoder.add(cmd, stampMs, this.limits.batchBytesMax) < 0) return false;
-    // Read once per batch: a clock call per command was a visible cost under pipelined writes.
-    if (this.encoder.count === 1) this.startedMs = clock.now();
+  add(cmd: Command, reply: Reply<Outcome>, clock: Pick<Clock, "now" | "wallMs">): boolean {
+    const first = this.encoder.count === 0;
+    if (first) this.stampMs = clock.wallMs();
+    if (this.encoder.add(cmd, this.stampMs, this.limits.batchBytesMax) < 0) return false;
+    if (first) this.startedMs = clock.now();
     this.proposed.push(cmd);
-    this.stamps.push(stampMs);
+    this.stamps.push(this.stampMs);
     this.replies.push(reply);
     return true;
   }

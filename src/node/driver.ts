@@ -182,11 +182,10 @@ export class Driver {
       return;
     }
     // Stamped while encoding: a spread copy of the command costs microseconds per write (stack/command.ts).
-    const stampMs = this.clock.wallMs();
-    if (!this.batch.add(cmd, stampMs, reply, this.clock)) {
+    if (!this.batch.add(cmd, reply, this.clock)) {
       this.proposeBatch();
       // A command larger than a batch goes alone (it fits an append: start.ts asserts proposalBytesMax).
-      if (!this.batch.add(cmd, stampMs, reply, this.clock))
+      if (!this.batch.add(cmd, reply, this.clock))
         throw new Error("driver: an empty batch refused a command");
     }
     if (this.batch.full) this.proposeBatch();
