@@ -119,6 +119,39 @@ export class Writer {
     this.bytes(utf8Encoder.encode(s));
   }
 
+  /** Drops the bytes written after the first `length` (a write that is taken back). */
+  truncate(length: number): void {
+    if (!(length >= 0 && length <= this.pos)) throw new RangeError(`truncate to ${length} of ${this.pos}`);
+    this.pos = length;
+  }
+
+  /**
+   * Starts a length-prefixed run written in place (no buffer of its own): returns where it starts, for
+   * `endPrefixed`. A one-byte length is reserved; a longer one moves the run's bytes once.
+   */
+  beginPrefixed(): number {
+    this.u8(0);
+    return this.pos - 1;
+  }
+
+  /** Ends the run begun at `start`: writes its length before it (as `bytes` would) and returns that length. */
+  endPrefixed(start: number): number {
+    const length = this.pos - start - 1;
+    if (length < 0x80) {
+      this.buf[start] = length;
+      return length;
+    }
+    let prefixBytes = 1;
+    for (let v = length; v >= 0x80; v = Math.floor(v / 0x80)) prefixBytes++;
+    const end = this.pos;
+    this.ensure(prefixBytes - 1);
+    this.buf.copyWithin(start + prefixBytes, start + 1, end);
+    this.pos = start;
+    this.varint(length);
+    this.pos = end + prefixBytes - 1;
+    return length;
+  }
+
   /** The written bytes copied into an exact-size buffer, so a long-lived value wastes no capacity. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);

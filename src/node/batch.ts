@@ -7,17 +7,17 @@ import {
   type Role,
 } from "../raft/index.js";
 import {
+  BatchEncoder,
   type BatchLimits,
   batchEntryBytesMax,
   type Command,
-  encodeBatch,
   type Outcome,
   type ProposedCommands,
   type StackMachine,
 } from "../stack/index.js";
 import { NodeError } from "./errors.js";
 import type { NodeMetrics } from "./metrics.js";
-import type { DriverHooks, Reply } from "./ports.js";
+import type { Clock, DriverHooks, Reply } from "./ports.js";
 
 /**
  * Throws RangeError unless a full batch under `limits` fits the core's limits: one append
@@ -51,38 +51,46 @@ export interface TakenBatch {
 
 /**
  * The leader's proposals gathered in one turn, before the Ready loop proposes them as one entry. Bounded
- * by `limits`: `fits` tells the driver when to propose what it has before gathering more.
+ * by `limits`: a refused `add` or `full` tells the driver to propose what it has before gathering more.
  */
 export class ProposalBatch {
-  private commands: Uint8Array[] = [];
+  private readonly encoder = new BatchEncoder();
   private proposed: Command[] = [];
   private stamps: number[] = [];
   private replies: Reply<Outcome>[] = [];
-  private bytes = 0;
   private startedMs = 0;
+  /** The wall-clock stamp of every command of the batch (see `add`). */
+  private stampMs = 0;
 
   constructor(private readonly limits: BatchLimits) {}
 
   get size(): number {
-    return this.commands.length;
+    return this.encoder.count;
   }
 
-  /** Whether a command of `bytes` may join the batch (an empty batch takes any one command). */
-  fits(bytes: number): boolean {
-    const n = this.commands.length;
+  /** Proposed at once: no further command may join (commandsPerBatchMax, or one command over batchBytesMax). */
+  get full(): boolean {
+    const n = this.encoder.count;
     return (
-      n === 0 || (n < this.limits.commandsPerBatchMax && this.bytes + bytes <= this.limits.batchBytesMax)
+      n > 0 && (n >= this.limits.commandsPerBatchMax || this.encoder.commandBytes > this.limits.batchBytesMax)
     );
   }
 
-  /** `command` is `cmd` encoded with timestamp `stampMs`. */
-  add(command: Uint8Array, cmd: Command, stampMs: number, reply: Reply<Outcome>, nowMs: number): void {
-    if (this.commands.length === 0) this.startedMs = nowMs;
-    this.commands.push(command);
+  /**
+   * Adds `cmd`, stamped with the leader's wall clock as read for the batch's first command, unless its
+   * bytes would take a non-empty batch past batchBytesMax: then false, and the batch is unchanged (an
+   * empty batch takes any one command). The commands of one batch were gathered in one turn: one
+   * reading of each clock serves them all (a reading per command was a visible cost under pipelines).
+   */
+  add(cmd: Command, reply: Reply<Outcome>, clock: Pick<Clock, "now" | "wallMs">): boolean {
+    const first = this.encoder.count === 0;
+    if (first) this.stampMs = clock.wallMs();
+    if (this.encoder.add(cmd, this.stampMs, this.limits.batchBytesMax) < 0) return false;
+    if (first) this.startedMs = clock.now();
     this.proposed.push(cmd);
-    this.stamps.push(stampMs);
+    this.stamps.push(this.stampMs);
     this.replies.push(reply);
-    this.bytes += command.length;
+    return true;
   }
 
   /**
@@ -90,14 +98,12 @@ export class ProposalBatch {
    * (as before batches), several as a batch entry. Undefined if nothing was gathered.
    */
   take(): TakenBatch | undefined {
-    const { commands, proposed, stamps, replies, startedMs } = this;
-    if (commands.length === 0) return undefined;
-    this.commands = [];
+    if (this.encoder.count === 0) return undefined;
+    const { proposed, stamps, replies, startedMs } = this;
     this.proposed = [];
     this.stamps = [];
     this.replies = [];
-    this.bytes = 0;
-    const data = commands.length === 1 ? commands[0]! : encodeBatch(commands);
+    const data = this.encoder.take();
     return { data, proposed: { commands: proposed, stamps }, replies, startedMs };
   }
 
@@ -107,7 +113,7 @@ export class ProposalBatch {
    * no answer. Nothing was proposed, so a refusal (busy) is the truth and a retry is safe.
    */
   refuseStale(startedBeforeMs: number, leader: NodeId, metrics: NodeMetrics | undefined): void {
-    const n = this.commands.length;
+    const n = this.encoder.count;
     if (n === 0 || this.startedMs > startedBeforeMs) return;
     metrics?.proposalsRefused.inc({ code: "busy" }, n);
     this.rejectAll(

@@ -10,7 +10,7 @@ import {
   type Role,
   type Snapshot,
 } from "../raft/index.js";
-import { type Command, encodeCommandAt, type Outcome, StackMachine } from "../stack/index.js";
+import { type Command, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
 import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
 import { ConfChanges, confChangeRefusal, mostCaughtUpVoter } from "./conf-changes.js";
@@ -182,12 +182,13 @@ export class Driver {
       return;
     }
     // Stamped while encoding: a spread copy of the command costs microseconds per write (stack/command.ts).
-    const stampMs = this.clock.wallMs();
-    const data = encodeCommandAt(cmd, stampMs);
-    if (!this.batch.fits(data.length)) this.proposeBatch();
-    // A command larger than a batch goes alone (it fits an append: start.ts asserts proposalBytesMax).
-    this.batch.add(data, cmd, stampMs, reply, this.clock.now());
-    if (!this.batch.fits(0)) this.proposeBatch();
+    if (!this.batch.add(cmd, reply, this.clock)) {
+      this.proposeBatch();
+      // A command larger than a batch goes alone (it fits an append: start.ts asserts proposalBytesMax).
+      if (!this.batch.add(cmd, reply, this.clock))
+        throw new Error("driver: an empty batch refused a command");
+    }
+    if (this.batch.full) this.proposeBatch();
     this.afterInput();
   }
 

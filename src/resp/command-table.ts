@@ -35,6 +35,9 @@ const otherTypes = new Set(otherTypeCommands);
 
 /** The spec of `name` (any case), or the reply for a command that has none. */
 export function lookup(name: string): CommandSpec | Reply {
+  // Clients send names in upper case: found as is, the name is not copied into upper case.
+  const exact = byName.get(name);
+  if (exact !== undefined) return exact;
   const upper = name.toUpperCase();
   const found = byName.get(upper);
   if (found !== undefined) return found;

@@ -1,5 +1,5 @@
 import type { AccessControl, ClientGuard, StackService } from "../server/index.js";
-import type { Operation, Outcome, StackMachine } from "../stack/index.js";
+import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import type { LeaderHint } from "./errors.js";
 import type { Protocol, Reply } from "./reply.js";
 
@@ -50,7 +50,8 @@ export type Prepared =
   | { readonly kind: "read"; readonly exec: (m: StackMachine) => Reply }
   | {
       readonly kind: "write";
-      readonly op: Operation;
+      /** Stamped UNSTAMPED: the leader's driver stamps its own clock on every command it proposes. */
+      readonly op: Command;
       readonly answer: (o: Outcome) => Reply;
       /** From the ONCE prefix. */
       readonly key?: string;
@@ -76,6 +77,13 @@ export interface CommandSpec {
   /** `args[0]` is the command name; arity is checked before. */
   prepare(args: readonly string[], ctx: CommandContext): Prepared;
 }
+
+/**
+ * The timestamp a write carries until the leader proposes it (Driver.propose stamps every command with
+ * its clock). A placeholder in the literal, not a property added later: adding one to every pipelined
+ * write cost an allocation and a shape change each.
+ */
+export const UNSTAMPED = 0;
 
 export const replied = (reply: Reply | Promise<Reply>): Prepared => ({ kind: "reply", reply });
 

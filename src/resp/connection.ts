@@ -4,7 +4,6 @@ import type { BlockingPops } from "../server/index.js";
 import {
   type Command,
   commandOf,
-  type Operation,
   type Outcome,
   type StackMachine,
   validateCommand,
@@ -13,7 +12,7 @@ import {
 import { accessRefusal } from "./access.js";
 import { lookup, ONCE } from "./command-table.js";
 import type { CommandContext, Prepared, Session, Shared } from "./command-types.js";
-import { replied } from "./command-types.js";
+import { replied, UNSTAMPED } from "./command-types.js";
 import { serviceFailure, stackFailure, wrongArity } from "./errors.js";
 import type { RespLimits } from "./limits.js";
 import { type Request, RespParser, RespProtocolError } from "./parser.js";
@@ -157,8 +156,8 @@ export class RespConnection {
     }
     const args = r.args;
     const name = args[0] as string;
-    if (name.toUpperCase() === ONCE.name) return this.prepareOnce(args);
     const spec = lookup(name);
+    if (spec === ONCE) return this.prepareOnce(args);
     if (!("prepare" in spec)) return replied(spec);
     const arityOk = spec.arity >= 0 ? args.length === spec.arity : args.length >= -spec.arity;
     if (!arityOk) return replied(wrongArity(name));
@@ -298,11 +297,11 @@ export class RespConnection {
       );
   }
 
-  /** A command with the leader's clock to be and the ONCE key, or the reply refusing it. */
-  private command(op: Operation, key: string | undefined): Command | Reply {
-    const cmd = commandOf(op, Date.now(), key);
-    const invalid = validateCommand(cmd);
-    return invalid === undefined ? cmd : stackFailure(invalid);
+  /** `cmd` with the ONCE key if there is one, or the reply refusing it. */
+  private command(cmd: Command, key: string | undefined): Command | Reply {
+    const keyed = key === undefined ? cmd : commandOf(cmd, cmd.atMs, key);
+    const invalid = validateCommand(keyed);
+    return invalid === undefined ? keyed : stackFailure(invalid);
   }
 
   private write(p: Extract<Prepared, { kind: "write" }>, proto: Protocol): void {
@@ -319,7 +318,7 @@ export class RespConnection {
 
   private block(p: Extract<Prepared, { kind: "block" }>, proto: Protocol): void {
     const slot = this.slot(false);
-    const cmd = this.command({ type: "bpop", labels: p.labels }, p.key);
+    const cmd = this.command({ type: "bpop", labels: p.labels, atMs: UNSTAMPED }, p.key);
     if ("t" in cmd) {
       this.fill(slot, cmd, proto);
       return;

@@ -1,6 +1,6 @@
 // The list commands a stack can serve, keyed by stack label: LPUSH/LPOP/BLPOP write, the rest read.
 import type { Outcome, StackMachine } from "../stack/index.js";
-import { type CommandSpec, type Prepared, parseInteger, replied } from "./command-types.js";
+import { type CommandSpec, type Prepared, parseInteger, replied, UNSTAMPED } from "./command-types.js";
 import { notInteger, stackFailure, syntaxError } from "./errors.js";
 import { globMatcher } from "./glob.js";
 import { array, bulk, bulks, error, int, NIL, NIL_ARRAY, type Reply, simple } from "./reply.js";
@@ -55,7 +55,7 @@ function keyspace(
 
 const del: CommandSpec["prepare"] = (args) => ({
   kind: "write",
-  op: { type: "del", labels: args.slice(1) },
+  op: { type: "del", labels: args.slice(1), atMs: UNSTAMPED },
   answer: deletedAnswer,
 });
 
@@ -115,7 +115,7 @@ export const stackCommands: readonly CommandSpec[] = [
     "Push items onto a stack (created if absent); returns its size",
     (args) => ({
       kind: "write",
-      op: { type: "lpush", label: args[1] as string, items: args.slice(2) },
+      op: { type: "lpush", label: args[1] as string, items: args.slice(2), atMs: UNSTAMPED },
       answer: pushedAnswer,
     }),
   ),
@@ -124,7 +124,7 @@ export const stackCommands: readonly CommandSpec[] = [
     if (args.length === 2) {
       return {
         kind: "write",
-        op: { type: "lpop", label },
+        op: { type: "lpop", label, atMs: UNSTAMPED },
         answer: poppedAnswer,
       };
     }
@@ -136,7 +136,7 @@ export const stackCommands: readonly CommandSpec[] = [
     if (count === 0) return read((m) => ((m.sizeOf(label) ?? 0) > 0 ? array([]) : NIL_ARRAY));
     return {
       kind: "write",
-      op: { type: "lpop", label, count },
+      op: { type: "lpop", label, count, atMs: UNSTAMPED },
       answer: (o) =>
         outcomeReply(o, (ok) => (ok.kind === "poppedItems" ? bulks(ok.items) : NIL_ARRAY), NIL_ARRAY),
     };

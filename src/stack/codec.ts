@@ -23,9 +23,9 @@ const SCRATCH_BYTES = 4096;
 /** Capacity above which the scratch writer is replaced after use instead of kept. */
 const SCRATCH_BYTES_MAX = 64 * 1024;
 /**
- * Commands are encoded into this reused writer and copied out exactly (finish): a fresh Writer per
- * command was 2-3 % of the leader's CPU under pipelined writes, plus garbage. Encoding is synchronous,
- * so one writer serves every call.
+ * encodeCommandAt encodes into this reused writer and copies the bytes out exactly (finish): a fresh
+ * Writer per command is garbage. Encoding is synchronous, so one writer serves every call. (The
+ * leader's proposals are written straight into their batch: BatchEncoder.)
  */
 let scratch = new Writer(SCRATCH_BYTES);
 
@@ -45,6 +45,15 @@ export function encodeCommand(cmd: Command): Uint8Array {
 export function encodeCommandAt(cmd: Command, atMs: number): Uint8Array {
   const w = scratch;
   w.reset();
+  writeCommand(w, cmd, atMs);
+  const out = w.finish();
+  // A huge command grew the scratch buffer: let that memory go rather than hold it for good.
+  if (w.capacity > SCRATCH_BYTES_MAX) scratch = new Writer(SCRATCH_BYTES);
+  return out;
+}
+
+/** Writes `cmd` stamped `atMs` (the layout of encodeCommand) at the writer's end. */
+export function writeCommand(w: Writer, cmd: Command, atMs: number): void {
   w.u8(commandVersion);
   w.u8(opCodes[cmd.type]);
   w.f64(atMs);
@@ -84,10 +93,6 @@ export function encodeCommandAt(cmd: Command, atMs: number): Uint8Array {
       writeStrings(w, cmd.labels);
       break;
   }
-  const out = w.finish();
-  // A huge command grew the scratch buffer: let that memory go rather than hold it for good.
-  if (w.capacity > SCRATCH_BYTES_MAX) scratch = new Writer(SCRATCH_BYTES);
-  return out;
 }
 
 function writeStrings(w: Writer, list: readonly string[]): void {

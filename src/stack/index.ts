@@ -1,4 +1,5 @@
 export {
+  BatchEncoder,
   type BatchLimits,
   batchEntryBytesMax,
   decodeBatch,

@@ -157,6 +157,26 @@ describe("shared binary codec", () => {
     );
   });
 
+  test("a prefixed run written in place equals bytes(run), at every length-prefix size; truncate takes writes back", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 20_000 }), fc.uint8Array({ maxLength: 40 }), (run, before) => {
+        const want = new Writer(8);
+        want.raw(before);
+        want.bytes(run);
+        const w = new Writer(8);
+        w.raw(before);
+        const start = w.beginPrefixed();
+        w.raw(run);
+        assert.equal(w.endPrefixed(start), run.length);
+        assert.deepEqual([...w.finishView()], [...want.finishView()]);
+        w.truncate(before.length);
+        assert.deepEqual([...w.finishView()], [...before]);
+      }),
+      { numRuns: 60 },
+    );
+    assert.throws(() => new Writer(8).truncate(1), RangeError);
+  });
+
   test("finish copies to an exact size; finishView shares the buffer", () => {
     const target = new Uint8Array(16);
     const w = new Writer(target);

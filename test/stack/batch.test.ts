@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import {
+  BatchEncoder,
   batchEntryBytesMax,
   type Command,
   decodeBatch,
   encodeBatch,
   encodeCommand,
+  encodeCommandAt,
   isBatch,
   type Outcome,
   StackMachine,
@@ -62,6 +65,61 @@ describe("batch codec", () => {
     // One command of all the bytes: its length varint is longer.
     const big = encodeBatch([new Uint8Array(limits.batchBytesMax).fill(1)]);
     assert.ok(big.length <= batchEntryBytesMax(limits));
+  });
+});
+
+describe("BatchEncoder", () => {
+  const command: fc.Arbitrary<Command> = fc.record(
+    {
+      type: fc.constant("lpush" as const),
+      label: fc.string({ minLength: 1, maxLength: 20 }),
+      // Up to 3 items of up to 9,000 chars: encodings past 127 and 16,383 bytes take longer length prefixes.
+      items: fc.array(fc.string({ maxLength: 9_000 }), { minLength: 1, maxLength: 3 }),
+      key: fc.string({ minLength: 1, maxLength: 8 }),
+      atMs: fc.constant(0),
+    },
+    { requiredKeys: ["type", "label", "items", "atMs"] },
+  );
+
+  test("gives encodeBatch's bytes for two or more commands, the command itself for one, and is reusable", () => {
+    const encoder = new BatchEncoder();
+    assert.throws(() => encoder.take(), /no command/);
+    fc.assert(
+      fc.property(fc.array(fc.array(command, { minLength: 1, maxLength: 12 }), { maxLength: 3 }), (runs) => {
+        for (const commands of runs) {
+          const encoded = commands.map((c, i) => encodeCommandAt(c, 1_000 + i));
+          for (const [i, c] of commands.entries()) {
+            assert.equal(encoder.add(c, 1_000 + i, Infinity), encoded[i]!.length);
+          }
+          assert.equal(encoder.count, commands.length);
+          assert.equal(
+            encoder.commandBytes,
+            encoded.reduce((n, c) => n + c.length, 0),
+          );
+          const want = encoded.length === 1 ? encoded[0]! : encodeBatch(encoded);
+          assert.deepEqual([...encoder.take()], [...want]);
+          assert.equal(encoder.count, 0);
+          assert.equal(encoder.commandBytes, 0);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test("a command past commandBytesMax is refused and leaves the batch unchanged; an empty batch takes any", () => {
+    const encoder = new BatchEncoder();
+    const small = push("s", "x");
+    const big = push("s", "y".repeat(300));
+    const smallBytes = encodeCommandAt(small, 5).length;
+    assert.equal(encoder.add(big, 5, 10), encodeCommandAt(big, 5).length, "alone, over the limit");
+    assert.equal(encoder.add(small, 5, 10), -1);
+    assert.equal(encoder.count, 1);
+    assert.deepEqual([...encoder.take()], [...encodeCommandAt(big, 5)]);
+    assert.equal(encoder.add(small, 5, 2 * smallBytes), smallBytes);
+    assert.equal(encoder.add(big, 5, 2 * smallBytes), -1);
+    assert.equal(encoder.add(small, 5, 2 * smallBytes), smallBytes);
+    const encoded = encodeCommandAt(small, 5);
+    assert.deepEqual([...encoder.take()], [...encodeBatch([encoded, encoded])]);
   });
 });
 
