@@ -1,6 +1,11 @@
 import { checkSafeUint, putF64, putU32, putU64 } from "./fixed.js";
 import { plain, SHORT_CHARS_MAX, utf8Encoder } from "./text.js";
 
+/** String.prototype.isWellFormed (ES2024, in Node 20): no lone surrogate. Not in the ES2022 lib we compile against. */
+interface WellFormedCheck {
+  isWellFormed(): boolean;
+}
+
 /** A varint of a safe integer (below 2^53) takes at most 8 bytes of 7 bits. */
 export const VARINT_BYTES_MAX = 8;
 
@@ -12,6 +17,8 @@ export const VARINT_BYTES_MAX = 8;
 export class Writer {
   private buf: Uint8Array;
   private pos = 0;
+  /** A string written since the last reset held a lone surrogate (written as U+FFFD: not read back as it was). */
+  private lossy = false;
 
   /** `initial` is a starting capacity in bytes, or a buffer to fill (it is replaced if outgrown). */
   constructor(initial: number | Uint8Array = 64) {
@@ -28,6 +35,12 @@ export class Writer {
   /** Starts over, keeping the buffer: a scratch writer reused for short-lived encodings. */
   reset(): void {
     this.pos = 0;
+    this.lossy = false;
+  }
+
+  /** Every string written since the last reset reads back as it was (none held a lone surrogate). */
+  get lossless(): boolean {
+    return !this.lossy;
   }
 
   /** Bytes written so far: the offset of the next byte. */
@@ -116,6 +129,7 @@ export class Writer {
         return;
       }
     }
+    if (!(s as string & WellFormedCheck).isWellFormed()) this.lossy = true;
     this.bytes(utf8Encoder.encode(s));
   }
 

@@ -103,8 +103,9 @@ export class ProposalBatch {
     this.proposed = [];
     this.stamps = [];
     this.replies = [];
+    const wellFormed = this.encoder.wellFormed;
     const data = this.encoder.take();
-    return { data, proposed: { commands: proposed, stamps }, replies, startedMs };
+    return { data, proposed: { commands: proposed, stamps, wellFormed }, replies, startedMs };
   }
 
   /**

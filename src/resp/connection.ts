@@ -4,6 +4,7 @@ import type { BlockingPops } from "../server/index.js";
 import {
   type Command,
   commandOf,
+  defaultStackLimits,
   type Outcome,
   type StackMachine,
   validateCommand,
@@ -300,7 +301,8 @@ export class RespConnection {
   /** `cmd` with the ONCE key if there is one, or the reply refusing it. */
   private command(cmd: Command, key: string | undefined): Command | Reply {
     const keyed = key === undefined ? cmd : commandOf(cmd, cmd.atMs, key);
-    const invalid = validateCommand(keyed);
+    // Well-formed: every argument was decoded from bytes (the parser's strings hold no lone surrogate).
+    const invalid = validateCommand(keyed, defaultStackLimits, true);
     return invalid === undefined ? keyed : stackFailure(invalid);
   }
 

@@ -86,6 +86,15 @@ export class BatchEncoder {
   }
 
   /**
+   * Every string of the commands added since the last take reads back as it was (no lone surrogate), so
+   * their validation may skip the UTF-8 scan (validateCommand's `wellFormed`). A refused command may
+   * leave it false: that only costs the scan.
+   */
+  get wellFormed(): boolean {
+    return this.#body.lossless;
+  }
+
+  /**
    * Encodes `cmd` stamped `atMs` after the commands already added and returns its encoded length. If it
    * would take a non-empty batch past `commandBytesMax`, the batch is left as it was and -1 returned
    * (an empty batch takes any one command).

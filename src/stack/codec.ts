@@ -150,14 +150,15 @@ function readLabel(r: Reader, data: Uint8Array): string {
  * True if `cmd` stamped `atMs` decodes back to itself: decodeCommand(encodeCommandAt(cmd, atMs)) has the same
  * type, fields and timestamp. Encoding is lossy outside what validateCommand accepts (a lone surrogate
  * becomes U+FFFD; unknown types and bad numbers do not round-trip) and for timestamps the decoder refuses,
- * so a command passing these checks may be applied as is by the node that encoded it.
+ * so a command passing these checks may be applied as is by the node that encoded it. `wellFormed`: the
+ * caller knows no string of `cmd` holds a lone surrogate (see validateCommand).
  */
-export function encodesExactly(cmd: Command, atMs: number, limits: StackLimits): boolean {
+export function encodesExactly(cmd: Command, atMs: number, limits: StackLimits, wellFormed = false): boolean {
   return (
     atMs >= 0 &&
     atMs <= Number.MAX_VALUE &&
     Object.hasOwn(opCodes, cmd.type) &&
-    validateCommand(cmd, limits) === undefined
+    validateCommand(cmd, limits, wellFormed) === undefined
   );
 }
 

@@ -34,6 +34,11 @@ export interface StackMachineOptions {
 export interface ProposedCommands {
   readonly commands: readonly Command[];
   readonly stamps: readonly number[];
+  /**
+   * Every string of the commands is well-formed (no lone surrogate; BatchEncoder.wellFormed), so their
+   * validation skips the UTF-8 scan. Absent: not known, every string is scanned.
+   */
+  readonly wellFormed?: boolean;
 }
 
 interface Stack {
@@ -143,10 +148,12 @@ export class StackMachine {
   ): void {
     const own = proposed?.commands;
     const stamps = proposed?.stamps;
+    const wellFormed = proposed?.wellFormed === true;
     if (!isBatch(data)) {
       this.#advance(index);
       const single = own?.length === 1 ? own[0] : undefined;
-      each(this.#applyCommand(data, 0, data.length, single, stamps?.[0] ?? 0), data, 0, data.length);
+      const outcome = this.#applyCommand(data, 0, data.length, single, stamps?.[0] ?? 0, wellFormed);
+      each(outcome, data, 0, data.length);
       return;
     }
     this.#advance(index);
@@ -160,14 +167,15 @@ export class StackMachine {
     for (let i = 0; i < count; i++) {
       const start = bounds[2 * i] as number;
       const end = bounds[2 * i + 1] as number;
-      const outcome = this.#applyCommand(data, start, end, matches ? own[i] : undefined, stamps?.[i] ?? 0);
+      const mine = matches ? own[i] : undefined;
+      const outcome = this.#applyCommand(data, start, end, mine, stamps?.[i] ?? 0, wellFormed);
       each(outcome, data, start, end);
     }
   }
 
   /**
    * Runs the command encoded in `data[start, end)`; `own` (stamped `stampMs`) instead of decoding it, if
-   * it encodes exactly.
+   * it encodes exactly. `wellFormed`: own's strings hold no lone surrogate (ProposedCommands).
    */
   #applyCommand(
     data: Uint8Array,
@@ -175,8 +183,9 @@ export class StackMachine {
     end: number,
     own: Command | undefined,
     stampMs: number,
+    wellFormed = false,
   ): Outcome {
-    const exact = own !== undefined && encodesExactly(own, stampMs, this.limits);
+    const exact = own !== undefined && encodesExactly(own, stampMs, this.limits, wellFormed);
     const cmd = exact ? own : decodeCommand(data, start, end);
     if (cmd === undefined) return fail("bad_command");
     this.#tick(exact ? stampMs : cmd.atMs);

@@ -177,6 +177,20 @@ describe("shared binary codec", () => {
     assert.throws(() => new Writer(8).truncate(1), RangeError);
   });
 
+  test("lossless: false once a string with a lone surrogate was written, until reset", () => {
+    const w = new Writer(8);
+    for (const s of ["abc", "é€😀", "x".repeat(300), "\ufeff"]) w.str(s);
+    assert.equal(w.lossless, true);
+    w.str("a\ud800");
+    assert.equal(w.lossless, false);
+    w.str("b");
+    assert.equal(w.lossless, false);
+    w.reset();
+    assert.equal(w.lossless, true);
+    w.str("\udc00".repeat(200));
+    assert.equal(w.lossless, false);
+  });
+
   test("finish copies to an exact size; finishView shares the buffer", () => {
     const target = new Uint8Array(16);
     const w = new Writer(target);

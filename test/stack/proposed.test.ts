@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+  BatchEncoder,
   type Command,
   decodeCommand,
   defaultStackLimits,
@@ -62,14 +63,21 @@ const proposal = fc
     stampMs,
   }));
 
-/** The entry's data as the driver builds it, or undefined if a command cannot be encoded at all. */
-function entryOf(proposals: readonly { cmd: Command; stampMs: number }[]): Uint8Array | undefined {
+/**
+ * The entry's data as the driver builds it (BatchEncoder) and whether its strings are well-formed, or
+ * undefined if a command cannot be encoded at all.
+ */
+function entryOf(
+  proposals: readonly { cmd: Command; stampMs: number }[],
+): { data: Uint8Array; wellFormed: boolean } | undefined {
+  const encoder = new BatchEncoder();
   try {
-    const encoded = proposals.map((p) => encodeCommandAt(p.cmd, p.stampMs));
-    return encoded.length === 1 ? encoded[0] : encodeBatch(encoded);
+    for (const p of proposals) encoder.add(p.cmd, p.stampMs, Number.POSITIVE_INFINITY);
   } catch {
     return undefined; // the driver's propose throws too: nothing reaches the log
   }
+  const wellFormed = encoder.wellFormed;
+  return { data: encoder.take(), wellFormed };
 }
 
 function applied(
@@ -88,6 +96,8 @@ describe("the leader's proposed commands against its decoded entry", () => {
     timeout: 120_000,
   }, () => {
     let used = 0;
+    let wellFormedEntries = 0;
+    let lossyEntries = 0;
     fc.assert(
       fc.property(
         fc.array(fc.array(proposal, { minLength: 1, maxLength: 4 }), { maxLength: 40 }),
@@ -96,13 +106,17 @@ describe("the leader's proposed commands against its decoded entry", () => {
           const leader = new StackMachine({ limits });
           let index = 0;
           for (const proposals of entries) {
-            const data = entryOf(proposals);
-            if (data === undefined) continue;
+            const entry = entryOf(proposals);
+            if (entry === undefined) continue;
+            const { data, wellFormed } = entry;
             index++;
             const proposed = {
               commands: proposals.map((p) => p.cmd),
               stamps: proposals.map((p) => p.stampMs),
+              wellFormed,
             };
+            if (wellFormed) wellFormedEntries++;
+            else lossyEntries++;
             const expected = applied(follower, index, data);
             assert.deepEqual(applied(leader, index, data, proposed), expected, `entry ${index}`);
             assert.deepEqual(leader.snapshot(), follower.snapshot(), `state after entry ${index}`);
@@ -113,6 +127,8 @@ describe("the leader's proposed commands against its decoded entry", () => {
       { numRuns: 400 },
     );
     assert.ok(used > 1000, `only ${used} commands applied`);
+    // Both kinds of entries, as the encoder tells them apart, were applied the leader's way.
+    assert.ok(wellFormedEntries > 100 && lossyEntries > 100, `${wellFormedEntries} / ${lossyEntries}`);
   });
 
   test("proposed commands of another count than the entry's are ignored (the bytes decide)", () => {
