@@ -56,7 +56,6 @@ export interface TakenBatch {
 export class ProposalBatch {
   private readonly encoder = new BatchEncoder();
   private proposed: Command[] = [];
-  private stamps: number[] = [];
   private replies: Reply<Outcome>[] = [];
   private startedMs = 0;
   /** The wall-clock stamp of every command of the batch (see `add`). */
@@ -88,7 +87,6 @@ export class ProposalBatch {
     if (this.encoder.add(cmd, this.stampMs, this.limits.batchBytesMax) < 0) return false;
     if (first) this.startedMs = clock.now();
     this.proposed.push(cmd);
-    this.stamps.push(this.stampMs);
     this.replies.push(reply);
     return true;
   }
@@ -99,13 +97,12 @@ export class ProposalBatch {
    */
   take(): TakenBatch | undefined {
     if (this.encoder.count === 0) return undefined;
-    const { proposed, stamps, replies, startedMs } = this;
+    const { proposed, stampMs, replies, startedMs } = this;
     this.proposed = [];
-    this.stamps = [];
     this.replies = [];
     const wellFormed = this.encoder.wellFormed;
     const data = this.encoder.take();
-    return { data, proposed: { commands: proposed, stamps, wellFormed }, replies, startedMs };
+    return { data, proposed: { commands: proposed, stampMs, wellFormed }, replies, startedMs };
   }
 
   /**

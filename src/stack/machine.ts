@@ -26,14 +26,15 @@ export interface StackMachineOptions {
 }
 
 /**
- * The commands of an entry as the leader that proposed it holds them, before encoding: the i-th was
- * encoded with timestamp `stamps[i]`. The leader applies them instead of decoding its own bytes again
+ * The commands of an entry as the leader that proposed it holds them, before encoding, all encoded with
+ * timestamp `stampMs`. The leader applies them instead of decoding its own bytes again
  * (decode was ~3 % of its CPU under pipelined writes, plus the garbage); each is used only when it
  * encodes exactly (`encodesExactly`), so the outcome is the one every replica computes from the bytes.
  */
 export interface ProposedCommands {
   readonly commands: readonly Command[];
-  readonly stamps: readonly number[];
+  /** The leader's timestamp of every command of the entry (it stamps a batch once: node/batch.ts). */
+  readonly stampMs: number;
   /**
    * Every string of the commands is well-formed (no lone surrogate; BatchEncoder.wellFormed), so their
    * validation skips the UTF-8 scan. Absent: not known, every string is scanned.
@@ -147,12 +148,12 @@ export class StackMachine {
     proposed?: ProposedCommands,
   ): void {
     const own = proposed?.commands;
-    const stamps = proposed?.stamps;
+    const stampMs = proposed?.stampMs ?? 0;
     const wellFormed = proposed?.wellFormed === true;
     if (!isBatch(data)) {
       this.#advance(index);
       const single = own?.length === 1 ? own[0] : undefined;
-      const outcome = this.#applyCommand(data, 0, data.length, single, stamps?.[0] ?? 0, wellFormed);
+      const outcome = this.#applyCommand(data, 0, data.length, single, stampMs, wellFormed);
       each(outcome, data, 0, data.length);
       return;
     }
@@ -168,7 +169,7 @@ export class StackMachine {
       const start = bounds[2 * i] as number;
       const end = bounds[2 * i + 1] as number;
       const mine = matches ? own[i] : undefined;
-      const outcome = this.#applyCommand(data, start, end, mine, stamps?.[i] ?? 0, wellFormed);
+      const outcome = this.#applyCommand(data, start, end, mine, stampMs, wellFormed);
       each(outcome, data, start, end);
     }
   }

@@ -68,7 +68,7 @@ describe("pending proposals of batch entries", () => {
 
   test("the commands as proposed are given for the same index and term only, and never once the waiter is gone", () => {
     const p = new PendingProposals(undefined);
-    const proposed = { commands: [], stamps: [] };
+    const proposed = { commands: [], stampMs: 0 };
     p.add(7, 2, 0, 1000, replies(1).list, proposed);
     p.add(8, 2, 0, 20, replies(1).list, proposed);
     p.add(9, 2, 0, 1000, replies(1).list, proposed);
