@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { readRecord } from "../../src/storage/codec.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { CONFIG, DATA, ent, restart, text } from "./helpers.js";
 
 // Random histories of what Raft asks of a follower's storage: appends, overwrites of uncommitted entries
 // (several, below older segments' starts), snapshots taken and installed, compaction (which deletes whole
-// segments, so an overwrite's segment may be replayed after an older stale one: sim seed 70) and reopens.
+// segments, so an overwrite's segment may be replayed after an older stale one: sim seed 70), an
+// overwrite whose entries a crash lost after its segment's header, and reopens.
 // After every reopen the log must be exactly the model's from the storage's first index on: no entry the
 // overwrites left in place lost, none they replaced back.
 
@@ -21,6 +23,8 @@ const action = fc.oneof(
       kind: fc.constant("overwrite" as const),
       at: fc.nat(),
       n: fc.integer({ min: 1, max: 8 }),
+      // A crash after the overwrite's new segment header was durable, before its entries were.
+      lost: fc.boolean(),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("commit" as const), at: fc.nat() }) },
@@ -86,7 +90,23 @@ test("WAL replay after overwrites, snapshots, compaction and reopens gives the m
               const low = Math.max(commit, snapIndex) + 1;
               if (low > last()) break;
               term++;
+              const before = s.walSegments().at(-1);
+              const saved = model;
               await put(low + (a.at % (last() - low + 1)), a.n);
+              const segment = s.walSegments().at(-1);
+              if (a.lost && segment !== before) {
+                const path = `${DATA}/wal/${segment}`;
+                const header = readRecord(await disk.readFile(path), 0, 1 << 20);
+                assert.ok(header !== undefined);
+                await s.close();
+                const file = await disk.openWrite(path);
+                await file.truncate(header.end);
+                await file.sync();
+                await file.close();
+                model = saved;
+                s = await restart(disk, DATA, opts);
+                check(`step ${step} (overwrite lost)`);
+              }
               break;
             }
             case "commit":
