@@ -103,7 +103,14 @@ export class BatchEncoder {
     const body = this.#body;
     const start = body.length;
     const begun = body.beginPrefixed();
-    writeCommand(body, cmd, atMs);
+    try {
+      writeCommand(body, cmd, atMs);
+    } catch (e) {
+      // An id or count that is no safe unsigned integer throws midway: take back what was written, or the
+      // next command added would carry it into the entry (and a batch of one would no longer be its command).
+      body.truncate(start);
+      throw e;
+    }
     const length = body.endPrefixed(begun);
     if (this.#count > 0 && this.#commandBytes + length > commandBytesMax) {
       body.truncate(start);

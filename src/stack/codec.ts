@@ -127,9 +127,10 @@ function readLabel(r: Reader, data: Uint8Array): string {
   const start = r.offset;
   const len = data[start];
   const known = lastLabelBytes;
-  // A one-byte length prefix (< 0x80) covers every remembered label.
+  // Compared from the prefix's byte on: remembered bytes may hold a non-canonical (longer) prefix of
+  // another length, and matching only on `len` would take other bytes for that label.
   if (len !== undefined && len + 1 === known.length && known.length <= r.remaining) {
-    let i = 1;
+    let i = 0;
     while (i < known.length && data[start + i] === known[i]) i++;
     if (i === known.length) {
       r.skip(known.length);

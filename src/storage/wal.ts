@@ -112,7 +112,7 @@ export class Wal {
     let entriesReplayed = 0;
     let bytesReplayed = 0;
     let tailBytesTruncated = 0;
-    let tail: { name: string; validEnd: number } | undefined;
+    let tail: { name: string; validEnd: number; replaysAlone: boolean } | undefined;
     for (const [k, name] of names.entries()) {
       const path = join(dir, name);
       const buf = asBuffer(await disk.readFile(path));
@@ -127,12 +127,18 @@ export class Wal {
       };
       let sawHeader = false;
       let segBase: LogPoint = { index: 0, term: 0 };
+      // The log this segment's records make on their own, from its header: its last index, or -1 once a
+      // record would not attach there (it needs an older segment's entries).
+      let aloneOffset = 0;
+      let aloneLast = 0;
       const validEnd = scanSegment(buf, isLast, recordBytesMax, corrupt, (rec, offset) => {
         if (!sawHeader) {
           if (rec.type !== RecordType.header) throw corrupt(offset, "segment does not start with a header");
           sawHeader = true;
           const base = decodeHeader(buf, rec);
           segBase = base;
+          aloneOffset = base.index;
+          aloneLast = base.index;
           log ??= new EntryLog(base);
           seg.maxIndex = base.index;
           seg.baseIndex = base.index;
@@ -145,6 +151,8 @@ export class Wal {
           case RecordType.snapshotMarker: {
             const point = decodeMarker(buf, rec);
             current.reset(point);
+            aloneOffset = point.index;
+            aloneLast = point.index;
             seg.maxIndex = Math.max(seg.maxIndex, point.index);
             return;
           }
@@ -166,6 +174,7 @@ export class Wal {
               );
             }
             current.append(ents);
+            aloneLast = first.index > aloneLast + 1 || first.index <= aloneOffset ? -1 : current.lastIndex();
             entriesReplayed += ents.length;
             seg.maxIndex = Math.max(seg.maxIndex, first.index + ents.length - 1);
             return;
@@ -177,13 +186,14 @@ export class Wal {
       bytesReplayed += validEnd;
       if (isLast) {
         tailBytesTruncated = buf.length - validEnd;
-        tail = { name, validEnd };
+        tail = { name, validEnd, replaysAlone: log !== undefined && aloneLast === log.lastIndex() };
       }
       if (sawHeader) segments.push(seg);
       else if (!isLast) throw corrupt(0, "segment has no header");
     }
     const wal = new Wal(disk, dir, segmentBytesMax, segments);
-    if (tail !== undefined) await wal.resumeLast(tail.name, tail.validEnd, tailBytesTruncated > 0);
+    if (tail !== undefined)
+      await wal.resumeLast(tail.name, tail.validEnd, tailBytesTruncated > 0, tail.replaysAlone);
     const replay = {
       log,
       hardState,
@@ -195,8 +205,16 @@ export class Wal {
     return { wal, replay };
   }
 
-  /** Continues the last segment after its valid prefix; one without a header is removed instead. */
-  private async resumeLast(name: string, validEnd: number, torn: boolean): Promise<void> {
+  /**
+   * Continues the last segment after its valid prefix; one without a header is removed instead, and one
+   * that does not replay on its own to the log's end is kept but not continued.
+   */
+  private async resumeLast(
+    name: string,
+    validEnd: number,
+    torn: boolean,
+    replaysAlone: boolean,
+  ): Promise<void> {
     const path = join(this.dir, name);
     if (this.segments.at(-1)?.name !== name) {
       await this.disk.remove(path);
@@ -209,6 +227,13 @@ export class Wal {
     // durable before anything is appended after it, here or in a newer segment.
     await file.sync();
     await this.disk.syncDir(this.dir);
+    if (!replaysAlone) {
+      // Its header is not where the log ends (an overwrite's segment whose entries a crash lost, its
+      // header at the overwrite's attach point): entries appended to it would not attach once older
+      // segments are deleted. No active segment: the next write starts one at the log's last point.
+      await file.close();
+      return;
+    }
     this.active = file;
     this.activeSize = validEnd;
   }

@@ -100,6 +100,31 @@ describe("RESP parser", () => {
     );
   });
 
+  test("header lines at their 32-byte limit, in every split: waited for, read, or too big exactly as before the JS scan", () => {
+    const everySplit = (text: string) => {
+      const bytes = Buffer.from(text);
+      const results = new Set<string>();
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const { requests, error } = parseAll(bytes, [cut]);
+        results.add(error === undefined ? JSON.stringify(requests) : error.message);
+      }
+      assert.equal(results.size, 1, `${JSON.stringify(text)}: ${[...results].join(" | ")}`);
+      return [...results][0];
+    };
+    // 32 bytes of digits after '$' then CRLF is a line (a number too long); 33 without a CR is too big.
+    assert.equal(everySplit(`*1\r\n$${"0".repeat(31)}3\r\nabc\r\n`), "invalid bulk length");
+    assert.equal(everySplit(`*1\r\n$${"0".repeat(33)}`), "too big bulk length");
+    assert.equal(everySplit(`*1\r\n$${"0".repeat(33)}\r\n`), "too big bulk length");
+    assert.equal(everySplit(`*${"0".repeat(33)}`), "too big multibulk count");
+    // 18 digits is a length; leading zeros count.
+    assert.equal(everySplit(`*1\r\n$${"0".repeat(17)}3\r\nabc\r\n`), JSON.stringify([{ args: ["abc"] }]));
+    // Still waiting: 32 bytes and no CR, or a CR as the last byte so far.
+    assert.deepEqual(parseAll(Buffer.from(`*1\r\n$${"0".repeat(32)}`), []), { requests: [] });
+    assert.deepEqual(parseAll(Buffer.from(`*1\r\n$${"0".repeat(31)}3\r`), []), { requests: [] });
+    // A lone CR right at the limit's last byte.
+    assert.equal(everySplit(`*1\r\n$${"0".repeat(31)}3\rx`), "expected CRLF after bulk length");
+  });
+
   test("inline commands, empty requests and invalid UTF-8", () => {
     const { requests } = parseAll(Buffer.from("PING\r\n\r\n  LPUSH  k a\n*0\r\n*-1\r\n"), []);
     assert.deepEqual(

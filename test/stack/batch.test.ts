@@ -123,6 +123,31 @@ describe("BatchEncoder", () => {
   });
 });
 
+describe("BatchEncoder: a command that cannot be encoded", () => {
+  // writeCommand throws (RangeError) on an id or count that is no safe unsigned integer, after it wrote part
+  // of the command. The driver's propose then throws to its caller, but the batch lives on: the bytes
+  // written must be taken back, or the commands added later carry them into the log.
+  const bad: Command = { type: "delete", id: -1, atMs: 0 };
+  const ok = push("s", "x");
+
+  test("in a batch: the entry is encodeBatch of the commands added", () => {
+    const encoder = new BatchEncoder();
+    assert.ok(encoder.add(ok, 5, Infinity) > 0);
+    assert.throws(() => encoder.add(bad, 5, Infinity), RangeError);
+    assert.ok(encoder.add(ok, 5, Infinity) > 0);
+    assert.equal(encoder.count, 2);
+    const encoded = encodeCommandAt(ok, 5);
+    assert.deepEqual([...encoder.take()], [...encodeBatch([encoded, encoded])]);
+  });
+
+  test("first: the one command added is the entry, exactly", () => {
+    const encoder = new BatchEncoder();
+    assert.throws(() => encoder.add(bad, 5, Infinity), RangeError);
+    assert.ok(encoder.add(ok, 5, Infinity) > 0);
+    assert.deepEqual([...encoder.take()], [...encodeCommandAt(ok, 5)]);
+  });
+});
+
 describe("stack machine: batch entries", () => {
   test("commands apply in order with an outcome each; a failing one in the middle does not stop the rest", () => {
     const m = new StackMachine();

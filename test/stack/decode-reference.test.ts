@@ -102,6 +102,8 @@ const damage = fc.oneof(
   }),
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant("cut" as const), at: fc.nat() }),
+  // A byte below 0x80 in two (b | 0x80, 0): where it is a length prefix, the same length, non-canonical.
+  fc.record({ kind: fc.constant("overlong" as const), at: fc.nat() }),
   fc.record({ kind: fc.constant("extend" as const), value: fc.integer({ min: 0, max: 255 }) }),
 );
 const commandBytes = fc
@@ -113,6 +115,9 @@ const commandBytes = fc
     if (d.kind === "splice") bytes.splice(d.at % bytes.length, d.bytes.length, ...d.bytes);
     if (d.kind === "flip") bytes[d.at % bytes.length] = d.value;
     if (d.kind === "cut") bytes.length = d.at % bytes.length;
+    if (d.kind === "overlong" && bytes[d.at % bytes.length]! < 0x80) {
+      bytes.splice(d.at % bytes.length, 1, bytes[d.at % bytes.length]! | 0x80, 0);
+    }
     if (d.kind === "extend") bytes.push(d.value);
     return Uint8Array.from(bytes);
   });
@@ -172,6 +177,20 @@ describe("the decoder and validation against the straightforward ones", () => {
     const bad = Uint8Array.from(a);
     bad.set([0xc3, 0x28], a.length - 3);
     assert.equal(decodeCommand(bad), undefined);
+  });
+
+  test("a remembered label with a non-canonical length prefix is not taken for other bytes of its length", () => {
+    // The log holds canonical varints (the leader encodes), but decodeCommand also reads forwarded payloads
+    // and must decode the same bytes to the same command whatever it decoded before. Prefix 0x83 0x00 is
+    // length 3 in two bytes: remembered as [0x83, 0x00, "abc"], five bytes, as long as the canonical
+    // [0x04, 0x00, "abc"] of the label "\0abc".
+    const canon = encodeCommandAt({ type: "lpop", label: "abc", atMs: 0 }, 1);
+    const at = canon.length - 5; // the label's length prefix (then "abc", then hasCount)
+    assert.equal(canon[at], 3);
+    const nonCanonical = Uint8Array.from([...canon.subarray(0, at), 0x83, 0x00, ...canon.subarray(at + 1)]);
+    assert.deepEqual(decodeCommand(nonCanonical), referenceDecode(nonCanonical));
+    const nul = encodeCommandAt({ type: "lpop", label: "\0abc", atMs: 0 }, 1);
+    assert.equal((decodeCommand(nul) as { label: string }).label, "\0abc");
   });
 
   test("the remembered label bytes are a copy: bytes changed after decoding (a reused Buffer) do not alias them", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { encodeBatch, RECORD_HEADER_BYTES } from "../../src/storage/codec.js";
+import { encodeBatch, RECORD_HEADER_BYTES, readRecord } from "../../src/storage/codec.js";
 import {
   DiskStorage,
   type DiskStorageOptions,
@@ -232,6 +232,40 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
       ents(17, 30, 2).map((e) => `2:${text(e)}`),
     );
     assert.equal(r.term(16), 2);
+  });
+
+  test("an overwrite whose entries were lost in a crash after its segment's header: later entries in that segment still replay once older segments are gone", async () => {
+    const opts = { segmentBytesMax: 150, compactKeepEntries: 0 };
+    const { disk, s } = await fresh(opts);
+    await s.save({ hardState: { term: 2, vote: 1, commit: 0 }, entries: ents(1, 10, 1) });
+    await s.save({ entries: ents(11, 20, 1) }); // rotates: a segment at 10 holding 11..20
+    // An overwrite at 6 (a leader of term 2) starts a segment with header 5; the process dies after the
+    // header is durable, before its entries are.
+    await s.save({ entries: ents(6, 6, 2) });
+    const overwriteSegment = `${DATA}/wal/${s.walSegments().at(-1)}`;
+    const bytes = await disk.readFile(overwriteSegment);
+    const header = readRecord(bytes, 0, 1 << 20);
+    assert.ok(header !== undefined && header.end < bytes.length);
+    await s.close();
+    const file = await disk.openWrite(overwriteSegment);
+    await file.truncate(header.end);
+    await file.sync();
+    await file.close();
+    // The overwrite was never acknowledged: the log is 1..20 of term 1, and it goes on from there (a leader
+    // of term 3 holding the same entries) in the active segment, whose header says 5.
+    let r = await reopen(disk, opts);
+    assert.equal(r.lastIndex(), 20);
+    await r.save({ hardState: { term: 3, vote: 1, commit: 24 }, entries: ents(21, 24, 3) });
+    await r.createSnapshot(21, CONFIG, new TextEncoder().encode("state@21"));
+    await r.createSnapshot(22, CONFIG, new TextEncoder().encode("state@22"));
+    await r.compact(22); // bound 21: every segment before the active one goes
+    assert.equal(r.walSegments().length, 1);
+    await r.close();
+    r = await reopen(disk, opts);
+    assert.deepEqual(
+      r.entries(23, 25, 1e9).map((e) => `${e.term}:${text(e)}`),
+      ["3:e23", "3:e24"],
+    );
   });
 
   test("a crash during a save (torn write, maybe mid-rotation) recovers every acknowledged batch", async () => {
