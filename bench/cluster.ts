@@ -2,6 +2,7 @@
 // `--recovery`: restart time of a node holding 1M pushes, catch-up after 100k writes, RSS per node.
 // `--resp`: redis-benchmark against the RESP listener, Redis and etcd puts (bench/resp.ts).
 // `--tls`: push c=64 with client HTTPS and peer mTLS next to plain (bench/tls.ts).
+// `--resp-cpu`: CPU per pipelined LPUSH on the leader, each follower and redis-benchmark (bench/resp-cpu.ts).
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
 import {
@@ -30,6 +31,7 @@ import {
   waitUntil,
 } from "./peers.js";
 import { respBench } from "./resp.js";
+import { respCpuBench } from "./resp-cpu.js";
 import { tlsBench } from "./tls.js";
 
 /** Every pushed item / value is this many bytes, for all systems. */
@@ -436,9 +438,11 @@ async function recovery(o: { nodes: number; pushes: number; catchUpWrites: numbe
   }
 }
 
-const USAGE = `usage: npm run bench -- [--resp | --tls | --recovery] [options]
+const USAGE = `usage: npm run bench -- [--resp | --resp-cpu | --tls | --recovery] [options]
   (default)            push, pop and linearizable reads over HTTP against etcd (and Redis), rows alternated
   --resp               redis-benchmark LPUSH/LPOP against the RESP listener, Redis and etcd puts
+  --resp-cpu           CPU µs per LPUSH (-c 64 -P 16) of the leader, each follower and redis-benchmark;
+                       --runs N, --requests N writes per run (default 300000)
   --tls                push c=64 with client HTTPS and peer mTLS next to plain
   --recovery, --memory restart time and RSS of a node holding --pushes items (default 1000000), catch-up
                        after --catch-up-writes writes (default 100000)
@@ -461,6 +465,8 @@ async function main(): Promise<void> {
       "ops-max": { type: "string", default: "200000" },
       recovery: { type: "boolean", default: false },
       resp: { type: "boolean", default: false },
+      "resp-cpu": { type: "boolean", default: false },
+      requests: { type: "string", default: "300000" },
       tls: { type: "boolean", default: false },
       memory: { type: "boolean", default: false },
       pushes: { type: "string", default: "1000000" },
@@ -490,6 +496,11 @@ async function main(): Promise<void> {
     return;
   }
   if (values["install-peers"]) installPeers();
+  if (values["resp-cpu"]) {
+    if (!raftstackBuilt()) throw new Error("raftstack node not built (dist/src/node/main.js)");
+    await respCpuBench({ runs: Number(values.runs), requests: Number(values.requests) });
+    return;
+  }
   if (values.resp) {
     await respBench({
       runs: Number(values.runs),

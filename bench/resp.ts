@@ -31,9 +31,15 @@ interface Result {
   readonly p99Ms: number;
 }
 
-/** One redis-benchmark run of `-t lpush,lpop`; its CSV rows by test name. */
-function redisBenchmark(port: number, c: number, pipeline: number, n: number): Promise<Map<string, Result>> {
-  const args = ["-h", "127.0.0.1", "-p", String(port), "-t", "lpush,lpop", "-c", String(c), "-n", String(n)];
+/** One redis-benchmark run of `-t tests` (default lpush,lpop); its CSV rows by test name. */
+export function redisBenchmark(
+  port: number,
+  c: number,
+  pipeline: number,
+  n: number,
+  tests = "lpush,lpop",
+): Promise<Map<string, Result>> {
+  const args = ["-h", "127.0.0.1", "-p", String(port), "-t", tests, "-c", String(c), "-n", String(n)];
   args.push("-P", String(pipeline), "-d", String(ITEM_BYTES), "--csv");
   return new Promise((resolve, reject) => {
     const child = spawn("redis-benchmark", args, { stdio: ["ignore", "pipe", "pipe"] });
