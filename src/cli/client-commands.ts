@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { DEADLINE_MS_DEFAULT, RaftstackClient, RaftstackError, TIMEOUT_MS_DEFAULT } from "../client/index.js";
 import { type CredentialFlags, credentialsOf, withCredentials } from "./credentials.js";
 import { DEFAULT_ENDPOINTS, parseEndpoints } from "./endpoints.js";
@@ -29,11 +29,15 @@ export const nonNegativeInt = (flag: string) => intAtLeast(0, flag);
 const stackIdArg = positiveInt("stack id");
 
 export function withEndpoints(cmd: Command): Command {
-  return withCredentials(
-    cmd.option("--endpoints <urls>", "comma-separated client URLs or ports", parseEndpoints, [
-      ...DEFAULT_ENDPOINTS,
-    ]),
-  ).addHelpText("after", "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.");
+  // Also from RAFTSTACK_ENDPOINTS: a cluster on other ports than the seed's is named once per shell.
+  const endpoints = new Option("--endpoints <urls>", "comma-separated client URLs or ports")
+    .env("RAFTSTACK_ENDPOINTS")
+    .argParser(parseEndpoints)
+    .default([...DEFAULT_ENDPOINTS], DEFAULT_ENDPOINTS.join(","));
+  return withCredentials(cmd.addOption(endpoints)).addHelpText(
+    "after",
+    "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.",
+  );
 }
 
 export function withClientFlags(cmd: Command): Command {

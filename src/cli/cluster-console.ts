@@ -20,7 +20,7 @@ export function banner(endpoints: readonly string[], self: string, tlsDir?: stri
     `  ${curl} ${a}/sPop -XPOST -d 1           # -> 10`,
     `  ${self} status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}${cacert}`,
     CONSOLE_HELP,
-    "Ctrl-C stops every node gracefully.",
+    "Ctrl-C (or closing the terminal) stops every node gracefully.",
   ].join("\n");
 }
 
@@ -56,6 +56,9 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
     onSignal = () => void shutdown().then(resolve);
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // A closed terminal or a dropped ssh session: the nodes run in their own process groups, so without
+    // this they would outlive the console (and hold their data dirs).
+    process.on("SIGHUP", onSignal);
     const rl = createInterface({ input, terminal: false });
     // Commands run one at a time so "stop 2" finishes before "start 2" begins.
     let queue = Promise.resolve(true);
@@ -76,6 +79,7 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
   });
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
+  process.off("SIGHUP", onSignal);
   process.off("exit", onExit);
   await control.close();
 }

@@ -65,6 +65,27 @@ function checkClusterPorts(flags: ClusterFlags): void {
       `cluster: the last node's Redis port would be ${lastResp} (max ${PORT_MAX}); lower --resp-base-port or --port-step`,
     );
   }
+  // Two listeners on one port: the later node would die at start (EADDRINUSE) and the console run on.
+  const owners = new Map<number, string>();
+  for (let i = 0; i < flags.nodes; i++) {
+    const client = flags.basePort + i * flags.portStep;
+    const ports: [number, string][] = [
+      [client, `node ${i + 1}'s client port`],
+      [client - 1, `node ${i + 1}'s peer port`],
+    ];
+    if (flags.respBasePort > 0)
+      ports.push([flags.respBasePort + i * flags.portStep, `node ${i + 1}'s Redis port`]);
+    for (const [port, what] of ports) {
+      const other = owners.get(port);
+      if (other !== undefined) {
+        throw new UsageError(
+          "invalid_value",
+          `cluster: port ${port} would be both ${other} and ${what}; change --base-port, --port-step or --resp-base-port`,
+        );
+      }
+      owners.set(port, what);
+    }
+  }
 }
 
 /** The whole `raftstack` command line: node flags, node, repair, cluster and the client commands. */

@@ -102,6 +102,25 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
         /--nodes 9 from --base-port 12380 every --port-step 10000 needs ports up to 92380/,
       ],
       [["cluster", "--base-port", "70000"], /--base-port 70000 is out of range/],
+      // Overlapping ports (a newcomer's flags): every node died with EADDRINUSE and the console ran on.
+      [
+        [
+          "cluster",
+          "--nodes",
+          "3",
+          "--base-port",
+          "23380",
+          "--port-step",
+          "100",
+          "--resp-base-port",
+          "23379",
+        ],
+        /port 23379 would be both node 1's peer port and node 1's Redis port/,
+      ],
+      [
+        ["cluster", "--nodes", "3", "--base-port", "23380", "--port-step", "1"],
+        /port 23380 would be both node 1's client port and node 2's peer port/,
+      ],
       [["cluster", "--nodes", "0"], /--nodes: expected a positive integer, got 0/],
       [["repair"], /required option '--data-dir <dir>' not specified/],
       [["top", "0"], /stack id: expected a positive integer/],
@@ -236,6 +255,20 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(none.code, 1);
     assert.deepEqual(JSON.parse(none.out), [{ endpoint: down, up: false, error: "down" }]);
     assert.equal(none.err, `raftstack: unavailable: no node answered (${down})\n`);
+    // RAFTSTACK_ENDPOINTS stands for --endpoints (the flag wins); without either, the seed's five ports.
+    process.env.RAFTSTACK_ENDPOINTS = node.url;
+    try {
+      const fromEnv = await cli(["status", "--json"]);
+      assert.equal(fromEnv.code, 0, fromEnv.err);
+      assert.deepEqual(
+        JSON.parse(fromEnv.out).map((r: { endpoint: string }) => r.endpoint),
+        [node.url],
+      );
+      const flagWins = await cli(["status", "--json", "--endpoints", down]);
+      assert.equal(flagWins.code, 1);
+    } finally {
+      delete process.env.RAFTSTACK_ENDPOINTS;
+    }
   });
 
   test("member add/remove/list and leader transfer: requests, output, no retry after an unknown outcome", async () => {

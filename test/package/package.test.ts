@@ -16,7 +16,7 @@ const BASE_PORT = 20380;
 const PORT_STEP = 2;
 const NODES = 3;
 const ENDPOINTS = Array.from({ length: NODES }, (_, i) => `http://127.0.0.1:${BASE_PORT + i * PORT_STEP}`);
-/** What the tarball may hold besides dist/src's modules and declarations. */
+/** What the tarball may hold besides dist/src's modules and declarations, and the docs the README links. */
 // docs/openapi.json: GET /v1/openapi.json serves it from the package.
 const SHIPPED = [
   "package.json",
@@ -157,12 +157,18 @@ test("npm pack → npm install → raftstack binary, a 3-node cluster and the ty
     "dist/src/client/index.d.ts",
     "dist/src/dashboard/assets/index.html",
     "dist/src/dashboard/assets/uPlot.iife.min.js",
+    // The README links them (a newcomer found them missing from the installed package).
+    "docs/resp.md",
+    "docs/operations.md",
+    "docs/security.md",
+    "docs/grafana-dashboard.json",
   ]) {
     assert.ok(files.includes(f), `tarball lacks ${f}`);
   }
   const extra = files.filter(
     (f) =>
       !SHIPPED.includes(f) &&
+      !/^docs\/[a-z-]+\.(md|json)$/.test(f) &&
       !/^dist\/src\/[a-z]+\/[a-z0-9-]+\.(js|d\.ts)$/.test(f) &&
       // The dashboard's page and the uPlot it charts with, served by every node.
       !/^dist\/src\/dashboard\/assets\/[A-Za-z0-9.-]+\.(html|js|css)$/.test(f),
