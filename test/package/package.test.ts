@@ -95,7 +95,7 @@ function copySources(): string {
   for (const f of [...SHIPPED.filter((f) => !f.startsWith("bin/")), "tsconfig.json", "tsconfig.build.json"]) {
     cpSync(join(REPO, f), join(src, f));
   }
-  for (const d of ["bin", "src"]) cpSync(join(REPO, d), join(src, d), { recursive: true });
+  for (const d of ["bin", "src", "docs"]) cpSync(join(REPO, d), join(src, d), { recursive: true });
   for (const script of ["prepack.js", "copy-assets.js"]) {
     cpSync(join(REPO, "scripts", script), join(src, "scripts", script));
   }
