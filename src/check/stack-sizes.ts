@@ -24,11 +24,11 @@ interface Window {
 /**
  * Adds size reads to a witness linearization of the other operations. Most fit as they are (see
  * `placeSizes`). Around each one that does not, the witness is re-linearized in a window: the
- * operations between two positions, plus the size reads placed inside, searched exhaustively from the
- * stack the witness had at the window's start to the stack it had at its end, so everything outside
- * replays unchanged and real time with it holds (no operation leaves the window). A failing window
- * doubles its margin and absorbs the windows it then overlaps. Returns the full linearization, or the
- * size reads no window up to the largest could place.
+ * operations between two positions, plus the size reads placed inside or at its edges, searched
+ * exhaustively from the stack the witness had at the window's start to the stack it had at its end, so
+ * everything outside replays unchanged and real time with it holds (no operation leaves the window). A
+ * failing window doubles its margin and absorbs the windows it then overlaps or touches. Returns the
+ * full linearization, or the size reads no window up to the largest could place.
  */
 export function fitSizes(
   witness: readonly Placed[],
@@ -48,15 +48,19 @@ export function fitSizes(
   const bounds = new Map(placed.misfits.map((m) => [m.size, m] as const));
   const start = (w: Window) => Math.max(0, w.from - w.pad);
   const end = (w: Window) => Math.min(witness.length, w.to + w.pad);
-  // Merge windows that overlap at their first margin.
+  // Merge windows that overlap or touch at their first margin (a size read at the shared edge would
+  // belong to both).
   for (let i = 1; i < windows.length; ) {
-    if (start(windows[i]!) < end(windows[i - 1]!)) absorb(windows[i - 1]!, windows.splice(i, 1)[0]!);
+    if (start(windows[i]!) <= end(windows[i - 1]!)) absorb(windows[i - 1]!, windows.splice(i, 1)[0]!);
     else i++;
   }
   for (let i = 0; i < windows.length; ) {
     const w = windows[i]!;
     const [a, b] = [start(w), end(w)];
-    const inside = [...placed.at].filter(([, pos]) => a < pos && pos < b).map(([s]) => s);
+    // Size reads placed at either edge join the search: in a window clipped at the witness's start or
+    // end, a misfit may have to come after one at the start, or before one at the end, in real time,
+    // which the search alone can order (sim seeds 1086 and 1161 threw in verifyWitness without).
+    const inside = [...placed.at].filter(([, pos]) => a <= pos && pos <= b).map(([s]) => s);
     // Unknown-outcome operations the witness left out may still have happened inside the window (a
     // push that landed and a pop that removed it): the search may add them where the rest is stuck.
     // Each of them at most once: not those another window's result already holds.
@@ -95,14 +99,17 @@ export function fitSizes(
     if (widest || total.left <= 0) return { misfits: w.misfits };
     w.pad *= 2;
     w.result = undefined;
-    while (i > 0 && end(windows[i - 1]!) > start(w)) {
+    while (i > 0 && end(windows[i - 1]!) >= start(w)) {
       absorb(w, windows.splice(i - 1, 1)[0]!);
       i--;
     }
-    while (i + 1 < windows.length && start(windows[i + 1]!) < end(w)) absorb(w, windows.splice(i + 1, 1)[0]!);
+    while (i + 1 < windows.length && start(windows[i + 1]!) <= end(w))
+      absorb(w, windows.splice(i + 1, 1)[0]!);
   }
   const spans = windows.map((w) => ({ from: start(w), to: end(w), result: w.result! }));
-  const outside = new Map([...placed.at].filter(([, pos]) => !spans.some((x) => x.from < pos && pos < x.to)));
+  const outside = new Map(
+    [...placed.at].filter(([, pos]) => !spans.some((x) => x.from <= pos && pos <= x.to)),
+  );
   return { merged: merge(witness, outside, spans) };
 }
 
