@@ -194,6 +194,10 @@ export class DiskStorage implements LogStorage {
     // written before a crash. A snapshot holds only committed entries, so the log yields to it.
     const resetToSnapshot = log.termOrUndefined(snapshot.meta.index) !== snapshot.meta.term;
     if (resetToSnapshot) log.reset(pointOf(snapshot));
+    // The WAL may still hold entries far below the snapshot (segments go whole, and only below the older
+    // kept snapshot). Memory keeps only compactKeepEntries below it, as compact() does: a restarted
+    // leader otherwise feeds a far-behind follower every entry instead of the snapshot (sim seed 1208).
+    else log.compact(snapshot.meta.index - opts.compactKeepEntries);
     // Commit can never be below the snapshot (it was committed); the core relies on commit ≥ first - 1.
     const hardState = { ...replay.hardState, commit: Math.max(replay.hardState.commit, snapshot.meta.index) };
     if (wal.needsRotation()) await wal.rotate(log.lastPoint(), hardState);

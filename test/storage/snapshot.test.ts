@@ -198,10 +198,35 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
     const after = s.walSegments().length;
     assert.ok(after < before, `${before} -> ${after} segments`);
     const r = await restart(disk, DATA, opts);
-    assert.ok(r.firstIndex() > 1 && r.firstIndex() <= 401, `first index after reopen ${r.firstIndex()}`);
+    assert.equal(r.firstIndex(), 751, "as before the reopen");
     assert.equal(r.lastIndex(), 1000);
     assert.equal(r.term(r.firstIndex() - 1), 1);
     assert.equal(text(r.entries(r.firstIndex(), r.firstIndex() + 1, 1e9)[0]), `e${r.firstIndex()}`);
     assert.equal(r.snapshot().meta.index, 800);
+  });
+
+  test("a reopen keeps in memory only compactKeepEntries below the snapshot, not the whole WAL (sim seed 1208)", async () => {
+    // One large segment is never deleted, so the WAL replays from index 1. Before the fix the reopened log
+    // held it all, and a restarted leader sent a follower that had lost its log 1400 single-entry appends
+    // instead of the snapshot it sent before its restart.
+    const disk = new MemDisk();
+    const opts = { segmentBytesMax: 1024 * 1024, compactKeepEntries: 16 };
+    const s = await DiskStorage.open(disk, DATA, opts);
+    await s.save({ hardState: { term: 1, vote: 1, commit: 150 }, entries: ents(1, 150, 1) });
+    await s.createSnapshot(135, CONFIG, bytes("s135"));
+    await s.compact(135);
+    assert.equal(s.firstIndex(), 120);
+    assert.equal(s.walSegments().length, 1, "the segment holding index 1 stays");
+    const r = await restart(disk, DATA, opts);
+    assert.equal(r.firstIndex(), 120, "as before the restart");
+    assert.equal(r.term(119), 1);
+    assert.throws(() => r.term(118), { name: "CompactedError" });
+    assert.equal(r.lastIndex(), 150);
+    assert.equal(text(r.entries(120, 151, 1e9)[30]), "e150");
+    // A restart without a snapshot keeps the whole log.
+    const fresh = new MemDisk();
+    const t = await DiskStorage.open(fresh, DATA, opts);
+    await t.save({ hardState: { term: 1, vote: 1, commit: 10 }, entries: ents(1, 40, 1) });
+    assert.equal((await restart(fresh, DATA, opts)).firstIndex(), 1);
   });
 });
