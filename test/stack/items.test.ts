@@ -90,4 +90,15 @@ describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
     stack.push("again");
     assert.deepEqual(stack.toArray(), ["again"]);
   });
+
+  test("a stack used as a queue (push one, pop it) reuses its small arrays: no allocation per push", () => {
+    const stack = new ItemStack();
+    stack.push("job-1");
+    const first = stack.bytesAt(0).buffer;
+    for (let i = 2; i < 100; i++) {
+      assert.equal(stack.pop(), `job-${i - 1}`);
+      stack.push(`job-${i}`);
+      assert.equal(stack.bytesAt(0).buffer, first, `push ${i} allocated anew`);
+    }
+  });
 });
