@@ -74,12 +74,16 @@ export class ItemStack {
 
   /** Item `i` counted from the bottom (0), or undefined outside the stack. */
   at(i: number): string | undefined {
-    if (!(i >= 0 && i < this.#count)) return undefined;
+    // Not an integer is outside too: ends[0.5] is undefined and would decode the whole buffer, popped
+    // items' stale bytes included (an array of strings gave undefined for it).
+    if (!(Number.isInteger(i) && i >= 0 && i < this.#count)) return undefined;
     return decodeUtf8(this.#bytes, this.#start(i), this.#ends[i] as number);
   }
 
   /** UTF-16 units of the top `n` items together, without decoding them. */
   topChars(n: number): number {
+    // A negative n would start the count at a stale end offset past the top.
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`topChars of ${n} items`);
     const from = Math.max(0, this.#count - n);
     const bytes = this.#bytes;
     const end = this.#start(this.#count);

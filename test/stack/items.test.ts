@@ -130,4 +130,16 @@ describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
     assert.ok(stack.bytesAt(0).buffer.byteLength <= 4096, `${stack.bytesAt(0).buffer.byteLength} bytes kept`);
     assert.deepEqual(stack.toArray(), ["bottom"]);
   });
+
+  test("an index that is not an integer is outside the stack; topChars takes a count of items", () => {
+    const stack = new ItemStack();
+    stack.push("ab");
+    stack.push("cd");
+    stack.pop();
+    for (const i of [0.5, 1.5, -0.5, Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(stack.at(i), undefined);
+    assert.equal(stack.at(-0), "ab");
+    assert.throws(() => stack.topChars(-1), RangeError);
+    assert.throws(() => stack.topChars(0.5), RangeError);
+    assert.equal(stack.topChars(Number.MAX_SAFE_INTEGER), 2);
+  });
 });
