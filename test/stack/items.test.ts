@@ -136,7 +136,8 @@ describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
     stack.push("ab");
     stack.push("cd");
     stack.pop();
-    for (const i of [0.5, 1.5, -0.5, Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(stack.at(i), undefined);
+    for (const i of [0.5, 1.5, -0.5, Number.NaN, Number.POSITIVE_INFINITY])
+      assert.equal(stack.at(i), undefined);
     assert.equal(stack.at(-0), "ab");
     assert.throws(() => stack.topChars(-1), RangeError);
     assert.throws(() => stack.topChars(0.5), RangeError);
