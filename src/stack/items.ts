@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { decodeUtf8, encodeUtf8Into } from "../codec/index.js";
 
 /** The most UTF-8 bytes one UTF-16 unit takes (a surrogate pair: 4 bytes for 2 units). */
@@ -7,9 +8,12 @@ export const STACK_BYTES_MAX = 2 ** 32 - 1;
 /** Capacities a stack starts with at its first push: small, as most of up to stacksMax stacks are. */
 const BYTES_INITIAL = 256;
 const ENDS_INITIAL = 16;
-/** Capacities a stack is not shrunk below (shrinking smaller saves little and churns on push/pop). */
-const BYTES_SHRINK_MIN = 64 * 1024;
-const ENDS_SHRINK_MIN = 4096;
+/**
+ * Capacities a stack is not shrunk below: shrinking smaller saves little and churns on push/pop. Small,
+ * as every one of stacksMax stacks may keep this much while holding a single item (2 KiB -> 200 MB).
+ */
+const BYTES_SHRINK_MIN = 1024;
+const ENDS_SHRINK_MIN = 256;
 
 const noBytes = new Uint8Array(0);
 const noEnds = new Uint32Array(0);
@@ -45,8 +49,14 @@ export class ItemStack {
 
   push(item: string): void {
     const pos = this.#start(this.#count);
-    const room = item.length * UTF8_BYTES_PER_UNIT_MAX;
-    if (pos + room > this.#bytes.length) this.#growBytes(pos, pos + room);
+    // The bound (3 bytes a unit) saves a count while it fits; a grow is sized by the exact UTF-8, or a
+    // pop's shrink after it could undo it at once (an ASCII item reserved 3x its size: push and pop of
+    // one large item each reallocated). Buffer.byteLength is native (~10 us for 64 KiB, a JS loop ~330
+    // us) and counts a lone surrogate as the 3 bytes of U+FFFD, as the encoder writes it.
+    if (pos + item.length * UTF8_BYTES_PER_UNIT_MAX > this.#bytes.length) {
+      const needed = pos + Buffer.byteLength(item, "utf8");
+      if (needed > this.#bytes.length) this.#growBytes(pos, needed);
+    }
     if (this.#count === this.#ends.length) this.#growEnds();
     this.#ends[this.#count++] = encodeUtf8Into(item, this.#bytes, pos);
     this.#chars += item.length;
@@ -64,12 +74,16 @@ export class ItemStack {
 
   /** Item `i` counted from the bottom (0), or undefined outside the stack. */
   at(i: number): string | undefined {
-    if (!(i >= 0 && i < this.#count)) return undefined;
+    // Not an integer is outside too: ends[0.5] is undefined and would decode the whole buffer, popped
+    // items' stale bytes included (an array of strings gave undefined for it).
+    if (!(Number.isInteger(i) && i >= 0 && i < this.#count)) return undefined;
     return decodeUtf8(this.#bytes, this.#start(i), this.#ends[i] as number);
   }
 
   /** UTF-16 units of the top `n` items together, without decoding them. */
   topChars(n: number): number {
+    // A negative n would start the count at a stale end offset past the top.
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`topChars of ${n} items`);
     const from = Math.max(0, this.#count - n);
     const bytes = this.#bytes;
     const end = this.#start(this.#count);
@@ -119,19 +133,24 @@ export class ItemStack {
     this.#ends = next;
   }
 
-  /** Gives memory back when a quarter or less of it is used: halving keeps pops after pushes cheap. */
+  /**
+   * Gives memory back when a quarter or less of it is used, down to twice what is used (then a push
+   * must add as much as the stack holds to grow it again), in one step: one pop of a large item frees it.
+   */
   #shrinkIfSparse(): void {
     if (this.#count === 0) {
-      this.#bytes = noBytes;
-      this.#ends = noEnds;
+      // Capacities of the first push are kept: a stack used as a queue (push one, pop it) empties on
+      // every pop, and allocating its arrays again on every push made a push+pop ~10x slower.
+      if (this.#bytes.length > BYTES_INITIAL) this.#bytes = noBytes;
+      if (this.#ends.length > ENDS_INITIAL) this.#ends = noEnds;
       return;
     }
     const used = this.#start(this.#count);
     if (this.#bytes.length > BYTES_SHRINK_MIN && used * 4 <= this.#bytes.length) {
-      this.#bytes = this.#bytes.slice(0, Math.floor(this.#bytes.length / 2));
+      this.#bytes = this.#bytes.slice(0, Math.max(BYTES_SHRINK_MIN, 2 * used));
     }
     if (this.#ends.length > ENDS_SHRINK_MIN && this.#count * 4 <= this.#ends.length) {
-      this.#ends = this.#ends.slice(0, Math.floor(this.#ends.length / 2));
+      this.#ends = this.#ends.slice(0, Math.max(ENDS_SHRINK_MIN, 2 * this.#count));
     }
   }
 }

@@ -90,4 +90,57 @@ describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
     stack.push("again");
     assert.deepEqual(stack.toArray(), ["again"]);
   });
+
+  test("a stack used as a queue (push one, pop it) reuses its small arrays: no allocation per push", () => {
+    const stack = new ItemStack();
+    stack.push("job-1");
+    const first = stack.bytesAt(0).buffer;
+    for (let i = 2; i < 100; i++) {
+      assert.equal(stack.pop(), `job-${i - 1}`);
+      stack.push(`job-${i}`);
+      assert.equal(stack.bytesAt(0).buffer, first, `push ${i} allocated anew`);
+    }
+  });
+
+  test("pushing and popping a large item over many small ones does not reallocate on every operation", () => {
+    const stack = new ItemStack();
+    for (let i = 0; i < 1024; i++) stack.push("x".repeat(64));
+    const large = "y".repeat(64 * 1024);
+    let buffer = stack.bytesAt(0).buffer;
+    let reallocations = 0;
+    for (let i = 0; i < 20; i++) {
+      stack.push(large);
+      if (stack.bytesAt(0).buffer !== buffer) reallocations++;
+      buffer = stack.bytesAt(0).buffer;
+      assert.equal(stack.pop(), large);
+      if (stack.bytesAt(0).buffer !== buffer) reallocations++;
+      buffer = stack.bytesAt(0).buffer;
+    }
+    assert.ok(reallocations <= 2, `${reallocations} reallocations in 40 operations`);
+  });
+
+  test("memory a stack no longer needs is given back, also after one pop of a large item", () => {
+    const stack = new ItemStack();
+    stack.push("bottom");
+    stack.push("z".repeat(64 * 1024));
+    stack.pop();
+    assert.ok(stack.bytesAt(0).buffer.byteLength <= 4096, `${stack.bytesAt(0).buffer.byteLength} bytes kept`);
+    for (let i = 0; i < 3000; i++) stack.push("x".repeat(100));
+    for (let i = 0; i < 3000; i++) stack.pop();
+    assert.ok(stack.bytesAt(0).buffer.byteLength <= 4096, `${stack.bytesAt(0).buffer.byteLength} bytes kept`);
+    assert.deepEqual(stack.toArray(), ["bottom"]);
+  });
+
+  test("an index that is not an integer is outside the stack; topChars takes a count of items", () => {
+    const stack = new ItemStack();
+    stack.push("ab");
+    stack.push("cd");
+    stack.pop();
+    for (const i of [0.5, 1.5, -0.5, Number.NaN, Number.POSITIVE_INFINITY])
+      assert.equal(stack.at(i), undefined);
+    assert.equal(stack.at(-0), "ab");
+    assert.throws(() => stack.topChars(-1), RangeError);
+    assert.throws(() => stack.topChars(0.5), RangeError);
+    assert.equal(stack.topChars(Number.MAX_SAFE_INTEGER), 2);
+  });
 });
