@@ -440,7 +440,8 @@ async function recovery(o: { nodes: number; pushes: number; catchUpWrites: numbe
 
 const USAGE = `usage: npm run bench -- [--resp | --resp-cpu | --tls | --recovery] [options]
   (default)            push, pop and linearizable reads over HTTP against etcd (and Redis), rows alternated
-  --resp               redis-benchmark LPUSH/LPOP against the RESP listener, Redis and etcd puts
+  --resp               redis-benchmark LPUSH/LPOP against the RESP listener, Redis and etcd puts; first
+                       --warm-up-requests N (default 1000000, 0: none) unmeasured LPUSH+LPOP per system
   --resp-cpu           CPU µs per LPUSH (-c 64 -P 16) of the leader, each follower and redis-benchmark;
                        --runs N, --requests N writes per run (default 300000)
   --tls                push c=64 with client HTTPS and peer mTLS next to plain
@@ -467,6 +468,7 @@ async function main(): Promise<void> {
       resp: { type: "boolean", default: false },
       "resp-cpu": { type: "boolean", default: false },
       requests: { type: "string", default: "300000" },
+      "warm-up-requests": { type: "string" },
       tls: { type: "boolean", default: false },
       memory: { type: "boolean", default: false },
       pushes: { type: "string", default: "1000000" },
@@ -506,6 +508,9 @@ async function main(): Promise<void> {
       runs: Number(values.runs),
       durationS: Number(values["duration-s"]),
       concurrencies: values.concurrency.split(",").map(Number),
+      ...(values["warm-up-requests"] === undefined
+        ? {}
+        : { warmUpRequests: Number(values["warm-up-requests"]) }),
     });
     return;
   }

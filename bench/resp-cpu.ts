@@ -5,12 +5,10 @@
 import { readFileSync } from "node:fs";
 import { fmtInt, median, round2, table } from "./load.js";
 import { onPath, RaftstackCluster } from "./peers.js";
-import { redisBenchmark } from "./resp.js";
+import { redisBenchmark, WARM_UP_REQUESTS } from "./resp.js";
 
 /** Writes per run: a few seconds at this machine's rates. */
 const REQUESTS_DEFAULT = 300_000;
-/** Writes before the first run, not measured: the nodes' code is compiled and their heaps grown first. */
-const WARM_UP_REQUESTS = 50_000;
 const CONCURRENCY = 64;
 const PIPELINE = 16;
 
@@ -52,7 +50,8 @@ export async function respCpuBench(o: RespCpuOptions): Promise<void> {
   try {
     const first = await cluster.leader();
     if (first === undefined) throw new Error("raftstack has no leader");
-    await redisBenchmark(cluster.respPort(first), CONCURRENCY, PIPELINE, WARM_UP_REQUESTS, "lpush");
+    // Not measured (see WARM_UP_REQUESTS): the nodes' code is compiled and their heaps grown first.
+    await redisBenchmark(cluster.respPort(first), CONCURRENCY, PIPELINE, WARM_UP_REQUESTS);
     for (let run = 0; run < o.runs; run++) {
       const leader = await cluster.leader();
       if (leader === undefined) throw new Error("raftstack has no leader");

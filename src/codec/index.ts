@@ -3,4 +3,5 @@
 export { DecodeError, type DecodeErrorCode } from "./errors.js";
 export { checkSafeUint, getU32, getU64, putU32, putU64 } from "./fixed.js";
 export { Reader } from "./reader.js";
+export { decodeUtf8, encodeUtf8Into } from "./text.js";
 export { VARINT_BYTES_MAX, Writer } from "./writer.js";

@@ -1,12 +1,7 @@
 import { DecodeError } from "./errors.js";
 import { getF64, getU32, getU64 } from "./fixed.js";
-import { plain, SHORT_CHARS_MAX, utf8Decoder } from "./text.js";
+import { decodeUtf8, plain } from "./text.js";
 import { VARINT_BYTES_MAX } from "./writer.js";
-
-/** Reused per-length code arrays: decoding a short ASCII string then allocates only the string itself. */
-const scratchCodes: number[][] = Array.from({ length: SHORT_CHARS_MAX + 1 }, (_, len) =>
-  new Array<number>(len).fill(0),
-);
 
 /**
  * Bounds-checked reader over untrusted bytes, the mirror of Writer. Every failure is a DecodeError;
@@ -133,21 +128,10 @@ export class Reader {
     if (len > bytesMax)
       throw new DecodeError(`string of ${len} bytes exceeds ${bytesMax}`, { code: "too_large" });
     this.need(len);
-    const buf = this.buf;
     const start = this.pos;
     this.pos = start + len;
-    if (len <= SHORT_CHARS_MAX) {
-      const codes = scratchCodes[len]!;
-      let i = 0;
-      for (; i < len; i++) {
-        const b = buf[start + i]!;
-        if (b >= 0x80) break;
-        codes[i] = b;
-      }
-      if (i === len) return String.fromCharCode.apply(null, codes);
-    }
     try {
-      return utf8Decoder.decode(buf.subarray(start, this.pos));
+      return decodeUtf8(this.buf, start, this.pos);
     } catch (err) {
       throw new DecodeError("invalid UTF-8", { cause: err });
     }

@@ -22,7 +22,11 @@ export interface StackLimits {
   readonly stacksMax: number;
   /** Items over all stacks. */
   readonly itemsMax: number;
-  /** UTF-16 code units over all items (what V8 stores), bounding memory independently of item count. */
+  /**
+   * UTF-16 code units over all items, bounding memory independently of item count. Items are held as
+   * UTF-8 (stack/items.ts): 1 to 3 bytes a unit, in arrays up to twice that (they grow by doubling), so
+   * the default 512 Mi units may take 0.5 to 3 GiB outside the JS heap, and a snapshot copies it once more.
+   */
   readonly itemCharsMax: number;
   /**
    * Remembered idempotency keys. A key is never forgotten before its retention: when the table is

@@ -2,6 +2,7 @@ import { DecodeError, Reader, Writer } from "../codec/index.js";
 import { batchBounds, isBatch } from "./batch.js";
 import { commandFingerprint, decodeCommand, encodesExactly, readOutcome, writeOutcome } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
+import { ItemStack, STACK_BYTES_MAX, UTF8_BYTES_PER_UNIT_MAX } from "./items.js";
 import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
 import { poppedChars } from "./popped-chars.js";
 import { anyFingerprint, SessionTable } from "./sessions.js";
@@ -45,7 +46,7 @@ export interface ProposedCommands {
 interface Stack {
   readonly id: number;
   readonly label: string;
-  readonly items: string[];
+  readonly items: ItemStack;
 }
 
 /**
@@ -89,6 +90,12 @@ export class StackMachine {
     if (!(clockStepMaxMs > 0 && clockStepMaxMs < sessionRetentionMs)) {
       throw new Error(
         `clockStepMaxMs ${clockStepMaxMs} must be in (0, sessionRetentionMs ${sessionRetentionMs})`,
+      );
+    }
+    // One stack may hold every item's text; its UTF-8 must fit the item store's u32 offsets.
+    if (this.limits.itemCharsMax * UTF8_BYTES_PER_UNIT_MAX > STACK_BYTES_MAX) {
+      throw new Error(
+        `itemCharsMax ${this.limits.itemCharsMax}: its UTF-8 may exceed ${STACK_BYTES_MAX} bytes`,
       );
     }
     this.#sessions = new SessionTable(this.limits);
@@ -295,7 +302,7 @@ export class StackMachine {
   }
 
   /** The items of stack `id` (a number) or of the stack labelled `id` (a string). */
-  readonly #itemsOf = (id: number | string): readonly string[] | undefined =>
+  readonly #itemsOf = (id: number | string): ItemStack | undefined =>
     (typeof id === "number" ? this.#stacks.get(id) : this.#byLabel(id))?.items;
 
   #byLabel(label: string): Stack | undefined {
@@ -307,7 +314,7 @@ export class StackMachine {
   #create(label: string): Stack | undefined {
     if (this.#stacks.size >= this.limits.stacksMax) return undefined;
     const id = this.#nextId++;
-    const stack: Stack = { id, label, items: [] };
+    const stack: Stack = { id, label, items: new ItemStack() };
     this.#stacks.set(id, stack);
     this.#idsByLabel.set(label, id);
     return stack;
@@ -317,7 +324,7 @@ export class StackMachine {
     this.#stacks.delete(stack.id);
     this.#idsByLabel.delete(stack.label);
     this.#itemCount -= stack.items.length;
-    for (const item of stack.items) this.#itemChars -= item.length;
+    this.#itemChars -= stack.items.chars;
   }
 
   #fits(items: readonly string[]): boolean {
@@ -355,7 +362,7 @@ export class StackMachine {
   top(id: number): TopResult {
     const stack = this.#stacks.get(id);
     if (stack === undefined) return fail("stack_not_found");
-    const item = stack.items[stack.items.length - 1];
+    const item = stack.items.at(stack.items.length - 1);
     return item === undefined ? fail("stack_empty") : { ok: true, kind: "top", item };
   }
 
@@ -369,15 +376,14 @@ export class StackMachine {
   get(id: number): GetResult {
     const stack = this.#stacks.get(id);
     if (stack === undefined) return fail("stack_not_found");
-    return { ok: true, kind: "stack", id, label: stack.label, items: stack.items.slice() };
+    return { ok: true, kind: "stack", id, label: stack.label, items: stack.items.toArray() };
   }
 
   /** The item `index` places below the top of the stack labelled `label` (negative: -1 is the bottom), as LINDEX. */
   at(label: string, index: number): string | undefined {
     const items = this.#byLabel(label)?.items;
     if (items === undefined) return undefined;
-    const i = index >= 0 ? items.length - 1 - index : -1 - index;
-    return i >= 0 && i < items.length ? items[i] : undefined;
+    return items.at(index >= 0 ? items.length - 1 - index : -1 - index);
   }
 
   /** Size of the stack labelled `label`, or undefined if there is none. */
@@ -396,7 +402,7 @@ export class StackMachine {
     const from = Math.max(0, start < 0 ? n + start : start);
     const to = Math.min(n - 1, stop < 0 ? n + stop : stop);
     const out: string[] = [];
-    for (let i = from; i <= to; i++) out.push(items[n - 1 - i] as string);
+    for (let i = from; i <= to; i++) out.push(items.at(n - 1 - i) as string);
     return out;
   }
 
@@ -454,7 +460,7 @@ export class StackMachine {
     const stacks = [...this.#stacks.values()].map((st) => ({
       id: st.id,
       label: st.label,
-      items: st.items.slice(),
+      items: st.items.copy(),
     }));
     const sessions = this.#sessions.oldestFirst();
     const w = new Writer(64 + this.#itemChars + this.#itemCount * 2);
@@ -469,8 +475,9 @@ export class StackMachine {
       w.varint(st.id);
       w.str(st.label);
       w.varint(st.items.length);
-      for (const item of st.items) {
-        w.str(item);
+      // The stored UTF-8 is what w.str writes for the item: the bytes stay those of every version.
+      for (let i = 0; i < st.items.length; i++) {
+        w.bytes(st.items.bytesAt(i));
         if (++sinceYield >= itemsPerStep) {
           sinceYield = 0;
           yield;
@@ -518,12 +525,9 @@ export class StackMachine {
       const count = r.varint();
       // Each item takes a byte at least: a larger count is damage, refused before it is allocated.
       if (count > r.remaining) throw new DecodeError(`item count ${count} exceeds the snapshot`);
-      const items = new Array<string>(count);
-      for (let j = 0; j < count; j++) {
-        const item = r.str();
-        items[j] = item;
-        this.#itemChars += item.length;
-      }
+      const items = new ItemStack();
+      for (let j = 0; j < count; j++) items.push(r.str());
+      this.#itemChars += items.chars;
       if (!isStackId(id) || id >= this.#nextId || this.#stacks.has(id) || this.#idsByLabel.has(label)) {
         throw new DecodeError(`bad stack ${id}`);
       }

@@ -1,3 +1,4 @@
+import type { ItemStack } from "./items.js";
 import type { Command } from "./types.js";
 
 /**
@@ -5,24 +6,18 @@ import type { Command } from "./types.js";
  * blocking pop), so the session table's chars limit holds before the pop runs. `itemsOf` gives the
  * items of a stack by id (number) or label (string), bottom first.
  */
-export function poppedChars(
-  cmd: Command,
-  itemsOf: (id: number | string) => readonly string[] | undefined,
-): number {
+export function poppedChars(cmd: Command, itemsOf: (id: number | string) => ItemStack | undefined): number {
   switch (cmd.type) {
     case "pop":
     case "bpopId":
-      return itemsOf(cmd.id)?.at(-1)?.length ?? 0;
+      return itemsOf(cmd.id)?.topChars(1) ?? 0;
     case "lpop": {
-      const items = itemsOf(cmd.label) ?? [];
-      let chars = 0;
-      for (let i = 1; i <= Math.min(cmd.count ?? 1, items.length); i++) chars += items.at(-i)!.length;
-      return chars;
+      return itemsOf(cmd.label)?.topChars(cmd.count ?? 1) ?? 0;
     }
     case "bpop":
       for (const label of cmd.labels) {
-        const top = itemsOf(label)?.at(-1);
-        if (top !== undefined) return label.length + top.length;
+        const items = itemsOf(label);
+        if (items !== undefined && items.length > 0) return label.length + items.topChars(1);
       }
       return 0;
     default:

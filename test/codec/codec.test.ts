@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { DecodeError, getU64, putU64, Reader, Writer } from "../../src/codec/index.js";
+import {
+  DecodeError,
+  decodeUtf8,
+  encodeUtf8Into,
+  getU64,
+  putU64,
+  Reader,
+  Writer,
+} from "../../src/codec/index.js";
 
 const safeUint = fc.oneof(
   fc.integer({ min: 0, max: 0xffffffff }),
@@ -201,5 +209,26 @@ describe("shared binary codec", () => {
     const copy = w.finish();
     assert.notEqual(copy.buffer, target.buffer);
     assert.equal(copy.buffer.byteLength, 4);
+  });
+
+  test("encodeUtf8Into writes what TextEncoder does at any length, around the 64-unit hand-coded path", () => {
+    const strings = [
+      "",
+      "a".repeat(64),
+      "a".repeat(65),
+      `${"a".repeat(64)}é`,
+      `${"a".repeat(70)}😀\ufeff€`,
+      "😀".repeat(40),
+      `x\ud800${"b".repeat(80)}`,
+      "z".repeat(65536),
+    ];
+    for (const s of strings) {
+      const buf = new Uint8Array(5 + s.length * 3).fill(0xaa);
+      const end = encodeUtf8Into(s, buf, 5);
+      const want = new TextEncoder().encode(s);
+      assert.deepEqual(buf.subarray(5, end), want);
+      assert.equal(buf[4], 0xaa, "nothing written before pos");
+      if (!s.includes("\ud800")) assert.equal(decodeUtf8(buf, 5, end), s);
+    }
   });
 });

@@ -68,6 +68,40 @@ describe("snapshot and restore", () => {
     assert.deepEqual(step.value, expected);
   });
 
+  test("a stepped snapshot's cut survives overwriting, emptying, regrowing, shrinking and deleting", () => {
+    const d = new Driver();
+    d.run({ type: "create", label: "s" });
+    d.run({ type: "push", id: 1, items: Array.from({ length: 60 }, (_, i) => `é${i}`.repeat(40)) });
+    d.run({ type: "create", label: "t" });
+    d.run({ type: "push", id: 2, items: ["a😀", "\ufeff", ""] });
+    const expected = d.machine.snapshot();
+    const steps = d.machine.snapshotSteps(5);
+    let step = steps.next();
+    let pauses = 0;
+    while (!step.done) {
+      // Stack 1, still being written: its top items overwritten in place (same sizes), then a large
+      // item makes it grow and its pop shrink it. Stack 2: emptied, refilled, deleted.
+      for (let i = 0; i < 3; i++) d.run({ type: "pop", id: 1 });
+      d.run({ type: "push", id: 1, items: Array.from({ length: 3 }, (_, i) => `ü${57 + i}`.repeat(40)) });
+      d.run({ type: "push", id: 1, items: ["x".repeat(60_000)] });
+      d.run({ type: "pop", id: 1 });
+      for (let i = 0; i < 4; i++) d.run({ type: "pop", id: 2 });
+      d.run({ type: "push", id: 2, items: [`z${pauses}`] });
+      if (pauses === 8) d.run({ type: "delete", id: 2 });
+      pauses++;
+      step = steps.next();
+    }
+    assert.ok(pauses >= 10, `only ${pauses} pauses`);
+    assert.deepEqual(step.value, expected);
+    assert.deepEqual(StackMachine.restore(step.value).get(2), {
+      ok: true,
+      kind: "stack",
+      id: 2,
+      label: "t",
+      items: ["a😀", "\ufeff", ""],
+    });
+  });
+
   test("a restored machine keeps exactly-once for keys seen before the snapshot", () => {
     const d = new Driver();
     d.run({ type: "create", label: "s" });
