@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { DashboardFeed, dashboardRoutes } from "../dashboard/index.js";
-import { defaultRaftLimits } from "../raft/index.js";
+import { defaultRaftLimits, NONE } from "../raft/index.js";
 import { RespServer } from "../resp/index.js";
 import { HttpApi, proposalBytesMax } from "../server/index.js";
 import { batchEntryBytesMax } from "../stack/index.js";
@@ -21,7 +21,14 @@ export interface RunningNode {
   readonly node: RaftNode;
   status(): NodeStatus;
   /** Graceful: hands leadership away first (if leader), then stops the server, transport and storage. */
-  close(): Promise<void>;
+  close(): Promise<Shutdown>;
+}
+
+/** What a graceful stop did with leadership. */
+export interface Shutdown {
+  readonly wasLeader: boolean;
+  /** The node that leads after this one stepped down, if one was known within the wait (a leader only). */
+  readonly handedOverTo?: number;
 }
 
 export interface StartExtras {
@@ -35,6 +42,9 @@ export interface StartExtras {
 
 /** Time a stopping leader waits for its successor, so clients see no election gap. */
 const TRANSFER_WAIT_MS = 1000;
+/** After stepping down, time to wait for the successor's first message, which names it. */
+const SUCCESSOR_WAIT_MS = 300;
+const SUCCESSOR_POLL_MS = 10;
 
 /**
  * Opens storage, starts the peer transport, the Raft driver and the HTTP API. Throws
@@ -116,7 +126,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     },
     "node started",
   );
-  let closing: Promise<void> | undefined;
+  let closing: Promise<Shutdown> | undefined;
   return {
     id: options.id,
     clientUrl,
@@ -125,15 +135,32 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     status: () => node.status(),
     close() {
       closing ??= (async () => {
-        const handedOver = await node.transferLeadership(TRANSFER_WAIT_MS);
-        logger.info({ handedOver }, "shutting down");
+        const shutdown = await handOver(node, options.id);
+        logger.info(shutdown, "shutting down");
         dashboard.stop();
         security.close();
         await Promise.all([api.close(), resp?.close()]);
         await node.close();
         logger.flush();
+        return shutdown;
       })();
       return closing;
     },
   };
+}
+
+/**
+ * A leader hands leadership to the most caught-up voter and reports who took over. Stepping down is not
+ * enough: a leader whose followers are gone steps down alone (check-quorum) and hands over to nobody.
+ */
+async function handOver(node: RaftNode, id: number): Promise<Shutdown> {
+  if (node.role() !== "leader") return { wasLeader: false };
+  if (!(await node.transferLeadership(TRANSFER_WAIT_MS))) return { wasLeader: true };
+  const deadline = Date.now() + SUCCESSOR_WAIT_MS;
+  for (;;) {
+    const leader = node.status().leader;
+    if (leader !== NONE && leader !== id) return { wasLeader: true, handedOverTo: leader };
+    if (Date.now() >= deadline) return { wasLeader: true };
+    await new Promise((resolve) => setTimeout(resolve, SUCCESSOR_POLL_MS));
+  }
 }

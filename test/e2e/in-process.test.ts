@@ -82,13 +82,22 @@ describe("startNode in one process", { timeout: 30_000 }, () => {
 
     // close() on the leader hands leadership over before stopping: the others have a leader at once.
     const t0 = Date.now();
-    await leader.close();
+    const shutdown = await leader.close();
     nodes.delete(leader.id);
     const rest = all.filter((n) => n !== leader);
     const next = await leaderOf(rest);
     assert.notEqual(next.id, leader.id);
+    assert.deepEqual(shutdown, { wasLeader: true, handedOverTo: next.id });
     assert.ok(Date.now() - t0 < 2000);
     assert.equal((await post(rest[0] as RunningNode, "/sPop", "1")).body, "50");
     assert.equal((await post(rest[1] as RunningNode, "/sSize", "1")).body, "49");
+
+    // A follower has nothing to hand over (it used to report handedOver: true); the last node left
+    // alone steps down with nobody to take over.
+    const follower2 = rest.find((n) => n !== next) as RunningNode;
+    assert.deepEqual(await follower2.close(), { wasLeader: false });
+    nodes.delete(follower2.id);
+    assert.deepEqual(await next.close(), { wasLeader: true });
+    nodes.delete(next.id);
   });
 });
