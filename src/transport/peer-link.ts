@@ -24,9 +24,25 @@ const ESSENTIAL: ReadonlySet<Message["type"]> = new Set([
   "readIndexResp",
 ]);
 
+/**
+ * Vote traffic a newer message of the same slot makes worthless: a node campaigns again on its own
+ * timer, so after an outage only its newest (pre-)vote request, and its newest answer of each kind,
+ * still matter. Without this, a node cut off for 14 s queued 82 pre-vote requests (essential, so
+ * never evicted) and each peer refused them all within 0.2 s of the reconnect. Raft tolerates the
+ * loss of any message; only these are superseded, never appends or snapshots.
+ */
+type Slot = "voteRequest" | "preVoteAnswer" | "voteAnswer";
+
+function slotOf(msg: Message): Slot | undefined {
+  if (msg.type === "vote") return "voteRequest";
+  if (msg.type === "voteResp") return msg.preVote ? "preVoteAnswer" : "voteAnswer";
+  return undefined;
+}
+
 interface Queued {
   readonly frame: Uint8Array;
   readonly essential: boolean;
+  readonly slot: Slot | undefined;
 }
 
 /** A link's own counters: everything in PeerStats about the outbound side, live queue aside. */
@@ -81,7 +97,9 @@ export class PeerLink {
       this.drop();
       return;
     }
-    this.push(frame, essential);
+    const slot = slotOf(msg);
+    if (slot !== undefined) this.evictSlot(slot);
+    this.push(frame, essential, slot);
   }
 
   /**
@@ -97,10 +115,10 @@ export class PeerLink {
       this.drop();
       return false;
     }
-    return this.push(frame, true);
+    return this.push(frame, true, undefined);
   }
 
-  private push(frame: Uint8Array, essential: boolean): boolean {
+  private push(frame: Uint8Array, essential: boolean, slot: Slot | undefined): boolean {
     const { queueMessagesMax, queueBytesMax } = this.s.limits;
     while (this.queue.length + 1 > queueMessagesMax || this.queueBytes + frame.length > queueBytesMax) {
       if (!essential || !this.evictNewestNonEssential()) {
@@ -108,7 +126,7 @@ export class PeerLink {
         return false;
       }
     }
-    this.queue.push({ frame, essential });
+    this.queue.push({ frame, essential, slot });
     this.queueBytes += frame.length;
     this.scheduleFlush();
     return true;
@@ -128,6 +146,15 @@ export class PeerLink {
 
   private drop(): void {
     this.counters.messagesDropped++;
+  }
+
+  /** Drops the queued message of `slot`, if any (at most one: each new one evicts its predecessor). */
+  private evictSlot(slot: Slot): void {
+    const i = this.queue.findIndex((q) => q.slot === slot);
+    if (i < 0) return;
+    this.queueBytes -= this.queue[i]!.frame.length;
+    this.queue.splice(i, 1);
+    this.drop();
   }
 
   private evictNewestNonEssential(): boolean {
