@@ -10,6 +10,7 @@ import {
 } from "./codec.js";
 import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
 import type { PeerAddress, PeerStats, Shared } from "./options.js";
+import { type Slot, slotOf } from "./supersede.js";
 import { dialPeer } from "./tls.js";
 
 // Small control traffic may evict queued bulk traffic: losing a vote or an ack stalls progress for a
@@ -24,24 +25,13 @@ const ESSENTIAL: ReadonlySet<Message["type"]> = new Set([
   "readIndexResp",
 ]);
 
-/**
- * Vote traffic a newer message of the same slot makes worthless: a node campaigns again on its own
- * timer, so after an outage only its newest (pre-)vote request, and its newest answer of each kind,
- * still matter. Without this, a node cut off for 14 s queued 82 pre-vote requests (essential, so
- * never evicted) and each peer refused them all within 0.2 s of the reconnect. Raft tolerates the
- * loss of any message; only these are superseded, never appends or snapshots.
- */
-type Slot = "voteRequest" | "preVoteAnswer" | "voteAnswer";
-
-function slotOf(msg: Message): Slot | undefined {
-  if (msg.type === "vote") return "voteRequest";
-  if (msg.type === "voteResp") return msg.preVote ? "preVoteAnswer" : "voteAnswer";
-  return undefined;
-}
-
 interface Queued {
   readonly frame: Uint8Array;
   readonly essential: boolean;
+  /**
+   * A vote message's slot: a new one evicts its queued predecessor, so a link down for 14 s sends one
+   * pre-vote request on reconnect, not the 82 (essential, never evicted) it used to.
+   */
   readonly slot: Slot | undefined;
 }
 
