@@ -29,8 +29,9 @@ interface Queued {
   readonly frame: Uint8Array;
   readonly essential: boolean;
   /**
-   * A vote message's slot: a new one evicts its queued predecessor, so a link down for 14 s sends one
-   * pre-vote request on reconnect, not the 82 (essential, never evicted) it used to.
+   * A vote message's slot (see supersede.ts): a new one evicts its queued predecessor, so a link that
+   * was down (peer stopped, connection refused) sends one pre-vote request on reconnect, not one per
+   * election timeout of the outage (essential, they were never evicted).
    */
   readonly slot: Slot | undefined;
 }
