@@ -76,11 +76,28 @@ function describeUnknown(event: { readonly type: string }): string {
   return parts.length === 0 ? type : `${type}: ${parts.join(", ")}`;
 }
 
+/** Pre-vote rounds logged one by one before only every `PRE_VOTE_ROUNDS_LOG_EVERY`th is. */
+const PRE_VOTE_ROUNDS_LOGGED = 3;
+/** At one round per election timeout (~0.2 s), a line every few seconds while a node is cut off. */
+const PRE_VOTE_ROUNDS_LOG_EVERY = 20;
+const preVoteRoundsSampled = `logging every ${PRE_VOTE_ROUNDS_LOG_EVERY}th pre-vote round`;
+
+/**
+ * A node cut off from its peers starts a pre-vote round every election timeout (82 lines at info in
+ * 14 s in a trial): past the first few, only every Nth round is logged, its number giving the count.
+ * The timeline (hooks) still gets every round.
+ */
+function preVoteLogging(event: RaftEvent): "log" | "sample" | "skip" {
+  if (event.type !== "campaignStarted" || event.kind !== "preVote") return "log";
+  if (event.preVoteRounds <= PRE_VOTE_ROUNDS_LOGGED) return "log";
+  return event.preVoteRounds % PRE_VOTE_ROUNDS_LOG_EVERY === 0 ? "sample" : "skip";
+}
+
 /**
  * Hands what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
  * with their reason, check-quorum step-downs, lost or recovering logs, applied configuration
- * changes) to the hooks (the dashboard's timeline) and logs each as one readable line at info, so an
- * election storm or a membership change leaves a trace.
+ * changes) to the hooks (the dashboard's timeline) and logs each as one readable line at info (pre-vote
+ * rounds sampled, see preVoteLogging), so an election storm or a membership change leaves a trace.
  */
 export function reportEvents(
   events: readonly RaftEvent[],
@@ -92,6 +109,11 @@ export function reportEvents(
   if (events.length === 0 && dropped === 0) return;
   hooks.events?.(events, dropped);
   if (logger === undefined) return;
-  for (const event of events) logger.info(event, describeEvent(event, self));
+  for (const event of events) {
+    const logging = preVoteLogging(event);
+    if (logging === "skip") continue;
+    const text = describeEvent(event, self);
+    logger.info(event, logging === "sample" ? `${text}; ${preVoteRoundsSampled}` : text);
+  }
   if (dropped > 0) logger.info({ eventsDropped: dropped }, "raft: events left out (core's eventsMax)");
 }

@@ -10,6 +10,7 @@ import {
 } from "./codec.js";
 import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
 import type { PeerAddress, PeerStats, Shared } from "./options.js";
+import { type Slot, slotOf } from "./supersede.js";
 import { dialPeer } from "./tls.js";
 
 // Small control traffic may evict queued bulk traffic: losing a vote or an ack stalls progress for a
@@ -27,6 +28,12 @@ const ESSENTIAL: ReadonlySet<Message["type"]> = new Set([
 interface Queued {
   readonly frame: Uint8Array;
   readonly essential: boolean;
+  /**
+   * A vote message's slot (see supersede.ts): a new one evicts its queued predecessor, so a link that
+   * was down (peer stopped, connection refused) sends one pre-vote request on reconnect, not one per
+   * election timeout of the outage (essential, they were never evicted).
+   */
+  readonly slot: Slot | undefined;
 }
 
 /** A link's own counters: everything in PeerStats about the outbound side, live queue aside. */
@@ -81,7 +88,9 @@ export class PeerLink {
       this.drop();
       return;
     }
-    this.push(frame, essential);
+    const slot = slotOf(msg);
+    if (slot !== undefined) this.evictSlot(slot);
+    this.push(frame, essential, slot);
   }
 
   /**
@@ -97,10 +106,10 @@ export class PeerLink {
       this.drop();
       return false;
     }
-    return this.push(frame, true);
+    return this.push(frame, true, undefined);
   }
 
-  private push(frame: Uint8Array, essential: boolean): boolean {
+  private push(frame: Uint8Array, essential: boolean, slot: Slot | undefined): boolean {
     const { queueMessagesMax, queueBytesMax } = this.s.limits;
     while (this.queue.length + 1 > queueMessagesMax || this.queueBytes + frame.length > queueBytesMax) {
       if (!essential || !this.evictNewestNonEssential()) {
@@ -108,7 +117,7 @@ export class PeerLink {
         return false;
       }
     }
-    this.queue.push({ frame, essential });
+    this.queue.push({ frame, essential, slot });
     this.queueBytes += frame.length;
     this.scheduleFlush();
     return true;
@@ -128,6 +137,15 @@ export class PeerLink {
 
   private drop(): void {
     this.counters.messagesDropped++;
+  }
+
+  /** Drops the queued message of `slot`, if any (at most one: each new one evicts its predecessor). */
+  private evictSlot(slot: Slot): void {
+    const i = this.queue.findIndex((q) => q.slot === slot);
+    if (i < 0) return;
+    this.queueBytes -= this.queue[i]!.frame.length;
+    this.queue.splice(i, 1);
+    this.drop();
   }
 
   private evictNewestNonEssential(): boolean {

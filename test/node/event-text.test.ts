@@ -1,7 +1,9 @@
 // The console's readable log lines: role changes, term bumps, refused votes and step-downs carry their reason.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { reportEvents } from "../../src/node/event-text.js";
 import { describeEvent } from "../../src/node/index.js";
+import type { RaftEvent } from "../../src/raft/index.js";
 
 test("events read as sentences with their reasons", () => {
   assert.equal(
@@ -28,4 +30,31 @@ test("events read as sentences with their reasons", () => {
     describeEvent({ type: "leaderChanged", term: 6, from: 1, to: 0 }, 2),
     "no leader in term 6 (was node 1)",
   );
+});
+
+test("a cut-off node's pre-vote rounds are logged one by one at first, then every Nth with its number", () => {
+  const preVote = (round: number): RaftEvent => ({
+    type: "campaignStarted",
+    term: 3,
+    kind: "preVote",
+    preVoteRounds: round,
+  });
+  const lines: string[] = [];
+  let timeline = 0;
+  const logger = { info: (_f: object, msg: string) => lines.push(msg), fatal: () => {} };
+  const hooks = { events: (events: readonly RaftEvent[]) => (timeline += events.length) };
+  // 82 rounds in 14 s in the trial, one Ready each; then the node hears a leader and votes in term 4.
+  for (let round = 1; round <= 82; round++) reportEvents([preVote(round)], 0, 3, hooks, logger);
+  const election: RaftEvent = { type: "campaignStarted", term: 4, kind: "election", preVoteRounds: 82 };
+  reportEvents([election], 0, 3, hooks, logger);
+
+  assert.equal(timeline, 83, "the timeline still gets every round");
+  const sampled = "; logging every 20th pre-vote round";
+  assert.deepStrictEqual(lines, [
+    "pre-vote for term 3 (round 1)",
+    "pre-vote for term 3 (round 2)",
+    "pre-vote for term 3 (round 3)",
+    ...[20, 40, 60, 80].map((round) => `pre-vote for term 3 (round ${round})${sampled}`),
+    "election for term 4",
+  ]);
 });

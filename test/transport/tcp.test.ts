@@ -203,6 +203,48 @@ describe("tcp transport", () => {
     }
   });
 
+  test("to a down peer only the newest vote request and newest answer of each kind stay queued", {
+    timeout: 15_000,
+  }, async () => {
+    const portB = await freePort();
+    const a = await startNode(1, 0, { peers: new Map([[2, { host, port: portB }]]) });
+    let b: Node | undefined;
+    try {
+      const vote = (term: number, preVote: boolean): Message => {
+        return { type: "vote", from: 1, to: 2, term, preVote, transfer: false, lastIndex: 5, lastTerm: 1 };
+      };
+      const answer = (term: number, preVote: boolean): Message => {
+        return { type: "voteResp", from: 1, to: 2, term, preVote, reject: true };
+      };
+      // A cut-off node's 14 s of campaigning (82 pre-vote rounds in the trial), with other traffic between.
+      a.t.send([app(1, 2, 1, 1, 16)]);
+      for (let round = 1; round <= 82; round++) {
+        a.t.send([vote(3, true), answer(2 + round, round % 2 === 0)]);
+        if (round === 40) a.t.send([hb(1, 2, 7), vote(3, false), app(1, 2, 2, 1, 16)]);
+      }
+      a.t.send([vote(4, true)]);
+      const queued = a.t.stats().peers.get(2)!;
+      assert.equal(queued.queueMessages, 6);
+      assert.equal(queued.messagesDropped, 1 + 2 * 82 + 3 + 1 - 6);
+
+      b = await startNode(2, portB, { peers: new Map([[1, a.t.address()]]) });
+      const node = b;
+      await waitFor("queued messages delivered", () => node.received.length === 6);
+      await new Promise((r) => setTimeout(r, 50));
+      // Appends and heartbeats in their order, then the newest answer of each kind and the newest request.
+      assert.deepStrictEqual(node.received, [
+        app(1, 2, 1, 1, 16),
+        hb(1, 2, 7),
+        app(1, 2, 2, 1, 16),
+        answer(83, false),
+        answer(84, true),
+        vote(4, true),
+      ]);
+    } finally {
+      await Promise.all([a.t.close(), b?.t.close()]);
+    }
+  });
+
   test("the queue to a down peer stays bounded; essential messages evict bulk ones", {
     timeout: 15_000,
   }, async () => {

@@ -1,0 +1,74 @@
+// A follower cut off by a real partition campaigns on every election timeout; on the heal its peers must
+// not receive (and refuse, and log) every pre-vote request it made meanwhile, and it must not have logged
+// every round. Ports 29140-29179 belong to this file. Skipped (one line) without root/iptables/cgroup v2.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { NemesisCluster } from "./cluster.js";
+import { Netfilter, NetfilterUnavailableError } from "./netfilter.js";
+import { isolate } from "./topology.js";
+
+const BASE_PORT = 29140;
+const ids = [1, 2, 3];
+const portsOf = (i: number) => [BASE_PORT + 10 * i, BASE_PORT + 10 * i + 1];
+/** ~25 pre-vote rounds at one per ~0.2 s election timeout. */
+const cutMs = 5500;
+/** The cut connections never closed: TCP retransmits their backlog at its next backoff, up to ~6 s later. */
+const afterHealMs = 7000;
+
+test("a follower cut off 5.5 s: on the heal its peers refuse a handful of pre-votes, not every round's", {
+  timeout: 90_000,
+}, async (t) => {
+  let nf: Netfilter;
+  try {
+    nf = await Netfilter.create(ids, portsOf);
+  } catch (err) {
+    if (!(err instanceof NetfilterUnavailableError)) throw err;
+    t.skip(`partitions unavailable here: ${err.message}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "raftstack-stale-votes-"));
+  const t0 = performance.now();
+  const cluster = new NemesisCluster({
+    size: 3,
+    joinsMax: 0,
+    basePort: BASE_PORT,
+    dataRoot: join(dir, "data"),
+    logDir: join(dir, "logs"),
+    netfilter: nf,
+    nodeArgs: [],
+    now: () => performance.now() - t0,
+  });
+  try {
+    for (const i of ids) cluster.start(i);
+    const leader = await cluster.waitLeader(20_000);
+    assert.ok(leader !== undefined, "a leader is elected");
+    const cut = ids.find((i) => i !== leader)!;
+    await nf.apply(isolate(ids, cut));
+    await sleep(cutMs);
+    await nf.heal();
+    await sleep(afterHealMs);
+    assert.ok((await cluster.waitLeader(10_000)) !== undefined, "one leader after the heal");
+    await cluster.stopAll();
+
+    const lines = (i: number) => readFileSync(join(dir, "logs", `node-${i}.log`), "utf8").split("\n");
+    const preVoteLines = lines(cut).filter((l) => l.includes('"msg":"pre-vote for term'));
+    assert.ok(
+      preVoteLines.some((l) => l.includes("(round 20)")),
+      "the cut node campaigned at least 20 rounds (each one a request its peers could refuse)",
+    );
+    assert.ok(preVoteLines.length <= 5, `the cut node logged ${preVoteLines.length} pre-vote rounds`);
+    for (const i of ids.filter((n) => n !== cut)) {
+      const refused = lines(i).filter((l) => l.includes(`refused pre-vote to node ${cut} `)).length;
+      assert.ok(refused <= 4, `node ${i} refused ${refused} pre-votes from node ${cut} after the heal`);
+    }
+  } finally {
+    await cluster.stopAll();
+    nf.cleanupSync();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(cluster.crashes, [], "no node exited by itself");
+});
