@@ -15,6 +15,12 @@ export interface TransportLimits {
   readonly reconnectMaxMs: number;
   readonly connectTimeoutMs: number;
   /**
+   * A link that has not connected yet stays quiet this long before it warns that its peer is not
+   * reachable: peers started together come up one after another, and every refused first attempt
+   * warned (`npm start` printed ten "peer connection lost" lines). A peer that stays down is warned of.
+   */
+  readonly startQuietMs: number;
+  /**
    * An inbound connection must identify itself within this time; with peer TLS, its TLS handshake
    * must be done within this time too (before the HELLO's own time starts).
    */
@@ -31,6 +37,7 @@ export const defaultTransportLimits: TransportLimits = {
   reconnectMinMs: 20,
   reconnectMaxMs: 1000,
   connectTimeoutMs: 1000,
+  startQuietMs: 5000,
   helloTimeoutMs: 5000,
   inboundConnectionsMax: 64,
 };

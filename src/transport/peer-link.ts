@@ -61,6 +61,9 @@ export class PeerLink {
   private flushScheduled = false;
   private closed = false;
   private outageLogged = false;
+  /** Set at the first connection: until then an outage is the peer not having started yet. */
+  private everConnected = false;
+  private readonly createdAt = Date.now();
   private queue: Queued[] = [];
   private queueBytes = 0;
   // `written` once every chunk is out; the slot stays taken until the receiver's SNAP_DONE or a disconnect.
@@ -185,6 +188,7 @@ export class PeerLink {
     socket.on(ready, () => {
       socket.setTimeout(0);
       this.connected = true;
+      this.everConnected = true;
       this.connectedAt = Date.now();
       socket.write(encodeHelloFrame({ clusterId: this.s.clusterId, from: this.s.id, to: this.peer }));
       this.flush();
@@ -238,9 +242,11 @@ export class PeerLink {
       this.attempts = 0;
       this.outageLogged = false;
     }
-    if (!this.outageLogged) {
+    const starting = !this.everConnected && Date.now() - this.createdAt < this.s.limits.startQuietMs;
+    if (!this.outageLogged && !starting) {
       this.outageLogged = true;
-      this.s.logger.warn({ peer: this.peer, err: err?.message }, "peer connection lost");
+      const msg = this.everConnected ? "peer connection lost" : "peer not reachable since start";
+      this.s.logger.warn({ peer: this.peer, err: err?.message }, msg);
     }
     const base = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.attempts, 30));
     this.attempts++;

@@ -451,6 +451,25 @@ describe("tcp transport", () => {
     }
   });
 
+  test("a peer that has not started yet is not warned of at once; one that stays down is", {
+    timeout: 15_000,
+  }, async () => {
+    const quiet = await startNode(1, 0, { limits: { reconnectMaxMs: 50 } });
+    const prompt = await startNode(3, 0, { limits: { reconnectMaxMs: 50, startQuietMs: 200 } });
+    const nobody = await freePort();
+    quiet.t.addPeer(2, { host, port: nobody });
+    prompt.t.addPeer(2, { host, port: nobody });
+    try {
+      await waitFor("refused attempts", () => (quiet.t.stats().peers.get(2)?.reconnects ?? 0) >= 3);
+      // npm start printed ten "peer connection lost" lines while its nodes came up one after another.
+      assert.deepStrictEqual(quiet.warnings, []);
+      await waitFor("a warning once the quiet time is over", () => prompt.warnings.length > 0);
+      assert.deepStrictEqual(prompt.warnings, ["peer not reachable since start"]);
+    } finally {
+      await closeAll([quiet, prompt]);
+    }
+  });
+
   test("a peer of another cluster is refused", { timeout: 15_000 }, async () => {
     const a = await startNode(1, 0);
     const b = await startNode(2, 0, { clusterId: "other-cluster" });
