@@ -2,41 +2,26 @@
 // leave nothing behind. Ports 29100-29139 belong to this file. Skipped (one line) without root/iptables/cgroup v2.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NemesisCluster, type NodeView } from "./cluster.js";
-import { Netfilter, NetfilterUnavailableError } from "./netfilter.js";
+import type { NodeView } from "./cluster.js";
+import { partitionedCluster } from "./partitioned.js";
 import { isolate, oneWay } from "./topology.js";
 
 const BASE_PORT = 29100;
 const ids = [1, 2, 3];
-const portsOf = (i: number) => [BASE_PORT + 10 * i, BASE_PORT + 10 * i + 1];
 
 describe("nemesis: partitions of real processes", { timeout: 90_000 }, () => {
   test("one-way and symmetric cuts stop exactly the messages they name", async (t) => {
-    let nf: Netfilter;
-    try {
-      nf = await Netfilter.create(ids, portsOf);
-    } catch (err) {
-      if (!(err instanceof NetfilterUnavailableError)) throw err;
-      t.skip(`partitions unavailable here: ${err.message}`);
-      return;
-    }
-    const dir = mkdtempSync(join(tmpdir(), "raftstack-nemesis-"));
-    const t0 = performance.now();
-    const cluster = new NemesisCluster({
-      size: 3,
-      joinsMax: 0,
+    const setup = await partitionedCluster(t, {
+      ids,
       basePort: BASE_PORT,
-      dataRoot: join(dir, "data"),
-      logDir: join(dir, "logs"),
-      netfilter: nf,
       nodeArgs: ["--log-level", "warn"],
-      now: () => performance.now() - t0,
     });
+    if (setup === undefined) return;
+    const { nf, cluster } = setup;
     const view = async (i: number): Promise<NodeView> => {
       const v = await cluster.view(i);
       assert.ok(v !== undefined, `node ${i} answers /v1/cluster`);
@@ -118,9 +103,7 @@ describe("nemesis: partitions of real processes", { timeout: 90_000 }, () => {
       await nf.heal();
       assert.ok((await cluster.waitLeader(10_000)) !== undefined, "one leader again after the heal");
     } finally {
-      await cluster.stopAll();
-      nf.cleanupSync();
-      rmSync(dir, { recursive: true, force: true });
+      await setup.close();
     }
     assert.ok(
       !execFileSync("iptables", ["-w", "-S"], { encoding: "utf8" }).includes(nf.chain),

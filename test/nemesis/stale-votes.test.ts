@@ -2,18 +2,15 @@
 // not receive (and refuse, and log) every pre-vote request it made meanwhile, and it must not have logged
 // every round. Ports 29140-29179 belong to this file. Skipped (one line) without root/iptables/cgroup v2.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NemesisCluster } from "./cluster.js";
-import { Netfilter, NetfilterUnavailableError } from "./netfilter.js";
+import { partitionedCluster } from "./partitioned.js";
 import { isolate } from "./topology.js";
 
 const BASE_PORT = 29140;
 const ids = [1, 2, 3];
-const portsOf = (i: number) => [BASE_PORT + 10 * i, BASE_PORT + 10 * i + 1];
 /**
  * ~40 pre-vote rounds at one per 150-300 ms election timeout (5.5 s gave 20-25: round 20, the precondition
  * below, was missed in 2 of 3 runs).
@@ -25,26 +22,9 @@ const afterHealMs = 7000;
 test("a follower cut off 9 s: on the heal its peers refuse a handful of pre-votes, not every round's", {
   timeout: 90_000,
 }, async (t) => {
-  let nf: Netfilter;
-  try {
-    nf = await Netfilter.create(ids, portsOf);
-  } catch (err) {
-    if (!(err instanceof NetfilterUnavailableError)) throw err;
-    t.skip(`partitions unavailable here: ${err.message}`);
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), "raftstack-stale-votes-"));
-  const t0 = performance.now();
-  const cluster = new NemesisCluster({
-    size: 3,
-    joinsMax: 0,
-    basePort: BASE_PORT,
-    dataRoot: join(dir, "data"),
-    logDir: join(dir, "logs"),
-    netfilter: nf,
-    nodeArgs: [],
-    now: () => performance.now() - t0,
-  });
+  const setup = await partitionedCluster(t, { ids, basePort: BASE_PORT, nodeArgs: [] });
+  if (setup === undefined) return;
+  const { nf, cluster, dir } = setup;
   try {
     for (const i of ids) cluster.start(i);
     const leader = await cluster.waitLeader(20_000);
@@ -69,9 +49,7 @@ test("a follower cut off 9 s: on the heal its peers refuse a handful of pre-vote
       assert.ok(refused <= 4, `node ${i} refused ${refused} pre-votes from node ${cut} after the heal`);
     }
   } finally {
-    await cluster.stopAll();
-    nf.cleanupSync();
-    rmSync(dir, { recursive: true, force: true });
+    await setup.close();
   }
   assert.deepEqual(cluster.crashes, [], "no node exited by itself");
 });
