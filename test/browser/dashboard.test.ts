@@ -53,7 +53,7 @@ async function until<T>(
 
 async function leaderOf(url: string): Promise<number | undefined> {
   try {
-    const res = await fetch(`${url}/v1/cluster`, { signal: AbortSignal.timeout(500) });
+    const res = await fetch(`${url}/v1/cluster?local=1`, { signal: AbortSignal.timeout(500) });
     const view = (await res.json()) as { leader: number };
     return view.leader === 0 ? undefined : view.leader;
   } catch {

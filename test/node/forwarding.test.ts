@@ -271,6 +271,7 @@ async function threeNodes() {
         members: MemberTable.initial(voters.map((v) => ({ id: v, peerUrl: `http://127.0.0.1:${7000 + v}` }))),
         tickMs: 10,
         limits: { forwardsPendingMax: 100, forwardedMax: 100 },
+        leaderView: () => new TextEncoder().encode(JSON.stringify({ viewFrom: id, members: [] })),
         network: {
           forward: (to, request) => {
             clock.defer(() =>
@@ -389,6 +390,7 @@ describe("a write proposed on this leader", () => {
       members: MemberTable.initial([{ id: 1, peerUrl: "http://127.0.0.1:7001" }]),
       tickMs: 10,
       limits: { forwardsPendingMax: 100, forwardedMax: 100 },
+      leaderView: () => new Uint8Array(0),
       network: { forward: () => true },
     });
     return { clock, raft, proposed, requests };
