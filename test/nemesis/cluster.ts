@@ -251,7 +251,9 @@ export class NemesisCluster {
   async view(i: number): Promise<NodeView | undefined> {
     if (this.state(i) !== "up") return undefined;
     try {
-      const res = await fetch(`${this.url(i)}/v1/cluster?local=1`, { signal: AbortSignal.timeout(statusTimeoutMs) });
+      const res = await fetch(`${this.url(i)}/v1/cluster?local=1`, {
+        signal: AbortSignal.timeout(statusTimeoutMs),
+      });
       return res.ok ? ((await res.json()) as NodeView) : undefined;
     } catch {
       return undefined;
