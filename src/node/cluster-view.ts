@@ -1,4 +1,6 @@
 import type { NodeId, Role, Status } from "../raft/index.js";
+import type { ClusterMember, ClusterView } from "../server/index.js";
+import { FORWARD_OVERHEAD_BYTES_MAX } from "../transport/index.js";
 import { NodeError } from "./errors.js";
 
 /** Why a member's `match`/`state` are null in a view that is not the leader's. */
@@ -6,36 +8,15 @@ export const PROGRESS_LEADER_ONLY = "known only on the leader";
 /** Why they are null in the leader's view: the member is in the table but not in its configuration. */
 export const PROGRESS_UNTRACKED = "not tracked by the leader (not in its configuration)";
 
-export interface MemberStatus {
-  readonly id: number;
-  readonly peerUrl: string;
-  readonly clientUrl: string;
-  /** The leader's acknowledged index of the member; null where this view does not know it (see `progress`). */
-  readonly match: number | null;
-  /** The leader's replication state of the member (probe, replicate, snapshot); null with `match`. */
-  readonly state: string | null;
-  /** Why `match` and `state` are null; absent when they are known. */
-  readonly progress?: string;
-  /** On the entry of the node whose view this is: what it knows of itself. */
-  readonly lastIndex?: number;
-  readonly applied?: number;
-}
+/** A member in a cluster view (GET /v1/cluster; the server layer owns the shape). */
+export type MemberStatus = ClusterMember;
 
-/** One node's status with the members' replication progress as node `viewFrom` tracks it. */
-export interface NodeStatus {
-  readonly id: number;
+/**
+ * One node's status with the members' replication progress as node `viewFrom` tracks it: the leader's,
+ * or this node's own (then `viewReason` says why, and progress is null but on the leader).
+ */
+export interface NodeStatus extends ClusterView {
   readonly role: Role;
-  readonly leader: number;
-  readonly term: number;
-  readonly commit: number;
-  readonly applied: number;
-  readonly lastIndex: number;
-  readonly snapshotIndex: number;
-  /** The node whose view `members` is: the leader's, or this node's own (then progress is only the leader's). */
-  readonly viewFrom: number;
-  /** Why `members` is this node's local view although it does not lead (no leader known, it did not answer). */
-  readonly viewReason?: string;
-  readonly members: readonly MemberStatus[];
 }
 
 /**
@@ -43,6 +24,14 @@ export interface NodeStatus {
  * A leader with a bigger one refuses (too_large) and the follower answers its local view.
  */
 export const clusterViewBytesMax = 64 * 1024;
+/** Throws RangeError if a leader's view of clusterViewBytesMax does not fit one forward-result frame. */
+export function assertClusterViewFits(frameBytesMax: number): void {
+  const needed = clusterViewBytesMax + FORWARD_OVERHEAD_BYTES_MAX;
+  if (needed > frameBytesMax) {
+    throw new RangeError(`frameBytesMax ${frameBytesMax} is below a cluster view's answer (${needed} bytes)`);
+  }
+}
+
 /** How long a follower waits for the leader's view before it answers its own (a status page must not hang). */
 export const clusterViewTimeoutMs = 300;
 

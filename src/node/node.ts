@@ -61,6 +61,8 @@ export class RaftNode {
   private advertisedClientUrl: string;
   /** When to publish this node's addresses: at most once per election timeout, then held off. */
   private readonly publish: PublishSchedule;
+  /** The request for the leader's cluster view in flight, if any. */
+  private leaderViewFetch: Promise<Uint8Array> | undefined;
 
   private constructor(
     readonly options: NodeOptions,
@@ -408,7 +410,11 @@ export class RaftNode {
     if (leader === NONE) return localView("no leader known");
     let answer: Uint8Array;
     try {
-      answer = await this.requests.fetchLeaderView(clusterViewTimeoutMs);
+      // Callers at the same time (dashboards, status probes) share one request to the leader.
+      this.leaderViewFetch ??= this.requests.fetchLeaderView(clusterViewTimeoutMs).finally(() => {
+        this.leaderViewFetch = undefined;
+      });
+      answer = await this.leaderViewFetch;
     } catch (err) {
       const code = err instanceof NodeError ? err.code : "internal";
       return localView(

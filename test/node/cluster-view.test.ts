@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  assertClusterViewFits,
   clusterViewBytesMax,
   decodeLeaderView,
   encodeLeaderView,
@@ -11,6 +12,7 @@ import {
 } from "../../src/node/cluster-view.js";
 import { NodeError } from "../../src/node/index.js";
 import type { ProgressStatus, Status } from "../../src/raft/index.js";
+import { defaultTransportLimits } from "../../src/transport/index.js";
 
 const table = [1, 2, 3].map((id) => ({ id, peerUrl: `http://p${id}`, clientUrl: `http://c${id}` }));
 
@@ -111,4 +113,9 @@ test("a leader's view: encoded, decoded; too large refused both ways; foreign an
     assert.equal(decodeLeaderView(encoded), undefined, JSON.stringify(bad));
   }
   assert.equal(decodeLeaderView(new Uint8Array([0xff, 0xfe])), undefined);
+});
+
+test("the largest view fits one forward-result frame of the default transport; a small frame is refused", () => {
+  assertClusterViewFits(defaultTransportLimits.frameBytesMax);
+  assert.throws(() => assertClusterViewFits(clusterViewBytesMax), RangeError);
 });
