@@ -127,7 +127,9 @@ export function addClientCommands(program: Command, out: NodeJS.WritableStream):
   withEndpoints(
     program
       .command("status")
-      .description("each node's id, role, term, leader, commit, applied (exit 1 if no node answers)"),
+      .description(
+        "each node's id, role, term, leader, commit, applied, and match as the leader tracks it (exit 1 if no node answers)",
+      ),
   )
     .option("--json", "print a JSON array, one object per endpoint")
     .action(async (flags: CredentialFlags & { endpoints: string[]; json?: true }) => {

@@ -1,7 +1,17 @@
-import { type ClientOptions, RaftstackClient, RaftstackError } from "../client/index.js";
+import { type ClientOptions, type ClusterInfo, RaftstackClient, RaftstackError } from "../client/index.js";
 import { formatTable } from "./table.js";
 
-export const STATUS_HEADER = ["endpoint", "id", "role", "term", "leader", "commit", "applied"] as const;
+/** `match`: the leader's acknowledged index of the node, from the leader's view any node answered. */
+export const STATUS_HEADER = [
+  "endpoint",
+  "id",
+  "role",
+  "term",
+  "leader",
+  "commit",
+  "applied",
+  "match",
+] as const;
 
 /** Per-attempt timeout of a status probe: a down or paused node must not stall the table. */
 const PROBE_TIMEOUT_MS = 500;
@@ -22,6 +32,10 @@ export type NodeStatusRow =
       readonly leader: number;
       readonly commit: number | undefined;
       readonly applied: number | undefined;
+      /** As the leader tracks it; undefined when no answer carried the leader's view (see `progress`). */
+      readonly match: number | undefined;
+      /** Why `match` is unknown. */
+      readonly progress?: string;
     }
   | { readonly endpoint: string; readonly up: false; readonly error: string };
 
@@ -38,37 +52,72 @@ export async function probeStatus(
     retries: 0,
   });
   try {
-    return await Promise.all(
-      endpoints.map(async (endpoint): Promise<NodeStatusRow> => {
+    const answers = await Promise.all(
+      endpoints.map(async (endpoint) => {
         try {
           const [health, view] = await Promise.all([
             client.health({ endpoint }),
             client.cluster({ endpoint }).catch(() => undefined),
           ]);
-          return {
-            endpoint,
-            up: true,
-            id: view?.id,
-            role: health.role,
-            term: health.term,
-            leader: health.leader,
-            commit: view?.commit,
-            applied: view?.applied,
-          };
+          return { endpoint, health, view };
         } catch (err) {
           const error = err instanceof RaftstackError && err.status !== 0 ? err.code : DOWN;
-          return { endpoint, up: false, error };
+          return { endpoint, error };
         }
       }),
     );
+    const views = answers.flatMap((a) => (a.view === undefined ? [] : [a.view]));
+    const progress = leaderProgress(views);
+    return answers.map((a): NodeStatusRow => {
+      if (a.health === undefined) return { endpoint: a.endpoint, up: false, error: a.error };
+      const { health, view } = a;
+      const known = view === undefined ? undefined : progress.match.get(view.id);
+      return {
+        endpoint: a.endpoint,
+        up: true,
+        id: view?.id,
+        role: health.role,
+        term: health.term,
+        leader: health.leader,
+        commit: view?.commit,
+        applied: view?.applied,
+        match: known ?? undefined,
+        ...(known == null ? { progress: progress.reason } : {}),
+      };
+    });
   } finally {
     await client.close();
   }
 }
 
+/**
+ * The members' match indexes from the leader's view among `views` (a follower forwards it; the newest
+ * term's wins), or the reason none carried it. A server without `viewFrom` (older) counts only as its
+ * own view, which is the leader's when it leads.
+ */
+export function leaderProgress(views: readonly ClusterInfo[]): {
+  match: ReadonlyMap<number, number | null>;
+  reason: string;
+} {
+  let best: ClusterInfo | undefined;
+  for (const v of views) {
+    const leaderView = v.viewFrom === undefined ? v.id === v.leader : v.viewReason === undefined;
+    if (leaderView && (best === undefined || v.term > best.term)) best = v;
+  }
+  if (best === undefined) {
+    const reason = views.find((v) => v.viewReason !== undefined)?.viewReason ?? "no node answered its view";
+    return { match: new Map(), reason };
+  }
+  const from = best.viewFrom ?? best.id;
+  return {
+    match: new Map(best.members.map((m) => [m.id, m.match ?? null])),
+    reason: `not tracked by the leader (node ${from})`,
+  };
+}
+
 /** Table cells in STATUS_HEADER order: "?" for what only /v1/cluster knows, "-" for nothing. */
 export function statusCells(row: NodeStatusRow): string[] {
-  if (!row.up) return [row.endpoint, "-", row.error, "-", "-", "-", "-"];
+  if (!row.up) return [row.endpoint, "-", row.error, "-", "-", "-", "-", "-"];
   const known = (n: number | undefined) => (n === undefined ? "?" : String(n));
   return [
     row.endpoint,
@@ -78,11 +127,15 @@ export function statusCells(row: NodeStatusRow): string[] {
     row.leader === 0 ? "-" : String(row.leader),
     known(row.commit),
     known(row.applied),
+    known(row.match),
   ];
 }
 
+/** The table, and a line saying why `match` shows "?" where it does. */
 export function statusTable(rows: readonly NodeStatusRow[]): string {
-  return formatTable(STATUS_HEADER, rows.map(statusCells));
+  const table = formatTable(STATUS_HEADER, rows.map(statusCells));
+  const unknown = rows.find((r) => r.up && r.progress !== undefined);
+  return unknown?.up === true ? `${table}\nmatch ?: ${unknown.progress}` : table;
 }
 
 /** `status --json`: one object per endpoint, null for what is unknown. */
@@ -90,7 +143,13 @@ export function statusJson(rows: readonly NodeStatusRow[]): string {
   return JSON.stringify(
     rows.map((r) =>
       r.up
-        ? { ...r, id: r.id ?? null, commit: r.commit ?? null, applied: r.applied ?? null }
+        ? {
+            ...r,
+            id: r.id ?? null,
+            commit: r.commit ?? null,
+            applied: r.applied ?? null,
+            match: r.match ?? null,
+          }
         : { endpoint: r.endpoint, up: false, error: r.error },
     ),
     null,

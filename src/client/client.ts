@@ -204,12 +204,15 @@ export class RaftstackClient {
     return leader;
   }
 
-  /** The cluster as one node sees it: any node, or the given endpoint only. */
-  async cluster(options: CallOptions & { endpoint?: string } = {}): Promise<ClusterInfo> {
+  /**
+   * The cluster as one node sees it (any node, or the given endpoint only), with the members' progress
+   * as the leader tracks it; `local`: the node's own view only (no request to the leader).
+   */
+  async cluster(options: CallOptions & { endpoint?: string; local?: boolean } = {}): Promise<ClusterInfo> {
     const pin = this.pinOf(options.endpoint);
     const a = await this.call({
       method: "GET",
-      path: "/v1/cluster",
+      path: options.local === true ? "/v1/cluster?local=1" : "/v1/cluster",
       write: false,
       ...pin,
       signal: options.signal,

@@ -8,8 +8,11 @@ export interface MemberInfo {
   readonly id: number;
   readonly peerUrl: string;
   readonly clientUrl: string;
-  readonly match?: number;
-  readonly state?: string;
+  /** The leader's acknowledged index of the member; null where the view does not know it (see `progress`). */
+  readonly match?: number | null;
+  readonly state?: string | null;
+  /** Why `match` is null (e.g. "known only on the leader"). */
+  readonly progress?: string;
 }
 
 /** A member in the replicated table (GET /v1/members); clientUrl is "" until it published one. */
@@ -35,6 +38,12 @@ export interface ClusterInfo {
   readonly members: readonly MemberInfo[];
   readonly commit: number;
   readonly applied: number;
+  /**
+   * The node whose view `members` is: the leader's (a follower asks it), or the answering node's own
+   * when it leads or cannot get the leader's (then `viewReason` says why). Absent from older servers.
+   */
+  readonly viewFrom?: number;
+  readonly viewReason?: string;
 }
 
 /** GET /health; a node without a known leader answers 503 with the same body shape. */

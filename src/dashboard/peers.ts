@@ -4,7 +4,7 @@ import type { RatePoint } from "./samples.js";
 
 /** What a member answers at /v1/dashboard/summary: its own view, its new events and its latest rates. */
 export interface PeerSummary {
-  readonly cluster: ClusterView & { readonly lastIndex?: number; readonly snapshotIndex?: number };
+  readonly cluster: ClusterView;
   readonly events: readonly RecentEvent[];
   /** The member's newest event sequence number (lower than asked for: it restarted). */
   readonly lastSeq: number;

@@ -38,7 +38,7 @@ export interface ClusterPicture {
   readonly note: string;
 }
 
-type View = ClusterView & { readonly lastIndex?: number };
+type View = ClusterView;
 
 /** Merges the serving node's own status with the summaries its peers answered (or did not). */
 export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer>): ClusterPicture {
@@ -54,9 +54,10 @@ export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer
   let leaderCommit = leaderView?.commit ?? 0;
   if (leaderView === undefined)
     for (const v of views.values()) leaderCommit = Math.max(leaderCommit, v.commit);
-  const matchOf = new Map(
-    leaderView?.role === "leader" ? leaderView.members.map((m) => [m.id, m.match]) : [],
-  );
+  // Only the leader knows the members' progress: a follower's own view has null there.
+  const matchOf = new Map<number, number>();
+  if (leaderView?.role === "leader")
+    for (const m of leaderView.members) if (m.match !== null) matchOf.set(m.id, m.match);
   const members = self.members.map((m): MemberRow => {
     const v = views.get(m.id);
     const answer = peers.get(m.id);
@@ -72,6 +73,7 @@ export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer
       leader: v.leader,
       commit: v.commit,
       applied: v.applied,
+      // A member of an older version may not send it.
       ...(v.lastIndex === undefined ? {} : { lastIndex: v.lastIndex }),
       lag: Math.max(0, leaderCommit - v.applied),
       ...(matchOf.has(m.id) ? { match: matchOf.get(m.id) as number } : {}),

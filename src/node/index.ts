@@ -1,6 +1,13 @@
 // The node: the Raft driver loop (shared with the simulator), storage, transport and the HTTP API wired together.
 
 export { decodeAppSnapshot, encodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
+export {
+  clusterViewBytesMax,
+  clusterViewTimeoutMs,
+  type MemberStatus,
+  type NodeStatus,
+  PROGRESS_LEADER_ONLY,
+} from "./cluster-view.js";
 export { Driver } from "./driver.js";
 export {
   type DriverConfig,
@@ -26,7 +33,7 @@ export {
   usageExitCode,
 } from "./main.js";
 export { type MetricsSample, type MetricsSource, NodeMetrics, type RouteLabel } from "./metrics.js";
-export { clusterIdOf, type DriverOptions, type MemberStatus, type NodeStatus, RaftNode } from "./node.js";
+export { clusterIdOf, type DriverOptions, RaftNode } from "./node.js";
 export {
   envNameOf,
   type InitialMember,

@@ -31,6 +31,8 @@ export const REQUEST_COMMAND = 1;
 export const REQUEST_MEMBER_CHANGE = 2;
 /** A leadership transfer to an id (0: the most caught-up voter); answers the new leader. */
 export const REQUEST_TRANSFER = 3;
+/** The leader's view of the members' replication progress (empty payload); answers an encoded LeaderView. */
+export const REQUEST_CLUSTER_VIEW = 4;
 
 export interface LeaderRequestLimits {
   /** Requests of this node waiting for (or forwarded to) the leader. */
@@ -53,6 +55,8 @@ export interface LeaderRequestDeps {
   readonly network: ForwardNetwork;
   readonly requestTimeoutMs: number;
   readonly limits: LeaderRequestLimits;
+  /** This node's view of the members as the leader, encoded (throws NodeError too_large). */
+  readonly leaderView: () => Uint8Array;
 }
 
 /** The driver's answer to a command proposed on this node: one object per write, no closures. */
@@ -152,6 +156,17 @@ export class LeaderRequests {
     return this.submitOnce(REQUEST_TRANSFER, encodeId(target));
   }
 
+  /**
+   * Asks the leader for its view of the members within `timeoutMs`: read-only, so it is sent again to
+   * a new leader after a refusal or a lost connection. Rejects with no_leader or timeout past that.
+   */
+  fetchLeaderView(timeoutMs: number): Promise<Uint8Array> {
+    const deadlineMs = this.deps.clock.now() + timeoutMs;
+    return new Promise<Uint8Array>((resolve, reject) =>
+      this.forwarder.submit(REQUEST_CLUSTER_VIEW, new Uint8Array(0), deadlineMs, { resolve, reject }),
+    );
+  }
+
   private submitOnce(kind: number, payload: Uint8Array): Promise<NodeId> {
     const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
     return new Promise<NodeId>((resolve, reject) => {
@@ -232,6 +247,18 @@ export class LeaderRequests {
       const target = decodeId(payload);
       if (target === undefined) reply.reject(new NodeError("bad_request", "unreadable transfer target"));
       else runTransfer(driver, clock, tickMs, target, clock.now() + requestTimeoutMs, reply);
+      return;
+    }
+    if (kind === REQUEST_CLUSTER_VIEW) {
+      if (driver.raft.role !== "leader") {
+        reply.reject(new NodeError("not_leader", "not the leader", driver.raft.leader));
+        return;
+      }
+      try {
+        reply.resolve(this.deps.leaderView());
+      } catch (err) {
+        reply.reject(err instanceof NodeError ? err : new NodeError("internal", String(err)));
+      }
       return;
     }
     if (kind !== REQUEST_COMMAND) {

@@ -6,6 +6,14 @@ import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
+import {
+  clusterViewTimeoutMs,
+  decodeLeaderView,
+  encodeLeaderView,
+  memberStatuses,
+  type NodeStatus,
+  PROGRESS_LEADER_ONLY,
+} from "./cluster-view.js";
 import { Driver } from "./driver.js";
 import type { DriverLimits } from "./driver-config.js";
 import { NodeError } from "./errors.js";
@@ -19,27 +27,6 @@ import { RecentEvents } from "./recent-events.js";
 import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
 import type { TestHooks } from "./test-hooks.js";
 import { readPeerTls } from "./tls-options.js";
-
-export interface MemberStatus {
-  readonly id: number;
-  readonly peerUrl: string;
-  readonly clientUrl: string;
-  /** Leader's view of the member's replicated index (0 when this node is not the leader). */
-  readonly match: number;
-  readonly state: string;
-}
-
-export interface NodeStatus {
-  readonly id: number;
-  readonly role: Role;
-  readonly leader: number;
-  readonly term: number;
-  readonly commit: number;
-  readonly applied: number;
-  readonly lastIndex: number;
-  readonly snapshotIndex: number;
-  readonly members: readonly MemberStatus[];
-}
 
 export interface DriverOptions {
   readonly logger: Logger;
@@ -74,6 +61,8 @@ export class RaftNode {
   private advertisedClientUrl: string;
   /** When to publish this node's addresses: at most once per election timeout, then held off. */
   private readonly publish: PublishSchedule;
+  /** The request for the leader's cluster view in flight, if any. */
+  private leaderViewFetch: Promise<Uint8Array> | undefined;
 
   private constructor(
     readonly options: NodeOptions,
@@ -118,6 +107,7 @@ export class RaftNode {
     const members = MemberTable.initial(options.members);
     let driver: Driver | undefined;
     let requests: LeaderRequests | undefined;
+    let node: RaftNode | undefined;
     const appliedListeners = new Set<(m: StackMachine) => void>();
     const transport = new TcpTransport({
       id: options.id,
@@ -219,8 +209,12 @@ export class RaftNode {
       members,
       tickMs: options.tickMs,
       limits: { ...defaultLeaderRequestLimits, ...extras.limits },
+      leaderView: () => {
+        const { id, members: list } = (node as RaftNode).status();
+        return encodeLeaderView({ viewFrom: id, members: list });
+      },
     });
-    return new RaftNode(
+    node = new RaftNode(
       options,
       driver,
       members,
@@ -233,6 +227,7 @@ export class RaftNode {
       hooks,
       events,
     );
+    return node;
   }
 
   async start(): Promise<void> {
@@ -375,18 +370,12 @@ export class RaftNode {
     return this.metrics.registry.contentType;
   }
 
+  /** This node's local view: members' replication progress only if it leads (else null, with the reason). */
   status(): NodeStatus {
     const s = this.driver.raft.status();
-    const members = this.memberTable.list().map(({ id, peerUrl }) => {
-      const pr = s.progress.get(id);
-      return {
-        id,
-        peerUrl,
-        clientUrl: this.clientUrl(id) ?? "",
-        match: pr?.match ?? 0,
-        state: pr?.state ?? (id === s.leader ? "leader" : "unknown"),
-      };
-    });
+    const table = this.memberTable
+      .list()
+      .map(({ id, peerUrl }) => ({ id, peerUrl, clientUrl: this.clientUrl(id) ?? "" }));
     return {
       id: this.id,
       role: s.role,
@@ -396,8 +385,48 @@ export class RaftNode {
       applied: s.applied,
       lastIndex: s.lastIndex,
       snapshotIndex: this.driver.snapshotIndex,
-      members,
+      viewFrom: this.id,
+      ...(s.role === "leader"
+        ? {}
+        : { viewReason: `local view: replication progress is ${PROGRESS_LEADER_ONLY}` }),
+      members: memberStatuses(s, table),
     };
+  }
+
+  /**
+   * GET /v1/cluster: this node's status with the leader's view of the members, asked of the leader over
+   * the peer connection (as forwarded writes are) within clusterViewTimeoutMs. The local view, with the
+   * reason, when `local` is asked for, no leader is known or it does not answer.
+   */
+  async clusterView(local: boolean): Promise<NodeStatus> {
+    const before = this.status();
+    if (before.role === "leader") return before;
+    const localView = (reason: string): NodeStatus => ({
+      ...this.status(),
+      viewReason: `${reason}: replication progress is ${PROGRESS_LEADER_ONLY}`,
+    });
+    if (local) return localView("local view asked for (?local=1)");
+    const leader = before.leader;
+    if (leader === NONE) return localView("no leader known");
+    let answer: Uint8Array;
+    try {
+      // Callers at the same time (dashboards, status probes) share one request to the leader.
+      this.leaderViewFetch ??= this.requests.fetchLeaderView(clusterViewTimeoutMs).finally(() => {
+        this.leaderViewFetch = undefined;
+      });
+      answer = await this.leaderViewFetch;
+    } catch (err) {
+      const code = err instanceof NodeError ? err.code : "internal";
+      return localView(
+        code === "timeout" || code === "no_leader"
+          ? `the leader (node ${leader}) did not answer within ${clusterViewTimeoutMs} ms`
+          : `the leader (node ${leader}) refused (${code}): ${(err as Error).message}`,
+      );
+    }
+    const view = decodeLeaderView(answer);
+    if (view === undefined) return localView(`the leader's (node ${leader}) answer is not a cluster view`);
+    const { viewReason: _, ...now } = this.status();
+    return { ...now, viewFrom: view.viewFrom, members: view.members };
   }
 
   /** If leader, hands leadership to the most caught-up follower and waits up to `waitMs` for it. */

@@ -4,9 +4,9 @@ import { defaultRaftLimits, NONE } from "../raft/index.js";
 import { RespServer } from "../resp/index.js";
 import { HttpApi, proposalBytesMax } from "../server/index.js";
 import { batchEntryBytesMax } from "../stack/index.js";
-import { assertFrameFits } from "../transport/index.js";
+import { assertFrameFits, defaultTransportLimits } from "../transport/index.js";
+import { assertClusterViewFits, type NodeStatus } from "./cluster-view.js";
 import { defaultDriverLimits } from "./driver-config.js";
-import type { NodeStatus } from "./node.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
 import type { TestHooks } from "./test-hooks.js";
@@ -56,6 +56,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
   // fit one replicated append in one peer frame. The driver asserts the batch against the core.
   const entryBytesMax = Math.max(proposalBytesMax(), batchEntryBytesMax(defaultDriverLimits));
   assertFrameFits(defaultRaftLimits, { entryBytesMax });
+  assertClusterViewFits(defaultTransportLimits.frameBytesMax);
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
   // Read first: a missing certificate or a bad token file stops the start before storage opens.
   const security = loadSecurity(options.security, logger);

@@ -22,6 +22,7 @@ export { HttpApi, type HttpServerOptions } from "./http.js";
 export { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "./limits.js";
 export type { Method, RouteSpec } from "./routes.js";
 export type {
+  ClusterMember,
   ClusterView,
   MemberInfo,
   MemberRole,

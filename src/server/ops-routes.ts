@@ -63,7 +63,8 @@ export function opsRoutes(commitAtStart: number): readonly RouteSpec<RequestCont
       path: "/v1/cluster",
       format: "json",
       async handle(ctx) {
-        ctx.send(200, ctx.service.status());
+        // A follower answers the leader's view of the members, unless ?local=1 (docs/api.md).
+        ctx.send(200, await ctx.service.clusterView(ctx.url.searchParams.get("local") === "1"));
       },
     },
   ];

@@ -37,7 +37,14 @@ export interface StackService {
    * snapshot is installed), so blocking pops wake when an item arrives. Returns the unsubscribe.
    */
   onApplied(listener: (m: StackMachine) => void): () => void;
+  /** This node's local view (members' progress only on the leader); cheap, for probes. */
   status(): ClusterView;
+  /**
+   * GET /v1/cluster: this node's status with the members' progress as the leader tracks it (asked of the
+   * leader, within a short timeout), or the local view with `viewReason` if `local` or the leader is unknown
+   * or silent. Never rejects.
+   */
+  clusterView(local: boolean): Promise<ClusterView>;
   /** Leader only (else rejects with not_leader): a linearizable snapshot for a backup (GET /v1/snapshot). */
   backup(): Promise<Snapshot>;
   metricsText(): Promise<string>;
@@ -93,6 +100,21 @@ export interface MembershipService {
 /** What the HTTP API serves. */
 export type NodeService = StackService & MembershipService;
 
+/** A member in a cluster view (GET /v1/cluster). */
+export interface ClusterMember {
+  readonly id: number;
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+  /** The leader's acknowledged index of the member; null where the view does not know it (see `progress`). */
+  readonly match: number | null;
+  readonly state: string | null;
+  /** Why `match`/`state` are null. */
+  readonly progress?: string;
+  /** On the entry of the node whose view it is (`viewFrom`): its own last and applied index. */
+  readonly lastIndex?: number;
+  readonly applied?: number;
+}
+
 export interface ClusterView {
   readonly id: number;
   readonly role: string;
@@ -100,11 +122,11 @@ export interface ClusterView {
   readonly term: number;
   readonly commit: number;
   readonly applied: number;
-  readonly members: readonly {
-    readonly id: number;
-    readonly peerUrl: string;
-    readonly clientUrl: string;
-    readonly match: number;
-    readonly state: string;
-  }[];
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  /** The node whose view `members` is: the leader's, or the answering node's own. */
+  readonly viewFrom: number;
+  /** Why a node that does not lead answered its local view (progress then is null). */
+  readonly viewReason?: string;
+  readonly members: readonly ClusterMember[];
 }

@@ -180,6 +180,7 @@ const jsonCases: readonly Case[] = [
   // Operations routes.
   { on: "leader", method: "GET", path: "/v1/cluster", status: 200 },
   { on: "follower", method: "GET", path: "/v1/cluster", status: 200 },
+  { on: "follower", method: "GET", path: "/v1/cluster?local=1", status: 200 },
   { on: "follower", method: "GET", path: "/health", status: 200 },
   { on: "follower", method: "GET", path: "/livez", status: 200 },
   { on: "follower", method: "GET", path: "/readyz", status: 200 },

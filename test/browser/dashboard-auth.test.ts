@@ -30,7 +30,7 @@ after(() => {
 
 async function leaderOf(url: string): Promise<number | undefined> {
   try {
-    const res = await fetch(`${url}/v1/cluster`, {
+    const res = await fetch(`${url}/v1/cluster?local=1`, {
       headers: { Authorization: `Bearer ${READ_TOKEN}` },
       signal: AbortSignal.timeout(500),
     });

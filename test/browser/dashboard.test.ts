@@ -53,7 +53,7 @@ async function until<T>(
 
 async function leaderOf(url: string): Promise<number | undefined> {
   try {
-    const res = await fetch(`${url}/v1/cluster`, { signal: AbortSignal.timeout(500) });
+    const res = await fetch(`${url}/v1/cluster?local=1`, { signal: AbortSignal.timeout(500) });
     const view = (await res.json()) as { leader: number };
     return view.leader === 0 ? undefined : view.leader;
   } catch {
@@ -131,6 +131,12 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
         `node ${id} healthy`,
       );
     }
+    // The follower's page shows the leader's match index of every member, a number (never a made-up 0).
+    const matches = await until("the leader's match indexes", async () => {
+      const cells = await page.locator("#members tbody td.match").allTextContents();
+      return cells.length === NODES && cells.every((c) => /^[1-9]\d*$/.test(c)) ? cells : undefined;
+    });
+    console.log(`# match indexes on the follower's page: ${matches.join(", ")}`);
     await page.locator('#timeline li[data-type="leaderChanged"]').first().waitFor({ timeout: WAIT_MS });
 
     // Kill the leader from the page while sampling the followers' has_leader every few milliseconds.

@@ -238,17 +238,38 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     const node = await fake(2, (r) =>
       r.url === "/health"
         ? { status: 200, json: { ok: true, leader: 2, role: "leader", term: 7 } }
-        : { status: 200, json: { id: 2, leader: 2, term: 7, members: [], commit: 12, applied: 11 } },
+        : {
+            status: 200,
+            json: {
+              id: 2,
+              leader: 2,
+              term: 7,
+              members: [{ id: 2, peerUrl: "", clientUrl: "", match: 12, state: "replicate" }],
+              commit: 12,
+              applied: 11,
+              viewFrom: 2,
+            },
+          },
     );
     const down = `http://127.0.0.1:${await closedPort()}`;
     const table = await cli(["status", "--endpoints", `${node.url},${down}`]);
     assert.equal(table.code, 0, table.err);
-    assert.match(table.out, new RegExp(`${node.url}\\s+2\\s+leader\\s+7\\s+2\\s+12\\s+11\\n`));
+    assert.match(table.out, new RegExp(`${node.url}\\s+2\\s+leader\\s+7\\s+2\\s+12\\s+11\\s+12\\n`));
     assert.match(table.out, new RegExp(`${down}\\s+-\\s+down`));
     const json = await cli(["status", "--json", "--endpoints", `${node.url},${down}`]);
     assert.equal(json.code, 0, json.err);
     assert.deepEqual(JSON.parse(json.out), [
-      { endpoint: node.url, up: true, id: 2, role: "leader", term: 7, leader: 2, commit: 12, applied: 11 },
+      {
+        endpoint: node.url,
+        up: true,
+        id: 2,
+        role: "leader",
+        term: 7,
+        leader: 2,
+        commit: 12,
+        applied: 11,
+        match: 12,
+      },
       { endpoint: down, up: false, error: "down" },
     ]);
     const none = await cli(["status", "--json", "--endpoints", down]);
@@ -269,6 +290,48 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     } finally {
       delete process.env.RAFTSTACK_ENDPOINTS;
     }
+  });
+
+  test("status on a follower: match from the leader's view it forwards; ? and the reason without it", async () => {
+    const member = (id: number, match: number | null) => ({
+      id,
+      peerUrl: "",
+      clientUrl: "",
+      match,
+      state: match === null ? null : "replicate",
+      ...(match === null ? { progress: "known only on the leader" } : {}),
+    });
+    let reason: string | undefined;
+    const node = await fake(3, (r) =>
+      r.url === "/health"
+        ? { status: 200, json: { ok: true, leader: 1, role: "follower", term: 4 } }
+        : {
+            status: 200,
+            json: {
+              id: 3,
+              leader: 1,
+              term: 4,
+              commit: 20,
+              applied: 19,
+              ...(reason === undefined
+                ? { viewFrom: 1, members: [member(1, 21), member(3, 20)] }
+                : { viewFrom: 3, viewReason: reason, members: [member(1, null), member(3, null)] }),
+            },
+          },
+    );
+    const viewed = await cli(["status", "--endpoints", node.url]);
+    assert.equal(viewed.code, 0, viewed.err);
+    assert.match(viewed.out, /commit\s+applied\s+match\n/);
+    assert.match(viewed.out, new RegExp(`${node.url}\\s+3\\s+follower\\s+4\\s+1\\s+20\\s+19\\s+20\\n$`));
+    reason =
+      "the leader (node 1) did not answer within 300 ms: replication progress is known only on the leader";
+    const local = await cli(["status", "--endpoints", node.url]);
+    assert.equal(local.code, 0, local.err);
+    assert.match(local.out, new RegExp(`${node.url}\\s+3\\s+follower\\s+4\\s+1\\s+20\\s+19\\s+\\?\\n`));
+    assert.ok(local.out.endsWith(`match ?: ${reason}\n`), local.out);
+    const json = await cli(["status", "--json", "--endpoints", node.url]);
+    const [row] = JSON.parse(json.out) as { match: unknown; progress: unknown }[];
+    assert.deepEqual([row?.match, row?.progress], [null, reason]);
   });
 
   test("member add/remove/list and leader transfer: requests, output, no retry after an unknown outcome", async () => {

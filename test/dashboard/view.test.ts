@@ -13,7 +13,18 @@ const members = [1, 2, 3].map((id) => ({
 }));
 
 function view(id: number, role: string, leader: number, term: number, commit: number, applied = commit) {
-  return { id, role, leader, term, commit, applied, members };
+  return {
+    id,
+    role,
+    leader,
+    term,
+    commit,
+    applied,
+    lastIndex: commit,
+    snapshotIndex: 0,
+    viewFrom: id,
+    members,
+  };
 }
 
 function answered(v: ReturnType<typeof view>): PeerAnswer {

@@ -72,7 +72,7 @@ describe("e2e: any port layout", { timeout: 90_000 }, () => {
     const views = async () =>
       Promise.all(
         c.ids().map(async (n) => {
-          const view = JSON.parse((await c.http(n, "GET", "/v1/cluster")).body) as {
+          const view = JSON.parse((await c.http(n, "GET", "/v1/cluster?local=1")).body) as {
             members: { id: number; peerUrl: string; clientUrl: string }[];
           };
           return view.members.map((m) => [m.id, m.peerUrl, m.clientUrl]);

@@ -191,7 +191,7 @@ export class Cluster {
   async status(
     i: number,
   ): Promise<{ leader: number; role: string; term: number; commit: number; applied: number }> {
-    const a = await this.http(i, "GET", "/v1/cluster", undefined, {}, 1000);
+    const a = await this.http(i, "GET", "/v1/cluster?local=1", undefined, {}, 1000);
     return JSON.parse(a.body);
   }
 

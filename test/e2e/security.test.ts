@@ -282,6 +282,18 @@ describe("security (real processes)", { timeout: 120_000 }, () => {
     }
   });
 
+  test("a follower's /v1/cluster: 401 without a token, nothing asked; a read token gets the leader's view over peer mTLS", async () => {
+    const follower = leader === 2 ? 3 : 2;
+    const url = `${c.url(follower)}/v1/cluster`;
+    assert.equal((await call(agent, url, "GET")).status, 401);
+    const r = await call(agent, url, "GET", undefined, auth("read"));
+    assert.equal(r.status, 200, r.body);
+    const view = JSON.parse(r.body) as { leader: number; viewFrom: number; members: { match: unknown }[] };
+    assert.equal(view.viewFrom, view.leader, r.body);
+    assert.notEqual(view.viewFrom, follower);
+    assert.ok(view.members.length === 3 && view.members.every((m) => typeof m.match === "number"), r.body);
+  });
+
   test("SIGHUP re-reads the token file: a new token works, a removed one stops", async () => {
     const fresh = "e2e-fresh-token-0123456789";
     writeFileSync(c.tokenFile, `${TOKENS.write} write\n${TOKENS.admin} admin\n${fresh} read\n`);

@@ -20,7 +20,7 @@ export interface NodeCrash {
   readonly stderrTail: string;
 }
 
-/** GET /v1/cluster: the server's view plus the node's last log index. */
+/** GET /v1/cluster?local=1: the node's own view (no wait for a leader that may be down). */
 export type NodeView = ClusterView & { readonly lastIndex: number };
 
 export interface ClusterOptions {
@@ -251,7 +251,9 @@ export class NemesisCluster {
   async view(i: number): Promise<NodeView | undefined> {
     if (this.state(i) !== "up") return undefined;
     try {
-      const res = await fetch(`${this.url(i)}/v1/cluster`, { signal: AbortSignal.timeout(statusTimeoutMs) });
+      const res = await fetch(`${this.url(i)}/v1/cluster?local=1`, {
+        signal: AbortSignal.timeout(statusTimeoutMs),
+      });
       return res.ok ? ((await res.json()) as NodeView) : undefined;
     } catch {
       return undefined;

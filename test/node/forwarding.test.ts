@@ -3,6 +3,7 @@
 // change and the retry still applies the write exactly once.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { decodeLeaderView, encodeLeaderView, memberStatuses } from "../../src/node/cluster-view.js";
 import { ForwardedRequests } from "../../src/node/forwarded.js";
 import { Forwarder } from "../../src/node/forwarding.js";
 import { Driver, NodeError, type Reply } from "../../src/node/index.js";
@@ -271,6 +272,14 @@ async function threeNodes() {
         members: MemberTable.initial(voters.map((v) => ({ id: v, peerUrl: `http://127.0.0.1:${7000 + v}` }))),
         tickMs: 10,
         limits: { forwardsPendingMax: 100, forwardedMax: 100 },
+        leaderView: () =>
+          encodeLeaderView({
+            viewFrom: id,
+            members: memberStatuses(
+              driver.raft.status(),
+              voters.map((v) => ({ id: v, peerUrl: "", clientUrl: "" })),
+            ),
+          }),
         network: {
           forward: (to, request) => {
             clock.defer(() =>
@@ -389,6 +398,7 @@ describe("a write proposed on this leader", () => {
       members: MemberTable.initial([{ id: 1, peerUrl: "http://127.0.0.1:7001" }]),
       tickMs: 10,
       limits: { forwardsPendingMax: 100, forwardedMax: 100 },
+      leaderView: () => new Uint8Array(0),
       network: { forward: () => true },
     });
     return { clock, raft, proposed, requests };
@@ -424,5 +434,53 @@ describe("a write proposed on this leader", () => {
     assert.equal(answer.count(), 1);
     const s = answer.settled();
     assert.equal(s?.ok === false && s.error.code, "no_leader");
+  });
+});
+
+describe("the leader's cluster view, asked by a follower", () => {
+  test("answers the leader's match indexes; a leader that does not answer is a timeout at the deadline", async () => {
+    const { clock, drivers, requests, net } = await threeNodes();
+    await clock.advance(1000);
+    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const follower = [1, 2, 3].find((id) => id !== leader.id) as number;
+    const follow = requests.get(follower) as LeaderRequests;
+    await Promise.all([follow.propose({ type: "create", label: "s", atMs: 0 }), clock.advance(200)]);
+
+    const [bytes] = await Promise.all([follow.fetchLeaderView(300), clock.advance(50)]);
+    const view = decodeLeaderView(bytes);
+    assert.equal(view?.viewFrom, leader.id);
+    const progress = leader.raft.status().progress;
+    assert.deepEqual(
+      view?.members.map((m) => [m.id, m.match]),
+      [1, 2, 3].map((id) => [id, progress.get(id)?.match]),
+    );
+    assert.ok(view?.members.every((m) => m.match !== null && m.match > 0));
+
+    net.dropResultsFrom = leader.id;
+    let failed: NodeError | undefined;
+    const asking = follow.fetchLeaderView(300).catch((err: NodeError) => {
+      failed = err;
+    });
+    await clock.advance(290);
+    assert.equal(failed, undefined);
+    await clock.advance(20);
+    await asking;
+    assert.equal((failed as NodeError | undefined)?.code, "timeout");
+  });
+
+  test("a node that no longer leads refuses, naming the leader; so the follower's request goes there", async () => {
+    const { clock, drivers, requests } = await threeNodes();
+    await clock.advance(1000);
+    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const [a, b] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    // Asked directly (as if it were the leader), a follower refuses with not_leader and the leader's id.
+    const answers: ForwardResult[] = [];
+    requests
+      .get(a)
+      ?.receive(b, { requestId: 1, kind: 4, payload: new Uint8Array(0) }, (r) => answers.push(r));
+    assert.deepEqual(answers[0]?.ok === false && [answers[0].code, answers[0].leader], [
+      "not_leader",
+      leader.id,
+    ]);
   });
 });

@@ -120,8 +120,15 @@ export class FakeService implements NodeService {
       term: 3,
       commit: this.commit,
       applied: this.machine.appliedIndex,
+      lastIndex: this.commit,
+      snapshotIndex: 0,
+      viewFrom: this.id,
       members: [],
     };
+  }
+
+  async clusterView(_local: boolean): Promise<ClusterView> {
+    return this.status();
   }
 
   async backup(): Promise<Snapshot> {

@@ -179,7 +179,13 @@
         el("td", {}, dash(m.commit)),
         el("td", {}, dash(m.applied)),
         el("td", {}, dash(m.lag)),
-        el("td", {}, dash(m.match)),
+        el(
+          "td",
+          m.match === undefined
+            ? { class: "match", title: "known only on the leader: its view did not reach this page" }
+            : { class: "match" },
+          dash(m.match),
+        ),
         el(
           "td",
           { class: `health-${m.health.replace(" ", "-")}`, title: m.error || "" },
