@@ -13,6 +13,9 @@ export const STATUS_HEADER = [
   "match",
 ] as const;
 
+/** Why `match` is "?" for a node that answered /health but not /v1/cluster (its id is unknown too). */
+const VIEW_FAILED = "its /v1/cluster did not answer (id unknown)";
+
 /** Per-attempt timeout of a status probe: a down or paused node must not stall the table. */
 const PROBE_TIMEOUT_MS = 500;
 
@@ -72,6 +75,13 @@ export async function probeStatus(
       if (a.health === undefined) return { endpoint: a.endpoint, up: false, error: a.error };
       const { health, view } = a;
       const known = view === undefined ? undefined : progress.match.get(view.id);
+      // Each row's own reason: its view failed, the leader does not track it, or why its view is local.
+      const reason =
+        view === undefined
+          ? VIEW_FAILED
+          : progress.found
+            ? progress.reason
+            : (view.viewReason ?? progress.reason);
       return {
         endpoint: a.endpoint,
         up: true,
@@ -82,7 +92,7 @@ export async function probeStatus(
         commit: view?.commit,
         applied: view?.applied,
         match: known ?? undefined,
-        ...(known == null ? { progress: progress.reason } : {}),
+        ...(known == null ? { progress: reason } : {}),
       };
     });
   } finally {
@@ -97,6 +107,8 @@ export async function probeStatus(
  */
 export function leaderProgress(views: readonly ClusterInfo[]): {
   match: ReadonlyMap<number, number | null>;
+  /** Whether a leader's view was among them (else `reason` is the first node's reason). */
+  found: boolean;
   reason: string;
 } {
   let best: ClusterInfo | undefined;
@@ -106,11 +118,12 @@ export function leaderProgress(views: readonly ClusterInfo[]): {
   }
   if (best === undefined) {
     const reason = views.find((v) => v.viewReason !== undefined)?.viewReason ?? "no node answered its view";
-    return { match: new Map(), reason };
+    return { match: new Map(), found: false, reason };
   }
   const from = best.viewFrom ?? best.id;
   return {
     match: new Map(best.members.map((m) => [m.id, m.match ?? null])),
+    found: true,
     reason: `not tracked by the leader (node ${from})`,
   };
 }
@@ -131,11 +144,14 @@ export function statusCells(row: NodeStatusRow): string[] {
   ];
 }
 
-/** The table, and a line saying why `match` shows "?" where it does. */
+/** The table, and why `match` shows "?" where it does: one line, or one per endpoint if the reasons differ. */
 export function statusTable(rows: readonly NodeStatusRow[]): string {
   const table = formatTable(STATUS_HEADER, rows.map(statusCells));
-  const unknown = rows.find((r) => r.up && r.progress !== undefined);
-  return unknown?.up === true ? `${table}\nmatch ?: ${unknown.progress}` : table;
+  const unknown = rows.flatMap((r) => (r.up && r.progress !== undefined ? [r] : []));
+  const reasons = new Set(unknown.map((r) => r.progress));
+  if (reasons.size <= 1)
+    return unknown[0] === undefined ? table : `${table}\nmatch ?: ${unknown[0].progress}`;
+  return [table, ...unknown.map((r) => `match ? at ${r.endpoint}: ${r.progress}`)].join("\n");
 }
 
 /** `status --json`: one object per endpoint, null for what is unknown. */

@@ -35,6 +35,15 @@ export function assertClusterViewFits(frameBytesMax: number): void {
 /** How long a follower waits for the leader's view before it answers its own (a status page must not hang). */
 export const clusterViewTimeoutMs = 300;
 
+/** `pending`'s outcome, or a NodeError timeout after `timeoutMs` if it has not settled by then. */
+export function settleWithin<T>(pending: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NodeError("timeout", `no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The members as node `s.id` sees them: the leader fills in every member's progress, any other node
  * marks it unknown (null, with the reason) instead of a number that reads like "nothing replicated".

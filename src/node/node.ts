@@ -13,6 +13,7 @@ import {
   memberStatuses,
   type NodeStatus,
   PROGRESS_LEADER_ONLY,
+  settleWithin,
 } from "./cluster-view.js";
 import { Driver } from "./driver.js";
 import type { DriverLimits } from "./driver-config.js";
@@ -414,7 +415,8 @@ export class RaftNode {
       this.leaderViewFetch ??= this.requests.fetchLeaderView(clusterViewTimeoutMs).finally(() => {
         this.leaderViewFetch = undefined;
       });
-      answer = await this.leaderViewFetch;
+      // The forwarder sees its deadline only on a tick (--tick-ms late): this caller's own bound.
+      answer = await settleWithin(this.leaderViewFetch, clusterViewTimeoutMs);
     } catch (err) {
       const code = err instanceof NodeError ? err.code : "internal";
       return localView(
@@ -426,6 +428,13 @@ export class RaftNode {
     const view = decodeLeaderView(answer);
     if (view === undefined) return localView(`the leader's (node ${leader}) answer is not a cluster view`);
     const { viewReason: _, ...now } = this.status();
+    // A node deposed while it was asked may still answer (this node lost it as the leader meanwhile):
+    // its progress is not the current leader's.
+    if (view.viewFrom !== now.leader) {
+      return localView(
+        `the view came from node ${view.viewFrom}, not the leader this node knows now (${now.leader === NONE ? "none" : `node ${now.leader}`})`,
+      );
+    }
     return { ...now, viewFrom: view.viewFrom, members: view.members };
   }
 

@@ -334,6 +334,61 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.deepEqual([row?.match, row?.progress], [null, reason]);
   });
 
+  test("status: each row's reason for match ? is its own (no 'not tracked' for a node whose view failed)", async () => {
+    const member = (id: number, match: number) => ({
+      id,
+      peerUrl: "",
+      clientUrl: "",
+      match,
+      state: "replicate",
+    });
+    const health = (leader: number, role: string) => ({
+      status: 200,
+      json: { ok: true, leader, role, term: 4 },
+    });
+    const view = { id: 1, leader: 1, term: 4, commit: 20, applied: 20, viewFrom: 1 };
+    const leader = await fake(1, (r) =>
+      r.url === "/health"
+        ? health(1, "leader")
+        : { status: 200, json: { ...view, members: [member(1, 20), member(2, 20), member(3, 20)] } },
+    );
+    // Answers /health, but its /v1/cluster fails: its id is unknown, not untracked by the leader.
+    const failing = await fake(2, (r) =>
+      r.url === "/health" ? health(1, "follower") : errorAnswer(500, "internal"),
+    );
+    const json = await cli(["status", "--json", "--endpoints", `${leader.url},${failing.url}`]);
+    assert.equal(json.code, 0, json.err);
+    const rows = JSON.parse(json.out) as { endpoint: string; match: unknown; progress?: string }[];
+    assert.deepEqual([rows[0]?.match, rows[0]?.progress], [20, undefined]);
+    assert.equal(rows[1]?.match, null);
+    assert.doesNotMatch(rows[1]?.progress ?? "", /not tracked/, json.out);
+
+    // Two followers without the leader's view, for different reasons: each row says its own.
+    const local = (id: number, viewReason: string) =>
+      fake(id, (r) =>
+        r.url === "/health"
+          ? health(1, "follower")
+          : { status: 200, json: { ...view, id, viewFrom: id, viewReason, members: [] } },
+      );
+    const a = await local(2, "no leader known: replication progress is known only on the leader");
+    const b = await local(
+      3,
+      "the leader (node 1) did not answer within 300 ms: replication progress is known only on the leader",
+    );
+    const both = await cli(["status", "--json", "--endpoints", `${a.url},${b.url}`]);
+    const [ra, rb] = JSON.parse(both.out) as { progress?: string }[];
+    assert.match(ra?.progress ?? "", /^no leader known/);
+    assert.match(rb?.progress ?? "", /^the leader \(node 1\) did not answer/, both.out);
+    const table = await cli(["status", "--endpoints", `${a.url},${b.url}`]);
+    assert.match(
+      table.out,
+      new RegExp(
+        `\nmatch \\? at ${a.url}: no leader known: .*\nmatch \\? at ${b.url}: the leader \\(node 1\\) did not answer`,
+      ),
+      table.out,
+    );
+  });
+
   test("member add/remove/list and leader transfer: requests, output, no retry after an unknown outcome", async () => {
     const members = {
       leader: 1,
