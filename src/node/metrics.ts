@@ -286,13 +286,18 @@ export class NodeMetrics {
     peerCounter("raftstack_peer_received_bytes_total", "Bytes read from a peer", (p) => p.bytesReceived);
     peerCounter(
       "raftstack_peer_dropped_messages_total",
-      "Messages dropped for a full send queue (Raft resends)",
+      "Messages dropped for a full send queue, or queued for a connection reset for silence (Raft resends)",
       (p) => p.messagesDropped,
     );
     peerCounter(
       "raftstack_peer_reconnects_total",
       "Connections to a peer lost and redialled",
       (p) => p.reconnects,
+    );
+    peerCounter(
+      "raftstack_peer_silence_resets_total",
+      "Connections to a peer reset because what was written went linkSilenceMsMax unacknowledged",
+      (p) => p.silenceResets,
     );
     peerCounter(
       "raftstack_peer_snapshots_failed_total",
