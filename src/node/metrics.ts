@@ -321,7 +321,7 @@ export class NodeMetrics {
         ];
       },
     );
-    const queueGauge = (name: string, help: string, read: (p: PeerStatsOf) => number) =>
+    const peerGauge = (name: string, help: string, read: (p: PeerStatsOf) => number) =>
       new Gauge({
         name,
         help,
@@ -331,8 +331,13 @@ export class NodeMetrics {
           for (const [labels, v] of perPeer(read)()) this.set(labels, v);
         },
       });
-    queueGauge("raftstack_send_queue_messages", "Messages queued for a peer", (p) => p.queueMessages);
-    queueGauge("raftstack_send_queue_bytes", "Bytes queued for a peer", (p) => p.queueBytes);
+    peerGauge("raftstack_send_queue_messages", "Messages queued for a peer", (p) => p.queueMessages);
+    peerGauge("raftstack_send_queue_bytes", "Bytes queued for a peer", (p) => p.queueBytes);
+    peerGauge(
+      "raftstack_peer_connected",
+      "1 while the connection to a peer is up (a silent one counts until linkSilenceMsMax finds it dead)",
+      (p) => (p.connected ? 1 : 0),
+    );
   }
 }
 
