@@ -39,13 +39,16 @@ export class SilenceWatch {
   /** Since when written bytes have waited with no acknowledgement progress; undefined if all are acked. */
   private waitingSince: number | undefined;
   private writtenAtCheck = 0;
+  private checkedAt: number;
   /** Any LINK_ACK arrived on this connection: the peer reads and answers (a live protocol-4 receiver). */
   heard = false;
 
   constructor(
     private readonly silenceMsMax: number,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.checkedAt = now();
+  }
 
   wrote(bytes: number): void {
     this.written += bytes;
@@ -69,10 +72,16 @@ export class SilenceWatch {
    * idle link to a vanished peer is noticed too).
    */
   check(): SilenceVerdict {
+    const now = this.now();
     const idle = this.written === this.writtenAtCheck;
     this.writtenAtCheck = this.written;
+    // A check this late means this process stood still (a long GC or synchronous task): timers run
+    // before reads, so acknowledgements may be waiting unread in the socket. The clock restarts.
+    const stalled = now - this.checkedAt > (2 * this.silenceMsMax) / CHECKS_PER_SILENCE;
+    this.checkedAt = now;
     if (this.waitingSince !== undefined) {
-      return this.now() - this.waitingSince >= this.silenceMsMax ? "dead" : "alive";
+      if (stalled) this.waitingSince = now;
+      return now - this.waitingSince >= this.silenceMsMax ? "dead" : "alive";
     }
     return idle ? "probe" : "alive";
   }

@@ -279,21 +279,36 @@ describe("silence watch", () => {
   test("dead only after written bytes wait linkSilenceMsMax with no acknowledgement progress", () => {
     let now = 0;
     const w = new SilenceWatch(100, () => now);
-    assert.equal(w.check(), "probe", "idle: ask for an ack");
+    const at = (ms: number) => {
+      now = ms;
+      return w.check();
+    };
+    assert.equal(at(25), "probe", "idle: ask for an ack");
     w.wrote(10);
-    now = 99;
-    assert.equal(w.check(), "alive");
+    assert.equal(at(50), "alive");
+    assert.equal(at(75), "alive");
+    assert.equal(at(99), "alive");
     w.ack(4); // progress: the clock restarts
-    now = 150;
-    w.wrote(10);
-    assert.equal(w.check(), "alive");
-    now = 198;
-    assert.equal(w.check(), "alive");
-    now = 199;
-    assert.equal(w.check(), "dead");
-    w.ack(20);
+    assert.equal(at(125), "alive");
+    assert.equal(at(150), "alive");
+    assert.equal(at(175), "alive");
+    assert.equal(at(198), "alive");
+    assert.equal(at(199), "dead");
+    w.ack(10);
     assert.equal(w.check(), "probe", "all acknowledged, nothing written since the last check");
-    assert.throws(() => w.ack(21), /ack of 21 bytes/);
+    assert.throws(() => w.ack(11), /ack of 11 bytes/);
     assert.throws(() => w.ack(3), /ack of 3 bytes/);
+  });
+
+  test("a check that comes late (this process stalled, acks may wait unread) restarts the clock", () => {
+    let now = 0;
+    const w = new SilenceWatch(100, () => now);
+    w.wrote(10);
+    now = 25;
+    assert.equal(w.check(), "alive");
+    now = 400; // stalled 375 ms: more than two check periods
+    assert.equal(w.check(), "alive", "not dead on the first check after a stall");
+    for (now = 425; now < 500; now += 25) assert.equal(w.check(), "alive");
+    assert.equal(w.check(), "dead", "dead once the silence lasts linkSilenceMsMax after the stall");
   });
 });
