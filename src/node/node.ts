@@ -80,6 +80,9 @@ function linkLimitsOf(options: NodeOptions): Partial<TransportLimits> {
     // 3 s at the default timing: a cut or a vanished peer is noticed in seconds, not TCP's minutes.
     linkSilenceMsMax: LINK_SILENCE_ELECTION_TIMEOUTS * electionTimeoutMsMax,
     linkAckDelayMs: defaultTransportLimits.linkAckDelayMs,
+    // A SYN is answered within a round trip, far below an election timeout on any network Raft's timing
+    // suits; redialling that often gets a link up soon after a heal (see dialTimeoutMs).
+    dialTimeoutMs: Math.min(defaultTransportLimits.connectTimeoutMs, electionTimeoutMsMax),
   };
   assertLinkSilenceFits({ electionTimeoutMsMax }, limits);
   return limits;

@@ -13,7 +13,14 @@ export interface TransportLimits {
   readonly snapshotBytesMax: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** One dial, TLS handshake included. */
   readonly connectTimeoutMs: number;
+  /**
+   * The TCP connection of one dial (its SYN answered), at most connectTimeoutMs. A dial made during a
+   * cut waits for its SYN's retransmission (1 s on, then 3 s), so after the heal the link would come up
+   * that much later than the peer's own, whose messages (a cut-off node's pre-votes) go unanswered.
+   */
+  readonly dialTimeoutMs: number;
   /**
    * A link that has not connected yet stays quiet this long before it warns that its peer is not
    * reachable: peers started together come up one after another, and every refused first attempt
@@ -45,6 +52,7 @@ export const defaultTransportLimits: TransportLimits = {
   reconnectMinMs: 20,
   reconnectMaxMs: 1000,
   connectTimeoutMs: 1000,
+  dialTimeoutMs: 1000,
   startQuietMs: 5000,
   helloTimeoutMs: 5000,
   inboundConnectionsMax: 64,

@@ -184,25 +184,38 @@ export class PeerLink {
   }
 
   /**
-   * The peer just connected to this node, so it is up: a link waiting out its reconnect backoff dials
-   * now. A node that starts or restarts after its peers would otherwise wait up to `reconnectMaxMs`
-   * for their links, and a leader elected meanwhile could not reach it (one more election).
+   * The peer just connected to this node, so it is up: a link waiting out its reconnect backoff, or
+   * still dialling, dials now. A node that starts or restarts after its peers would otherwise wait up to
+   * `reconnectMaxMs` for their links, and a leader elected meanwhile could not reach it (one more election).
    */
   peerIsUp(): void {
-    if (this.closed || this.reconnectTimer === undefined) return;
-    clearTimeout(this.reconnectTimer);
+    if (this.closed || this.connected) return;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    else if (this.socket !== undefined) {
+      // A dial in flight since before a heal waits for its SYN's retransmission (1 s on), or for its
+      // connectTimeoutMs: the peer just reached us, so a new dial gets through now. Meanwhile the peer,
+      // its link up first, would send what it queued while cut off (its newest pre-vote) unanswered.
+      const dialing = this.socket;
+      this.socket = undefined;
+      dialing.destroy();
+    } else return;
     this.connect();
   }
 
   connect(): void {
     if (this.closed) return;
     this.reconnectTimer = undefined;
-    const { socket, ready, reset } = dialPeer(this.s.tls, this.address);
+    const { socket, tcp, ready, reset } = dialPeer(this.s.tls, this.address);
     this.socket = socket;
     const version = this.helloVersion;
     let watch: SilenceWatch | undefined;
     socket.setNoDelay(true);
     socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
+    const dialTimer = setTimeout(
+      () => socket.destroy(new Error("dial timeout")),
+      this.s.limits.dialTimeoutMs,
+    );
+    tcp.once("connect", () => clearTimeout(dialTimer));
     // Forward results carry outcomes (popped items): as large as any frame.
     const decoder = new FrameDecoder(this.s.limits.frameBytesMax);
     let lastError: Error | undefined;
@@ -263,6 +276,7 @@ export class PeerLink {
       lastError ??= err;
     });
     socket.on("close", () => {
+      clearTimeout(dialTimer);
       if (this.socket !== socket) return;
       const unanswered = this.connected && !heard && !silent && version >= 4;
       this.helloVersion = unanswered ? PROTOCOL_VERSION_MIN : PROTOCOL_VERSION;

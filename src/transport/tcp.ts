@@ -57,6 +57,9 @@ export class TcpTransport {
     if (limits.snapshotChunkBytes + 1 > limits.frameBytesMax) {
       throw new RangeError("snapshotChunkBytes must fit in frameBytesMax");
     }
+    if (!(limits.dialTimeoutMs > 0 && limits.dialTimeoutMs <= limits.connectTimeoutMs)) {
+      throw new RangeError("dialTimeoutMs must be in 1..connectTimeoutMs");
+    }
     assertLinkAcksFit(limits);
     const { onUnreachable, onSnapshotSent, onForwardResult } = opts;
     this.shared = {

@@ -56,12 +56,18 @@ export function createPeerServer(
 export function dialPeer(
   tls: PeerTls | undefined,
   address: PeerAddress,
-): { readonly socket: Socket; readonly ready: "connect" | "secureConnect"; readonly reset: () => void } {
+): {
+  readonly socket: Socket;
+  /** The TCP connection under `socket` (`socket` itself without TLS): "connect" once its SYN is answered. */
+  readonly tcp: Socket;
+  readonly ready: "connect" | "secureConnect";
+  readonly reset: () => void;
+} {
   const tcp = netConnect({ host: address.host, port: address.port });
   const reset = () => {
     tcp.resetAndDestroy();
   };
-  if (tls === undefined) return { socket: tcp, ready: "connect", reset };
+  if (tls === undefined) return { socket: tcp, tcp, ready: "connect", reset };
   const socket = tlsConnect({
     socket: tcp,
     // Not dialled again (the socket is given): the name the peer's certificate is checked against.
@@ -73,5 +79,5 @@ export function dialPeer(
     // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
     ...(/^[0-9.]+$|:/.test(address.host) ? {} : { servername: address.host }),
   });
-  return { socket, ready: "secureConnect", reset };
+  return { socket, tcp, ready: "secureConnect", reset };
 }
