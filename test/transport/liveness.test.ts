@@ -3,7 +3,7 @@
 // link, a peer of protocol 3 and a peer that accepts but never reads are handled without harm.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -85,6 +85,25 @@ async function pairThroughProxy(shape: ProxyShape = {}, tls?: PeerTls): Promise<
       await Promise.all([sender.close(), receiver.close()]);
     },
   };
+}
+
+/** Node 1, started, with node 2 at `server` (a stand-in peer), which it makes listen on a free port. */
+async function senderTo(server: Server): Promise<{ sender: TcpTransport; warnings: string[] }> {
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const a = server.address();
+  assert.ok(a !== null && typeof a === "object");
+  const warnings: string[] = [];
+  const sender = new TcpTransport({
+    id: 1,
+    clusterId,
+    limits,
+    listen: { host, port: 0 },
+    onMessage() {},
+    logger: { warn: (_obj, msg) => warnings.push(msg) },
+    peers: new Map([[2, { host, port: a.port }]]),
+  });
+  await sender.start();
+  return { sender, warnings };
 }
 
 /** Sends a heartbeat every `everyMs` until stopped; its readSeq numbers them from 1. */
@@ -200,20 +219,7 @@ describe("link liveness", () => {
       s.on("error", () => {});
       held.push(s);
     });
-    await new Promise<void>((r) => stopped.listen(0, host, r));
-    const a = stopped.address();
-    assert.ok(a !== null && typeof a === "object");
-    const warnings: string[] = [];
-    const sender = new TcpTransport({
-      id: 1,
-      clusterId,
-      limits,
-      listen: { host, port: 0 },
-      onMessage() {},
-      logger: { warn: (_obj, msg) => warnings.push(msg) },
-      peers: new Map([[2, { host, port: a.port }]]),
-    });
-    await sender.start();
+    const { sender, warnings } = await senderTo(stopped);
     const beats = heartbeats(sender, 10);
     try {
       await waitFor("three resets", () => sender.stats().peers.get(2)!.silenceResets >= 3, 6 * detectMsMax);
@@ -245,18 +251,7 @@ describe("link liveness", () => {
         }
       });
     });
-    await new Promise<void>((r) => old.listen(0, host, r));
-    const a = old.address();
-    assert.ok(a !== null && typeof a === "object");
-    const sender = new TcpTransport({
-      id: 1,
-      clusterId,
-      limits,
-      listen: { host, port: 0 },
-      onMessage() {},
-      peers: new Map([[2, { host, port: a.port }]]),
-    });
-    await sender.start();
+    const { sender } = await senderTo(old);
     const beats = heartbeats(sender, 10);
     try {
       await waitFor("heartbeats read by the old peer", () => heartbeatsRead > 10);
