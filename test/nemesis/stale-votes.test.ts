@@ -15,7 +15,10 @@ const ids = [1, 2, 3];
  * below, was missed in 2 of 3 runs).
  */
 const cutMs = 9000;
-/** The cut connections never closed: TCP retransmits their backlog at its next backoff, up to ~6 s later. */
+/**
+ * Before link liveness the cut connections never closed and TCP retransmitted their backlog up to ~6 s
+ * after the heal; now they are reset during the cut and redialled (test/nemesis/silent-links.test.ts).
+ */
 const afterHealMs = 7000;
 
 test("a follower cut off 9 s: on the heal its peers refuse a handful of pre-votes, not every round's", {
