@@ -42,6 +42,25 @@ interface RunResult {
   readonly benchmark: number;
 }
 
+/** Silence resets and reconnects of every node's peer links, summed from their /metrics. */
+async function peerLinkCounts(
+  urls: readonly string[],
+): Promise<{ silenceResets: number; reconnects: number }> {
+  const sum = (text: string, name: string) =>
+    text
+      .split("\n")
+      .filter((l) => l.startsWith(`${name}{`))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+  let silenceResets = 0;
+  let reconnects = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    silenceResets += sum(text, "raftstack_peer_silence_resets_total");
+    reconnects += sum(text, "raftstack_peer_reconnects_total");
+  }
+  return { silenceResets, reconnects };
+}
+
 export async function respCpuBench(o: RespCpuOptions): Promise<void> {
   if (!onPath("redis-benchmark")) throw new Error("redis-benchmark is not installed (Debian redis-tools)");
   const n = o.requests ?? REQUESTS_DEFAULT;
@@ -74,6 +93,9 @@ export async function respCpuBench(o: RespCpuOptions): Promise<void> {
       results.push(r);
       console.error(`  run ${run + 1}: ${JSON.stringify(r)}`);
     }
+    // A saturated leader and followers must keep their peer links: liveness must not mistake load for silence.
+    const links = await peerLinkCounts(cluster.clientUrls);
+    console.log(`peer links over the whole run (3 nodes): ${JSON.stringify(links)}`);
   } finally {
     await cluster.close();
   }

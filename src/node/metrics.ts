@@ -286,13 +286,18 @@ export class NodeMetrics {
     peerCounter("raftstack_peer_received_bytes_total", "Bytes read from a peer", (p) => p.bytesReceived);
     peerCounter(
       "raftstack_peer_dropped_messages_total",
-      "Messages dropped for a full send queue (Raft resends)",
+      "Messages dropped for a full send queue, or queued for a connection reset for silence (Raft resends)",
       (p) => p.messagesDropped,
     );
     peerCounter(
       "raftstack_peer_reconnects_total",
       "Connections to a peer lost and redialled",
       (p) => p.reconnects,
+    );
+    peerCounter(
+      "raftstack_peer_silence_resets_total",
+      "Connections to a peer reset because what was written went linkSilenceMsMax unacknowledged",
+      (p) => p.silenceResets,
     );
     peerCounter(
       "raftstack_peer_snapshots_failed_total",
@@ -316,7 +321,7 @@ export class NodeMetrics {
         ];
       },
     );
-    const queueGauge = (name: string, help: string, read: (p: PeerStatsOf) => number) =>
+    const peerGauge = (name: string, help: string, read: (p: PeerStatsOf) => number) =>
       new Gauge({
         name,
         help,
@@ -326,8 +331,13 @@ export class NodeMetrics {
           for (const [labels, v] of perPeer(read)()) this.set(labels, v);
         },
       });
-    queueGauge("raftstack_send_queue_messages", "Messages queued for a peer", (p) => p.queueMessages);
-    queueGauge("raftstack_send_queue_bytes", "Bytes queued for a peer", (p) => p.queueBytes);
+    peerGauge("raftstack_send_queue_messages", "Messages queued for a peer", (p) => p.queueMessages);
+    peerGauge("raftstack_send_queue_bytes", "Bytes queued for a peer", (p) => p.queueBytes);
+    peerGauge(
+      "raftstack_peer_connected",
+      "1 while the connection to a peer is up (a silent one counts until linkSilenceMsMax finds it dead)",
+      (p) => (p.connected ? 1 : 0),
+    );
   }
 }
 

@@ -4,7 +4,13 @@ import { type Message, NONE, type NodeId, type Role, type Snapshot } from "../ra
 import type { MemberInfo, MemberRole, OutcomeReply } from "../server/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
-import { parsePeerUrl, TcpTransport } from "../transport/index.js";
+import {
+  assertLinkSilenceFits,
+  defaultTransportLimits,
+  parsePeerUrl,
+  TcpTransport,
+  type TransportLimits,
+} from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import {
   clusterViewTimeoutMs,
@@ -47,6 +53,28 @@ export function clusterIdOf(token: string): string {
 
 /** Election timeouts between a successful publish of this node's addresses and the next attempt. */
 const publishHoldOffTimeouts = 20;
+
+/** Election timeouts a peer link may go unacknowledged before it is reset (see linkSilenceMsMax). */
+const LINK_SILENCE_ELECTION_TIMEOUTS = 10;
+
+/** The transport limits that follow the node's Raft timing. */
+function linkLimitsOf(options: NodeOptions): Partial<TransportLimits> {
+  const electionTimeoutMs = options.electionTicks * options.tickMs;
+  // The core draws each election timeout from [electionTicks, 2 x electionTicks) ticks.
+  const electionTimeoutMsMax = 2 * electionTimeoutMs;
+  const limits = {
+    // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
+    reconnectMaxMs: Math.min(1000, electionTimeoutMs),
+    // 3 s at the default timing: a cut or a vanished peer is noticed in seconds, not TCP's minutes.
+    linkSilenceMsMax: LINK_SILENCE_ELECTION_TIMEOUTS * electionTimeoutMsMax,
+    linkAckDelayMs: defaultTransportLimits.linkAckDelayMs,
+    // A SYN is answered within a round trip, far below an election timeout on any network Raft's timing
+    // suits; redialling that often gets a link up soon after a heal (see dialTimeoutMs).
+    dialTimeoutMs: Math.min(defaultTransportLimits.connectTimeoutMs, electionTimeoutMsMax),
+  };
+  assertLinkSilenceFits({ electionTimeoutMsMax }, limits);
+  return limits;
+}
 
 /**
  * One node process's Raft peer: the shared Driver wired to the disk (DiskStorage over NodeDisk), the TCP
@@ -110,14 +138,14 @@ export class RaftNode {
     let requests: LeaderRequests | undefined;
     let node: RaftNode | undefined;
     const appliedListeners = new Set<(m: StackMachine) => void>();
+    const linkLimits = linkLimitsOf(options);
     const transport = new TcpTransport({
       id: options.id,
       clusterId: clusterIdOf(options.clusterToken),
       listen: parsePeerUrl(options.listenPeerUrl),
       ...(peerTls === undefined ? {} : { tls: peerTls }),
       logger,
-      // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
-      limits: { reconnectMaxMs: Math.min(1000, options.electionTicks * options.tickMs) },
+      limits: linkLimits,
       onMessage: (m: Message) => driver?.receive(m),
       onUnreachable: (peer) => {
         driver?.peerUnreachable(peer);

@@ -21,6 +21,8 @@ import {
   FRAME_FORWARD_RESULT,
   FRAME_HEADER_BYTES,
   FRAME_HELLO,
+  FRAME_LINK_ACK,
+  FRAME_LINK_PROBE,
   FRAME_REFUSE,
   FRAME_SNAP_BEGIN,
   FRAME_SNAP_CHUNK,
@@ -47,7 +49,13 @@ export const MESSAGE_CODES = {
 
 /** 2: forward frames; the cluster id comes from --cluster-token. A node of another version is refused. */
 /** 3: snapshot headers carry the removed ids. */
-const PROTOCOL_VERSION = 3;
+/**
+ * 4: liveness frames (LINK_ACK, LINK_PROBE). A receiver accepts 3 and 4 and acknowledges only a sender
+ * that said 4 (a 3 sender closes the connection on a frame it does not know); a sender whose HELLO 4
+ * was refused by a 3 receiver (closed unanswered) says 3 on its next connection (see peer-link.ts).
+ */
+export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION_MIN = 3;
 export const clusterIdBytesMax = 255;
 const refuseReasonBytesMax = 1024;
 
@@ -321,6 +329,8 @@ export interface Hello {
   readonly clusterId: string;
   readonly from: NodeId;
   readonly to: NodeId;
+  /** PROTOCOL_VERSION_MIN..PROTOCOL_VERSION; from 4 the sender reads LINK_ACK frames. */
+  readonly version: number;
 }
 
 /** Any frame a peer stream carries, decoded. */
@@ -332,7 +342,9 @@ export type Frame =
   | { readonly kind: "refuse"; readonly reason: string }
   | { readonly kind: "snapDone" }
   | { readonly kind: "forward"; readonly request: ForwardRequest }
-  | { readonly kind: "forwardResult"; readonly result: ForwardResult };
+  | { readonly kind: "forwardResult"; readonly result: ForwardResult }
+  | { readonly kind: "linkAck"; readonly bytesRead: number }
+  | { readonly kind: "linkProbe" };
 
 /** Decodes one frame payload (without its length prefix). Throws only FrameError. */
 export function decodeFrame(payload: Uint8Array): Frame {
@@ -348,10 +360,12 @@ function readFrame(r: Reader, code: number): Frame {
   switch (code) {
     case FRAME_HELLO: {
       const version = r.u8();
-      if (version !== PROTOCOL_VERSION) throw new FrameError("bad_value", `protocol version ${version}`);
+      if (version < PROTOCOL_VERSION_MIN || version > PROTOCOL_VERSION) {
+        throw new FrameError("bad_value", `protocol version ${version}`);
+      }
       return {
         kind: "hello",
-        hello: { clusterId: r.str(clusterIdBytesMax), from: r.varint(), to: r.varint() },
+        hello: { clusterId: r.str(clusterIdBytesMax), from: r.varint(), to: r.varint(), version },
       };
     }
     case FRAME_SNAP_BEGIN:
@@ -366,18 +380,23 @@ function readFrame(r: Reader, code: number): Frame {
       return { kind: "forward", request: decodeForwardRequest(r) };
     case FRAME_FORWARD_RESULT:
       return { kind: "forwardResult", result: decodeForwardResult(r) };
+    case FRAME_LINK_ACK:
+      return { kind: "linkAck", bytesRead: r.varint() };
+    case FRAME_LINK_PROBE:
+      return { kind: "linkProbe" };
     default:
       return { kind: "message", msg: readMessage(r, code) };
   }
 }
 
-export function encodeHelloFrame(hello: Hello): Uint8Array {
+/** A HELLO of `hello.version`, by default this build's PROTOCOL_VERSION. */
+export function encodeHelloFrame(hello: Omit<Hello, "version"> & { readonly version?: number }): Uint8Array {
   const id = utf8.encode(hello.clusterId);
   if (id.length > clusterIdBytesMax)
     throw new RangeError(`cluster id longer than ${clusterIdBytesMax} bytes`);
   const w = frameWriter(32 + id.length);
   w.u8(FRAME_HELLO);
-  w.u8(PROTOCOL_VERSION);
+  w.u8(hello.version ?? PROTOCOL_VERSION);
   w.bytes(id);
   w.varint(hello.from);
   w.varint(hello.to);

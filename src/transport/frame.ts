@@ -31,6 +31,12 @@ export const FRAME_SNAP_DONE = 0x44;
 /** A follower's request for the leader (a client write), and the leader's answer on the same connection. */
 export const FRAME_FORWARD = 0x45;
 export const FRAME_FORWARD_RESULT = 0x46;
+/**
+ * Liveness (protocol 4, see link-liveness.ts): the receiver's LINK_ACK carries the bytes it has read on
+ * the connection; the sender's LINK_PROBE, sent on an idle link, asks for one.
+ */
+export const FRAME_LINK_ACK = 0x47;
+export const FRAME_LINK_PROBE = 0x48;
 
 /** Bytes of the u32 big-endian length that precedes every frame payload on a stream. */
 export const FRAME_HEADER_BYTES = 4;

@@ -10,6 +10,7 @@ import {
 } from "./codec.js";
 import { encodeForwardResultFrame, type ForwardRequest, type ForwardResult } from "./forward-codec.js";
 import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
+import { LinkAcker } from "./link-liveness.js";
 import type { Shared } from "./options.js";
 import { withoutSuperseded } from "./supersede.js";
 
@@ -62,6 +63,10 @@ export class InboundConn {
   private from: NodeId | undefined;
   /** Set once the connection was refused or found malformed: nothing more is read. */
   private done = false;
+  /** Every byte read on the connection, what LINK_ACK frames report. */
+  private bytesRead = 0;
+  /** Acknowledges what was read, for a sender of protocol 4 (see link-liveness.ts). */
+  private acker: LinkAcker | undefined;
   private snap:
     | {
         readonly header: SnapHeader;
@@ -86,6 +91,7 @@ export class InboundConn {
     socket.on("error", () => {});
     socket.on("close", () => {
       clearTimeout(this.helloTimer);
+      this.acker?.stop();
       hooks.onClose(this);
     });
   }
@@ -112,6 +118,7 @@ export class InboundConn {
    */
   private onData(chunk: Buffer): void {
     if (this.done) return;
+    this.bytesRead += chunk.length;
     const batch: Message[] = [];
     try {
       for (const payload of this.decoder.push(chunk)) {
@@ -126,6 +133,7 @@ export class InboundConn {
       this.malformed(err);
     }
     this.counters.messagesReceived += batch.length;
+    if (!this.done) this.acker?.read(this.bytesRead);
     for (const msg of withoutSuperseded(batch)) this.hooks.onMessage(msg);
   }
 
@@ -142,6 +150,7 @@ export class InboundConn {
       else {
         clearTimeout(this.helloTimer);
         this.from = h.from;
+        if (h.version >= 4) this.startAcks();
         this.hooks.onHello(h.from);
       }
       return undefined;
@@ -154,6 +163,10 @@ export class InboundConn {
         return f.msg;
       case "forward":
         this.hooks.onForward(this.from, f.request, (result) => this.respond(result));
+        return undefined;
+      case "linkProbe":
+        // Its bytes, read, are what it asks to have acknowledged.
+        if (this.acker === undefined) throw new FrameError("bad_type", "LINK_PROBE from a protocol-3 sender");
         return undefined;
       case "snapBegin": {
         const h = f.header;
@@ -185,6 +198,17 @@ export class InboundConn {
       default:
         throw new FrameError("bad_type", `unexpected ${f.kind} frame`);
     }
+  }
+
+  /**
+   * A protocol-4 sender gets its reads acknowledged, and probes its link when idle: a connection that
+   * reads nothing for twice linkSilenceMsMax lost its sender (cut off, or reset while cut off: its
+   * reset never arrived) and is closed, so such connections do not pile up to inboundConnectionsMax.
+   */
+  private startAcks(): void {
+    const { linkAckDelayMs, linkSilenceMsMax } = this.s.limits;
+    this.acker = new LinkAcker(this.socket, linkAckDelayMs);
+    this.socket.setTimeout(2 * linkSilenceMsMax, () => this.socket.destroy());
   }
 
   private completeSnapshot(): Message | undefined {

@@ -11,6 +11,7 @@ export type { InboundStats } from "./inbound.js";
 export {
   appendMessageBytesMax,
   assertFrameFits,
+  assertLinkSilenceFits,
   defaultTransportLimits,
   type TransportLimits,
 } from "./limits.js";

@@ -13,7 +13,14 @@ export interface TransportLimits {
   readonly snapshotBytesMax: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** One dial, TLS handshake included. */
   readonly connectTimeoutMs: number;
+  /**
+   * The TCP connection of one dial (its SYN answered), at most connectTimeoutMs. A dial made during a
+   * cut waits for its SYN's retransmission (1 s on, then 3 s), so after the heal the link would come up
+   * that much later than the peer's own, whose messages (a cut-off node's pre-votes) go unanswered.
+   */
+  readonly dialTimeoutMs: number;
   /**
    * A link that has not connected yet stays quiet this long before it warns that its peer is not
    * reachable: peers started together come up one after another, and every refused first attempt
@@ -26,6 +33,14 @@ export interface TransportLimits {
    */
   readonly helloTimeoutMs: number;
   readonly inboundConnectionsMax: number;
+  /**
+   * An outbound connection whose written bytes go this long without the receiver acknowledging any
+   * (see link-liveness.ts) is dead: packets dropped, host gone, or process stopped. The link resets it,
+   * drops what it had queued and redials with its backoff. Only for receivers of protocol 4.
+   */
+  readonly linkSilenceMsMax: number;
+  /** A receiver acknowledges what it read at most this often (and at most this late). */
+  readonly linkAckDelayMs: number;
 }
 
 export const defaultTransportLimits: TransportLimits = {
@@ -37,10 +52,53 @@ export const defaultTransportLimits: TransportLimits = {
   reconnectMinMs: 20,
   reconnectMaxMs: 1000,
   connectTimeoutMs: 1000,
+  dialTimeoutMs: 1000,
   startQuietMs: 5000,
   helloTimeoutMs: 5000,
   inboundConnectionsMax: 64,
+  linkSilenceMsMax: 3000,
+  linkAckDelayMs: 50,
 };
+
+/** Acknowledgements a healthy receiver gets out within linkSilenceMsMax at the least. */
+const LINK_ACKS_PER_SILENCE_MIN = 8;
+/**
+ * Election timeouts linkSilenceMsMax spans at the least: a peer paused or starved for less (which Raft
+ * rides out without an election) must never lose its connection.
+ */
+export const LINK_SILENCE_ELECTION_TIMEOUTS_MIN = 4;
+
+/** Throws RangeError unless acknowledgements come often enough for linkSilenceMsMax to mean silence. */
+export function assertLinkAcksFit(
+  limits: Pick<TransportLimits, "linkSilenceMsMax" | "linkAckDelayMs">,
+): void {
+  const { linkSilenceMsMax, linkAckDelayMs } = limits;
+  if (!(linkAckDelayMs > 0) || linkAckDelayMs * LINK_ACKS_PER_SILENCE_MIN > linkSilenceMsMax) {
+    throw new RangeError(
+      `linkSilenceMsMax ${linkSilenceMsMax} ms must be at least ${LINK_ACKS_PER_SILENCE_MIN} x linkAckDelayMs ` +
+        `(${linkAckDelayMs} ms)`,
+    );
+  }
+}
+
+/**
+ * Throws RangeError if linkSilenceMsMax is below LINK_SILENCE_ELECTION_TIMEOUTS_MIN election timeouts
+ * (the longest, `electionTimeoutMsMax`): links to peers that are merely slow would be reset. The node
+ * asserts it where it wires the core's timing to the transport's limits.
+ */
+export function assertLinkSilenceFits(
+  timing: { readonly electionTimeoutMsMax: number },
+  limits: Pick<TransportLimits, "linkSilenceMsMax" | "linkAckDelayMs">,
+): void {
+  assertLinkAcksFit(limits);
+  const least = LINK_SILENCE_ELECTION_TIMEOUTS_MIN * timing.electionTimeoutMsMax;
+  if (limits.linkSilenceMsMax < least) {
+    throw new RangeError(
+      `linkSilenceMsMax ${limits.linkSilenceMsMax} ms is below ${LINK_SILENCE_ELECTION_TIMEOUTS_MIN} election ` +
+        `timeouts (${timing.electionTimeoutMsMax} ms each)`,
+    );
+  }
+}
 
 /**
  * Bytes of the largest app message the core sends under `raft`: up to appendEntriesMax entries of

@@ -60,6 +60,11 @@ export interface PeerStats {
   readonly snapshotsSent: number;
   readonly snapshotsFailed: number;
   readonly snapshotsReceived: number;
+  /**
+   * Outbound connections reset because the bytes written went linkSilenceMsMax unacknowledged (a cut,
+   * a vanished host, a stopped process): one per dead connection, not per redial during the outage.
+   */
+  readonly silenceResets: number;
 }
 
 export interface TransportStats {

@@ -7,8 +7,11 @@ import {
   encodeSnapBeginFrame,
   encodeSnapChunkHeader,
   FrameDecoder,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSION_MIN,
 } from "./codec.js";
 import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
+import { CHECKS_PER_SILENCE, linkProbeFrame, SilenceWatch } from "./link-liveness.js";
 import type { PeerAddress, PeerStats, Shared } from "./options.js";
 import { type Slot, slotOf } from "./supersede.js";
 import { dialPeer } from "./tls.js";
@@ -52,8 +55,24 @@ export class PeerLink {
     refusals: 0,
     snapshotsSent: 0,
     snapshotsFailed: 0,
+    silenceResets: 0,
   };
   private socket: Socket | undefined;
+  /** The connection's liveness (protocol 4 only) and the one timer that checks it. */
+  private watch: SilenceWatch | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  /**
+   * The HELLO version of the next connection: PROTOCOL_VERSION, or PROTOCOL_VERSION_MIN after a peer
+   * closed a protocol-4 connection without a word (an older build refuses the HELLO), until that
+   * connection closes again (the peer may have been upgraded meanwhile).
+   */
+  private helloVersion = PROTOCOL_VERSION;
+  /**
+   * The last connection was reset for silence and no new one is up: Raft messages other than the
+   * essential ones are dropped, not queued, since they would be stale when the peer is reached again
+   * (Raft resends appends and heartbeats; a backlog of them is what a cut used to deliver at the heal).
+   */
+  private silenced = false;
   private connected = false;
   private connectedAt = 0;
   private attempts = 0;
@@ -78,7 +97,7 @@ export class PeerLink {
   enqueue(msg: Message): void {
     const { queueMessagesMax, frameBytesMax } = this.s.limits;
     const essential = ESSENTIAL.has(msg.type);
-    if (!essential && this.queue.length >= queueMessagesMax) {
+    if (!essential && (this.silenced || this.queue.length >= queueMessagesMax)) {
       this.drop();
       return;
     }
@@ -165,40 +184,74 @@ export class PeerLink {
   }
 
   /**
-   * The peer just connected to this node, so it is up: a link waiting out its reconnect backoff dials
-   * now. A node that starts or restarts after its peers would otherwise wait up to `reconnectMaxMs`
-   * for their links, and a leader elected meanwhile could not reach it (one more election).
+   * The peer just connected to this node, so it is up: a link waiting out its reconnect backoff, or
+   * still dialling, dials now. A node that starts or restarts after its peers would otherwise wait up to
+   * `reconnectMaxMs` for their links, and a leader elected meanwhile could not reach it (one more election).
    */
   peerIsUp(): void {
-    if (this.closed || this.reconnectTimer === undefined) return;
-    clearTimeout(this.reconnectTimer);
+    if (this.closed || this.connected) return;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    else if (this.socket !== undefined) {
+      // A dial in flight since before a heal waits for its SYN's retransmission (1 s on), or for its
+      // connectTimeoutMs: the peer just reached us, so a new dial gets through now. Meanwhile the peer,
+      // its link up first, would send what it queued while cut off (its newest pre-vote) unanswered.
+      const dialing = this.socket;
+      this.socket = undefined;
+      dialing.destroy();
+    } else return;
     this.connect();
   }
 
   connect(): void {
     if (this.closed) return;
     this.reconnectTimer = undefined;
-    const { socket, ready } = dialPeer(this.s.tls, this.address);
+    const { socket, tcp, ready, reset } = dialPeer(this.s.tls, this.address);
     this.socket = socket;
+    const version = this.helloVersion;
+    let watch: SilenceWatch | undefined;
     socket.setNoDelay(true);
     socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
+    const dialTimer = setTimeout(
+      () => socket.destroy(new Error("dial timeout")),
+      this.s.limits.dialTimeoutMs,
+    );
+    tcp.once("connect", () => clearTimeout(dialTimer));
     // Forward results carry outcomes (popped items): as large as any frame.
     const decoder = new FrameDecoder(this.s.limits.frameBytesMax);
     let lastError: Error | undefined;
+    let heard = false;
+    let silent = false;
     socket.on(ready, () => {
       socket.setTimeout(0);
       this.connected = true;
+      this.silenced = false;
       this.everConnected = true;
       this.connectedAt = Date.now();
-      socket.write(encodeHelloFrame({ clusterId: this.s.clusterId, from: this.s.id, to: this.peer }));
+      if (version >= 4) {
+        watch = new SilenceWatch(this.s.limits.linkSilenceMsMax);
+        this.watch = watch;
+        this.watchTimer = setInterval(() => {
+          const err = this.checkSilence(socket);
+          if (err === undefined) return;
+          silent = true;
+          lastError = err;
+          reset();
+        }, this.s.limits.linkSilenceMsMax / CHECKS_PER_SILENCE);
+      }
+      const { clusterId, id } = this.s;
+      this.write(socket, encodeHelloFrame({ clusterId, from: id, to: this.peer, version }));
       this.flush();
     });
-    // A receiver only sends back REFUSE, SNAP_DONE and forward results; anything else is a broken peer.
+    // A receiver only sends back REFUSE, SNAP_DONE, forward results and (protocol 4) LINK_ACK; anything
+    // else is a broken peer.
     socket.on("data", (chunk: Buffer) => {
+      heard = true;
       try {
         for (const payload of decoder.push(chunk)) {
           const f = decodeFrame(payload);
-          if (f.kind === "refuse") {
+          if (f.kind === "linkAck" && watch !== undefined) {
+            watch.ack(f.bytesRead);
+          } else if (f.kind === "refuse") {
             this.counters.refusals++;
             lastError = new Error(`refused: ${f.reason}`);
           } else if (f.kind === "forwardResult") {
@@ -222,14 +275,49 @@ export class PeerLink {
     socket.on("error", (err) => {
       lastError ??= err;
     });
-    socket.on("close", () => this.onClose(socket, lastError));
+    socket.on("close", () => {
+      clearTimeout(dialTimer);
+      if (this.socket !== socket) return;
+      const unanswered = this.connected && !heard && !silent && version >= 4;
+      this.helloVersion = unanswered ? PROTOCOL_VERSION_MIN : PROTOCOL_VERSION;
+      // Proven alive: acknowledged, or (protocol 3, no acks) kept up, as before liveness existed.
+      const confirmed = watch === undefined ? this.connected : watch.heard;
+      this.onClose(confirmed, lastError);
+    });
   }
 
-  private onClose(socket: Socket, err: Error | undefined): void {
-    if (this.socket !== socket) return;
+  /**
+   * The watch's periodic check: probes an idle connection, and resets one whose written bytes went
+   * linkSilenceMsMax unacknowledged (returns why; the caller resets it). Its queued Raft messages but
+   * the essential ones go too: they were meant for a peer that is not there, and would arrive stale.
+   */
+  private checkSilence(socket: Socket): Error | undefined {
+    const watch = this.watch;
+    if (watch === undefined || this.socket !== socket) return undefined;
+    const verdict = watch.check();
+    if (verdict === "probe" && !socket.writableNeedDrain) this.write(socket, linkProbeFrame);
+    if (verdict !== "dead") return undefined;
+    this.counters.silenceResets++;
+    for (const q of this.queue) if (!q.essential) this.drop();
+    this.queue = this.queue.filter((q) => q.essential);
+    this.queueBytes = this.queue.reduce((n, q) => n + q.frame.length, 0);
+    this.silenced = true;
+    return new Error(`no acknowledgement for ${watch.waitedMs()} ms (linkSilenceMsMax)`);
+  }
+
+  /** Writes `bytes` on the link's connection, counted for its liveness watch. */
+  private write(socket: Socket, bytes: Uint8Array): void {
+    socket.write(bytes);
+    this.watch?.wrote(bytes.length);
+  }
+
+  private onClose(confirmed: boolean, err: Error | undefined): void {
     const wasConnected = this.connected;
     this.socket = undefined;
     this.connected = false;
+    clearInterval(this.watchTimer);
+    this.watch = undefined;
+    this.watchTimer = undefined;
     if (this.closed) return;
     if (this.snap?.begun) {
       this.snap = undefined;
@@ -237,8 +325,10 @@ export class PeerLink {
       this.s.onSnapshotSent(this.peer, false);
     }
     const { reconnectMinMs, reconnectMaxMs } = this.s.limits;
-    // Only a connection that stayed up resets backoff and logging, so a refusing peer is not hammered.
-    if (wasConnected && Date.now() - this.connectedAt >= reconnectMaxMs) {
+    // Only a connection that stayed up resets backoff and logging, so a refusing peer is not hammered;
+    // with liveness, only one the peer acknowledged, so a stopped peer (its kernel still accepts
+    // connections, each then reset for silence) is warned of once, not every linkSilenceMsMax.
+    if (wasConnected && confirmed && Date.now() - this.connectedAt >= reconnectMaxMs) {
       this.attempts = 0;
       this.outageLogged = false;
     }
@@ -274,7 +364,8 @@ export class PeerLink {
       this.queue = [];
       this.queueBytes = 0;
       const one = queue.length === 1 ? queue[0]!.frame : undefined;
-      socket.write(
+      this.write(
+        socket,
         one ??
           Buffer.concat(
             queue.map((q) => q.frame),
@@ -296,13 +387,13 @@ export class PeerLink {
     if (!snap.begun) {
       snap.begun = true;
       const begin = encodeSnapBeginFrame(snap.msg);
-      socket.write(begin);
+      this.write(socket, begin);
       this.counters.bytesSent += begin.length;
     }
     if (snap.offset < data.length) {
       const end = Math.min(data.length, snap.offset + this.s.limits.snapshotChunkBytes);
-      socket.write(encodeSnapChunkHeader(end - snap.offset));
-      socket.write(data.subarray(snap.offset, end));
+      this.write(socket, encodeSnapChunkHeader(end - snap.offset));
+      this.write(socket, data.subarray(snap.offset, end));
       this.counters.bytesSent += FRAME_HEADER_BYTES + 1 + end - snap.offset;
       snap.offset = end;
     }

@@ -2,7 +2,7 @@ import type { Server, Socket } from "node:net";
 import type { Message, NodeId } from "../raft/index.js";
 import { encodeForwardFrame, type ForwardRequest } from "./forward-codec.js";
 import { InboundConn, type InboundStats } from "./inbound.js";
-import { defaultTransportLimits } from "./limits.js";
+import { assertLinkAcksFit, defaultTransportLimits } from "./limits.js";
 import type { PeerAddress, PeerStats, Shared, TransportOptions, TransportStats } from "./options.js";
 import { PeerLink } from "./peer-link.js";
 import { createPeerServer } from "./tls.js";
@@ -57,6 +57,10 @@ export class TcpTransport {
     if (limits.snapshotChunkBytes + 1 > limits.frameBytesMax) {
       throw new RangeError("snapshotChunkBytes must fit in frameBytesMax");
     }
+    if (!(limits.dialTimeoutMs > 0 && limits.dialTimeoutMs <= limits.connectTimeoutMs)) {
+      throw new RangeError("dialTimeoutMs must be in 1..connectTimeoutMs");
+    }
+    assertLinkAcksFit(limits);
     const { onUnreachable, onSnapshotSent, onForwardResult } = opts;
     this.shared = {
       id: opts.id,

@@ -50,16 +50,28 @@ export function createPeerServer(
 /**
  * Dials a peer; `ready` is the socket event after which frames may go out: "connect" for TCP,
  * "secureConnect" (the peer's certificate verified against the CA and its URL's host) for TLS.
+ * `reset` closes the connection with a TCP reset, discarding what the kernel still buffers for it: a
+ * plain close would keep retransmitting that backlog to a cut-off peer and deliver it at the heal.
  */
 export function dialPeer(
   tls: PeerTls | undefined,
   address: PeerAddress,
-): { readonly socket: Socket; readonly ready: "connect" | "secureConnect" } {
-  if (tls === undefined)
-    return { socket: netConnect({ host: address.host, port: address.port }), ready: "connect" };
+): {
+  readonly socket: Socket;
+  /** The TCP connection under `socket` (`socket` itself without TLS): "connect" once its SYN is answered. */
+  readonly tcp: Socket;
+  readonly ready: "connect" | "secureConnect";
+  readonly reset: () => void;
+} {
+  const tcp = netConnect({ host: address.host, port: address.port });
+  const reset = () => {
+    tcp.resetAndDestroy();
+  };
+  if (tls === undefined) return { socket: tcp, tcp, ready: "connect", reset };
   const socket = tlsConnect({
+    socket: tcp,
+    // Not dialled again (the socket is given): the name the peer's certificate is checked against.
     host: address.host,
-    port: address.port,
     cert: tls.cert,
     key: tls.key,
     ca: tls.ca,
@@ -67,5 +79,5 @@ export function dialPeer(
     // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
     ...(/^[0-9.]+$|:/.test(address.host) ? {} : { servername: address.host }),
   });
-  return { socket, ready: "secureConnect" };
+  return { socket, tcp, ready: "secureConnect", reset };
 }

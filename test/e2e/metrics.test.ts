@@ -18,6 +18,8 @@ const SERIES: Readonly<Record<string, string>> = {
   raftstack_replication_lag_entries: "gauge",
   raftstack_send_queue_messages: "gauge",
   raftstack_send_queue_bytes: "gauge",
+  raftstack_peer_connected: "gauge",
+  raftstack_peer_silence_resets_total: "counter",
   raftstack_peer_sent_messages_total: "counter",
   raftstack_peer_sent_bytes_total: "counter",
   raftstack_peer_received_messages_total: "counter",

@@ -1,10 +1,13 @@
 // Real node processes on loopback whose packets a Netfilter can cut: what the partition tests share.
+
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { NemesisCluster } from "./cluster.js";
 import { Netfilter, NetfilterUnavailableError } from "./netfilter.js";
+import { isolate } from "./topology.js";
 
 export interface Partitioned {
   readonly nf: Netfilter;
@@ -53,4 +56,17 @@ export async function partitionedCluster(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts every node of `ids`, waits for a leader, and cuts one follower off both ways. */
+export async function cutOffAFollower(
+  setup: Partitioned,
+  ids: readonly number[],
+): Promise<{ readonly leader: number; readonly cut: number }> {
+  for (const i of ids) setup.cluster.start(i);
+  const leader = await setup.cluster.waitLeader(20_000);
+  assert.ok(leader !== undefined, "a leader is elected");
+  const cut = ids.find((i) => i !== leader)!;
+  await setup.nf.apply(isolate(ids, cut));
+  return { leader, cut };
 }

@@ -16,6 +16,7 @@ const clusterId = "test-cluster";
 function inbound(received: Message[]): { socket: EventEmitter; conn: InboundConn } {
   const socket = Object.assign(new EventEmitter(), {
     setNoDelay() {},
+    setTimeout() {},
     write() {},
     destroy() {},
   });
