@@ -29,8 +29,8 @@ export interface InboundStats {
 export interface InboundHooks {
   /** Whether a HELLO from this node id is accepted. */
   isPeer(id: NodeId): boolean;
-  /** A HELLO from `from` was accepted: that node is up and reaches this one. */
-  onHello(from: NodeId): void;
+  /** A HELLO of `version` from `from` was accepted: that node is up, reaches this one and speaks `version`. */
+  onHello(from: NodeId, version: number): void;
   /** Each message received, in order. */
   onMessage(msg: Message): void;
   /** A forwarded request; `respond` answers it on this connection. */
@@ -151,7 +151,7 @@ export class InboundConn {
         clearTimeout(this.helloTimer);
         this.from = h.from;
         if (h.version >= 4) this.startAcks();
-        this.hooks.onHello(h.from);
+        this.hooks.onHello(h.from, h.version);
       }
       return undefined;
     }

@@ -68,6 +68,13 @@ export class PeerLink {
    */
   private helloVersion = PROTOCOL_VERSION;
   /**
+   * The version of the peer's own latest HELLO to this node, 0 until one came. A peer known to speak
+   * PROTOCOL_VERSION that closes a connection unanswered was killed or glitched, not an older build:
+   * the link does not fall back, since a protocol-3 connection is never acknowledged and would keep a
+   * silent cut unnoticed for as long as it stays up.
+   */
+  private peerVersion = 0;
+  /**
    * The last connection was reset for silence and no new one is up: Raft messages other than the
    * essential ones are dropped, not queued, since they would be stale when the peer is reached again
    * (Raft resends appends and heartbeats; a backlog of them is what a cut used to deliver at the heal).
@@ -188,8 +195,15 @@ export class PeerLink {
    * still dialling, dials now. A node that starts or restarts after its peers would otherwise wait up to
    * `reconnectMaxMs` for their links, and a leader elected meanwhile could not reach it (one more election).
    */
-  peerIsUp(): void {
-    if (this.closed || this.connected) return;
+  peerIsUp(version: number): void {
+    this.peerVersion = version;
+    if (this.closed) return;
+    if (this.connected) {
+      // Connected with HELLO 3 to a peer that speaks 4 (it fell back after a glitch, before the peer's
+      // HELLO came): closed after what was written, so the next connection says 4 and is watched.
+      if (this.helloVersion < version && version >= PROTOCOL_VERSION) this.socket?.end();
+      return;
+    }
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     else if (this.socket !== undefined) {
       // A dial in flight since before a heal waits for its SYN's retransmission (1 s on), or for its
@@ -278,7 +292,8 @@ export class PeerLink {
     socket.on("close", () => {
       clearTimeout(dialTimer);
       if (this.socket !== socket) return;
-      const unanswered = this.connected && !heard && !silent && version >= 4;
+      const unanswered =
+        this.connected && !heard && !silent && version >= 4 && this.peerVersion < PROTOCOL_VERSION;
       this.helloVersion = unanswered ? PROTOCOL_VERSION_MIN : PROTOCOL_VERSION;
       // Proven alive: acknowledged, or (protocol 3, no acks) kept up, as before liveness existed.
       const confirmed = watch === undefined ? this.connected : watch.heard;
