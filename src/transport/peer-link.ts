@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import { isIP, type Socket } from "node:net";
 import type { Message, NodeId, SnapshotMsg } from "../raft/index.js";
 import {
   decodeFrame,
@@ -225,10 +225,13 @@ export class PeerLink {
     let watch: SilenceWatch | undefined;
     socket.setNoDelay(true);
     socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
-    const dialTimer = setTimeout(
-      () => socket.destroy(new Error("dial timeout")),
-      this.s.limits.dialTimeoutMs,
-    );
+    // From the SYN on: a host name's lookup (a slow resolver) is no lost SYN, and connectTimeoutMs bounds it.
+    let dialTimer: NodeJS.Timeout | undefined;
+    const startDialTimer = () => {
+      dialTimer = setTimeout(() => socket.destroy(new Error("dial timeout")), this.s.limits.dialTimeoutMs);
+    };
+    if (isIP(this.address.host) === 0) tcp.once("lookup", startDialTimer);
+    else startDialTimer();
     tcp.once("connect", () => clearTimeout(dialTimer));
     // Forward results carry outcomes (popped items): as large as any frame.
     const decoder = new FrameDecoder(this.s.limits.frameBytesMax);
