@@ -28,9 +28,18 @@ const ESSENTIAL: ReadonlySet<Message["type"]> = new Set([
   "readIndexResp",
 ]);
 
+/**
+ * Essential, but worth sending only at once: the leader abandons a transfer after an election timeout,
+ * and a TimeoutNow delivered after a silence (seconds, or minutes of a cut) makes its target campaign,
+ * skipping the pre-vote, and depose a healthy leader. Dropped like an append once a link is silenced.
+ */
+const STALE_AFTER_SILENCE: ReadonlySet<Message["type"]> = new Set(["timeoutNow"]);
+
 interface Queued {
   readonly frame: Uint8Array;
   readonly essential: boolean;
+  /** Kept through a silence reset (see checkSilence): essential and not STALE_AFTER_SILENCE. */
+  readonly keep: boolean;
   /**
    * A vote message's slot (see supersede.ts): a new one evicts its queued predecessor, so a link that
    * was down (peer stopped, connection refused) sends one pre-vote request on reconnect, not one per
@@ -76,7 +85,7 @@ export class PeerLink {
   private peerVersion = 0;
   /**
    * The last connection was reset for silence and no new one is up: Raft messages other than the
-   * essential ones are dropped, not queued, since they would be stale when the peer is reached again
+   * essential ones (less STALE_AFTER_SILENCE) are dropped, not queued, since they would be stale when the peer is reached again
    * (Raft resends appends and heartbeats; a backlog of them is what a cut used to deliver at the heal).
    */
   private silenced = false;
@@ -104,7 +113,8 @@ export class PeerLink {
   enqueue(msg: Message): void {
     const { queueMessagesMax, frameBytesMax } = this.s.limits;
     const essential = ESSENTIAL.has(msg.type);
-    if (!essential && (this.silenced || this.queue.length >= queueMessagesMax)) {
+    const keep = essential && !STALE_AFTER_SILENCE.has(msg.type);
+    if ((!keep && this.silenced) || (!essential && this.queue.length >= queueMessagesMax)) {
       this.drop();
       return;
     }
@@ -119,7 +129,7 @@ export class PeerLink {
     }
     const slot = slotOf(msg);
     if (slot !== undefined) this.evictSlot(slot);
-    this.push(frame, essential, slot);
+    this.push(frame, essential, keep, slot);
   }
 
   /**
@@ -135,10 +145,10 @@ export class PeerLink {
       this.drop();
       return false;
     }
-    return this.push(frame, true, undefined);
+    return this.push(frame, true, true, undefined);
   }
 
-  private push(frame: Uint8Array, essential: boolean, slot: Slot | undefined): boolean {
+  private push(frame: Uint8Array, essential: boolean, keep: boolean, slot: Slot | undefined): boolean {
     const { queueMessagesMax, queueBytesMax } = this.s.limits;
     while (this.queue.length + 1 > queueMessagesMax || this.queueBytes + frame.length > queueBytesMax) {
       if (!essential || !this.evictNewestNonEssential()) {
@@ -146,7 +156,7 @@ export class PeerLink {
         return false;
       }
     }
-    this.queue.push({ frame, essential, slot });
+    this.queue.push({ frame, essential, keep, slot });
     this.queueBytes += frame.length;
     this.scheduleFlush();
     return true;
@@ -307,7 +317,8 @@ export class PeerLink {
   /**
    * The watch's periodic check: probes an idle connection, and resets one whose written bytes went
    * linkSilenceMsMax unacknowledged (returns why; the caller resets it). Its queued Raft messages but
-   * the essential ones go too: they were meant for a peer that is not there, and would arrive stale.
+   * the essential ones (less STALE_AFTER_SILENCE) go too: they were meant for a peer that is not
+   * there, and would arrive stale.
    */
   private checkSilence(socket: Socket): Error | undefined {
     const watch = this.watch;
@@ -316,8 +327,8 @@ export class PeerLink {
     if (verdict === "probe" && !socket.writableNeedDrain) this.write(socket, linkProbeFrame);
     if (verdict !== "dead") return undefined;
     this.counters.silenceResets++;
-    for (const q of this.queue) if (!q.essential) this.drop();
-    this.queue = this.queue.filter((q) => q.essential);
+    for (const q of this.queue) if (!q.keep) this.drop();
+    this.queue = this.queue.filter((q) => q.keep);
     this.queueBytes = this.queue.reduce((n, q) => n + q.frame.length, 0);
     this.silenced = true;
     return new Error(`no acknowledgement for ${watch.waitedMs()} ms (linkSilenceMsMax)`);

@@ -149,6 +149,33 @@ describe("link liveness", () => {
     }
   });
 
+  test("a TimeoutNow sent to a peer whose link was found dead is not delivered at the heal", {
+    timeout: 30_000,
+  }, async () => {
+    // The leader abandons a transfer after an election timeout; delivered seconds or minutes later, a
+    // TimeoutNow makes its target campaign (skipping the pre-vote) and depose a healthy leader.
+    const p = await pairThroughProxy();
+    const beats = heartbeats(p.sender, 10);
+    try {
+      await waitFor("a connection and heartbeats", () => p.stats().connected && p.received.length > 5);
+      p.proxy.cutOff();
+      await waitFor("the link to be found dead", () => p.stats().silenceResets === 1, detectMsMax);
+      p.sender.send([{ type: "timeoutNow", from: 1, to: 2, term: 1 }]);
+      await sleep(linkSilenceMsMax);
+      const healSeq = beats.seq();
+      await p.proxy.heal();
+      await waitFor("heartbeats sent after the heal", () => seqs(p.received).some((s) => s > healSeq));
+      assert.deepEqual(
+        p.received.filter((m) => m.type === "timeoutNow"),
+        [],
+        "the stale TimeoutNow reached the peer",
+      );
+    } finally {
+      beats.stop();
+      await p.close();
+    }
+  });
+
   test("an idle link to a vanished peer is found dead too (probes)", { timeout: 15_000 }, async () => {
     const p = await pairThroughProxy();
     try {
