@@ -85,8 +85,9 @@ export class PeerLink {
   private peerVersion = 0;
   /**
    * The last connection was reset for silence and no new one is up: Raft messages other than the
-   * essential ones (less STALE_AFTER_SILENCE) are dropped, not queued, since they would be stale when the peer is reached again
-   * (Raft resends appends and heartbeats; a backlog of them is what a cut used to deliver at the heal).
+   * essential ones (less STALE_AFTER_SILENCE) are dropped, not queued, since they would be stale when
+   * the peer is reached again (Raft resends appends and heartbeats; a backlog of them is what a cut
+   * used to deliver at the heal).
    */
   private silenced = false;
   private connected = false;
