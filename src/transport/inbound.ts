@@ -10,7 +10,7 @@ import {
 } from "./codec.js";
 import { encodeForwardResultFrame, type ForwardRequest, type ForwardResult } from "./forward-codec.js";
 import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
-import { LinkAcker } from "./link-liveness.js";
+import { INBOUND_SILENCE_MS_MIN, LinkAcker } from "./link-liveness.js";
 import type { Shared } from "./options.js";
 import { withoutSuperseded } from "./supersede.js";
 
@@ -202,13 +202,15 @@ export class InboundConn {
 
   /**
    * A protocol-4 sender gets its reads acknowledged, and probes its link when idle: a connection that
-   * reads nothing for twice linkSilenceMsMax lost its sender (cut off, or reset while cut off: its
-   * reset never arrived) and is closed, so such connections do not pile up to inboundConnectionsMax.
+   * reads nothing for twice linkSilenceMsMax (INBOUND_SILENCE_MS_MIN at the least: the sender's
+   * probes follow its own timing) lost its sender (cut off, or reset while cut off: its reset never
+   * arrived) and is closed, so such connections do not pile up to inboundConnectionsMax.
    */
   private startAcks(): void {
     const { linkAckDelayMs, linkSilenceMsMax } = this.s.limits;
     this.acker = new LinkAcker(this.socket, linkAckDelayMs);
-    this.socket.setTimeout(2 * linkSilenceMsMax, () => this.socket.destroy());
+    const quietMsMax = Math.max(2 * linkSilenceMsMax, INBOUND_SILENCE_MS_MIN);
+    this.socket.setTimeout(quietMsMax, () => this.socket.destroy());
   }
 
   private completeSnapshot(): Message | undefined {
