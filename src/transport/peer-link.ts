@@ -239,7 +239,12 @@ export class PeerLink {
     // From the SYN on: a host name's lookup (a slow resolver) is no lost SYN, and connectTimeoutMs bounds it.
     let dialTimer: NodeJS.Timeout | undefined;
     const startDialTimer = () => {
-      dialTimer = setTimeout(() => socket.destroy(new Error("dial timeout")), this.s.limits.dialTimeoutMs);
+      // Decided after the poll phase: timers run before reads, so after this process stood still (a
+      // long GC) the SYN's answer may be waiting unread, and the connect event comes first.
+      const expire = () => {
+        if (tcp.connecting) socket.destroy(new Error("dial timeout"));
+      };
+      dialTimer = setTimeout(() => setImmediate(expire), this.s.limits.dialTimeoutMs);
     };
     if (isIP(this.address.host) === 0) tcp.once("lookup", startDialTimer);
     else startDialTimer();

@@ -59,3 +59,44 @@ test("a peer whose host name takes longer than dialTimeoutMs to look up is still
     await Promise.all([sender.close(), receiver.close()]);
   }
 });
+
+test("a dial answered while this process stood still (a long GC) is not taken for a lost SYN", {
+  timeout: 15_000,
+}, async () => {
+  const limits = { dialTimeoutMs: 100, connectTimeoutMs: 1000, reconnectMaxMs: 200 };
+  const nowhere = createServer();
+  await new Promise<void>((r) => nowhere.listen(0, host, r));
+  const unused = nowhere.address();
+  assert.ok(unused !== null && typeof unused === "object");
+  await new Promise<void>((r) => nowhere.close(() => r()));
+  const receiver = new TcpTransport({
+    id: 2,
+    clusterId,
+    limits,
+    listen: { host, port: 0 },
+    onMessage() {},
+    peers: new Map([[1, { host, port: unused.port }]]),
+  });
+  await receiver.start();
+  const sender = new TcpTransport({
+    id: 1,
+    clusterId,
+    limits,
+    listen: { host, port: 0 },
+    onMessage() {},
+    peers: new Map([[2, receiver.address()]]),
+  });
+  try {
+    await sender.start(); // dials node 2
+    // The kernel answers the SYN meanwhile; the dial timer and the connect event wait unrun.
+    const end = Date.now() + 3 * limits.dialTimeoutMs;
+    while (Date.now() < end) {
+      // stand still
+    }
+    const deadline = Date.now() + 5000;
+    while (!sender.stats().peers.get(2)!.connected && Date.now() < deadline) await sleep(10);
+    assert.equal(sender.stats().peers.get(2)!.reconnects, 0, "the answered dial was dropped and redialled");
+  } finally {
+    await Promise.all([sender.close(), receiver.close()]);
+  }
+});
