@@ -7,10 +7,9 @@ import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { describe, test } from "node:test";
 import type { Message } from "../../src/raft/types.js";
 import { FRAME_HELLO } from "../../src/transport/frame.js";
-import { TcpTransport, type TransportLimits } from "../../src/transport/index.js";
+import type { TransportLimits } from "../../src/transport/index.js";
+import { acceptingNode, dialingNode, host, sleep, waitFor } from "./link-helpers.js";
 
-const host = "127.0.0.1";
-const clusterId = "test-cluster";
 const linkSilenceMsMax = 400;
 const ackDelayMs = 20;
 const limits: Partial<TransportLimits> = {
@@ -18,16 +17,6 @@ const limits: Partial<TransportLimits> = {
   linkAckDelayMs: ackDelayMs,
   reconnectMaxMs: 200,
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 const hb = (from: number, to: number): Message => ({
   type: "heartbeat",
@@ -45,24 +34,11 @@ const hb = (from: number, to: number): Message => ({
 async function glitchyPair() {
   // Node 2 knows node 1 (accepts its HELLO) but dials it only once re-addressed (addPeer) to node 1's
   // real address: until then node 1 has not heard from node 2.
-  const nowhere = createServer();
-  await new Promise<void>((r) => nowhere.listen(0, host, r));
-  const unused = nowhere.address();
-  assert.ok(unused !== null && typeof unused === "object");
-  await new Promise<void>((r) => nowhere.close(() => r()));
+  const receiver = await acceptingNode(2, 1, limits);
   const versions: number[] = [];
   const sockets: Socket[] = [];
   const fromReceiver: Message[] = [];
   let glitchNext = false;
-  const receiver = new TcpTransport({
-    id: 2,
-    clusterId,
-    limits,
-    listen: { host, port: 0 },
-    onMessage() {},
-    peers: new Map([[1, { host, port: unused.port }]]),
-  });
-  await receiver.start();
   const front = createServer((client) => {
     client.on("error", () => {});
     sockets.push(client);
@@ -83,15 +59,7 @@ async function glitchyPair() {
   await new Promise<void>((r) => front.listen(0, host, r));
   const a = front.address();
   assert.ok(a !== null && typeof a === "object");
-  const sender = new TcpTransport({
-    id: 1,
-    clusterId,
-    limits,
-    listen: { host, port: 0 },
-    onMessage: (m) => fromReceiver.push(m),
-    peers: new Map([[2, { host, port: a.port }]]),
-  });
-  await sender.start();
+  const sender = await dialingNode(1, 2, { host, port: a.port }, limits, (m) => fromReceiver.push(m));
   return {
     sender,
     receiver,

@@ -9,18 +9,9 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Message } from "../../src/raft/types.js";
 import { TcpTransport } from "../../src/transport/index.js";
+import { clusterId, host, sleep, waitFor } from "./link-helpers.js";
 
-const host = "127.0.0.1";
 const linkSilenceMsMax = 400;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 test("a follower stalled 3 x linkSilenceMsMax applying a 4 MB snapshot catches up without a reset loop", {
   timeout: 30_000,
@@ -29,7 +20,7 @@ test("a follower stalled 3 x linkSilenceMsMax applying a 4 MB snapshot catches u
   const snapshotsSent: boolean[] = [];
   const sender = new TcpTransport({
     id: 1,
-    clusterId: "test-cluster",
+    clusterId,
     limits: { linkSilenceMsMax, linkAckDelayMs: 20, reconnectMaxMs: 200 },
     listen: { host, port: 0 },
     onMessage: (m) => received.push(m),
@@ -58,7 +49,7 @@ test("a follower stalled 3 x linkSilenceMsMax applying a 4 MB snapshot catches u
     const data = new Uint8Array(4 * 1024 * 1024).fill(7);
     const meta = { index: 10, term: 1, config: { voters: [1, 2], learners: [] } };
     sender.send([{ type: "snap", from: 1, to: 2, term: 1, snapshot: { meta, data } }]);
-    await waitFor("the snapshot applied", () => received.some((m) => m.type === "appResp"));
+    await waitFor("the snapshot applied", () => received.some((m) => m.type === "appResp"), 15_000);
     const afterApply = seq;
     await waitFor("heartbeats answered after the stall", () =>
       received.some((m) => m.type === "heartbeatResp" && m.readSeq > afterApply),
