@@ -67,7 +67,9 @@ function linkLimitsOf(options: NodeOptions): Partial<TransportLimits> {
     reconnectMaxMs: Math.min(1000, electionTimeoutMs),
     // 3 s at the default timing: a cut or a vanished peer is noticed in seconds, not TCP's minutes.
     linkSilenceMsMax: LINK_SILENCE_ELECTION_TIMEOUTS * electionTimeoutMsMax,
-    linkAckDelayMs: defaultTransportLimits.linkAckDelayMs,
+    // At most one election timeout: at the fastest timings the flags accept (--tick-ms 1) the silence
+    // is a few dozen ms, and the default 50 ms would not fit the acknowledgements it needs.
+    linkAckDelayMs: Math.min(defaultTransportLimits.linkAckDelayMs, electionTimeoutMsMax),
     // A SYN is answered within a round trip, far below an election timeout on any network Raft's timing
     // suits; redialling that often gets a link up soon after a heal (see dialTimeoutMs).
     dialTimeoutMs: Math.min(defaultTransportLimits.connectTimeoutMs, electionTimeoutMsMax),

@@ -10,7 +10,7 @@ import {
 } from "./codec.js";
 import { encodeForwardResultFrame, type ForwardRequest, type ForwardResult } from "./forward-codec.js";
 import { FRAME_HEADER_BYTES, FrameError } from "./frame.js";
-import { LinkAcker } from "./link-liveness.js";
+import { INBOUND_SILENCE_MS_MIN, LinkAcker } from "./link-liveness.js";
 import type { Shared } from "./options.js";
 import { withoutSuperseded } from "./supersede.js";
 
@@ -29,8 +29,8 @@ export interface InboundStats {
 export interface InboundHooks {
   /** Whether a HELLO from this node id is accepted. */
   isPeer(id: NodeId): boolean;
-  /** A HELLO from `from` was accepted: that node is up and reaches this one. */
-  onHello(from: NodeId): void;
+  /** A HELLO of `version` from `from` was accepted: that node is up, reaches this one and speaks `version`. */
+  onHello(from: NodeId, version: number): void;
   /** Each message received, in order. */
   onMessage(msg: Message): void;
   /** A forwarded request; `respond` answers it on this connection. */
@@ -151,7 +151,7 @@ export class InboundConn {
         clearTimeout(this.helloTimer);
         this.from = h.from;
         if (h.version >= 4) this.startAcks();
-        this.hooks.onHello(h.from);
+        this.hooks.onHello(h.from, h.version);
       }
       return undefined;
     }
@@ -202,13 +202,15 @@ export class InboundConn {
 
   /**
    * A protocol-4 sender gets its reads acknowledged, and probes its link when idle: a connection that
-   * reads nothing for twice linkSilenceMsMax lost its sender (cut off, or reset while cut off: its
-   * reset never arrived) and is closed, so such connections do not pile up to inboundConnectionsMax.
+   * reads nothing for twice linkSilenceMsMax (INBOUND_SILENCE_MS_MIN at the least: the sender's
+   * probes follow its own timing) lost its sender (cut off, or reset while cut off: its reset never
+   * arrived) and is closed, so such connections do not pile up to inboundConnectionsMax.
    */
   private startAcks(): void {
     const { linkAckDelayMs, linkSilenceMsMax } = this.s.limits;
     this.acker = new LinkAcker(this.socket, linkAckDelayMs);
-    this.socket.setTimeout(2 * linkSilenceMsMax, () => this.socket.destroy());
+    const quietMsMax = Math.max(2 * linkSilenceMsMax, INBOUND_SILENCE_MS_MIN);
+    this.socket.setTimeout(quietMsMax, () => this.socket.destroy());
   }
 
   private completeSnapshot(): Message | undefined {

@@ -24,6 +24,15 @@ export function encodeLinkAckFrame(bytesRead: number): Uint8Array {
 
 export const linkProbeFrame: Uint8Array = Uint8Array.from([0, 0, 0, 1, FRAME_LINK_PROBE]);
 
+/**
+ * Least time an inbound connection of protocol 4 may read nothing before it is closed (see
+ * InboundConn.startAcks). Its sender probes once per quarter of the sender's own linkSilenceMsMax,
+ * which follows the sender's Raft timing, not the receiver's: during a rolling change of --tick-ms a
+ * receiver of faster timing closed an idle link of a slower sender again and again. A minute still
+ * keeps connections whose sender vanished from piling up to inboundConnectionsMax.
+ */
+export const INBOUND_SILENCE_MS_MIN = 60_000;
+
 /** Checks a link makes per linkSilenceMsMax: detection takes at most 1 + 1/CHECKS_PER_SILENCE of it. */
 export const CHECKS_PER_SILENCE = 4;
 

@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import { isIP, type Socket } from "node:net";
 import type { Message, NodeId, SnapshotMsg } from "../raft/index.js";
 import {
   decodeFrame,
@@ -28,9 +28,18 @@ const ESSENTIAL: ReadonlySet<Message["type"]> = new Set([
   "readIndexResp",
 ]);
 
+/**
+ * Essential, but worth sending only at once: the leader abandons a transfer after an election timeout,
+ * and a TimeoutNow delivered after a silence (seconds, or minutes of a cut) makes its target campaign,
+ * skipping the pre-vote, and depose a healthy leader. Dropped like an append once a link is silenced.
+ */
+const STALE_AFTER_SILENCE: ReadonlySet<Message["type"]> = new Set(["timeoutNow"]);
+
 interface Queued {
   readonly frame: Uint8Array;
   readonly essential: boolean;
+  /** Kept through a silence reset (see checkSilence): essential and not STALE_AFTER_SILENCE. */
+  readonly keep: boolean;
   /**
    * A vote message's slot (see supersede.ts): a new one evicts its queued predecessor, so a link that
    * was down (peer stopped, connection refused) sends one pre-vote request on reconnect, not one per
@@ -68,9 +77,17 @@ export class PeerLink {
    */
   private helloVersion = PROTOCOL_VERSION;
   /**
+   * The version of the peer's own latest HELLO to this node, 0 until one came. A peer known to speak
+   * PROTOCOL_VERSION that closes a connection unanswered was killed or glitched, not an older build:
+   * the link does not fall back, since a protocol-3 connection is never acknowledged and would keep a
+   * silent cut unnoticed for as long as it stays up.
+   */
+  private peerVersion = 0;
+  /**
    * The last connection was reset for silence and no new one is up: Raft messages other than the
-   * essential ones are dropped, not queued, since they would be stale when the peer is reached again
-   * (Raft resends appends and heartbeats; a backlog of them is what a cut used to deliver at the heal).
+   * essential ones (less STALE_AFTER_SILENCE) are dropped, not queued, since they would be stale when
+   * the peer is reached again (Raft resends appends and heartbeats; a backlog of them is what a cut
+   * used to deliver at the heal).
    */
   private silenced = false;
   private connected = false;
@@ -97,7 +114,8 @@ export class PeerLink {
   enqueue(msg: Message): void {
     const { queueMessagesMax, frameBytesMax } = this.s.limits;
     const essential = ESSENTIAL.has(msg.type);
-    if (!essential && (this.silenced || this.queue.length >= queueMessagesMax)) {
+    const keep = essential && !STALE_AFTER_SILENCE.has(msg.type);
+    if ((!keep && this.silenced) || (!essential && this.queue.length >= queueMessagesMax)) {
       this.drop();
       return;
     }
@@ -112,7 +130,7 @@ export class PeerLink {
     }
     const slot = slotOf(msg);
     if (slot !== undefined) this.evictSlot(slot);
-    this.push(frame, essential, slot);
+    this.push(frame, essential, keep, slot);
   }
 
   /**
@@ -128,10 +146,10 @@ export class PeerLink {
       this.drop();
       return false;
     }
-    return this.push(frame, true, undefined);
+    return this.push(frame, true, true, undefined);
   }
 
-  private push(frame: Uint8Array, essential: boolean, slot: Slot | undefined): boolean {
+  private push(frame: Uint8Array, essential: boolean, keep: boolean, slot: Slot | undefined): boolean {
     const { queueMessagesMax, queueBytesMax } = this.s.limits;
     while (this.queue.length + 1 > queueMessagesMax || this.queueBytes + frame.length > queueBytesMax) {
       if (!essential || !this.evictNewestNonEssential()) {
@@ -139,7 +157,7 @@ export class PeerLink {
         return false;
       }
     }
-    this.queue.push({ frame, essential, slot });
+    this.queue.push({ frame, essential, keep, slot });
     this.queueBytes += frame.length;
     this.scheduleFlush();
     return true;
@@ -188,8 +206,15 @@ export class PeerLink {
    * still dialling, dials now. A node that starts or restarts after its peers would otherwise wait up to
    * `reconnectMaxMs` for their links, and a leader elected meanwhile could not reach it (one more election).
    */
-  peerIsUp(): void {
-    if (this.closed || this.connected) return;
+  peerIsUp(version: number): void {
+    this.peerVersion = version;
+    if (this.closed) return;
+    if (this.connected) {
+      // Connected with HELLO 3 to a peer that speaks 4 (it fell back after a glitch, before the peer's
+      // HELLO came): closed after what was written, so the next connection says 4 and is watched.
+      if (this.helloVersion < version && version >= PROTOCOL_VERSION) this.socket?.end();
+      return;
+    }
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     else if (this.socket !== undefined) {
       // A dial in flight since before a heal waits for its SYN's retransmission (1 s on), or for its
@@ -211,10 +236,18 @@ export class PeerLink {
     let watch: SilenceWatch | undefined;
     socket.setNoDelay(true);
     socket.setTimeout(this.s.limits.connectTimeoutMs, () => socket.destroy(new Error("connect timeout")));
-    const dialTimer = setTimeout(
-      () => socket.destroy(new Error("dial timeout")),
-      this.s.limits.dialTimeoutMs,
-    );
+    // From the SYN on: a host name's lookup (a slow resolver) is no lost SYN, and connectTimeoutMs bounds it.
+    let dialTimer: NodeJS.Timeout | undefined;
+    const startDialTimer = () => {
+      // Decided after the poll phase: timers run before reads, so after this process stood still (a
+      // long GC) the SYN's answer may be waiting unread, and the connect event comes first.
+      const expire = () => {
+        if (tcp.connecting) socket.destroy(new Error("dial timeout"));
+      };
+      dialTimer = setTimeout(() => setImmediate(expire), this.s.limits.dialTimeoutMs);
+    };
+    if (isIP(this.address.host) === 0) tcp.once("lookup", startDialTimer);
+    else startDialTimer();
     tcp.once("connect", () => clearTimeout(dialTimer));
     // Forward results carry outcomes (popped items): as large as any frame.
     const decoder = new FrameDecoder(this.s.limits.frameBytesMax);
@@ -278,7 +311,8 @@ export class PeerLink {
     socket.on("close", () => {
       clearTimeout(dialTimer);
       if (this.socket !== socket) return;
-      const unanswered = this.connected && !heard && !silent && version >= 4;
+      const unanswered =
+        this.connected && !heard && !silent && version >= 4 && this.peerVersion < PROTOCOL_VERSION;
       this.helloVersion = unanswered ? PROTOCOL_VERSION_MIN : PROTOCOL_VERSION;
       // Proven alive: acknowledged, or (protocol 3, no acks) kept up, as before liveness existed.
       const confirmed = watch === undefined ? this.connected : watch.heard;
@@ -289,7 +323,8 @@ export class PeerLink {
   /**
    * The watch's periodic check: probes an idle connection, and resets one whose written bytes went
    * linkSilenceMsMax unacknowledged (returns why; the caller resets it). Its queued Raft messages but
-   * the essential ones go too: they were meant for a peer that is not there, and would arrive stale.
+   * the essential ones (less STALE_AFTER_SILENCE) go too: they were meant for a peer that is not
+   * there, and would arrive stale.
    */
   private checkSilence(socket: Socket): Error | undefined {
     const watch = this.watch;
@@ -298,8 +333,8 @@ export class PeerLink {
     if (verdict === "probe" && !socket.writableNeedDrain) this.write(socket, linkProbeFrame);
     if (verdict !== "dead") return undefined;
     this.counters.silenceResets++;
-    for (const q of this.queue) if (!q.essential) this.drop();
-    this.queue = this.queue.filter((q) => q.essential);
+    for (const q of this.queue) if (!q.keep) this.drop();
+    this.queue = this.queue.filter((q) => q.keep);
     this.queueBytes = this.queue.reduce((n, q) => n + q.frame.length, 0);
     this.silenced = true;
     return new Error(`no acknowledgement for ${watch.waitedMs()} ms (linkSilenceMsMax)`);

@@ -196,7 +196,7 @@ export class TcpTransport {
     }
     const conn = new InboundConn(this.shared, socket, {
       isPeer: (id) => this.links.has(id),
-      onHello: (id) => this.links.get(id)?.peerIsUp(),
+      onHello: (id, version) => this.links.get(id)?.peerIsUp(version),
       onMessage: this.opts.onMessage,
       onForward: this.opts.onForward ?? (() => {}),
       onClose: (c) => {

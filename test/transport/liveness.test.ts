@@ -19,23 +19,12 @@ import {
 } from "../../src/transport/index.js";
 import { SilenceWatch } from "../../src/transport/link-liveness.js";
 import { BlackHoleProxy, type ProxyShape } from "./black-hole-proxy.js";
+import { clusterId, host, sleep, waitFor } from "./link-helpers.js";
 
-const host = "127.0.0.1";
-const clusterId = "test-cluster";
 const linkSilenceMsMax = 400;
 const limits: Partial<TransportLimits> = { linkSilenceMsMax, linkAckDelayMs: 20, reconnectMaxMs: 200 };
 /** How long detection may take: the silence, one check period, and room for a loaded machine. */
 const detectMsMax = linkSilenceMsMax * 1.25 + 1000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 const hb = (readSeq: number): Message => ({ type: "heartbeat", from: 1, to: 2, term: 1, commit: 0, readSeq });
 
@@ -116,7 +105,7 @@ function heartbeats(t: TcpTransport, everyMs: number): { seq(): number; stop(): 
 const seqs = (msgs: readonly Message[]) => msgs.map((m) => (m.type === "heartbeat" ? m.readSeq : -1));
 
 describe("link liveness", () => {
-  test("a cut link is dead within linkSilenceMsMax, its stale queue never arrives, and it redials after the heal", {
+  test("a cut link is dead within linkSilenceMsMax, its stale queue (a TimeoutNow too) never arrives, and it redials after the heal", {
     timeout: 30_000,
   }, async () => {
     const p = await pairThroughProxy();
@@ -130,6 +119,9 @@ describe("link liveness", () => {
       const detectedMs = Math.round(performance.now() - cutAt);
       console.log(`# the cut was detected after ${detectedMs} ms (linkSilenceMsMax ${linkSilenceMsMax})`);
       assert.ok(detectedMs >= linkSilenceMsMax, "not before the silence limit");
+      // The leader abandons a transfer after an election timeout; delivered at the heal, a TimeoutNow
+      // makes its target campaign (skipping the pre-vote) and depose a healthy leader.
+      p.sender.send([{ type: "timeoutNow", from: 1, to: 2, term: 1 }]);
       // The cut lasts: redials fail (refused here), the link stays down, one reset and one warning.
       await sleep(3 * linkSilenceMsMax);
       assert.equal(p.stats().connected, false, "down during the cut");
@@ -142,6 +134,11 @@ describe("link liveness", () => {
       await waitFor("heartbeats sent after the heal", () => seqs(p.received).some((s) => s > healSeq));
       const stale = seqs(p.received).filter((s) => s > cutSeq && s <= healSeq);
       assert.deepEqual(stale, [], "no heartbeat written or queued during the cut reached the peer");
+      assert.deepEqual(
+        p.received.filter((m) => m.type === "timeoutNow"),
+        [],
+        "no TimeoutNow sent during the cut reached the peer",
+      );
       assert.equal(p.stats().connected, true);
     } finally {
       beats.stop();

@@ -1,0 +1,130 @@
+// A sender falls back to HELLO 3 when a peer closes a HELLO 4 connection unanswered (an older build
+// does). A peer of protocol 4 that closes one connection that way (killed or crashed just after
+// accepting it) must not leave the link on protocol 3 for good: a connection of protocol 3 is never
+// acknowledged, so a silent cut of it would go unnoticed again for TCP's minutes.
+import assert from "node:assert/strict";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { describe, test } from "node:test";
+import type { Message } from "../../src/raft/types.js";
+import { FRAME_HELLO } from "../../src/transport/frame.js";
+import type { TransportLimits } from "../../src/transport/index.js";
+import { acceptingNode, dialingNode, host, sleep, waitFor } from "./link-helpers.js";
+
+const linkSilenceMsMax = 400;
+const ackDelayMs = 20;
+const limits: Partial<TransportLimits> = {
+  linkSilenceMsMax,
+  linkAckDelayMs: ackDelayMs,
+  reconnectMaxMs: 200,
+};
+
+const hb = (from: number, to: number): Message => ({
+  type: "heartbeat",
+  from,
+  to,
+  term: 1,
+  commit: 0,
+  readSeq: 1,
+});
+
+/**
+ * Node 1 dials node 2 (a real transport of this build) through a front that records each connection's
+ * HELLO version and, when `glitchNext` is set, closes the next connection on its HELLO without a word.
+ */
+async function glitchyPair() {
+  // Node 2 knows node 1 (accepts its HELLO) but dials it only once re-addressed (addPeer) to node 1's
+  // real address: until then node 1 has not heard from node 2.
+  const receiver = await acceptingNode(2, 1, limits);
+  const versions: number[] = [];
+  const sockets: Socket[] = [];
+  const fromReceiver: Message[] = [];
+  let glitchNext = false;
+  const front = createServer((client) => {
+    client.on("error", () => {});
+    sockets.push(client);
+    const glitch = glitchNext;
+    glitchNext = false;
+    client.once("data", (chunk: Buffer) => {
+      if (chunk[4] === FRAME_HELLO) versions.push(chunk[5]!);
+      if (glitch) client.destroy();
+    });
+    if (glitch) return;
+    const upstream = tcpConnect(receiver.address());
+    upstream.on("error", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => front.listen(0, host, r));
+  const a = front.address();
+  assert.ok(a !== null && typeof a === "object");
+  const sender = await dialingNode(1, 2, { host, port: a.port }, limits, (m) => fromReceiver.push(m));
+  return {
+    sender,
+    receiver,
+    versions,
+    fromReceiver,
+    glitchNext() {
+      glitchNext = true;
+    },
+    /** Drops the current connection through the front (a network blip the sender notices). */
+    dropCurrent() {
+      sockets.at(-1)?.destroy();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      front.close();
+      await Promise.all([sender.close(), receiver.close()]);
+    },
+  };
+}
+
+describe("HELLO 3 fallback", () => {
+  test("a peer known to speak 4 that closes one connection unanswered keeps getting HELLO 4", {
+    timeout: 15_000,
+  }, async () => {
+    const p = await glitchyPair();
+    try {
+      // Node 2 dials node 1 directly: node 1 reads node 2's own HELLO 4.
+      p.receiver.addPeer(1, p.sender.address());
+      p.receiver.send([hb(2, 1)]);
+      await waitFor("node 2's connection to node 1", () => p.fromReceiver.length > 0);
+      await waitFor(
+        "node 1's link up",
+        () => p.sender.stats().peers.get(2)!.connected && p.versions.length === 1,
+      );
+      await sleep(10 * ackDelayMs); // acknowledged: its close is no sign of an old peer
+      p.glitchNext();
+      p.dropCurrent();
+      await waitFor("a connection after the glitch", () => p.versions.length >= 3);
+      await sleep(4 * linkSilenceMsMax);
+      assert.equal(p.versions.at(-1), 4, `HELLO versions ${p.versions.join(",")}: the link stayed on 3`);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("a link that fell back to 3 goes back to 4 once the peer's own HELLO says 4", {
+    timeout: 15_000,
+  }, async () => {
+    const p = await glitchyPair();
+    try {
+      // The first connection is closed unanswered before node 1 knows anything of node 2.
+      p.glitchNext();
+      await waitFor("the fallback connection", () => p.versions.length >= 2);
+      assert.deepEqual(p.versions, [4, 3]);
+      await waitFor("node 1's link up", () => p.sender.stats().peers.get(2)!.connected);
+      // Now node 2 (restarted) dials node 1: its HELLO says 4.
+      p.receiver.addPeer(1, p.sender.address());
+      p.receiver.send([hb(2, 1)]);
+      await waitFor("node 2's connection to node 1", () => p.fromReceiver.length > 0);
+      await waitFor("a connection of protocol 4 again", () => p.versions.at(-1) === 4);
+      await sleep(4 * linkSilenceMsMax);
+      assert.equal(p.versions.at(-1), 4, `HELLO versions ${p.versions.join(",")}`);
+      assert.ok(p.sender.stats().peers.get(2)!.connected);
+    } finally {
+      await p.close();
+    }
+  });
+});
