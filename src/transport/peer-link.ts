@@ -97,6 +97,8 @@ export class PeerLink {
   private flushScheduled = false;
   private closed = false;
   private outageLogged = false;
+  /** When the outage last warned of began (ms since the epoch), until the peer is heard again. */
+  private outageWarnedAt: number | undefined = undefined;
   /** Set at the first connection: until then an outage is the peer not having started yet. */
   private everConnected = false;
   private readonly createdAt = Date.now();
@@ -278,6 +280,7 @@ export class PeerLink {
     // A receiver only sends back REFUSE, SNAP_DONE, forward results and (protocol 4) LINK_ACK; anything
     // else is a broken peer.
     socket.on("data", (chunk: Buffer) => {
+      if (!heard) this.heardAgain();
       heard = true;
       try {
         for (const payload of decoder.push(chunk)) {
@@ -370,6 +373,7 @@ export class PeerLink {
     const starting = !this.everConnected && Date.now() - this.createdAt < this.s.limits.startQuietMs;
     if (!this.outageLogged && !starting) {
       this.outageLogged = true;
+      this.outageWarnedAt = Date.now();
       const msg = this.everConnected ? "peer connection lost" : "peer not reachable since start";
       this.s.logger.warn({ peer: this.peer, err: err?.message }, msg);
     }
@@ -378,6 +382,18 @@ export class PeerLink {
     this.counters.reconnects++;
     this.reconnectTimer = setTimeout(() => this.connect(), base / 2 + (Math.random() * base) / 2);
     this.s.onUnreachable(this.peer);
+  }
+
+  /**
+   * The peer answered on a new connection: the end of an outage that was warned of is logged once, so an
+   * operator reading the log sees when the link came back (a stopped peer, whose kernel accepts but
+   * never answers, is not "restored" by a connection alone).
+   */
+  private heardAgain(): void {
+    if (this.outageWarnedAt === undefined) return;
+    const downMs = Date.now() - this.outageWarnedAt;
+    this.outageWarnedAt = undefined;
+    this.s.logger.info?.({ peer: this.peer, downMs }, "peer connection restored");
   }
 
   private scheduleFlush(): void {

@@ -34,6 +34,7 @@ interface Pair {
   readonly proxy: BlackHoleProxy;
   readonly received: Message[];
   readonly warnings: string[];
+  readonly infos: string[];
   stats(): PeerStats;
   close(): Promise<void>;
 }
@@ -42,6 +43,7 @@ interface Pair {
 async function pairThroughProxy(shape: ProxyShape = {}, tls?: PeerTls): Promise<Pair> {
   const received: Message[] = [];
   const warnings: string[] = [];
+  const infos: string[] = [];
   const common = { clusterId, limits, ...(tls === undefined ? {} : { tls }) };
   const receiver = new TcpTransport({
     ...common,
@@ -57,7 +59,7 @@ async function pairThroughProxy(shape: ProxyShape = {}, tls?: PeerTls): Promise<
     id: 1,
     listen: { host, port: 0 },
     onMessage() {},
-    logger: { warn: (_obj, msg) => warnings.push(msg) },
+    logger: { warn: (_obj, msg) => warnings.push(msg), info: (_obj, msg) => infos.push(msg) },
     peers: new Map([[2, { host, port }]]),
   });
   await sender.start();
@@ -68,6 +70,7 @@ async function pairThroughProxy(shape: ProxyShape = {}, tls?: PeerTls): Promise<
     proxy,
     received,
     warnings,
+    infos,
     stats: () => sender.stats().peers.get(2)!,
     async close() {
       proxy.close();
@@ -128,6 +131,7 @@ describe("link liveness", () => {
       assert.equal(p.stats().silenceResets, 1, "one silence reset, not one per redial");
       assert.ok(p.stats().reconnects >= 2, "it kept redialling");
       assert.deepEqual(p.warnings, ["peer connection lost"], "warned once");
+      assert.deepEqual(p.infos, [], "not restored while cut");
       assert.ok(p.stats().queueMessages === 0, "nothing stale queued while down");
       const healSeq = beats.seq();
       await p.proxy.heal();
@@ -140,6 +144,8 @@ describe("link liveness", () => {
         "no TimeoutNow sent during the cut reached the peer",
       );
       assert.equal(p.stats().connected, true);
+      await waitFor("the end of the outage logged", () => p.infos.length > 0);
+      assert.deepEqual(p.infos, ["peer connection restored"], "logged once, with the outage's length");
     } finally {
       beats.stop();
       await p.close();
