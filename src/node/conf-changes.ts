@@ -2,6 +2,7 @@ import {
   type ConfigState,
   decodeConfigEntry,
   type Entry,
+  handOffTarget,
   invariant,
   NONE,
   type NodeId,
@@ -116,16 +117,11 @@ export function confChangeRefusal(result: ProposeResult & { ok: false }): Error 
   }
 }
 
-/** Leader: the active voter (not this node) holding the most of the log, NONE if there is none. */
-export function mostCaughtUpVoter(status: Status): NodeId {
-  let best = NONE;
-  let bestMatch = -1;
-  for (const id of status.config.voters) {
-    const pr = status.progress.get(id);
-    if (id !== status.id && pr?.recentActive && pr.match > bestMatch) {
-      best = id;
-      bestMatch = pr.match;
-    }
-  }
-  return best;
+/**
+ * Leader: the voter to hand leadership to, by the core's rule (answered lately, then the most of the
+ * log); NONE if no other voter answered in this check-quorum round or the one before.
+ */
+export function handOverTarget(status: Status): NodeId {
+  const to = handOffTarget(status.id, status.config.voters, status.progress);
+  return status.progress.get(to)?.answeredLately === true ? to : NONE;
 }

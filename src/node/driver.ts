@@ -13,7 +13,7 @@ import {
 import { type Command, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
 import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
-import { ConfChanges, confChangeRefusal, mostCaughtUpVoter } from "./conf-changes.js";
+import { ConfChanges, confChangeRefusal, handOverTarget } from "./conf-changes.js";
 import {
   type DriverConfig,
   type DriverDeps,
@@ -290,7 +290,7 @@ export class Driver {
    */
   async handOver(waitMs: number): Promise<boolean> {
     if (this.raft.role !== "leader") return true;
-    const best = mostCaughtUpVoter(this.raft.status());
+    const best = handOverTarget(this.raft.status());
     if (best === NONE || !this.transferLeadership(best)) return false;
     const deadline = this.clock.now() + waitMs;
     await waitUntil(

@@ -1,6 +1,6 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
 import { type ConfChangeOp, NONE, type NodeId } from "../raft/index.js";
-import { mostCaughtUpVoter } from "./conf-changes.js";
+import { handOverTarget } from "./conf-changes.js";
 import type { Driver } from "./driver.js";
 import { ConfChangeError, NodeError } from "./errors.js";
 import { encodeMemberContext, type MemberTable, memberUrlBytesMax } from "./members.js";
@@ -129,7 +129,7 @@ export function runTransfer(
     );
     return;
   }
-  const to = target === 0 ? mostCaughtUpVoter(status) : target;
+  const to = target === 0 ? handOverTarget(status) : target;
   if (to === driver.id) {
     reply.resolve(encodeId(to));
     return;

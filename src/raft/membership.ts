@@ -120,7 +120,7 @@ function configOf(e: Entry): ConfigState {
  * an election timeout; if the target is down, tickLeader gives up after one.
  */
 function handOffRemovedLeadership(r: RaftState): void {
-  const to = handOffTarget(r);
+  const to = handOffTarget(r.id, r.config.voters, r.tracker.progress);
   r.emit({ type: "removedLeaderStepsDown", term: r.term, to });
   if (to === NONE) {
     r.becomeFollower(r.term, NONE, r.id);
@@ -130,21 +130,27 @@ function handOffRemovedLeadership(r: RaftState): void {
 }
 
 /**
- * The voter to hand off to: one that answered in the current check-quorum round before one that did
- * not (a round clears the flags, so right after one nobody counts as active although everyone is
- * up), then the one holding the most of the log (the fewest entries to send before TimeoutNow).
+ * The voter (not `self`) to hand leadership to: one that answered in this check-quorum round or the one
+ * before over one that did not (a round clears "answered in this round" for everyone at once, so
+ * right after one nobody would count although everyone is up), then the one holding the most of the
+ * log (the fewest entries to send before TimeoutNow). NONE only without another voter. Drivers pick
+ * the target of a requested transfer with this too, so both follow one rule.
  */
-function handOffTarget(r: RaftState): NodeId {
+export function handOffTarget(
+  self: NodeId,
+  voters: readonly NodeId[],
+  progress: ReadonlyMap<NodeId, { readonly match: number; readonly answeredLately: boolean }>,
+): NodeId {
   let best: NodeId = NONE;
   let bestActive = false;
   let bestMatch = -1;
-  for (const id of r.config.voters) {
-    const pr = r.tracker.progress.get(id);
-    if (id === r.id || pr === undefined) continue;
-    const better = pr.recentActive !== bestActive ? pr.recentActive : pr.match > bestMatch;
+  for (const id of voters) {
+    const pr = progress.get(id);
+    if (id === self || pr === undefined) continue;
+    const better = pr.answeredLately !== bestActive ? pr.answeredLately : pr.match > bestMatch;
     if (best === NONE || better) {
       best = id;
-      bestActive = pr.recentActive;
+      bestActive = pr.answeredLately;
       bestMatch = pr.match;
     }
   }

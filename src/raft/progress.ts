@@ -32,6 +32,8 @@ export class Progress {
   private snapshotTicks = 0;
   /** The follower answered since the last check-quorum round. */
   private recentActive_ = false;
+  /** The follower answered in the round before (a round clears recentActive_ for everyone at once). */
+  private activeLastRound = false;
   private readonly inflights: Inflights;
 
   constructor(next: number, inflightMax: number, inflightBytesMax: number) {
@@ -62,6 +64,14 @@ export class Progress {
 
   get recentActive(): boolean {
     return this.recentActive_;
+  }
+
+  /**
+   * Answered in this check-quorum round or the one before: right after a round nobody is recentActive
+   * although everyone is up, so a choice that must not wait for the next answers (the hand-off) uses this.
+   */
+  get answeredLately(): boolean {
+    return this.recentActive_ || this.activeLastRound;
   }
 
   private resetState(state: ProgressState): void {
@@ -184,6 +194,7 @@ export class Progress {
   /** Returns whether the follower answered since the last call, and starts a new round. */
   takeActive(): boolean {
     const active = this.recentActive_;
+    this.activeLastRound = active;
     this.recentActive_ = false;
     return active;
   }

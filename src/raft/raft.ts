@@ -344,7 +344,8 @@ export class Raft {
     const progress = new Map<NodeId, ProgressStatus>();
     if (r.role === "leader") {
       for (const [id, pr] of r.tracker.progress) {
-        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive });
+        const { match, next, state, recentActive, answeredLately } = pr;
+        progress.set(id, { match, next, state, recentActive, answeredLately });
       }
     }
     return {

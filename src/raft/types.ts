@@ -220,7 +220,10 @@ export interface ProgressStatus {
   readonly match: number;
   readonly next: number;
   readonly state: "probe" | "replicate" | "snapshot";
+  /** Answered in this check-quorum round. */
   readonly recentActive: boolean;
+  /** Answered in this check-quorum round or the one before. */
+  readonly answeredLately: boolean;
 }
 
 export interface Status {

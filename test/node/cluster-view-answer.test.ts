@@ -16,6 +16,7 @@ const pr = (match: number): ProgressStatus => ({
   next: match + 1,
   state: "replicate",
   recentActive: true,
+  answeredLately: true,
 });
 
 /** Node 2's status while it knows `state.leader` (0: none) as the leader. */

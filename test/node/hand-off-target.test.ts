@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { handOverTarget } from "../../src/node/conf-changes.js";
+import { NONE } from "../../src/raft/index.js";
+import { Cluster } from "../raft/harness.js";
+
+// The voter `POST /v1/leader` (no id) and a stopping leader's hand-over pick. CI on 8305e0c: the
+// request arrived just after a check-quorum round had cleared every follower's "answered in this
+// round" flag, so no voter counted as active and a healthy 3-node cluster answered 409 "no other active
+// voter can take leadership" (a stopping leader would likewise have skipped its hand-over). Failed
+// before: the pick returned NONE.
+describe("the leader's hand-over target", () => {
+  test("right after a check-quorum round, a voter that answered in the previous round is picked", () => {
+    const c = new Cluster(3, { seed: 1 });
+    c.elect(1);
+    c.stabilize();
+    c.tick(1, 10); // one round ends (the flags clear) and nobody has answered since
+    const to = handOverTarget(c.raft(1).status());
+    assert.ok(to === 2 || to === 3, `picked ${to}`);
+  });
+
+  test("a voter silent for two whole rounds is not picked; one that answers again is", () => {
+    const c = new Cluster(3, { seed: 1, checkQuorum: false }); // the leader stays while nobody answers
+    c.elect(1);
+    c.stabilize();
+    c.crash(2);
+    c.crash(3);
+    c.tick(1, 25); // two rounds without an answer
+    assert.equal(handOverTarget(c.raft(1).status()), NONE);
+    c.restart(2);
+    c.tick(1, 3); // a heartbeat
+    c.stabilize();
+    assert.equal(handOverTarget(c.raft(1).status()), 2);
+  });
+});
