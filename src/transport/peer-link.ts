@@ -311,6 +311,11 @@ export class PeerLink {
     socket.on("error", (err) => {
       lastError ??= err;
     });
+    // A peer process that dies (SIGKILL) or closes has its kernel end the connection in order: no
+    // socket error, so the warning would not say why.
+    socket.on("end", () => {
+      lastError ??= new Error("closed by the peer");
+    });
     socket.on("close", () => {
       clearTimeout(dialTimer);
       if (this.socket !== socket) return;

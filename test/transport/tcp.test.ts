@@ -39,6 +39,8 @@ interface Node {
   readonly t: TcpTransport;
   readonly received: Message[];
   readonly warnings: string[];
+  /** The `err` field of each warning. */
+  readonly warningErrs: (string | undefined)[];
 }
 
 async function startNode(
@@ -48,16 +50,22 @@ async function startNode(
 ): Promise<Node> {
   const received: Message[] = [];
   const warnings: string[] = [];
+  const warningErrs: (string | undefined)[] = [];
   const t = new TcpTransport({
     id,
     clusterId,
     listen: { host, port },
     onMessage: (m) => received.push(m),
-    logger: { warn: (_obj, msg) => warnings.push(msg) },
+    logger: {
+      warn: (obj, msg) => {
+        warnings.push(msg);
+        warningErrs.push((obj as { err?: string }).err);
+      },
+    },
     ...extra,
   });
   await t.start();
-  return { t, received, warnings };
+  return { t, received, warnings, warningErrs };
 }
 
 async function startCluster(n: number, limits: Partial<TransportLimits> = {}): Promise<Node[]> {
@@ -467,6 +475,21 @@ describe("tcp transport", () => {
       assert.deepStrictEqual(prompt.warnings, ["peer not reachable since start"]);
     } finally {
       await closeAll([quiet, prompt]);
+    }
+  });
+
+  // A newcomer trial SIGKILLed a peer: the survivor's "peer connection lost" carried no `err` (the
+  // kernel closes a dead process's socket in order, so no socket error is raised). Failed before: undefined.
+  test("a peer that goes away is warned of with why: closed by the peer", { timeout: 15_000 }, async () => {
+    const [a, b] = (await startCluster(2)) as [Node, Node];
+    try {
+      a.t.send([hb(1, 2, 1)]);
+      await waitFor("the first heartbeat", () => b.received.length === 1);
+      await b.t.close();
+      await waitFor("the warning", () => a.warnings.includes("peer connection lost"));
+      assert.equal(a.warningErrs[a.warnings.indexOf("peer connection lost")], "closed by the peer");
+    } finally {
+      await closeAll([a]);
     }
   });
 
