@@ -32,4 +32,23 @@ describe("the leader's hand-over target", () => {
     c.stabilize();
     assert.equal(handOverTarget(c.raft(1).status()), 2);
   });
+
+  // Cold review of b01ae91: with "this round or the one before" as one flag, a voter that went down
+  // just after a round tied with one that answered since, and the first in the voters' order won. On
+  // an idle cluster (every match equal) leader 3 handed off to the dead 1 although 2 had just answered:
+  // POST /v1/leader waited out its request timeout, a stopping leader left without a successor, and
+  // proposals were refused for an election timeout. Before b01ae91 the answer of this round decided.
+  // Failed before the fix (picked 1).
+  test("a voter that answered in this round is picked over one heard only in the round before", () => {
+    const c = new Cluster(3, { seed: 1 });
+    c.elect(3);
+    c.stabilize();
+    c.tick(3, 10); // a round ends: 1 and 2 answered in it
+    c.crash(1);
+    c.tick(3); // a heartbeat: only 2 answers in the new round
+    c.stabilize();
+    const pr = c.raft(3).status().progress;
+    assert.equal(pr.get(1)?.match, pr.get(2)?.match, "an idle cluster: equal matches");
+    assert.equal(handOverTarget(c.raft(3).status()), 2);
+  });
 });
