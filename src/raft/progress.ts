@@ -191,6 +191,15 @@ export class Progress {
     this.recentActive_ = true;
   }
 
+  /**
+   * The follower answered this leader's campaign (a vote of this term): it counts as heard in the round
+   * before the first, so a hand-off right after an election, before any append is answered (a
+   * follower answers one only once the entries are on disk), finds it. Check-quorum does not count it.
+   */
+  answeredCampaign(): void {
+    this.activeLastRound = true;
+  }
+
   /** Returns whether the follower answered since the last call, and starts a new round. */
   takeActive(): boolean {
     const active = this.recentActive_;

@@ -51,4 +51,19 @@ describe("the leader's hand-over target", () => {
     assert.equal(pr.get(1)?.match, pr.get(2)?.match, "an idle cluster: equal matches");
     assert.equal(handOverTarget(c.raft(3).status()), 2);
   });
+
+  // Cold review of b01ae91: a new leader's progress starts with nobody heard, and a follower answers
+  // its first append only once the entries are on disk (sendAfterPersist). A second POST /v1/leader
+  // right after a transfer (answered as soon as the old leader sees the new one lead, before that
+  // fsync) reached a leader that had heard no voter yet: 409 on a healthy cluster, and a leader stopped
+  // just after winning skipped its hand-over. An answer to the campaign (a vote of this term) counts. Failed before
+  // the fix (picked 0).
+  test("right after an election, before any append is answered, a voter that answered the campaign is picked", () => {
+    const c = new Cluster(3, { seed: 1 });
+    c.elect(1, true); // the votes only: the new leader's first appends are not answered yet
+    const status = c.raft(1).status();
+    assert.ok([2, 3].every((id) => status.progress.get(id)?.recentActive === false));
+    const to = handOverTarget(status);
+    assert.ok(to === 2 || to === 3, `picked ${to}`);
+  });
 });
