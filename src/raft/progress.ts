@@ -32,7 +32,10 @@ export class Progress {
   private snapshotTicks = 0;
   /** The follower answered since the last check-quorum round. */
   private recentActive_ = false;
-  /** The follower answered in the round before (a round clears recentActive_ for everyone at once). */
+  /**
+   * The follower answered in the round before (a round clears recentActive_ for everyone at once); in a
+   * new leader's first round, it answered the campaign.
+   */
   private activeLastRound = false;
   private readonly inflights: Inflights;
 
