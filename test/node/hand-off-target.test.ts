@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { handOverTarget } from "../../src/node/conf-changes.js";
 import { NONE } from "../../src/raft/index.js";
-import { Cluster } from "../raft/harness.js";
+import { Cluster, rng } from "../raft/harness.js";
 
 // The voter `POST /v1/leader` (no id) and a stopping leader's hand-over pick. CI on 8305e0c: the
 // request arrived just after a check-quorum round had cleared every follower's "answered in this
@@ -65,5 +65,37 @@ describe("the leader's hand-over target", () => {
     assert.ok([2, 3].every((id) => status.progress.get(id)?.recentActive === false));
     const to = handOverTarget(status);
     assert.ok(to === 2 || to === 3, `picked ${to}`);
+  });
+
+  // What both fixes give: a leader that still leads under check-quorum heard a majority in its last
+  // round (or, in its first, in its campaign), so with another voter there is always a target; NONE
+  // (409) means check-quorum is off or this is the only voter. Random ticks, delays, drops, crashes.
+  // Failed on b01ae91 (a leader in its first round, before any append was answered, picked 0).
+  test("under check-quorum, a leader with another voter always has a target", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const random = rng(seed);
+      const size = random.pick([3, 5]);
+      const c = new Cluster(size, { seed, heartbeatTicks: 2 });
+      for (let step = 0; step < 600; step++) {
+        const id = random.pick(c.ids);
+        if (random.chance(0.02)) c.crash(id);
+        else if (random.chance(0.05) && !c.node(id).up) c.restart(id);
+        else c.tick(id);
+        c.processAll();
+        // Each message is delivered now, later, or never.
+        const held: typeof c.queue = [];
+        c.deliver((m) => {
+          const fate = random.int(10);
+          if (fate < 2) held.push(m);
+          return fate >= 3;
+        });
+        c.queue.push(...held);
+        c.processAll();
+        for (const leader of c.ids.filter((n) => c.node(n).up && c.raft(n).role === "leader")) {
+          const to = handOverTarget(c.raft(leader).status());
+          assert.notEqual(to, NONE, `seed ${seed} step ${step}: leader ${leader} found no target`);
+        }
+      }
+    }
   });
 });
