@@ -118,8 +118,8 @@ export function confChangeRefusal(result: ProposeResult & { ok: false }): Error 
 }
 
 /**
- * Leader: the voter to hand leadership to, by the core's rule (answered lately, then the most of the
- * log); NONE if no other voter answered in this check-quorum round or the one before.
+ * Leader: the voter to hand leadership to, by the core's rule (answered in this check-quorum round, else
+ * in the one before, then the most of the log); NONE if no other voter answered in either round.
  */
 export function handOverTarget(status: Status): NodeId {
   const to = handOffTarget(status.id, status.config.voters, status.progress);

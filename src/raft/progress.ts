@@ -32,7 +32,10 @@ export class Progress {
   private snapshotTicks = 0;
   /** The follower answered since the last check-quorum round. */
   private recentActive_ = false;
-  /** The follower answered in the round before (a round clears recentActive_ for everyone at once). */
+  /**
+   * The follower answered in the round before (a round clears recentActive_ for everyone at once); in a
+   * new leader's first round, it answered the campaign.
+   */
   private activeLastRound = false;
   private readonly inflights: Inflights;
 
@@ -189,6 +192,15 @@ export class Progress {
 
   markActive(): void {
     this.recentActive_ = true;
+  }
+
+  /**
+   * The follower answered this leader's campaign (a vote of this term): it counts as heard in the round
+   * before the first, so a hand-off right after an election, before any append is answered (a
+   * follower answers one only once the entries are on disk), finds it. Check-quorum does not count it.
+   */
+  answeredCampaign(): void {
+    this.activeLastRound = true;
   }
 
   /** Returns whether the follower answered since the last call, and starts a new round. */

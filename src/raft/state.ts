@@ -211,7 +211,9 @@ export class RaftState {
   becomeLeader(): void {
     invariant(this.role === "candidate", `only a candidate can become leader, not a ${this.role}`);
     invariant(!this.recovering, "a recovering node cannot lead");
+    const answered = this.tracker.campaignAnswers();
     this.reset(this.term, this.id);
+    for (const id of answered) if (id !== this.id) this.tracker.progress.get(id)?.answeredCampaign();
     this.role = "leader";
     this.setLeader(this.id);
     this.roleChanged("candidate");

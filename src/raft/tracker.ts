@@ -105,6 +105,11 @@ export class ProgressTracker {
     return "pending";
   }
 
+  /** The members that answered the campaign (granted or not), for the leader's tracker that follows. */
+  campaignAnswers(): NodeId[] {
+    return [...this.votes.keys()];
+  }
+
   /** Starts a new campaign: forgets the votes of the previous one. */
   resetVotes(): void {
     this.votes.clear();

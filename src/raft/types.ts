@@ -222,7 +222,7 @@ export interface ProgressStatus {
   readonly state: "probe" | "replicate" | "snapshot";
   /** Answered in this check-quorum round. */
   readonly recentActive: boolean;
-  /** Answered in this check-quorum round or the one before. */
+  /** Answered in this check-quorum round or the one before (a new leader's campaign counts as that). */
   readonly answeredLately: boolean;
 }
 
