@@ -259,6 +259,12 @@ describe("RESP listener", { timeout: 120_000 }, () => {
       frame("ONCE", "", "LPOP", "once"),
       "-KEY_INVALID ONCE key must be 1..128 bytes of UTF-8\r\n",
     );
+    // A key reused for another command says so (it once answered "malformed request"), and nothing is applied.
+    await c.roundTrip(
+      frame("ONCE", "k-1", "LPUSH", "once", "c"),
+      "-IDEMPOTENCY_KEY_REUSED this idempotency key was first used for a different request; nothing was applied (use a new key for a new request)\r\n",
+    );
+    await c.roundTrip(frame("LLEN", "once"), ":1\r\n");
   });
 
   test("BLPOP waits for a push, one item goes to one client, the timeout answers nil", async () => {
