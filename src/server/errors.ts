@@ -32,7 +32,8 @@ const stackMessages: Readonly<Record<StackErrorCode, string>> = {
   label_invalid: "label must be non-empty valid UTF-8",
   item_invalid: "item must be valid UTF-8",
   key_invalid: `Idempotency-Key must be 1..${defaultStackLimits.keyBytesMax} bytes`,
-  too_many_items: `at most ${defaultStackLimits.pushItemsMax} items per push`,
+  // One code covers pushed items, a counted pop (LPOP key count) and the stacks one DEL/BLPOP names.
+  too_many_items: `too many in one command: at most ${defaultStackLimits.pushItemsMax} items per push, ${defaultStackLimits.popItemsMax} per counted pop, ${defaultStackLimits.labelsPerCommandMax} stacks per command`,
   capacity_exceeded: "cluster capacity exceeded",
   idempotency_key_reused:
     "this idempotency key was first used for a different request; nothing was applied (use a new key for a new request)",
