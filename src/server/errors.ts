@@ -22,7 +22,9 @@ function apiCodeOf(code: StackErrorCode): ApiErrorCode {
   return code === "bad_command" ? "bad_request" : code;
 }
 
-const stackMessages: Partial<Record<StackErrorCode, string>> = {
+/** Every code has its own message (a Record, not Partial): a new code cannot fall back to a vague one. */
+const stackMessages: Readonly<Record<StackErrorCode, string>> = {
+  bad_command: "malformed request",
   stack_not_found: "no such stack",
   stack_empty: "stack is empty",
   item_too_large: `item exceeds ${defaultStackLimits.itemBytesMax} bytes`,
@@ -30,12 +32,17 @@ const stackMessages: Partial<Record<StackErrorCode, string>> = {
   label_invalid: "label must be non-empty valid UTF-8",
   item_invalid: "item must be valid UTF-8",
   key_invalid: `Idempotency-Key must be 1..${defaultStackLimits.keyBytesMax} bytes`,
-  too_many_items: `at most ${defaultStackLimits.pushItemsMax} items per push`,
+  // One code covers pushed items, a counted pop (LPOP key count) and the stacks one DEL/BLPOP names.
+  too_many_items: `too many in one command: at most ${defaultStackLimits.pushItemsMax} items per push, ${defaultStackLimits.popItemsMax} per counted pop, ${defaultStackLimits.labelsPerCommandMax} stacks per command`,
   capacity_exceeded: "cluster capacity exceeded",
+  idempotency_key_reused:
+    "this idempotency key was first used for a different request; nothing was applied (use a new key for a new request)",
+  idempotency_keys_full:
+    "too many idempotency keys held until older ones expire; nothing was applied, retry later",
 };
 
 export function stackError(code: StackErrorCode): ApiError {
-  return new ApiError(apiCodeOf(code), stackMessages[code] ?? "malformed request");
+  return new ApiError(apiCodeOf(code), stackMessages[code]);
 }
 
 const serviceCodes: ReadonlySet<string> = new Set<ServiceErrorCode>([

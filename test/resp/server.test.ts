@@ -225,6 +225,11 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     await c.roundTrip(frame("LPUSH", "k", "x".repeat(65)), ":1\r\n");
     await c.roundTrip(frame("LPUSH", "", "a"), "-LABEL_INVALID label must be non-empty valid UTF-8\r\n");
     await c.roundTrip(frame("LINDEX", "k", "x"), "-ERR value is not an integer or out of range\r\n");
+    // A counted pop past popItemsMax once answered "at most 10000 items per push".
+    await c.roundTrip(
+      frame("LPOP", "k", "10001"),
+      "-TOO_MANY_ITEMS too many in one command: at most 10000 items per push, 10000 per counted pop, 1024 stacks per command\r\n",
+    );
     c.send(Buffer.from("*3\r\n$5\r\nLPUSH\r\n$1\r\nk\r\n$2\r\n\xff\xfe\r\n", "latin1"));
     await c.until((r) => r.includes("not valid UTF-8"));
     service.failWith = "not_leader";
@@ -259,6 +264,12 @@ describe("RESP listener", { timeout: 120_000 }, () => {
       frame("ONCE", "", "LPOP", "once"),
       "-KEY_INVALID ONCE key must be 1..128 bytes of UTF-8\r\n",
     );
+    // A key reused for another command says so (it once answered "malformed request"), and nothing is applied.
+    await c.roundTrip(
+      frame("ONCE", "k-1", "LPUSH", "once", "c"),
+      "-IDEMPOTENCY_KEY_REUSED this idempotency key was first used for a different request; nothing was applied (use a new key for a new request)\r\n",
+    );
+    await c.roundTrip(frame("LLEN", "once"), ":1\r\n");
   });
 
   test("BLPOP waits for a push, one item goes to one client, the timeout answers nil", async () => {

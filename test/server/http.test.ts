@@ -174,6 +174,29 @@ describe("http api", { timeout: 30_000 }, () => {
     assert.match(metrics, /# TYPE raftstack_client_refused_total counter/);
   });
 
+  test("an idempotency key reused for another request: 422 that says so, nothing applied", async () => {
+    const url = await serve(new FakeService(1));
+    const key = { "idempotency-key": "k-reused" };
+    assert.equal((await call(`${url}/sCreate`, "POST", "s")).text, "1");
+    assert.equal((await call(`${url}/sPush`, "POST", "1,a", key)).text, "1");
+    assert.equal(
+      (await call(`${url}/sPush`, "POST", "1,a", key)).text,
+      "1",
+      "the retry answers the first outcome",
+    );
+    // It once answered "malformed request", which sent a newcomer looking for a fault in the body.
+    const json = await call(`${url}/v1/stacks/1/push`, "POST", '{"item":"b"}', key);
+    assert.deepEqual(jsonError(json), {
+      code: "idempotency_key_reused",
+      message:
+        "this idempotency key was first used for a different request; nothing was applied (use a new key for a new request)",
+    });
+    const text = await call(`${url}/sPush`, "POST", "1,b", key);
+    assert.equal(text.status, 422);
+    assert.match(text.text, /^this idempotency key was first used for a different request/);
+    assert.equal((await call(`${url}/sSize`, "POST", "1")).text, "1");
+  });
+
   test("a follower's writes go through the service; ?redirect=1 answers 307 to the leader's client URL", async () => {
     const follower = new FakeService(1, 2);
     const followerUrl = await serve(follower);
