@@ -73,9 +73,17 @@ describe("nemesis RESP attempts", () => {
       () => performance.now() - t0,
     );
     try {
-      // Connections open in the background; the first attempt to a node may find it still connecting.
-      for (const n of [1, 2, 3, 4]) await resp.attempt(n, { f: "size", stackId: 1 }, 50);
-      await new Promise((r) => setTimeout(r, 200));
+      // Connections open in the background; an attempt to a node still connecting is refused. Wait until
+      // each fake node's connection is ready (a loaded machine took over 200 ms: the push below was
+      // refused); port 1's attempt only opens its client, which never connects.
+      const deadline = performance.now() + 10_000;
+      for (const n of [1, 2, 3]) {
+        while ((await resp.attempt(n, { f: "size", stackId: 1 }, 50)).result === "refused") {
+          assert.ok(performance.now() < deadline, `the connection to fake node ${n} never became ready`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      await resp.attempt(4, { f: "size", stackId: 1 }, 50);
       const push = await resp.attempt(2, { f: "push", stackId: 1, value: "v9", key: "k1" }, 1000);
       assert.equal(push.result, "answer");
       assert.deepEqual(push.answer, { kind: "ok", size: 3 });
