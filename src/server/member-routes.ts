@@ -78,6 +78,10 @@ export const memberRoutes: readonly RouteSpec<RequestContext>[] = [
     path: "/v1/members",
     format: "json",
     async handle(ctx) {
+      // A read like any other (ReadIndex unless ?stale=1): a list asked for after an acknowledged
+      // change shows it on every node, so a caller can decide on it (whether to resend an unknown
+      // outcome; the console's next id).
+      await ctx.read(() => undefined);
       ctx.send(200, ctx.service.members());
     },
   },

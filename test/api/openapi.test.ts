@@ -478,7 +478,8 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
         token: READ_TOKEN,
         status: 403,
       },
-      { on: "guarded", method: "GET", path: "/v1/members", token: READ_TOKEN, status: 200 },
+      // The guarded node never has a leader: ?stale=1 shows the read role suffices.
+      { on: "guarded", method: "GET", path: "/v1/members?stale=1", token: READ_TOKEN, status: 200 },
       { on: "guarded", method: "POST", path: "/v1/leader", token: READ_TOKEN, body: json({}), status: 403 },
     ]);
   });
@@ -552,6 +553,8 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     { on: "leader", method: "DELETE", path: "/5", status: 409 },
     { on: "leader", method: "DELETE", path: "/0", status: 400 },
     { on: "leader", method: "DELETE", path: "/abc", status: 404 },
+    { on: "lone", method: "GET", path: "/v1/members", status: 503, code: "no_leader" },
+    { on: "lone", method: "GET", path: "/v1/members?stale=1", status: 200 },
     { on: "lone", method: "POST", path: "/v1/members", body: json({ peerUrl: "http://x:1" }), status: 503 },
     { on: "lone", method: "DELETE", path: "/v1/members/2", status: 503 },
     { on: "lone", method: "POST", path: "/v1/leader", body: json({}), status: 503 },

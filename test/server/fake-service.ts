@@ -32,6 +32,8 @@ export class FakeService implements NodeService {
   /** Set: submit waits here until the test runs the entry (the commit is held). */
   heldSubmits: (() => void)[] | undefined;
   readonly proposed: Command[] = [];
+  /** The `stale` flag of every read, in order. */
+  readonly reads: boolean[] = [];
   /** The member table; membership calls change it (or reject with failWith). */
   readonly memberList: MemberInfo[] = [];
   nextMemberId = 4;
@@ -107,8 +109,9 @@ export class FakeService implements NodeService {
     return () => this.listeners.delete(listener);
   }
 
-  async read<T>(fn: (m: StackMachine) => T, _stale?: boolean): Promise<T> {
-    this.check();
+  async read<T>(fn: (m: StackMachine) => T, stale = false): Promise<T> {
+    this.reads.push(stale);
+    if (!stale) this.check(); // a stale read is local: it needs no leader
     return fn(this.machine);
   }
 

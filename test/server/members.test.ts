@@ -67,6 +67,23 @@ describe("membership routes", { timeout: 30_000 }, () => {
     assert.equal((await call(`${url}/4`, "POST", "http://10.0.0.4:2380")).status, 204);
   });
 
+  // CI on 50128f8: the console added member 5 through one node, then listed the members through another
+  // that had not applied the change yet, and started the next node on the ports of the id it guessed
+  // from that stale list. The member list is a read like any other: linearizable (ReadIndex) unless
+  // ?stale=1, so a list asked for after an acknowledged change shows it. Failed before: no read made.
+  test("GET /v1/members is a linearizable read (ReadIndex), local only with ?stale=1", async () => {
+    const service = new FakeService(2, 1);
+    const url = await serve(service);
+    assert.equal((await call(`${url}/v1/members`, "GET")).status, 200);
+    assert.deepEqual(service.reads, [false]);
+    assert.equal((await call(`${url}/v1/members?stale=1`, "GET")).status, 200);
+    assert.deepEqual(service.reads, [false, true]);
+    service.failWith = "no_leader";
+    const noLeader = await call(`${url}/v1/members`, "GET");
+    assert.equal(noLeader.status, apiErrorStatusByCode.no_leader);
+    assert.equal((await call(`${url}/v1/members?stale=1`, "GET")).status, 200, "stale: the local list");
+  });
+
   test("/v1/members: list, add (id assigned), remove; /v1/leader transfers", async () => {
     const service = new FakeService(1);
     const url = await serve(service);
