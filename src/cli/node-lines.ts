@@ -1,0 +1,54 @@
+import { prettyFactory } from "pino-pretty";
+
+const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95];
+
+/** `HH:MM:ss.mmm` in UTC: what pino-pretty's `translateTime: "HH:MM:ss.l"` prints for a record's time. */
+export function utcTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 23);
+}
+
+/**
+ * How the cluster console shows a node's output: each line under the node's name (coloured per node),
+ * with a UTC time, as an operator reading the console during an incident needs one on every line. A
+ * pino record is printed readable on one line at the time it was logged; any other line (a crash's stack
+ * trace, a refusal to start, a shutdown notice on stderr) at the time the console read it.
+ */
+export class NodeLines {
+  private readonly pretty: (record: object) => string;
+
+  constructor(
+    private readonly color: boolean,
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.pretty = prettyFactory({
+      colorize: color,
+      singleLine: true,
+      translateTime: "HH:MM:ss.l",
+      ignore: "pid,hostname,node",
+    });
+  }
+
+  /** One output line of node `id` as the console writes it; `width`: the longest name's length. */
+  format(id: number, name: string, width: number, line: string): string {
+    const prefix = `${name.padEnd(width)} | `;
+    const record = parseRecord(line);
+    const text =
+      record === undefined
+        ? `[${utcTime(this.nowMs())}] ${line}`
+        : // pino-pretty prints the record's own time; a record without one gets the time it was read.
+          `${typeof record.time === "number" ? "" : `[${utcTime(this.nowMs())}] `}${this.pretty(record).trimEnd()}`;
+    if (!this.color) return `${prefix}${text}\n`;
+    return `\x1b[${COLORS[(id - 1) % COLORS.length]}m${prefix}\x1b[0m${text}\n`;
+  }
+}
+
+/** A pino record (a JSON object on one line), or undefined for any other line. */
+function parseRecord(line: string): { readonly time?: unknown } | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
