@@ -28,17 +28,23 @@ export class NodeLines {
     });
   }
 
-  /** One output line of node `id` as the console writes it; `width`: the longest name's length. */
+  /**
+   * One output line of node `id` as the console writes it, one or more lines: pino-pretty puts an error's
+   * fields (`err`, its stack) on lines of their own, and each gets the name and the record's time too, so
+   * no line of the console is without them. `width`: the longest name's length.
+   */
   format(id: number, name: string, width: number, line: string): string {
-    const prefix = `${name.padEnd(width)} | `;
+    const plain = `${name.padEnd(width)} | `;
+    const prefix = this.color ? `\x1b[${COLORS[(id - 1) % COLORS.length]}m${plain}\x1b[0m` : plain;
     const record = parseRecord(line);
-    const text =
-      record === undefined
-        ? `[${utcTime(this.nowMs())}] ${line}`
-        : // pino-pretty prints the record's own time; a record without one gets the time it was read.
-          `${typeof record.time === "number" ? "" : `[${utcTime(this.nowMs())}] `}${this.pretty(record).trimEnd()}`;
-    if (!this.color) return `${prefix}${text}\n`;
-    return `\x1b[${COLORS[(id - 1) % COLORS.length]}m${prefix}\x1b[0m${text}\n`;
+    const logged = typeof record?.time === "number" ? record.time : undefined;
+    const time = `[${utcTime(logged ?? this.nowMs())}] `;
+    if (record === undefined) return `${prefix}${time}${line}\n`;
+    const [first, ...more] = this.pretty(record).trimEnd().split(/ *\n/);
+    // pino-pretty prints the record's own time on its first line; a record without one gets the time it was read.
+    let out = `${prefix}${logged === undefined ? time : ""}${first}\n`;
+    for (const next of more) out += `${prefix}${time}${next}\n`;
+    return out;
   }
 }
 

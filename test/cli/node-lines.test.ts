@@ -46,6 +46,21 @@ test("every node line carries a UTC time after the node's name", () => {
   );
   assert.equal(at("{not json"), "raftstack2  | [23:59:59.005] {not json\n");
   assert.equal(at(record({})), "raftstack2  | [23:59:59.005] INFO: node 2 is leader in term 1\n");
+  // pino-pretty puts an error's fields on lines of their own: each carries the name and the record's time.
+  assert.equal(
+    at(record({ time: LOGGED_MS, level: 40, msg: "peer connection lost", err: "closed by the peer" })),
+    'raftstack2  | [17:42:30.297] WARN: peer connection lost\nraftstack2  | [17:42:30.297]     err: "closed by the peer"\n',
+  );
+  const stack = at(
+    record({
+      time: LOGGED_MS,
+      level: 50,
+      msg: "failed",
+      err: { type: "Error", message: "boom", stack: "Error: boom\n    at a (x.js:1:1)" },
+    }),
+  ).split("\n");
+  assert.ok(stack.length > 4, stack.join("\n"));
+  for (const l of stack.slice(0, -1)) assert.ok(l.startsWith("raftstack2  | [17:42:30.297] "), l);
 });
 
 test("colours: the name prefix in the node's colour, the time and text as pino-pretty colours them", () => {
