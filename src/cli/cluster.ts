@@ -3,13 +3,13 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { prettyFactory } from "pino-pretty";
 import { RaftstackClient } from "../client/index.js";
 import { addDevNodeCert, certFiles, tlsNodeArgs } from "./certs.js";
 import { type AddedNode, readConsoleState, writeConsoleState } from "./console-state.js";
 import type { ProcessState } from "./control.js";
 import { freePorts } from "./free-ports.js";
 import { addMember, joinClusterArg, waitVoter } from "./membership.js";
+import { NodeLines, utcTime } from "./node-lines.js";
 import { probeStatus, STATUS_HEADER, statusCells } from "./status.js";
 import { formatTable } from "./table.js";
 
@@ -60,7 +60,6 @@ export const RESP_BASE_PORT_DEFAULT = 16379;
 export const ADD_VOTER_WAIT_MS = 30_000;
 const ADD_POLL_MS = 200;
 
-const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95];
 /** The CLI entry the children run (`raftstack node ...`), next to this module in dist/. */
 const CLI_MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -77,8 +76,8 @@ export class LocalCluster {
   private readonly removed = new Set<number>();
   /** Nodes `add` started (here or in an earlier console in this base dir), saved with `removed`. */
   private readonly added = new Set<number>();
-  /** The nodes log JSON (pino); the console shows each line readable, one line per record. */
-  private readonly pretty: (line: string) => string;
+  /** The nodes log JSON (pino); the console shows each line readable, one line per record, timed. */
+  private readonly lines: NodeLines;
   private readonly scheme: "http" | "https";
   /** Set by stopAll: no node starts any more (an `add` in progress gives up). */
   private closing = false;
@@ -90,12 +89,7 @@ export class LocalCluster {
     for (const id of ids)
       this.members.set(id, { ...this.newMember(id, this.schemePorts(id)), cluster: peerUrls });
     this.restore();
-    this.pretty = prettyFactory({
-      colorize: opts.color,
-      singleLine: true,
-      translateTime: "HH:MM:ss.l",
-      ignore: "pid,hostname,node",
-    });
+    this.lines = new NodeLines(opts.color);
   }
 
   /**
@@ -222,14 +216,14 @@ export class LocalCluster {
     m.exited = new Promise((resolve) => {
       proc.on("exit", (code, signal) => {
         if (m.proc === proc) m.proc = undefined;
-        this.say(`${m.name} exited (${signal === null ? `code ${code}` : signal})`);
+        this.event(`${m.name} exited (${signal === null ? `code ${code}` : signal})`);
         resolve();
       });
     });
-    proc.on("error", (err) => this.say(`${m.name}: ${err.message}`));
+    proc.on("error", (err) => this.event(`${m.name}: ${err.message}`));
     const resp = m.respPort === undefined ? "" : `, redis 127.0.0.1:${m.respPort}`;
     const join = m.joining ? ", joining" : "";
-    this.say(`${m.name} started (pid ${proc.pid}, client ${this.url(m.clientPort)}${resp}${join})`);
+    this.event(`${m.name} started (pid ${proc.pid}, client ${this.url(m.clientPort)}${resp}${join})`);
   }
 
   private dataDir(id: number): string {
@@ -269,7 +263,7 @@ export class LocalCluster {
     }
     this.signal(m, "SIGSTOP");
     m.paused = true;
-    this.say(`${m.name} paused`);
+    this.event(`${m.name} paused`);
   }
 
   resume(id: number): void {
@@ -280,7 +274,7 @@ export class LocalCluster {
     }
     this.signal(m, "SIGCONT");
     m.paused = false;
-    this.say(`${m.name} resumed`);
+    this.event(`${m.name} resumed`);
   }
 
   /**
@@ -307,7 +301,7 @@ export class LocalCluster {
       this.members.set(id, m);
       this.added.add(id);
       this.save();
-      this.say(`added ${m.name} to the cluster as a learner (peer ${this.url(peer)})`);
+      this.event(`added ${m.name} to the cluster as a learner (peer ${this.url(peer)})`);
       if (!isEmptyDir(this.dataDir(id))) {
         this.say(
           `${m.name} not started: its data dir ${this.dataDir(id)} holds another cluster's data; ` +
@@ -330,8 +324,8 @@ export class LocalCluster {
         // It holds the configuration now: a restart uses its data dir without --join.
         m.joining = false;
         this.save();
-        this.say(`${m.name} is a voter (${wait.ms} ms after it started)`);
-      } else this.say(`${m.name} is not a voter: ${wait.why} (start ${id} again, or remove ${id})`);
+        this.event(`${m.name} is a voter (${wait.ms} ms after it started)`);
+      } else this.event(`${m.name} is not a voter: ${wait.why} (start ${id} again, or remove ${id})`);
     } finally {
       await api.close();
     }
@@ -352,12 +346,12 @@ export class LocalCluster {
     this.save();
     const m = this.members.get(id);
     if (m === undefined) {
-      this.say(`node ${id} removed from the cluster (not one this console runs)`);
+      this.event(`node ${id} removed from the cluster (not one this console runs)`);
       return;
     }
     if (m.proc !== undefined) await this.stop(id);
     this.members.delete(id);
-    this.say(`${m.name} removed from the cluster and stopped; its data dir ${this.dataDir(id)} is kept`);
+    this.event(`${m.name} removed from the cluster and stopped; its data dir ${this.dataDir(id)} is kept`);
   }
 
   /** A client of the nodes this console runs, for the membership API. */
@@ -456,10 +450,13 @@ export class LocalCluster {
   }
 
   private log(m: Member, line: string): void {
-    const prefix = `${m.name.padEnd(`raftstack${Math.max(...this.members.keys())}`.length)} | `;
-    const color = COLORS[(m.id - 1) % COLORS.length];
-    const text = line.startsWith("{") ? this.pretty(line).trimEnd() : line;
-    this.opts.out.write(this.opts.color ? `\x1b[${color}m${prefix}\x1b[0m${text}\n` : `${prefix}${text}\n`);
+    const width = `raftstack${Math.max(...this.members.keys())}`.length;
+    this.opts.out.write(this.lines.format(m.id, m.name, width, line));
+  }
+
+  /** What happened to a node (started, exited, paused, ...): timed like its log lines; replies to commands are not. */
+  private event(text: string): void {
+    this.say(`[${utcTime(Date.now())}] ${text}`);
   }
 
   private say(text: string): void {

@@ -33,7 +33,7 @@ export {
   usageExitCode,
 } from "./main.js";
 export { type MetricsSample, type MetricsSource, NodeMetrics, type RouteLabel } from "./metrics.js";
-export { clusterIdOf, type DriverOptions, RaftNode } from "./node.js";
+export { type DriverOptions, RaftNode } from "./node.js";
 export {
   envNameOf,
   type InitialMember,
@@ -48,6 +48,7 @@ export {
   type UsageErrorCode,
   validateNodeOptions,
 } from "./options.js";
+export { clusterIdOf } from "./peer-links.js";
 export type { Clock, DriverHooks, DriverStorage, Reply } from "./ports.js";
 export { PublishSchedule, type PublishState } from "./publish-schedule.js";
 export { RECENT_EVENTS_MAX_DEFAULT, type RecentEvent, RecentEvents } from "./recent-events.js";

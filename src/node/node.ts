@@ -1,16 +1,9 @@
-import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { type Message, NONE, type NodeId, type Role, type Snapshot } from "../raft/index.js";
 import type { MemberInfo, MemberRole, OutcomeReply } from "../server/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
-import {
-  assertLinkSilenceFits,
-  defaultTransportLimits,
-  parsePeerUrl,
-  TcpTransport,
-  type TransportLimits,
-} from "../transport/index.js";
+import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
 import {
   clusterViewTimeoutMs,
@@ -29,6 +22,7 @@ import { watchLoopStalls } from "./loop-stalls.js";
 import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
+import { clusterIdOf, followMembers, linkLimitsOf } from "./peer-links.js";
 import { PublishSchedule } from "./publish-schedule.js";
 import { RecentEvents } from "./recent-events.js";
 import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
@@ -46,37 +40,8 @@ export interface DriverOptions {
   readonly testHooks?: TestHooks;
 }
 
-/** The id every peer handshake carries: peers started with another --cluster-token are refused. */
-export function clusterIdOf(token: string): string {
-  return createHash("sha256").update(`raftstack cluster ${token}`).digest("hex").slice(0, 16);
-}
-
 /** Election timeouts between a successful publish of this node's addresses and the next attempt. */
 const publishHoldOffTimeouts = 20;
-
-/** Election timeouts a peer link may go unacknowledged before it is reset (see linkSilenceMsMax). */
-const LINK_SILENCE_ELECTION_TIMEOUTS = 10;
-
-/** The transport limits that follow the node's Raft timing. */
-function linkLimitsOf(options: NodeOptions): Partial<TransportLimits> {
-  const electionTimeoutMs = options.electionTicks * options.tickMs;
-  // The core draws each election timeout from [electionTicks, 2 x electionTicks) ticks.
-  const electionTimeoutMsMax = 2 * electionTimeoutMs;
-  const limits = {
-    // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
-    reconnectMaxMs: Math.min(1000, electionTimeoutMs),
-    // 3 s at the default timing: a cut or a vanished peer is noticed in seconds, not TCP's minutes.
-    linkSilenceMsMax: LINK_SILENCE_ELECTION_TIMEOUTS * electionTimeoutMsMax,
-    // At most one election timeout: at the fastest timings the flags accept (--tick-ms 1) the silence
-    // is a few dozen ms, and the default 50 ms would not fit the acknowledgements it needs.
-    linkAckDelayMs: Math.min(defaultTransportLimits.linkAckDelayMs, electionTimeoutMsMax),
-    // A SYN is answered within a round trip, far below an election timeout on any network Raft's timing
-    // suits; redialling that often gets a link up soon after a heal (see dialTimeoutMs).
-    dialTimeoutMs: Math.min(defaultTransportLimits.connectTimeoutMs, electionTimeoutMsMax),
-  };
-  assertLinkSilenceFits({ electionTimeoutMsMax }, limits);
-  return limits;
-}
 
 /**
  * One node process's Raft peer: the shared Driver wired to the disk (DiskStorage over NodeDisk), the TCP
@@ -494,14 +459,6 @@ export class RaftNode {
 /** A removed node's answer to writes: nothing was proposed; another member serves them. */
 function removedError(): NodeError {
   return new NodeError("stopped", "this node was removed from the cluster; use another member", NONE);
-}
-
-/** Transport peers follow the applied member table: links to new members, none to removed ones. */
-function followMembers(transport: TcpTransport, self: NodeId, members: MemberTable): void {
-  const list = members.list().filter((m) => m.id !== self && m.peerUrl !== "");
-  for (const m of list) transport.addPeer(m.id, parsePeerUrl(m.peerUrl));
-  const ids = new Set(list.map((m) => m.id));
-  for (const id of transport.peerIds()) if (!ids.has(id)) transport.removePeer(id);
 }
 
 /** After bootstrap the replicated table is the truth: a differing --cluster is reported, then ignored. */

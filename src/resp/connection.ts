@@ -14,7 +14,7 @@ import { accessRefusal } from "./access.js";
 import { lookup, ONCE } from "./command-table.js";
 import type { CommandContext, Prepared, Session, Shared } from "./command-types.js";
 import { replied, UNSTAMPED } from "./command-types.js";
-import { serviceFailure, stackFailure, wrongArity } from "./errors.js";
+import { type RequestKind, serviceFailure, stackFailure, wrongArity } from "./errors.js";
 import type { RespLimits } from "./limits.js";
 import { type Request, RespParser, RespProtocolError } from "./parser.js";
 import { array, bulk, encode, error, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
@@ -275,7 +275,7 @@ export class RespConnection {
     }
     reply.then(
       (r) => this.fill(slot, r, proto),
-      (err: unknown) => this.fill(slot, this.failure(err), proto),
+      (err: unknown) => this.fill(slot, this.failure(err, "read"), proto),
     );
   }
 
@@ -291,7 +291,7 @@ export class RespConnection {
           this.done();
         },
         (err: unknown) => {
-          const failed = this.failure(err);
+          const failed = this.failure(err, "read");
           for (const r of batch) this.fill(r.slot, failed, r.proto);
           this.done();
         },
@@ -341,9 +341,10 @@ export class RespConnection {
     );
   }
 
-  failure(err: unknown): Reply {
+  /** The reply to a rejected request: a write (BLPOP pops) unless it was a read (INFO reads too). */
+  failure(err: unknown, request: RequestKind = "write"): Reply {
     const { service, leaderHint } = this.deps.shared;
-    const known = serviceFailure(err, service.leader(), leaderHint);
+    const known = serviceFailure(err, service.leader(), leaderHint, request);
     if (known !== undefined) return known;
     this.deps.logger.error({ err, client: this.session.id }, "RESP command failed");
     return error("ERR", "internal error");

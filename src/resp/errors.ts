@@ -22,16 +22,29 @@ export function stackFailure(code: StackErrorCode): Reply {
 export type LeaderHint = (leader: number) => string;
 
 /**
+ * What the refused request was: a write, refused before it was applied (nothing applied), or a
+ * linearizable read, which needs a leader to confirm this node's state (ReadIndex) and applies nothing.
+ */
+export type RequestKind = "read" | "write";
+
+/**
  * A rejection of the service as a RESP error with the HTTP API's codes: -NOLEADER (nothing applied:
  * retry, on the named leader), -TIMEOUT (outcome unknown: retry with the same ONCE key), -STOPPED,
  * -BUSY. Undefined for anything else (a fault to log, answered -ERR internal). A follower forwards
- * writes to the leader, so -NOLEADER means no leader took it within the request timeout.
+ * writes to the leader, so -NOLEADER means no leader took it within the request timeout. A read has
+ * no outcome to be unknown and nothing to apply: its -NOLEADER and -TIMEOUT say so.
  */
-export function serviceFailure(err: unknown, leader: number, hint: LeaderHint): Reply | undefined {
+export function serviceFailure(
+  err: unknown,
+  leader: number,
+  hint: LeaderHint,
+  request: RequestKind,
+): Reply | undefined {
   if (!isServiceError(err)) return undefined;
   switch (err.code) {
     case "not_leader":
     case "no_leader":
+      if (request === "read") return readNoLeader(leader, hint);
       return leader > 0
         ? error(
             "NOLEADER",
@@ -40,6 +53,7 @@ export function serviceFailure(err: unknown, leader: number, hint: LeaderHint): 
         : error("NOLEADER", "no leader known; nothing was applied, retry");
     case "timeout":
     case "too_large":
+      if (request === "read") return error("TIMEOUT", `${err.message}; retry`);
       return error("TIMEOUT", `outcome unknown: ${err.message}; retry with the same ONCE key`);
     case "stopped":
       return error("STOPPED", `${err.message}; retry on another node`);
@@ -52,4 +66,17 @@ export function serviceFailure(err: unknown, leader: number, hint: LeaderHint): 
     case "internal":
       return undefined;
   }
+}
+
+/**
+ * Any node serves reads, so a refused read never means "go to the leader": the leader it waited for
+ * was lost (another one is named) or none is known (a stale read still works).
+ */
+function readNoLeader(leader: number, hint: LeaderHint): Reply {
+  return leader > 0
+    ? error("NOLEADER", `the read lost its leader; node ${leader} is the leader now (${hint(leader)}); retry`)
+    : error(
+        "NOLEADER",
+        "no leader known to confirm the read (ReadIndex); retry, or READONLY for a stale read",
+      );
 }

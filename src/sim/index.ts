@@ -12,7 +12,8 @@ export {
   mutationNames,
   type SimParams,
 } from "./params.js";
-export { runSimulation, type SimOptions, type SimResult, type SimStats } from "./simulation.js";
+export type { SimOptions, SimResult, SimStats } from "./run-types.js";
+export { runSimulation } from "./simulation.js";
 export { traceHtml } from "./trace-html.js";
 export {
   defaultRecorderLimits,

@@ -19,80 +19,15 @@ import { type OpenStats, StorageError } from "../storage/index.js";
 import { MESSAGE_CODES } from "../transport/index.js";
 import { SimClient } from "./clients.js";
 import { Invariants } from "./invariants.js";
-import type { MembershipOps } from "./membership-ops.js";
 import { Nemesis } from "./nemesis.js";
 import { Network } from "./network.js";
 import { SimNode } from "./node.js";
-import { type DiskMode, deriveParams, type FaultKind, type MutationName, type SimParams } from "./params.js";
+import { deriveParams, type SimParams } from "./params.js";
 import { type ClientReply, type ClientRequest, Violation } from "./protocol.js";
+import type { SimOptions, SimResult } from "./run-types.js";
 import { Scheduler } from "./scheduler.js";
 import { Trace } from "./trace.js";
-import type { StuckOp, TraceRecorder } from "./trace-recorder.js";
-
-export interface SimOptions {
-  readonly seed: number;
-  /** 3 or 5 (default 3). */
-  readonly nodes?: number;
-  readonly mutation?: MutationName;
-  /** Overrides the seed's fault phase length (virtual ms, default 30 000). */
-  readonly faultPhaseMs?: number;
-  /** Budget of the linearizability search in model steps; exhausting it gives checker "unknown". */
-  readonly checkStepsMax?: number;
-  /** Overrides the seed's disk model (default: even seeds "wal", odd seeds "memory"). */
-  readonly diskMode?: DiskMode;
-  /** Fault kinds left out of this run (the rest of the seed's run is drawn as usual). */
-  readonly disabledFaults?: readonly FaultKind[];
-  /** Records the run for the HTML trace viewer (`--html`); the run and its hash are the same without it. */
-  readonly recorder?: TraceRecorder;
-  /** Membership changes (add, remove, replace, remove the leader) in the fault mix, with spare nodes. */
-  readonly membership?: boolean;
-  /** Overrides the seed's client count (2-5): more clients make the leader batch proposals. */
-  readonly clients?: number;
-}
-
-export interface SimStats {
-  readonly virtualMs: number;
-  readonly events: number;
-  readonly messages: number;
-  readonly ops: number;
-  readonly okOps: number;
-  readonly unknownOps: number;
-  readonly committed: number;
-  /** Committed entries that carried a batch of several commands (the driver's proposals of one turn). */
-  readonly batchEntries: number;
-  readonly partitions: number;
-  readonly crashes: number;
-  readonly pauses: number;
-  readonly transfers: number;
-  /** wal mode: disk repairs (the node lost its log). */
-  readonly repairs: number;
-  /** Graceful stops of the leader (hand-over, then exit). */
-  readonly stops: number;
-  /** wal mode: restarts that replayed the disk, those that cut a torn WAL tail, and the bytes cut. */
-  readonly diskOpens: number;
-  /** wal mode: crashes that cut the power (the others only killed the process). */
-  readonly powerCuts: number;
-  readonly tornTails: number;
-  readonly tailBytesTruncated: number;
-  /** wal mode: opens that found the newest snapshot damaged and used an older one. */
-  readonly snapshotFallbacks: number;
-  /** Membership runs: changes proposed by kind, applied on their leader, refused by the core. */
-  readonly membership: MembershipOps["counts"];
-}
-
-export interface SimResult {
-  readonly seed: number;
-  readonly params: SimParams;
-  readonly ok: boolean;
-  readonly violation: { readonly invariant: string; readonly message: string } | undefined;
-  /** FNV-1a over every trace event: equal seeds must give equal hashes. */
-  readonly traceHash: string;
-  /** The last trace lines, oldest first (for failure reports). */
-  readonly traceTail: readonly string[];
-  /** "unknown" when the linearizability search ran out of budget (not a violation, but not a proof). */
-  readonly linearizability: "ok" | "illegal" | "unknown" | "skipped";
-  readonly stats: SimStats;
-}
+import type { StuckOp } from "./trace-recorder.js";
 
 /** Periodic full log comparison across nodes (log matching, committed prefixes). */
 const logCheckEveryMs = 250;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { assetText } from "../dashboard/index.js";
 import { describeParams } from "./params.js";
-import type { SimResult } from "./simulation.js";
+import type { SimResult } from "./run-types.js";
 import type { Recording } from "./trace-recorder.js";
 
 /** The viewer's own script and style, copied beside this module at build time. */

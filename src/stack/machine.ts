@@ -1,11 +1,12 @@
-import { DecodeError, Reader, Writer } from "../codec/index.js";
+import { DecodeError, Reader } from "../codec/index.js";
 import { batchBounds, isBatch } from "./batch.js";
-import { commandFingerprint, decodeCommand, encodesExactly, readOutcome, writeOutcome } from "./codec.js";
+import { commandFingerprint, decodeCommand, encodesExactly } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { ItemStack, STACK_BYTES_MAX, UTF8_BYTES_PER_UNIT_MAX } from "./items.js";
-import { defaultStackLimits, isStackId, type StackLimits, validateCommand, validateKey } from "./limits.js";
+import { defaultStackLimits, type StackLimits, validateCommand, validateKey } from "./limits.js";
 import { poppedChars } from "./popped-chars.js";
 import { anyFingerprint, SessionTable } from "./sessions.js";
+import { readSnapshot, type Stack, writeSnapshot } from "./snapshot.js";
 import type {
   Command,
   Failure,
@@ -42,18 +43,6 @@ export interface ProposedCommands {
    */
   readonly wellFormed?: boolean;
 }
-
-interface Stack {
-  readonly id: number;
-  readonly label: string;
-  readonly items: ItemStack;
-}
-
-/**
- * Snapshot format version. Version 2 added the latest timestamp and the sessions' fingerprints;
- * version 1 is still read. Restore refuses others.
- */
-const snapshotVersion = 2;
 
 function fail(code: ErrorCode): Failure {
   return { ok: false, code };
@@ -431,12 +420,7 @@ export class StackMachine {
     return infos;
   }
 
-  /**
-   * Layout: version u8, appliedIndex, nowMs f64, stampMs f64, nextId, stack count, stacks (id, label,
-   * item count, items bottom first), session count, sessions oldest first (key, atMs f64, fingerprint
-   * + 1 (0: any), outcome). Version 1 had no stampMs and no fingerprints. Deterministic: equal states
-   * give equal bytes.
-   */
+  /** The whole state as bytes (the format: stack/snapshot.ts). Deterministic: equal states give equal bytes. */
   snapshot(): Uint8Array {
     const steps = this.snapshotSteps(Number.POSITIVE_INFINITY);
     for (;;) {
@@ -463,39 +447,13 @@ export class StackMachine {
       items: st.items.copy(),
     }));
     const sessions = this.#sessions.oldestFirst();
-    const w = new Writer(64 + this.#itemChars + this.#itemCount * 2);
-    w.u8(snapshotVersion);
-    w.varint(header.applied);
-    w.f64(header.nowMs);
-    w.f64(header.stampMs);
-    w.varint(header.nextId);
-    w.varint(stacks.length);
-    let sinceYield = 0;
-    for (const st of stacks) {
-      w.varint(st.id);
-      w.str(st.label);
-      w.varint(st.items.length);
-      // The stored UTF-8 is what w.str writes for the item: the bytes stay those of every version.
-      for (let i = 0; i < st.items.length; i++) {
-        w.bytes(st.items.bytesAt(i));
-        if (++sinceYield >= itemsPerStep) {
-          sinceYield = 0;
-          yield;
-        }
-      }
-    }
-    w.varint(sessions.length);
-    for (const session of sessions) {
-      w.str(session.key);
-      w.f64(session.atMs);
-      w.varint(session.fingerprint + 1);
-      writeOutcome(w, session.outcome);
-      if (++sinceYield >= itemsPerStep) {
-        sinceYield = 0;
-        yield;
-      }
-    }
-    return w.finish();
+    return yield* writeSnapshot(
+      header,
+      stacks,
+      sessions,
+      64 + this.#itemChars + this.#itemCount * 2,
+      itemsPerStep,
+    );
   }
 
   /** Rebuilds a machine from `snapshot()` bytes. Throws on a malformed snapshot (storage checksums it). */
@@ -511,43 +469,16 @@ export class StackMachine {
   }
 
   #load(r: Reader): void {
-    const version = r.u8();
-    if (version !== 1 && version !== snapshotVersion) throw new DecodeError(`unknown version ${version}`);
-    this.#appliedIndex = r.varint();
-    this.#nowMs = r.f64();
-    // Version 1's clock was the latest timestamp itself.
-    this.#stampMs = version === 1 ? this.#nowMs : r.f64();
-    this.#nextId = r.varint();
-    const stackCount = r.varint();
-    for (let i = 0; i < stackCount; i++) {
-      const id = r.varint();
-      const label = r.str();
-      const count = r.varint();
-      // Each item takes a byte at least: a larger count is damage, refused before it is allocated.
-      if (count > r.remaining) throw new DecodeError(`item count ${count} exceeds the snapshot`);
-      const items = new ItemStack();
-      for (let j = 0; j < count; j++) items.push(r.str());
-      this.#itemChars += items.chars;
-      if (!isStackId(id) || id >= this.#nextId || this.#stacks.has(id) || this.#idsByLabel.has(label)) {
-        throw new DecodeError(`bad stack ${id}`);
-      }
-      this.#stacks.set(id, { id, label, items });
-      this.#idsByLabel.set(label, id);
-      this.#itemCount += count;
-    }
-    const sessionCount = r.varint();
-    let lastAtMs = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < sessionCount; i++) {
-      const key = r.str();
-      const atMs = r.f64();
-      const fingerprint = version === 1 ? anyFingerprint : r.varint() - 1;
-      const outcome = readOutcome(r);
-      if (this.#sessions.get(key) !== undefined) throw new DecodeError("duplicate session");
-      // Expiry relies on the order; a fingerprint is 30 bits (commandFingerprint).
-      if (!(atMs >= lastAtMs) || fingerprint >= 2 ** 30) throw new DecodeError(`bad session ${key}`);
-      lastAtMs = atMs;
-      this.#sessions.add({ key, atMs, fingerprint, outcome });
-    }
-    if (!r.done) throw new DecodeError("trailing bytes");
+    const loaded = readSnapshot(r, {
+      stacks: this.#stacks,
+      idsByLabel: this.#idsByLabel,
+      sessions: this.#sessions,
+    });
+    this.#appliedIndex = loaded.applied;
+    this.#nowMs = loaded.nowMs;
+    this.#stampMs = loaded.stampMs;
+    this.#nextId = loaded.nextId;
+    this.#itemCount = loaded.itemCount;
+    this.#itemChars = loaded.itemChars;
   }
 }

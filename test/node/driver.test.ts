@@ -275,6 +275,18 @@ describe("the driver", () => {
     assert.ok(commitAtRead >= 2 && served >= commitAtRead, `read at ${commitAtRead} served at ${served}`);
   });
 
+  test("a read with no leader known is refused no_leader in a read's words (HTTP passes the message on)", async () => {
+    const { driver } = await startDriver([1, 2, 3]);
+    let refused: NodeError | undefined;
+    driver.read({
+      resolve: () => assert.fail("served without a leader"),
+      reject: (e) => (refused = e as NodeError),
+    });
+    assert.equal(refused?.code, "no_leader");
+    // Nothing about a write ("nothing was proposed/applied"): a read has nothing to apply.
+    assert.equal(refused?.message, "no leader known; retry");
+  });
+
   test("a follower refuses proposals, naming the leader once it knows one", async () => {
     const { driver, clock } = await startDriver([1, 2, 3]);
     const noLeader = propose(driver, "x")();

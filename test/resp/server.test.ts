@@ -248,6 +248,49 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     service.leaderId = 1;
   });
 
+  test("no leader: reads get NOLEADER worded for a read, writes keep theirs", async () => {
+    // Reads once answered "nothing was applied, retry", the wording for a refused write.
+    const c = await open();
+    service.leaderId = 0;
+    service.failWith = "no_leader";
+    try {
+      const readRefused =
+        "-NOLEADER no leader known to confirm the read (ReadIndex); retry, or READONLY for a stale read\r\n";
+      for (const read of [
+        frame("LINDEX", "k", "0"),
+        frame("LLEN", "k"),
+        frame("LRANGE", "k", "0", "-1"),
+        frame("EXISTS", "k"),
+        frame("TYPE", "k"),
+      ]) {
+        await c.roundTrip(read, readRefused);
+      }
+      await c.roundTrip(
+        frame("LPUSH", "k", "a"),
+        "-NOLEADER no leader known; nothing was applied, retry\r\n",
+      );
+      // A pipeline of reads then a write: each keeps its own wording.
+      await c.roundTrip(
+        frame("LLEN", "k") + frame("LPOP", "k"),
+        `${readRefused}-NOLEADER no leader known; nothing was applied, retry\r\n`,
+      );
+      // Leadership moved while the read waited: the new leader is named, the read is retried.
+      service.leaderId = 2;
+      service.clientUrls.set(2, "http://127.0.0.1:2");
+      await c.roundTrip(
+        frame("LLEN", "k"),
+        "-NOLEADER the read lost its leader; node 2 is the leader now (http://127.0.0.1:2); retry\r\n",
+      );
+      service.failWith = "timeout";
+      await c.roundTrip(frame("LLEN", "k"), "-TIMEOUT fake timeout; retry\r\n");
+      // A stale read needs no leader.
+      await c.roundTrip(frame("READONLY") + frame("LLEN", "no-leader"), "+OK\r\n:0\r\n");
+    } finally {
+      service.failWith = undefined;
+      service.leaderId = 1;
+    }
+  });
+
   test("ONCE: a write retried with its key is applied once", async () => {
     const c = await open();
     await c.roundTrip(frame("ONCE", "k-1", "LPUSH", "once", "a"), ":1\r\n");

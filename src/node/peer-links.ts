@@ -1,0 +1,50 @@
+// How the peer transport follows this node: the cluster id its handshakes carry, link limits from the
+// node's Raft timing, and links that follow the replicated member table.
+import { createHash } from "node:crypto";
+import type { NodeId } from "../raft/index.js";
+import {
+  assertLinkSilenceFits,
+  defaultTransportLimits,
+  parsePeerUrl,
+  type TcpTransport,
+  type TransportLimits,
+} from "../transport/index.js";
+import type { MemberTable } from "./members.js";
+import type { NodeOptions } from "./options.js";
+
+/** The id every peer handshake carries: peers started with another --cluster-token are refused. */
+export function clusterIdOf(token: string): string {
+  return createHash("sha256").update(`raftstack cluster ${token}`).digest("hex").slice(0, 16);
+}
+
+/** Election timeouts a peer link may go unacknowledged before it is reset (see linkSilenceMsMax). */
+const LINK_SILENCE_ELECTION_TIMEOUTS = 10;
+
+/** The transport limits that follow the node's Raft timing. */
+export function linkLimitsOf(options: NodeOptions): Partial<TransportLimits> {
+  const electionTimeoutMs = options.electionTicks * options.tickMs;
+  // The core draws each election timeout from [electionTicks, 2 x electionTicks) ticks.
+  const electionTimeoutMsMax = 2 * electionTimeoutMs;
+  const limits = {
+    // A restarted peer is back in the cluster within about one election timeout, not after a long backoff.
+    reconnectMaxMs: Math.min(1000, electionTimeoutMs),
+    // 3 s at the default timing: a cut or a vanished peer is noticed in seconds, not TCP's minutes.
+    linkSilenceMsMax: LINK_SILENCE_ELECTION_TIMEOUTS * electionTimeoutMsMax,
+    // At most one election timeout: at the fastest timings the flags accept (--tick-ms 1) the silence
+    // is a few dozen ms, and the default 50 ms would not fit the acknowledgements it needs.
+    linkAckDelayMs: Math.min(defaultTransportLimits.linkAckDelayMs, electionTimeoutMsMax),
+    // A SYN is answered within a round trip, far below an election timeout on any network Raft's timing
+    // suits; redialling that often gets a link up soon after a heal (see dialTimeoutMs).
+    dialTimeoutMs: Math.min(defaultTransportLimits.connectTimeoutMs, electionTimeoutMsMax),
+  };
+  assertLinkSilenceFits({ electionTimeoutMsMax }, limits);
+  return limits;
+}
+
+/** Transport peers follow the applied member table: links to new members, none to removed ones. */
+export function followMembers(transport: TcpTransport, self: NodeId, members: MemberTable): void {
+  const list = members.list().filter((m) => m.id !== self && m.peerUrl !== "");
+  for (const m of list) transport.addPeer(m.id, parsePeerUrl(m.peerUrl));
+  const ids = new Set(list.map((m) => m.id));
+  for (const id of transport.peerIds()) if (!ids.has(id)) transport.removePeer(id);
+}

@@ -1,0 +1,134 @@
+// The state machine's snapshot format: what StackMachine.snapshotSteps writes and StackMachine.restore reads.
+import { DecodeError, type Reader, Writer } from "../codec/index.js";
+import { readOutcome, writeOutcome } from "./codec.js";
+import { ItemStack } from "./items.js";
+import { isStackId } from "./limits.js";
+import { anyFingerprint, type Session, type SessionTable } from "./sessions.js";
+
+/** One stack as the machine holds it and a snapshot stores it. */
+export interface Stack {
+  readonly id: number;
+  readonly label: string;
+  readonly items: ItemStack;
+}
+
+/** The machine's scalars a snapshot stores; `applied` is its appliedIndex. */
+export interface SnapshotHeader {
+  readonly applied: number;
+  readonly nowMs: number;
+  readonly stampMs: number;
+  readonly nextId: number;
+}
+
+/**
+ * Snapshot format version. Version 2 added the latest timestamp and the sessions' fingerprints;
+ * version 1 is still read. Restore refuses others.
+ */
+const snapshotVersion = 2;
+
+/**
+ * Writes a cut of the machine, pausing after every `itemsPerStep` items and sessions. Layout: version u8,
+ * appliedIndex, nowMs f64, stampMs f64, nextId, stack count, stacks (id, label, item count, items bottom
+ * first), session count, sessions oldest first (key, atMs f64, fingerprint + 1 (0: any), outcome). Version
+ * 1 had no stampMs and no fingerprints. Deterministic: equal states give equal bytes. `bytesHint`: the
+ * writer's first capacity.
+ */
+export function* writeSnapshot(
+  header: SnapshotHeader,
+  stacks: readonly Stack[],
+  sessions: readonly Session[],
+  bytesHint: number,
+  itemsPerStep: number,
+): Generator<void, Uint8Array, void> {
+  const w = new Writer(bytesHint);
+  w.u8(snapshotVersion);
+  w.varint(header.applied);
+  w.f64(header.nowMs);
+  w.f64(header.stampMs);
+  w.varint(header.nextId);
+  w.varint(stacks.length);
+  let sinceYield = 0;
+  for (const st of stacks) {
+    w.varint(st.id);
+    w.str(st.label);
+    w.varint(st.items.length);
+    // The stored UTF-8 is what w.str writes for the item: the bytes stay those of every version.
+    for (let i = 0; i < st.items.length; i++) {
+      w.bytes(st.items.bytesAt(i));
+      if (++sinceYield >= itemsPerStep) {
+        sinceYield = 0;
+        yield;
+      }
+    }
+  }
+  w.varint(sessions.length);
+  for (const session of sessions) {
+    w.str(session.key);
+    w.f64(session.atMs);
+    w.varint(session.fingerprint + 1);
+    writeOutcome(w, session.outcome);
+    if (++sinceYield >= itemsPerStep) {
+      sinceYield = 0;
+      yield;
+    }
+  }
+  return w.finish();
+}
+
+/** Where a snapshot's stacks and sessions are read into: an empty machine's. */
+export interface SnapshotTarget {
+  readonly stacks: Map<number, Stack>;
+  readonly idsByLabel: Map<string, number>;
+  readonly sessions: SessionTable;
+}
+
+/**
+ * Reads `writeSnapshot`'s bytes (or version 1's): the stacks and sessions into `into`, the scalars and
+ * item totals returned. Throws DecodeError on a malformed snapshot.
+ */
+export function readSnapshot(
+  r: Reader,
+  into: SnapshotTarget,
+): SnapshotHeader & { readonly itemCount: number; readonly itemChars: number } {
+  const version = r.u8();
+  if (version !== 1 && version !== snapshotVersion) throw new DecodeError(`unknown version ${version}`);
+  const applied = r.varint();
+  const nowMs = r.f64();
+  // Version 1's clock was the latest timestamp itself.
+  const stampMs = version === 1 ? nowMs : r.f64();
+  const nextId = r.varint();
+  let itemCount = 0;
+  let itemChars = 0;
+  const stackCount = r.varint();
+  for (let i = 0; i < stackCount; i++) {
+    const id = r.varint();
+    const label = r.str();
+    const count = r.varint();
+    // Each item takes a byte at least: a larger count is damage, refused before it is allocated.
+    if (count > r.remaining) throw new DecodeError(`item count ${count} exceeds the snapshot`);
+    const items = new ItemStack();
+    for (let j = 0; j < count; j++) items.push(r.str());
+    itemChars += items.chars;
+    if (!isStackId(id) || id >= nextId || into.stacks.has(id) || into.idsByLabel.has(label)) {
+      throw new DecodeError(`bad stack ${id}`);
+    }
+    into.stacks.set(id, { id, label, items });
+    into.idsByLabel.set(label, id);
+    itemCount += count;
+  }
+  const sessionCount = r.varint();
+  let lastAtMs = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < sessionCount; i++) {
+    const key = r.str();
+    const atMs = r.f64();
+    const fingerprint = version === 1 ? anyFingerprint : r.varint() - 1;
+    const outcome = readOutcome(r);
+    if (into.sessions.get(key) !== undefined) throw new DecodeError("duplicate session");
+    // Expiry relies on the order; a fingerprint is 30 bits (commandFingerprint).
+    if (!(atMs >= lastAtMs) || fingerprint >= 2 ** 30) throw new DecodeError(`bad session ${key}`);
+    lastAtMs = atMs;
+    into.sessions.add({ key, atMs, fingerprint, outcome });
+  }
+  if (!r.done) throw new DecodeError("trailing bytes");
+  return { applied, nowMs, stampMs, nextId, itemCount, itemChars };
+}
