@@ -33,10 +33,11 @@ export class Progress {
   /** The follower answered since the last check-quorum round. */
   private recentActive_ = false;
   /**
-   * The follower answered in the round before (a round clears recentActive_ for everyone at once); in a
-   * new leader's first round, it answered the campaign.
+   * The tick (RaftState.ticks) at which this node last heard from the member in this term: any message
+   * of the term, a vote included, so a new leader knows whom it heard while campaigning. The hand-off
+   * ranks voters by it (hand-off.ts); -Infinity while nothing was heard.
    */
-  private activeLastRound = false;
+  private heardAt_ = Number.NEGATIVE_INFINITY;
   private readonly inflights: Inflights;
 
   constructor(next: number, inflightMax: number, inflightBytesMax: number) {
@@ -69,12 +70,8 @@ export class Progress {
     return this.recentActive_;
   }
 
-  /**
-   * Answered in this check-quorum round or the one before: right after a round nobody is recentActive
-   * although everyone is up, so a choice that must not wait for the next answers (the hand-off) uses this.
-   */
-  get answeredLately(): boolean {
-    return this.recentActive_ || this.activeLastRound;
+  get heardAt(): number {
+    return this.heardAt_;
   }
 
   private resetState(state: ProgressState): void {
@@ -194,19 +191,14 @@ export class Progress {
     this.recentActive_ = true;
   }
 
-  /**
-   * The follower answered this leader's campaign (a vote of this term): it counts as heard in the round
-   * before the first, so a hand-off right after an election, before any append is answered (a
-   * follower answers one only once the entries are on disk), finds it. Check-quorum does not count it.
-   */
-  answeredCampaign(): void {
-    this.activeLastRound = true;
+  /** A message of this term from the member arrived at `tick`; check-quorum does not count it (markActive). */
+  heard(tick: number): void {
+    if (tick > this.heardAt_) this.heardAt_ = tick;
   }
 
   /** Returns whether the follower answered since the last call, and starts a new round. */
   takeActive(): boolean {
     const active = this.recentActive_;
-    this.activeLastRound = active;
     this.recentActive_ = false;
     return active;
   }

@@ -105,9 +105,13 @@ export class ProgressTracker {
     return "pending";
   }
 
-  /** The members that answered the campaign (granted or not), for the leader's tracker that follows. */
-  campaignAnswers(): NodeId[] {
-    return [...this.votes.keys()];
+  /**
+   * Carries over when each member was last heard from the campaign's tracker (votes of this term) to the
+   * new leader's: a hand-off right after an election, before any append is answered (a follower answers
+   * one only once the entries are on disk), finds the voters that just answered.
+   */
+  heardAsIn(campaign: ProgressTracker): void {
+    for (const [id, pr] of campaign.progress) this.progress.get(id)?.heard(pr.heardAt);
   }
 
   /** Starts a new campaign: forgets the votes of the previous one. */
