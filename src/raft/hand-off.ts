@@ -5,6 +5,8 @@ export interface HandOffProgress {
   readonly match: number;
   /** RaftState.ticks when the leader last heard from it in this term; -Infinity: never. */
   readonly heardAt: number;
+  /** The transport reported it unreachable since it was last heard. */
+  readonly unreachable: boolean;
 }
 
 export interface HandOffTiming {
@@ -21,7 +23,9 @@ export interface HandOffTiming {
  * transfer (an election timeout without a leader taking proposals) while a lagging one costs only
  * some appends: a voter that went down a moment ago must not win on its log (on an idle cluster every
  * match is equal) over one that is answering. Ticks rather than check-quorum rounds: a round clears
- * every follower at once, so right after one the dead and the living looked alike.
+ * every follower at once, so right after one the dead and the living looked alike. A voter the
+ * transport reported unreachable since it was last heard ranks last: a killed process' connection
+ * closes at once, while in ticks it looks alive until it misses two heartbeats.
  */
 export function handOffTarget(
   self: NodeId,
@@ -38,7 +42,7 @@ export function handOffTarget(
   for (const id of voters) {
     const pr = progress.get(id);
     if (id === self || pr === undefined || now - pr.heardAt > silentTicksMax) continue;
-    const rank = silenceRank(now - pr.heardAt, timing);
+    const rank = pr.unreachable ? lastRank : silenceRank(now - pr.heardAt, timing);
     const better =
       rank !== bestRank
         ? rank < bestRank
@@ -56,13 +60,15 @@ export function handOffTarget(
   return best;
 }
 
+const lastRank = 2;
+
 /**
  * 0: heard within two heartbeat intervals (never more than an election timeout, so a voter in rank 0
  * was heard within one); 1: within an election timeout; 2: longer ago, or never.
  */
 function silenceRank(silentTicks: number, timing: HandOffTiming): number {
   if (silentTicks <= Math.min(2 * timing.heartbeatTicks, timing.electionTicks)) return 0;
-  return silentTicks <= timing.electionTicks ? 1 : 2;
+  return silentTicks <= timing.electionTicks ? 1 : lastRank;
 }
 
 /**

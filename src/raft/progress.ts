@@ -38,6 +38,11 @@ export class Progress {
    * ranks voters by it (hand-off.ts); -Infinity while nothing was heard.
    */
   private heardAt_ = Number.NEGATIVE_INFINITY;
+  /**
+   * The transport reported the member unreachable since it was last heard (a killed process' connection
+   * closes at once, long before its silence shows in ticks; a stopped one's stays open).
+   */
+  private unreachable_ = false;
   private readonly inflights: Inflights;
 
   constructor(next: number, inflightMax: number, inflightBytesMax: number) {
@@ -72,6 +77,10 @@ export class Progress {
 
   get heardAt(): number {
     return this.heardAt_;
+  }
+
+  get unreachable(): boolean {
+    return this.unreachable_;
   }
 
   private resetState(state: ProgressState): void {
@@ -194,6 +203,11 @@ export class Progress {
   /** A message of this term from the member arrived at `tick`; check-quorum does not count it (markActive). */
   heard(tick: number): void {
     if (tick > this.heardAt_) this.heardAt_ = tick;
+    this.unreachable_ = false;
+  }
+
+  unreachableReported(): void {
+    this.unreachable_ = true;
   }
 
   /** Returns whether the follower answered since the last call, and starts a new round. */

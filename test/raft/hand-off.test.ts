@@ -10,7 +10,10 @@ const timing = { heartbeatTicks: 3, electionTicks: 15 };
 const now = 100;
 function pick(heard: Record<number, [number, number]>, voters?: number[], silentTicksMax?: number): number {
   const progress = new Map(
-    Object.entries(heard).map(([id, [match, ago]]) => [Number(id), { match, heardAt: now - ago }]),
+    Object.entries(heard).map(([id, [match, ago]]) => [
+      Number(id),
+      { match, heardAt: now - ago, unreachable: false },
+    ]),
   );
   const ids = voters ?? [1, ...progress.keys()];
   return handOffTarget(1, ids, progress, now, timing, silentTicksMax);
@@ -30,11 +33,21 @@ describe("hand-off ranking", () => {
     assert.equal(pick({ 3: [50, Infinity], 2: [50, Infinity] }, [3, 2]), 2);
   });
 
+  test("a voter reported unreachable since it was last heard ranks last", () => {
+    const progress = new Map([
+      [2, { match: 50, heardAt: now, unreachable: true }],
+      [3, { match: 10, heardAt: now - 14, unreachable: false }],
+    ]);
+    assert.equal(handOffTarget(1, [1, 2, 3], progress, now, timing), 3);
+    progress.set(3, { match: 10, heardAt: now - 16, unreachable: false });
+    assert.equal(handOffTarget(1, [1, 2, 3], progress, now, timing), 2, "in the last rank, the most log");
+  });
+
   test("the first rank never reaches past an election timeout", () => {
     const slowHeartbeats = { heartbeatTicks: 10, electionTicks: 12 };
     const progress = new Map([
-      [2, { match: 50, heardAt: now - 13 }],
-      [3, { match: 10, heardAt: now - 12 }],
+      [2, { match: 50, heardAt: now - 13, unreachable: false }],
+      [3, { match: 10, heardAt: now - 12, unreachable: false }],
     ]);
     assert.equal(handOffTarget(1, [1, 2, 3], progress, now, slowHeartbeats), 3);
   });
