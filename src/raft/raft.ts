@@ -244,12 +244,15 @@ export class Raft {
 
   /**
    * The transport could not reach `to`. A leader stops pipelining to it until it answers again. A
-   * follower whose leader has also been silent for more than a heartbeat interval campaigns within
-   * half an election timeout instead of a whole one (election.ts).
+   * candidate notes it for the hand-off of the leadership it may win (a voter whose connection closed
+   * after its vote ranks last: becomeLeader carries the note over). A follower whose leader has also
+   * been silent for more than a heartbeat interval campaigns within half an election timeout instead
+   * of a whole one (election.ts).
    */
   reportUnreachable(to: NodeId): void {
     const r = this.r;
     if (r.role === "leader") reportFollowerUnreachable(r, to);
+    else if (r.role === "candidate") r.tracker.progress.get(to)?.unreachableReported();
     else if (r.role === "follower" && to === r.leader && to !== NONE) reportLeaderUnreachable(r);
   }
 

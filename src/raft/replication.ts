@@ -38,7 +38,7 @@ export function tickLeader(r: RaftState): void {
   if (r.electionElapsed >= r.opts.electionTicks) {
     r.electionElapsed = 0;
     // A round every election timeout, with check-quorum or not: recentActive means "answered in this
-    // round" to promotion, the hand-off and snapshot sending.
+    // round" to promotion and snapshot sending (the hand-off ranks by ticks: hand-off.ts).
     const active = r.tracker.activeVoters(r.id);
     if (r.opts.checkQuorum) {
       const quorum = r.tracker.quorum();

@@ -102,6 +102,63 @@ describe("the leader's hand-over target", () => {
     assert.equal(c.raft(1).handOffTarget(), 2, "2 answers again: equal in all, the lower id");
   });
 
+  // Cold review of 83b63a1: the transport's report reached the core only while it led, so a voter whose
+  // connection closed after it voted (killed between its vote and the election's last one) was dropped
+  // with the candidate's notes: the new leader heard it as fresh as the living, all at match 0, and the
+  // lowest id won. The transport reports again only after its redial fails (10-20 ms later). Failed
+  // before the candidate kept the report (picked 2).
+  test("a voter reported unreachable after its vote, while the leader still campaigned, is passed over", () => {
+    const c = new Cluster(5, { seed: 1 });
+    c.crash(4);
+    c.crash(5); // 1 needs the votes of both 2 and 3
+    for (let i = 0; i < 100 && c.raft(1).role !== "candidate"; i++) {
+      c.tick(1);
+      c.processAll();
+      c.deliver((m) => m.type === "vote" || m.type === "voteResp"); // pre-votes
+      c.processAll();
+      c.deliver((m) => m.type === "vote" || (m.type === "voteResp" && m.preVote));
+    }
+    assert.equal(c.raft(1).role, "candidate");
+    c.processAll();
+    c.deliver(); // the vote requests
+    c.processAll();
+    const answers: Message[] = c.queue.filter((m) => m.type === "voteResp");
+    c.queue = answers.filter((m) => m.from === 2);
+    c.deliver();
+    c.crash(2);
+    c.raft(1).reportUnreachable(2);
+    c.queue = answers.filter((m) => m.from === 3);
+    c.deliver();
+    assert.equal(c.raft(1).role, "leader");
+    assert.equal(c.raft(1).handOffTarget(), 3);
+  });
+
+  // The notes live in the term's tracker: a learner's carry over to its promotion, and a leader that
+  // stepped down and won again hears nobody from the old term (2 died meanwhile).
+  test("a promoted learner keeps its notes; a leader elected again starts from its campaign's", () => {
+    const c = new Cluster(3, { seed: 1 });
+    c.elect(1);
+    c.addNode(4);
+    const conf = (op: "addLearner" | "promote") => ({ op, id: 4, context: new Uint8Array(0) });
+    assert.equal(c.raft(1).proposeConfChange(conf("addLearner")).ok, true);
+    c.tickAll(2);
+    assert.equal(c.raft(1).proposeConfChange(conf("promote")).ok, true);
+    c.stabilize();
+    assert.ok(c.raft(1).config.voters.includes(4));
+    assert.equal(c.raft(1).status().progress.get(4)?.heardTicksAgo, 0);
+    c.isolate(1);
+    c.tick(1, 20); // check-quorum: 1 steps down
+    assert.notEqual(c.raft(1).role, "leader");
+    c.heal();
+    c.crash(2);
+    for (const id of [3, 4]) c.tick(id, 10); // their lease on the old leader ends
+    c.processAll();
+    c.queue = [];
+    c.elect(1);
+    assert.equal(c.raft(1).status().progress.get(2)?.heardTicksAgo, Number.POSITIVE_INFINITY);
+    assert.notEqual(c.raft(1).handOffTarget(), 2);
+  });
+
   // A paused (SIGSTOPped) voter is as useless a target as a dead one while it is stopped, and a good one
   // again as soon as it answers: its messages wait in the network instead of being lost.
   test("a paused voter holding the most of the log is passed over until it answers again", () => {
