@@ -111,18 +111,7 @@ describe("the leader's hand-over target", () => {
     const c = new Cluster(5, { seed: 1 });
     c.crash(4);
     c.crash(5); // 1 needs the votes of both 2 and 3
-    for (let i = 0; i < 100 && c.raft(1).role !== "candidate"; i++) {
-      c.tick(1);
-      c.processAll();
-      c.deliver((m) => m.type === "vote" || m.type === "voteResp"); // pre-votes
-      c.processAll();
-      c.deliver((m) => m.type === "vote" || (m.type === "voteResp" && m.preVote));
-    }
-    assert.equal(c.raft(1).role, "candidate");
-    c.processAll();
-    c.deliver(); // the vote requests
-    c.processAll();
-    const answers: Message[] = c.queue.filter((m) => m.type === "voteResp");
+    const answers = c.campaign(1);
     c.queue = answers.filter((m) => m.from === 2);
     c.deliver();
     c.crash(2);
@@ -245,17 +234,10 @@ describe("the leader's hand-over target", () => {
           ticks.set(id, (ticks.get(id) ?? 0) + 1);
         }
         c.processAll();
-        // Each message is delivered now, later, or never.
-        const held: typeof c.queue = [];
-        c.deliver((m) => {
-          const fate = random.int(10);
-          if (fate < 2) held.push(m);
-          if (fate < 3) return false;
+        c.deliverSome(random, (m) => {
           if (m.term === c.raft(m.to).term)
             heard.get(m.to)?.set(m.from, { term: m.term, tick: ticks.get(m.to) ?? 0 });
-          return true;
         });
-        c.queue.push(...held);
         c.processAll();
         for (const leader of c.leaders()) {
           const to = c.raft(leader).handOffTarget();
@@ -300,15 +282,9 @@ describe("the leader's hand-over target", () => {
         } else if (random.chance(0.05) && !c.node(id).up) c.restart(id);
         else c.tick(id);
         c.processAll();
-        const held: typeof c.queue = [];
-        c.deliver((m) => {
-          const fate = random.int(10);
-          if (fate < 2) held.push(m);
-          if (fate < 3) return false;
+        c.deliverSome(random, (m) => {
           if (m.term === c.raft(m.to).term) reported.get(m.to)?.delete(m.from);
-          return true;
         });
-        c.queue.push(...held);
         c.processAll();
         for (const leader of c.leaders()) {
           const to = c.raft(leader).handOffTarget();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { handOffTarget, requestedSilentTicksMax } from "../../src/raft/hand-off.js";
-import { type Message, NONE } from "../../src/raft/index.js";
+import { NONE } from "../../src/raft/index.js";
 import { Cluster } from "./harness.js";
 
 // The hand-off ranking (src/raft/hand-off.ts) at the default node timing: a heartbeat every 3 ticks, an
@@ -72,18 +72,7 @@ test("a new leader knows when each vote arrived", () => {
   const c = new Cluster(5, { seed: 1 });
   c.crash(4);
   c.crash(5);
-  for (let i = 0; i < 100 && c.raft(1).role !== "candidate"; i++) {
-    c.tick(1);
-    c.processAll();
-    c.deliver((m) => m.type === "vote" || m.type === "voteResp");
-    c.processAll();
-    c.deliver((m) => m.type === "vote" || (m.type === "voteResp" && m.preVote));
-  }
-  assert.equal(c.raft(1).role, "candidate");
-  c.processAll();
-  c.deliver(); // the vote requests
-  c.processAll();
-  const answers: Message[] = c.queue.filter((m) => m.type === "voteResp" && (m.from === 2 || m.from === 3));
+  const answers = c.campaign(1);
   c.queue = answers.filter((m) => m.from === 2);
   c.deliver();
   c.tick(1, 3);
