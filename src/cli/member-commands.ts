@@ -67,7 +67,7 @@ export function addMemberCommands(
   withClientFlags(
     leader
       .command("transfer")
-      .description("hand leadership to a voter (default: the most caught-up) → new leader"),
+      .description("hand leadership to a voter (default: the most caught-up responsive one) → new leader"),
   )
     .argument("[id]", "the voter to lead", positiveInt("voter id"))
     .action(async (id: number | undefined, flags: ClientFlags) => {

@@ -195,7 +195,7 @@ export class RaftstackClient {
     await this.call({ method: "DELETE", path, write: true, once: true });
   }
 
-  /** Hands leadership to `id` (default: the most caught-up voter); resolves with the new leader. */
+  /** Hands leadership to `id` (default: the most caught-up responsive voter); resolves with the new leader. */
   async transferLeader(id?: number): Promise<number> {
     const body = id === undefined ? {} : { id };
     const a = await this.call({ method: "POST", path: "/v1/leader", body, write: true, once: true });

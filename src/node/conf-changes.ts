@@ -2,9 +2,7 @@ import {
   type ConfigState,
   decodeConfigEntry,
   type Entry,
-  handOffTarget,
   invariant,
-  NONE,
   type NodeId,
   type ProposeResult,
   type Status,
@@ -115,13 +113,4 @@ export function confChangeRefusal(result: ProposeResult & { ok: false }): Error 
     case "not_leader":
       return new NodeError("not_leader", `node ${result.leader} is the leader`, result.leader);
   }
-}
-
-/**
- * Leader: the voter to hand leadership to, by the core's rule (answered in this check-quorum round, else
- * in the one before, then the most of the log); NONE if no other voter answered in either round.
- */
-export function handOverTarget(status: Status): NodeId {
-  const to = handOffTarget(status.id, status.config.voters, status.progress);
-  return status.progress.get(to)?.answeredLately === true ? to : NONE;
 }

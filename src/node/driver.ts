@@ -13,7 +13,7 @@ import {
 import { type Command, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
 import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
-import { ConfChanges, confChangeRefusal, handOverTarget } from "./conf-changes.js";
+import { ConfChanges, confChangeRefusal } from "./conf-changes.js";
 import {
   type DriverConfig,
   type DriverDeps,
@@ -285,12 +285,12 @@ export class Driver {
   }
 
   /**
-   * If leader, hands leadership to the most caught-up active voter and waits up to `waitMs`, so
+   * If leader, hands leadership to the voter Raft.handOffTarget picks and waits up to `waitMs`, so
    * clients see no election gap when this node stops. Resolves true if this node is no longer leader.
    */
   async handOver(waitMs: number): Promise<boolean> {
     if (this.raft.role !== "leader") return true;
-    const best = handOverTarget(this.raft.status());
+    const best = this.raft.handOffTarget();
     if (best === NONE || !this.transferLeadership(best)) return false;
     const deadline = this.clock.now() + waitMs;
     await waitUntil(

@@ -29,7 +29,7 @@ import type { Clock, Reply } from "./ports.js";
 export const REQUEST_COMMAND = 1;
 /** A membership change (`MemberChange`); answers the member's id. */
 export const REQUEST_MEMBER_CHANGE = 2;
-/** A leadership transfer to an id (0: the most caught-up voter); answers the new leader. */
+/** A leadership transfer to an id (0: the most caught-up responsive voter); answers the new leader. */
 export const REQUEST_TRANSFER = 3;
 /** The leader's view of the members' replication progress (empty payload); answers an encoded LeaderView. */
 export const REQUEST_CLUSTER_VIEW = 4;
@@ -151,7 +151,7 @@ export class LeaderRequests {
     return this.submitOnce(REQUEST_MEMBER_CHANGE, encodeMemberChange(change));
   }
 
-  /** Hands leadership to `target` (0: the most caught-up voter); resolves with the new leader. */
+  /** Hands leadership to `target` (0: the most caught-up responsive voter); resolves with the new leader. */
   transfer(target: NodeId): Promise<NodeId> {
     return this.submitOnce(REQUEST_TRANSFER, encodeId(target));
   }

@@ -1,6 +1,5 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
 import { type ConfChangeOp, NONE, type NodeId } from "../raft/index.js";
-import { handOverTarget } from "./conf-changes.js";
 import type { Driver } from "./driver.js";
 import { ConfChangeError, NodeError } from "./errors.js";
 import { encodeMemberContext, type MemberTable, memberUrlBytesMax } from "./members.js";
@@ -111,7 +110,7 @@ export function runMemberChange(
 }
 
 /**
- * Leader: hands leadership to `target` (0: the most caught-up voter) and answers the new leader once
+ * Leader: hands leadership to `target` (0: the one Raft.handOffTarget picks) and answers the new leader once
  * this node sees it lead, or a timeout (outcome unknown) at `deadlineMs`.
  */
 export function runTransfer(
@@ -129,7 +128,7 @@ export function runTransfer(
     );
     return;
   }
-  const to = target === 0 ? handOverTarget(status) : target;
+  const to = target === 0 ? driver.raft.handOffTarget() : target;
   if (to === driver.id) {
     reply.resolve(encodeId(to));
     return;

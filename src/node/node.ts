@@ -433,7 +433,7 @@ export class RaftNode {
     return { ...now, viewFrom: view.viewFrom, members: view.members };
   }
 
-  /** If leader, hands leadership to the most caught-up follower and waits up to `waitMs` for it. */
+  /** If leader, hands leadership to the most caught-up responsive follower and waits up to `waitMs` for it. */
   transferLeadership(waitMs: number): Promise<boolean> {
     return this.driver.handOver(waitMs);
   }

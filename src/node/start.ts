@@ -151,7 +151,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
 }
 
 /**
- * A leader hands leadership to the most caught-up voter and reports who took over. Stepping down is not
+ * A leader hands leadership to the most caught-up responsive voter and reports who took over. Stepping down is not
  * enough: a leader whose followers are gone steps down alone (check-quorum) and hands over to nobody.
  */
 async function handOver(node: RaftNode, id: number): Promise<Shutdown> {

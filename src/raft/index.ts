@@ -9,7 +9,6 @@ export {
 } from "./confchange.js";
 export type { ConfigAppliedEvent, RaftEvent, RaftEventType, VoteRefusal } from "./events.js";
 export { RaftLog } from "./log.js";
-export { handOffTarget } from "./membership.js";
 export { limitBytes, MemoryStorage } from "./memory-storage.js";
 export { defaultRaftLimits, type RaftConfig, type RaftLimits, type RaftMutations } from "./options.js";
 export { Prng } from "./prng.js";

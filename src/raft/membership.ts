@@ -5,6 +5,7 @@ import {
   encodeConfigEntry,
   invalidReason,
 } from "./confchange.js";
+import { handOffTarget } from "./hand-off.js";
 import type { RaftLog } from "./log.js";
 import { transferLeadership } from "./replication.js";
 import type { RaftState } from "./state.js";
@@ -120,45 +121,11 @@ function configOf(e: Entry): ConfigState {
  * an election timeout; if the target is down, tickLeader gives up after one.
  */
 function handOffRemovedLeadership(r: RaftState): void {
-  const to = handOffTarget(r.id, r.config.voters, r.tracker.progress);
+  const to = handOffTarget(r.id, r.config.voters, r.tracker.progress, r.ticks, r.opts);
   r.emit({ type: "removedLeaderStepsDown", term: r.term, to });
   if (to === NONE) {
     r.becomeFollower(r.term, NONE, r.id);
     return;
   }
   transferLeadership(r, to);
-}
-
-/**
- * The voter (not `self`) to hand leadership to: one that answered in this check-quorum round, else one
- * that answered in the round before (a round clears "answered in this round" for everyone at once, so
- * right after one nobody would count although everyone is up), else any; among equals the one holding
- * the most of the log (the fewest entries to send before TimeoutNow). An answer of this round beats
- * one of the round before even with less of the log: a voter heard only before may have gone down
- * since (on an idle cluster every match is equal, and the first in the voters' order would win).
- * NONE only without another voter. Drivers pick the target of a requested transfer with this too,
- * so both follow one rule.
- */
-export function handOffTarget(
-  self: NodeId,
-  voters: readonly NodeId[],
-  progress: ReadonlyMap<
-    NodeId,
-    { readonly match: number; readonly recentActive: boolean; readonly answeredLately: boolean }
-  >,
-): NodeId {
-  let best: NodeId = NONE;
-  let bestHeard = -1;
-  let bestMatch = -1;
-  for (const id of voters) {
-    const pr = progress.get(id);
-    if (id === self || pr === undefined) continue;
-    const heard = pr.recentActive ? 2 : pr.answeredLately ? 1 : 0;
-    if (heard > bestHeard || (heard === bestHeard && pr.match > bestMatch)) {
-      best = id;
-      bestHeard = heard;
-      bestMatch = pr.match;
-    }
-  }
-  return best;
 }

@@ -33,10 +33,16 @@ export class Progress {
   /** The follower answered since the last check-quorum round. */
   private recentActive_ = false;
   /**
-   * The follower answered in the round before (a round clears recentActive_ for everyone at once); in a
-   * new leader's first round, it answered the campaign.
+   * The tick (RaftState.ticks) at which this node last heard from the member in this term: any message
+   * of the term, a vote included, so a new leader knows whom it heard while campaigning. The hand-off
+   * ranks voters by it (hand-off.ts); -Infinity while nothing was heard.
    */
-  private activeLastRound = false;
+  private heardAt_ = Number.NEGATIVE_INFINITY;
+  /**
+   * The transport reported the member unreachable since it was last heard (a killed process' connection
+   * closes at once, long before its silence shows in ticks; a stopped one's stays open).
+   */
+  private unreachable_ = false;
   private readonly inflights: Inflights;
 
   constructor(next: number, inflightMax: number, inflightBytesMax: number) {
@@ -69,12 +75,12 @@ export class Progress {
     return this.recentActive_;
   }
 
-  /**
-   * Answered in this check-quorum round or the one before: right after a round nobody is recentActive
-   * although everyone is up, so a choice that must not wait for the next answers (the hand-off) uses this.
-   */
-  get answeredLately(): boolean {
-    return this.recentActive_ || this.activeLastRound;
+  get heardAt(): number {
+    return this.heardAt_;
+  }
+
+  get unreachable(): boolean {
+    return this.unreachable_;
   }
 
   private resetState(state: ProgressState): void {
@@ -194,19 +200,19 @@ export class Progress {
     this.recentActive_ = true;
   }
 
-  /**
-   * The follower answered this leader's campaign (a vote of this term): it counts as heard in the round
-   * before the first, so a hand-off right after an election, before any append is answered (a
-   * follower answers one only once the entries are on disk), finds it. Check-quorum does not count it.
-   */
-  answeredCampaign(): void {
-    this.activeLastRound = true;
+  /** A message of this term from the member arrived at `tick`; check-quorum does not count it (markActive). */
+  heard(tick: number): void {
+    if (tick > this.heardAt_) this.heardAt_ = tick;
+    this.unreachable_ = false;
+  }
+
+  unreachableReported(): void {
+    this.unreachable_ = true;
   }
 
   /** Returns whether the follower answered since the last call, and starts a new round. */
   takeActive(): boolean {
     const active = this.recentActive_;
-    this.activeLastRound = active;
     this.recentActive_ = false;
     return active;
   }

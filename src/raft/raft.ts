@@ -8,6 +8,7 @@ import {
   tickElection,
 } from "./election.js";
 import { stepFollower } from "./follower.js";
+import { handOffTarget, requestedSilentTicksMax } from "./hand-off.js";
 import type { RaftLog } from "./log.js";
 import { applyConfigEntries, proposeConfChange } from "./membership.js";
 import type { RaftConfig, RaftLimits } from "./options.js";
@@ -112,6 +113,7 @@ export class Raft {
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
+    this.r.ticks++;
     if (this.r.role === "leader") tickLeader(this.r);
     else tickElection(this.r);
   }
@@ -127,6 +129,9 @@ export class Raft {
       return;
     }
     if (r.role === "leader" && isResponse(m) && !isMember(r.config, m.from)) return;
+    // Any message of our term shows the member is up; a candidate's votes carry over to its leadership.
+    if ((r.role === "leader" || r.role === "candidate") && m.term === r.term)
+      r.tracker.progress.get(m.from)?.heard(r.ticks);
     if (m.type === "prop" || m.type === "readIndex") {
       // Forwarded requests carry no term obligations: the leader serves them in its own term or drops them.
       if (r.role === "leader") {
@@ -239,12 +244,15 @@ export class Raft {
 
   /**
    * The transport could not reach `to`. A leader stops pipelining to it until it answers again. A
-   * follower whose leader has also been silent for more than a heartbeat interval campaigns within
-   * half an election timeout instead of a whole one (election.ts).
+   * candidate notes it for the hand-off of the leadership it may win (a voter whose connection closed
+   * after its vote ranks last: becomeLeader carries the note over). A follower whose leader has also
+   * been silent for more than a heartbeat interval campaigns within half an election timeout instead
+   * of a whole one (election.ts).
    */
   reportUnreachable(to: NodeId): void {
     const r = this.r;
     if (r.role === "leader") reportFollowerUnreachable(r, to);
+    else if (r.role === "candidate") r.tracker.progress.get(to)?.unreachableReported();
     else if (r.role === "follower" && to === r.leader && to !== NONE) reportLeaderUnreachable(r);
   }
 
@@ -339,13 +347,25 @@ export class Raft {
     resumeDeferredTransfer(r);
   }
 
+  /**
+   * Leader: the voter a transfer without a named target goes to (POST /v1/leader without an id, a
+   * stopping leader's hand-over): by hand-off.ts's rule, among the voters heard within two election
+   * timeouts. NONE when not leading or no other voter was heard within that.
+   */
+  handOffTarget(): NodeId {
+    const r = this.r;
+    if (r.role !== "leader") return NONE;
+    const silentTicksMax = requestedSilentTicksMax(r.opts);
+    return handOffTarget(r.id, r.config.voters, r.tracker.progress, r.ticks, r.opts, silentTicksMax);
+  }
+
   status(): Status {
     const r = this.r;
     const progress = new Map<NodeId, ProgressStatus>();
     if (r.role === "leader") {
       for (const [id, pr] of r.tracker.progress) {
-        const { match, next, state, recentActive, answeredLately } = pr;
-        progress.set(id, { match, next, state, recentActive, answeredLately });
+        const { match, next, state, recentActive } = pr;
+        progress.set(id, { match, next, state, recentActive, heardTicksAgo: r.ticks - pr.heardAt });
       }
     }
     return {

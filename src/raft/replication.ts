@@ -38,7 +38,7 @@ export function tickLeader(r: RaftState): void {
   if (r.electionElapsed >= r.opts.electionTicks) {
     r.electionElapsed = 0;
     // A round every election timeout, with check-quorum or not: recentActive means "answered in this
-    // round" to promotion, the hand-off and snapshot sending.
+    // round" to promotion and snapshot sending (the hand-off ranks by ticks: hand-off.ts).
     const active = r.tracker.activeVoters(r.id);
     if (r.opts.checkQuorum) {
       const quorum = r.tracker.quorum();
@@ -205,10 +205,15 @@ export function transferLeadership(r: RaftState, to: NodeId): boolean {
   return true;
 }
 
-/** The transport could not reach `to`: stop pipelining to it until it answers again. */
+/**
+ * The transport could not reach `to`: stop pipelining to it, and rank it last for a hand-off
+ * (hand-off.ts), until it answers again.
+ */
 export function reportFollowerUnreachable(r: RaftState, to: NodeId): void {
   const pr = r.tracker.progress.get(to);
-  if (pr && pr.state === "replicate") pr.becomeProbe();
+  if (pr === undefined) return;
+  pr.unreachableReported();
+  if (pr.state === "replicate") pr.becomeProbe();
 }
 
 /** The transport finished (or failed) sending a snapshot to `to`. */

@@ -69,6 +69,11 @@ export class RaftState {
   pendingConfIndex = 0;
   tracker: ProgressTracker;
 
+  /**
+   * Ticks in this process life, never reset (a term change rebuilds the tracker, whose `heardAt` it
+   * clocks, but the campaign's answers carry over to the leader's: becomeLeader).
+   */
+  ticks = 0;
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
@@ -211,9 +216,9 @@ export class RaftState {
   becomeLeader(): void {
     invariant(this.role === "candidate", `only a candidate can become leader, not a ${this.role}`);
     invariant(!this.recovering, "a recovering node cannot lead");
-    const answered = this.tracker.campaignAnswers();
+    const campaign = this.tracker;
     this.reset(this.term, this.id);
-    for (const id of answered) if (id !== this.id) this.tracker.progress.get(id)?.answeredCampaign();
+    this.tracker.heardAsIn(campaign);
     this.role = "leader";
     this.setLeader(this.id);
     this.roleChanged("candidate");

@@ -105,9 +105,20 @@ export class ProgressTracker {
     return "pending";
   }
 
-  /** The members that answered the campaign (granted or not), for the leader's tracker that follows. */
-  campaignAnswers(): NodeId[] {
-    return [...this.votes.keys()];
+  /**
+   * Carries over when each member was last heard from the campaign's tracker (votes of this term) to the
+   * new leader's: a hand-off right after an election, before any append is answered (a follower answers
+   * one only once the entries are on disk), finds the voters that just answered. An unreachable report
+   * since carries over too: a voter killed after its vote would otherwise look as fresh as the living
+   * until the transport's next failed redial.
+   */
+  heardAsIn(campaign: ProgressTracker): void {
+    for (const [id, pr] of campaign.progress) {
+      const lead = this.progress.get(id);
+      if (lead === undefined) continue;
+      lead.heard(pr.heardAt);
+      if (pr.unreachable) lead.unreachableReported();
+    }
   }
 
   /** Starts a new campaign: forgets the votes of the previous one. */

@@ -222,8 +222,11 @@ export interface ProgressStatus {
   readonly state: "probe" | "replicate" | "snapshot";
   /** Answered in this check-quorum round. */
   readonly recentActive: boolean;
-  /** Answered in this check-quorum round or the one before (a new leader's campaign counts as that). */
-  readonly answeredLately: boolean;
+  /**
+   * Ticks since the leader last heard from the member in this term (its vote in the campaign counts);
+   * Infinity if never. Leader transfers rank voters by it (Raft.handOffTarget).
+   */
+  readonly heardTicksAgo: number;
 }
 
 export interface Status {

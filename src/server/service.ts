@@ -93,7 +93,7 @@ export interface MembershipService {
     readonly id?: number;
   }): Promise<MemberInfo>;
   removeMember(id: number): Promise<void>;
-  /** Hands leadership to `id` (default: the most caught-up voter); resolves with the new leader. */
+  /** Hands leadership to `id` (default: the most caught-up responsive voter); resolves with the new leader. */
   transferLeader(id?: number): Promise<number>;
 }
 

@@ -16,7 +16,7 @@ const pr = (match: number): ProgressStatus => ({
   next: match + 1,
   state: "replicate",
   recentActive: true,
-  answeredLately: true,
+  heardTicksAgo: 0,
 });
 
 /** Node 2's status while it knows `state.leader` (0: none) as the leader. */

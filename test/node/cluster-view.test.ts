@@ -37,7 +37,7 @@ const pr = (match: number): ProgressStatus => ({
   next: match + 1,
   state: "replicate",
   recentActive: true,
-  answeredLately: true,
+  heardTicksAgo: 0,
 });
 
 test("on the leader: every member's match and state; its own entry also its last and applied index", () => {

@@ -216,6 +216,43 @@ export class Cluster {
     throw new Error(`node ${id} did not become leader`);
   }
 
+  /**
+   * Ticks only `id` until it campaigns (pre-vote passed), delivers its vote requests, and returns the
+   * answers undelivered: a test then decides when each vote arrives.
+   */
+  campaign(id: NodeId): Message[] {
+    for (let i = 0; i < 100 && this.raft(id).role !== "candidate"; i++) {
+      this.tick(id);
+      this.processAll();
+      this.deliver((m) => m.type === "vote" || m.type === "voteResp");
+      this.processAll();
+      this.deliver((m) => m.type === "vote" || (m.type === "voteResp" && m.preVote));
+    }
+    if (this.raft(id).role !== "candidate") throw new Error(`node ${id} did not campaign`);
+    this.processAll();
+    this.deliver(); // the vote requests
+    this.processAll();
+    const answers = this.queue.filter((m) => m.type === "voteResp" && m.to === id);
+    this.queue = [];
+    return answers;
+  }
+
+  /**
+   * Delivers each queued message now (telling `delivered` first), later (requeued) or never, by
+   * `random`: 70 %, 20 %, 10 %.
+   */
+  deliverSome(random: Prng, delivered: (m: Message) => void = () => {}): void {
+    const held: Message[] = [];
+    this.deliver((m) => {
+      const fate = random.int(10);
+      if (fate < 2) held.push(m);
+      if (fate < 3) return false;
+      delivered(m);
+      return true;
+    });
+    this.queue.push(...held);
+  }
+
   /** Ticks the given nodes together until one of them leads; returns it. */
   electAmong(ids: readonly NodeId[]): NodeId {
     for (let i = 0; i < 200; i++) {
