@@ -32,3 +32,4 @@ export type {
   ServiceErrorCode,
   StackService,
 } from "./service.js";
+export { isServiceErrorCode } from "./service.js";
