@@ -1,28 +1,12 @@
+import type { ServiceErrorCode } from "../server/index.js";
+
 /**
  * Operating errors of the driver and of requests forwarded to the leader. The first five mean "the
  * outcome is unknown or the request was not served": the HTTP layer answers 503 + Retry-After and a
  * client retries with the same key. `too_large`: the leader's answer could not travel back (outcome
  * unknown); `bad_request`: the leader could not read the request; `internal`: an unexpected failure.
  */
-export const NODE_ERROR_CODES = [
-  "no_leader",
-  "not_leader",
-  "timeout",
-  "stopped",
-  "busy",
-  "too_large",
-  "bad_request",
-  "internal",
-  "config_change_pending",
-  "config_invalid",
-] as const;
-export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
-
-const nodeErrorCodes: ReadonlySet<string> = new Set(NODE_ERROR_CODES);
-
-export function isNodeErrorCode(code: string): code is NodeErrorCode {
-  return nodeErrorCodes.has(code);
-}
+export type NodeErrorCode = ServiceErrorCode;
 
 export class NodeError extends Error {
   readonly code: NodeErrorCode;

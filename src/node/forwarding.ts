@@ -1,6 +1,7 @@
 import { NONE, type NodeId } from "../raft/index.js";
+import { isServiceErrorCode } from "../server/index.js";
 import type { ForwardRequest, ForwardResult } from "../transport/index.js";
-import { isNodeErrorCode, NodeError } from "./errors.js";
+import { NodeError } from "./errors.js";
 import type { Reply } from "./ports.js";
 
 /** Runs a request of `kind` on this node, which believes it leads; answers the payload of its result. */
@@ -112,7 +113,7 @@ export class Forwarder {
       p.reply.resolve(r.payload);
       return;
     }
-    const code = isNodeErrorCode(r.code) ? r.code : "internal";
+    const code = isServiceErrorCode(r.code) ? r.code : "internal";
     this.failed(p, new NodeError(code, r.message, r.leader), from);
   }
 

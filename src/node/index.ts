@@ -53,3 +53,4 @@ export type { Clock, DriverHooks, DriverStorage, Reply } from "./ports.js";
 export { PublishSchedule, type PublishState } from "./publish-schedule.js";
 export { RECENT_EVENTS_MAX_DEFAULT, type RecentEvent, RecentEvents } from "./recent-events.js";
 export { type RunningNode, type Shutdown, type StartExtras, startNode } from "./start.js";
+export { nodeMutationNames } from "./test-hooks.js";

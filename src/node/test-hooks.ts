@@ -16,7 +16,7 @@ export const TEST_HOOKS_ENV = "RAFTSTACK_TEST_HOOKS";
 export const TEST_HOOKS_CONSENT_ENV = "RAFTSTACK_TEST_HOOKS_UNSAFE";
 export const TEST_HOOKS_CONSENT = "i-accept-data-loss";
 
-/** Every deliberate bug a real node can be started with; the same names as the simulator's --mutation. */
+/** Every deliberate bug a real node can be started with; the simulator's --mutation takes these and its membership ones. */
 export const nodeMutationNames = [
   "grantTwoVotesPerTerm",
   "commitOldTermByCounting",

@@ -1,8 +1,13 @@
-import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import type { Logger } from "pino";
-import { type AccessControl, BlockingPops, type ClientGuard, type StackService } from "../server/index.js";
+import {
+  type AccessControl,
+  BlockingPops,
+  type ClientGuard,
+  listenOn,
+  type StackService,
+} from "../server/index.js";
 import type { Authenticator, Shared } from "./command-types.js";
 import { RespConnection } from "./connection.js";
 import { assertRespLimits, defaultRespLimits, type RespLimits } from "./limits.js";
@@ -79,15 +84,7 @@ export class RespServer {
   }
 
   async listen(): Promise<number> {
-    const server = this.server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    this.boundPort = (server.address() as AddressInfo).port;
+    this.boundPort = await listenOn(this.server, this.opts.port, this.opts.host);
     return this.boundPort;
   }
 

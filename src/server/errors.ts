@@ -1,6 +1,6 @@
 import { type ApiErrorCode, apiErrorStatusByCode } from "../api/index.js";
 import { defaultStackLimits, type ErrorCode as StackErrorCode } from "../stack/index.js";
-import type { ServiceErrorCode } from "./service.js";
+import { isServiceErrorCode, type ServiceErrorCode } from "./service.js";
 
 /** An error answer: a stable code, its one status (from the API's table) and a message for people. */
 export class ApiError extends Error {
@@ -45,22 +45,11 @@ export function stackError(code: StackErrorCode): ApiError {
   return new ApiError(apiCodeOf(code), stackMessages[code]);
 }
 
-const serviceCodes: ReadonlySet<string> = new Set<ServiceErrorCode>([
-  "no_leader",
-  "not_leader",
-  "timeout",
-  "stopped",
-  "busy",
-  "too_large",
-  "bad_request",
-  "internal",
-  "config_change_pending",
-  "config_invalid",
-]);
-
 /** A rejection of the StackService (see ServiceErrorCode). */
 export function isServiceError(err: unknown): err is Error & { readonly code: ServiceErrorCode } {
-  return err instanceof Error && serviceCodes.has((err as { code?: unknown }).code as string);
+  if (!(err instanceof Error)) return false;
+  const code: unknown = (err as { code?: unknown }).code;
+  return typeof code === "string" && isServiceErrorCode(code);
 }
 
 /** The API code of a service rejection: not_leader (nothing was proposed) is no_leader, too_large a timeout. */

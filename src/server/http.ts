@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import type { TlsOptions } from "node:tls";
 import type { Logger } from "pino";
 import type { Role } from "../api/index.js";
@@ -12,6 +11,7 @@ import { ApiError } from "./errors.js";
 import { ClientGuard, type ClientLimits, defaultClientLimits } from "./guard.js";
 import { jsonRoutes } from "./json-routes.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT } from "./limits.js";
+import { listenOn } from "./listen.js";
 import { memberRoutes } from "./member-routes.js";
 import { openapiRoute } from "./openapi-route.js";
 import { opsRoutes } from "./ops-routes.js";
@@ -113,16 +113,8 @@ export class HttpApi {
     this.server.on("clientError", (err, socket) => this.guard.onClientError(err, socket));
   }
 
-  async listen(): Promise<number> {
-    const server = this.server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    return (server.address() as AddressInfo).port;
+  listen(): Promise<number> {
+    return listenOn(this.server, this.opts.port, this.opts.host);
   }
 
   async close(): Promise<void> {

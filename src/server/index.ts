@@ -20,6 +20,7 @@ export { ApiError, isServiceError, stackError } from "./errors.js";
 export { ClientGuard, type ClientLimits, defaultClientLimits, type RefusalReason } from "./guard.js";
 export { HttpApi, type HttpServerOptions } from "./http.js";
 export { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "./limits.js";
+export { listenOn } from "./listen.js";
 export type { Method, RouteSpec } from "./routes.js";
 export type {
   ClusterMember,
@@ -32,3 +33,4 @@ export type {
   ServiceErrorCode,
   StackService,
 } from "./service.js";
+export { isServiceErrorCode } from "./service.js";

@@ -55,17 +55,25 @@ export interface StackService {
  * Codes a service rejects with; each answers 503 + Retry-After except bad_request (400) and internal
  * (500). too_large: the leader's answer could not travel back to this node (outcome unknown).
  */
-export type ServiceErrorCode =
-  | "no_leader"
-  | "not_leader"
-  | "timeout"
-  | "stopped"
-  | "busy"
-  | "too_large"
-  | "bad_request"
-  | "internal"
-  | "config_change_pending"
-  | "config_invalid";
+const SERVICE_ERROR_CODES = [
+  "no_leader",
+  "not_leader",
+  "timeout",
+  "stopped",
+  "busy",
+  "too_large",
+  "bad_request",
+  "internal",
+  "config_change_pending",
+  "config_invalid",
+] as const;
+export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
+
+const serviceCodes: ReadonlySet<string> = new Set(SERVICE_ERROR_CODES);
+
+export function isServiceErrorCode(code: string): code is ServiceErrorCode {
+  return serviceCodes.has(code);
+}
 
 export type MemberRole = "voter" | "learner";
 

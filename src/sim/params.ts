@@ -1,13 +1,9 @@
+import { nodeMutationNames } from "../node/index.js";
 import { Prng } from "../raft/index.js";
 
 /** Deliberate bugs the simulator must catch: Raft's and the stack machine's, plus the driver's own. */
 export const mutationNames = [
-  "grantTwoVotesPerTerm",
-  "commitOldTermByCounting",
-  "skipLogMatchingCheck",
-  "applyRetriesTwice",
-  "ackBeforeFsync",
-  "readWithoutReadIndex",
+  ...nodeMutationNames,
   // Membership (runs with --membership): learners count toward commit; two changes pending at once.
   "countLearnersInQuorum",
   "allowConcurrentConfChanges",
