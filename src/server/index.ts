@@ -29,6 +29,7 @@ export type {
   MembershipService,
   NodeService,
   OutcomeReply,
+  RunReply,
   ServiceErrorCode,
   StackService,
 } from "./service.js";
