@@ -193,9 +193,9 @@ export class Driver {
     this.afterInput();
   }
 
-  /** Refuses `count` commands answered by `reply` if no proposal is taken now; true if it did. */
+  /** Refuses `count` commands answered by `reply` if they cannot all be taken now; true if it did. */
   private refused(count: number, reply: Reply<Outcome>): boolean {
-    const full = this.proposalsPending >= this.limits.proposalsPendingMax;
+    const full = this.proposalsPending + count > this.limits.proposalsPendingMax;
     const refused = proposalRefusal(this.stopped, this.raft.role, this.raft.leader, full);
     if (refused !== undefined) ProposalBatch.refuse(refused, count, reply, this.metrics);
     return refused !== undefined;
