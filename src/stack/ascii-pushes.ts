@@ -20,9 +20,6 @@ export interface AsciiPushes {
   readonly spans: Uint32Array;
 }
 
-/** Bytes of an encoded command before its label: version, op, timestamp f64, key flag (encodeCommand). */
-const HEADER_BYTES = 11;
-
 /**
  * Writes the command whose spans start at `spans[at]`, stamped `atMs`, as writeCommand writes its
  * Command; returns where the next command's spans start.
@@ -47,23 +44,6 @@ export function writeAsciiPush(w: Writer, run: AsciiPushes, at: number, atMs: nu
     w.copy(src, from, to);
   }
   return i;
-}
-
-/** An upper bound of the encoded bytes of `run`'s commands (without batch length prefixes). */
-export function asciiPushesBytesMax(run: AsciiPushes): number {
-  const { spans } = run;
-  let bytes = 0;
-  let at = 0;
-  for (let j = 0; j < run.count; j++) {
-    const count = spans[at + 2] as number;
-    // Varints of lengths below 2^32 take at most 5 bytes.
-    bytes += HEADER_BYTES + 5 + ((spans[at + 1] as number) - (spans[at] as number)) + 5;
-    let i = at + 3;
-    for (const end = i + 2 * count; i < end; i += 2)
-      bytes += 5 + (spans[i + 1] as number) - (spans[i] as number);
-    at = i;
-  }
-  return bytes;
 }
 
 /**

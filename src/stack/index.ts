@@ -1,4 +1,4 @@
-export { type AsciiPushes, asciiPushCommand, asciiPushesBytesMax } from "./ascii-pushes.js";
+export { type AsciiPushes, asciiPushCommand } from "./ascii-pushes.js";
 export {
   BatchEncoder,
   type BatchLimits,
