@@ -103,6 +103,15 @@ export class Writer {
     this.pos += b.length;
   }
 
+  /** The bytes `src[from, to)`, without a view of them (a loop for short runs: a view per call was garbage). */
+  copy(src: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    this.ensure(n);
+    if (n > 64) this.buf.set(src.subarray(from, to), this.pos);
+    else for (let i = 0; i < n; i++) this.buf[this.pos + i] = src[from + i] as number;
+    this.pos += n;
+  }
+
   /** Varint length, then the bytes. */
   bytes(b: Uint8Array): void {
     this.varint(b.length);

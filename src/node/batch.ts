@@ -7,6 +7,7 @@ import {
   type Role,
 } from "../raft/index.js";
 import {
+  type AsciiPushes,
   BatchEncoder,
   type BatchLimits,
   batchEntryBytesMax,
@@ -49,13 +50,16 @@ export interface TakenBatch {
   readonly startedMs: number;
 }
 
+/** What ProposalBatch.addRun did. */
+export type AddRun = "added" | "full" | "too_large";
+
 /**
  * The leader's proposals gathered in one turn, before the Ready loop proposes them as one entry. Bounded
  * by `limits`: a refused `add` or `full` tells the driver to propose what it has before gathering more.
  */
 export class ProposalBatch {
   private readonly encoder = new BatchEncoder();
-  private proposed: Command[] = [];
+  private proposed: (Command | undefined)[] = [];
   private replies: Reply<Outcome>[] = [];
   private startedMs = 0;
   /** The wall-clock stamp of every command of the batch (see `add`). */
@@ -92,6 +96,53 @@ export class ProposalBatch {
   }
 
   /**
+   * Adds every command of `run` (stamped as `add` stamps) or none: "full" if they do not fit what is
+   * gathered (propose it, then add again), "too_large" if they would not fit an empty batch either.
+   * `reply` stands in the replies once per command, so it is answered once per command, in order and
+   * together: the commands of a run share one entry.
+   */
+  addRun(run: AsciiPushes, reply: Reply<Outcome>, clock: Pick<Clock, "now" | "wallMs">): AddRun {
+    const n = this.encoder.count;
+    const { commandsPerBatchMax, batchBytesMax } = this.limits;
+    if (run.count > commandsPerBatchMax) return "too_large";
+    if (n + run.count > commandsPerBatchMax) return "full";
+    const stampMs = n === 0 ? clock.wallMs() : this.stampMs;
+    if (!this.encoder.addAsciiPushes(run, stampMs, batchBytesMax)) return n === 0 ? "too_large" : "full";
+    if (n === 0) {
+      this.stampMs = stampMs;
+      this.startedMs = clock.now();
+    }
+    for (let i = 0; i < run.count; i++) {
+      // No Command on the leader: the machine applies these from the entry's bytes.
+      this.proposed.push(undefined);
+      this.replies.push(reply);
+    }
+    return "added";
+  }
+
+  /**
+   * Adds `run` (addRun), after `proposeGathered` made room if it did not fit; refuses it if it fits no
+   * batch (the RESP listener bounds its runs far below one: only a driver configured with tiny batches).
+   */
+  gatherRun(
+    run: AsciiPushes,
+    reply: Reply<Outcome>,
+    clock: Pick<Clock, "now" | "wallMs">,
+    leader: NodeId,
+    metrics: NodeMetrics | undefined,
+    proposeGathered: () => void,
+  ): void {
+    let added = this.addRun(run, reply, clock);
+    if (added === "full") {
+      proposeGathered();
+      added = this.addRun(run, reply, clock);
+    }
+    if (added === "added") return;
+    const refused = new NodeError("bad_request", "a run of writes exceeds a batch", leader);
+    ProposalBatch.refuse(refused, run.count, reply, metrics);
+  }
+
+  /**
    * The gathered commands as one entry's data, emptying the batch: a single command in its own format
    * (as before batches), several as a batch entry. Undefined if nothing was gathered.
    */
@@ -117,6 +168,17 @@ export class ProposalBatch {
     this.rejectAll(
       new NodeError("busy", "not proposed within the request timeout (storage slow); retry", leader),
     );
+  }
+
+  /** Refuses `count` commands answered by `reply` (a run's, or one) that joined no batch, counted as refused. */
+  static refuse(
+    error: NodeError,
+    count: number,
+    reply: Reply<Outcome>,
+    metrics: NodeMetrics | undefined,
+  ): void {
+    metrics?.proposalsRefused.inc({ code: error.code }, count);
+    for (let i = 0; i < count; i++) reply.reject(error);
   }
 
   /** Refuses every gathered command (none was proposed). */

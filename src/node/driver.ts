@@ -10,7 +10,7 @@ import {
   type Role,
   type Snapshot,
 } from "../raft/index.js";
-import { type Command, type Outcome, StackMachine } from "../stack/index.js";
+import { type AsciiPushes, type Command, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
 import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
 import { ConfChanges, confChangeRefusal } from "./conf-changes.js";
@@ -26,7 +26,7 @@ import { membershipNote } from "./membership.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
-import { PendingReads } from "./reads.js";
+import { PendingReads, refusedRead } from "./reads.js";
 import { LocalSnapshots } from "./snapshots.js";
 import { waitUntil } from "./wait.js";
 
@@ -173,14 +173,7 @@ export class Driver {
    * into one log entry (stack/batch.ts), each answered with its own outcome or refusal.
    */
   propose(cmd: Command, reply: Reply<Outcome>): void {
-    const { role, leader } = this.raft;
-    const full = this.proposalsPending >= this.limits.proposalsPendingMax;
-    const refused = proposalRefusal(this.stopped, role, leader, full);
-    if (refused !== undefined) {
-      this.metrics?.proposalsRefused.inc({ code: refused.code });
-      reply.reject(refused);
-      return;
-    }
+    if (this.refused(1, reply)) return;
     // Stamped while encoding: a spread copy of the command costs microseconds per write (stack/command.ts).
     if (!this.batch.add(cmd, reply, this.clock)) {
       this.proposeBatch();
@@ -190,6 +183,22 @@ export class Driver {
     }
     if (this.batch.full) this.proposeBatch();
     this.afterInput();
+  }
+
+  /** `propose` for the RESP fast lane's LPUSH commands, in one entry (ProposalBatch.addRun answers `reply`). */
+  proposeRun(run: AsciiPushes, reply: Reply<Outcome>): void {
+    if (this.refused(run.count, reply)) return;
+    this.batch.gatherRun(run, reply, this.clock, this.raft.leader, this.metrics, () => this.proposeBatch());
+    if (this.batch.full) this.proposeBatch();
+    this.afterInput();
+  }
+
+  /** Refuses `count` commands answered by `reply` if they cannot all be taken now; true if it did. */
+  private refused(count: number, reply: Reply<Outcome>): boolean {
+    const full = this.proposalsPending + count > this.limits.proposalsPendingMax;
+    const refused = proposalRefusal(this.stopped, this.raft.role, this.raft.leader, full);
+    if (refused !== undefined) ProposalBatch.refuse(refused, count, reply, this.metrics);
+    return refused !== undefined;
   }
 
   /**
@@ -223,14 +232,8 @@ export class Driver {
    * commit index and this node applied up to it. Then read `machine`.
    */
   read(reply: Reply<void>): void {
-    if (this.stopped || this.reads.size >= this.limits.readsPendingMax) {
-      reply.reject(
-        this.stopped
-          ? new NodeError("stopped", "node is shutting down")
-          : new NodeError("busy", "too many reads pending; retry", this.raft.leader),
-      );
-      return;
-    }
+    const full = this.reads.size >= this.limits.readsPendingMax;
+    if (refusedRead(reply, this.stopped, full, this.raft.leader)) return;
     const startedMs = this.clock.now();
     const context = this.reads.add(startedMs, startedMs + this.config.requestTimeoutMs, reply);
     if (!this.raft.readIndex(context).ok) {

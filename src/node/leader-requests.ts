@@ -1,6 +1,9 @@
 import { randomInt } from "node:crypto";
 import type { NodeId } from "../raft/index.js";
+import type { RunReply } from "../server/index.js";
 import {
+  type AsciiPushes,
+  asciiPushCommand,
   type Command,
   decodeCommand,
   decodeOutcome,
@@ -78,6 +81,40 @@ class LocalProposal implements Reply<Outcome> {
 }
 
 /**
+ * The driver's answer to a run proposed on this node (Driver.proposeRun: once per command, in order).
+ * No Command is kept: one is made from the run's bytes only for a command tried again elsewhere.
+ */
+class LocalRun implements Reply<Outcome> {
+  private next = 0;
+  constructor(
+    private readonly owner: LeaderRequests,
+    private readonly run: AsciiPushes,
+    private readonly deadlineMs: number,
+    private readonly reply: RunReply,
+  ) {}
+
+  resolve(outcome: Outcome): void {
+    this.reply.resolveAt(this.next++, outcome);
+  }
+
+  reject(err: NodeError): void {
+    const i = this.next++;
+    // Keyless: tried again only if it was refused (nothing proposed), as retryOrFail decides.
+    if (err.code !== "not_leader") this.reply.rejectAt(i, err);
+    else
+      this.owner.retryOrFail(asciiPushCommand(this.run, i, 0), this.deadlineMs, answerAt(this.reply, i), err);
+  }
+}
+
+/** A Reply answering command `index` of a run. */
+function answerAt(reply: RunReply, index: number): Reply<Outcome> {
+  return {
+    resolve: (outcome) => reply.resolveAt(index, outcome),
+    reject: (err) => reply.rejectAt(index, err),
+  };
+}
+
+/**
  * Where requests that need the leader go: proposed here when this node leads, else forwarded to the
  * leader over the peer connection, and answered once applied there. A write refused here because
  * leadership moved, or forwarded, gets an idempotency key first (a node-generated one if the client
@@ -120,6 +157,20 @@ export class LeaderRequests {
     }
     // The leader's own path: no key is added (keys cost the exactly-once table a slot each).
     this.deps.driver.propose(cmd, new LocalProposal(this, cmd, deadlineMs, reply));
+  }
+
+  /**
+   * `submit` for the keyless ASCII LPUSH commands of `run` (the RESP fast lane): proposed in one entry
+   * here when this node leads, else each forwarded as a Command (made from its bytes).
+   */
+  submitRun(run: AsciiPushes, reply: RunReply): void {
+    const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
+    if (this.deps.driver.raft.role === "leader") {
+      this.deps.driver.proposeRun(run, new LocalRun(this, run, deadlineMs, reply));
+      return;
+    }
+    for (let i = 0; i < run.count; i++)
+      this.forward(asciiPushCommand(run, i, 0), deadlineMs, answerAt(reply, i));
   }
 
   /** A local proposal failed with `err`: tried on the next leader when that is safe, else failed. */

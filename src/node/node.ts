@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { type Message, NONE, type NodeId, type Role, type Snapshot } from "../raft/index.js";
-import type { MemberInfo, MemberRole, OutcomeReply } from "../server/index.js";
-import type { Command, Outcome, StackMachine } from "../stack/index.js";
+import type { MemberInfo, MemberRole, OutcomeReply, RunReply } from "../server/index.js";
+import type { AsciiPushes, Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
 import { parsePeerUrl, TcpTransport } from "../transport/index.js";
 import { systemClock } from "./clock.js";
@@ -318,6 +318,12 @@ export class RaftNode {
   submit(cmd: Command, reply: OutcomeReply): void {
     if (this.driver.removed) reply.reject(removedError());
     else this.requests.submit(cmd, reply);
+  }
+
+  /** `submit` for the RESP fast lane's LPUSH commands (StackService.submitRun). */
+  submitRun(run: AsciiPushes, reply: RunReply): void {
+    if (!this.driver.removed) this.requests.submitRun(run, reply);
+    else for (let i = 0; i < run.count; i++) reply.rejectAt(i, removedError());
   }
 
   /**

@@ -18,6 +18,13 @@ interface ReadWaiter {
  * Linearizable reads waiting for their ReadState (the leader confirmed its commit index, §6.4) and then
  * for this node to apply up to it. Deadlines are swept each tick instead of one timer per read.
  */
+/** Refuses a read that cannot wait for its ReadIndex now (stopped, too many waiting); true if it did. */
+export function refusedRead(reply: Reply<void>, stopped: boolean, full: boolean, leader: number): boolean {
+  if (stopped) reply.reject(new NodeError("stopped", "node is shutting down"));
+  else if (full) reply.reject(new NodeError("busy", "too many reads pending; retry", leader));
+  return stopped || full;
+}
+
 export class PendingReads {
   /** Every pending read by context; contexts grow with time, so this is also deadline order. */
   private readonly byContext = new Map<number, ReadWaiter>();

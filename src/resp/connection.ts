@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import type { BlockingPops } from "../server/index.js";
+import type { BlockingPops, RunReply } from "../server/index.js";
 import {
   type Command,
   commandOf,
@@ -12,18 +12,25 @@ import {
 } from "../stack/index.js";
 import { accessRefusal } from "./access.js";
 import { lookup, ONCE } from "./command-table.js";
-import type { CommandContext, Prepared, Session, Shared } from "./command-types.js";
+import type { CommandContext, CommandSpec, Prepared, Session, Shared } from "./command-types.js";
 import { replied, UNSTAMPED } from "./command-types.js";
 import { type RequestKind, serviceFailure, stackFailure, wrongArity } from "./errors.js";
 import type { RespLimits } from "./limits.js";
+import { type LpushRun, RUN_COMMANDS_MAX } from "./lpush-run.js";
 import { type Request, RespParser, RespProtocolError } from "./parser.js";
 import { array, bulk, encode, error, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
+import { pushedAnswer } from "./stack-commands.js";
+
+/** The fast lane's command, for its access check (the same as the normal path's). */
+const LPUSH = lookup("LPUSH") as CommandSpec;
 
 export interface ConnectionDeps {
   readonly shared: Shared;
   readonly limits: RespLimits;
   readonly blocking: BlockingPops;
   readonly logger: Logger;
+  /** Runs of plain LPUSH skip the parser's strings and Commands (RespServerOptions.fastLane). */
+  readonly fastLane: boolean;
 }
 
 /** A reply position: filled (encoded) when its command completes, written once every earlier one is. */
@@ -58,6 +65,47 @@ class WriteSlot implements Slot {
 }
 
 /**
+ * The reply position of a fast-lane run (readLpushRun): `count` requests, answered together once every
+ * one of them has its outcome, integers written without a Reply object per write.
+ */
+class RunSlot implements Slot, RunReply {
+  text: string | undefined = undefined;
+  readonly last = false;
+  private readonly parts: (string | undefined)[];
+  private left: number;
+  constructor(
+    private readonly conn: RespConnection,
+    readonly count: number,
+    private readonly proto: Protocol,
+  ) {
+    this.parts = new Array<string | undefined>(count);
+    this.left = count;
+  }
+
+  resolveAt(index: number, o: Outcome): void {
+    const text = o.ok && o.kind === "pushed" ? `:${o.size}\r\n` : encode(pushedAnswer(o), this.proto);
+    this.answer(index, text, true);
+  }
+
+  rejectAt(index: number, err: Error): void {
+    this.answer(index, encode(this.conn.failure(err), this.proto), true);
+  }
+
+  /** Answers request `index` without the service (a refusal before submitting). */
+  answerText(index: number, text: string): void {
+    this.answer(index, text, false);
+  }
+
+  private answer(index: number, text: string, submitted: boolean): void {
+    if (this.parts[index] !== undefined || !(index >= 0 && index < this.count)) {
+      throw new Error(`RESP run: command ${index} of ${this.count} answered twice or unknown`);
+    }
+    this.parts[index] = text;
+    if (--this.left === 0) this.conn.ran(this, this.parts.join(""), submitted);
+  }
+}
+
+/**
  * One client connection. Requests are taken in order; a run of writes is proposed at once (one Ready,
  * one fsync on the node), a run of reads shares one ReadIndex, and a write never overtakes a read of the
  * same connection or the reverse, so a pipeline sees its own effects in order. Replies go out in request
@@ -67,9 +115,12 @@ export class RespConnection {
   readonly session: Session;
   private readonly parser: RespParser;
   private readonly ctx: CommandContext;
-  private queue: Request[] = [];
+  /** Requests read, in order; a run of plain LPUSH (the fast lane) is one item for `count` requests. */
+  private queue: (Request | LpushRun)[] = [];
   private head: Prepared | undefined;
   private readonly slots: Slot[] = [];
+  /** Requests in the runs of `queue` and `slots` beyond one each (a run stands for `count` requests). */
+  private runExtra = 0;
   private inflight = 0;
   private running: Running | undefined;
   /** A pump pass is running; `pumpAgain`: something asked for another one meanwhile. */
@@ -120,7 +171,7 @@ export class RespConnection {
 
   /** Requests read and not yet answered. */
   private get unanswered(): number {
-    return this.queue.length + this.slots.length;
+    return this.queue.length + this.slots.length + this.runExtra;
   }
 
   private onData(chunk: Buffer): void {
@@ -129,13 +180,46 @@ export class RespConnection {
     this.readMore();
   }
 
+  /** The run of plain LPUSH next in the parser's buffer, within the pipeline's room (RUN_COMMANDS_MAX at most). */
+  private nextRun(pipelineRequestsMax: number): LpushRun | undefined {
+    const room = Math.min(RUN_COMMANDS_MAX, pipelineRequestsMax - this.unanswered);
+    const run = room < 1 ? undefined : this.parser.nextRun(room, defaultStackLimits);
+    if (run !== undefined) this.runExtra += run.count - 1;
+    return run;
+  }
+
+  /**
+   * Starts a run as the normal path starts its requests (a run of writes together), answered by one
+   * RunSlot; or refuses each of its requests as the normal path would (NOAUTH, NOPERM).
+   */
+  private startRun(run: LpushRun, proto: Protocol): void {
+    const slot = new RunSlot(this, run.count, proto);
+    this.slots.push(slot);
+    const refused = accessRefusal(LPUSH, this.session, this.deps.shared.access);
+    if (refused !== undefined) {
+      for (let i = 0; i < run.count; i++) this.deps.shared.guard?.count("resp", refused.reason);
+      const text = encode(refused.reply, proto);
+      for (let i = 0; i < run.count; i++) slot.answerText(i, text);
+      return;
+    }
+    this.begin("write");
+    this.deps.shared.service.submitRun(run, slot);
+  }
+
+  /** A run's answers, all in (RunSlot). */
+  ran(slot: RunSlot, text: string, submitted: boolean): void {
+    this.fillText(slot, text);
+    if (submitted) this.done();
+  }
+
   /** Parses what is buffered while the pipeline has room, then runs what can run. */
   private readMore(): void {
     const { pipelineRequestsMax } = this.deps.limits;
     while (this.protocolError === undefined && this.unanswered < pipelineRequestsMax) {
-      let r: Request | undefined;
+      let r: Request | LpushRun | undefined;
       try {
-        r = this.parser.next();
+        r = this.deps.fastLane ? this.nextRun(pipelineRequestsMax) : undefined;
+        r ??= this.parser.next();
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err;
         this.protocolError = err.message;
@@ -206,7 +290,13 @@ export class RespConnection {
   /** Starts every request at the head that may start now, in order. */
   private pumpPass(): void {
     while (!this.closed && this.queue.length > 0) {
-      const request = this.queue[0] as Request;
+      const request = this.queue[0] as Request | LpushRun;
+      if ("spans" in request) {
+        if (this.running !== undefined && this.running !== "write") break;
+        this.startRun(request, this.session.proto);
+        this.queue.shift();
+        continue;
+      }
       this.head ??= this.prepare(request);
       const p = this.head;
       const proto = this.session.proto;
@@ -225,6 +315,7 @@ export class RespConnection {
       this.head = undefined;
       if (this.session.quitting) {
         // Requests after QUIT are never run.
+        for (const r of this.queue) if ("spans" in r) this.runExtra -= r.count - 1;
         this.queue = [];
         break;
       }
@@ -351,7 +442,11 @@ export class RespConnection {
   }
 
   private fill(slot: Slot, reply: Reply, proto: Protocol): void {
-    slot.text = encode(reply, proto);
+    this.fillText(slot, encode(reply, proto));
+  }
+
+  private fillText(slot: Slot, text: string): void {
+    slot.text = text;
     if (this.slots[0] !== slot || this.flushScheduled) return;
     // Outcomes of one applied batch resolve one after another in this microtask run: one write for all.
     this.flushScheduled = true;
@@ -371,6 +466,7 @@ export class RespConnection {
       if (s.text === undefined) break;
       out += s.text;
       n++;
+      if (s instanceof RunSlot) this.runExtra -= s.count - 1;
       if (s.last) {
         last = true;
         break;

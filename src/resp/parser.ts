@@ -1,5 +1,7 @@
 import { isUtf8 } from "node:buffer";
+import type { StackLimits } from "../stack/index.js";
 import type { RespLimits } from "./limits.js";
+import { type LpushRun, readLpushRun } from "./lpush-run.js";
 
 /** A request the connection cannot continue after: answered with `-ERR Protocol error: ...`, then closed. */
 export class RespProtocolError extends Error {
@@ -43,6 +45,17 @@ export class RespParser {
     if (this.pos >= this.buf.length) this.buf = chunk;
     else this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
     this.pos = 0;
+  }
+
+  /**
+   * The run of plain LPUSH requests next in the buffer (readLpushRun), taken like requests, or undefined
+   * (then `next` reads what comes).
+   */
+  nextRun(commandsMax: number, stack: StackLimits): LpushRun | undefined {
+    if (this.pos >= this.buf.length) return undefined;
+    const run = readLpushRun(this.buf, this.pos, commandsMax, this.limits, stack);
+    if (run !== undefined) this.pos = run.end;
+    return run;
   }
 
   /** The next complete request, or undefined until more bytes arrive. Empty requests are skipped. */

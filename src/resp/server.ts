@@ -26,6 +26,11 @@ export interface RespServerOptions {
   readonly guard?: ClientGuard;
   /** Serve RESP over TLS with these (the client listener's --cert-file and friends). */
   readonly tls?: TlsOptions;
+  /**
+   * Runs of plain LPUSH go to the leader as bytes (lpush-run.ts); default true. False: every request takes
+   * the normal path (tests compare the two).
+   */
+  readonly fastLane?: boolean;
 }
 
 /** Time connections get to write their last replies on close before they are cut. */
@@ -64,7 +69,13 @@ export class RespServer {
       connections: () => this.sockets.size,
       blocked: () => this.blocking.waiting,
     };
-    const deps = { shared, limits: this.limits, blocking: this.blocking, logger: opts.logger };
+    const deps = {
+      shared,
+      limits: this.limits,
+      blocking: this.blocking,
+      logger: opts.logger,
+      fastLane: opts.fastLane ?? true,
+    };
     // Half-open: a client that sends its requests and then shuts its side down still gets the replies.
     const onSocket = (socket: Socket) => {
       this.sockets.add(socket);

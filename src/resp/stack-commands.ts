@@ -22,7 +22,7 @@ type Ok = Extract<Outcome, { ok: true }>;
 const ZERO = int(0);
 // The write commands' answers, made once: a closure, an inner closure and a reply object per command
 // were garbage on every pipelined write.
-const pushedAnswer = (o: Outcome): Reply => outcomeReply(o, pushedSize, ZERO);
+export const pushedAnswer = (o: Outcome): Reply => outcomeReply(o, pushedSize, ZERO);
 const pushedSize = (ok: Ok): Reply => int(ok.kind === "pushed" ? ok.size : 0);
 const deletedAnswer = (o: Outcome): Reply => outcomeReply(o, deletedCount, ZERO);
 const deletedCount = (ok: Ok): Reply => int(ok.kind === "deletedCount" ? ok.count : 0);

@@ -30,6 +30,7 @@ export type {
   MembershipService,
   NodeService,
   OutcomeReply,
+  RunReply,
   ServiceErrorCode,
   StackService,
 } from "./service.js";

@@ -1,5 +1,5 @@
 import type { Snapshot } from "../raft/index.js";
-import type { Command, Outcome, StackMachine } from "../stack/index.js";
+import type { AsciiPushes, Command, Outcome, StackMachine } from "../stack/index.js";
 
 /**
  * How `submit` answers: exactly one of the two is called, once (failures as for `propose`), possibly
@@ -9,6 +9,15 @@ import type { Command, Outcome, StackMachine } from "../stack/index.js";
 export interface OutcomeReply {
   resolve(outcome: Outcome): void;
   reject(err: Error): void;
+}
+
+/**
+ * How `submitRun` answers: every command of the run by its index, exactly once each, in any order
+ * (failures as for `propose`), possibly before `submitRun` returns. Called as methods.
+ */
+export interface RunReply {
+  resolveAt(index: number, outcome: Outcome): void;
+  rejectAt(index: number, err: Error): void;
 }
 
 /**
@@ -29,6 +38,11 @@ export interface StackService {
    * path uses it: a promise and its reactions per command were a visible share of the leader's CPU.
    */
   submit(cmd: Command, reply: OutcomeReply): void;
+  /**
+   * `submit` for keyless LPUSH commands given as ASCII bytes (the RESP listener's fast lane): each runs
+   * as the Command `asciiPushCommand` makes of it would, without the leader making that Command.
+   */
+  submitRun(run: AsciiPushes, reply: RunReply): void;
   /** The client URL member `id` published, if this node knows it (for redirects and leader hints). */
   clientUrl(id: number): string | undefined;
   read<T>(fn: (m: StackMachine) => T, stale?: boolean): Promise<T>;

@@ -1,4 +1,5 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
+import { type AsciiPushes, writeAsciiPush } from "./ascii-pushes.js";
 import { writeCommand } from "./codec.js";
 import type { Command } from "./types.js";
 
@@ -120,6 +121,35 @@ export class BatchEncoder {
     this.#count++;
     this.#commandBytes += length;
     return length;
+  }
+
+  /**
+   * Encodes every command of `run` stamped `atMs` after the commands already added, all or none: if they
+   * would take the batch past `commandBytesMax` (even an empty one: a run is no single command), the
+   * batch is left as it was and false returned.
+   */
+  addAsciiPushes(run: AsciiPushes, atMs: number, commandBytesMax: number): boolean {
+    const body = this.#body;
+    const start = body.length;
+    let bytes = 0;
+    let firstPrefixBytes = 0;
+    let at = 0;
+    for (let j = 0; j < run.count; j++) {
+      const commandStart = body.length;
+      const begun = body.beginPrefixed();
+      at = writeAsciiPush(body, run, at, atMs);
+      const length = body.endPrefixed(begun);
+      if (j === 0) firstPrefixBytes = body.length - commandStart - length;
+      bytes += length;
+    }
+    if (this.#commandBytes + bytes > commandBytesMax) {
+      body.truncate(start);
+      return false;
+    }
+    if (this.#count === 0) this.#firstPrefixBytes = firstPrefixBytes;
+    this.#count += run.count;
+    this.#commandBytes += bytes;
+    return true;
   }
 
   /** The entry's bytes (a copy), emptying the encoder; throws if nothing was added. */

@@ -4,9 +4,9 @@ import { type StackLimits, validateCommand } from "./limits.js";
 import type { Command, Outcome } from "./types.js";
 
 /** Format version of a command entry; a replica refuses (bad_command) versions it does not know. */
-const commandVersion = 1;
+export const commandVersion = 1;
 /** Append new operations with new codes; an existing code's layout never changes. */
-const opCodes = {
+export const opCodes = {
   create: 1,
   delete: 2,
   push: 3,
@@ -123,7 +123,7 @@ let lastLabelBytes = new Uint8Array(0);
 const LAST_LABEL_BYTES_MAX = 64;
 
 /** The label at `r`'s offset in `data` (the bytes `r` reads): the last one if its bytes are equal. */
-function readLabel(r: Reader, data: Uint8Array): string {
+export function readLabel(r: Reader, data: Uint8Array): string {
   const start = r.offset;
   const len = data[start];
   const known = lastLabelBytes;
@@ -164,7 +164,7 @@ export function encodesExactly(cmd: Command, atMs: number, limits: StackLimits, 
 }
 
 /** An encoded command's timestamp: bytes 2..10 (see encodeCommand). */
-const atMsStart = 2;
+export const atMsStart = 2;
 const atMsEnd = 10;
 
 /**

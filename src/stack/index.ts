@@ -1,3 +1,4 @@
+export { type AsciiPushes, asciiPushCommand } from "./ascii-pushes.js";
 export {
   BatchEncoder,
   type BatchLimits,

@@ -62,6 +62,32 @@ export class ItemStack {
     this.#chars += item.length;
   }
 
+  /**
+   * Pushes `count` items given as bytes, item i being `src[bounds[2i], bounds[2i + 1])`, `bytes` in all:
+   * each must be ASCII (an item's UTF-16 length is its byte count), so the stored bytes are what `push`
+   * of its string writes. One capacity check for all, then a copy per item (AsciiLpush).
+   */
+  pushAscii(src: Uint8Array, bounds: Uint32Array, count: number, bytes: number): void {
+    const pos = this.#start(this.#count);
+    if (pos + bytes > this.#bytes.length) this.#growBytes(pos, pos + bytes);
+    while (this.#count + count > this.#ends.length) this.#growEnds();
+    const store = this.#bytes;
+    const ends = this.#ends;
+    let p = pos;
+    for (let i = 0; i < count; i++) {
+      const from = bounds[2 * i] as number;
+      const to = bounds[2 * i + 1] as number;
+      // A loop for short items: a subarray view and a native call cost more than copying a few bytes.
+      if (to - from <= 64) for (let j = from; j < to; j++) store[p++] = src[j] as number;
+      else {
+        store.set(src.subarray(from, to), p);
+        p += to - from;
+      }
+      ends[this.#count++] = p;
+    }
+    this.#chars += bytes;
+  }
+
   /** Takes the top item off, or undefined if there is none. */
   pop(): string | undefined {
     if (this.#count === 0) return undefined;

@@ -3,7 +3,14 @@ import { batchBounds, isBatch } from "./batch.js";
 import { commandFingerprint, decodeCommand, encodesExactly } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
 import { ItemStack, STACK_BYTES_MAX, UTF8_BYTES_PER_UNIT_MAX } from "./items.js";
-import { defaultStackLimits, type StackLimits, validateCommand, validateKey } from "./limits.js";
+import {
+  defaultStackLimits,
+  type StackLimits,
+  validateCommand,
+  validateKey,
+  validateLabel,
+} from "./limits.js";
+import { type AsciiLpush, readAsciiLpush } from "./lpush-bytes.js";
 import { poppedChars } from "./popped-chars.js";
 import { anyFingerprint, SessionTable } from "./sessions.js";
 import { readSnapshot, type Stack, writeSnapshot } from "./snapshot.js";
@@ -34,7 +41,8 @@ export interface StackMachineOptions {
  * encodes exactly (`encodesExactly`), so the outcome is the one every replica computes from the bytes.
  */
 export interface ProposedCommands {
-  readonly commands: readonly Command[];
+  /** Undefined where the leader holds no Command (the RESP fast lane's LPUSH): applied from the bytes. */
+  readonly commands: readonly (Command | undefined)[];
   /** The leader's timestamp of every command of the entry (it stamps a batch once: node/batch.ts). */
   readonly stampMs: number;
   /**
@@ -46,6 +54,12 @@ export interface ProposedCommands {
 
 function fail(code: ErrorCode): Failure {
   return { ok: false, code };
+}
+
+function charsOf(items: readonly string[]): number {
+  let chars = 0;
+  for (const item of items) chars += item.length;
+  return chars;
 }
 
 /** A blocking pop that found nothing is not an outcome to replay: the waiter retries under the same key. */
@@ -182,6 +196,12 @@ export class StackMachine {
     stampMs: number,
     wellFormed = false,
   ): Outcome {
+    // Only without `own` (followers, and the leader's fast-lane LPUSH): measured in-process, the leader's
+    // own strings go into its store as fast as bytes.
+    if (own === undefined) {
+      const lpush = readAsciiLpush(data, start, end);
+      if (lpush !== undefined) return this.#applyAsciiLpush(lpush, data);
+    }
     const exact = own !== undefined && encodesExactly(own, stampMs, this.limits, wellFormed);
     const cmd = exact ? own : decodeCommand(data, start, end);
     if (cmd === undefined) return fail("bad_command");
@@ -205,6 +225,30 @@ export class StackMachine {
       this.#sessions.add({ key: cmd.key, atMs: this.#nowMs, fingerprint, outcome });
     }
     return outcome;
+  }
+
+  /**
+   * What #applyCommand does with the decoded LPUSH, decided on its bytes: no key, so no session; the
+   * checks of validateCommand with a UTF-16 unit per byte (ASCII); the items' bytes copied into the store.
+   */
+  #applyAsciiLpush(p: AsciiLpush, data: Uint8Array): Outcome {
+    this.#tick(p.atMs);
+    this.#sessions.expire(this.#nowMs);
+    const { limits } = this;
+    const code =
+      validateLabel(p.label, limits, true) ??
+      (p.count === 0
+        ? "bad_command"
+        : p.count > limits.pushItemsMax
+          ? "too_many_items"
+          : p.longest > limits.itemBytesMax
+            ? "item_too_large"
+            : undefined);
+    if (code !== undefined) return fail(code);
+    const stack = this.#pushTarget(p.label, p.count, p.bytes);
+    if (stack === undefined) return fail("capacity_exceeded");
+    stack.items.pushAscii(data, p.bounds, p.count, p.bytes);
+    return this.#pushed(stack, p.count, p.bytes);
   }
 
   /**
@@ -241,7 +285,10 @@ export class StackMachine {
       case "push": {
         const stack = this.#stacks.get(cmd.id);
         if (stack === undefined) return fail("stack_not_found");
-        return this.#push(stack, cmd.items);
+        const chars = charsOf(cmd.items);
+        if (!this.#fits(cmd.items.length, chars)) return fail("capacity_exceeded");
+        for (const item of cmd.items) stack.items.push(item);
+        return this.#pushed(stack, cmd.items.length, chars);
       }
       case "pop":
       case "bpopId": {
@@ -251,13 +298,11 @@ export class StackMachine {
         return item === undefined ? fail("stack_empty") : { ok: true, kind: "popped", item };
       }
       case "lpush": {
-        const id = this.#idsByLabel.get(cmd.label);
-        const known = id === undefined ? undefined : this.#stacks.get(id);
-        if (known !== undefined) return this.#push(known, cmd.items);
-        // Capacity for the items is checked before the stack is created, so a refused push creates nothing.
-        if (!this.#fits(cmd.items)) return fail("capacity_exceeded");
-        const stack = this.#create(cmd.label);
-        return stack === undefined ? fail("capacity_exceeded") : this.#push(stack, cmd.items);
+        const chars = charsOf(cmd.items);
+        const stack = this.#pushTarget(cmd.label, cmd.items.length, chars);
+        if (stack === undefined) return fail("capacity_exceeded");
+        for (const item of cmd.items) stack.items.push(item);
+        return this.#pushed(stack, cmd.items.length, chars);
       }
       case "lpop": {
         const stack = this.#byLabel(cmd.label);
@@ -316,22 +361,26 @@ export class StackMachine {
     this.#itemChars -= stack.items.chars;
   }
 
-  #fits(items: readonly string[]): boolean {
-    let chars = 0;
-    for (const item of items) chars += item.length;
+  /** `count` more items of `chars` UTF-16 units in all fit the machine's capacity. */
+  #fits(count: number, chars: number): boolean {
     return (
-      this.#itemCount + items.length <= this.limits.itemsMax &&
-      this.#itemChars + chars <= this.limits.itemCharsMax
+      this.#itemCount + count <= this.limits.itemsMax && this.#itemChars + chars <= this.limits.itemCharsMax
     );
   }
 
-  #push(stack: Stack, items: readonly string[]): Outcome {
-    if (!this.#fits(items)) return fail("capacity_exceeded");
-    for (const item of items) {
-      stack.items.push(item);
-      this.#itemChars += item.length;
-    }
-    this.#itemCount += items.length;
+  /**
+   * The stack an LPUSH of `count` items (`chars` units) goes to, created if absent, or undefined if they
+   * do not fit. Capacity is checked before a stack is created, so a refused push creates nothing.
+   */
+  #pushTarget(label: string, count: number, chars: number): Stack | undefined {
+    if (!this.#fits(count, chars)) return undefined;
+    return this.#byLabel(label) ?? this.#create(label);
+  }
+
+  /** Counts `count` items of `chars` units just pushed onto `stack`. */
+  #pushed(stack: Stack, count: number, chars: number): Outcome {
+    this.#itemChars += chars;
+    this.#itemCount += count;
     return { ok: true, kind: "pushed", size: stack.items.length };
   }
 

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { Driver, type DriverConfig, type NodeError } from "../../src/node/index.js";
 import type { Entry, Message } from "../../src/raft/index.js";
 import {
+  type AsciiPushes,
   type Command,
   decodeBatch,
   decodeCommand,
@@ -97,7 +98,48 @@ function savedEntries(storage: HeldStorage, from = 0): Entry[] {
   return storage.saves.slice(from).flatMap((s) => s.entries.filter((e) => e.kind === "normal"));
 }
 
+/** A run of `count` keyless LPUSH of one item each onto label "s" (items "0", "1", ...), as the RESP fast lane makes. */
+function run(count: number): AsciiPushes {
+  const spans: number[] = [];
+  let text = "s";
+  for (let i = 0; i < count; i++) {
+    spans.push(0, 1, 1, text.length, text.length + String(i).length);
+    text += String(i);
+  }
+  return { src: Buffer.from(text), count, spans: Uint32Array.from(spans) };
+}
+
+/** Proposes `r`; each command's answer as "size N" or its error code, by arrival. */
+function proposeRun(driver: Driver, r: AsciiPushes): string[] {
+  const answers: string[] = [];
+  driver.proposeRun(r, {
+    resolve: (o) => answers.push(o.ok && o.kind === "pushed" ? `size ${o.size}` : JSON.stringify(o)),
+    reject: (err) => answers.push(err.code),
+  });
+  return answers;
+}
+
 describe("the driver", () => {
+  test("a run of fast-lane LPUSH goes into one entry (never split), within the batch and pending limits", async () => {
+    const { driver, storage, clock } = await leader({ commandsPerBatchMax: 4, proposalsPendingMax: 6 });
+    const before = storage.saves.length;
+    const first = proposeRun(driver, run(3));
+    const second = proposeRun(driver, run(2)); // does not fit with the first: the first is proposed alone
+    const tooMany = proposeRun(driver, run(2)); // 5 pending + 2 > 6: all refused, none taken
+    const tooLarge = proposeRun(driver, run(5)); // more than any batch takes
+    assert.deepEqual(tooMany, ["busy", "busy"]);
+    assert.deepEqual(tooLarge, new Array(5).fill("busy"), "refused while the pending ones fill the limit");
+    await clock.settle();
+    assert.deepEqual(
+      savedEntries(storage, before).map((e) => (isBatch(e.data) ? decodeBatch(e.data)?.length : 1)),
+      [3, 2],
+    );
+    assert.deepEqual(first, ["size 1", "size 2", "size 3"]);
+    assert.deepEqual(second, ["size 4", "size 5"]);
+    assert.deepEqual(proposeRun(driver, run(5)), new Array(5).fill("bad_request"));
+    assert.deepEqual(driver.machine.range("s", 0, -1), ["1", "0", "2", "1", "0"]);
+  });
+
   test("group commit: proposals of one turn become one batch entry in one save, each answered", async () => {
     const { driver, storage, clock } = await leader();
     const before = storage.saves.length;

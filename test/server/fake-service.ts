@@ -5,9 +5,17 @@ import type {
   MemberInfo,
   NodeService,
   OutcomeReply,
+  RunReply,
   ServiceErrorCode,
 } from "../../src/server/index.js";
-import { type Command, encodeCommand, type Outcome, StackMachine } from "../../src/stack/index.js";
+import {
+  type AsciiPushes,
+  asciiPushCommand,
+  type Command,
+  encodeCommand,
+  type Outcome,
+  StackMachine,
+} from "../../src/stack/index.js";
 
 export const silent = pino({ level: "silent" });
 
@@ -88,6 +96,22 @@ export class FakeService implements NodeService {
       return;
     }
     reply.resolve(outcome);
+  }
+
+  /** Calls of submitRun, and the commands they carried (each also counts in `submits`). */
+  runs = 0;
+  runCommands = 0;
+
+  /** Each command of the run as the Command it stands for, through `submit` (held and failed alike). */
+  submitRun(run: AsciiPushes, reply: RunReply): void {
+    this.runs++;
+    this.runCommands += run.count;
+    for (let i = 0; i < run.count; i++) {
+      this.submit(asciiPushCommand(run, i, 0), {
+        resolve: (o) => reply.resolveAt(i, o),
+        reject: (err) => reply.rejectAt(i, err),
+      });
+    }
   }
 
   private applyNow(cmd: Command): Outcome {

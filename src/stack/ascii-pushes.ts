@@ -1,0 +1,64 @@
+import { decodeUtf8, type Writer } from "../codec/index.js";
+import { commandVersion, opCodes } from "./codec.js";
+import type { Command } from "./types.js";
+
+/**
+ * Keyless LPUSH commands whose labels and items are ASCII bytes of `src` (a client's requests, read in
+ * place): the RESP listener's fast lane hands a pipeline's LPUSH to the leader's batch this way, without a
+ * string, Command or encoding pass per write. Encoded, each is exactly the command `commandAt` gives
+ * (ASCII: the bytes are the strings' UTF-8 and a UTF-16 unit per byte), so followers, snapshots and the
+ * log see nothing new.
+ */
+export interface AsciiPushes {
+  readonly src: Uint8Array;
+  /** Commands. */
+  readonly count: number;
+  /**
+   * Per command, in order: label from, label to, item count, then each item's from and to (offsets in
+   * `src`); nothing else.
+   */
+  readonly spans: Uint32Array;
+}
+
+/**
+ * Writes the command whose spans start at `spans[at]`, stamped `atMs`, as writeCommand writes its
+ * Command; returns where the next command's spans start.
+ */
+export function writeAsciiPush(w: Writer, run: AsciiPushes, at: number, atMs: number): number {
+  const { src, spans } = run;
+  w.u8(commandVersion);
+  w.u8(opCodes.lpush);
+  w.f64(atMs);
+  w.u8(0); // no idempotency key
+  const labelFrom = spans[at] as number;
+  const labelTo = spans[at + 1] as number;
+  w.varint(labelTo - labelFrom);
+  w.copy(src, labelFrom, labelTo);
+  const count = spans[at + 2] as number;
+  w.varint(count);
+  let i = at + 3;
+  for (const end = i + 2 * count; i < end; i += 2) {
+    const from = spans[i] as number;
+    const to = spans[i + 1] as number;
+    w.varint(to - from);
+    w.copy(src, from, to);
+  }
+  return i;
+}
+
+/**
+ * Command `index` of `run` as a Command (stamped `atMs`): for the rare paths that need one (a write
+ * forwarded to another leader), never on the fast lane itself.
+ */
+export function asciiPushCommand(run: AsciiPushes, index: number, atMs: number): Command {
+  const { src, spans } = run;
+  let at = 0;
+  for (let j = 0; j < index; j++) at += 3 + 2 * (spans[at + 2] as number);
+  const count = spans[at + 2] as number;
+  const items = new Array<string>(count);
+  for (let k = 0; k < count; k++) {
+    items[k] = decodeUtf8(src, spans[at + 3 + 2 * k] as number, spans[at + 4 + 2 * k] as number);
+  }
+  const label = decodeUtf8(src, spans[at] as number, spans[at + 1] as number);
+  return { type: "lpush", label, items, atMs };
+}
