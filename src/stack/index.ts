@@ -29,7 +29,8 @@ export {
   validateKey,
   validateLabel,
 } from "./limits.js";
-export { type ProposedCommands, StackMachine, type StackMachineOptions } from "./machine.js";
+export { StackMachine } from "./machine.js";
+export type { ProposedCommands, StackMachineOptions } from "./machine-options.js";
 export type {
   Command,
   Failure,

@@ -2,7 +2,7 @@ import { DecodeError, Reader } from "../codec/index.js";
 import { batchBounds, isBatch } from "./batch.js";
 import { commandFingerprint, decodeCommand, encodesExactly } from "./codec.js";
 import type { ErrorCode } from "./errors.js";
-import { ItemStack, STACK_BYTES_MAX, UTF8_BYTES_PER_UNIT_MAX } from "./items.js";
+import { ItemStack } from "./items.js";
 import {
   defaultStackLimits,
   type StackLimits,
@@ -11,6 +11,7 @@ import {
   validateLabel,
 } from "./limits.js";
 import { type AsciiLpush, readAsciiLpush } from "./lpush-bytes.js";
+import { assertMachineLimits, type ProposedCommands, type StackMachineOptions } from "./machine-options.js";
 import { poppedChars } from "./popped-chars.js";
 import { anyFingerprint, SessionTable } from "./sessions.js";
 import { readSnapshot, type Stack, writeSnapshot } from "./snapshot.js";
@@ -24,33 +25,6 @@ import type {
   StackInfo,
   TopResult,
 } from "./types.js";
-
-export interface StackMachineOptions {
-  readonly limits?: Partial<StackLimits>;
-  /** Deliberate bugs, for proving that tests and the simulator catch them. Never set in production. */
-  readonly mutations?: {
-    /** A retry with a known idempotency key applies the command again (breaks exactly-once). */
-    readonly applyRetriesTwice?: boolean;
-  };
-}
-
-/**
- * The commands of an entry as the leader that proposed it holds them, before encoding, all encoded with
- * timestamp `stampMs`. The leader applies them instead of decoding its own bytes again
- * (decode was ~3 % of its CPU under pipelined writes, plus the garbage); each is used only when it
- * encodes exactly (`encodesExactly`), so the outcome is the one every replica computes from the bytes.
- */
-export interface ProposedCommands {
-  /** Undefined where the leader holds no Command (the RESP fast lane's LPUSH): applied from the bytes. */
-  readonly commands: readonly (Command | undefined)[];
-  /** The leader's timestamp of every command of the entry (it stamps a batch once: node/batch.ts). */
-  readonly stampMs: number;
-  /**
-   * Every string of the commands is well-formed (no lone surrogate; BatchEncoder.wellFormed), so their
-   * validation skips the UTF-8 scan. Absent: not known, every string is scanned.
-   */
-  readonly wellFormed?: boolean;
-}
 
 function fail(code: ErrorCode): Failure {
   return { ok: false, code };
@@ -89,18 +63,7 @@ export class StackMachine {
   constructor(options: StackMachineOptions = {}) {
     this.limits = { ...defaultStackLimits, ...options.limits };
     this.#applyRetriesTwice = options.mutations?.applyRetriesTwice ?? false;
-    const { clockStepMaxMs, sessionRetentionMs } = this.limits;
-    if (!(clockStepMaxMs > 0 && clockStepMaxMs < sessionRetentionMs)) {
-      throw new Error(
-        `clockStepMaxMs ${clockStepMaxMs} must be in (0, sessionRetentionMs ${sessionRetentionMs})`,
-      );
-    }
-    // One stack may hold every item's text; its UTF-8 must fit the item store's u32 offsets.
-    if (this.limits.itemCharsMax * UTF8_BYTES_PER_UNIT_MAX > STACK_BYTES_MAX) {
-      throw new Error(
-        `itemCharsMax ${this.limits.itemCharsMax}: its UTF-8 may exceed ${STACK_BYTES_MAX} bytes`,
-      );
-    }
+    assertMachineLimits(this.limits);
     this.#sessions = new SessionTable(this.limits);
   }
 
