@@ -17,6 +17,7 @@ import {
   type NodeId,
   type ReadState,
   type Role,
+  type TransferStatus,
   type VoteMsg,
   type VoteRespMsg,
 } from "./types.js";
@@ -90,6 +91,10 @@ export class RaftState {
 
   /** Leader: the follower leadership is being handed to. */
   leadTransferee: NodeId = NONE;
+  /** Leader: TimeoutNow went out in this transfer, so the transferee may be campaigning (replication.ts). */
+  timeoutNowSent = false;
+  /** Leader: the last transfer of this term given up with this node still leading, for the driver to answer. */
+  transferAbandoned: TransferStatus | undefined = undefined;
   /**
    * Follower: ticks left to act on a TimeoutNow that arrived while committed config entries were still
    * unapplied (no campaign then, see canCampaign); it campaigns once they are applied. 0: none.
@@ -252,6 +257,8 @@ export class RaftState {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.opts.electionTicks + this.rng.int(this.opts.electionTicks);
     this.leadTransferee = NONE;
+    this.timeoutNowSent = false;
+    this.transferAbandoned = undefined;
     this.transferDeferredTicks = 0;
     this.uncommittedBytes = 0;
     this.reads.reset();
