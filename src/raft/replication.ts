@@ -32,11 +32,15 @@ export function stepLeader(r: RaftState, m: Message): void {
   }
 }
 
-/** Leader: count a tick; check quorum once per election timeout; heartbeats once per heartbeat interval. */
+/**
+ * Leader: count a tick; check quorum once per election timeout; give a transfer an election timeout of
+ * its own; heartbeats once per heartbeat interval.
+ */
 export function tickLeader(r: RaftState): void {
   if (r.commitPending) r.broadcastPending = true;
   r.heartbeatElapsed++;
   r.electionElapsed++;
+  if (r.leadTransferee !== NONE) r.transferElapsed++;
   if (r.electionElapsed >= r.opts.electionTicks) {
     r.electionElapsed = 0;
     // A round every election timeout, with check-quorum or not: recentActive means "answered in this
@@ -51,12 +55,14 @@ export function tickLeader(r: RaftState): void {
         return;
       }
     }
+  }
+  if (r.leadTransferee !== NONE && r.transferElapsed >= r.opts.electionTicks) {
     if (!r.tracker.isVoter(r.id)) {
       // A removed leader whose hand-off did not finish in an election timeout: the voters elect.
       r.becomeFollower(r.term, NONE, r.id);
       return;
     }
-    if (r.leadTransferee !== NONE) abandonTransfer(r, "timedOut");
+    abandonTransfer(r, "timedOut");
   } else if (targetSilent(r)) abandonTransfer(r, "targetSilent");
   for (const [id, pr] of r.tracker.progress) {
     if (pr.tickSnapshot(r.opts.snapshotTimeoutTicks)) reportSnapshot(r, id, false);
@@ -204,7 +210,9 @@ export function transferLeadership(r: RaftState, to: NodeId): boolean {
   r.leadTransferee = to;
   r.timeoutNowSent = false;
   r.transferAbandoned = undefined;
-  r.electionElapsed = 0; // the transfer must finish within one election timeout
+  // The transfer must finish within an election timeout, on its own clock: resetting the check-quorum
+  // round instead let transfers requested again and again postpone check-quorum for good.
+  r.transferElapsed = 0;
   if (r.tracker.of(to).match === r.log.lastIndex()) sendTimeoutNow(r, to);
   else sendAppend(r, to, true);
   return true;

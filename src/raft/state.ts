@@ -91,6 +91,8 @@ export class RaftState {
 
   /** Leader: the follower leadership is being handed to. */
   leadTransferee: NodeId = NONE;
+  /** Leader: ticks since the transfer to leadTransferee began; it is given up after an election timeout. */
+  transferElapsed = 0;
   /** Leader: TimeoutNow went out in this transfer, so the transferee may be campaigning (replication.ts). */
   timeoutNowSent = false;
   /** Leader: the last transfer of this term given up with this node still leading, for the driver to answer. */
@@ -257,6 +259,7 @@ export class RaftState {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.opts.electionTicks + this.rng.int(this.opts.electionTicks);
     this.leadTransferee = NONE;
+    this.transferElapsed = 0;
     this.timeoutNowSent = false;
     this.transferAbandoned = undefined;
     this.transferDeferredTicks = 0;

@@ -126,6 +126,23 @@ describe("leadership transfer to a target that goes silent (§3.10)", () => {
     assert.equal(c.raft(1).propose([new Uint8Array(1)]).ok, true);
   });
 
+  test("transfers requested again and again do not postpone check-quorum: a cut-off leader still steps down", () => {
+    const c = new Cluster(3, { seed: 4 });
+    c.elect(1);
+    c.stabilize();
+    c.isolate(1);
+    let ticks = 0;
+    for (; ticks < 3 * electionTicks && c.raft(1).role === "leader"; ticks++) {
+      // A client (or an operator's script) asks for a transfer every few ticks, alternating targets.
+      if (ticks % 3 === 0) c.raft(1).transferLeadership(ticks % 2 === 0 ? 2 : 3);
+      c.tick(1);
+      c.stabilize();
+    }
+    // The round running when the cut came still counts the followers; the next one does not.
+    assert.equal(c.raft(1).role, "follower");
+    assert.ok(ticks <= 2 * electionTicks, `stepped down after ${ticks} ticks`);
+  });
+
   test("a stopping leader's second try passes over the target it gave up", () => {
     const c = laggingTarget();
     c.heal();
