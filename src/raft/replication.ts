@@ -207,8 +207,9 @@ function sendTimeoutNow(r: RaftState, to: NodeId): void {
 export function transferLeadership(r: RaftState, to: NodeId): boolean {
   if (r.role !== "leader" || to === r.id || !r.tracker.isVoter(to)) return false;
   if (r.leadTransferee === to) return true;
+  // A transfer that replaces one whose TimeoutNow is out keeps the mark: that target may be campaigning.
+  if (r.leadTransferee === NONE) r.timeoutNowSent = false;
   r.leadTransferee = to;
-  r.timeoutNowSent = false;
   r.transferAbandoned = undefined;
   // The transfer must finish within an election timeout, on its own clock: resetting the check-quorum
   // round instead let transfers requested again and again postpone check-quorum for good.
@@ -244,8 +245,8 @@ function abandonTransfer(r: RaftState, reason: TransferAbandonReason): void {
 
 /**
  * The transport could not reach `to`: stop pipelining to it, and rank it last for a hand-off
- * (hand-off.ts), until it answers again. A transfer to it is given up at once if it was silent long
- * enough already (targetSilent), else at the tick it has been.
+ * (hand-off.ts), until it answers again. A transfer to it is given up now if it was silent long enough
+ * already (targetSilent), else on the tick it has been.
  */
 export function reportFollowerUnreachable(r: RaftState, to: NodeId): void {
   const pr = r.tracker.progress.get(to);

@@ -93,7 +93,10 @@ export class RaftState {
   leadTransferee: NodeId = NONE;
   /** Leader: ticks since the transfer to leadTransferee began; it is given up after an election timeout. */
   transferElapsed = 0;
-  /** Leader: TimeoutNow went out in this transfer, so the transferee may be campaigning (replication.ts). */
+  /**
+   * Leader: TimeoutNow went out in this transfer (or in one it replaced), so a target may be campaigning
+   * and the transfer is not given up early (replication.ts).
+   */
   timeoutNowSent = false;
   /** Leader: the last transfer of this term given up with this node still leading, for the driver to answer. */
   transferAbandoned: TransferStatus | undefined = undefined;

@@ -226,7 +226,10 @@ export type TransferAbandonReason =
 /** A leader's leadership transfer: under way (`abandoned` undefined), or given up with this node still leading. */
 export interface TransferStatus {
   readonly to: NodeId;
-  /** TimeoutNow went out: the target may be campaigning, and may win even after the leader gave up. */
+  /**
+   * TimeoutNow went out (to `to`, or to the target of a transfer this one replaced): that target may be
+   * campaigning, and may win even after the leader gave up.
+   */
   readonly timeoutNowSent: boolean;
   readonly abandoned: TransferAbandonReason | undefined;
 }

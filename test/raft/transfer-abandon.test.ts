@@ -126,6 +126,26 @@ describe("leadership transfer to a target that goes silent (§3.10)", () => {
     assert.equal(c.raft(1).propose([new Uint8Array(1)]).ok, true);
   });
 
+  test("a transfer that replaces one whose TimeoutNow is out is not given up early either", () => {
+    const c = new Cluster(3, { seed: 4 });
+    c.elect(1);
+    c.stabilize();
+    c.cut(1, 2); // node 2 misses a write, so a transfer to it starts by catching it up
+    c.propose(1, "w");
+    c.stabilize();
+    assert.equal(c.raft(1).transferLeadership(3), true); // TimeoutNow to node 3 at once...
+    c.processAll();
+    c.queue = []; // ...lost on the way, as far as the leader knows: node 3 may be campaigning
+    assert.equal(c.raft(1).transferLeadership(2), true);
+    c.raft(1).reportUnreachable(2);
+    for (let i = 0; i < electionTicks - 1; i++) {
+      c.tick(1);
+      c.stabilize();
+      assert.equal(c.raft(1).propose([new Uint8Array(1)]).ok, false, `proposal taken after ${i + 1} ticks`);
+    }
+    assert.deepEqual(c.raft(1).transfer, { to: 2, timeoutNowSent: true, abandoned: undefined });
+  });
+
   test("transfers requested again and again do not postpone check-quorum: a cut-off leader still steps down", () => {
     const c = new Cluster(3, { seed: 4 });
     c.elect(1);
