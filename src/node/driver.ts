@@ -22,13 +22,13 @@ import {
 } from "./driver-config.js";
 import { NodeError } from "./errors.js";
 import { reportEvents } from "./event-text.js";
+import { handOver } from "./hand-over.js";
 import { membershipNote } from "./membership.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
 import { PendingReads, refusedRead } from "./reads.js";
 import { LocalSnapshots } from "./snapshots.js";
-import { waitUntil } from "./wait.js";
 
 /**
  * The one driver loop around a Raft peer, used by the node process and the simulator alike: ticks it,
@@ -287,22 +287,14 @@ export class Driver {
     return ok;
   }
 
-  /**
-   * If leader, hands leadership to the voter Raft.handOffTarget picks and waits up to `waitMs`, so
-   * clients see no election gap when this node stops. Resolves true if this node is no longer leader.
-   */
-  async handOver(waitMs: number): Promise<boolean> {
-    if (this.raft.role !== "leader") return true;
-    const best = this.raft.handOffTarget();
-    if (best === NONE || !this.transferLeadership(best)) return false;
-    const deadline = this.clock.now() + waitMs;
-    await waitUntil(
-      this.clock,
-      this.config.tickMs,
-      deadline,
-      () => this.raft.role !== "leader" || this.stopped,
+  /** If leader, hands leadership over (hand-over.ts) so clients see no election gap when this node stops. */
+  handOver(waitMs: number): Promise<boolean> {
+    const transfer = (to: NodeId) => this.transferLeadership(to);
+    const { raft, clock } = this;
+    return handOver(
+      { raft, clock, tickMs: this.config.tickMs, transfer, stopped: () => this.stopped },
+      waitMs,
     );
-    return this.raft.role !== "leader";
   }
 
   /** Stops ticking and fails every waiter (outcome unknown). Work in flight finishes; see `idle()`. */

@@ -52,6 +52,12 @@ export function describeEvent(event: TimelineEvent, self: NodeId): string {
       return event.reason === "recovering"
         ? `refused a leadership transfer from node ${event.from}: this node is recovering a lost log`
         : `leadership transfer from node ${event.from} deferred: committed configuration changes are not applied yet`;
+    case "transferAbandoned":
+      return `gave up the leadership transfer to node ${event.to} in term ${event.term} (${
+        event.reason === "targetSilent"
+          ? "unreachable and silent before it was caught up"
+          : "it did not lead within an election timeout"
+      }${event.timeoutNowSent ? "; TimeoutNow was sent, it may still win" : ""}); leading on`;
     case "configApplied":
       return `membership: ${event.op} node ${event.id} applied at index ${event.index} (voters ${event.voters.join(",")}${event.learners.length > 0 ? `; learners ${event.learners.join(",")}` : ""})`;
     case "removedLeaderStepsDown":

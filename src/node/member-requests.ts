@@ -1,7 +1,8 @@
 import { DecodeError, Reader, Writer } from "../codec/index.js";
-import { type ConfChangeOp, NONE, type NodeId } from "../raft/index.js";
+import { type ConfChangeOp, NONE, type NodeId, type TransferAbandonReason } from "../raft/index.js";
 import type { Driver } from "./driver.js";
 import { ConfChangeError, NodeError } from "./errors.js";
+import { givenUpBeforeTimeoutNow } from "./hand-over.js";
 import { encodeMemberContext, type MemberTable, memberUrlBytesMax } from "./members.js";
 import type { Clock, Reply } from "./ports.js";
 
@@ -111,7 +112,8 @@ export function runMemberChange(
 
 /**
  * Leader: hands leadership to `target` (0: the one Raft.handOffTarget picks) and answers the new leader once
- * this node sees it lead, or a timeout (outcome unknown) at `deadlineMs`.
+ * this node sees it lead, or a timeout (outcome unknown) at `deadlineMs`; or, at once, a timeout saying
+ * the core gave the transfer up before TimeoutNow (nothing changed: this node still leads).
  */
 export function runTransfer(
   driver: Driver,
@@ -144,10 +146,22 @@ export function runTransfer(
   }
   const cancel = clock.every(tickMs, () => {
     const leader = driver.raft.leader;
+    const givenUp = givenUpBeforeTimeoutNow(driver.raft, to);
     if (leader === to) reply.resolve(encodeId(to));
+    else if (givenUp !== undefined)
+      // Known now rather than at the deadline: the target was never told to campaign, and this node leads on.
+      reply.reject(new NodeError("timeout", givenUpText(to, leader, givenUp), leader));
     else if (clock.now() >= deadlineMs)
       reply.reject(new NodeError("timeout", `node ${to} did not take leadership in time`, leader));
     else return;
     cancel();
   });
+}
+
+function givenUpText(to: NodeId, leader: NodeId, reason: TransferAbandonReason): string {
+  const why =
+    reason === "targetSilent"
+      ? `node ${to} is unreachable and did not answer for three heartbeat intervals`
+      : `node ${to} was not caught up within an election timeout`;
+  return `the transfer to node ${to} was given up before TimeoutNow (${why}); node ${leader} still leads`;
 }

@@ -1,5 +1,5 @@
 import type { ConfChangeOp } from "./confchange.js";
-import type { NodeId, Role } from "./types.js";
+import type { NodeId, Role, TransferAbandonReason } from "./types.js";
 
 /** Why a vote or pre-vote request was refused (or ignored, for `leaderLease` and `staleTerm`). */
 export type VoteRefusal =
@@ -79,6 +79,17 @@ export type RaftEvent =
       readonly term: number;
       readonly from: NodeId;
       readonly reason: "recovering" | "configUnapplied";
+    }
+  /**
+   * This leader gave up its transfer to `to` and takes proposals again. With `timeoutNowSent` false the
+   * target was never told to campaign, so it does not lead because of this transfer.
+   */
+  | {
+      readonly type: "transferAbandoned";
+      readonly term: number;
+      readonly to: NodeId;
+      readonly reason: TransferAbandonReason;
+      readonly timeoutNowSent: boolean;
     }
   | ConfigAppliedEvent
   /** This leader applied its own removal: it hands leadership to `to` (NONE if no voter is left to take it) and steps down. */

@@ -80,3 +80,14 @@ function silenceRank(silentTicks: number, timing: HandOffTiming): number {
 export function requestedSilentTicksMax(timing: HandOffTiming): number {
   return 2 * timing.electionTicks - 1;
 }
+
+/**
+ * A transfer whose target the transport reported unreachable is given up, before TimeoutNow, once the
+ * target was also silent for more than three heartbeat intervals. A living target answers every
+ * heartbeat; one link blip (a connection dropped and redialled, its queued messages lost) costs the
+ * heartbeat in flight and perhaps the next, and the target is heard again with the one after. Two
+ * intervals, the hand-off's "alive" rank, would let a blip spanning two heartbeats kill a working transfer.
+ */
+export function transferSilentTicksMax(timing: HandOffTiming): number {
+  return 3 * timing.heartbeatTicks;
+}

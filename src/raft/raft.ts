@@ -40,6 +40,7 @@ import {
   type Role,
   type SoftState,
   type Status,
+  type TransferStatus,
 } from "./types.js";
 
 /**
@@ -256,6 +257,18 @@ export class Raft {
     else if (r.role === "follower" && to === r.leader && to !== NONE) reportLeaderUnreachable(r);
   }
 
+  /**
+   * Leader: the transfer under way, or the last one of this term it gave up while still leading (why,
+   * and whether TimeoutNow had gone out: if not, the target was never told to campaign). Undefined when
+   * not leading or no transfer was started in this term; a new transfer replaces it.
+   */
+  get transfer(): TransferStatus | undefined {
+    const r = this.r;
+    if (r.role !== "leader") return undefined;
+    if (r.leadTransferee === NONE) return r.transferAbandoned;
+    return { to: r.leadTransferee, timeoutNowSent: r.timeoutNowSent, abandoned: undefined };
+  }
+
   /** The transport finished (or failed) sending a snapshot to `to`. */
   reportSnapshot(to: NodeId, ok: boolean): void {
     reportSnapshot(this.r, to, ok);
@@ -350,13 +363,15 @@ export class Raft {
   /**
    * Leader: the voter a transfer without a named target goes to (POST /v1/leader without an id, a
    * stopping leader's hand-over): by hand-off.ts's rule, among the voters heard within two election
-   * timeouts. NONE when not leading or no other voter was heard within that.
+   * timeouts, other than `except` (a stopping leader's second try passes over the target it gave up).
+   * NONE when not leading or no other voter was heard within that.
    */
-  handOffTarget(): NodeId {
+  handOffTarget(except: NodeId = NONE): NodeId {
     const r = this.r;
     if (r.role !== "leader") return NONE;
     const silentTicksMax = requestedSilentTicksMax(r.opts);
-    return handOffTarget(r.id, r.config.voters, r.tracker.progress, r.ticks, r.opts, silentTicksMax);
+    const voters = except === NONE ? r.config.voters : r.config.voters.filter((id) => id !== except);
+    return handOffTarget(r.id, voters, r.tracker.progress, r.ticks, r.opts, silentTicksMax);
   }
 
   status(): Status {

@@ -1,3 +1,4 @@
+import { transferSilentTicksMax } from "./hand-off.js";
 import type { Progress } from "./progress.js";
 import { onLeaderCommit, onReadAck } from "./read-index.js";
 import type { RaftState } from "./state.js";
@@ -10,6 +11,7 @@ import {
   NONE,
   type NodeId,
   type ProposeResult,
+  type TransferAbandonReason,
 } from "./types.js";
 
 export function stepLeader(r: RaftState, m: Message): void {
@@ -30,11 +32,15 @@ export function stepLeader(r: RaftState, m: Message): void {
   }
 }
 
-/** Leader: count a tick; check quorum once per election timeout; heartbeats once per heartbeat interval. */
+/**
+ * Leader: count a tick; check quorum once per election timeout; give a transfer an election timeout of
+ * its own; heartbeats once per heartbeat interval.
+ */
 export function tickLeader(r: RaftState): void {
   if (r.commitPending) r.broadcastPending = true;
   r.heartbeatElapsed++;
   r.electionElapsed++;
+  if (r.leadTransferee !== NONE) r.transferElapsed++;
   if (r.electionElapsed >= r.opts.electionTicks) {
     r.electionElapsed = 0;
     // A round every election timeout, with check-quorum or not: recentActive means "answered in this
@@ -49,13 +55,15 @@ export function tickLeader(r: RaftState): void {
         return;
       }
     }
+  }
+  if (r.leadTransferee !== NONE && r.transferElapsed >= r.opts.electionTicks) {
     if (!r.tracker.isVoter(r.id)) {
       // A removed leader whose hand-off did not finish in an election timeout: the voters elect.
       r.becomeFollower(r.term, NONE, r.id);
       return;
     }
-    r.leadTransferee = NONE;
-  }
+    abandonTransfer(r, "timedOut");
+  } else if (targetSilent(r)) abandonTransfer(r, "targetSilent");
   for (const [id, pr] of r.tracker.progress) {
     if (pr.tickSnapshot(r.opts.snapshotTimeoutTicks)) reportSnapshot(r, id, false);
   }
@@ -191,6 +199,7 @@ export function selfPersisted(r: RaftState): void {
 /** TimeoutNow to a caught-up transferee; a leader removed from its configuration then steps down. */
 function sendTimeoutNow(r: RaftState, to: NodeId): void {
   r.send({ type: "timeoutNow", to });
+  r.timeoutNowSent = true;
   if (!r.tracker.isVoter(r.id)) r.becomeFollower(r.term, NONE, r.id);
 }
 
@@ -198,22 +207,53 @@ function sendTimeoutNow(r: RaftState, to: NodeId): void {
 export function transferLeadership(r: RaftState, to: NodeId): boolean {
   if (r.role !== "leader" || to === r.id || !r.tracker.isVoter(to)) return false;
   if (r.leadTransferee === to) return true;
+  // A transfer that replaces one whose TimeoutNow is out keeps the mark: that target may be campaigning.
+  if (r.leadTransferee === NONE) r.timeoutNowSent = false;
   r.leadTransferee = to;
-  r.electionElapsed = 0; // the transfer must finish within one election timeout
+  r.transferAbandoned = undefined;
+  // The transfer must finish within an election timeout, on its own clock: resetting the check-quorum
+  // round instead let transfers requested again and again postpone check-quorum for good.
+  r.transferElapsed = 0;
   if (r.tracker.of(to).match === r.log.lastIndex()) sendTimeoutNow(r, to);
   else sendAppend(r, to, true);
   return true;
 }
 
 /**
+ * A voting leader's transfer whose target is gone: TimeoutNow not sent yet (the target is still being
+ * caught up), the transport reported the target unreachable, and nothing was heard from it for longer
+ * than transferSilentTicksMax (hand-off.ts). Giving up only then: once TimeoutNow is out the target may
+ * already be campaigning, and a leader taking proposals again would race its election; a report alone
+ * may be a blip of a link that comes back. A removed leader keeps its hand-off until the timeout steps
+ * it down: it must not take proposals again.
+ */
+function targetSilent(r: RaftState): boolean {
+  if (r.leadTransferee === NONE || r.timeoutNowSent || !r.tracker.isVoter(r.id)) return false;
+  const pr = r.tracker.progress.get(r.leadTransferee);
+  return pr?.unreachable === true && r.ticks - pr.heardAt > transferSilentTicksMax(r.opts);
+}
+
+/** The leader gives its transfer up and takes proposals again; the event and Raft.transfer say why. */
+function abandonTransfer(r: RaftState, reason: TransferAbandonReason): void {
+  const to = r.leadTransferee;
+  const timeoutNowSent = r.timeoutNowSent;
+  r.emit({ type: "transferAbandoned", term: r.term, to, reason, timeoutNowSent });
+  r.transferAbandoned = { to, timeoutNowSent, abandoned: reason };
+  r.leadTransferee = NONE;
+  r.timeoutNowSent = false;
+}
+
+/**
  * The transport could not reach `to`: stop pipelining to it, and rank it last for a hand-off
- * (hand-off.ts), until it answers again.
+ * (hand-off.ts), until it answers again. A transfer to it is given up now if it was silent long enough
+ * already (targetSilent), else on the tick it has been.
  */
 export function reportFollowerUnreachable(r: RaftState, to: NodeId): void {
   const pr = r.tracker.progress.get(to);
   if (pr === undefined) return;
   pr.unreachableReported();
   if (pr.state === "replicate") pr.becomeProbe();
+  if (to === r.leadTransferee && targetSilent(r)) abandonTransfer(r, "targetSilent");
 }
 
 /** The transport finished (or failed) sending a snapshot to `to`. */

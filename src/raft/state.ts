@@ -17,6 +17,7 @@ import {
   type NodeId,
   type ReadState,
   type Role,
+  type TransferStatus,
   type VoteMsg,
   type VoteRespMsg,
 } from "./types.js";
@@ -90,6 +91,15 @@ export class RaftState {
 
   /** Leader: the follower leadership is being handed to. */
   leadTransferee: NodeId = NONE;
+  /** Leader: ticks since the transfer to leadTransferee began; it is given up after an election timeout. */
+  transferElapsed = 0;
+  /**
+   * Leader: TimeoutNow went out in this transfer (or in one it replaced), so a target may be campaigning
+   * and the transfer is not given up early (replication.ts).
+   */
+  timeoutNowSent = false;
+  /** Leader: the last transfer of this term given up with this node still leading, for the driver to answer. */
+  transferAbandoned: TransferStatus | undefined = undefined;
   /**
    * Follower: ticks left to act on a TimeoutNow that arrived while committed config entries were still
    * unapplied (no campaign then, see canCampaign); it campaigns once they are applied. 0: none.
@@ -252,6 +262,9 @@ export class RaftState {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.opts.electionTicks + this.rng.int(this.opts.electionTicks);
     this.leadTransferee = NONE;
+    this.transferElapsed = 0;
+    this.timeoutNowSent = false;
+    this.transferAbandoned = undefined;
     this.transferDeferredTicks = 0;
     this.uncommittedBytes = 0;
     this.reads.reset();

@@ -216,6 +216,24 @@ export type ProposeResult =
 
 export type ReadIndexResult = { readonly ok: true } | { readonly ok: false; readonly error: "no_leader" };
 
+/** Why a leader gave up a leadership transfer and leads on. */
+export type TransferAbandonReason =
+  /** TimeoutNow was not sent yet and the target, reported unreachable, stayed silent (replication.ts). */
+  | "targetSilent"
+  /** The target did not lead within an election timeout (TimeoutNow may have gone out). */
+  | "timedOut";
+
+/** A leader's leadership transfer: under way (`abandoned` undefined), or given up with this node still leading. */
+export interface TransferStatus {
+  readonly to: NodeId;
+  /**
+   * TimeoutNow went out (to `to`, or to the target of a transfer this one replaced): that target may be
+   * campaigning, and may win even after the leader gave up.
+   */
+  readonly timeoutNowSent: boolean;
+  readonly abandoned: TransferAbandonReason | undefined;
+}
+
 export interface ProgressStatus {
   readonly match: number;
   readonly next: number;

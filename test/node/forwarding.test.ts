@@ -470,6 +470,64 @@ describe("membership requests between real drivers", () => {
     assert.equal(drivers.get(next)?.raft.role, "leader");
     await assert.rejects(run(follower.transfer(9)), (err: NodeError) => err.code === "config_invalid");
   });
+
+  test("a transfer to a target that dies while it is caught up is answered once the core gives it up, and the leader takes writes again", async () => {
+    const { clock, drivers, requests } = await threeNodes();
+    await clock.advance(1000);
+    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const target = [1, 2, 3].find((id) => id !== leader.id) as number;
+    const onLeader = requests.get(leader.id) as LeaderRequests;
+    drivers.delete(target); // killed: its messages go nowhere
+    void onLeader.propose({ type: "create", label: "s", atMs: 0 });
+    await clock.settle(); // the write is out; the target misses it, so no TimeoutNow goes to it yet
+    const answer: { settled?: unknown } = {};
+    onLeader.transfer(target).then(
+      (value) => {
+        answer.settled = value;
+      },
+      (error: unknown) => {
+        answer.settled = error;
+      },
+    );
+    await clock.settle();
+    leader.peerUnreachable(target); // its connection closed
+    const startMs = clock.now();
+    for (let i = 0; i < 20 && answer.settled === undefined; i++) await clock.advance(10);
+    // Three heartbeat intervals (90 ms) after the target was last heard, before the transfer's own
+    // timeout (an election timeout, 100 ms after it began) and long before the request's (2 s).
+    assert.ok(clock.now() - startMs < 100, `answered after ${clock.now() - startMs} ms`);
+    const settled = (answer as { settled?: unknown }).settled; // narrowed to undefined above
+    assert.ok(settled instanceof NodeError && settled.code === "timeout", String(settled));
+    assert.match(settled.message, /given up before TimeoutNow/);
+    assert.equal(settled.leader, leader.id);
+    assert.equal(leader.raft.role, "leader");
+    assert.equal(leader.raft.propose([new Uint8Array(0)]).ok, true);
+  });
+
+  test("a stopping leader whose first target dies while it is caught up hands over to the next one", async () => {
+    const { clock, drivers, requests } = await threeNodes();
+    await clock.advance(1000);
+    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const [first, second] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    const secondDriver = drivers.get(second) as Driver;
+    // Both followers miss a write, then the second comes back: they tie, and the lower id goes first.
+    drivers.delete(first);
+    drivers.delete(second);
+    void (requests.get(leader.id) as LeaderRequests).propose({ type: "create", label: "s", atMs: 0 });
+    await clock.settle();
+    drivers.set(second, secondDriver);
+    assert.equal(leader.raft.handOffTarget(), first);
+    let handedOver: boolean | undefined;
+    void leader.handOver(1000).then((ok) => {
+      handedOver = ok;
+    });
+    await clock.settle();
+    assert.equal(leader.raft.transfer?.to, first);
+    leader.peerUnreachable(first);
+    for (let i = 0; i < 100 && handedOver === undefined; i++) await clock.advance(10);
+    assert.equal(handedOver, true);
+    assert.equal(secondDriver.raft.role, "leader");
+  });
 });
 
 describe("a write proposed on this leader", () => {
