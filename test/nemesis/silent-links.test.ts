@@ -42,6 +42,7 @@ test("a follower cut off 9 s: its link shows down during the cut, and no backlog
     const cutSideConnected = await metric(cluster.url(cut), "raftstack_peer_connected", leader);
     await sleep(cutMs - disconnectedCheckAtMs);
     const [sent0, received0] = [await sent(), await received()];
+    const healedAtMs = Date.now();
     await nf.heal();
     await sleep(afterHealMs);
     const [sent1, received1] = [await sent(), await received()];
@@ -69,7 +70,9 @@ test("a follower cut off 9 s: its link shows down during the cut, and no backlog
 
     const lost = readFileSync(join(dir, "logs", `node-${leader}.log`), "utf8")
       .split("\n")
-      .filter((l) => l.includes('"msg":"peer connection lost"') && l.includes(`"peer":${cut}`));
+      .filter((l) => l.includes('"msg":"peer connection lost"') && l.includes(`"peer":${cut}`))
+      // The cut's warnings only: on a loaded machine a stalled loop can lose the healed link once more.
+      .filter((l) => (JSON.parse(l) as { time: number }).time < healedAtMs);
     assert.equal(lost.length, 1, `the leader warned of the cut ${lost.length} times`);
   } finally {
     await setup.close();
