@@ -14,10 +14,6 @@ interface ReadWaiter {
   index: number;
 }
 
-/**
- * Linearizable reads waiting for their ReadState (the leader confirmed its commit index, §6.4) and then
- * for this node to apply up to it. Deadlines are swept each tick instead of one timer per read.
- */
 /** Refuses a read that cannot wait for its ReadIndex now (stopped, too many waiting); true if it did. */
 export function refusedRead(reply: Reply<void>, stopped: boolean, full: boolean, leader: number): boolean {
   if (stopped) reply.reject(new NodeError("stopped", "node is shutting down"));
@@ -25,6 +21,10 @@ export function refusedRead(reply: Reply<void>, stopped: boolean, full: boolean,
   return stopped || full;
 }
 
+/**
+ * Linearizable reads waiting for their ReadState (the leader confirmed its commit index, §6.4) and then
+ * for this node to apply up to it. Deadlines are swept each tick instead of one timer per read.
+ */
 export class PendingReads {
   /** Every pending read by context; contexts grow with time, so this is also deadline order. */
   private readonly byContext = new Map<number, ReadWaiter>();

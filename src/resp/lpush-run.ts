@@ -64,8 +64,8 @@ function isLpush(buf: Uint8Array, at: number): boolean {
  * The longest run (at most `commandsMax` commands, RUN_BYTES_MAX bytes) of complete requests from
  * `buf[from]` that the normal path would run as a valid keyless LPUSH of ASCII label and items under
  * `limits` and `stack` (arity, bulk and request sizes, label and item sizes, item count); undefined if
- * the first request is not one. Strict where the parser is lenient (signs, leading zeros are fine
- * there, not here): whatever this refuses the parser reads as before.
+ * the first request is not one. Strict where the parser is lenient (a sign, a length of ten or more
+ * digits; leading zeros read the same in both): whatever this refuses the parser reads as before.
  */
 export function readLpushRun(
   buf: Uint8Array,

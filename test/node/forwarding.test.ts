@@ -244,7 +244,8 @@ async function threeNodes() {
   const voters = [1, 2, 3];
   const drivers = new Map<number, Driver>();
   const requests = new Map<number, LeaderRequests>();
-  const net = { dropResultsFrom: 0 };
+  /** `deaf`: a node no Raft message reaches; `isolated`: nor leaves (0: none). */
+  const net = { dropResultsFrom: 0, deaf: 0, isolated: 0 };
   for (const id of voters) {
     const storage = await DiskStorage.open(new MemDisk(), `/n${id}`, {
       bootstrapConfig: { voters, learners: [] },
@@ -262,7 +263,10 @@ async function threeNodes() {
         storage,
         network: {
           send: (msgs: readonly Message[]) => {
-            for (const m of msgs) clock.defer(() => drivers.get(m.to)?.receive(m));
+            for (const m of msgs) {
+              if (m.to === net.deaf || m.to === net.isolated || id === net.isolated) continue;
+              clock.defer(() => drivers.get(m.to)?.receive(m));
+            }
           },
         },
         hooks: { leaderChanged: (leader) => clock.defer(() => requests.get(id)?.leaderChanged(leader)) },
@@ -429,6 +433,37 @@ describe("runs of fast-lane LPUSH between real drivers", () => {
       .map((data) => decodeCommand(data)?.key)
       .filter((k) => k?.startsWith(`~${leader.id}.`));
     assert.equal(keyed.length, 3);
+  });
+  test("a run whose entry commits under the next leader after its own leader fell is not proposed again", async () => {
+    const { clock, drivers, requests, net } = await threeNodes();
+    await clock.advance(1000);
+    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const run = asciiRun([
+      ["u", "a"],
+      ["u", "b"],
+    ]);
+    const answers = runAnswers();
+    const before = leader.raft.log.lastIndex();
+    // The entry reaches both followers, but no answer the leader: then it is cut off, never learning the commit.
+    net.deaf = leader.id;
+    requests.get(leader.id)?.submitRun(run, answers.reply);
+    const appended = () => [...drivers.values()].every((d) => d.raft.log.lastIndex() === before + 1);
+    for (let ms = 0; ms < 20 && !appended(); ms++) await clock.advance(1);
+    assert.ok(appended() && leader.machine.appliedIndex === before, "appended everywhere, not applied");
+    net.isolated = leader.id;
+    await clock.advance(1000);
+    const next = [...drivers.values()].find((d) => d.id !== leader.id && d.raft.role === "leader");
+    assert.ok(next !== undefined, "the others elected a leader");
+    assert.deepEqual(next.machine.range("u", 0, -1), ["b", "a"], "committed by the next leader");
+    net.isolated = 0;
+    net.deaf = 0;
+    await clock.advance(1000);
+    // The outcome was unknown to the old leader: keyless, so answered so, never sent again.
+    assert.deepEqual([...answers.answers.entries()].sort(), [
+      [0, "timeout"],
+      [1, "timeout"],
+    ]);
+    for (const d of drivers.values()) assert.deepEqual(d.machine.range("u", 0, -1), ["b", "a"]);
   });
 });
 
