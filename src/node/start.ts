@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { DashboardFeed, dashboardRoutes } from "../dashboard/index.js";
 import { defaultRaftLimits, NONE } from "../raft/index.js";
-import { RespServer } from "../resp/index.js";
+import { assertRunFits, RespServer } from "../resp/index.js";
 import { HttpApi, proposalBytesMax } from "../server/index.js";
 import { batchEntryBytesMax } from "../stack/index.js";
 import { assertFrameFits, defaultTransportLimits } from "../transport/index.js";
@@ -57,6 +57,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
   const entryBytesMax = Math.max(proposalBytesMax(), batchEntryBytesMax(defaultDriverLimits));
   assertFrameFits(defaultRaftLimits, { entryBytesMax });
   assertClusterViewFits(defaultTransportLimits.frameBytesMax);
+  assertRunFits(defaultDriverLimits);
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
   // Read first: a missing certificate or a bad token file stops the start before storage opens.
   const security = loadSecurity(options.security, logger);

@@ -9,6 +9,33 @@ export const RUN_COMMANDS_MAX = 64;
 /** Request bytes of one run: its entry stays far below a batch's 256 KiB. */
 export const RUN_BYTES_MAX = 64 * 1024;
 
+/** What a driver takes whole or refuses whole: a run joins one batch and counts as that many proposals. */
+export interface RunTaker {
+  readonly commandsPerBatchMax: number;
+  readonly batchBytesMax: number;
+  readonly proposalsPendingMax: number;
+}
+
+/**
+ * Throws RangeError unless every run fits what `taker` takes whole; asserted where the listener meets
+ * the driver (node/start.ts). Otherwise a valid pipeline could be refused every time ("a run of writes
+ * exceeds a batch", or busy on every retry) where single writes would pass. Bytes: a command's encoding
+ * (stack/ascii-pushes.ts: two bytes, a stamp, length prefixes) is shorter than its RESP request (at least
+ * `*3 $5 LPUSH` and a `$n` line per argument), so a run of RUN_BYTES_MAX request bytes encodes in fewer.
+ */
+export function assertRunFits(taker: RunTaker): void {
+  const { commandsPerBatchMax, batchBytesMax, proposalsPendingMax } = taker;
+  if (
+    RUN_COMMANDS_MAX > Math.min(commandsPerBatchMax, proposalsPendingMax) ||
+    RUN_BYTES_MAX > batchBytesMax
+  ) {
+    throw new RangeError(
+      `a RESP run of ${RUN_COMMANDS_MAX} LPUSH and ${RUN_BYTES_MAX} bytes must fit commandsPerBatchMax ` +
+        `${commandsPerBatchMax}, proposalsPendingMax ${proposalsPendingMax} and batchBytesMax ${batchBytesMax}`,
+    );
+  }
+}
+
 const CR = 0x0d;
 const LF = 0x0a;
 /** Digits of a length the run takes: more is no request of the run (the parser decides). */

@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { defaultDriverLimits } from "../../src/node/driver-config.js";
 import { defaultRespLimits, type RespLimits } from "../../src/resp/limits.js";
-import { RUN_COMMANDS_MAX, readLpushRun } from "../../src/resp/lpush-run.js";
+import { assertRunFits, RUN_COMMANDS_MAX, readLpushRun } from "../../src/resp/lpush-run.js";
 import { RespParser } from "../../src/resp/parser.js";
 import { asciiPushCommand, defaultStackLimits, type StackLimits } from "../../src/stack/index.js";
 import { frame } from "./helpers.js";
@@ -95,4 +96,14 @@ test("a run is the longest prefix of eligible requests, read as the parser reads
     ),
     { numRuns: 2000 },
   );
+});
+
+test("a run must fit what the driver takes whole: the shipped limits do, smaller ones are refused at start", () => {
+  assertRunFits(defaultDriverLimits);
+  const small = [
+    { ...defaultDriverLimits, commandsPerBatchMax: RUN_COMMANDS_MAX - 1 },
+    { ...defaultDriverLimits, proposalsPendingMax: RUN_COMMANDS_MAX - 1 },
+    { ...defaultDriverLimits, batchBytesMax: 32 * 1024 },
+  ];
+  for (const limits of small) assert.throws(() => assertRunFits(limits), RangeError);
 });
