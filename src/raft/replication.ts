@@ -196,10 +196,15 @@ export function selfPersisted(r: RaftState): void {
   if (r.tracker.of(r.id).maybeUpdate(r.log.stableLastIndex()) && maybeCommit(r)) r.commitPending = true;
 }
 
-/** TimeoutNow to a caught-up transferee; a leader removed from its configuration then steps down. */
+/**
+ * TimeoutNow to a caught-up transferee; a leader removed from its configuration then steps down. The
+ * transfer's clock restarts: the target's election gets a whole election timeout, or a TimeoutNow sent
+ * late in the window would be followed by writes that make the leader's log outrun the candidate's.
+ */
 function sendTimeoutNow(r: RaftState, to: NodeId): void {
   r.send({ type: "timeoutNow", to });
   r.timeoutNowSent = true;
+  r.transferElapsed = 0;
   if (!r.tracker.isVoter(r.id)) r.becomeFollower(r.term, NONE, r.id);
 }
 
