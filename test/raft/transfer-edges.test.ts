@@ -49,4 +49,17 @@ describe("leadership transfer edges (§3.10)", () => {
     assert.deepEqual(c.leaders(), [3], "the transfer's election failed");
     assert.equal(c.raft(1).role, "follower");
   });
+
+  test("a target removed from the configuration mid-transfer is given up, not waited out", () => {
+    const c = laggingTarget();
+    c.heal();
+    c.cut(1, 3); // still cut: the catch-up cannot finish, no TimeoutNow goes out
+    const removal = c.raft(1).proposeConfChange({ op: "remove", id: 3, context: new Uint8Array(0) });
+    assert.equal(removal.ok, true);
+    assert.equal(c.raft(1).transferLeadership(3), true);
+    c.stabilize(); // the removal commits with node 2 and is applied: node 3 can never lead now
+    assert.deepEqual(c.raft(1).status().config.voters, [1, 2]);
+    assert.equal(c.raft(1).propose([new Uint8Array(1)]).ok, true, "writes refused for a removed target");
+    assert.deepEqual(c.raft(1).transfer, { to: 3, timeoutNowSent: false, abandoned: "targetRemoved" });
+  });
 });
