@@ -238,6 +238,17 @@ function targetSilent(r: RaftState): boolean {
   return pr?.unreachable === true && r.ticks - pr.heardAt > transferSilentTicksMax(r.opts);
 }
 
+/**
+ * Leader, after applying a configuration: a transfer whose target is no longer a voter can never finish,
+ * so it is given up at once; not once TimeoutNow is out (the target may be campaigning on the
+ * configuration it still holds), nor by a removed leader (its hand-off steps it down).
+ */
+export function giveUpTransferToNonVoter(r: RaftState): void {
+  if (r.role !== "leader" || r.leadTransferee === NONE || r.timeoutNowSent) return;
+  if (r.tracker.isVoter(r.leadTransferee) || !r.tracker.isVoter(r.id)) return;
+  abandonTransfer(r, "targetRemoved");
+}
+
 /** The leader gives its transfer up and takes proposals again; the event and Raft.transfer say why. */
 function abandonTransfer(r: RaftState, reason: TransferAbandonReason): void {
   const to = r.leadTransferee;
