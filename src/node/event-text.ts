@@ -1,4 +1,4 @@
-import type { NodeId, RaftEvent, VoteRefusal } from "../raft/index.js";
+import type { NodeId, RaftEvent, TransferAbandonReason, VoteRefusal } from "../raft/index.js";
 import type { DriverHooks, DriverLogger } from "./ports.js";
 
 /** Why a vote was refused, in words an operator reads in the log and on the dashboard's timeline. */
@@ -11,6 +11,13 @@ const refusalText: Readonly<Record<VoteRefusal, string>> = {
   recovering: "this node is recovering a lost log",
   staleTerm: "the request carries a stale term",
   removed: "the candidate was removed from the cluster",
+};
+
+/** Why a leader gave its transfer up, for the timeline. */
+const abandonText: Readonly<Record<TransferAbandonReason, string>> = {
+  targetSilent: "unreachable and silent before it was caught up",
+  timedOut: "it did not lead within an election timeout",
+  targetRemoved: "its removal was applied before it was caught up",
 };
 
 /** What the node itself adds to the core's events on its timeline. */
@@ -53,11 +60,9 @@ export function describeEvent(event: TimelineEvent, self: NodeId): string {
         ? `refused a leadership transfer from node ${event.from}: this node is recovering a lost log`
         : `leadership transfer from node ${event.from} deferred: committed configuration changes are not applied yet`;
     case "transferAbandoned":
-      return `gave up the leadership transfer to node ${event.to} in term ${event.term} (${
-        event.reason === "targetSilent"
-          ? "unreachable and silent before it was caught up"
-          : "it did not lead within an election timeout"
-      }${event.timeoutNowSent ? "; TimeoutNow was sent, it may still win" : ""}); leading on`;
+      return `gave up the leadership transfer to node ${event.to} in term ${event.term} (${abandonText[event.reason]}${
+        event.timeoutNowSent ? "; TimeoutNow was sent, it may still win" : ""
+      }); leading on`;
     case "configApplied":
       return `membership: ${event.op} node ${event.id} applied at index ${event.index} (voters ${event.voters.join(",")}${event.learners.length > 0 ? `; learners ${event.learners.join(",")}` : ""})`;
     case "removedLeaderStepsDown":

@@ -162,6 +162,8 @@ function givenUpText(to: NodeId, leader: NodeId, reason: TransferAbandonReason):
   const why =
     reason === "targetSilent"
       ? `node ${to} is unreachable and did not answer for three heartbeat intervals`
-      : `node ${to} was not caught up within an election timeout`;
+      : reason === "targetRemoved"
+        ? `node ${to} was removed from the cluster`
+        : `node ${to} was not caught up within an election timeout`;
   return `the transfer to node ${to} was given up before TimeoutNow (${why}); node ${leader} still leads`;
 }

@@ -7,7 +7,7 @@ import {
 } from "./confchange.js";
 import { handOffTarget } from "./hand-off.js";
 import type { RaftLog } from "./log.js";
-import { transferLeadership } from "./replication.js";
+import { giveUpTransferToNonVoter, transferLeadership } from "./replication.js";
 import type { RaftState } from "./state.js";
 import { type ConfigState, type Entry, invariant, NONE, type NodeId, type ProposeResult } from "./types.js";
 
@@ -92,6 +92,7 @@ export function applyConfigEntries(r: RaftState, entries: readonly Entry[]): voi
       voters: config.voters,
       learners: config.learners,
     });
+    giveUpTransferToNonVoter(r);
     if (r.role === "leader" && !config.voters.includes(r.id)) handOffRemovedLeadership(r);
   }
 }

@@ -196,10 +196,15 @@ export function selfPersisted(r: RaftState): void {
   if (r.tracker.of(r.id).maybeUpdate(r.log.stableLastIndex()) && maybeCommit(r)) r.commitPending = true;
 }
 
-/** TimeoutNow to a caught-up transferee; a leader removed from its configuration then steps down. */
+/**
+ * TimeoutNow to a caught-up transferee; a leader removed from its configuration then steps down. The
+ * transfer's clock restarts: the target's election gets a whole election timeout, or a TimeoutNow sent
+ * late in the window would be followed by writes that make the leader's log outrun the candidate's.
+ */
 function sendTimeoutNow(r: RaftState, to: NodeId): void {
   r.send({ type: "timeoutNow", to });
   r.timeoutNowSent = true;
+  r.transferElapsed = 0;
   if (!r.tracker.isVoter(r.id)) r.becomeFollower(r.term, NONE, r.id);
 }
 
@@ -231,6 +236,17 @@ function targetSilent(r: RaftState): boolean {
   if (r.leadTransferee === NONE || r.timeoutNowSent || !r.tracker.isVoter(r.id)) return false;
   const pr = r.tracker.progress.get(r.leadTransferee);
   return pr?.unreachable === true && r.ticks - pr.heardAt > transferSilentTicksMax(r.opts);
+}
+
+/**
+ * Leader, after applying a configuration: a transfer whose target is no longer a voter can never finish,
+ * so it is given up at once; not once TimeoutNow is out (the target may be campaigning on the
+ * configuration it still holds), nor by a removed leader (its hand-off steps it down).
+ */
+export function giveUpTransferToNonVoter(r: RaftState): void {
+  if (r.role !== "leader" || r.leadTransferee === NONE || r.timeoutNowSent) return;
+  if (r.tracker.isVoter(r.leadTransferee) || !r.tracker.isVoter(r.id)) return;
+  abandonTransfer(r, "targetRemoved");
 }
 
 /** The leader gives its transfer up and takes proposals again; the event and Raft.transfer say why. */

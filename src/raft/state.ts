@@ -91,7 +91,10 @@ export class RaftState {
 
   /** Leader: the follower leadership is being handed to. */
   leadTransferee: NodeId = NONE;
-  /** Leader: ticks since the transfer to leadTransferee began; it is given up after an election timeout. */
+  /**
+   * Leader: ticks since the transfer to leadTransferee began or last sent TimeoutNow; it is given up
+   * after an election timeout.
+   */
   transferElapsed = 0;
   /**
    * Leader: TimeoutNow went out in this transfer (or in one it replaced), so a target may be campaigning

@@ -221,7 +221,9 @@ export type TransferAbandonReason =
   /** TimeoutNow was not sent yet and the target, reported unreachable, stayed silent (replication.ts). */
   | "targetSilent"
   /** The target did not lead within an election timeout (TimeoutNow may have gone out). */
-  | "timedOut";
+  | "timedOut"
+  /** TimeoutNow was not sent yet and an applied configuration change removed the target (membership.ts). */
+  | "targetRemoved";
 
 /** A leader's leadership transfer: under way (`abandoned` undefined), or given up with this node still leading. */
 export interface TransferStatus {
