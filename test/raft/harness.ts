@@ -385,3 +385,14 @@ export function assertLogMatching(c: Cluster): void {
     }
   }
 }
+
+/** Node 1 leads; node 3 misses five writes (cut off), so a transfer to it starts by catching it up. */
+export function laggingTarget(): Cluster {
+  const c = new Cluster(3, { seed: 4 });
+  c.elect(1);
+  c.stabilize();
+  c.cut(1, 3);
+  for (let i = 0; i < 5; i++) c.propose(1, `w${i}`);
+  c.stabilize();
+  return c;
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { RaftEvent } from "../../src/raft/index.js";
-import { Cluster } from "./harness.js";
+import { Cluster, laggingTarget } from "./harness.js";
 
 // The harness's timing: heartbeatTicks 1, electionTicks 10. A transfer whose target is reported
 // unreachable is given up, before TimeoutNow, once the target was silent for more than three heartbeat
@@ -11,17 +11,6 @@ const electionTicks = 10;
 
 function abandoned(events: readonly RaftEvent[]): RaftEvent[] {
   return events.filter((e) => e.type === "transferAbandoned");
-}
-
-/** Node 1 leads; node 3 misses five writes (cut off), so a transfer to it starts by catching it up. */
-function laggingTarget(): Cluster {
-  const c = new Cluster(3, { seed: 4 });
-  c.elect(1);
-  c.stabilize();
-  c.cut(1, 3);
-  for (let i = 0; i < 5; i++) c.propose(1, `w${i}`);
-  c.stabilize();
-  return c;
 }
 
 describe("leadership transfer to a target that goes silent (§3.10)", () => {

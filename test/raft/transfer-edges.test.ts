@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Cluster } from "./harness.js";
+import { laggingTarget } from "./harness.js";
 
 // Harness timing: heartbeatTicks 1, electionTicks 10.
 const electionTicks = 10;
-
-/** Node 1 leads; node 3 misses five writes (cut off), so a transfer to it starts by catching it up. */
-function laggingTarget(): Cluster {
-  const c = new Cluster(3, { seed: 4 });
-  c.elect(1);
-  c.stabilize();
-  c.cut(1, 3);
-  for (let i = 0; i < 5; i++) c.propose(1, `w${i}`);
-  c.stabilize();
-  return c;
-}
 
 describe("leadership transfer edges (§3.10)", () => {
   test("a TimeoutNow sent late in the transfer window gets its election: the leader takes no write meanwhile", () => {
