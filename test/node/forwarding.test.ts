@@ -238,6 +238,13 @@ describe("forwarded requests (the leader's side)", () => {
   });
 });
 
+/** The driver that leads now (the tests call this once an election had time to finish). */
+function leaderOf(drivers: ReadonlyMap<number, Driver>): Driver {
+  const leader = [...drivers.values()].find((d) => d.raft.role === "leader");
+  assert.ok(leader !== undefined, "a leader was elected");
+  return leader;
+}
+
 /** Three drivers on one manual clock; raft messages and forward frames are delivered by `flush`. */
 async function threeNodes() {
   const clock = new ManualClock();
@@ -312,7 +319,7 @@ describe("forwarding between real drivers", () => {
   test("an unkeyed write whose answer is lost in a leader change is applied exactly once", async () => {
     const { clock, drivers, requests, net } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     assert.ok(leader !== undefined);
     const [from, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
     let created: Outcome | undefined;
@@ -390,7 +397,7 @@ describe("runs of fast-lane LPUSH between real drivers", () => {
   test("on the leader, on a follower, and refused by a leader handing over: each command applied once", async () => {
     const { clock, drivers, requests } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     const [follower, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
     const run = asciiRun([
       ["s", "a", "b"],
@@ -437,7 +444,7 @@ describe("runs of fast-lane LPUSH between real drivers", () => {
   test("a run whose entry commits under the next leader after its own leader fell is not proposed again", async () => {
     const { clock, drivers, requests, net } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     const run = asciiRun([
       ["u", "a"],
       ["u", "b"],
@@ -471,7 +478,7 @@ describe("membership requests between real drivers", () => {
   test("a follower adds (id assigned by the leader), removes and transfers through the leader", async () => {
     const { clock, drivers, requests } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     const [from, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
     const follower = requests.get(from) as LeaderRequests;
     const run = async <T>(p: Promise<T>): Promise<T> => {
@@ -509,7 +516,7 @@ describe("membership requests between real drivers", () => {
   test("a transfer to a target that dies while it is caught up is answered once the core gives it up, and the leader takes writes again", async () => {
     const { clock, drivers, requests } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     const target = [1, 2, 3].find((id) => id !== leader.id) as number;
     const onLeader = requests.get(leader.id) as LeaderRequests;
     drivers.delete(target); // killed: its messages go nowhere
@@ -542,7 +549,7 @@ describe("membership requests between real drivers", () => {
   test("a stopping leader whose first target dies while it is caught up hands over to the next one", async () => {
     const { clock, drivers, requests } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     const [first, second] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
     const secondDriver = drivers.get(second) as Driver;
     // Both followers miss a write, then the second comes back: they tie, and the lower id goes first.
@@ -622,7 +629,7 @@ describe("the leader's cluster view, asked by a follower", () => {
   test("answers the leader's match indexes; a leader that does not answer is a timeout at the deadline", async () => {
     const { clock, drivers, requests, net } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     const follower = [1, 2, 3].find((id) => id !== leader.id) as number;
     const follow = requests.get(follower) as LeaderRequests;
     await Promise.all([follow.propose({ type: "create", label: "s", atMs: 0 }), clock.advance(200)]);
@@ -652,7 +659,7 @@ describe("the leader's cluster view, asked by a follower", () => {
   test("a node that no longer leads refuses, naming the leader; so the follower's request goes there", async () => {
     const { clock, drivers, requests } = await threeNodes();
     await clock.advance(1000);
-    const leader = [...drivers.values()].find((d) => d.raft.role === "leader") as Driver;
+    const leader = leaderOf(drivers);
     const [a, b] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
     // Asked directly (as if it were the leader), a follower refuses with not_leader and the leader's id.
     const answers: ForwardResult[] = [];
