@@ -164,13 +164,21 @@ describe("forwarder (the follower's side)", () => {
     assert.equal((strange.settled() as { error: NodeError }).error.code, "internal");
     const sent = capture<Uint8Array>();
     f.submit(1, bytes("c"), 100, sent.reply);
+    const once = capture<Uint8Array>(); // a membership change, a transfer: no key to retry with
+    f.submit(1, bytes("e"), 100, once.reply, false);
     state.leader = 0;
     const never = capture<Uint8Array>();
     f.submit(1, bytes("d"), 100, never.reply);
     f.tick(99);
-    assert.equal(f.size, 2);
+    assert.equal(f.size, 3);
     f.tick(100);
     assert.equal((sent.settled() as { error: NodeError }).error.code, "timeout");
+    assert.match((sent.settled() as { error: NodeError }).error.message, /retry with the same key/);
+    const unkeyed = (once.settled() as { error: NodeError }).error;
+    assert.deepEqual(
+      [unkeyed.code, unkeyed.message],
+      ["timeout", "the leader did not answer in time; outcome unknown"],
+    );
     assert.equal((never.settled() as { error: NodeError }).error.code, "no_leader");
   });
 
