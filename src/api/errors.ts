@@ -36,6 +36,8 @@ export const apiErrorStatusByCode = {
   busy: 503,
   /** Another membership change is in progress (one at a time): retry shortly. */
   config_change_pending: 503,
+  /** POST /v1/leader: the transfer did not happen; the error's `reason` says why (TransferFailureReason). */
+  transfer_failed: 503,
   /** The node serves its most concurrent requests already (Retry-After). */
   overloaded: 503,
   /** The exactly-once table is full: no new keys until old ones expire (Retry-After). */
@@ -47,4 +49,27 @@ export type ApiErrorCode = keyof typeof apiErrorStatusByCode;
 
 export function isApiErrorCode(code: string): code is ApiErrorCode {
   return Object.hasOwn(apiErrorStatusByCode, code);
+}
+
+/**
+ * Why a leadership transfer failed: the `reason` of a `transfer_failed` error. The first three are known
+ * before the leader told the target to campaign (TimeoutNow): nothing changed and the leader leads on.
+ * `outcome_unknown`: the target did not lead within the request timeout, or the answer was lost with
+ * the connection to the leader; TimeoutNow may be out, so the target may still take over.
+ */
+export const TRANSFER_FAILURE_REASONS = [
+  /** The transport could not reach the target and it was silent for three heartbeat intervals. */
+  "target_unreachable",
+  /** The target did not catch up with the leader's log within an election timeout. */
+  "target_not_caught_up",
+  /** A configuration change removed the target while it was being caught up. */
+  "target_removed",
+  "outcome_unknown",
+] as const;
+export type TransferFailureReason = (typeof TRANSFER_FAILURE_REASONS)[number];
+
+const transferFailureReasons: ReadonlySet<string> = new Set(TRANSFER_FAILURE_REASONS);
+
+export function isTransferFailureReason(reason: string): reason is TransferFailureReason {
+  return transferFailureReasons.has(reason);
 }

@@ -209,7 +209,9 @@ export async function run(argv: readonly string[], io: Io, deps: RunDeps): Promi
     const usage = usageExitCode(err, io.err);
     if (usage !== undefined) return usage;
     if (err instanceof RaftstackError) {
-      io.err.write(`raftstack: ${err.code}: ${err.message}\n`);
+      // The reason (a failed leadership transfer's) is as stable as the code: scripts may match on both.
+      const reason = err.reason === undefined ? "" : ` (${err.reason})`;
+      io.err.write(`raftstack: ${err.code}${reason}: ${err.message}\n`);
       return EXIT_FAILURE;
     }
     throw err;

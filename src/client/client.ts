@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
-import { isApiErrorCode } from "../api/index.js";
+import { isApiErrorCode, isTransferFailureReason } from "../api/index.js";
 import { RaftstackError } from "./errors.js";
 import {
   BACKOFF_BASE_MS_DEFAULT,
@@ -195,7 +195,10 @@ export class RaftstackClient {
     await this.call({ method: "DELETE", path, write: true, once: true });
   }
 
-  /** Hands leadership to `id` (default: the most caught-up responsive voter); resolves with the new leader. */
+  /**
+   * Hands leadership to `id` (default: the most caught-up responsive voter); resolves with the new leader.
+   * A transfer that did not happen rejects with `transfer_failed` and its `reason`; it is not retried.
+   */
   async transferLeader(id?: number): Promise<number> {
     const body = id === undefined ? {} : { id };
     const a = await this.call({ method: "POST", path: "/v1/leader", body, write: true, once: true });
@@ -430,15 +433,18 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Error answers look like {"error":{"code","message"}}; anything else still yields a code. */
+/** Error answers look like {"error":{"code","message","reason"?}}; anything else still yields a code. */
 function serverError(status: number, json: unknown): RaftstackError {
   const err = typeof json === "object" && json !== null ? (json as { error?: unknown }).error : undefined;
   if (typeof err === "object" && err !== null) {
-    const { code, message } = err as { code?: unknown; message?: unknown };
+    const { code, message, reason } = err as { code?: unknown; message?: unknown; reason?: unknown };
     if (typeof code === "string") {
       const text = typeof message === "string" ? message : code;
       // A code this client does not know (a newer server) keeps its name in the message.
-      if (isApiErrorCode(code)) return new RaftstackError(code, status, text);
+      if (isApiErrorCode(code)) {
+        const known = typeof reason === "string" && isTransferFailureReason(reason) ? { reason } : {};
+        return new RaftstackError(code, status, text, known);
+      }
       return new RaftstackError(`http_${status}`, status, `${code}: ${text}`);
     }
   }

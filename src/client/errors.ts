@@ -1,4 +1,4 @@
-import type { ApiErrorCode } from "../api/index.js";
+import type { ApiErrorCode, TransferFailureReason } from "../api/index.js";
 
 /**
  * Codes the client adds to the server's: "unavailable" when every attempt failed with a retryable error
@@ -24,10 +24,21 @@ export class RaftstackError extends Error {
   readonly code: RaftstackErrorCode;
   /** HTTP status of the answer that decided the error; 0 when no answer arrived. */
   readonly status: number;
+  /**
+   * With `transfer_failed` (transferLeader): why the transfer did not happen. `outcome_unknown`: the
+   * target may still take over; any other reason: nothing changed, the leader leads on.
+   */
+  readonly reason: TransferFailureReason | undefined;
 
-  constructor(code: RaftstackErrorCode, status: number, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: RaftstackErrorCode,
+    status: number,
+    message: string,
+    options?: { cause?: unknown; reason?: TransferFailureReason | undefined },
+  ) {
     super(message, options);
     this.code = code;
     this.status = status;
+    this.reason = options?.reason;
   }
 }

@@ -1,7 +1,7 @@
 // Typed client of the raftstack JSON API: leader preference, per-attempt timeout, overall deadline,
 // retries on another node with one Idempotency-Key per write.
 
-export type { ApiErrorCode } from "../api/index.js";
+export type { ApiErrorCode, TransferFailureReason } from "../api/index.js";
 export { RaftstackClient } from "./client.js";
 export type { ClientErrorCode, RaftstackErrorCode } from "./errors.js";
 export { RaftstackError } from "./errors.js";

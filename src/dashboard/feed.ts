@@ -1,4 +1,4 @@
-import type { MetricsSample, NodeStatus, RecentEvent } from "../node/index.js";
+import { eventCategory, type MetricsSample, type NodeStatus, type RecentEvent } from "../node/index.js";
 import type { StackMachine } from "../stack/index.js";
 import {
   fetchSummary,
@@ -219,7 +219,9 @@ export class DashboardFeed {
         this.seqs.set(a.id, 0);
         continue;
       }
-      for (const e of s.events) if (e.seq > seen) fresh.push(e);
+      // A member of an older build sends no category: this node names the ones it knows.
+      for (const e of s.events)
+        if (e.seq > seen) fresh.push({ ...e, category: e.category ?? eventCategory(e.event.type) });
       this.seqs.set(a.id, s.events.at(-1)?.seq ?? seen);
     }
   }

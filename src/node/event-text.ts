@@ -13,12 +13,49 @@ const refusalText: Readonly<Record<VoteRefusal, string>> = {
   removed: "the candidate was removed from the cluster",
 };
 
-/** Why a leader gave its transfer up, for the timeline. */
+/** Why a leader gave its transfer up before TimeoutNow, for the timeline (after it, only `timedOut` can be). */
 const abandonText: Readonly<Record<TransferAbandonReason, string>> = {
-  targetSilent: "unreachable and silent before it was caught up",
-  timedOut: "it did not lead within an election timeout",
+  targetSilent: "it was unreachable and silent for over three heartbeat intervals before it was caught up",
+  timedOut: "it did not catch up within an election timeout",
   targetRemoved: "its removal was applied before it was caught up",
 };
+
+/**
+ * How the dashboard groups and colours timeline events. A Record over every event type, so a new one
+ * must be given its group here (it used to fall silently into "other" in the page's own switch).
+ */
+export type EventCategory =
+  | "leader"
+  | "election"
+  | "vote"
+  | "transfer"
+  | "stepdown"
+  | "loss"
+  | "snapshot"
+  | "other";
+
+const categoryOf: Readonly<Record<TimelineEvent["type"], EventCategory>> = {
+  leaderChanged: "leader",
+  roleChanged: "election",
+  termChanged: "election",
+  campaignStarted: "election",
+  voteRefused: "vote",
+  transferRefused: "transfer",
+  transferAbandoned: "transfer",
+  checkQuorumStepDown: "stepdown",
+  followerLostEntries: "loss",
+  recoveryStarted: "loss",
+  recoveryFinished: "loss",
+  snapshotCreated: "snapshot",
+  snapshotInstalled: "snapshot",
+  configApplied: "other",
+  removedLeaderStepsDown: "other",
+};
+
+/** The dashboard group of an event type; "other" for a type this build does not know (a newer peer's). */
+export function eventCategory(type: string): EventCategory {
+  return Object.hasOwn(categoryOf, type) ? categoryOf[type as TimelineEvent["type"]] : "other";
+}
 
 /** What the node itself adds to the core's events on its timeline. */
 export type NodeEvent =
@@ -60,9 +97,11 @@ export function describeEvent(event: TimelineEvent, self: NodeId): string {
         ? `refused a leadership transfer from node ${event.from}: this node is recovering a lost log`
         : `leadership transfer from node ${event.from} deferred: committed configuration changes are not applied yet`;
     case "transferAbandoned":
-      return `gave up the leadership transfer to node ${event.to} in term ${event.term} (${abandonText[event.reason]}${
-        event.timeoutNowSent ? "; TimeoutNow was sent, it may still win" : ""
-      }); leading on`;
+      return `gave up the leadership transfer to node ${event.to} in term ${event.term}: ${
+        event.timeoutNowSent
+          ? "TimeoutNow was sent but it did not lead within an election timeout (it may still win an election)"
+          : `${abandonText[event.reason]} (no TimeoutNow sent)`
+      }; leading on`;
     case "configApplied":
       return `membership: ${event.op} node ${event.id} applied at index ${event.index} (voters ${event.voters.join(",")}${event.learners.length > 0 ? `; learners ${event.learners.join(",")}` : ""})`;
     case "removedLeaderStepsDown":

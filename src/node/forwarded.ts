@@ -1,6 +1,6 @@
 import type { NodeId } from "../raft/index.js";
 import type { ForwardRequest, ForwardResult } from "../transport/index.js";
-import { NodeError } from "./errors.js";
+import { forwardErrorCode, NodeError } from "./errors.js";
 import type { LeaderHandler } from "./forwarding.js";
 
 interface Entry {
@@ -81,7 +81,13 @@ export class ForwardedRequests {
 }
 
 function errorResult(requestId: number, error: NodeError): ForwardResult {
-  return { requestId, ok: false, code: error.code, leader: error.leader, message: error.message };
+  return {
+    requestId,
+    ok: false,
+    code: forwardErrorCode(error),
+    leader: error.leader,
+    message: error.message,
+  };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

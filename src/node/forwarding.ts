@@ -1,7 +1,6 @@
 import { NONE, type NodeId } from "../raft/index.js";
-import { isServiceErrorCode } from "../server/index.js";
 import type { ForwardRequest, ForwardResult } from "../transport/index.js";
-import { NodeError } from "./errors.js";
+import { NodeError, nodeErrorOfForward } from "./errors.js";
 import type { Reply } from "./ports.js";
 
 /** Runs a request of `kind` on this node, which believes it leads; answers the payload of its result. */
@@ -113,8 +112,7 @@ export class Forwarder {
       p.reply.resolve(r.payload);
       return;
     }
-    const code = isServiceErrorCode(r.code) ? r.code : "internal";
-    this.failed(p, new NodeError(code, r.message, r.leader), from);
+    this.failed(p, nodeErrorOfForward(r.code, r.message, r.leader), from);
   }
 
   /**
@@ -186,7 +184,8 @@ export class Forwarder {
       p.tried
         ? new NodeError(
             "timeout",
-            "the leader did not answer in time; outcome unknown, retry with the same key",
+            // A request that must not run twice has no key to retry with (a membership change, a transfer).
+            `the leader did not answer in time; outcome unknown${p.idempotent ? ", retry with the same key" : ""}`,
             this.deps.leader(),
           )
         : new NodeError("no_leader", "no leader known; nothing was proposed, retry", NONE),

@@ -16,7 +16,13 @@ export {
   defaultDriverLimits,
 } from "./driver-config.js";
 export { ConfChangeError, NodeError, type NodeErrorCode } from "./errors.js";
-export { describeEvent, type NodeEvent, type TimelineEvent } from "./event-text.js";
+export {
+  describeEvent,
+  type EventCategory,
+  eventCategory,
+  type NodeEvent,
+  type TimelineEvent,
+} from "./event-text.js";
 export { parseNodeArgs } from "./flags.js";
 export {
   addNodeCommands,

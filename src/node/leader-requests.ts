@@ -24,6 +24,7 @@ import {
   type MemberChange,
   runMemberChange,
   runTransfer,
+  transferOutcomeUnknown,
 } from "./member-requests.js";
 import type { MemberTable } from "./members.js";
 import type { Clock, Reply } from "./ports.js";
@@ -199,12 +200,28 @@ export class LeaderRequests {
    * would add a second member).
    */
   changeMember(change: MemberChange): Promise<NodeId> {
-    return this.submitOnce(REQUEST_MEMBER_CHANGE, encodeMemberChange(change));
+    const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
+    return this.submitOnce(REQUEST_MEMBER_CHANGE, encodeMemberChange(change), deadlineMs);
   }
 
-  /** Hands leadership to `target` (0: the most caught-up responsive voter); resolves with the new leader. */
+  /**
+   * Hands leadership to `target` (0: the most caught-up responsive voter); resolves with the new leader.
+   * An unknown outcome (the leader's answer did not come in time, or its connection broke) is a
+   * transfer_failed too, so a transfer fails with one code whichever node the client asked.
+   */
   transfer(target: NodeId): Promise<NodeId> {
-    return this.submitOnce(REQUEST_TRANSFER, encodeId(target));
+    const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
+    return this.submitOnce(REQUEST_TRANSFER, encodeId(target), deadlineMs).catch((err: NodeError) => {
+      if (err.code !== "timeout") throw err;
+      const to = target === 0 ? "the voter the leader picks" : `node ${target}`;
+      // At the deadline the forwarder's expiry usually answers first, on the leader too (its tick runs
+      // before runTransfer's): it is the same news, told the same way.
+      const what =
+        this.deps.clock.now() >= deadlineMs
+          ? `${to} did not take leadership within the request timeout`
+          : `no answer about the transfer to ${to}: ${err.message}`;
+      throw transferOutcomeUnknown(what, err.leader);
+    });
   }
 
   /**
@@ -218,8 +235,7 @@ export class LeaderRequests {
     );
   }
 
-  private submitOnce(kind: number, payload: Uint8Array): Promise<NodeId> {
-    const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
+  private submitOnce(kind: number, payload: Uint8Array, deadlineMs: number): Promise<NodeId> {
     return new Promise<NodeId>((resolve, reject) => {
       const answer = {
         resolve: (bytes: Uint8Array) => {

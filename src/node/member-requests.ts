@@ -1,3 +1,4 @@
+import type { TransferFailureReason } from "../api/index.js";
 import { DecodeError, Reader, Writer } from "../codec/index.js";
 import { type ConfChangeOp, NONE, type NodeId, type TransferAbandonReason } from "../raft/index.js";
 import type { Driver } from "./driver.js";
@@ -112,8 +113,8 @@ export function runMemberChange(
 
 /**
  * Leader: hands leadership to `target` (0: the one Raft.handOffTarget picks) and answers the new leader once
- * this node sees it lead, or a timeout (outcome unknown) at `deadlineMs`; or, at once, a timeout saying
- * the core gave the transfer up before TimeoutNow (nothing changed: this node still leads).
+ * this node sees it lead, or transfer_failed: `outcome_unknown` at `deadlineMs`, or, at once, the reason the
+ * core gave the transfer up before TimeoutNow (nothing changed: this node still leads).
  */
 export function runTransfer(
   driver: Driver,
@@ -150,12 +151,29 @@ export function runTransfer(
     if (leader === to) reply.resolve(encodeId(to));
     else if (givenUp !== undefined)
       // Known now rather than at the deadline: the target was never told to campaign, and this node leads on.
-      reply.reject(new NodeError("timeout", givenUpText(to, leader, givenUp), leader));
+      reply.reject(
+        new NodeError("transfer_failed", givenUpText(to, leader, givenUp), leader, failureOf[givenUp]),
+      );
     else if (clock.now() >= deadlineMs)
-      reply.reject(new NodeError("timeout", `node ${to} did not take leadership in time`, leader));
+      reply.reject(
+        transferOutcomeUnknown(`node ${to} did not take leadership within the request timeout`, leader),
+      );
     else return;
     cancel();
   });
+}
+
+/** The API's reason for each reason the core gives a transfer up before TimeoutNow. */
+const failureOf: Readonly<Record<TransferAbandonReason, TransferFailureReason>> = {
+  targetSilent: "target_unreachable",
+  timedOut: "target_not_caught_up",
+  targetRemoved: "target_removed",
+};
+
+/** A transfer whose target was not seen leading (`what` happened instead): it may still take over. */
+export function transferOutcomeUnknown(what: string, leader: NodeId): NodeError {
+  const text = `${what}; the target may still take over (GET /v1/cluster shows the leader)`;
+  return new NodeError("transfer_failed", text, leader, "outcome_unknown");
 }
 
 function givenUpText(to: NodeId, leader: NodeId, reason: TransferAbandonReason): string {

@@ -1,5 +1,5 @@
 import type { NodeId } from "../raft/index.js";
-import { describeEvent, type TimelineEvent } from "./event-text.js";
+import { describeEvent, type EventCategory, eventCategory, type TimelineEvent } from "./event-text.js";
 
 /** One timeline entry: a core or node event with its wall time, its line of text and a sequence number. */
 export interface RecentEvent {
@@ -8,6 +8,8 @@ export interface RecentEvent {
   readonly atMs: number;
   readonly node: NodeId;
   readonly text: string;
+  /** The dashboard's group for it (its colour on the timeline and the strip). */
+  readonly category: EventCategory;
   readonly event: TimelineEvent;
 }
 
@@ -46,6 +48,7 @@ export class RecentEvents {
       atMs: this.wallMs(),
       node: this.node,
       text: describeEvent(event, this.node),
+      category: eventCategory(event.type),
       event,
     };
     this.ring[this.next % this.eventsMax] = item;

@@ -1,17 +1,26 @@
-import { type ApiErrorCode, apiErrorStatusByCode } from "../api/index.js";
+import { type ApiErrorCode, apiErrorStatusByCode, type TransferFailureReason } from "../api/index.js";
 import { defaultStackLimits, type ErrorCode as StackErrorCode } from "../stack/index.js";
-import { isServiceErrorCode, type ServiceErrorCode } from "./service.js";
+import { isServiceErrorCode, type ServiceError, type ServiceErrorCode } from "./service.js";
 
-/** An error answer: a stable code, its one status (from the API's table) and a message for people. */
+/**
+ * An error answer: a stable code, its one status (from the API's table), a message for people and, for
+ * `transfer_failed`, a stable `reason`.
+ */
 export class ApiError extends Error {
   override readonly name = "ApiError";
   readonly code: ApiErrorCode;
   readonly status: number;
+  readonly reason: TransferFailureReason | undefined;
 
-  constructor(code: ApiErrorCode, message: string, options?: { readonly cause?: unknown }) {
+  constructor(
+    code: ApiErrorCode,
+    message: string,
+    options?: { readonly cause?: unknown; readonly reason?: TransferFailureReason | undefined },
+  ) {
     super(message, options);
     this.code = code;
     this.status = apiErrorStatusByCode[code];
+    this.reason = options?.reason;
   }
 }
 
@@ -46,7 +55,7 @@ export function stackError(code: StackErrorCode): ApiError {
 }
 
 /** A rejection of the StackService (see ServiceErrorCode). */
-export function isServiceError(err: unknown): err is Error & { readonly code: ServiceErrorCode } {
+export function isServiceError(err: unknown): err is ServiceError {
   if (!(err instanceof Error)) return false;
   const code: unknown = (err as { code?: unknown }).code;
   return typeof code === "string" && isServiceErrorCode(code);
@@ -64,10 +73,11 @@ const apiCodeOfService: Readonly<Record<ServiceErrorCode, ApiErrorCode>> = {
   internal: "internal",
   config_change_pending: "config_change_pending",
   config_invalid: "config_invalid",
+  transfer_failed: "transfer_failed",
 };
 
-function serviceError(err: Error & { readonly code: ServiceErrorCode }): ApiError {
-  return new ApiError(apiCodeOfService[err.code], err.message, { cause: err });
+function serviceError(err: ServiceError): ApiError {
+  return new ApiError(apiCodeOfService[err.code], err.message, { cause: err, reason: err.reason });
 }
 
 /** The answer for any error a handler raised; undefined for an unexpected fault (a 500 to log). */

@@ -31,6 +31,7 @@ export type {
   NodeService,
   OutcomeReply,
   RunReply,
+  ServiceError,
   ServiceErrorCode,
   StackService,
 } from "./service.js";

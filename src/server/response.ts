@@ -12,7 +12,7 @@ const CONTENT_TYPE: Readonly<Record<Format, string>> = {
 
 /**
  * Writes every answer of one node: the status, `X-Raft-Leader` and `X-Raft-Node`, a text or JSON
- * body, and errors as `{"error":{"code","message"}}` (JSON routes) or a one-line reason (text routes).
+ * body, and errors as `{"error":{"code","message","reason"?}}` (JSON routes) or a one-line reason (text routes).
  */
 export class ResponseWriter {
   private readonly nodeIdText: string;
@@ -75,8 +75,12 @@ export class ResponseWriter {
       res.setHeader("Connection", "close");
       res.on("finish", () => req.destroy());
     }
-    const body =
-      format === "json" ? JSON.stringify({ error: { code: e.code, message: e.message } }) : `${e.message}\n`;
+    const error = {
+      code: e.code,
+      message: e.message,
+      ...(e.reason === undefined ? {} : { reason: e.reason }),
+    };
+    const body = format === "json" ? JSON.stringify({ error }) : `${e.message}\n`;
     this.sendRaw(
       res,
       e.status,

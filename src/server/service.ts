@@ -1,3 +1,4 @@
+import type { TransferFailureReason } from "../api/index.js";
 import type { Snapshot } from "../raft/index.js";
 import type { AsciiPushes, Command, Outcome, StackMachine } from "../stack/index.js";
 
@@ -66,8 +67,10 @@ export interface StackService {
 }
 
 /**
- * Codes a service rejects with; each answers 503 + Retry-After except bad_request (400) and internal
- * (500). too_large: the leader's answer could not travel back to this node (outcome unknown).
+ * Codes a service rejects with; each answers 503 + Retry-After except bad_request (400), internal
+ * (500) and config_invalid (409). too_large: the leader's answer could not travel back to this node
+ * (outcome unknown). transfer_failed: a leadership transfer did not happen; the error also carries its
+ * `reason` (TransferFailureReason).
  */
 const SERVICE_ERROR_CODES = [
   "no_leader",
@@ -80,8 +83,15 @@ const SERVICE_ERROR_CODES = [
   "internal",
   "config_change_pending",
   "config_invalid",
+  "transfer_failed",
 ] as const;
 export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
+
+/** How a service rejects: a stable code, and with `transfer_failed` only, why the transfer failed. */
+export interface ServiceError extends Error {
+  readonly code: ServiceErrorCode;
+  readonly reason?: TransferFailureReason | undefined;
+}
 
 const serviceCodes: ReadonlySet<string> = new Set(SERVICE_ERROR_CODES);
 
@@ -115,7 +125,10 @@ export interface MembershipService {
     readonly id?: number;
   }): Promise<MemberInfo>;
   removeMember(id: number): Promise<void>;
-  /** Hands leadership to `id` (default: the most caught-up responsive voter); resolves with the new leader. */
+  /**
+   * Hands leadership to `id` (default: the most caught-up responsive voter); resolves with the new leader.
+   * Rejects with `transfer_failed` and its `reason` when the transfer did not happen (ServiceError).
+   */
   transferLeader(id?: number): Promise<number>;
 }
 

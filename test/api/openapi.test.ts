@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { apiErrorStatusByCode } from "../../src/api/index.js";
+import { apiErrorStatusByCode, TRANSFER_FAILURE_REASONS } from "../../src/api/index.js";
 import { parseNodeArgs, type RunningNode, startNode } from "../../src/node/index.js";
 import { apiRoutes } from "../../src/server/http.js";
 import { routeRole } from "../../src/server/route-roles.js";
@@ -325,6 +325,7 @@ describe("the OpenAPI document", { timeout: TEST_TIMEOUT_MS }, () => {
   test("names every error code with its one status (src/api/errors.ts)", () => {
     const schemas = contract.doc["components"] as { schemas: Record<string, { enum?: string[] }> };
     assert.deepEqual(schemas.schemas["ErrorCode"]?.enum, Object.keys(apiErrorStatusByCode));
+    assert.deepEqual(schemas.schemas["TransferFailureReason"]?.enum, [...TRANSFER_FAILURE_REASONS]);
     // Each documented JSON error answer narrows the code to exactly the codes of its status: those of the
     // operations, and the 404 and 405 that every path shares.
     const shared = (contract.doc["components"] as { responses: Record<string, unknown> }).responses;
@@ -561,6 +562,14 @@ describe("real answers match the OpenAPI document", { timeout: TEST_TIMEOUT_MS }
     { on: "lone", method: "POST", path: "/7", body: "http://x:1", type: "text/plain", status: 503 },
     { on: "lone", method: "DELETE", path: "/2", status: 503 },
     { on: "leader", method: "POST", path: "/v1/leader", body: json({ id: "x" }), status: 400 },
+    {
+      on: "leader",
+      method: "POST",
+      path: "/v1/leader",
+      body: json({ id: 99 }),
+      status: 409,
+      code: "config_invalid",
+    },
     { on: "leader", method: "POST", path: "/v1/leader", body: BODY_TOO_LARGE, status: 413 },
     // ?redirect=1 on a follower: 307 to the leader, nothing changed (id 8 is never added).
     {

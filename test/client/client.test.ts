@@ -304,4 +304,23 @@ describe("RaftstackClient per-call options", { timeout: TEST_TIMEOUT_MS }, () =>
     const unknown = await rejectsWith(c.size(1), "http_409", 409);
     assert.match(unknown.message, /brand_new_code/);
   });
+
+  test("a failed transfer is transfer_failed with its reason, asked once: never retried on another node", async () => {
+    const failed = (reason: string) => ({
+      status: 503,
+      json: { error: { code: "transfer_failed", message: `given up (${reason})`, reason } },
+    });
+    const [a, b] = await fakes(
+      () => failed("target_unreachable"),
+      () => ({ status: 200, json: { leader: 3 } }),
+    );
+    const err = await rejectsWith(client([a!.url, b!.url]).transferLeader(3), "transfer_failed", 503);
+    assert.equal(err.reason, "target_unreachable");
+    assert.equal(b!.requests.length, 0, "not retried elsewhere");
+    // A reason this client does not know (a newer server) is left out, the code kept.
+    a!.handle = () => failed("target_on_fire");
+    const newer = await rejectsWith(client([a!.url]).transferLeader(3), "transfer_failed", 503);
+    assert.equal(newer.reason, undefined);
+    assert.match(newer.message, /target_on_fire/);
+  });
 });

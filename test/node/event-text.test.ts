@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { reportEvents } from "../../src/node/event-text.js";
-import { describeEvent } from "../../src/node/index.js";
+import { describeEvent, eventCategory, RecentEvents } from "../../src/node/index.js";
 import type { RaftEvent } from "../../src/raft/index.js";
 
 test("events read as sentences with their reasons", () => {
@@ -57,4 +57,33 @@ test("a cut-off node's pre-vote rounds are logged one by one at first, then ever
     ...[20, 40, 60, 80].map((round) => `pre-vote for term 3 (round ${round})${sampled}`),
     "election for term 4",
   ]);
+});
+
+test("a given-up transfer reads with its reason, and the dashboard files it with the transfers", () => {
+  const abandoned = (reason: "targetSilent" | "timedOut" | "targetRemoved", timeoutNowSent = false) =>
+    describeEvent({ type: "transferAbandoned", term: 5, to: 3, reason, timeoutNowSent }, 1);
+  assert.equal(
+    abandoned("targetSilent"),
+    "gave up the leadership transfer to node 3 in term 5: it was unreachable and silent for over three heartbeat intervals before it was caught up (no TimeoutNow sent); leading on",
+  );
+  assert.equal(
+    abandoned("timedOut"),
+    "gave up the leadership transfer to node 3 in term 5: it did not catch up within an election timeout (no TimeoutNow sent); leading on",
+  );
+  assert.equal(
+    abandoned("targetRemoved"),
+    "gave up the leadership transfer to node 3 in term 5: its removal was applied before it was caught up (no TimeoutNow sent); leading on",
+  );
+  assert.equal(
+    abandoned("timedOut", true),
+    "gave up the leadership transfer to node 3 in term 5: TimeoutNow was sent but it did not lead within an election timeout (it may still win an election); leading on",
+  );
+  assert.equal(eventCategory("transferAbandoned"), "transfer");
+  assert.equal(eventCategory("transferRefused"), "transfer");
+  assert.equal(eventCategory("leaderChanged"), "leader");
+  assert.equal(eventCategory("fromANewerBuild"), "other", "a type this build does not know");
+  assert.equal(eventCategory("toString"), "other", "not an inherited property");
+  const recent = new RecentEvents(1, () => 0);
+  recent.add({ type: "transferAbandoned", term: 5, to: 3, reason: "targetSilent", timeoutNowSent: false });
+  assert.equal(recent.since(0)[0]?.category, "transfer", "the timeline entry carries it to the page");
 });

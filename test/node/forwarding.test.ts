@@ -3,13 +3,12 @@
 // change and the retry still applies the write exactly once.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decodeLeaderView, encodeLeaderView, memberStatuses } from "../../src/node/cluster-view.js";
+import { decodeLeaderView } from "../../src/node/cluster-view.js";
 import { ForwardedRequests } from "../../src/node/forwarded.js";
 import { Forwarder } from "../../src/node/forwarding.js";
-import { Driver, NodeError, type Reply } from "../../src/node/index.js";
+import { type Driver, NodeError, type Reply } from "../../src/node/index.js";
 import { LeaderRequests } from "../../src/node/leader-requests.js";
 import { MemberTable } from "../../src/node/members.js";
-import type { Message } from "../../src/raft/index.js";
 import {
   type AsciiPushes,
   decodeBatch,
@@ -17,9 +16,9 @@ import {
   isBatch,
   type Outcome,
 } from "../../src/stack/index.js";
-import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import type { ForwardRequest, ForwardResult } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
+import { leaderOf, threeNodes } from "./three-drivers.js";
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: NodeError } | undefined;
 
@@ -165,13 +164,21 @@ describe("forwarder (the follower's side)", () => {
     assert.equal((strange.settled() as { error: NodeError }).error.code, "internal");
     const sent = capture<Uint8Array>();
     f.submit(1, bytes("c"), 100, sent.reply);
+    const once = capture<Uint8Array>(); // a membership change, a transfer: no key to retry with
+    f.submit(1, bytes("e"), 100, once.reply, false);
     state.leader = 0;
     const never = capture<Uint8Array>();
     f.submit(1, bytes("d"), 100, never.reply);
     f.tick(99);
-    assert.equal(f.size, 2);
+    assert.equal(f.size, 3);
     f.tick(100);
     assert.equal((sent.settled() as { error: NodeError }).error.code, "timeout");
+    assert.match((sent.settled() as { error: NodeError }).error.message, /retry with the same key/);
+    const unkeyed = (once.settled() as { error: NodeError }).error;
+    assert.deepEqual(
+      [unkeyed.code, unkeyed.message],
+      ["timeout", "the leader did not answer in time; outcome unknown"],
+    );
     assert.equal((never.settled() as { error: NodeError }).error.code, "no_leader");
   });
 
@@ -237,83 +244,6 @@ describe("forwarded requests (the leader's side)", () => {
     assert.equal(answers[1]?.ok === false && answers[1].code, "timeout");
   });
 });
-
-/** The driver that leads now (the tests call this once an election had time to finish). */
-function leaderOf(drivers: ReadonlyMap<number, Driver>): Driver {
-  const leader = [...drivers.values()].find((d) => d.raft.role === "leader");
-  assert.ok(leader !== undefined, "a leader was elected");
-  return leader;
-}
-
-/** Three drivers on one manual clock; raft messages and forward frames are delivered by `flush`. */
-async function threeNodes() {
-  const clock = new ManualClock();
-  const voters = [1, 2, 3];
-  const drivers = new Map<number, Driver>();
-  const requests = new Map<number, LeaderRequests>();
-  /** `deaf`: a node no Raft message reaches; `isolated`: nor leaves (0: none). */
-  const net = { dropResultsFrom: 0, deaf: 0, isolated: 0 };
-  for (const id of voters) {
-    const storage = await DiskStorage.open(new MemDisk(), `/n${id}`, {
-      bootstrapConfig: { voters, learners: [] },
-    });
-    const driver = new Driver(
-      {
-        raft: { id, electionTicks: 10, heartbeatTicks: 3, seed: id },
-        voters,
-        tickMs: 10,
-        snapshotEntries: 10_000,
-        requestTimeoutMs: 2000,
-      },
-      {
-        clock,
-        storage,
-        network: {
-          send: (msgs: readonly Message[]) => {
-            for (const m of msgs) {
-              if (m.to === net.deaf || m.to === net.isolated || id === net.isolated) continue;
-              clock.defer(() => drivers.get(m.to)?.receive(m));
-            }
-          },
-        },
-        hooks: { leaderChanged: (leader) => clock.defer(() => requests.get(id)?.leaderChanged(leader)) },
-      },
-    );
-    drivers.set(id, driver);
-    requests.set(
-      id,
-      new LeaderRequests({
-        driver,
-        clock,
-        requestTimeoutMs: 2000,
-        members: MemberTable.initial(voters.map((v) => ({ id: v, peerUrl: `http://127.0.0.1:${7000 + v}` }))),
-        tickMs: 10,
-        limits: { forwardsPendingMax: 100, forwardedMax: 100 },
-        leaderView: () =>
-          encodeLeaderView({
-            viewFrom: id,
-            members: memberStatuses(
-              driver.raft.status(),
-              voters.map((v) => ({ id: v, peerUrl: "", clientUrl: "" })),
-            ),
-          }),
-        network: {
-          forward: (to, request) => {
-            clock.defer(() =>
-              requests.get(to)?.receive(id, request, (result) => {
-                if (net.dropResultsFrom !== to) clock.defer(() => requests.get(id)?.result(to, result));
-              }),
-            );
-            return true;
-          },
-        },
-      }),
-    );
-    driver.start();
-    clock.every(10, () => requests.get(id)?.tick());
-  }
-  return { clock, drivers, requests, net };
-}
 
 describe("forwarding between real drivers", () => {
   test("an unkeyed write whose answer is lost in a leader change is applied exactly once", async () => {
@@ -511,39 +441,6 @@ describe("membership requests between real drivers", () => {
     assert.equal(await run(follower.transfer(next)), next);
     assert.equal(drivers.get(next)?.raft.role, "leader");
     await assert.rejects(run(follower.transfer(9)), (err: NodeError) => err.code === "config_invalid");
-  });
-
-  test("a transfer to a target that dies while it is caught up is answered once the core gives it up, and the leader takes writes again", async () => {
-    const { clock, drivers, requests } = await threeNodes();
-    await clock.advance(1000);
-    const leader = leaderOf(drivers);
-    const target = [1, 2, 3].find((id) => id !== leader.id) as number;
-    const onLeader = requests.get(leader.id) as LeaderRequests;
-    drivers.delete(target); // killed: its messages go nowhere
-    void onLeader.propose({ type: "create", label: "s", atMs: 0 });
-    await clock.settle(); // the write is out; the target misses it, so no TimeoutNow goes to it yet
-    const answer: { settled?: unknown } = {};
-    onLeader.transfer(target).then(
-      (value) => {
-        answer.settled = value;
-      },
-      (error: unknown) => {
-        answer.settled = error;
-      },
-    );
-    await clock.settle();
-    leader.peerUnreachable(target); // its connection closed
-    const startMs = clock.now();
-    for (let i = 0; i < 20 && answer.settled === undefined; i++) await clock.advance(10);
-    // Three heartbeat intervals (90 ms) after the target was last heard, before the transfer's own
-    // timeout (an election timeout, 100 ms after it began) and long before the request's (2 s).
-    assert.ok(clock.now() - startMs < 100, `answered after ${clock.now() - startMs} ms`);
-    const settled = (answer as { settled?: unknown }).settled; // narrowed to undefined above
-    assert.ok(settled instanceof NodeError && settled.code === "timeout", String(settled));
-    assert.match(settled.message, /given up before TimeoutNow/);
-    assert.equal(settled.leader, leader.id);
-    assert.equal(leader.raft.role, "leader");
-    assert.equal(leader.raft.propose([new Uint8Array(0)]).ok, true);
   });
 
   test("a stopping leader whose first target dies while it is caught up hands over to the next one", async () => {

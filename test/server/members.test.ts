@@ -116,4 +116,26 @@ describe("membership routes", { timeout: 30_000 }, () => {
     assert.equal(pending.status, 503);
     assert.equal(JSON.parse(pending.text).error.code, "config_change_pending");
   });
+
+  test("a transfer that did not happen: 503 transfer_failed with its reason and Retry-After; other errors carry no reason", async () => {
+    const service = new FakeService(1);
+    service.transferLeader = async () => {
+      // As the node rejects (NodeError): a code and, with transfer_failed, a reason.
+      throw Object.assign(new Error("given up before TimeoutNow"), {
+        code: "transfer_failed",
+        reason: "target_removed",
+      });
+    };
+    const url = await serve(service);
+    const res = await fetch(`${url}/v1/leader`, { method: "POST", body: JSON.stringify({ id: 2 }) });
+    assert.equal(res.status, apiErrorStatusByCode.transfer_failed);
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "1");
+    assert.deepEqual(await res.json(), {
+      error: { code: "transfer_failed", message: "given up before TimeoutNow", reason: "target_removed" },
+    });
+    service.failWith = "config_change_pending";
+    const pending = await call(`${url}/v1/members/4`, "DELETE");
+    assert.deepEqual(Object.keys(JSON.parse(pending.text).error), ["code", "message"]);
+  });
 });

@@ -264,29 +264,9 @@
       c.setSize({ width: Math.max(300, $(id).clientWidth), height: 180 });
   });
 
-  function category(type) {
-    switch (type) {
-      case "leaderChanged":
-        return "leader";
-      case "roleChanged":
-      case "termChanged":
-      case "campaignStarted":
-        return "election";
-      case "voteRefused":
-      case "transferRefused":
-        return "vote";
-      case "checkQuorumStepDown":
-        return "stepdown";
-      case "followerLostEntries":
-      case "recoveryStarted":
-      case "recoveryFinished":
-        return "loss";
-      case "snapshotCreated":
-      case "snapshotInstalled":
-        return "snapshot";
-      default:
-        return "other";
-    }
+  /** The event's group, named by the node that recorded it (eventCategory, src/node/event-text.ts). */
+  function category(e) {
+    return e.category ?? "other";
   }
 
   function clock(ms) {
@@ -300,7 +280,7 @@
     const items = [];
     for (let i = t.length - 1; i >= 0 && items.length < TIMELINE_SHOWN_MAX; i--) {
       const e = t[i];
-      const cat = category(e.event.type);
+      const cat = category(e);
       items.push(
         el(
           "li",
@@ -326,6 +306,7 @@
       leader: "#1f7a3d",
       election: "#b26b00",
       vote: "#9aa1b1",
+      transfer: "#1f5fbf",
       stepdown: "#b3261e",
       loss: "#b3261e",
       snapshot: "#6b3fa0",
@@ -349,7 +330,7 @@
       tick.setAttribute("y", String(row * lane + 2));
       tick.setAttribute("width", "3");
       tick.setAttribute("height", String(Math.max(2, lane - 4)));
-      tick.setAttribute("fill", colors[category(e.event.type)]);
+      tick.setAttribute("fill", colors[category(e)] ?? colors.other);
       const title = document.createElementNS(ns, "title");
       title.textContent = `${clock(e.atMs)} node ${e.node}: ${e.text}`;
       tick.append(title);

@@ -1,0 +1,86 @@
+// Three real drivers with their LeaderRequests on one manual clock (forwarding and transfer tests).
+import assert from "node:assert/strict";
+import { encodeLeaderView, memberStatuses } from "../../src/node/cluster-view.js";
+import { Driver } from "../../src/node/index.js";
+import { LeaderRequests } from "../../src/node/leader-requests.js";
+import { MemberTable } from "../../src/node/members.js";
+import type { Message } from "../../src/raft/index.js";
+import { DiskStorage, MemDisk } from "../../src/storage/index.js";
+import { ManualClock } from "./helpers.js";
+
+/** The driver that leads now (the tests call this once an election had time to finish). */
+export function leaderOf(drivers: ReadonlyMap<number, Driver>): Driver {
+  const leader = [...drivers.values()].find((d) => d.raft.role === "leader");
+  assert.ok(leader !== undefined, "a leader was elected");
+  return leader;
+}
+
+/** Three drivers on one manual clock; raft messages and forward frames are delivered by `flush`. */
+export async function threeNodes() {
+  const clock = new ManualClock();
+  const voters = [1, 2, 3];
+  const drivers = new Map<number, Driver>();
+  const requests = new Map<number, LeaderRequests>();
+  /** `deaf`: a node no Raft message reaches; `isolated`: nor leaves (0: none). */
+  const net = { dropResultsFrom: 0, deaf: 0, isolated: 0 };
+  for (const id of voters) {
+    const storage = await DiskStorage.open(new MemDisk(), `/n${id}`, {
+      bootstrapConfig: { voters, learners: [] },
+    });
+    const driver = new Driver(
+      {
+        raft: { id, electionTicks: 10, heartbeatTicks: 3, seed: id },
+        voters,
+        tickMs: 10,
+        snapshotEntries: 10_000,
+        requestTimeoutMs: 2000,
+      },
+      {
+        clock,
+        storage,
+        network: {
+          send: (msgs: readonly Message[]) => {
+            for (const m of msgs) {
+              if (m.to === net.deaf || m.to === net.isolated || id === net.isolated) continue;
+              clock.defer(() => drivers.get(m.to)?.receive(m));
+            }
+          },
+        },
+        hooks: { leaderChanged: (leader) => clock.defer(() => requests.get(id)?.leaderChanged(leader)) },
+      },
+    );
+    drivers.set(id, driver);
+    requests.set(
+      id,
+      new LeaderRequests({
+        driver,
+        clock,
+        requestTimeoutMs: 2000,
+        members: MemberTable.initial(voters.map((v) => ({ id: v, peerUrl: `http://127.0.0.1:${7000 + v}` }))),
+        tickMs: 10,
+        limits: { forwardsPendingMax: 100, forwardedMax: 100 },
+        leaderView: () =>
+          encodeLeaderView({
+            viewFrom: id,
+            members: memberStatuses(
+              driver.raft.status(),
+              voters.map((v) => ({ id: v, peerUrl: "", clientUrl: "" })),
+            ),
+          }),
+        network: {
+          forward: (to, request) => {
+            clock.defer(() =>
+              requests.get(to)?.receive(id, request, (result) => {
+                if (net.dropResultsFrom !== to) clock.defer(() => requests.get(id)?.result(to, result));
+              }),
+            );
+            return true;
+          },
+        },
+      }),
+    );
+    driver.start();
+    clock.every(10, () => requests.get(id)?.tick());
+  }
+  return { clock, drivers, requests, net };
+}
