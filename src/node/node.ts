@@ -22,7 +22,7 @@ import { watchLoopStalls } from "./loop-stalls.js";
 import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
-import { clusterIdOf, followMembers, linkLimitsOf } from "./peer-links.js";
+import { clusterIdOf, followMembers, linkLimitsOf, retireMsOf } from "./peer-links.js";
 import { PublishSchedule } from "./publish-schedule.js";
 import { RecentEvents } from "./recent-events.js";
 import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
@@ -170,7 +170,7 @@ export class RaftNode {
               if (cc.op === "remove" && cc.id === options.id) {
                 logger.warn("this node was removed from the cluster: it no longer serves as a member");
               }
-              followMembers(transport, options.id, members);
+              followMembers(transport, options.id, members, cc.op === "remove" ? retireMsOf(options) : 0);
             },
             // Out of the Ready loop: resent requests may be proposed here at once.
             leaderChanged: (leader) => clock.defer(() => requests?.leaderChanged(leader)),

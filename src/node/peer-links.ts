@@ -41,10 +41,31 @@ export function linkLimitsOf(options: NodeOptions): Partial<TransportLimits> {
   return limits;
 }
 
-/** Transport peers follow the applied member table: links to new members, none to removed ones. */
-export function followMembers(transport: TcpTransport, self: NodeId, members: MemberTable): void {
+/**
+ * Transport peers follow the applied member table: links to new members, none to removed ones. A link
+ * to a member whose removal was just applied closes `retireMs` later: the leader's core says goodbye with
+ * one last heartbeat carrying the commit index (raft/membership.ts, tellRemoved), which leaves with the
+ * next Ready, after this. Closed at once, the removed node never learned its removal and pre-voted for
+ * good (found in a newcomer's trial of `member remove`).
+ */
+export function followMembers(
+  transport: TcpTransport,
+  self: NodeId,
+  members: MemberTable,
+  retireMs = 0,
+): void {
   const list = members.list().filter((m) => m.id !== self && m.peerUrl !== "");
   for (const m of list) transport.addPeer(m.id, parsePeerUrl(m.peerUrl));
   const ids = new Set(list.map((m) => m.id));
-  for (const id of transport.peerIds()) if (!ids.has(id)) transport.removePeer(id);
+  for (const id of transport.peerIds()) {
+    if (ids.has(id)) continue;
+    if (retireMs === 0) transport.removePeer(id);
+    // Ids are never reused, so the member cannot be back by then; unref: a stopping node does not wait.
+    else setTimeout(() => transport.removePeer(id), retireMs).unref();
+  }
+}
+
+/** How long a removed member's link outlives its removal: one longest election timeout. */
+export function retireMsOf(options: Pick<NodeOptions, "electionTicks" | "tickMs">): number {
+  return 2 * options.electionTicks * options.tickMs;
 }

@@ -83,4 +83,27 @@ describe("joining and leaving in one process", { timeout: 60_000 }, () => {
     assert.equal(refused.status, 503);
     assert.match(refused.body, /removed from the cluster/);
   });
+
+  // Found in a newcomer's trial (`raftstack member remove` of a follower): the members closed their link
+  // to the removed node as they applied the removal, before the leader's last heartbeat to it (which
+  // carries the commit index) went out, so it never applied its removal and pre-voted for good.
+  test("a removed follower learns its removal from the leader's last heartbeat", async () => {
+    const rest = [...nodes.keys()].filter((id) =>
+      node(id)
+        .node.members()
+        .members.some((m) => m.id === id),
+    );
+    const leader = rest.find((id) => node(id).status().role === "leader") as number;
+    const removed = rest.find((id) => id !== leader) as number;
+    await node(leader).node.removeMember(removed);
+    await until("the removed node applied its own removal", () =>
+      node(removed)
+        .node.members()
+        .members.every((m) => m.id !== removed),
+    );
+    const refused = await post(removed, "/sPush", "1,x");
+    assert.equal(refused.status, 503);
+    assert.match(refused.body, /removed from the cluster/);
+    assert.notEqual(node(removed).status().role, "preCandidate");
+  });
 });
