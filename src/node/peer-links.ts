@@ -69,3 +69,23 @@ export function followMembers(
 export function retireMsOf(options: Pick<NodeOptions, "electionTicks" | "tickMs">): number {
   return 2 * options.electionTicks * options.tickMs;
 }
+
+/**
+ * A node that applied its own removal drops every peer link `delayMs` later: it serves nothing as a
+ * member, and its redials were refused by every member, each logging a warning several times a second
+ * (found in a newcomer's trial). A removed leader's delay (leaveMsOf) outlasts its hand-off, which gives
+ * up after an election timeout; a follower, or a node restarted on a removed member's data dir, leaves
+ * at once.
+ */
+export function leaveMembers(transport: TcpTransport, delayMs: number): void {
+  const leave = () => {
+    for (const id of transport.peerIds()) transport.removePeer(id);
+  };
+  if (delayMs === 0) leave();
+  else setTimeout(leave, delayMs).unref();
+}
+
+/** How long a removed leader keeps its links: ten longest election timeouts (3 s at the defaults). */
+export function leaveMsOf(options: Pick<NodeOptions, "electionTicks" | "tickMs">): number {
+  return LINK_SILENCE_ELECTION_TIMEOUTS * retireMsOf(options);
+}
