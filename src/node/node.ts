@@ -342,6 +342,8 @@ export class RaftNode {
    * to confirm its commit index, then for this node to apply up to it.
    */
   async read<T>(fn: (m: StackMachine) => T, stale = false): Promise<T> {
+    // No member confirms a removed node's reads any more: answer at once, not at the request timeout.
+    if (!stale && this.driver.removed) throw removedError();
     if (!stale && this.testHooks?.has("readWithoutReadIndex") !== true)
       await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
     return fn(this.driver.machine);
@@ -392,7 +394,9 @@ export class RaftNode {
     return {
       id: this.id,
       role: s.role,
-      leader: s.leader,
+      // A removed node still names the leader it last heard, which no longer counts it: /health and
+      // /readyz say 503 (no leader), so load balancers stop sending it traffic.
+      leader: this.driver.removed ? NONE : s.leader,
       term: s.term,
       commit: s.commit,
       applied: s.applied,

@@ -105,6 +105,12 @@ describe("joining and leaving in one process", { timeout: 60_000 }, () => {
     assert.equal(refused.status, 503);
     assert.match(refused.body, /removed from the cluster/);
     assert.notEqual(node(removed).status().role, "preCandidate");
+    // It says so to probes and to reads (at once, not at the request timeout).
+    const probe = async (path: string) => (await fetch(`${node(removed).clientUrl}${path}`)).status;
+    assert.deepEqual([await probe("/readyz"), await probe("/health")], [503, 503]);
+    const read = await post(removed, "/sSize", "1");
+    assert.equal(read.status, 503);
+    assert.match(read.body, /removed from the cluster/);
 
     // Both removed nodes (this follower, and the leader of the test above) leave once the hand-off is
     // over: their redials were refused by every member, each refusal a warning, several a second.
