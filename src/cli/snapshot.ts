@@ -2,12 +2,13 @@
 import { createReadStream } from "node:fs";
 import { type FileHandle, open, rename, rm, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { request } from "undici";
+import { Agent, request } from "undici";
 import { type ApiErrorCode, isApiErrorCode } from "../api/index.js";
 import { RaftstackClient, RaftstackError } from "../client/index.js";
 import { UsageError } from "../node/index.js";
 import { BackupError, BackupVerifier, decodeBackup, NodeDisk, restoreBackup } from "../storage/index.js";
 import type { ClientFlags } from "./client-commands.js";
+import { credentialsOf } from "./credentials.js";
 import { terminalProgress } from "./progress.js";
 
 /** A snapshot may take a while to encode and download: the whole save gets this long by default. */
@@ -70,11 +71,19 @@ export async function saveBackup(
   const deadline = performance.now() + flags.deadlineMs;
   const part = `${file}.part`;
   const fh = await openPart(file, part);
+  // The same token and TLS files for finding the leader and for the download (a secured cluster's
+  // /v1/snapshot needs admin over HTTPS).
+  const credentials = credentialsOf(flags);
   const client = new RaftstackClient({
+    ...credentials,
     endpoints: flags.endpoints,
     timeoutMs: flags.timeoutMs,
     deadlineMs: flags.deadlineMs,
   });
+  const access: Access = {
+    headers: credentials.token === undefined ? {} : { authorization: `Bearer ${credentials.token}` },
+    dispatcher: new Agent(credentials.tls === undefined ? {} : { connect: { ...credentials.tls } }),
+  };
   let saved = false;
   let last = "no leader known";
   try {
@@ -82,7 +91,7 @@ export async function saveBackup(
       const url = await leaderUrl(client);
       if (url !== undefined) {
         const remainingMs = Math.max(1, Math.ceil(deadline - performance.now()));
-        const got = await download(`${url}/v1/snapshot`, fh, part, remainingMs, progressOut).catch(
+        const got = await download(`${url}/v1/snapshot`, access, fh, part, remainingMs, progressOut).catch(
           (err: unknown): Download => {
             // A definite answer, a damaged download or a failed write ends the save; a lost connection
             // (the leader stopped meanwhile) is tried again at whichever node leads next.
@@ -107,6 +116,7 @@ export async function saveBackup(
     }
   } finally {
     await client.close();
+    await access.dispatcher.close();
     if (!saved) {
       await fh.close().catch(() => {});
       await rm(part, { force: true });
@@ -138,9 +148,16 @@ function errorCodeOf(text: string): ApiErrorCode | undefined {
   }
 }
 
+/** How the download reaches the leader: the Bearer token and a dispatcher with the TLS files. */
+interface Access {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly dispatcher: Agent;
+}
+
 /** One attempt: the answer's body written into `fh` from its start (an earlier attempt's bytes are cut). */
 async function download(
   url: string,
+  access: Access,
   fh: FileHandle,
   file: string,
   timeoutMs: number,
@@ -148,6 +165,8 @@ async function download(
 ): Promise<Download> {
   const res = await request(url, {
     method: "GET",
+    headers: access.headers,
+    dispatcher: access.dispatcher,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     signal: AbortSignal.timeout(timeoutMs),

@@ -13,8 +13,20 @@ export const STATUS_HEADER = [
   "match",
 ] as const;
 
-/** Why `match` is "?" for a node that answered /health but not /v1/cluster (its id is unknown too). */
-const VIEW_FAILED = "its /v1/cluster did not answer (id unknown)";
+/**
+ * Why `match` is "?" for a node that answered /health but not /v1/cluster (its id is unknown too): no
+ * answer, or an error answer. /health stays open with tokens on while /v1/cluster needs `read`, so a
+ * status without a token against such a cluster lands here: say so rather than "did not answer".
+ */
+function viewFailed(err: unknown): string {
+  if (!(err instanceof RaftstackError) || err.status === 0)
+    return "its /v1/cluster did not answer (id unknown)";
+  const hint =
+    err.code === "unauthorized" || err.code === "forbidden"
+      ? "; give a read token with --token or RAFTSTACK_TOKEN"
+      : "";
+  return `its /v1/cluster answered ${err.status} ${err.code} (id unknown)${hint}`;
+}
 
 /** Per-attempt timeout of a status probe: a down or paused node must not stall the table. */
 const PROBE_TIMEOUT_MS = 500;
@@ -60,9 +72,11 @@ export async function probeStatus(
         try {
           const [health, view] = await Promise.all([
             client.health({ endpoint }),
-            client.cluster({ endpoint }).catch(() => undefined),
+            client.cluster({ endpoint }).catch((err: unknown) => viewFailed(err)),
           ]);
-          return { endpoint, health, view };
+          return typeof view === "string"
+            ? { endpoint, health, view: undefined, viewError: view }
+            : { endpoint, health, view, viewError: undefined };
         } catch (err) {
           const error = err instanceof RaftstackError && err.status !== 0 ? err.code : DOWN;
           return { endpoint, error };
@@ -78,7 +92,7 @@ export async function probeStatus(
       // Each row's own reason: its view failed, the leader does not track it, or why its view is local.
       const reason =
         view === undefined
-          ? VIEW_FAILED
+          ? (a.viewError ?? viewFailed(undefined))
           : progress.found
             ? progress.reason
             : (view.viewReason ?? progress.reason);

@@ -22,7 +22,14 @@ import { watchLoopStalls } from "./loop-stalls.js";
 import { MemberTable } from "./members.js";
 import { NodeMetrics } from "./metrics.js";
 import { type NodeOptions, selfMember } from "./options.js";
-import { clusterIdOf, followMembers, linkLimitsOf } from "./peer-links.js";
+import {
+  clusterIdOf,
+  followMembers,
+  leaveMembers,
+  leaveMsOf,
+  linkLimitsOf,
+  retireMsOf,
+} from "./peer-links.js";
 import { PublishSchedule } from "./publish-schedule.js";
 import { RecentEvents } from "./recent-events.js";
 import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
@@ -169,8 +176,11 @@ export class RaftNode {
               members.apply(cc.op, cc.id, cc.context);
               if (cc.op === "remove" && cc.id === options.id) {
                 logger.warn("this node was removed from the cluster: it no longer serves as a member");
+                // A leader hands off first (over these links); a follower has nothing left to send.
+                leaveMembers(transport, driver?.raft.role === "leader" ? leaveMsOf(options) : 0);
+              } else {
+                followMembers(transport, options.id, members, cc.op === "remove" ? retireMsOf(options) : 0);
               }
-              followMembers(transport, options.id, members);
             },
             // Out of the Ready loop: resent requests may be proposed here at once.
             leaderChanged: (leader) => clock.defer(() => requests?.leaderChanged(leader)),
@@ -196,7 +206,8 @@ export class RaftNode {
       throw err;
     }
     reportClusterMismatch(options, members, logger);
-    followMembers(transport, options.id, members);
+    if (driver.removed) leaveMembers(transport, 0);
+    else followMembers(transport, options.id, members);
     requests = new LeaderRequests({
       driver,
       clock,
@@ -331,6 +342,8 @@ export class RaftNode {
    * to confirm its commit index, then for this node to apply up to it.
    */
   async read<T>(fn: (m: StackMachine) => T, stale = false): Promise<T> {
+    // No member confirms a removed node's reads any more: answer at once, not at the request timeout.
+    if (!stale && this.driver.removed) throw removedError();
     if (!stale && this.testHooks?.has("readWithoutReadIndex") !== true)
       await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
     return fn(this.driver.machine);
@@ -381,7 +394,9 @@ export class RaftNode {
     return {
       id: this.id,
       role: s.role,
-      leader: s.leader,
+      // A removed node still names the leader it last heard, which no longer counts it: /health and
+      // /readyz say 503 (no leader), so load balancers stop sending it traffic.
+      leader: this.driver.removed ? NONE : s.leader,
       term: s.term,
       commit: s.commit,
       applied: s.applied,

@@ -10,7 +10,7 @@ import { defaultDriverLimits } from "./driver-config.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
 import type { TestHooks } from "./test-hooks.js";
-import { loadSecurity, securityWarnings } from "./tls-options.js";
+import { loadSecurity, startupWarnings } from "./tls-options.js";
 
 export interface RunningNode {
   readonly id: number;
@@ -74,8 +74,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     throw err;
   }
   const { host } = options.listenClient;
-  const peerHost = new URL(selfMember(options).peerUrl).hostname.replace(/^\[(.*)\]$/, "$1");
-  for (const warning of securityWarnings(host, peerHost, options.security)) logger.warn(warning);
+  for (const warning of startupWarnings(options)) logger.warn(warning);
   const { access, clientTls: tls } = security;
   const dashboard = new DashboardFeed(node, {}, (err) => logger.warn({ err }, "dashboard refresh failed"));
   const api = new HttpApi(node, {

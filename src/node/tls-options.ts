@@ -5,6 +5,7 @@ import type { TlsOptions } from "node:tls";
 import type { Logger } from "pino";
 import { TokenAuth, TokenFileError } from "../server/index.js";
 import type { PeerTls } from "../transport/index.js";
+import type { NodeOptions } from "./options.js";
 import type { SecurityOptions } from "./security-options.js";
 
 /** The security material of a node, read from the files its flags name. */
@@ -118,6 +119,17 @@ function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
   return host === "::1";
+}
+
+/**
+ * The start-up warnings of a node, by the addresses its listeners bind: the peer listener binds
+ * --listen-peer-url, which may be every interface while the advertised --cluster URL is a loopback one.
+ */
+export function startupWarnings(
+  options: Pick<NodeOptions, "listenClient" | "listenPeerUrl" | "security">,
+): string[] {
+  const peerHost = new URL(options.listenPeerUrl).hostname.replace(/^\[(.*)\]$/, "$1");
+  return securityWarnings(options.listenClient.host, peerHost, options.security);
 }
 
 /** The start-up warnings of docs/security.md: a non-loopback listener without TLS or without tokens. */

@@ -7,7 +7,7 @@
 // client-cert node 31210/31211).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -292,6 +292,27 @@ describe("security (real processes)", { timeout: 120_000 }, () => {
     assert.equal(view.viewFrom, view.leader, r.body);
     assert.notEqual(view.viewFrom, follower);
     assert.ok(view.members.length === 3 && view.members.every((m) => typeof m.match === "number"), r.body);
+  });
+
+  // Found in a newcomer's trial: save ignored --cacert and --token (its client and its download had
+  // neither), so a secured cluster could not be backed up ("self-signed certificate in certificate chain").
+  test("snapshot save from the TLS cluster through a follower: --cacert and an admin token; write is refused", async () => {
+    const cli = resolve("bin/raftstack.js");
+    const follower = leader === 2 ? 3 : 2;
+    const save = (file: string, role: Role) =>
+      run(process.execPath, [
+        cli,
+        ...["snapshot", "save", join(c.dir, file), "--endpoints", c.url(follower)],
+        ...["--cacert", certFiles(c.certs).ca, "--token", TOKENS[role]],
+      ]);
+    const saved = await save("admin.rsb", "admin");
+    assert.equal(saved.code, 0, saved.stderr);
+    assert.match(saved.stdout, /^saved .*admin\.rsb: snapshot at index \d+ from node \d+/);
+    assert.ok(existsSync(join(c.dir, "admin.rsb")));
+    const refused = await save("write.rsb", "write");
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /forbidden/);
+    assert.equal(existsSync(join(c.dir, "write.rsb")), false);
   });
 
   test("SIGHUP re-reads the token file: a new token works, a removed one stops", async () => {

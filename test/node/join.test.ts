@@ -83,4 +83,63 @@ describe("joining and leaving in one process", { timeout: 60_000 }, () => {
     assert.equal(refused.status, 503);
     assert.match(refused.body, /removed from the cluster/);
   });
+
+  // Found in a newcomer's trial (`raftstack member remove` of a follower): the members closed their link
+  // to the removed node as they applied the removal, before the leader's last heartbeat to it (which
+  // carries the commit index) went out, so it never applied its removal and pre-voted for good.
+  test("a removed follower learns its removal from the leader's last heartbeat; removed nodes stop dialling", async () => {
+    const rest = [...nodes.keys()].filter((id) =>
+      node(id)
+        .node.members()
+        .members.some((m) => m.id === id),
+    );
+    const leader = rest.find((id) => node(id).status().role === "leader") as number;
+    const removed = rest.find((id) => id !== leader) as number;
+    await node(leader).node.removeMember(removed);
+    await until("the removed node applied its own removal", () =>
+      node(removed)
+        .node.members()
+        .members.every((m) => m.id !== removed),
+    );
+    const refused = await post(removed, "/sPush", "1,x");
+    assert.equal(refused.status, 503);
+    assert.match(refused.body, /removed from the cluster/);
+    assert.notEqual(node(removed).status().role, "preCandidate");
+    // It says so to probes and to reads (at once, not at the request timeout).
+    const probe = async (path: string) => (await fetch(`${node(removed).clientUrl}${path}`)).status;
+    assert.deepEqual([await probe("/readyz"), await probe("/health")], [503, 503]);
+    const read = await post(removed, "/sSize", "1");
+    assert.equal(read.status, 503);
+    assert.match(read.body, /removed from the cluster/);
+
+    // Both removed nodes (this follower, and the leader of the test above) leave once the hand-off is
+    // over: their redials were refused by every member, each refusal a warning, several a second.
+    const members = rest.filter((id) => id !== removed);
+    const refusals = async () => {
+      let sum = 0;
+      for (const id of members) {
+        const text = await (await fetch(`${node(id).clientUrl}/metrics`)).text();
+        sum += Number(/raftstack_transport_errors_total\{kind="handshake_refused"\} (\d+)/.exec(text)?.[1]);
+      }
+      return sum;
+    };
+    const quiet = async (what: string) => {
+      const deadline = Date.now() + 10_000;
+      for (let before = await refusals(); ; ) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const now = await refusals();
+        if (now === before) return;
+        assert.ok(Date.now() < deadline, `the members still refuse ${what} (${now} refusals)`);
+        before = now;
+      }
+    };
+    await quiet("the removed nodes");
+    // Restarted on its data dir (its removal in its log), the follower does not dial the members again.
+    await node(removed).close();
+    await start(removed, [1, 2, 3]);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await refusals();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await refusals(), before, "the restarted removed node dials the members");
+  });
 });

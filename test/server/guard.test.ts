@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
-import { securityWarnings } from "../../src/node/tls-options.js";
+import { validateNodeOptions } from "../../src/node/index.js";
+import { securityWarnings, startupWarnings } from "../../src/node/tls-options.js";
 import { RespServer } from "../../src/resp/index.js";
 import { ClientGuard, HttpApi } from "../../src/server/index.js";
 import { FakeService, silent } from "./fake-service.js";
@@ -136,5 +137,20 @@ describe("client limits", { timeout: 30_000 }, () => {
       peerTls: { certFile: "c", keyFile: "k", trustedCaFile: "ca" },
     });
     assert.deepEqual(secured, []);
+  });
+
+  test("start-up warnings follow where the listeners bind, not the advertised loopback URLs", () => {
+    const cluster = "http://127.0.0.2:32101,http://127.0.0.3:32102,http://127.0.0.4:32103";
+    const options = (values: Record<string, string>) =>
+      validateNodeOptions({ values: { id: "1", cluster, ...values }, from: {} });
+    assert.deepEqual(startupWarnings(options({})), []);
+    // Advertised on loopback, bound on every interface (the newcomer's trial): the peer port is open.
+    const peerOpen = startupWarnings(options({ "listen-peer-url": "http://0.0.0.0:32101" }));
+    assert.deepEqual(peerOpen, [
+      "peer listener on 0.0.0.0 without peer TLS: anyone who reaches it can speak the Raft protocol",
+    ]);
+    const clientOpen = startupWarnings(options({ "listen-client-url": "http://0.0.0.0:32201" }));
+    assert.equal(clientOpen.length, 2);
+    assert.match(clientOpen.join("\n"), /client listener on 0\.0\.0\.0 without TLS/);
   });
 });
