@@ -3,6 +3,7 @@ import type { NodeId, Prng } from "../raft/index.js";
 import type { SimParams } from "./params.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
 import { Violation } from "./protocol.js";
+import { RunOps } from "./run-ops.js";
 
 /** What a client needs from the simulation around it. */
 export interface ClientHost {
@@ -57,6 +58,8 @@ export class SimClient {
   private stopped = false;
   /** The leader the last reply named (0 = none known). */
   private leader: NodeId = 0;
+  /** Fast-lane runs of LPUSH (with `fastLaneShare` > 0). */
+  readonly runs: RunOps;
 
   constructor(
     readonly id: number,
@@ -66,7 +69,22 @@ export class SimClient {
     private readonly labels: readonly string[],
     private readonly history: Operation<StackInput, StackOutput>[],
     private readonly nextOpId: () => number,
-  ) {}
+  ) {
+    this.runs = new RunOps(
+      id,
+      params,
+      {
+        now: () => host.now(),
+        after: (ms, run) => host.after(ms, run),
+        send: (node, attempt, pushes) => host.send(node, { kind: "run", clientId: id, attempt, pushes }),
+        pickNode: (last) => this.pickNode(last, true),
+        backoffMs: (attempt) => this.backoffMs(attempt),
+        trace: (kind, nums, text) => host.trace(kind, nums, text),
+      },
+      history,
+      nextOpId,
+    );
+  }
 
   start(): void {
     this.host.after(this.rng.float() * this.params.thinkMaxMs, () => this.next());
@@ -82,6 +100,7 @@ export class SimClient {
     for (const op of this.pending.values()) {
       if (!op.done && op.input.op !== "create") this.record(op, undefined);
     }
+    this.runs.finish();
   }
 
   private next(): void {
@@ -94,6 +113,12 @@ export class SimClient {
       });
       return;
     }
+    // Drawn only with the fast lane on, so runs without it draw (and do) exactly what they did.
+    const share = this.params.fastLaneShare;
+    if (share > 0 && this.rng.float() < share) {
+      this.runs.start(this.runInputs(), () => this.think());
+      return;
+    }
     const stack = this.rng.pick(this.labels);
     const roll = this.rng.float();
     const input: StackInput =
@@ -101,10 +126,37 @@ export class SimClient {
         ? { op: "push", stack, value: `c${this.id}-${++this.seq}` }
         : roll < 0.65
           ? { op: "pop", stack }
-          : roll < 0.85
+          : roll < 0.85 || share > 0
             ? { op: "top", stack }
             : { op: "size", stack };
     this.run(input, this.params.attemptsMax, () => this.think());
+  }
+
+  /** Pops `stack` until it answers empty, then calls `onEmpty` (the fast lane's end check). */
+  drain(stack: string, onEmpty: () => void): void {
+    this.run({ op: "create", stack }, this.params.attemptsMax, (id) => {
+      if (typeof id !== "number") {
+        this.drain(stack, onEmpty);
+        return;
+      }
+      this.stackIds.set(stack, id);
+      const pop = () =>
+        this.run({ op: "pop", stack }, this.params.attemptsMax, (out) => {
+          if (typeof out === "object" && out.kind === "empty") onEmpty();
+          else pop();
+        });
+      pop();
+    });
+  }
+
+  /** A run's pushes: 1 to runPushesMax plain LPUSHes, each of a new value onto any stack. */
+  private runInputs(): Extract<StackInput, { op: "push" }>[] {
+    const n = 1 + this.rng.int(this.params.runPushesMax);
+    return Array.from({ length: n }, () => ({
+      op: "push" as const,
+      stack: this.rng.pick(this.labels),
+      value: `c${this.id}-${++this.seq}`,
+    }));
   }
 
   private think(): void {
@@ -140,7 +192,8 @@ export class SimClient {
 
   private attempt(op: PendingOp): void {
     op.attempt++;
-    op.node = op.hint !== 0 && op.hint !== op.node ? op.hint : this.pickNode(op);
+    const write = op.input.op !== "top" && op.input.op !== "size";
+    op.node = op.hint !== 0 && op.hint !== op.node ? op.hint : this.pickNode(op.node, write);
     op.hint = 0;
     const attempt = op.attempt;
     const base = { clientId: this.id, opId: op.opId, attempt };
@@ -175,10 +228,15 @@ export class SimClient {
   /** Retries the current attempt after its backoff, unless an answer or another attempt came first. */
   private retryLater(op: PendingOp): void {
     const attempt = op.attempt;
-    const ceilingMs = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
-    this.host.after(ceilingMs * (0.5 + this.rng.float() / 2), () => {
+    this.host.after(this.backoffMs(attempt), () => {
       if (!op.done && op.attempt === attempt) this.retry(op);
     });
+  }
+
+  /** The backoff after failed attempt `attempt`: exponential, jittered over its upper half. */
+  private backoffMs(attempt: number): number {
+    const ceilingMs = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
+    return ceilingMs * (0.5 + this.rng.float() / 2);
   }
 
   private retry(op: PendingOp): void {
@@ -228,22 +286,20 @@ export class SimClient {
 
   /**
    * A first write goes to the leader last heard of (as the real client prefers it), a first read to
-   * any node (followers serve ReadIndex reads too); a retry goes to a different node than the last.
+   * any node (followers serve ReadIndex reads too); a retry goes to a different node than `last`.
    */
-  private pickNode(op: PendingOp): NodeId {
+  private pickNode(last: NodeId, write: boolean): NodeId {
     const nodes = this.host.nodes();
     const n = nodes.length;
-    const last = nodes.indexOf(op.node);
-    if (op.node === 0) {
-      const write = op.input.op !== "top" && op.input.op !== "size";
-      return write && this.leader !== 0 ? this.leader : (nodes[this.rng.int(n)] as NodeId);
-    }
-    if (last < 0 || n < 2) return nodes[this.rng.int(n)] as NodeId;
-    return nodes[(last + 1 + this.rng.int(n - 1)) % n] as NodeId;
+    const at = nodes.indexOf(last);
+    if (last === 0) return write && this.leader !== 0 ? this.leader : (nodes[this.rng.int(n)] as NodeId);
+    if (at < 0 || n < 2) return nodes[this.rng.int(n)] as NodeId;
+    return nodes[(at + 1 + this.rng.int(n - 1)) % n] as NodeId;
   }
 
   onReply(r: ClientReply): void {
     if (r.leader !== 0) this.leader = r.leader;
+    if (this.runs.onReply(r)) return;
     const op = this.pending.get(r.opId);
     if (op === undefined || op.done) return;
     if (r.result === "unavailable" || r.result === "unknown") {
