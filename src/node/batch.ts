@@ -16,9 +16,11 @@ import {
   type ProposedCommands,
   type StackMachine,
 } from "../stack/index.js";
+import type { DriverMutations } from "./driver-config.js";
 import { NodeError } from "./errors.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, Reply } from "./ports.js";
+import { mutateRun } from "./run-mutations.js";
 
 /**
  * Throws RangeError unless a full batch under `limits` fits the core's limits: one append
@@ -65,7 +67,11 @@ export class ProposalBatch {
   /** The wall-clock stamp of every command of the batch (see `add`). */
   private stampMs = 0;
 
-  constructor(private readonly limits: BatchLimits) {}
+  constructor(
+    private readonly limits: BatchLimits,
+    /** Test-only switches (the run mutations); undefined in a node. */
+    private readonly mutations?: DriverMutations,
+  ) {}
 
   get size(): number {
     return this.encoder.count;
@@ -123,8 +129,23 @@ export class ProposalBatch {
   /**
    * Adds `run` (addRun), after `proposeGathered` made room if it did not fit; refuses it if it fits no
    * batch (the RESP listener bounds its runs far below one: only a driver configured with tiny batches).
+   * A run mutation (test-only) breaks the run and its reply first.
    */
   gatherRun(
+    run: AsciiPushes,
+    reply: Reply<Outcome>,
+    clock: Pick<Clock, "now" | "wallMs">,
+    leader: NodeId,
+    metrics: NodeMetrics | undefined,
+    proposeGathered: () => void,
+  ): void {
+    const broken = this.mutations === undefined ? undefined : mutateRun(this.mutations, run, reply);
+    if (broken === undefined) this.gather(run, reply, clock, leader, metrics, proposeGathered);
+    else this.gather(broken.run, broken.reply, clock, leader, metrics, proposeGathered);
+  }
+
+  /** gatherRun's work on the run as given. */
+  private gather(
     run: AsciiPushes,
     reply: Reply<Outcome>,
     clock: Pick<Clock, "now" | "wallMs">,

@@ -15,10 +15,18 @@ export interface ClientHost {
   trace(kind: string, nums: number[], text?: string): void;
 }
 
+/**
+ * The drain's LPOP of up to `count` items (SimClient.drain): in the checked history as that many pops at
+ * once, in any order; they took effect together.
+ */
+type PopMany = { readonly op: "popMany"; readonly stack: string; readonly count: number };
+/** What an operation ends with: a created stack's id, or a PopMany's items (top first). */
+type Output = StackOutput | number | readonly string[];
+
 /** One logical operation with its retries. Creates set up stack ids and stay out of the checked history. */
 interface PendingOp {
   readonly opId: number;
-  readonly input: StackInput | { readonly op: "create"; readonly stack: string };
+  readonly input: StackInput | PopMany | { readonly op: "create"; readonly stack: string };
   readonly key: string;
   readonly call: number;
   attemptsMax: number;
@@ -34,7 +42,7 @@ interface PendingOp {
   /** Some attempt may have reached the log (it timed out instead of being refused). */
   mayHaveApplied: boolean;
   done: boolean;
-  onDone: (output: StackOutput | number | undefined) => void;
+  onDone: (output: Output | undefined) => void;
 }
 
 /**
@@ -45,6 +53,8 @@ const backoffBaseMs = 20;
 const backoffMaxMs = 640;
 /** A write whose outcome stayed unknown is retried (same key) again after this long. */
 const parkedRetryMs = 2_000;
+/** Items each LPOP of a drain takes at most. */
+const drainPopItems = 16;
 
 /**
  * A client issuing stack operations one at a time. Writes carry an idempotency key; on a timeout or a
@@ -132,20 +142,24 @@ export class SimClient {
     this.run(input, this.params.attemptsMax, () => this.think());
   }
 
-  /** Pops `stack` until it answers empty, then calls `onEmpty` (the fast lane's end check). */
-  drain(stack: string, onEmpty: () => void): void {
+  /**
+   * Pops `stack` with `poppers` pops at a time, each popper until it is answered empty, then calls
+   * `onEmpty` (the fast lane's end check).
+   */
+  drain(stack: string, poppers: number, onEmpty: () => void): void {
     this.run({ op: "create", stack }, this.params.attemptsMax, (id) => {
       if (typeof id !== "number") {
-        this.drain(stack, onEmpty);
+        this.drain(stack, poppers, onEmpty);
         return;
       }
       this.stackIds.set(stack, id);
+      let left = poppers;
       const pop = () =>
-        this.run({ op: "pop", stack }, this.params.attemptsMax, (out) => {
-          if (typeof out === "object" && out.kind === "empty") onEmpty();
-          else pop();
+        this.run({ op: "popMany", stack, count: drainPopItems }, this.params.attemptsMax, (out) => {
+          if (typeof out !== "object" || isItems(out) || out.kind !== "empty") pop();
+          else if (--left === 0) onEmpty();
         });
-      pop();
+      for (let i = 0; i < poppers; i++) pop();
     });
   }
 
@@ -164,11 +178,7 @@ export class SimClient {
   }
 
   /** Starts one logical operation; `onDone` gets its output (undefined when it ended unknown). */
-  run(
-    input: PendingOp["input"],
-    attemptsMax: number,
-    onDone: (output: StackOutput | number | undefined) => void,
-  ): string {
+  run(input: PendingOp["input"], attemptsMax: number, onDone: (output: Output | undefined) => void): string {
     const opId = this.nextOpId();
     const op: PendingOp = {
       opId,
@@ -214,6 +224,11 @@ export class SimClient {
       case "pop":
         req = { ...base, kind: "write", key: op.key, op: { type: "pop", id: stackId } };
         break;
+      case "popMany": {
+        const { stack: label, count } = op.input;
+        req = { ...base, kind: "write", key: op.key, op: { type: "lpop", label, count } };
+        break;
+      }
       default:
         req = { ...base, kind: "read", op: op.input.op, stackId };
     }
@@ -319,26 +334,39 @@ export class SimClient {
       [this.id, op.opId],
       typeof output === "number" ? `id ${output}` : JSON.stringify(output),
     );
-    if (op.input.op !== "create") this.record(op, output as StackOutput);
+    if (op.input.op !== "create") this.record(op, output as StackOutput | readonly string[]);
     if (op.phase === "active") op.onDone(output);
   }
 
-  private record(op: PendingOp, output: StackOutput | undefined): void {
-    if (op.input.op === "create") return;
+  private record(op: PendingOp, output: StackOutput | readonly string[] | undefined): void {
+    const { input, call } = op;
+    if (input.op === "create") return;
     const ret = output === undefined ? Number.POSITIVE_INFINITY : this.host.now();
-    this.history.push({ clientId: this.id, input: op.input, call: op.call, ret, output });
+    const add = (i: StackInput, out: StackOutput | undefined) =>
+      this.history.push({ clientId: this.id, input: i, call, ret, output: out });
+    if (input.op !== "popMany") {
+      add(input, output as StackOutput | undefined);
+      return;
+    }
+    // Unknown, it may have taken up to `count` items: as many pops of unknown outcome.
+    const pop = { op: "pop", stack: input.stack } as const;
+    if (output === undefined) for (let i = 0; i < input.count; i++) add(pop, undefined);
+    else if (isItems(output)) for (const value of output) add(pop, { kind: "value", value });
+    else add(pop, output);
   }
 }
 
 function describeInput(input: PendingOp["input"]): string {
+  if (input.op === "popMany") return `popMany(${input.stack}, ${input.count})`;
   return input.op === "push" ? `push(${input.stack}, ${input.value})` : `${input.op}(${input.stack})`;
 }
 
+function isItems(output: StackOutput | readonly string[]): output is readonly string[] {
+  return Array.isArray(output);
+}
+
 /** Maps a node's answer to the checker's output (a stack id for creates). */
-function toOutput(
-  op: PendingOp,
-  result: Exclude<ClientReply["result"], "unavailable" | "unknown">,
-): StackOutput | number {
+function toOutput(op: PendingOp, result: Exclude<ClientReply["result"], "unavailable" | "unknown">): Output {
   const name = op.input.op;
   if (result.ok) {
     switch (result.kind) {
@@ -351,6 +379,9 @@ function toOutput(
       case "popped":
         if (name === "pop") return { kind: "value", value: result.item };
         break;
+      case "poppedItems":
+        if (name === "popMany") return result.items;
+        break;
       case "top":
         if (name === "top") return { kind: "value", value: result.item };
         break;
@@ -360,7 +391,7 @@ function toOutput(
       default:
         break;
     }
-  } else if (result.code === "stack_empty" && (name === "pop" || name === "top")) {
+  } else if (result.code === "stack_empty" && (name === "pop" || name === "top" || name === "popMany")) {
     return { kind: "empty" };
   }
   throw new Violation("client protocol", `${name} on ${op.input.stack} got ${JSON.stringify(result)}`);

@@ -7,6 +7,11 @@ export const mutationNames = [
   // Membership (runs with --membership): learners count toward commit; two changes pending at once.
   "countLearnersInQuorum",
   "allowConcurrentConfChanges",
+  // Fast lane (runs with --fast-lane): a run answered before it is proposed; a run's last push left out of
+  // its entry but answered; a run's last push twice in its entry.
+  "ackRunBeforeCommit",
+  "dropRunLastPush",
+  "duplicateRunLastPush",
 ] as const;
 export type MutationName = (typeof mutationNames)[number];
 

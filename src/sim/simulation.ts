@@ -37,8 +37,9 @@ const eventsMax = 1_000_000;
 const defaultCheckStepsMax = 300_000;
 const liveClientId = 1_000;
 const drainClientId = 1_001;
-/** Fast-lane runs: virtual time after the settle for popping every stack empty. */
+/** Fast-lane runs: virtual time after the settle for popping every stack empty, with this many pops at once. */
 const drainMs = 60_000;
+const drainPoppers = 8;
 
 /**
  * Runs one seeded simulation: a safety phase with faults, then healing and a liveness check. Async
@@ -142,7 +143,13 @@ class Simulation {
     const nodeOptions = {
       raftMutations,
       machineOptions,
-      driverMutations: m === "ackBeforeFsync" ? { ackBeforeFsync: true } : {},
+      driverMutations:
+        m === "ackBeforeFsync" ||
+        m === "ackRunBeforeCommit" ||
+        m === "dropRunLastPush" ||
+        m === "duplicateRunLastPush"
+          ? { [m]: true }
+          : {},
       readWithoutReadIndex: m === "readWithoutReadIndex",
     };
     const skewRng = root.fork();
@@ -315,7 +322,7 @@ class Simulation {
     const drainer = this.newClient(drainClientId, this.nodeRng.fork(), labels);
     this.drainClient = drainer;
     let left = labels.length;
-    for (const label of labels) drainer.drain(label, () => left--);
+    for (const label of labels) drainer.drain(label, drainPoppers, () => left--);
     await this.sched.runUntil(this.sched.now + drainMs, () => left === 0);
     if (left > 0) throw new Violation("liveness", `${left} stacks not drained within ${drainMs}ms`);
     drainer.finish();
