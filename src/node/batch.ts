@@ -140,27 +140,16 @@ export class ProposalBatch {
     proposeGathered: () => void,
   ): void {
     const broken = this.mutations === undefined ? undefined : mutateRun(this.mutations, run, reply);
-    if (broken === undefined) this.gather(run, reply, clock, leader, metrics, proposeGathered);
-    else this.gather(broken.run, broken.reply, clock, leader, metrics, proposeGathered);
-  }
-
-  /** gatherRun's work on the run as given. */
-  private gather(
-    run: AsciiPushes,
-    reply: Reply<Outcome>,
-    clock: Pick<Clock, "now" | "wallMs">,
-    leader: NodeId,
-    metrics: NodeMetrics | undefined,
-    proposeGathered: () => void,
-  ): void {
-    let added = this.addRun(run, reply, clock);
+    const taken = broken?.run ?? run;
+    const answer = broken?.reply ?? reply;
+    let added = this.addRun(taken, answer, clock);
     if (added === "full") {
       proposeGathered();
-      added = this.addRun(run, reply, clock);
+      added = this.addRun(taken, answer, clock);
     }
     if (added === "added") return;
     const refused = new NodeError("bad_request", "a run of writes exceeds a batch", leader);
-    ProposalBatch.refuse(refused, run.count, reply, metrics);
+    ProposalBatch.refuse(refused, taken.count, answer, metrics);
   }
 
   /**
