@@ -148,6 +148,9 @@ export class SimNode {
         tickMs: this.params.tickMs,
         snapshotEntries: this.params.snapshotEntries,
         requestTimeoutMs: this.params.opTimeoutMs,
+        ...(this.params.commandsPerBatchMax === undefined
+          ? {}
+          : { limits: { commandsPerBatchMax: this.params.commandsPerBatchMax } }),
         machine: this.opts.machineOptions,
         mutations: this.opts.driverMutations,
       },

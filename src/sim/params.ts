@@ -106,6 +106,11 @@ export interface SimParams {
    */
   readonly fastLaneShare: number;
   readonly runPushesMax: number;
+  /**
+   * Fast-lane runs: the driver's commands per batch entry (undefined: the default, 256). At least
+   * runPushesMax, as a node asserts it takes any run; a small one makes a run meet a batch it does not fit.
+   */
+  readonly commandsPerBatchMax: number | undefined;
 }
 
 /** The nemesis' actions. */
@@ -247,6 +252,7 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
   // Drawn after everything else, and a share of 0 without the fast lane: earlier seeds run as they did.
   const fastLaneShare = rng.pick([0.1, 0.25, 0.5]);
   const runPushesMax = rng.pick([2, 8, 32]);
+  const commandsPerBatchMax = runPushesMax * rng.pick([1, 2, 8]);
   for (const kind of overrides.disabledFaults ?? []) faultWeights[kind] = 0;
   return {
     ...params,
@@ -263,6 +269,7 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
       membership && !overrides.disabledFaults?.includes("learnerSplit") ? learnerSplitAtMs : 0,
     fastLaneShare: overrides.fastLane === true ? fastLaneShare : 0,
     runPushesMax,
+    commandsPerBatchMax: overrides.fastLane === true ? commandsPerBatchMax : undefined,
   };
 }
 
@@ -284,7 +291,10 @@ export function describeParams(p: SimParams): string {
         ]
       : []),
     ...(p.fastLaneShare > 0
-      ? [`fast lane: ${p.fastLaneShare} of operations are runs of up to ${p.runPushesMax} LPUSH`]
+      ? [
+          `fast lane: ${p.fastLaneShare} of operations are runs of up to ${p.runPushesMax} LPUSH, ` +
+            `commandsPerBatch=${p.commandsPerBatchMax}`,
+        ]
       : []),
     `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms disk=${p.diskMode}` +
       (p.diskMode === "wal"
