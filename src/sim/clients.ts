@@ -54,7 +54,7 @@ const backoffMaxMs = 640;
 /** A write whose outcome stayed unknown is retried (same key) again after this long. */
 const parkedRetryMs = 2_000;
 /** Items each LPOP of a drain takes at most. */
-const drainPopItems = 16;
+const drainPopItems = 64;
 
 /**
  * A client issuing stack operations one at a time. Writes carry an idempotency key; on a timeout or a

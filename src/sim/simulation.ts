@@ -39,7 +39,7 @@ const liveClientId = 1_000;
 const drainClientId = 1_001;
 /** Fast-lane runs: virtual time after the settle for popping every stack empty, with this many pops at once. */
 const drainMs = 60_000;
-const drainPoppers = 8;
+const drainPoppers = 2;
 
 /**
  * Runs one seeded simulation: a safety phase with faults, then healing and a liveness check. Async
