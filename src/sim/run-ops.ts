@@ -19,13 +19,13 @@ export interface RunHost {
 type Push = Extract<StackInput, { op: "push" }>;
 
 /**
- * One push of a run. `sent`: in the current attempt, unanswered; `refused`: that attempt was refused
- * (nothing proposed), so it goes again with the next attempt; `done`: recorded, or given up.
+ * One push of a run. `queued`: goes with the run's next attempt (new, or refused by the last one: nothing
+ * was proposed); `sent`: in the current attempt, unanswered; `done`: recorded, or given up.
  */
 interface RunOp {
   readonly opId: number;
   readonly input: Push;
-  state: "sent" | "refused" | "done";
+  state: "queued" | "sent" | "done";
 }
 
 interface Run {
@@ -59,7 +59,7 @@ export class RunOps {
   ) {}
 
   start(inputs: readonly Push[], onDone: () => void): void {
-    const ops = inputs.map((input): RunOp => ({ opId: this.nextOpId(), input, state: "refused" }));
+    const ops = inputs.map((input): RunOp => ({ opId: this.nextOpId(), input, state: "queued" }));
     const run: Run = { call: this.host.now(), ops, attempt: 0, node: 0, hint: 0, onDone };
     for (const op of ops) {
       this.byOpId.set(op.opId, { run, op });
@@ -69,12 +69,12 @@ export class RunOps {
     this.attempt(run);
   }
 
-  /** Sends every refused push of `run` again (all of them the first time) as one run. */
+  /** Sends the queued pushes of `run` as one run. */
   private attempt(run: Run): void {
     run.attempt++;
     run.node = run.hint !== 0 && run.hint !== run.node ? run.hint : this.host.pickNode(run.node);
     run.hint = 0;
-    const sent = run.ops.filter((op) => op.state === "refused");
+    const sent = run.ops.filter((op) => op.state === "queued");
     for (const op of sent) op.state = "sent";
     const attempt = run.attempt;
     this.host.send(
@@ -97,7 +97,7 @@ export class RunOps {
     const { run, op } = found;
     if (op.state !== "sent" || r.attempt !== run.attempt) return true;
     if (r.result === "unavailable") {
-      op.state = "refused";
+      op.state = "queued";
       run.hint = r.leader;
     } else if (r.result === "unknown") {
       this.end(run, op, undefined);
@@ -117,7 +117,7 @@ export class RunOps {
    */
   private answered(run: Run): void {
     if (run.ops.some((op) => op.state === "sent")) return;
-    const refused = run.ops.filter((op) => op.state === "refused");
+    const refused = run.ops.filter((op) => op.state === "queued");
     if (refused.length > 0 && run.attempt < this.params.attemptsMax) {
       const attempt = run.attempt;
       this.host.after(this.host.backoffMs(attempt), () => {
@@ -137,13 +137,12 @@ export class RunOps {
   private end(run: Run, op: RunOp, output: StackOutput | undefined): void {
     op.state = "done";
     this.byOpId.delete(op.opId);
-    const now = this.host.now();
     this.host.trace(
       output === undefined ? "giveUp" : "return",
       [this.clientId, op.opId],
       output === undefined ? "unknown" : "ok",
     );
-    const ret = output === undefined ? Number.POSITIVE_INFINITY : now;
+    const ret = output === undefined ? Number.POSITIVE_INFINITY : this.host.now();
     this.history.push({ clientId: this.clientId, input: op.input, call: run.call, ret, output });
   }
 
