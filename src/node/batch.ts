@@ -16,9 +16,11 @@ import {
   type ProposedCommands,
   type StackMachine,
 } from "../stack/index.js";
+import type { DriverMutations } from "./driver-config.js";
 import { NodeError } from "./errors.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, Reply } from "./ports.js";
+import { mutateRun } from "./run-mutations.js";
 
 /**
  * Throws RangeError unless a full batch under `limits` fits the core's limits: one append
@@ -65,7 +67,11 @@ export class ProposalBatch {
   /** The wall-clock stamp of every command of the batch (see `add`). */
   private stampMs = 0;
 
-  constructor(private readonly limits: BatchLimits) {}
+  constructor(
+    private readonly limits: BatchLimits,
+    /** Test-only switches (the run mutations); undefined in a node. */
+    private readonly mutations?: DriverMutations,
+  ) {}
 
   get size(): number {
     return this.encoder.count;
@@ -123,6 +129,7 @@ export class ProposalBatch {
   /**
    * Adds `run` (addRun), after `proposeGathered` made room if it did not fit; refuses it if it fits no
    * batch (the RESP listener bounds its runs far below one: only a driver configured with tiny batches).
+   * A run mutation (test-only) breaks the run and its reply first.
    */
   gatherRun(
     run: AsciiPushes,
@@ -132,14 +139,17 @@ export class ProposalBatch {
     metrics: NodeMetrics | undefined,
     proposeGathered: () => void,
   ): void {
-    let added = this.addRun(run, reply, clock);
+    const broken = this.mutations === undefined ? undefined : mutateRun(this.mutations, run, reply);
+    const taken = broken?.run ?? run;
+    const answer = broken?.reply ?? reply;
+    let added = this.addRun(taken, answer, clock);
     if (added === "full") {
       proposeGathered();
-      added = this.addRun(run, reply, clock);
+      added = this.addRun(taken, answer, clock);
     }
     if (added === "added") return;
     const refused = new NodeError("bad_request", "a run of writes exceeds a batch", leader);
-    ProposalBatch.refuse(refused, run.count, reply, metrics);
+    ProposalBatch.refuse(refused, taken.count, answer, metrics);
   }
 
   /**

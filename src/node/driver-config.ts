@@ -24,6 +24,12 @@ export const defaultDriverLimits: DriverLimits = {
 export interface DriverMutations {
   /** Votes and append acknowledgements leave before the batch is durable. */
   readonly ackBeforeFsync?: boolean;
+  /** A fast-lane run's commands are answered "pushed" before they are proposed (run-mutations.ts). */
+  readonly ackRunBeforeCommit?: boolean;
+  /** A fast-lane run's last command is left out of its entry but answered "pushed" (run-mutations.ts). */
+  readonly dropRunLastPush?: boolean;
+  /** A fast-lane run's last command is in its entry twice, answered once (run-mutations.ts). */
+  readonly duplicateRunLastPush?: boolean;
 }
 
 export interface DriverConfig {

@@ -97,7 +97,7 @@ export class Driver {
     });
     this.limits = { ...defaultDriverLimits, ...config.limits };
     assertBatchFits(this.limits, config.raft.limits);
-    this.batch = new ProposalBatch(this.limits);
+    this.batch = new ProposalBatch(this.limits, config.mutations);
     this.proposals = new PendingProposals(deps.metrics);
   }
 

@@ -56,6 +56,9 @@ function report(r: SimResult): string {
     `trace hash ${r.traceHash}`,
     `virtual ${(s.virtualMs / 1000).toFixed(1)}s, ${s.events} events, ${s.messages} messages, ${s.committed} committed entries (${s.batchEntries} batches)`,
     `ops ${s.ops} (${s.okOps} answered, ${s.unknownOps} unknown), linearizability ${r.linearizability}`,
+    ...(r.params.fastLaneShare > 0
+      ? [`fast lane: ${s.runPushes} pushes in runs, ${s.runPushesOk} acknowledged`]
+      : []),
     `faults: ${s.partitions} partitions, ${s.crashes} crashes, ${s.repairs} repairs, ${s.stops} stops, ${s.pauses} pauses, ${s.transfers} transfers`,
   ];
   if (r.params.spareNodes > 0) {
@@ -77,6 +80,7 @@ function report(r: SimResult): string {
         (opts.disableFaults === undefined ? "" : ` --disable-faults ${opts.disableFaults.join(",")}`) +
         (opts.membership === true ? " --membership" : "") +
         (opts.clients === undefined ? "" : ` --clients ${opts.clients}`) +
+        (opts.fastLane === true ? " --fast-lane" : "") +
         (opts.mutation === undefined ? "" : ` --mutation ${opts.mutation}`),
     );
   }
@@ -96,6 +100,7 @@ const program = new Command()
   .option("--fault-ms <n>", "virtual milliseconds of the fault phase (default 30000)", positiveInt)
   .option("--membership", "add, remove and replace members and remove leaders among the faults")
   .option("--clients <n>", "clients instead of the seed's 2-5 (many clients: batched proposals)", positiveInt)
+  .option("--fast-lane", "clients also pipeline runs of plain LPUSH, proposed as the RESP fast lane does")
   .option("--disk <mode>", "disk model, memory or wal (default: even seeds wal, odd seeds memory)", diskMode)
   .option(
     "--disable-faults <kinds>",
@@ -117,6 +122,7 @@ const opts = program.opts<{
   html?: string;
   membership?: boolean;
   clients?: number;
+  fastLane?: boolean;
 }>();
 if (opts.html !== undefined && opts.seeds !== undefined)
   program.error("--html replays one run: use it with --seed");
@@ -130,6 +136,7 @@ const base = (seed: number): SimOptions => ({
   ...(opts.disableFaults !== undefined ? { disabledFaults: opts.disableFaults } : {}),
   ...(opts.membership === true ? { membership: true } : {}),
   ...(opts.clients === undefined ? {} : { clients: opts.clients }),
+  ...(opts.fastLane === true ? { fastLane: true } : {}),
 });
 
 if (opts.seeds === undefined) {
@@ -164,7 +171,7 @@ if (opts.seeds === undefined) {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.membership ? ", membership" : ""}${opts.clients ? `, ${opts.clients} clients` : ""}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
+    `${opts.seeds} seeds (${opts.start}..${opts.start + opts.seeds - 1}, ${opts.nodes} nodes, disk ${opts.disk ?? "by seed"}${opts.membership ? ", membership" : ""}${opts.clients ? `, ${opts.clients} clients` : ""}${opts.fastLane ? ", fast lane" : ""}${opts.mutation ? `, mutation ${opts.mutation}` : ""}) ` +
       `in ${seconds.toFixed(1)}s: ${(opts.seeds / seconds).toFixed(1)} seeds/s, ` +
       `${(virtualMs / 1000 / seconds).toFixed(0)} virtual s per s; ` +
       `violations ${failed.length}${failed.length > 0 ? ` (seeds ${failed.join(" ")})` : ""}; ` +

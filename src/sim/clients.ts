@@ -3,6 +3,7 @@ import type { NodeId, Prng } from "../raft/index.js";
 import type { SimParams } from "./params.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
 import { Violation } from "./protocol.js";
+import { RunOps } from "./run-ops.js";
 
 /** What a client needs from the simulation around it. */
 export interface ClientHost {
@@ -14,10 +15,18 @@ export interface ClientHost {
   trace(kind: string, nums: number[], text?: string): void;
 }
 
+/**
+ * The drain's LPOP of up to `count` items (SimClient.drain): in the checked history as that many pops at
+ * once, in any order; they took effect together.
+ */
+type PopMany = { readonly op: "popMany"; readonly stack: string; readonly count: number };
+/** What an operation ends with: a created stack's id, or a PopMany's items (top first). */
+type Output = StackOutput | number | readonly string[];
+
 /** One logical operation with its retries. Creates set up stack ids and stay out of the checked history. */
 interface PendingOp {
   readonly opId: number;
-  readonly input: StackInput | { readonly op: "create"; readonly stack: string };
+  readonly input: StackInput | PopMany | { readonly op: "create"; readonly stack: string };
   readonly key: string;
   readonly call: number;
   attemptsMax: number;
@@ -33,7 +42,7 @@ interface PendingOp {
   /** Some attempt may have reached the log (it timed out instead of being refused). */
   mayHaveApplied: boolean;
   done: boolean;
-  onDone: (output: StackOutput | number | undefined) => void;
+  onDone: (output: Output | undefined) => void;
 }
 
 /**
@@ -44,6 +53,8 @@ const backoffBaseMs = 20;
 const backoffMaxMs = 640;
 /** A write whose outcome stayed unknown is retried (same key) again after this long. */
 const parkedRetryMs = 2_000;
+/** Items each LPOP of a drain takes at most. */
+const drainPopItems = 64;
 
 /**
  * A client issuing stack operations one at a time. Writes carry an idempotency key; on a timeout or a
@@ -57,6 +68,8 @@ export class SimClient {
   private stopped = false;
   /** The leader the last reply named (0 = none known). */
   private leader: NodeId = 0;
+  /** Fast-lane runs of LPUSH (with `fastLaneShare` > 0). */
+  readonly runs: RunOps;
 
   constructor(
     readonly id: number,
@@ -66,7 +79,22 @@ export class SimClient {
     private readonly labels: readonly string[],
     private readonly history: Operation<StackInput, StackOutput>[],
     private readonly nextOpId: () => number,
-  ) {}
+  ) {
+    this.runs = new RunOps(
+      id,
+      params,
+      {
+        now: () => host.now(),
+        after: (ms, run) => host.after(ms, run),
+        send: (node, attempt, pushes) => host.send(node, { kind: "run", clientId: id, attempt, pushes }),
+        pickNode: (last) => this.pickNode(last, true),
+        backoffMs: (attempt) => this.backoffMs(attempt),
+        trace: (kind, nums, text) => host.trace(kind, nums, text),
+      },
+      history,
+      nextOpId,
+    );
+  }
 
   start(): void {
     this.host.after(this.rng.float() * this.params.thinkMaxMs, () => this.next());
@@ -82,6 +110,7 @@ export class SimClient {
     for (const op of this.pending.values()) {
       if (!op.done && op.input.op !== "create") this.record(op, undefined);
     }
+    this.runs.finish();
   }
 
   private next(): void {
@@ -94,17 +123,56 @@ export class SimClient {
       });
       return;
     }
+    // Drawn only with the fast lane on, so runs without it draw (and do) exactly what they did.
+    const share = this.params.fastLaneShare;
+    if (share > 0 && this.rng.float() < share) {
+      this.runs.start(this.runInputs(), () => this.think());
+      return;
+    }
     const stack = this.rng.pick(this.labels);
     const roll = this.rng.float();
+    // With the fast lane, tops instead of sizes: a keyless push of unknown outcome that landed and stayed
+    // shifts every later size, which the checker cannot place (10 of 30 seeds ended undecided so).
     const input: StackInput =
       roll < 0.4
         ? { op: "push", stack, value: `c${this.id}-${++this.seq}` }
         : roll < 0.65
           ? { op: "pop", stack }
-          : roll < 0.85
+          : roll < 0.85 || share > 0
             ? { op: "top", stack }
             : { op: "size", stack };
     this.run(input, this.params.attemptsMax, () => this.think());
+  }
+
+  /**
+   * Pops `stack` with `poppers` pops at a time, each popper until it is answered empty, then calls
+   * `onEmpty` (the fast lane's end check).
+   */
+  drain(stack: string, poppers: number, onEmpty: () => void): void {
+    this.run({ op: "create", stack }, this.params.attemptsMax, (id) => {
+      if (typeof id !== "number") {
+        this.drain(stack, poppers, onEmpty);
+        return;
+      }
+      this.stackIds.set(stack, id);
+      let left = poppers;
+      const pop = () =>
+        this.run({ op: "popMany", stack, count: drainPopItems }, this.params.attemptsMax, (out) => {
+          if (typeof out !== "object" || isItems(out) || out.kind !== "empty") pop();
+          else if (--left === 0) onEmpty();
+        });
+      for (let i = 0; i < poppers; i++) pop();
+    });
+  }
+
+  /** A run's pushes: 1 to runPushesMax plain LPUSHes, each of a new value onto any stack. */
+  private runInputs(): Extract<StackInput, { op: "push" }>[] {
+    const n = 1 + this.rng.int(this.params.runPushesMax);
+    return Array.from({ length: n }, () => ({
+      op: "push" as const,
+      stack: this.rng.pick(this.labels),
+      value: `c${this.id}-${++this.seq}`,
+    }));
   }
 
   private think(): void {
@@ -112,11 +180,7 @@ export class SimClient {
   }
 
   /** Starts one logical operation; `onDone` gets its output (undefined when it ended unknown). */
-  run(
-    input: PendingOp["input"],
-    attemptsMax: number,
-    onDone: (output: StackOutput | number | undefined) => void,
-  ): string {
+  run(input: PendingOp["input"], attemptsMax: number, onDone: (output: Output | undefined) => void): string {
     const opId = this.nextOpId();
     const op: PendingOp = {
       opId,
@@ -140,7 +204,8 @@ export class SimClient {
 
   private attempt(op: PendingOp): void {
     op.attempt++;
-    op.node = op.hint !== 0 && op.hint !== op.node ? op.hint : this.pickNode(op);
+    const write = op.input.op !== "top" && op.input.op !== "size";
+    op.node = op.hint !== 0 && op.hint !== op.node ? op.hint : this.pickNode(op.node, write);
     op.hint = 0;
     const attempt = op.attempt;
     const base = { clientId: this.id, opId: op.opId, attempt };
@@ -161,6 +226,11 @@ export class SimClient {
       case "pop":
         req = { ...base, kind: "write", key: op.key, op: { type: "pop", id: stackId } };
         break;
+      case "popMany": {
+        const { stack: label, count } = op.input;
+        req = { ...base, kind: "write", key: op.key, op: { type: "lpop", label, count } };
+        break;
+      }
       default:
         req = { ...base, kind: "read", op: op.input.op, stackId };
     }
@@ -175,10 +245,15 @@ export class SimClient {
   /** Retries the current attempt after its backoff, unless an answer or another attempt came first. */
   private retryLater(op: PendingOp): void {
     const attempt = op.attempt;
-    const ceilingMs = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
-    this.host.after(ceilingMs * (0.5 + this.rng.float() / 2), () => {
+    this.host.after(this.backoffMs(attempt), () => {
       if (!op.done && op.attempt === attempt) this.retry(op);
     });
+  }
+
+  /** The backoff after failed attempt `attempt`: exponential, jittered over its upper half. */
+  private backoffMs(attempt: number): number {
+    const ceilingMs = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
+    return ceilingMs * (0.5 + this.rng.float() / 2);
   }
 
   private retry(op: PendingOp): void {
@@ -228,22 +303,20 @@ export class SimClient {
 
   /**
    * A first write goes to the leader last heard of (as the real client prefers it), a first read to
-   * any node (followers serve ReadIndex reads too); a retry goes to a different node than the last.
+   * any node (followers serve ReadIndex reads too); a retry goes to a different node than `last`.
    */
-  private pickNode(op: PendingOp): NodeId {
+  private pickNode(last: NodeId, write: boolean): NodeId {
     const nodes = this.host.nodes();
     const n = nodes.length;
-    const last = nodes.indexOf(op.node);
-    if (op.node === 0) {
-      const write = op.input.op !== "top" && op.input.op !== "size";
-      return write && this.leader !== 0 ? this.leader : (nodes[this.rng.int(n)] as NodeId);
-    }
-    if (last < 0 || n < 2) return nodes[this.rng.int(n)] as NodeId;
-    return nodes[(last + 1 + this.rng.int(n - 1)) % n] as NodeId;
+    const at = nodes.indexOf(last);
+    if (last === 0) return write && this.leader !== 0 ? this.leader : (nodes[this.rng.int(n)] as NodeId);
+    if (at < 0 || n < 2) return nodes[this.rng.int(n)] as NodeId;
+    return nodes[(at + 1 + this.rng.int(n - 1)) % n] as NodeId;
   }
 
   onReply(r: ClientReply): void {
     if (r.leader !== 0) this.leader = r.leader;
+    if (this.runs.onReply(r)) return;
     const op = this.pending.get(r.opId);
     if (op === undefined || op.done) return;
     if (r.result === "unavailable" || r.result === "unknown") {
@@ -263,26 +336,39 @@ export class SimClient {
       [this.id, op.opId],
       typeof output === "number" ? `id ${output}` : JSON.stringify(output),
     );
-    if (op.input.op !== "create") this.record(op, output as StackOutput);
+    if (op.input.op !== "create") this.record(op, output as StackOutput | readonly string[]);
     if (op.phase === "active") op.onDone(output);
   }
 
-  private record(op: PendingOp, output: StackOutput | undefined): void {
-    if (op.input.op === "create") return;
+  private record(op: PendingOp, output: StackOutput | readonly string[] | undefined): void {
+    const { input, call } = op;
+    if (input.op === "create") return;
     const ret = output === undefined ? Number.POSITIVE_INFINITY : this.host.now();
-    this.history.push({ clientId: this.id, input: op.input, call: op.call, ret, output });
+    const add = (i: StackInput, out: StackOutput | undefined) =>
+      this.history.push({ clientId: this.id, input: i, call, ret, output: out });
+    if (input.op !== "popMany") {
+      add(input, output as StackOutput | undefined);
+      return;
+    }
+    // Unknown, it may have taken up to `count` items: as many pops of unknown outcome.
+    const pop = { op: "pop", stack: input.stack } as const;
+    if (output === undefined) for (let i = 0; i < input.count; i++) add(pop, undefined);
+    else if (isItems(output)) for (const value of output) add(pop, { kind: "value", value });
+    else add(pop, output);
   }
 }
 
 function describeInput(input: PendingOp["input"]): string {
+  if (input.op === "popMany") return `popMany(${input.stack}, ${input.count})`;
   return input.op === "push" ? `push(${input.stack}, ${input.value})` : `${input.op}(${input.stack})`;
 }
 
+function isItems(output: StackOutput | readonly string[]): output is readonly string[] {
+  return Array.isArray(output);
+}
+
 /** Maps a node's answer to the checker's output (a stack id for creates). */
-function toOutput(
-  op: PendingOp,
-  result: Exclude<ClientReply["result"], "unavailable" | "unknown">,
-): StackOutput | number {
+function toOutput(op: PendingOp, result: Exclude<ClientReply["result"], "unavailable" | "unknown">): Output {
   const name = op.input.op;
   if (result.ok) {
     switch (result.kind) {
@@ -295,6 +381,9 @@ function toOutput(
       case "popped":
         if (name === "pop") return { kind: "value", value: result.item };
         break;
+      case "poppedItems":
+        if (name === "popMany") return result.items;
+        break;
       case "top":
         if (name === "top") return { kind: "value", value: result.item };
         break;
@@ -304,7 +393,7 @@ function toOutput(
       default:
         break;
     }
-  } else if (result.code === "stack_empty" && (name === "pop" || name === "top")) {
+  } else if (result.code === "stack_empty" && (name === "pop" || name === "top" || name === "popMany")) {
     return { kind: "empty" };
   }
   throw new Violation("client protocol", `${name} on ${op.input.stack} got ${JSON.stringify(result)}`);

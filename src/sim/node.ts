@@ -1,10 +1,17 @@
 import { Driver, type DriverMutations, type DriverStorage, type NodeError } from "../node/index.js";
 import type { ConfChange, ConfigState, Entry, Message, NodeId, Raft, RaftMutations } from "../raft/index.js";
-import { decodeCommand, type Outcome, type StackMachine, type StackMachineOptions } from "../stack/index.js";
+import { defaultRespLimits, RespParser } from "../resp/index.js";
+import {
+  decodeCommand,
+  defaultStackLimits,
+  type Outcome,
+  type StackMachine,
+  type StackMachineOptions,
+} from "../stack/index.js";
 import { type ClockSkew, NodeClock } from "./clock.js";
 import type { Invariants } from "./invariants.js";
 import type { SimParams } from "./params.js";
-import type { ClientReply, ClientRequest } from "./protocol.js";
+import { type ClientReply, type ClientRequest, type RunRequest, respLpushes, Violation } from "./protocol.js";
 import { createStore, type NodeStore, type StoreHost } from "./store.js";
 
 /** Inputs queued for a paused node (messages, client requests); more are dropped like a full socket buffer. */
@@ -141,6 +148,9 @@ export class SimNode {
         tickMs: this.params.tickMs,
         snapshotEntries: this.params.snapshotEntries,
         requestTimeoutMs: this.params.opTimeoutMs,
+        ...(this.params.commandsPerBatchMax === undefined
+          ? {}
+          : { limits: { commandsPerBatchMax: this.params.commandsPerBatchMax } }),
         machine: this.opts.machineOptions,
         mutations: this.opts.driverMutations,
       },
@@ -230,7 +240,11 @@ export class SimNode {
   }
 
   request(req: ClientRequest): void {
-    this.whenRunning(() => (req.kind === "write" ? this.write(req) : this.read(req)));
+    this.whenRunning(() => {
+      if (req.kind === "write") this.write(req);
+      else if (req.kind === "run") this.proposeRun(req);
+      else this.read(req);
+    });
   }
 
   transferLeadership(to: NodeId): void {
@@ -253,6 +267,32 @@ export class SimNode {
     );
   }
 
+  /**
+   * The RESP fast lane: the run's LPUSH requests, read by the listener's own reader into byte offsets,
+   * proposed in one entry. The driver answers each command once, in order; an extra answer is a driver bug.
+   */
+  private proposeRun(req: RunRequest): void {
+    const parser = new RespParser(defaultRespLimits);
+    parser.push(respLpushes(req.pushes));
+    const run = parser.nextRun(req.pushes.length, defaultStackLimits);
+    if (run?.count !== req.pushes.length)
+      throw new Error(`sim: the RESP reader took ${run?.count ?? 0} of ${req.pushes.length} LPUSH`);
+    const life = this.incarnation;
+    let next = 0;
+    const answer = (result: ClientReply["result"], leader: NodeId) => {
+      const push = req.pushes[next++];
+      if (push === undefined)
+        throw new Violation("run answers", `node ${this.id} answered a run of ${run.count} ${next} times`);
+      if (life !== this.incarnation) return;
+      const { clientId, attempt } = req;
+      this.host.reply({ clientId, opId: push.opId, attempt, result, leader });
+    };
+    this.driver.proposeRun(run, {
+      resolve: (outcome) => answer(outcome, this.id),
+      reject: (error) => answer(refusalOf(error), error.leader),
+    });
+  }
+
   private read(req: Extract<ClientRequest, { kind: "read" }>): void {
     if (this.opts.readWithoutReadIndex) {
       this.answerRead(req);
@@ -267,7 +307,12 @@ export class SimNode {
     });
   }
 
-  private answer(life: number, req: ClientRequest, result: ClientReply["result"], leader = 0): void {
+  private answer(
+    life: number,
+    req: Exclude<ClientRequest, RunRequest>,
+    result: ClientReply["result"],
+    leader = 0,
+  ): void {
     if (life !== this.incarnation) return;
     this.host.reply({ clientId: req.clientId, opId: req.opId, attempt: req.attempt, result, leader });
   }
@@ -309,7 +354,7 @@ export class SimNode {
       applying.keys.push(cmd.key);
       if (executed) applying.executedKeys.push(cmd.key);
     }
-    if (executed && cmd?.type === "push") applying.pushed.push(...cmd.items);
+    if (executed && (cmd?.type === "push" || cmd?.type === "lpush")) applying.pushed.push(...cmd.items);
   }
 
   private applied(e: Entry, outcomes: readonly Outcome[]): void {

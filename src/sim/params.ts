@@ -7,6 +7,11 @@ export const mutationNames = [
   // Membership (runs with --membership): learners count toward commit; two changes pending at once.
   "countLearnersInQuorum",
   "allowConcurrentConfChanges",
+  // Fast lane (runs with --fast-lane): a run answered before it is proposed; a run's last push left out of
+  // its entry but answered; a run's last push twice in its entry.
+  "ackRunBeforeCommit",
+  "dropRunLastPush",
+  "duplicateRunLastPush",
 ] as const;
 export type MutationName = (typeof mutationNames)[number];
 
@@ -95,6 +100,17 @@ export interface SimParams {
    * spare nodes are left, besides any random picks of it.
    */
   readonly learnerSplitAtMs: number;
+  /**
+   * Fast-lane runs (SimOptions.fastLane): the share of a client's operations that are a run of plain
+   * LPUSHes proposed together (Driver.proposeRun), and a run's most pushes; share 0 without the fast lane.
+   */
+  readonly fastLaneShare: number;
+  readonly runPushesMax: number;
+  /**
+   * Fast-lane runs: the driver's commands per batch entry (undefined: the default, 256). At least
+   * runPushesMax, as a node asserts it takes any run; a small one makes a run meet a batch it does not fit.
+   */
+  readonly commandsPerBatchMax: number | undefined;
 }
 
 /** The nemesis' actions. */
@@ -143,6 +159,8 @@ export interface ParamOverrides {
    * clients keep several writes in one leader turn, so the driver batches them into one entry.
    */
   readonly clients?: number;
+  /** Clients pipeline runs of plain LPUSH, proposed as the RESP fast lane does (default off). */
+  readonly fastLane?: boolean;
 }
 
 export function isFaultKind(name: string): name is FaultKind {
@@ -231,6 +249,10 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
   const learnerSplit = rng.range(0, 6);
   if (membership) faultWeights.learnerSplit = learnerSplit;
   const learnerSplitAtMs = rng.range(200, 3000);
+  // Drawn after everything else, and a share of 0 without the fast lane: earlier seeds run as they did.
+  const fastLaneShare = rng.pick([0.1, 0.25, 0.5]);
+  const runPushesMax = rng.pick([2, 8, 32]);
+  const commandsPerBatchMax = runPushesMax * rng.pick([1, 2, 8]);
   for (const kind of overrides.disabledFaults ?? []) faultWeights[kind] = 0;
   return {
     ...params,
@@ -245,6 +267,9 @@ export function deriveParams(seed: number, nodes: number, overrides: ParamOverri
     promoteLagEntriesMax,
     learnerSplitAtMs:
       membership && !overrides.disabledFaults?.includes("learnerSplit") ? learnerSplitAtMs : 0,
+    fastLaneShare: overrides.fastLane === true ? fastLaneShare : 0,
+    runPushesMax,
+    commandsPerBatchMax: overrides.fastLane === true ? commandsPerBatchMax : undefined,
   };
 }
 
@@ -263,6 +288,12 @@ export function describeParams(p: SimParams): string {
     ...(p.spareNodes > 0
       ? [
           `membership: ${p.spareNodes} spare nodes, promoteLag=${p.promoteLagEntriesMax} learnerSplitAt=${p.learnerSplitAtMs}ms`,
+        ]
+      : []),
+    ...(p.fastLaneShare > 0
+      ? [
+          `fast lane: ${p.fastLaneShare} of operations are runs of up to ${p.runPushesMax} LPUSH, ` +
+            `commandsPerBatch=${p.commandsPerBatchMax}`,
         ]
       : []),
     `faultPhase=${p.faultPhaseMs}ms liveness=${p.livenessMs}ms disk=${p.diskMode}` +

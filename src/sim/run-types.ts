@@ -22,6 +22,11 @@ export interface SimOptions {
   readonly membership?: boolean;
   /** Overrides the seed's client count (2-5): more clients make the leader batch proposals. */
   readonly clients?: number;
+  /**
+   * Clients also pipeline runs of plain LPUSH that the node proposes as the RESP fast lane does
+   * (Driver.proposeRun); default off, so a seed without it runs as it always did.
+   */
+  readonly fastLane?: boolean;
 }
 
 export interface SimStats {
@@ -34,6 +39,9 @@ export interface SimStats {
   readonly committed: number;
   /** Committed entries that carried a batch of several commands (the driver's proposals of one turn). */
   readonly batchEntries: number;
+  /** Fast-lane runs: pushes the clients sent in runs, and those acknowledged. */
+  readonly runPushes: number;
+  readonly runPushesOk: number;
   readonly partitions: number;
   readonly crashes: number;
   readonly pauses: number;

@@ -36,6 +36,10 @@ const settleMs = 6_000;
 const eventsMax = 1_000_000;
 const defaultCheckStepsMax = 300_000;
 const liveClientId = 1_000;
+const drainClientId = 1_001;
+/** Fast-lane runs: virtual time after the settle for popping every stack empty, with this many pops at once. */
+const drainMs = 60_000;
+const drainPoppers = 2;
 
 /**
  * Runs one seeded simulation: a safety phase with faults, then healing and a liveness check. Async
@@ -57,6 +61,7 @@ class Simulation {
   private readonly history: Operation<StackInput, StackOutput>[] = [];
   private readonly nodeRng: Prng;
   private liveClient: SimClient | undefined;
+  private drainClient: SimClient | undefined;
   private readonly initialIds: readonly NodeId[];
   private liveKey = "";
   private liveIndex = 0;
@@ -82,6 +87,7 @@ class Simulation {
       ...(options.disabledFaults === undefined ? {} : { disabledFaults: options.disabledFaults }),
       ...(options.membership === true ? { membership: true } : {}),
       ...(options.clients === undefined ? {} : { clients: options.clients }),
+      ...(options.fastLane === true ? { fastLane: true } : {}),
     });
     const root = new Prng(options.seed);
     this.net = new Network(this.params, root.fork());
@@ -137,7 +143,13 @@ class Simulation {
     const nodeOptions = {
       raftMutations,
       machineOptions,
-      driverMutations: m === "ackBeforeFsync" ? { ackBeforeFsync: true } : {},
+      driverMutations:
+        m === "ackBeforeFsync" ||
+        m === "ackRunBeforeCommit" ||
+        m === "dropRunLastPush" ||
+        m === "duplicateRunLastPush"
+          ? { [m]: true }
+          : {},
       readWithoutReadIndex: m === "readWithoutReadIndex",
     };
     const skewRng = root.fork();
@@ -222,6 +234,8 @@ class Simulation {
         unknownOps,
         committed: this.invariants.maxCommitted,
         batchEntries: this.invariants.batchEntries,
+        runPushes: this.clients.reduce((n, c) => n + c.runs.pushes, 0),
+        runPushesOk: this.clients.reduce((n, c) => n + c.runs.pushesOk, 0),
         partitions: counts.partitions,
         crashes: counts.crashes,
         pauses: counts.pauses,
@@ -282,6 +296,7 @@ class Simulation {
 
     // Let in-flight client operations end, then compare the final logs.
     await this.sched.runUntil(this.sched.now + settleMs);
+    if (p.fastLaneShare > 0) await this.drain();
     for (const c of this.clients) c.finish();
     this.checkLogs();
     let leader: SimNode | undefined;
@@ -295,6 +310,22 @@ class Simulation {
     }
     if (leader === undefined) throw new Violation("liveness", "no leader at the end of a healed run");
     this.invariants.checkLeaderHoldsCommitted(leader.raft, true);
+  }
+
+  /**
+   * Fast-lane runs: pops every stack until it answers empty. A keyless push whose outcome stayed unknown
+   * cannot be asked about again; popped, it is seen to have happened, and every acknowledged push must be
+   * popped exactly once (a lost one leaves a stack empty too early, a duplicate is popped twice).
+   */
+  private async drain(): Promise<void> {
+    const labels = Array.from({ length: this.params.stacks }, (_, i) => `s${i}`);
+    const drainer = this.newClient(drainClientId, this.nodeRng.fork(), labels);
+    this.drainClient = drainer;
+    let left = labels.length;
+    for (const label of labels) drainer.drain(label, drainPoppers, () => left--);
+    await this.sched.runUntil(this.sched.now + drainMs, () => left === 0);
+    if (left > 0) throw new Violation("liveness", `${left} stacks not drained within ${drainMs}ms`);
+    drainer.finish();
   }
 
   /** Where clients send requests: the initial members, or in a membership run the current ones. */
@@ -420,7 +451,12 @@ class Simulation {
   }
 
   private reply(r: ClientReply): void {
-    const client = r.clientId === liveClientId ? this.liveClient : this.clients[r.clientId - 1];
+    const client =
+      r.clientId === liveClientId
+        ? this.liveClient
+        : r.clientId === drainClientId
+          ? this.drainClient
+          : this.clients[r.clientId - 1];
     if (client === undefined) return;
     for (const delay of this.net.delays()) this.sched.after(delay, () => client.onReply(r));
   }

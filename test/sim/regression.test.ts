@@ -17,6 +17,8 @@ interface RegressionSeed {
   readonly disabledFaults?: readonly FaultKind[];
   /** Clients instead of the seed's 2-5 (the sim's --clients); absent means the seed's own. */
   readonly clients?: number;
+  /** Fast-lane clients (the sim's --fast-lane); absent means off. */
+  readonly fastLane?: boolean;
   readonly note: string;
 }
 
@@ -32,8 +34,9 @@ const SEED_TIMEOUT_MS = 60_000;
 
 describe("every seed that ever failed passes now", () => {
   test("the list is not empty", () => assert.ok(seeds.length > 0));
-  for (const { seed, nodes, disk, membership, disabledFaults, clients, note } of seeds) {
-    test(`seed ${seed} (${nodes} nodes, ${disk}${membership === true ? ", membership" : ""})`, {
+  for (const { seed, nodes, disk, membership, disabledFaults, clients, fastLane, note } of seeds) {
+    const options = `${membership === true ? ", membership" : ""}${fastLane === true ? ", fast lane" : ""}`;
+    test(`seed ${seed} (${nodes} nodes, ${disk}${options})`, {
       timeout: SEED_TIMEOUT_MS,
     }, async () => {
       assert.ok(isDiskMode(disk), `seed ${seed}: disk ${disk}`);
@@ -44,6 +47,7 @@ describe("every seed that ever failed passes now", () => {
         membership: membership === true,
         ...(disabledFaults === undefined ? {} : { disabledFaults }),
         ...(clients === undefined ? {} : { clients }),
+        fastLane: fastLane === true,
       });
       assert.ok(r.ok, `seed ${seed} (${note}): ${r.violation?.message}`);
     });
