@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { sleep, track } from "../e2e/harness.js";
 import { RespCluster } from "./harness.js";
+import { acknowledged, assertOnceEach, lpushPipeline, parseReplies, RawConn } from "./helpers.js";
 
 describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
   const c = track(new RespCluster(3, 28700)) as RespCluster;
@@ -65,5 +66,34 @@ describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
     const got = await answer;
     assert.ok(Date.now() - started < 4000 + 2000, "answered by its timeout plus the request timeout");
     assert.deepEqual(got, { ok: ["moved", "m"] });
+  });
+
+  test("leader SIGKILLed mid-pipeline of plain LPUSH on a follower: its resends apply each push once, lose none", async () => {
+    const target = await c.waitLeader();
+    const via = c.ids().find((i) => i !== target) as number;
+    // Keyless, ASCII, one connection: the follower forwards each command of its fast-lane runs with a key
+    // it makes up, and sends again to the next leader those whose answers the kill lost.
+    const n = 3000;
+    const raw = await RawConn.open(c.respPort(via));
+    raw.send(lpushPipeline("fwkill", "f", n));
+    await raw.until((got) => got.length > 0);
+    await c.kill(target);
+    assert.ok(parseReplies(raw.received).length < n, "the kill came before the last reply");
+    const next = await c.waitLeader(
+      c.ids().filter((i) => i !== target),
+      20_000,
+    );
+    // Every request is answered (pushed, or an error once its request timeout passed).
+    await raw.until((got) => parseReplies(got).length >= n, 20_000);
+    const replies = parseReplies(raw.received);
+    raw.close();
+    const acked = acknowledged(replies, "f");
+
+    const check = await client(next);
+    const stored = await check.lrange("fwkill", 0, -1);
+    assertOnceEach(stored, acked);
+    console.log(
+      `# ${acked.length} of ${n} pushes acknowledged through the follower; ${stored.length} stored`,
+    );
   });
 });

@@ -1,8 +1,14 @@
 // Raw RESP over a socket, for tests that need exact bytes (pipelines, malformed input, RESP3).
+import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 
 export function frame(...args: readonly string[]): string {
   return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
+}
+
+/** A pipeline of `n` plain `LPUSH label item`, item k being `${prefix}${k}`. */
+export function lpushPipeline(label: string, prefix: string, n: number): string {
+  return Array.from({ length: n }, (_, k) => frame("LPUSH", label, `${prefix}${k}`)).join("");
 }
 
 /** A raw connection that accumulates everything the server sends. */
@@ -69,4 +75,43 @@ export class RawConn {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Simple replies of a RESP2 stream as strings: `:3`, `$-1`, `$2\nab` (bulk with its data), `-ERR ...`. */
+export function parseReplies(text: string): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = text.indexOf("\r\n", at);
+    if (eol < 0) return out;
+    const line = text.slice(at, eol);
+    if (line.startsWith("$") && line !== "$-1") {
+      const len = Number(line.slice(1));
+      const data = text.slice(eol + 2, eol + 2 + len);
+      if (Buffer.byteLength(data) < len || text.length < eol + 4 + len) return out;
+      out.push(`${line}\n${data}`);
+      at = eol + 4 + len;
+    } else {
+      out.push(line);
+      at = eol + 2;
+    }
+  }
+}
+
+/** `${prefix}${k}` for each request k of a pipeline of pushes answered with an integer (acknowledged). */
+export function acknowledged(replies: readonly string[], prefix: string): string[] {
+  return replies.flatMap((reply, k) => (reply.startsWith(":") ? [`${prefix}${k}`] : []));
+}
+
+/** Asserts that `stored` holds no item twice and every item of `acked`, counting what is wrong. */
+export function assertOnceEach(stored: readonly string[], acked: readonly string[]): void {
+  const storedSet = new Set(stored);
+  const twice = stored.length - storedSet.size;
+  assert.equal(twice, 0, `${twice} of ${stored.length} stored pushes applied twice`);
+  const lost = acked.filter((item) => !storedSet.has(item));
+  assert.equal(
+    lost.length,
+    0,
+    `${lost.length} of ${acked.length} acknowledged pushes lost: ${lost.slice(0, 5)}...`,
+  );
 }
