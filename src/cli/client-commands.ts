@@ -1,12 +1,12 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { DEADLINE_MS_DEFAULT, RaftstackClient, RaftstackError, TIMEOUT_MS_DEFAULT } from "../client/index.js";
 import { type CredentialFlags, credentialsOf, withCredentials } from "./credentials.js";
-import { DEFAULT_ENDPOINTS, parseEndpoints } from "./endpoints.js";
+import { DEFAULT_ENDPOINT_ARGS, type EndpointArg, endpointsOf, parseEndpoints } from "./endpoints.js";
 import { DOWN, probeStatus, statusJson, statusTable } from "./status.js";
 import { formatTable } from "./table.js";
 
 export interface ClientFlags extends CredentialFlags {
-  readonly endpoints: readonly string[];
+  readonly endpoints: readonly EndpointArg[];
   readonly timeoutMs: number;
   readonly deadlineMs: number;
 }
@@ -33,10 +33,11 @@ export function withEndpoints(cmd: Command): Command {
   const endpoints = new Option("--endpoints <urls>", "comma-separated client URLs or ports")
     .env("RAFTSTACK_ENDPOINTS")
     .argParser(parseEndpoints)
-    .default([...DEFAULT_ENDPOINTS], DEFAULT_ENDPOINTS.join(","));
+    .default([...DEFAULT_ENDPOINT_ARGS], DEFAULT_ENDPOINT_ARGS.map((e) => new URL(e.origin).host).join(","));
   return withCredentials(cmd.addOption(endpoints)).addHelpText(
     "after",
-    "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT.",
+    "\nA bare port or host:port means http://127.0.0.1:PORT or http://HOST:PORT, or https:// with --cacert,\n" +
+      "--cert or --key (a URL keeps its scheme).",
   );
 }
 
@@ -54,7 +55,7 @@ export function withClientFlags(cmd: Command): Command {
 /** Runs one client call with a fresh client and closes it, so the process can exit. */
 export async function withClient<T>(flags: ClientFlags, fn: (c: RaftstackClient) => Promise<T>): Promise<T> {
   const client = new RaftstackClient({
-    endpoints: flags.endpoints,
+    endpoints: endpointsOf(flags),
     timeoutMs: flags.timeoutMs,
     deadlineMs: flags.deadlineMs,
     ...credentialsOf(flags),
@@ -132,11 +133,12 @@ export function addClientCommands(program: Command, out: NodeJS.WritableStream):
       ),
   )
     .option("--json", "print a JSON array, one object per endpoint")
-    .action(async (flags: CredentialFlags & { endpoints: string[]; json?: true }) => {
-      const rows = await probeStatus(flags.endpoints, credentialsOf(flags));
+    .action(async (flags: CredentialFlags & { endpoints: EndpointArg[]; json?: true }) => {
+      const endpoints = endpointsOf(flags);
+      const rows = await probeStatus(endpoints, credentialsOf(flags));
       print(flags.json ? statusJson(rows) : statusTable(rows));
       if (rows.every((r) => !r.up && r.error === DOWN)) {
-        throw new RaftstackError("unavailable", 0, `no node answered (${flags.endpoints.join(", ")})`);
+        throw new RaftstackError("unavailable", 0, `no node answered (${endpoints.join(", ")})`);
       }
     });
 }

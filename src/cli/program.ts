@@ -1,20 +1,18 @@
 import { join } from "node:path";
 import { Command } from "commander";
-import { RaftstackError } from "../client/index.js";
 import {
   addNodeCommands,
-  EXIT_FAILURE,
   EXIT_OK,
   type NodeCommandContext,
   type NodeOptions,
   UsageError,
-  usageExitCode,
 } from "../node/index.js";
 import { makeDevCerts } from "./certs.js";
 import { addClientCommands, nonNegativeInt, positiveInt } from "./client-commands.js";
 import { invokedAs, RESP_BASE_PORT_DEFAULT, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
 import { runCluster } from "./cluster-console.js";
 import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
+import { failureExitCode } from "./failures.js";
 import { addMemberCommands } from "./member-commands.js";
 import { progressOn } from "./progress.js";
 import { addSnapshotCommands } from "./snapshot-commands.js";
@@ -182,7 +180,7 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
 
   addClientCommands(program, io.out);
   addMemberCommands(program, io.out, io.err);
-  addSnapshotCommands(program, io, ctx);
+  addSnapshotCommands(program, io);
   return program;
 }
 
@@ -193,7 +191,7 @@ export interface RunDeps {
 
 /**
  * Runs one `raftstack` command line and resolves with its exit code (see EXIT_* in src/node/main.ts):
- * usage errors are printed and give 2, an error answer or an unreachable cluster 1.
+ * usage errors are printed and give 2, an error answer or an unreachable cluster 1 (failures.ts).
  */
 export async function run(argv: readonly string[], io: Io, deps: RunDeps): Promise<number> {
   const ctx: NodeCommandContext = {
@@ -206,14 +204,8 @@ export async function run(argv: readonly string[], io: Io, deps: RunDeps): Promi
     await buildProgram(io, ctx).parseAsync([...argv], { from: "user" });
     return ctx.exitCode;
   } catch (err) {
-    const usage = usageExitCode(err, io.err);
-    if (usage !== undefined) return usage;
-    if (err instanceof RaftstackError) {
-      // The reason (a failed leadership transfer's) is as stable as the code: scripts may match on both.
-      const reason = err.reason === undefined ? "" : ` (${err.reason})`;
-      io.err.write(`raftstack: ${err.code}${reason}: ${err.message}\n`);
-      return EXIT_FAILURE;
-    }
+    const code = failureExitCode(err, io.err);
+    if (code !== undefined) return code;
     throw err;
   }
 }

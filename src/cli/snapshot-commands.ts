@@ -1,36 +1,17 @@
 import type { Command } from "commander";
 import { TIMEOUT_MS_DEFAULT } from "../client/index.js";
-import { EXIT_CORRUPT, EXIT_FAILURE, type NodeCommandContext } from "../node/index.js";
-import { BackupError } from "../storage/index.js";
 import { type ClientFlags, positiveInt, withEndpoints } from "./client-commands.js";
 import type { Io } from "./program.js";
-import {
-  type RestoreFlags,
-  restoreFromFile,
-  SAVE_DEADLINE_MS_DEFAULT,
-  SnapshotFileError,
-  saveBackup,
-} from "./snapshot.js";
+import { type RestoreFlags, restoreFromFile, SAVE_DEADLINE_MS_DEFAULT, saveBackup } from "./snapshot.js";
 
 /**
- * A backup error's exit code: 1 for a data dir that is not empty (nothing was written), 3 for a
- * backup file that is damaged or not a backup (take another one).
+ * `raftstack snapshot save FILE` and `raftstack snapshot restore FILE`. Their failures are thrown, and
+ * printed with their exit codes as every command's are (failures.ts).
  */
-function backupExitCode(err: BackupError): number {
-  return err.code === "data_dir_not_empty" ? EXIT_FAILURE : EXIT_CORRUPT;
-}
-
-/** `raftstack snapshot save FILE` and `raftstack snapshot restore FILE`. */
-export function addSnapshotCommands(program: Command, io: Io, ctx: NodeCommandContext): void {
+export function addSnapshotCommands(program: Command, io: Io): void {
   const snapshot = program
     .command("snapshot")
     .description("back up the cluster to a file, or seed a new cluster's data dirs from one");
-  const failed = (what: string, err: unknown): void => {
-    if (!(err instanceof BackupError || err instanceof SnapshotFileError)) throw err;
-    io.err.write(`raftstack snapshot ${what}: ${err.code}: ${err.message}\n`);
-    ctx.exitCode = err instanceof BackupError ? backupExitCode(err) : EXIT_FAILURE;
-  };
-
   withEndpoints(
     snapshot
       .command("save")
@@ -52,15 +33,11 @@ export function addSnapshotCommands(program: Command, io: Io, ctx: NodeCommandCo
       SAVE_DEADLINE_MS_DEFAULT,
     )
     .action(async (file: string, flags: ClientFlags) => {
-      try {
-        const saved = await saveBackup(file, flags, io.err);
-        io.out.write(
-          `saved ${saved.file}: snapshot at index ${saved.index} from node ${saved.node}, ` +
-            `${saved.bytes} bytes, sha256 ${saved.sha256}\n`,
-        );
-      } catch (err) {
-        failed("save", err);
-      }
+      const saved = await saveBackup(file, flags, io.err);
+      io.out.write(
+        `saved ${saved.file}: snapshot at index ${saved.index} from node ${saved.node}, ` +
+          `${saved.bytes} bytes, sha256 ${saved.sha256}\n`,
+      );
     });
 
   snapshot
@@ -79,14 +56,10 @@ export function addSnapshotCommands(program: Command, io: Io, ctx: NodeCommandCo
         "Exit codes: 1 the data dir is not empty, 3 the file is damaged or not a backup.",
     )
     .action(async (file: string, flags: RestoreFlags) => {
-      try {
-        const r = await restoreFromFile(file, flags, io.err);
-        io.out.write(
-          `restored ${file} into ${flags.dataDir}: member ${flags.id} of voters [${r.voters.join(", ")}], ` +
-            `snapshot at index ${r.index}, term ${r.term}; start the node with the same --cluster\n`,
-        );
-      } catch (err) {
-        failed("restore", err);
-      }
+      const r = await restoreFromFile(file, flags, io.err);
+      io.out.write(
+        `restored ${file} into ${flags.dataDir}: member ${flags.id} of voters [${r.voters.join(", ")}], ` +
+          `snapshot at index ${r.index}, term ${r.term}; start the node with the same --cluster\n`,
+      );
     });
 }

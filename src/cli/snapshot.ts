@@ -9,6 +9,7 @@ import { UsageError } from "../node/index.js";
 import { BackupError, BackupVerifier, decodeBackup, NodeDisk, restoreBackup } from "../storage/index.js";
 import type { ClientFlags } from "./client-commands.js";
 import { credentialsOf } from "./credentials.js";
+import { endpointsOf } from "./endpoints.js";
 import { terminalProgress } from "./progress.js";
 
 /** A snapshot may take a while to encode and download: the whole save gets this long by default. */
@@ -76,7 +77,7 @@ export async function saveBackup(
   const credentials = credentialsOf(flags);
   const client = new RaftstackClient({
     ...credentials,
-    endpoints: flags.endpoints,
+    endpoints: endpointsOf(flags),
     timeoutMs: flags.timeoutMs,
     deadlineMs: flags.deadlineMs,
   });

@@ -1,4 +1,5 @@
 // Connection and server commands, answered on this node without touching the log.
+import type { ClusterView } from "../server/index.js";
 import { type CommandContext, type CommandSpec, replied, type Session } from "./command-types.js";
 import { syntaxError, wrongArity } from "./errors.js";
 import { array, bulk, error, int, map, NIL, OK, type Reply, simple } from "./reply.js";
@@ -96,6 +97,27 @@ function section(title: string, fields: readonly (readonly [string, string | num
   return `# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}`).join("\r\n")}\r\n`;
 }
 
+/**
+ * INFO's replication fields: Redis's (a leader is the master, every other member a slave of it) and the
+ * Raft state behind them. A slave's link is up while it follows a leader it knows; a node campaigning
+ * (even one that still names the last leader) has lost it. master_host and master_port are left out: a
+ * node knows the leader's client URL, not its RESP port.
+ */
+function replication(s: ClusterView, redisRole: string): [string, string | number][] {
+  const raft: [string, string | number][] = [
+    ["role", redisRole],
+    ["raft_role", s.role],
+    ["raft_leader", s.leader],
+    ["raft_term", s.term],
+    ["raft_commit", s.commit],
+    ["raft_applied", s.applied],
+  ];
+  if (s.role === "leader") return [...raft, ["connected_slaves", Math.max(0, s.members.length - 1)]];
+  // Leader 0: none known (the node API's convention, as in /health).
+  const linked = s.role === "follower" && s.leader !== 0;
+  return [...raft, ["master_link_status", linked ? "up" : "down"], ["connected_slaves", 0]];
+}
+
 /** INFO [section ...]: server, clients, persistence, replication (Raft role, leader, term, commit), keyspace. */
 async function info(args: readonly string[], ctx: CommandContext): Promise<Reply> {
   const { service } = ctx.shared;
@@ -132,19 +154,7 @@ async function info(args: readonly string[], ctx: CommandContext): Promise<Reply
           ["aof_enabled", 1],
         ]),
     ],
-    [
-      "replication",
-      () =>
-        section("Replication", [
-          ["role", role(ctx, "slave")],
-          ["raft_role", s.role],
-          ["raft_leader", s.leader],
-          ["raft_term", s.term],
-          ["raft_commit", s.commit],
-          ["raft_applied", s.applied],
-          ["connected_slaves", Math.max(0, s.members.length - 1)],
-        ]),
-    ],
+    ["replication", () => section("Replication", replication(s, role(ctx, "slave")))],
     [
       "keyspace",
       () => section("Keyspace", stacks > 0 ? [["db0", `keys=${stacks},expires=0,avg_ttl=0`]] : []),

@@ -144,7 +144,12 @@ export class InboundConn {
       if (f.kind !== "hello") throw new FrameError("bad_type", `${f.kind} frame before hello`);
       const h = f.hello;
       const { id, clusterId } = this.s;
-      if (h.clusterId !== clusterId) this.refuse(`cluster id mismatch: ${h.clusterId}`);
+      // Sent back in the REFUSE frame, so the dialer's log says it too: both ids and what to fix.
+      if (h.clusterId !== clusterId)
+        this.refuse(
+          `cluster id mismatch: node ${h.from} has ${h.clusterId}, node ${id} has ${clusterId}; ` +
+            "the nodes' --cluster-token values must match",
+        );
       else if (h.to !== id) this.refuse(`addressed to node ${h.to}, this is ${id}`);
       else if (!this.hooks.isPeer(h.from)) this.refuse(`unknown node ${h.from}`);
       else {

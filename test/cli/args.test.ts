@@ -3,45 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { after, describe, test } from "node:test";
-import { DEFAULT_ENDPOINTS, parseEndpoints } from "../../src/cli/endpoints.js";
-import { run } from "../../src/cli/program.js";
-import { NODE_FLAGS, type NodeOptions, parseNodeArgs } from "../../src/node/index.js";
+import { NODE_FLAGS, parseNodeArgs } from "../../src/node/index.js";
 import { DiskStorage, NodeDisk } from "../../src/storage/index.js";
 import { errorAnswer, FakeNode } from "../client/fake-server.js";
+import { cli } from "./run-cli.js";
 
 const TEST_TIMEOUT_MS = 10_000;
 const SEED_CLUSTER =
   "http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379,http://127.0.0.1:42379,http://127.0.0.1:52379";
-
-interface Outcome {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-  /** Options of every node the command started (runNode is a stand-in that returns 0 at once). */
-  readonly started: NodeOptions[];
-}
-
-async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const text = (s: PassThrough) => {
-    const chunks: Buffer[] = [];
-    s.on("data", (c: Buffer) => chunks.push(c));
-    return () => Buffer.concat(chunks).toString("utf8");
-  };
-  const [outText, errText] = [text(out), text(err)];
-  const started: NodeOptions[] = [];
-  const io = { out, err, input: new PassThrough(), color: false, env };
-  const code = await run(argv, io, {
-    runNode: async (o) => {
-      started.push(o);
-      return 0;
-    },
-  });
-  return { code, out: outText(), err: errText(), started };
-}
 
 describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
   test("the seed's bare flags and `node` start the same node", async () => {
@@ -155,30 +125,6 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
       assert.equal(r.code, 0);
       assert.equal(r.out, `${version}\n`);
     }
-  });
-});
-
-describe("--endpoints", { timeout: TEST_TIMEOUT_MS }, () => {
-  test("accepts URLs, host:port and bare ports", () => {
-    assert.deepEqual(parseEndpoints("http://10.0.0.1:8080/, 127.0.0.1:22380,32380,https://n3:8443"), [
-      "http://10.0.0.1:8080",
-      "http://127.0.0.1:22380",
-      "http://127.0.0.1:32380",
-      "https://n3:8443",
-    ]);
-  });
-
-  test("rejects what is not an http(s) URL with a port", () => {
-    for (const bad of ["", ",", "https://a", "http://a", "ftp://a:21", "http://a:x"]) {
-      assert.throws(() => parseEndpoints(bad), /--endpoints/, bad);
-    }
-  });
-
-  test("defaults to the five local seed ports", () => {
-    assert.deepEqual(
-      DEFAULT_ENDPOINTS,
-      [12380, 22380, 32380, 42380, 52380].map((p) => `http://127.0.0.1:${p}`),
-    );
   });
 });
 
@@ -446,31 +392,6 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /^raftstack: timeout: /);
     assert.equal(node.requests.length, before + 1, "a change with an unknown outcome is not sent again");
-  });
-});
-
-describe("snapshot save", { timeout: TEST_TIMEOUT_MS }, () => {
-  test("into a folder that does not exist: one line naming the file, exit 2, no node asked", async () => {
-    // Before the fix the failed open counted as a lost connection and was retried until the deadline.
-    const node = await new FakeNode(1, () => ({
-      status: 200,
-      json: { id: 1, leader: 1, members: [{ id: 1, clientUrl: "http://127.0.0.1:1" }] },
-    })).start();
-    const dir = mkdtempSync(join(tmpdir(), "raftstack-save-"));
-    try {
-      const file = join(dir, "missing", "backup.rsb");
-      const r = await cli(["snapshot", "save", file, "--endpoints", node.url, "--deadline-ms", "3000"]);
-      assert.equal(r.code, 2, r.err);
-      assert.equal(
-        r.err,
-        `raftstack: snapshot save: cannot write ${file}: ENOENT: no such file or directory, open '${file}.part'\n`,
-      );
-      assert.equal(r.out, "");
-      assert.equal(node.requests.length, 0, "the destination is checked before any node is asked");
-    } finally {
-      await node.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 

@@ -39,6 +39,32 @@ describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
     ]);
   });
 
+  test("INFO replication: a follower is a slave with no slaves of its own and its link up", async () => {
+    // Found in a newcomer's trial: a follower answered connected_slaves:2 (its cluster's size less one).
+    const fields = async (i: number) =>
+      new Map(
+        (await (await client(i)).info("replication"))
+          .split("\r\n")
+          .flatMap((l) => (l.includes(":") ? [l.split(":", 2) as [string, string]] : [])),
+      );
+    const f = await fields(follower);
+    const pick = (m: Map<string, string>, keys: string[]) => keys.map((k) => [k, m.get(k)]);
+    const keys = ["role", "raft_role", "raft_leader", "master_link_status", "connected_slaves"];
+    assert.deepEqual(pick(f, keys), [
+      ["role", "slave"],
+      ["raft_role", "follower"],
+      ["raft_leader", String(leader)],
+      ["master_link_status", "up"],
+      ["connected_slaves", "0"],
+    ]);
+    const l = await fields(leader);
+    assert.deepEqual(pick(l, ["role", "raft_role", "connected_slaves"]), [
+      ["role", "master"],
+      ["raft_role", "leader"],
+      ["connected_slaves", "2"],
+    ]);
+  });
+
   test("BLPOP on a follower is woken by a push on the leader", async () => {
     const [waiter, pusher] = [await client(follower), await client(leader)];
     const popped = waiter.blpop("fw-wake", 5);

@@ -415,3 +415,38 @@ describe("RESP listener", { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe("RESP INFO replication on a node that does not lead", { timeout: 30_000 }, () => {
+  /** INFO replication's fields, by name. */
+  async function replication(service: FakeService): Promise<Map<string, string>> {
+    const { server, port } = await start(service);
+    const redis = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await redis.connect();
+      const text = await redis.info("replication");
+      return new Map(
+        text.split("\r\n").flatMap((l) => (l.includes(":") ? [l.split(":", 2) as [string, string]] : [])),
+      );
+    } finally {
+      redis.disconnect();
+      await server.close();
+    }
+  }
+
+  test("a follower with a leader: role:slave, its link up; no leader, or campaigning: down", async () => {
+    const follower = new FakeService(2, 1);
+    const up = await replication(follower);
+    assert.deepEqual(
+      ["role", "raft_role", "raft_leader", "master_link_status", "connected_slaves"].map((k) => up.get(k)),
+      ["slave", "follower", "1", "up", "0"],
+    );
+    const noLeader = await replication(new FakeService(2, 0));
+    assert.equal(noLeader.get("master_link_status"), "down");
+    // A pre-candidate still names the last leader it heard of, but has not heard from it for a while.
+    follower.roleName = "preCandidate";
+    assert.equal((await replication(follower)).get("master_link_status"), "down");
+    const leader = await replication(new FakeService(1));
+    assert.equal(leader.get("role"), "master");
+    assert.equal(leader.has("master_link_status"), false, "a master has no link to a master");
+  });
+});

@@ -11,6 +11,7 @@ import { certFiles, makeDevCerts } from "../../src/cli/certs.js";
 import { RaftstackClient, RaftstackError } from "../../src/client/index.js";
 import { RespServer } from "../../src/resp/index.js";
 import { HttpApi, TokenAuth } from "../../src/server/index.js";
+import { cli } from "../cli/run-cli.js";
 import { frame } from "../resp/helpers.js";
 import { FakeService, silent } from "./fake-service.js";
 
@@ -65,6 +66,19 @@ describe("client TLS", { timeout: 30_000 }, () => {
     } finally {
       await Promise.all([client.close(), noCert.close(), plain.close()]);
     }
+  });
+
+  test("the CLI: a bare --endpoints host:port with --cacert/--cert/--key is asked over HTTPS", async () => {
+    // Found in a newcomer's trial: a bare host:port always meant http://, and the HTTPS listener cut the
+    // plain request ("UND_ERR_SOCKET other side closed").
+    const url = await https(new FakeService(1), 1);
+    const tls = ["--cacert", f.ca, "--cert", f.client, "--key", f.clientKey];
+    const created = await cli(["create", "bare", "--endpoints", new URL(url).host, ...tls]);
+    assert.equal(created.code, 0, created.err);
+    assert.equal(created.out, "1\n");
+    const explicit = await cli(["size", "1", "--endpoints", url.replace("https:", "http:"), ...tls]);
+    assert.equal(explicit.code, 1, "an explicit http:// is kept, TLS files or not");
+    assert.match(explicit.err, /^raftstack: unavailable: /);
   });
 
   test("RESP over TLS", async () => {

@@ -493,27 +493,6 @@ describe("tcp transport", () => {
     }
   });
 
-  test("a peer of another cluster is refused", { timeout: 15_000 }, async () => {
-    const a = await startNode(1, 0);
-    const b = await startNode(2, 0, { clusterId: "other-cluster" });
-    a.t.addPeer(2, b.t.address());
-    b.t.addPeer(1, a.t.address());
-    try {
-      const timer = setInterval(() => a.t.send([hb(1, 2, 1)]), 5);
-      try {
-        await waitFor("a refusal", () => (a.t.stats().peers.get(2)?.refusals ?? 0) >= 2);
-      } finally {
-        clearInterval(timer);
-      }
-      assert.ok(b.t.stats().handshakesRefused >= 2);
-      assert.deepStrictEqual(b.received, []);
-      assert.ok(b.warnings.includes("peer handshake refused"));
-      assert.ok(a.warnings.includes("peer connection lost"));
-    } finally {
-      await closeAll([a, b]);
-    }
-  });
-
   test("a removed peer's connection is closed and its new ones refused (unknown node)", {
     timeout: 15_000,
   }, async () => {
