@@ -5,6 +5,9 @@ import { ApiError, apiErrorOf } from "./errors.js";
 /** How a route answers: the seed's plain text, or JSON. */
 export type Format = "text" | "json";
 
+/** How long the rest of an oversized body is read and dropped after its 413 before the socket goes. */
+const OVERSIZED_BODY_LINGER_MS = 1000;
+
 const CONTENT_TYPE: Readonly<Record<Format, string>> = {
   text: "text/plain; charset=utf-8",
   json: "application/json",
@@ -71,9 +74,16 @@ export class ResponseWriter {
     if (e.status === 503) res.setHeader("Retry-After", "1");
     if (e.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="raftstack"');
     if (e.status === 413) {
-      // The rest of an oversized body may be unread: close the connection after answering.
-      res.setHeader("Connection", "close");
-      res.on("finish", () => req.destroy());
+      // The rest of an oversized body may be unread. Closing at once (Connection: close makes Node destroy
+      // the socket once the answer is written) resets a client still sending, and a reset can discard the
+      // answer before the client reads it. So the connection stays and Node reads and drops the rest of
+      // the body; a client that keeps sending longer than the linger bound loses the connection.
+      res.on("finish", () => {
+        if (req.complete) return;
+        const linger = setTimeout(() => req.destroy(), OVERSIZED_BODY_LINGER_MS).unref();
+        req.once("end", () => clearTimeout(linger));
+        req.once("close", () => clearTimeout(linger));
+      });
     }
     const error = {
       code: e.code,
