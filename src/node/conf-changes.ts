@@ -83,8 +83,11 @@ export class ConfChanges {
   }
 }
 
-/** The error a refused `proposeConfChange` rejects with. */
-export function confChangeRefusal(result: ProposeResult & { ok: false }): Error {
+/**
+ * The error a refused `proposeConfChange` rejects with; `invalidReason` says why an invalid change does
+ * not apply (e.g. an id that was removed: ids are never reused).
+ */
+export function confChangeRefusal(result: ProposeResult & { ok: false }, invalidReason?: string): Error {
   switch (result.error) {
     case "config_change_pending":
       return new ConfChangeError(
@@ -102,7 +105,7 @@ export function confChangeRefusal(result: ProposeResult & { ok: false }): Error 
     case "config_invalid":
       return new ConfChangeError(
         "config_invalid",
-        "the change does not apply to the current configuration",
+        `the change does not apply to the current configuration${invalidReason === undefined ? "" : `: ${invalidReason}`}`,
         result.leader,
       );
     case "transfer_in_progress":

@@ -1,6 +1,7 @@
 import {
   type ConfChange,
   type ConfigState,
+  confChangeInvalidReason,
   type Entry,
   type Message,
   NONE,
@@ -258,7 +259,9 @@ export class Driver {
       }
       const result = this.raft.proposeConfChange(cc);
       if (!result.ok) {
-        reject(confChangeRefusal(result));
+        const why =
+          result.error === "config_invalid" ? confChangeInvalidReason(this.raft.config, cc) : undefined;
+        reject(confChangeRefusal(result, why));
         return;
       }
       const deadlineMs = this.clock.now() + this.config.requestTimeoutMs;

@@ -281,7 +281,7 @@ export class RaftNode {
       .list()
       .filter((m) => voters.includes(m.id) || learners.includes(m.id))
       .map((m) => ({ ...m, clientUrl: this.clientUrl(m.id) ?? "", role: role(m.id) }));
-    return { leader: this.driver.raft.leader, members: list };
+    return { leader: this.leader(), members: list };
   }
 
   async addMember(request: { peerUrl: string; clientUrl?: string; id?: number }): Promise<MemberInfo> {
@@ -364,8 +364,13 @@ export class RaftNode {
     return { meta, data: await encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep), systemClock) };
   }
 
+  /**
+   * The leader this node knows. A removed node still holds the one it last heard, which no longer counts
+   * it: it names none (/health and /readyz 503, X-Raft-Leader 0, no redirect), so load balancers and
+   * clients stop sending it traffic.
+   */
   leader(): number {
-    return this.driver.raft.leader;
+    return this.driver.removed ? NONE : this.driver.raft.leader;
   }
 
   role(): Role {
@@ -394,9 +399,7 @@ export class RaftNode {
     return {
       id: this.id,
       role: s.role,
-      // A removed node still names the leader it last heard, which no longer counts it: /health and
-      // /readyz say 503 (no leader), so load balancers stop sending it traffic.
-      leader: this.driver.removed ? NONE : s.leader,
+      leader: this.leader(),
       term: s.term,
       commit: s.commit,
       applied: s.applied,
