@@ -9,7 +9,15 @@ import { handOffTarget } from "./hand-off.js";
 import type { RaftLog } from "./log.js";
 import { giveUpTransferToNonVoter, transferLeadership } from "./replication.js";
 import type { RaftState } from "./state.js";
-import { type ConfigState, type Entry, invariant, NONE, type NodeId, type ProposeResult } from "./types.js";
+import {
+  type AppendRespMsg,
+  type ConfigState,
+  type Entry,
+  invariant,
+  NONE,
+  type NodeId,
+  type ProposeResult,
+} from "./types.js";
 
 /** Entry bytes read per step while looking for committed config entries at startup. */
 const startupScanBytes = 1 << 20;
@@ -81,7 +89,7 @@ export function applyConfigEntries(r: RaftState, entries: readonly Entry[]): voi
     if (e.index <= r.configIndex) continue;
     const { cc } = decodeConfigEntry(e.data);
     const config = configOf(e);
-    if (cc.op === "remove" && cc.id !== r.id && r.role === "leader") tellRemoved(r, cc.id);
+    if (cc.op === "remove" && cc.id !== r.id && r.role === "leader") tellRemoved(r, cc.id, e.index);
     r.setConfig(config, e.index);
     r.emit({
       type: "configApplied",
@@ -99,13 +107,43 @@ export function applyConfigEntries(r: RaftState, entries: readonly Entry[]): voi
 
 /**
  * Nobody replicates to a removed member any more, so it would never learn that its removal committed:
- * one last heartbeat carries the commit index (best effort). A member that applied its removal stops
- * campaigning; one that missed it is ignored by the voters anyway.
+ * a last message carries the commit index (best effort), as far as the member acknowledged (it must not
+ * commit past its log). If the member had not acknowledged its removal entry yet (the others committed it
+ * first), that message says too little; `sayGoodbye` answers the acknowledgement when it arrives. A member
+ * that applied its removal stops campaigning; one that missed it is ignored by the voters anyway.
  */
-function tellRemoved(r: RaftState, id: NodeId): void {
+function tellRemoved(r: RaftState, id: NodeId, removalIndex: number): void {
   const pr = r.tracker.progress.get(id);
   if (pr === undefined) return;
-  r.send({ type: "heartbeat", to: id, commit: Math.min(pr.acknowledged, r.log.committed), readSeq: 0 });
+  if (!sendGoodbye(r, id, pr.acknowledged, removalIndex)) r.goodbyes.set(id, removalIndex);
+}
+
+/**
+ * Leader: an append acknowledgement of this term from a member it removed. The member holds our log up to
+ * `m.index`: once that reaches the removal entry, the goodbye commits it and the member is forgotten here.
+ */
+export function sayGoodbye(r: RaftState, m: AppendRespMsg): void {
+  const removalIndex = r.goodbyes.get(m.from);
+  if (removalIndex === undefined || m.reject || m.term !== r.term) return;
+  if (sendGoodbye(r, m.from, m.index, removalIndex)) r.goodbyes.delete(m.from);
+}
+
+/**
+ * Tells removed member `to`, which acknowledged our log up to `acknowledged`, the commit index as far as
+ * that; true if this commits its removal. That one is an empty append at the commit index: the member's
+ * log matching confirms it, so it commits even if the member campaigned meanwhile (a heartbeat commits
+ * only what it confirmed since it last followed: follower.ts). Below the removal a heartbeat: an append's
+ * acknowledgement would be answered again, without end.
+ */
+function sendGoodbye(r: RaftState, to: NodeId, acknowledged: number, removalIndex: number): boolean {
+  const commit = Math.min(acknowledged, r.log.committed);
+  const prevTerm = r.log.term(commit);
+  if (commit >= removalIndex && prevTerm !== undefined) {
+    r.send({ type: "app", to, prevIndex: commit, prevTerm, entries: [], commit });
+    return true;
+  }
+  r.send({ type: "heartbeat", to, commit, readSeq: 0 });
+  return false;
 }
 
 function configOf(e: Entry): ConfigState {

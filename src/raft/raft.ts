@@ -10,7 +10,7 @@ import {
 import { stepFollower } from "./follower.js";
 import { handOffTarget, requestedSilentTicksMax } from "./hand-off.js";
 import type { RaftLog } from "./log.js";
-import { applyConfigEntries, proposeConfChange } from "./membership.js";
+import { applyConfigEntries, proposeConfChange, sayGoodbye } from "./membership.js";
 import type { RaftConfig, RaftLimits } from "./options.js";
 import { startRead } from "./read-index.js";
 import {
@@ -129,7 +129,10 @@ export class Raft {
       refuseVote(r, m, "removed");
       return;
     }
-    if (r.role === "leader" && isResponse(m) && !isMember(r.config, m.from)) return;
+    if (r.role === "leader" && isResponse(m) && !isMember(r.config, m.from)) {
+      if (m.type === "appResp") sayGoodbye(r, m);
+      return;
+    }
     // Any message of our term shows the member is up; a candidate's votes carry over to its leadership.
     if ((r.role === "leader" || r.role === "candidate") && m.term === r.term)
       r.tracker.progress.get(m.from)?.heard(r.ticks);

@@ -110,6 +110,11 @@ export class RaftState {
   transferDeferredTicks = 0;
   /** Leader: data bytes appended beyond the commit index. */
   uncommittedBytes = 0;
+  /**
+   * Leader: members it removed this term → the index of their removal entry, until one acknowledges it
+   * (membership.ts, `sayGoodbye`). At most `config.removed` ids; cleared with the term's leadership.
+   */
+  goodbyes = new Map<NodeId, number>();
   readonly reads: ReadIndexQueue;
 
   sendNow: Message[] = [];
@@ -270,6 +275,7 @@ export class RaftState {
     this.transferAbandoned = undefined;
     this.transferDeferredTicks = 0;
     this.uncommittedBytes = 0;
+    this.goodbyes.clear();
     this.reads.reset();
     this.broadcastPending = false;
     this.commitPending = false;

@@ -6,6 +6,7 @@ import {
   decodeConfChange,
   decodeConfigEntry,
   encodeConfChange,
+  type Message,
   type NodeId,
   type ProposeResult,
   type RaftEvent,
@@ -338,6 +339,32 @@ describe("membership: learners", () => {
 });
 
 describe("membership: removal", () => {
+  test("a follower whose removal ack arrives after the others committed it still learns its removal", () => {
+    const c = new Cluster(3, { seed: 1, preVote: false });
+    c.elect(1);
+    assert.equal(c.raft(1).proposeConfChange(cc("remove", 3)).ok, true);
+    // Node 3's append acknowledgements are held back: 1 and 2 commit the removal, and the leader's
+    // goodbye heartbeat can only carry what 3 had acknowledged, below its removal entry.
+    const held: Message[] = [];
+    for (let round = 0; round < 50; round++) {
+      c.processAll();
+      if (round === 10) c.tick(1);
+      c.deliver((m) => {
+        if (m.type !== "appResp" || m.from !== 3) return true;
+        held.push(m);
+        return false;
+      });
+    }
+    assert.deepEqual(c.raft(1).config.voters, [1, 2]);
+    assert.ok(held.length > 0);
+    assert.deepEqual(c.raft(3).config.voters, [1, 2, 3], "the goodbye alone told it too little");
+    // The late acknowledgement reaches the leader: it answers with a heartbeat that commits the removal.
+    for (const m of held) c.raft(1).step(m);
+    c.stabilize();
+    assert.deepEqual(c.raft(3).config.voters, [1, 2], "the removed node learns its removal");
+    assert.equal(c.raft(3).role, "follower");
+  });
+
   test("a removed follower stops getting appends, never campaigns, and its votes are ignored", () => {
     const c = new Cluster(3, { seed: 1, preVote: false });
     c.elect(1);
