@@ -263,4 +263,56 @@ describe("raft: the goodbye to a removed member whose acknowledgement arrives la
     assertLogMatching(c);
     assertStateMachineSafety(c);
   });
+  // A leader that removed 3 and then itself keeps leading its term until its hand-off's TimeoutNow goes out
+  // (membership.ts, handOffRemovedLeadership; replication.ts steps it down then, in the same term): 3's late
+  // ack arriving meanwhile still gets the goodbye that commits its removal (an index committed in this
+  // term, so committed whoever leads next). Once it stepped down it has forgotten its goodbyes and answers
+  // nobody, even in the same term.
+  test("a leader that removed itself meanwhile still says goodbye until it hands off, then is silent", () => {
+    const c = new Cluster(3, { seed: 1 });
+    const { held, removalIndex } = removeWithAcksHeld(c);
+    const term = c.raft(1).term;
+    assert.equal(c.raft(1).proposeConfChange(remove(1)).ok, true);
+    c.processAll();
+    // An entry 2 does not get yet keeps the hand-off waiting for 2 to catch up: no TimeoutNow.
+    c.propose(1, "x");
+    const x = c.raft(1).log.lastIndex();
+    const holdX = (m: Message) => !(m.type === "app" && m.to === 2 && m.entries.some((e) => e.index >= x));
+    for (let round = 0; round < 50; round++) {
+      c.processAll();
+      c.deliver(holdX);
+    }
+    assert.deepEqual(c.raft(1).config.voters, [2], "1 applied its own removal");
+    assert.equal(c.raft(1).role, "leader", "1 still leads: 2 lacks x, so no TimeoutNow yet");
+    assert.ok(c.raft(1).transfer !== undefined, "1 is handing off");
+    const before = c.sent.length;
+    c.queue.push(...held);
+    for (let round = 0; round < 20; round++) {
+      c.processAll();
+      c.deliver(holdX);
+    }
+    assert.deepEqual(
+      goodbyesTo3(c, before).map((m) => m.type),
+      ["app"],
+    );
+    assert.ok(c.raft(3).log.committed >= removalIndex, "3 commits its removal");
+    assert.deepEqual(c.raft(3).config.voters, [1, 2], "3 learns its removal");
+
+    // 2 gets x: TimeoutNow goes out (held back here) and 1 steps down in its term, forgetting its goodbyes.
+    for (let round = 0; round < 50 && c.raft(1).role === "leader"; round++) {
+      c.tick(1); // a heartbeat's answer shows 2 behind: the append of x again
+      c.processAll();
+      c.deliver((m) => m.type !== "timeoutNow");
+    }
+    assert.equal(c.raft(1).role, "follower");
+    assert.equal(c.raft(1).term, term);
+    const after = c.sent.length;
+    c.queue.push(...held);
+    c.stabilize();
+    assert.deepEqual(goodbyesTo3(c, after), [], "a leader that stepped down answers no late ack");
+    assert.equal(c.raft(2).role, "leader", "the hand-off completed");
+    assert.ok(c.raft(2).term > term);
+    assertLogMatching(c);
+    assertStateMachineSafety(c);
+  });
 });
