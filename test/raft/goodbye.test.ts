@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ConfChange, Message, NodeId } from "../../src/raft/index.js";
-import { assertLogMatching, assertStateMachineSafety, Cluster } from "./harness.js";
+import { assertLogMatching, assertStateMachineSafety, Cluster, encodeAppliedSnapshot } from "./harness.js";
 
 // The leader's answer to a removed member's late acknowledgement of its removal (raft/membership.ts,
 // sayGoodbye): these tests replay such acknowledgements duplicated, reordered, from an earlier term, and
@@ -174,5 +174,145 @@ describe("raft: the goodbye to a removed member whose acknowledgement arrives la
     c.stabilize();
     assert.ok(c.raft(3).log.committed >= removalIndex, "3 commits its removal");
     assert.deepEqual(c.raft(3).config.voters, [1, 2], "the removed node learns its removal");
+  });
+  // The empty append names the term of the acknowledged index in the leader's log; once the leader has
+  // compacted that index away there is no term to name (log.term is undefined), so the goodbye falls back
+  // to a heartbeat at the acknowledged index. That heartbeat still commits the removal on a node that kept
+  // following, and it is answered by a heartbeatResp, which the leader never answers: one message per ack.
+  test("an ack whose index the leader compacted meanwhile is answered by a heartbeat, once", () => {
+    const c = new Cluster(3, { seed: 1, preVote: false });
+    const { held, removalIndex } = removeWithAcksHeld(c);
+    const ackedMax = Math.max(...held.map((m) => (m.type === "appResp" ? m.index : 0)));
+    for (const t of ["a", "b", "c"]) c.propose(1, t);
+    c.stabilize();
+    const applied = c.raft(1).log.applied;
+    assert.ok(applied > ackedMax, `applied ${applied} past every held ack (${ackedMax})`);
+    c.node(1).storage.createSnapshot(applied, c.raft(1).config, encodeAppliedSnapshot(c.node(1).applied));
+    assert.equal(c.raft(1).log.term(ackedMax), undefined, "the acknowledged index is compacted");
+    const term = c.raft(1).term;
+    const before = c.sent.length;
+    c.queue.push(...held);
+    c.stabilize();
+    const answers = goodbyesTo3(c, before);
+    assert.ok(answers.length > 0 && answers.length <= held.length, `answers: ${JSON.stringify(answers)}`);
+    assert.ok(
+      answers.every((m) => m.type === "heartbeat"),
+      "no append names a compacted index",
+    );
+    assert.ok(c.raft(3).log.committed >= removalIndex, "3 commits its removal from the heartbeat");
+    assert.deepEqual(c.raft(3).config.voters, [1, 2]);
+    // Nothing keeps going: more rounds of ticks send 3 nothing (it is no member) and depose nobody.
+    const after = c.sent.length;
+    c.tickAll(30);
+    assert.deepEqual(goodbyesTo3(c, after), []);
+    assert.equal(c.raft(1).role, "leader");
+    assert.equal(c.raft(1).term, term);
+    assertLogMatching(c);
+    assertStateMachineSafety(c);
+  });
+
+  // Without pre-vote a removed node that hears nothing campaigns in a higher term (the members refuse it:
+  // removed). Each goodbye of the leader's term then reaches a node of a higher term, which answers with a
+  // stale-term rejection naming its term. That answer must neither depose the leader nor be answered
+  // again: while the goodbye is pending (an ack below the removal got a heartbeat) a rejection answered
+  // by another heartbeat would be rejected again, without end. The node does not learn its removal here
+  // (best effort: docs/membership.md), but it cannot disrupt.
+  test("a removed node that campaigned in a higher term: its rejections depose nobody, get no answer", () => {
+    const c = new Cluster(3, { seed: 1, preVote: false, checkQuorum: true });
+    const { held, removalIndex } = removeWithAcksHeld(c);
+    const term = c.raft(1).term;
+    for (let i = 0; i < 100 && c.raft(3).term === term; i++) {
+      c.tick(3);
+      c.processAll();
+      c.deliver((m) => !isAckFrom3(m));
+    }
+    assert.ok(c.raft(3).term > term, "3 campaigned in a higher term");
+    const rejectionsSince = (from: number) =>
+      c.sent.slice(from).filter((m) => isAckFrom3(m) && m.type === "appResp" && m.reject);
+
+    // An acknowledgement 3 sent earlier, of the entry before its removal: answered by a heartbeat.
+    const ack = held[0];
+    assert.ok(ack !== undefined && ack.type === "appResp");
+    const before = c.sent.length;
+    c.queue.push({ ...ack, index: removalIndex - 1 });
+    c.stabilize(); // an answered rejection would ping-pong until "cluster did not stabilize"
+    assert.deepEqual(
+      goodbyesTo3(c, before).map((m) => m.type),
+      ["heartbeat"],
+    );
+    assert.equal(rejectionsSince(before).length, 1, "3 rejected the heartbeat of an older term");
+
+    // Its acknowledgements of the removal: one empty append, rejected too.
+    const middle = c.sent.length;
+    c.queue.push(...held);
+    c.stabilize();
+    assert.deepEqual(
+      goodbyesTo3(c, middle).map((m) => m.type),
+      ["app"],
+    );
+    const rejections = rejectionsSince(middle);
+    assert.equal(rejections.length, 1, "3 rejected the goodbye of an older term");
+    assert.ok((rejections[0]?.term ?? 0) > term);
+    for (const id of [1, 2]) assert.equal(c.raft(id).term, term, `node ${id} keeps the term`);
+    assert.equal(c.raft(1).role, "leader");
+    c.propose(1, "after");
+    c.tickAll(3); // 3 campaigns on: refused, it moves no term
+    assert.equal(c.raft(1).log.committed, c.raft(1).log.lastIndex(), "the members go on committing");
+    assert.equal(c.raft(2).log.committed, c.raft(1).log.lastIndex());
+    for (const id of [1, 2]) assert.equal(c.raft(id).term, term, `node ${id} still keeps the term`);
+    assertLogMatching(c);
+    assertStateMachineSafety(c);
+  });
+  // A leader that removed 3 and then itself keeps leading its term until its hand-off's TimeoutNow goes out
+  // (membership.ts, handOffRemovedLeadership; replication.ts steps it down then, in the same term): 3's late
+  // ack arriving meanwhile still gets the goodbye that commits its removal (an index committed in this
+  // term, so committed whoever leads next). Once it stepped down it has forgotten its goodbyes and answers
+  // nobody, even in the same term.
+  test("a leader that removed itself meanwhile still says goodbye until it hands off, then is silent", () => {
+    const c = new Cluster(3, { seed: 1 });
+    const { held, removalIndex } = removeWithAcksHeld(c);
+    const term = c.raft(1).term;
+    assert.equal(c.raft(1).proposeConfChange(remove(1)).ok, true);
+    c.processAll();
+    // An entry 2 does not get yet keeps the hand-off waiting for 2 to catch up: no TimeoutNow.
+    c.propose(1, "x");
+    const x = c.raft(1).log.lastIndex();
+    const holdX = (m: Message) => !(m.type === "app" && m.to === 2 && m.entries.some((e) => e.index >= x));
+    for (let round = 0; round < 50; round++) {
+      c.processAll();
+      c.deliver(holdX);
+    }
+    assert.deepEqual(c.raft(1).config.voters, [2], "1 applied its own removal");
+    assert.equal(c.raft(1).role, "leader", "1 still leads: 2 lacks x, so no TimeoutNow yet");
+    assert.ok(c.raft(1).transfer !== undefined, "1 is handing off");
+    const before = c.sent.length;
+    c.queue.push(...held);
+    for (let round = 0; round < 20; round++) {
+      c.processAll();
+      c.deliver(holdX);
+    }
+    assert.deepEqual(
+      goodbyesTo3(c, before).map((m) => m.type),
+      ["app"],
+    );
+    assert.ok(c.raft(3).log.committed >= removalIndex, "3 commits its removal");
+    assert.deepEqual(c.raft(3).config.voters, [1, 2], "3 learns its removal");
+
+    // 2 gets x: TimeoutNow goes out (held back here) and 1 steps down in its term, forgetting its goodbyes.
+    for (let round = 0; round < 50 && c.raft(1).role === "leader"; round++) {
+      c.tick(1); // a heartbeat's answer shows 2 behind: the append of x again
+      c.processAll();
+      c.deliver((m) => m.type !== "timeoutNow");
+    }
+    assert.equal(c.raft(1).role, "follower");
+    assert.equal(c.raft(1).term, term);
+    const after = c.sent.length;
+    c.queue.push(...held);
+    c.stabilize();
+    assert.deepEqual(goodbyesTo3(c, after), [], "a leader that stepped down answers no late ack");
+    assert.equal(c.raft(2).role, "leader", "the hand-off completed");
+    assert.ok(c.raft(2).term > term);
+    assertLogMatching(c);
+    assertStateMachineSafety(c);
   });
 });
