@@ -25,14 +25,30 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Pro
   }
 }
 
-/** A port nothing listens on (a peer that is down). */
+/** Ports 13000-15999: below Linux's ephemeral range (32768-60999), and no test listens there on purpose. */
+const DOWN_PORT_MIN = 13_000;
+const DOWN_PORT_SPAN = 3_000;
+
+/**
+ * A port nothing listens on (a peer that is down), for a later `listen` when the peer comes up. Not an
+ * ephemeral port: until then the transport keeps dialling it, and any outgoing connection (a dial to a
+ * closed local ephemeral port can even connect to itself) may take it, so the later listen failed with
+ * EADDRINUSE (seen once in CI).
+ */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, host, r));
-  const addr = server.address();
-  assert.ok(addr !== null && typeof addr === "object");
-  await new Promise<void>((r) => server.close(() => r()));
-  return addr.port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = DOWN_PORT_MIN + Math.floor(Math.random() * DOWN_PORT_SPAN);
+    const server = createServer();
+    const bound = await new Promise<boolean>((r) => {
+      server.once("error", () => r(false));
+      server.listen(port, host, () => r(true));
+    });
+    if (bound) {
+      await new Promise<void>((r) => server.close(() => r()));
+      return port;
+    }
+  }
+  throw new Error(`no free port in ${DOWN_PORT_MIN}-${DOWN_PORT_MIN + DOWN_PORT_SPAN - 1}`);
 }
 
 interface Node {
