@@ -99,7 +99,7 @@ function section(title: string, fields: readonly (readonly [string, string | num
 
 /**
  * INFO's replication fields: Redis's (a leader is the master, every other member a slave of it) and the
- * Raft state behind them. A slave's link is up while it follows a leader it knows; a node campaigning
+ * Raft state behind them. A master's slaves are the members it replicates to now. A slave's link is up while it follows a leader it knows; a node campaigning
  * (even one that still names the last leader) has lost it. master_host and master_port are left out: a
  * node knows the leader's client URL, not its RESP port.
  */
@@ -112,10 +112,19 @@ function replication(s: ClusterView, redisRole: string): [string, string | numbe
     ["raft_commit", s.commit],
     ["raft_applied", s.applied],
   ];
-  if (s.role === "leader") return [...raft, ["connected_slaves", Math.max(0, s.members.length - 1)]];
+  if (s.role === "leader") return [...raft, ["connected_slaves", replicating(s)]];
   // Leader 0: none known (the node API's convention, as in /health).
   const linked = s.role === "follower" && s.leader !== 0;
   return [...raft, ["master_link_status", linked ? "up" : "down"], ["connected_slaves", 0]];
+}
+
+/**
+ * The members this leader is replicating to: those in the replicate state (acknowledging its appends). A
+ * member that is down, cut off or catching up by snapshot is in probe or snapshot state: Redis counts only
+ * connected replicas too.
+ */
+function replicating(s: ClusterView): number {
+  return s.members.filter((m) => m.id !== s.id && m.state === "replicate").length;
 }
 
 /** INFO [section ...]: server, clients, persistence, replication (Raft role, leader, term, commit), keyspace. */

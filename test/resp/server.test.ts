@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { RespServer } from "../../src/resp/index.js";
+import type { ClusterMember } from "../../src/server/index.js";
 import { FakeService, silent } from "../server/fake-service.js";
 import { frame, RawConn } from "./helpers.js";
 
@@ -445,7 +446,18 @@ describe("RESP INFO replication on a node that does not lead", { timeout: 30_000
     // A pre-candidate still names the last leader it heard of, but has not heard from it for a while.
     follower.roleName = "preCandidate";
     assert.equal((await replication(follower)).get("master_link_status"), "down");
-    const leader = await replication(new FakeService(1));
+    const leaderService = new FakeService(1);
+    const member = (id: number, state: string | null): ClusterMember => ({
+      id,
+      peerUrl: "",
+      clientUrl: "",
+      match: state === null ? null : 5,
+      state,
+    });
+    // Found in a newcomer's trial: the leader counted every other member, also one that was down.
+    leaderService.clusterMembers = [member(1, "replicate"), member(2, "replicate"), member(3, "probe")];
+    const leader = await replication(leaderService);
+    assert.equal(leader.get("connected_slaves"), "1", "only the members it replicates to now");
     assert.equal(leader.get("role"), "master");
     assert.equal(leader.has("master_link_status"), false, "a master has no link to a master");
   });

@@ -1,6 +1,7 @@
 import { pino } from "pino";
 import type { Snapshot } from "../../src/raft/index.js";
 import type {
+  ClusterMember,
   ClusterView,
   MemberInfo,
   NodeService,
@@ -27,6 +28,8 @@ export class FakeService implements NodeService {
   readonly machine = new StackMachine();
   leaderId: number;
   roleName = "leader";
+  /** The members as status() reports them (GET /v1/cluster, INFO replication). */
+  clusterMembers: ClusterMember[] = [];
   commit = 0;
   /** Set: propose and read reject with this code. */
   failWith: ServiceErrorCode | undefined;
@@ -150,7 +153,7 @@ export class FakeService implements NodeService {
       lastIndex: this.commit,
       snapshotIndex: 0,
       viewFrom: this.id,
-      members: [],
+      members: this.clusterMembers,
     };
   }
 
