@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type Message, NONE, type NodeId, type Role, type Snapshot } from "../raft/index.js";
+import { type Message, NONE, type NodeId, type Role, type Snapshot, wasRemoved } from "../raft/index.js";
 import type { MemberInfo, MemberRole, OutcomeReply, RunReply } from "../server/index.js";
 import type { AsciiPushes, Command, Outcome, StackMachine } from "../stack/index.js";
 import { COMPACT_KEEP_ENTRIES_DEFAULT, DiskStorage, NodeDisk } from "../storage/index.js";
@@ -32,6 +32,7 @@ import {
 } from "./peer-links.js";
 import { PublishSchedule } from "./publish-schedule.js";
 import { RecentEvents } from "./recent-events.js";
+import { Removal, removedError } from "./removal.js";
 import { encodeInSteps, snapshotItemsPerStep } from "./snapshots.js";
 import type { TestHooks } from "./test-hooks.js";
 import { readPeerTls } from "./tls-options.js";
@@ -70,6 +71,8 @@ export class RaftNode {
   private constructor(
     readonly options: NodeOptions,
     private readonly driver: Driver,
+    /** Whether this node was removed: it applied its removal, or a member refused it as removed. */
+    private readonly removal: Removal,
     private readonly memberTable: MemberTable,
     private readonly requests: LeaderRequests,
     private readonly storage: DiskStorage,
@@ -109,6 +112,7 @@ export class RaftNode {
     // The bootstrap table; the driver replaces it with a snapshot's and config entries change it.
     const members = MemberTable.initial(options.members);
     let driver: Driver | undefined;
+    let removal: Removal | undefined;
     let requests: LeaderRequests | undefined;
     let node: RaftNode | undefined;
     const appliedListeners = new Set<(m: StackMachine) => void>();
@@ -128,6 +132,8 @@ export class RaftNode {
       onSnapshotSent: (peer, ok) => driver?.snapshotSent(peer, ok),
       onForward: (from, request, respond) => requests?.receive(from, request, respond),
       onForwardResult: (from, result) => requests?.result(from, result),
+      isRemoved: (id) => driver !== undefined && wasRemoved(driver.membership, id),
+      onRemoved: (by) => removal?.refusedBy(by),
     });
     const events = new RecentEvents(options.id, () => Date.now());
     const metrics = new NodeMetrics(
@@ -206,6 +212,7 @@ export class RaftNode {
       throw err;
     }
     reportClusterMismatch(options, members, logger);
+    removal = new Removal(driver, members, transport, logger);
     if (driver.removed) leaveMembers(transport, 0);
     else followMembers(transport, options.id, members);
     requests = new LeaderRequests({
@@ -224,6 +231,7 @@ export class RaftNode {
     node = new RaftNode(
       options,
       driver,
+      removal,
       members,
       requests,
       storage,
@@ -253,7 +261,7 @@ export class RaftNode {
     const { voters, learners } = this.driver.membership;
     const own = { peerUrl: selfMember(this.options).peerUrl, clientUrl: this.advertisedClientUrl };
     const state = {
-      leaderKnown: this.driver.raft.leader !== NONE,
+      leaderKnown: this.leader() !== NONE,
       member: voters.includes(this.id) || learners.includes(this.id),
       known: this.memberTable.get(this.id),
       own,
@@ -321,19 +329,19 @@ export class RaftNode {
    * applied there; tried again on the next leader within the request timeout when that is safe.
    */
   propose(cmd: Command): Promise<Outcome> {
-    if (this.driver.removed) return Promise.reject(removedError());
+    if (this.removal.removed) return Promise.reject(removedError());
     return this.requests.propose(cmd);
   }
 
   /** `propose` answering `reply` instead of a promise (StackService.submit). */
   submit(cmd: Command, reply: OutcomeReply): void {
-    if (this.driver.removed) reply.reject(removedError());
+    if (this.removal.removed) reply.reject(removedError());
     else this.requests.submit(cmd, reply);
   }
 
   /** `submit` for the RESP fast lane's LPUSH commands (StackService.submitRun). */
   submitRun(run: AsciiPushes, reply: RunReply): void {
-    if (!this.driver.removed) this.requests.submitRun(run, reply);
+    if (!this.removal.removed) this.requests.submitRun(run, reply);
     else for (let i = 0; i < run.count; i++) reply.rejectAt(i, removedError());
   }
 
@@ -343,7 +351,7 @@ export class RaftNode {
    */
   async read<T>(fn: (m: StackMachine) => T, stale = false): Promise<T> {
     // No member confirms a removed node's reads any more: answer at once, not at the request timeout.
-    if (!stale && this.driver.removed) throw removedError();
+    if (!stale && this.removal.removed) throw removedError();
     if (!stale && this.testHooks?.has("readWithoutReadIndex") !== true)
       await new Promise<void>((resolve, reject) => this.driver.read({ resolve, reject }));
     return fn(this.driver.machine);
@@ -370,7 +378,7 @@ export class RaftNode {
    * clients stop sending it traffic.
    */
   leader(): number {
-    return this.driver.removed ? NONE : this.driver.raft.leader;
+    return this.removal.removed ? NONE : this.driver.raft.leader;
   }
 
   role(): Role {
@@ -478,11 +486,6 @@ export class RaftNode {
     })();
     return this.closing;
   }
-}
-
-/** A removed node's answer to writes: nothing was proposed; another member serves them. */
-function removedError(): NodeError {
-  return new NodeError("stopped", "this node was removed from the cluster; use another member", NONE);
 }
 
 /** After bootstrap the replicated table is the truth: a differing --cluster is reported, then ignored. */

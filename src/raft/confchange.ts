@@ -113,6 +113,11 @@ export function isMember(config: ConfigState, id: NodeId): boolean {
   return config.voters.includes(id) || config.learners.includes(id);
 }
 
+/** Whether `config` lists `id` as removed: ids are never reused, so it can never be a member again. */
+export function wasRemoved(config: ConfigState, id: NodeId): boolean {
+  return config.removed?.includes(id) === true;
+}
+
 /**
  * Why `cc` is invalid against `config`, or undefined: removing the last voter, promoting a
  * non-learner, adding a member or a previously removed id (ids are never reused), or changing a
@@ -124,7 +129,7 @@ export function invalidReason(config: ConfigState, cc: ConfChange): string | und
   switch (cc.op) {
     case "addLearner":
       if (isMember(config, cc.id)) return `node ${cc.id} is already a member`;
-      if ((config.removed ?? []).includes(cc.id)) return `node ${cc.id} was removed; ids are never reused`;
+      if (wasRemoved(config, cc.id)) return `node ${cc.id} was removed; ids are never reused`;
       return undefined;
     case "promote":
       return config.learners.includes(cc.id) ? undefined : `node ${cc.id} is not a learner`;

@@ -6,6 +6,7 @@ export {
   encodeConfChange,
   invalidReason as confChangeInvalidReason,
   isMember,
+  wasRemoved,
 } from "./confchange.js";
 export type { ConfigAppliedEvent, RaftEvent, RaftEventType, VoteRefusal } from "./events.js";
 export { RaftLog } from "./log.js";

@@ -1,4 +1,4 @@
-import { type ConfChange, isMember } from "./confchange.js";
+import { type ConfChange, isMember, wasRemoved } from "./confchange.js";
 import {
   handleVote,
   handleVoteResp,
@@ -121,7 +121,7 @@ export class Raft {
 
   step(m: Message): void {
     const r = this.r;
-    if (m.type === "vote" && r.config.removed?.includes(m.from) === true) {
+    if (m.type === "vote" && wasRemoved(r.config, m.from)) {
       // A removed node (ids are never reused) cannot disrupt, whatever its term. Only removed ids: a
       // node known here as a learner or not at all may be a voter we have not heard of yet, and ignoring
       // it can leave no electable leader (sim seeds 33 and 48 with --membership). Learners and joining

@@ -59,6 +59,20 @@ export const PROTOCOL_VERSION_MIN = 3;
 export const clusterIdBytesMax = 255;
 const refuseReasonBytesMax = 1024;
 
+/**
+ * What a REFUSE frame's reason means, for the dialler to act on ("removed": the receiver applied the
+ * dialler's removal, so it committed, and ids are never reused). Carried as one byte after the reason,
+ * within protocol 4: a receiver sends it only to a removed id, and an older dialler (without codes)
+ * reads the byte as trailing garbage, closes the connection and redials with backoff, as it did on
+ * the plain refusal it got before. A REFUSE without the byte (an older receiver's), or with a code
+ * this build does not know, is a plain refusal: the dialler redials.
+ */
+export type RefuseCode = "removed";
+const REFUSE_CODES: Record<RefuseCode, number> = { removed: 1 };
+const REFUSE_CODE_OF: ReadonlyMap<number, RefuseCode> = new Map(
+  Object.entries(REFUSE_CODES).map(([code, byte]) => [byte, code as RefuseCode]),
+);
+
 const ENTRY_KINDS: readonly EntryKind[] = ["normal", "noop", "config"];
 const ENTRY_KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 };
 /** Most bytes of an app message entry besides its data: term, index (8-byte varints), kind, length (5). */
@@ -339,7 +353,7 @@ export type Frame =
   | { readonly kind: "hello"; readonly hello: Hello }
   | { readonly kind: "snapBegin"; readonly header: SnapHeader }
   | { readonly kind: "snapChunk"; readonly data: Uint8Array }
-  | { readonly kind: "refuse"; readonly reason: string }
+  | { readonly kind: "refuse"; readonly reason: string; readonly code: RefuseCode | undefined }
   | { readonly kind: "snapDone" }
   | { readonly kind: "forward"; readonly request: ForwardRequest }
   | { readonly kind: "forwardResult"; readonly result: ForwardResult }
@@ -372,8 +386,10 @@ function readFrame(r: Reader, code: number): Frame {
       return { kind: "snapBegin", header: readSnapHeader(r) };
     case FRAME_SNAP_CHUNK:
       return { kind: "snapChunk", data: r.rest() };
-    case FRAME_REFUSE:
-      return { kind: "refuse", reason: r.str(refuseReasonBytesMax) };
+    case FRAME_REFUSE: {
+      const reason = r.str(refuseReasonBytesMax);
+      return { kind: "refuse", reason, code: r.done ? undefined : REFUSE_CODE_OF.get(r.u8()) };
+    }
     case FRAME_SNAP_DONE:
       return { kind: "snapDone" };
     case FRAME_FORWARD:
@@ -403,10 +419,12 @@ export function encodeHelloFrame(hello: Omit<Hello, "version"> & { readonly vers
   return finishFrame(w);
 }
 
-export function encodeRefuseFrame(reason: string): Uint8Array {
+/** A REFUSE frame: the reason, for the dialler's log, then its code if it has one (see RefuseCode). */
+export function encodeRefuseFrame(reason: string, code?: RefuseCode): Uint8Array {
   const w = frameWriter(16 + reason.length * 3);
   w.u8(FRAME_REFUSE);
   w.bytes(utf8.encode(reason).subarray(0, refuseReasonBytesMax));
+  if (code !== undefined) w.u8(REFUSE_CODES[code]);
   return finishFrame(w);
 }
 

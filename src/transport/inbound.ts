@@ -4,6 +4,7 @@ import {
   decodeFrame,
   encodeRefuseFrame,
   FrameDecoder,
+  type RefuseCode,
   type SnapHeader,
   snapDoneFrame,
   snapMessage,
@@ -29,6 +30,8 @@ export interface InboundStats {
 export interface InboundHooks {
   /** Whether a HELLO from this node id is accepted. */
   isPeer(id: NodeId): boolean;
+  /** Whether this node id, not a peer, was removed for good (TransportOptions.isRemoved). */
+  isRemoved(id: NodeId): boolean;
   /** A HELLO of `version` from `from` was accepted: that node is up, reaches this one and speaks `version`. */
   onHello(from: NodeId, version: number): void;
   /** Each message received, in order. */
@@ -151,8 +154,12 @@ export class InboundConn {
             "the nodes' --cluster-token values must match",
         );
       else if (h.to !== id) this.refuse(`addressed to node ${h.to}, this is ${id}`);
-      else if (!this.hooks.isPeer(h.from)) this.refuse(`unknown node ${h.from}`);
-      else {
+      // A removed id's link outlives its removal a while (node/peer-links.ts, followMembers), so the
+      // leader's goodbye still reaches it: only once it is no peer does its removal refuse it.
+      else if (!this.hooks.isPeer(h.from)) {
+        if (this.hooks.isRemoved(h.from)) this.refuseRemoved(h.from);
+        else this.refuse(`unknown node ${h.from}`);
+      } else {
         clearTimeout(this.helloTimer);
         this.from = h.from;
         if (h.version >= 4) this.startAcks();
@@ -264,14 +271,31 @@ export class InboundConn {
     );
   }
 
-  private refuse(reason: string): void {
+  /**
+   * Refuses a removed node with the code that tells it so (it then leaves: node.ts). Logged once per id:
+   * a dialler that does not leave (an older build, which knows no codes) redials several times a
+   * second for as long as it runs, each refusal counted (handshakesRefused) but not logged.
+   */
+  private refuseRemoved(from: NodeId): void {
+    const reason =
+      `node ${from} was removed from the cluster; ids are never reused: ` +
+      "to serve again it joins as a new member (new id, empty data dir)";
+    if (!this.s.removedRefused.has(from)) {
+      this.s.removedRefused.add(from);
+      const fields = { remote: this.socket.remoteAddress, reason, loggedOncePerNode: true };
+      this.s.logger.warn(fields, "peer handshake refused");
+    }
+    this.refuse(reason, "removed", false);
+  }
+
+  private refuse(reason: string, code?: RefuseCode, log = true): void {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.helloTimer);
     this.counters.handshakesRefused++;
-    this.s.logger.warn({ remote: this.socket.remoteAddress, reason }, "peer handshake refused");
+    if (log) this.s.logger.warn({ remote: this.socket.remoteAddress, reason }, "peer handshake refused");
     // FIN rather than destroy so the REFUSE frame is not lost to a reset; the timer bounds a silent peer.
-    this.socket.end(encodeRefuseFrame(reason));
+    this.socket.end(encodeRefuseFrame(reason, code));
     setTimeout(() => this.socket.destroy(), REFUSE_LINGER_MS).unref();
   }
 

@@ -39,6 +39,18 @@ export interface TransportOptions {
   ) => void;
   /** The answer to a request this node forwarded to `from`. */
   readonly onForwardResult?: (from: NodeId, result: ForwardResult) => void;
+  /**
+   * Whether node `id`, not a peer, was removed from the cluster for good (its removal committed: ids are
+   * never reused). Its handshake is refused with the code "removed" (codec.ts, RefuseCode), which tells
+   * it so; another unknown node's (a learner whose addition this node has not applied yet) gets a plain
+   * refusal and redials.
+   */
+  readonly isRemoved?: (id: NodeId) => boolean;
+  /**
+   * Peer `peer` refused this node's handshake as removed (see isRemoved). Whether to believe it is the
+   * caller's call; the link redials as after any refusal until removePeer closes it.
+   */
+  readonly onRemoved?: (peer: NodeId) => void;
   readonly logger?: TransportLogger;
   readonly limits?: Partial<TransportLimits>;
   /** Peer mTLS; plain TCP without. */
@@ -89,6 +101,9 @@ export interface Shared {
   readonly onUnreachable: (peer: NodeId) => void;
   readonly onSnapshotSent: (peer: NodeId, ok: boolean) => void;
   readonly onForwardResult: (from: NodeId, result: ForwardResult) => void;
+  readonly onRemoved: (peer: NodeId) => void;
+  /** The removed ids whose handshake was refused already: each is logged once (inbound.ts). */
+  readonly removedRefused: Set<NodeId>;
 }
 
 /** Parses a peer URL such as `http://127.0.0.1:12379`; the scheme is kept for flag compatibility only. */

@@ -282,6 +282,7 @@ export class PeerLink {
     socket.on("data", (chunk: Buffer) => {
       if (!heard) this.heardAgain();
       heard = true;
+      let removed = false;
       try {
         for (const payload of decoder.push(chunk)) {
           const f = decodeFrame(payload);
@@ -290,6 +291,7 @@ export class PeerLink {
           } else if (f.kind === "refuse") {
             this.counters.refusals++;
             lastError = new Error(`refused: ${f.reason}`);
+            removed = f.code === "removed";
           } else if (f.kind === "forwardResult") {
             this.s.onForwardResult(this.peer, f.result);
           } else if (f.kind === "snapDone" && this.snap?.written) {
@@ -306,6 +308,8 @@ export class PeerLink {
         lastError = err;
       }
       if (lastError !== undefined) socket.destroy();
+      // Last: the node may close every link on it (this one too).
+      if (removed) this.s.onRemoved(this.peer);
     });
     socket.on("drain", () => this.flush());
     socket.on("error", (err) => {

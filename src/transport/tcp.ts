@@ -61,7 +61,7 @@ export class TcpTransport {
       throw new RangeError("dialTimeoutMs must be in 1..connectTimeoutMs");
     }
     assertLinkAcksFit(limits);
-    const { onUnreachable, onSnapshotSent, onForwardResult } = opts;
+    const { onUnreachable, onSnapshotSent, onForwardResult, onRemoved } = opts;
     this.shared = {
       id: opts.id,
       clusterId: opts.clusterId,
@@ -71,6 +71,8 @@ export class TcpTransport {
       onUnreachable: onUnreachable ? (p) => onUnreachable(p) : () => {},
       onSnapshotSent: onSnapshotSent ? (p, ok) => onSnapshotSent(p, ok) : () => {},
       onForwardResult: onForwardResult ? (p, r) => onForwardResult(p, r) : () => {},
+      onRemoved: onRemoved ? (p) => onRemoved(p) : () => {},
+      removedRefused: new Set(),
     };
     for (const [id, addr] of opts.peers ?? []) this.addPeer(id, addr);
   }
@@ -196,6 +198,7 @@ export class TcpTransport {
     }
     const conn = new InboundConn(this.shared, socket, {
       isPeer: (id) => this.links.has(id),
+      isRemoved: (id) => this.opts.isRemoved?.(id) === true,
       onHello: (id, version) => this.links.get(id)?.peerIsUp(version),
       onMessage: this.opts.onMessage,
       onForward: this.opts.onForward ?? (() => {}),

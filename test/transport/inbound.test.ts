@@ -29,9 +29,12 @@ function inbound(received: Message[]): { socket: EventEmitter; conn: InboundConn
     onUnreachable() {},
     onSnapshotSent() {},
     onForwardResult() {},
+    onRemoved() {},
+    removedRefused: new Set(),
   };
   const conn = new InboundConn(shared, socket as unknown as Socket, {
     isPeer: (id: NodeId) => id === 1,
+    isRemoved: () => false,
     onHello() {},
     onMessage: (m) => received.push(m),
     onForward() {},
