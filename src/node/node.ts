@@ -184,7 +184,7 @@ export class RaftNode {
                 logger.warn("this node was removed from the cluster: it no longer serves as a member");
                 // A leader hands off first (over these links); a follower has nothing left to send.
                 leaveMembers(transport, driver?.raft.role === "leader" ? leaveMsOf(options) : 0);
-              } else {
+              } else if (removal?.removed !== true) {
                 followMembers(transport, options.id, members, cc.op === "remove" ? retireMsOf(options) : 0);
               }
             },
@@ -197,7 +197,7 @@ export class RaftNode {
             snapshotTaken: (index, data) =>
               events.add({ type: "snapshotCreated", index, bytes: data.length }),
             restored: (snap) => {
-              followMembers(transport, options.id, members);
+              if (removal?.removed !== true) followMembers(transport, options.id, members);
               events.add({ type: "snapshotInstalled", index: snap.meta.index, term: snap.meta.term });
             },
           },

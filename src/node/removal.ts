@@ -43,7 +43,11 @@ export class Removal {
     private readonly logger: Logger,
   ) {}
 
-  /** This node applied its own removal, or a member it knows said the removal committed. */
+  /**
+   * This node applied its own removal, or a member it knows said the removal committed. Then a
+   * configuration change or snapshot applied later (its log replayed behind the refusal) must not make
+   * it dial the members again (node.ts): it would be refused for good, silently.
+   */
   get removed(): boolean {
     return this.toldBy !== NONE || this.driver.removed;
   }
