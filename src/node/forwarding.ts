@@ -10,6 +10,20 @@ export type LeaderHandler = (kind: number, payload: Uint8Array, reply: Reply<Uin
 export interface ForwardNetwork {
   /** Queues `request` for `to`; false if it could not be queued (then it is retried later). */
   forward(to: NodeId, request: ForwardRequest): boolean;
+  /** The peer protocol version `to` said in its latest HELLO (0: none yet), see transport/codec.ts. */
+  peerVersion(to: NodeId): number;
+}
+
+/**
+ * A request that stands for several writes (a follower's RESP run): counted as `commands` requests
+ * against requestsPendingMax, and sent only to a leader whose HELLO said `version` at least. For an
+ * older leader it leaves this queue and `instead` submits its writes one by one; `tried`: the request
+ * was sent or run before, so its outcome may be known to another leader only.
+ */
+export interface Bundle {
+  readonly commands: number;
+  readonly version: number;
+  readonly instead: (tried: boolean) => void;
 }
 
 export interface ForwarderDeps {
@@ -34,6 +48,7 @@ interface Pending {
   tried: boolean;
   /** Safe to run twice (a keyed write): sent again after an unknown outcome, not only after a refusal. */
   readonly idempotent: boolean;
+  readonly bundle: Bundle | undefined;
 }
 
 /**
@@ -45,6 +60,8 @@ interface Pending {
  */
 export class Forwarder {
   private readonly pending = new Map<number, Pending>();
+  /** The pending requests counted as requestsPendingMax counts them (a bundle as its commands). */
+  private weight = 0;
   private nextRequestId: number;
 
   constructor(private readonly deps: ForwarderDeps) {
@@ -58,7 +75,7 @@ export class Forwarder {
   /**
    * Sends `kind`/`payload` to the leader (or runs it here if this node leads) until `deadlineMs`. A
    * request that is not `idempotent` is sent again only after a refusal (nothing was run); an unknown
-   * outcome is its answer.
+   * outcome is its answer. A `bundle` is idempotent.
    */
   submit(
     kind: number,
@@ -66,8 +83,10 @@ export class Forwarder {
     deadlineMs: number,
     reply: Reply<Uint8Array>,
     idempotent = true,
+    bundle?: Bundle,
   ): void {
-    if (this.pending.size >= this.deps.requestsPendingMax) {
+    const weight = bundle?.commands ?? 1;
+    if (this.weight + weight > this.deps.requestsPendingMax) {
       reply.reject(
         new NodeError("busy", "too many requests waiting for the leader; retry", this.deps.leader()),
       );
@@ -80,9 +99,11 @@ export class Forwarder {
       reply,
       sentTo: NONE,
       tried: false,
-      idempotent,
+      idempotent: idempotent || bundle !== undefined,
+      bundle,
     };
     this.pending.set(requestId, p);
+    this.weight += weight;
     this.dispatch(p, this.deps.leader());
   }
 
@@ -131,6 +152,7 @@ export class Forwarder {
   failAll(error: NodeError): void {
     const all = [...this.pending.values()];
     this.pending.clear();
+    this.weight = 0;
     for (const p of all) p.reply.reject(error);
   }
 
@@ -149,6 +171,12 @@ export class Forwarder {
           if (this.pending.get(p.request.requestId) === p) this.failed(p, error, this.deps.self);
         },
       });
+      return;
+    }
+    const bundle = p.bundle;
+    if (bundle !== undefined && this.deps.network.peerVersion(leader) < bundle.version) {
+      this.settle(p);
+      bundle.instead(p.tried);
       return;
     }
     // Not queued (no live connection, a full queue): nothing left this node; the tick tries again.
@@ -193,7 +221,7 @@ export class Forwarder {
   }
 
   private settle(p: Pending): void {
-    this.pending.delete(p.request.requestId);
+    if (this.pending.delete(p.request.requestId)) this.weight -= p.bundle?.commands ?? 1;
   }
 }
 
