@@ -224,6 +224,9 @@ export class PeerLink {
       if (this.helloVersion < version) this.socket?.end();
       return;
     }
+    // A link that fell back below what the peer says dials with that again (capped at this build's):
+    // the peer reads it, and the next connection would otherwise keep the older version for its life.
+    if (this.helloVersion < version) this.helloVersion = Math.min(version, PROTOCOL_VERSION);
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     else if (this.socket !== undefined) {
       // A dial in flight since before a heal waits for its SYN's retransmission (1 s on), or for its
