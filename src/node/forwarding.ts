@@ -46,6 +46,11 @@ interface Pending {
   sentTo: NodeId;
   /** Sent or run at least once: at its deadline the outcome is unknown rather than "never proposed". */
   tried: boolean;
+  /**
+   * An attempt ended without an answer saying it did not run (its answer was lost, or said "outcome
+   * unknown"): a later refusal (busy, nothing run *this* time) is then no answer, the outcome is unknown.
+   */
+  mayHaveRun: boolean;
   /** Safe to run twice (a keyed write): sent again after an unknown outcome, not only after a refusal. */
   readonly idempotent: boolean;
   readonly bundle: Bundle | undefined;
@@ -99,6 +104,7 @@ export class Forwarder {
       reply,
       sentTo: NONE,
       tried: false,
+      mayHaveRun: false,
       idempotent: idempotent || bundle !== undefined,
       bundle,
     };
@@ -111,7 +117,10 @@ export class Forwarder {
   leaderChanged(leader: NodeId): void {
     if (leader === NONE) return;
     for (const p of this.pending.values()) {
-      if (p.sentTo !== leader && (p.idempotent || p.sentTo === NONE)) this.dispatch(p, leader);
+      if (p.sentTo === leader || (!p.idempotent && p.sentTo !== NONE)) continue;
+      // The old leader's answer, if any, will not be read.
+      if (p.sentTo !== NONE) p.mayHaveRun = true;
+      this.dispatch(p, leader);
     }
   }
 
@@ -120,6 +129,7 @@ export class Forwarder {
     for (const p of [...this.pending.values()]) {
       if (p.sentTo !== peer) continue;
       p.sentTo = NONE;
+      p.mayHaveRun = true;
       if (!p.idempotent) this.unknown(p, peer);
     }
   }
@@ -193,9 +203,10 @@ export class Forwarder {
     p.sentTo = NONE;
     if (!(p.idempotent ? RETRIED : REFUSED).has(error.code)) {
       this.settle(p);
-      p.reply.reject(error);
+      p.reply.reject(p.mayHaveRun ? outcomeUnknown(error) : error);
       return;
     }
+    if (!REFUSED.has(error.code)) p.mayHaveRun = true;
     const hint = error.leader;
     if (hint !== NONE && hint !== at) this.dispatch(p, hint);
   }
@@ -223,6 +234,19 @@ export class Forwarder {
   private settle(p: Pending): void {
     if (this.pending.delete(p.request.requestId)) this.weight -= p.bundle?.commands ?? 1;
   }
+}
+
+/**
+ * The answer to a request an earlier attempt of which may have run, when a later one failed with
+ * `error`: that attempt may still have been applied, so the outcome is unknown (found in the review of
+ * forwarded runs: "busy; retry" after a lost answer made a keyless RESP client push twice).
+ */
+function outcomeUnknown(error: NodeError): NodeError {
+  return new NodeError(
+    "timeout",
+    `an earlier attempt may have been applied, then: ${error.message}; outcome unknown, retry with the same key`,
+    error.leader,
+  );
 }
 
 /**
