@@ -10,6 +10,20 @@ export type LeaderHandler = (kind: number, payload: Uint8Array, reply: Reply<Uin
 export interface ForwardNetwork {
   /** Queues `request` for `to`; false if it could not be queued (then it is retried later). */
   forward(to: NodeId, request: ForwardRequest): boolean;
+  /** The peer protocol version `to` said in its latest HELLO (0: none yet), see transport/codec.ts. */
+  peerVersion(to: NodeId): number;
+}
+
+/**
+ * A request that stands for several writes (a follower's RESP run): counted as `commands` requests
+ * against requestsPendingMax, and sent only to a leader whose HELLO said `version` at least. For an
+ * older leader it leaves this queue and `instead` submits its writes one by one; `tried`: the request
+ * was sent or run before, so its outcome may be known to another leader only.
+ */
+export interface Bundle {
+  readonly commands: number;
+  readonly version: number;
+  readonly instead: (tried: boolean) => void;
 }
 
 export interface ForwarderDeps {
@@ -32,8 +46,14 @@ interface Pending {
   sentTo: NodeId;
   /** Sent or run at least once: at its deadline the outcome is unknown rather than "never proposed". */
   tried: boolean;
+  /**
+   * An attempt ended without an answer saying it did not run (its answer was lost, or said "outcome
+   * unknown"): a later refusal (busy, nothing run *this* time) is then no answer, the outcome is unknown.
+   */
+  mayHaveRun: boolean;
   /** Safe to run twice (a keyed write): sent again after an unknown outcome, not only after a refusal. */
   readonly idempotent: boolean;
+  readonly bundle: Bundle | undefined;
 }
 
 /**
@@ -45,6 +65,8 @@ interface Pending {
  */
 export class Forwarder {
   private readonly pending = new Map<number, Pending>();
+  /** The pending requests counted as requestsPendingMax counts them (a bundle as its commands). */
+  private weight = 0;
   private nextRequestId: number;
 
   constructor(private readonly deps: ForwarderDeps) {
@@ -58,7 +80,7 @@ export class Forwarder {
   /**
    * Sends `kind`/`payload` to the leader (or runs it here if this node leads) until `deadlineMs`. A
    * request that is not `idempotent` is sent again only after a refusal (nothing was run); an unknown
-   * outcome is its answer.
+   * outcome is its answer. A `bundle` is idempotent.
    */
   submit(
     kind: number,
@@ -66,8 +88,10 @@ export class Forwarder {
     deadlineMs: number,
     reply: Reply<Uint8Array>,
     idempotent = true,
+    bundle?: Bundle,
   ): void {
-    if (this.pending.size >= this.deps.requestsPendingMax) {
+    const weight = bundle?.commands ?? 1;
+    if (this.weight + weight > this.deps.requestsPendingMax) {
       reply.reject(
         new NodeError("busy", "too many requests waiting for the leader; retry", this.deps.leader()),
       );
@@ -80,9 +104,12 @@ export class Forwarder {
       reply,
       sentTo: NONE,
       tried: false,
-      idempotent,
+      mayHaveRun: false,
+      idempotent: idempotent || bundle !== undefined,
+      bundle,
     };
     this.pending.set(requestId, p);
+    this.weight += weight;
     this.dispatch(p, this.deps.leader());
   }
 
@@ -90,7 +117,10 @@ export class Forwarder {
   leaderChanged(leader: NodeId): void {
     if (leader === NONE) return;
     for (const p of this.pending.values()) {
-      if (p.sentTo !== leader && (p.idempotent || p.sentTo === NONE)) this.dispatch(p, leader);
+      if (p.sentTo === leader || (!p.idempotent && p.sentTo !== NONE)) continue;
+      // The old leader's answer, if any, will not be read.
+      if (p.sentTo !== NONE) p.mayHaveRun = true;
+      this.dispatch(p, leader);
     }
   }
 
@@ -99,6 +129,7 @@ export class Forwarder {
     for (const p of [...this.pending.values()]) {
       if (p.sentTo !== peer) continue;
       p.sentTo = NONE;
+      p.mayHaveRun = true;
       if (!p.idempotent) this.unknown(p, peer);
     }
   }
@@ -131,6 +162,7 @@ export class Forwarder {
   failAll(error: NodeError): void {
     const all = [...this.pending.values()];
     this.pending.clear();
+    this.weight = 0;
     for (const p of all) p.reply.reject(error);
   }
 
@@ -151,6 +183,12 @@ export class Forwarder {
       });
       return;
     }
+    const bundle = p.bundle;
+    if (bundle !== undefined && this.deps.network.peerVersion(leader) < bundle.version) {
+      this.settle(p);
+      bundle.instead(p.tried);
+      return;
+    }
     // Not queued (no live connection, a full queue): nothing left this node; the tick tries again.
     const queued = this.deps.network.forward(leader, p.request);
     p.sentTo = queued ? leader : NONE;
@@ -165,9 +203,10 @@ export class Forwarder {
     p.sentTo = NONE;
     if (!(p.idempotent ? RETRIED : REFUSED).has(error.code)) {
       this.settle(p);
-      p.reply.reject(error);
+      p.reply.reject(p.mayHaveRun ? outcomeUnknown(error) : error);
       return;
     }
+    if (!REFUSED.has(error.code)) p.mayHaveRun = true;
     const hint = error.leader;
     if (hint !== NONE && hint !== at) this.dispatch(p, hint);
   }
@@ -193,8 +232,21 @@ export class Forwarder {
   }
 
   private settle(p: Pending): void {
-    this.pending.delete(p.request.requestId);
+    if (this.pending.delete(p.request.requestId)) this.weight -= p.bundle?.commands ?? 1;
   }
+}
+
+/**
+ * The answer to a request an earlier attempt of which may have run, when a later one failed with
+ * `error`: that attempt may still have been applied, so the outcome is unknown (found in the review of
+ * forwarded runs: "busy; retry" after a lost answer made a keyless RESP client push twice).
+ */
+function outcomeUnknown(error: NodeError): NodeError {
+  return new NodeError(
+    "timeout",
+    `an earlier attempt may have been applied, then: ${error.message}; outcome unknown, retry with the same key`,
+    error.leader,
+  );
 }
 
 /**

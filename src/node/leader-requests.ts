@@ -10,6 +10,8 @@ import {
   encodeCommand,
   encodeOutcome,
   type Outcome,
+  type RunKeys,
+  runKey,
 } from "../stack/index.js";
 import type { ForwardRequest, ForwardResult } from "../transport/index.js";
 import type { Driver } from "./driver.js";
@@ -28,6 +30,7 @@ import {
 } from "./member-requests.js";
 import type { MemberTable } from "./members.js";
 import type { Clock, Reply } from "./ports.js";
+import { decodeRunRequest, encodeRunRequest, RunOutcomes, runAnswer } from "./run-forward.js";
 
 /** What a forwarded request asks of the leader (the forward frame's `kind`). */
 export const REQUEST_COMMAND = 1;
@@ -37,6 +40,14 @@ export const REQUEST_MEMBER_CHANGE = 2;
 export const REQUEST_TRANSFER = 3;
 /** The leader's view of the members' replication progress (empty payload); answers an encoded LeaderView. */
 export const REQUEST_CLUSTER_VIEW = 4;
+/**
+ * A follower's RESP run of keyed LPUSH (run-forward.ts), proposed as one run; answers its outcomes. Sent
+ * only to a leader whose HELLO said REQUEST_RUN_VERSION: an older build answers an unknown kind with
+ * bad_request, so the run's commands go to it one by one, as REQUEST_COMMAND.
+ */
+export const REQUEST_RUN = 5;
+/** The peer protocol version from which a leader reads REQUEST_RUN (transport/codec.ts). */
+export const REQUEST_RUN_VERSION = 5;
 
 export interface LeaderRequestLimits {
   /** Requests of this node waiting for (or forwarded to) the leader. */
@@ -162,7 +173,8 @@ export class LeaderRequests {
 
   /**
    * `submit` for the keyless ASCII LPUSH commands of `run` (the RESP fast lane): proposed in one entry
-   * here when this node leads, else each forwarded as a Command (made from its bytes).
+   * here when this node leads, else forwarded to the leader as one request with a key per command
+   * (run-forward.ts), or each as a keyed Command to a leader of an older protocol.
    */
   submitRun(run: AsciiPushes, reply: RunReply): void {
     const deadlineMs = this.deps.clock.now() + this.deps.requestTimeoutMs;
@@ -170,8 +182,44 @@ export class LeaderRequests {
       this.deps.driver.proposeRun(run, new LocalRun(this, run, deadlineMs, reply));
       return;
     }
-    for (let i = 0; i < run.count; i++)
-      this.forward(asciiPushCommand(run, i, 0), deadlineMs, answerAt(reply, i));
+    // Encoded now: a copy, since `run.src` is the listener's buffer, and what a fallback is made from.
+    const payload = encodeRunRequest(run, this.takeKeys(run.count));
+    this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count), true, {
+      commands: run.count,
+      version: REQUEST_RUN_VERSION,
+      instead: (tried) => this.forwardEach(payload, deadlineMs, reply, tried),
+    });
+  }
+
+  /** The next `count` of this node's numbered keys (a forwarded write takes one, a run one per command). */
+  private takeKeys(count: number): RunKeys {
+    const first = this.nextKey;
+    this.nextKey += count;
+    return { prefix: this.keyPrefix, first };
+  }
+
+  /**
+   * The commands of a forwarded run (`payload`), each forwarded as a Command under the key the run gave
+   * it, for a leader that does not read runs. `tried`: the run was sent before, so its outcome may be
+   * known to another leader only; a failure now says nothing about it, and stays "outcome unknown".
+   */
+  private forwardEach(payload: Uint8Array, deadlineMs: number, reply: RunReply, tried: boolean): void {
+    const run = decodeRunRequest(payload);
+    if (run === undefined) throw new Error("forwardEach: a run this node encoded does not decode");
+    const unknown = new NodeError("timeout", "the leader did not answer a run; outcome unknown, retry");
+    for (let i = 0; i < run.count; i++) {
+      const answer = answerAt(reply, i);
+      this.forward(
+        asciiPushCommand(run, i, 0),
+        deadlineMs,
+        tried
+          ? {
+              resolve: answer.resolve,
+              reject: (err) => answer.reject(err.code === "timeout" ? err : unknown),
+            }
+          : answer,
+      );
+    }
   }
 
   /** A local proposal failed with `err`: tried on the next leader when that is safe, else failed. */
@@ -281,8 +329,7 @@ export class LeaderRequests {
   }
 
   private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
-    const keyed =
-      cmd.key === undefined ? { ...cmd, key: `${this.keyPrefix}${(this.nextKey++).toString(36)}` } : cmd;
+    const keyed = cmd.key === undefined ? { ...cmd, key: runKey(this.takeKeys(1), 0) } : cmd;
     this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, {
       resolve: (payload) => {
         const outcome = decodeOutcome(payload);
@@ -326,6 +373,12 @@ export class LeaderRequests {
       } catch (err) {
         reply.reject(err instanceof NodeError ? err : new NodeError("internal", String(err)));
       }
+      return;
+    }
+    if (kind === REQUEST_RUN) {
+      const run = decodeRunRequest(payload);
+      if (run === undefined) reply.reject(new NodeError("bad_request", "unreadable run"));
+      else driver.proposeRun(run, new RunOutcomes(run.count, reply));
       return;
     }
     if (kind !== REQUEST_COMMAND) {

@@ -1,14 +1,16 @@
 import { pino } from "pino";
 import { DashboardFeed, dashboardRoutes } from "../dashboard/index.js";
 import { defaultRaftLimits, NONE } from "../raft/index.js";
-import { assertRunFits, RespServer } from "../resp/index.js";
+import { assertRunFits, RespServer, RUN_BYTES_MAX } from "../resp/index.js";
 import { HttpApi, proposalBytesMax } from "../server/index.js";
 import { batchEntryBytesMax } from "../stack/index.js";
 import { assertFrameFits, defaultTransportLimits } from "../transport/index.js";
 import { assertClusterViewFits, type NodeStatus } from "./cluster-view.js";
 import { defaultDriverLimits } from "./driver-config.js";
+import { defaultLeaderRequestLimits } from "./leader-requests.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
+import { assertForwardedRunFits, RUN_KEY_BYTES_MAX } from "./run-forward.js";
 import type { TestHooks } from "./test-hooks.js";
 import { loadSecurity, startupWarnings } from "./tls-options.js";
 
@@ -57,7 +59,12 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
   const entryBytesMax = Math.max(proposalBytesMax(), batchEntryBytesMax(defaultDriverLimits));
   assertFrameFits(defaultRaftLimits, { entryBytesMax });
   assertClusterViewFits(defaultTransportLimits.frameBytesMax);
-  assertRunFits(defaultDriverLimits);
+  assertRunFits({
+    ...defaultDriverLimits,
+    ...defaultLeaderRequestLimits,
+    runKeyBytesMax: RUN_KEY_BYTES_MAX,
+  });
+  assertForwardedRunFits(RUN_BYTES_MAX, defaultTransportLimits.frameBytesMax);
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
   // Read first: a missing certificate or a bad token file stops the start before storage opens.
   const security = loadSecurity(options.security, logger);

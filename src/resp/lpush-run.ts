@@ -9,11 +9,17 @@ export const RUN_COMMANDS_MAX = 64;
 /** Request bytes of one run: its entry stays far below a batch's 256 KiB. */
 export const RUN_BYTES_MAX = 64 * 1024;
 
-/** What a driver takes whole or refuses whole: a run joins one batch and counts as that many proposals. */
+/**
+ * What a driver takes whole or refuses whole: a run joins one batch and counts as that many proposals;
+ * on a follower it is forwarded as one request counted as that many (forwardsPendingMax), and its
+ * commands carry a key each, of up to `runKeyBytesMax` bytes (node/run-forward.ts).
+ */
 export interface RunTaker {
   readonly commandsPerBatchMax: number;
   readonly batchBytesMax: number;
   readonly proposalsPendingMax: number;
+  readonly forwardsPendingMax: number;
+  readonly runKeyBytesMax: number;
 }
 
 /**
@@ -21,17 +27,20 @@ export interface RunTaker {
  * the driver (node/start.ts). Otherwise a valid pipeline could be refused every time ("a run of writes
  * exceeds a batch", or busy on every retry) where single writes would pass. Bytes: a command's encoding
  * (stack/ascii-pushes.ts: two bytes, a stamp, length prefixes) is shorter than its RESP request (at least
- * `*3 $5 LPUSH` and a `$n` line per argument), so a run of RUN_BYTES_MAX request bytes encodes in fewer.
+ * `*3 $5 LPUSH` and a `$n` line per argument), so a run of RUN_BYTES_MAX request bytes encodes in fewer,
+ * plus its keys when a follower forwarded it (a length byte and the key per command).
  */
 export function assertRunFits(taker: RunTaker): void {
-  const { commandsPerBatchMax, batchBytesMax, proposalsPendingMax } = taker;
+  const { commandsPerBatchMax, batchBytesMax, proposalsPendingMax, forwardsPendingMax } = taker;
+  const bytes = RUN_BYTES_MAX + RUN_COMMANDS_MAX * (1 + taker.runKeyBytesMax);
   if (
-    RUN_COMMANDS_MAX > Math.min(commandsPerBatchMax, proposalsPendingMax) ||
-    RUN_BYTES_MAX > batchBytesMax
+    RUN_COMMANDS_MAX > Math.min(commandsPerBatchMax, proposalsPendingMax, forwardsPendingMax) ||
+    bytes > batchBytesMax
   ) {
     throw new RangeError(
-      `a RESP run of ${RUN_COMMANDS_MAX} LPUSH and ${RUN_BYTES_MAX} bytes must fit commandsPerBatchMax ` +
-        `${commandsPerBatchMax}, proposalsPendingMax ${proposalsPendingMax} and batchBytesMax ${batchBytesMax}`,
+      `a RESP run of ${RUN_COMMANDS_MAX} LPUSH and ${bytes} bytes (keys included) must fit ` +
+        `commandsPerBatchMax ${commandsPerBatchMax}, proposalsPendingMax ${proposalsPendingMax}, ` +
+        `forwardsPendingMax ${forwardsPendingMax} and batchBytesMax ${batchBytesMax}`,
     );
   }
 }

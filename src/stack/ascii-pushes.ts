@@ -18,18 +18,39 @@ export interface AsciiPushes {
    * `src`); nothing else.
    */
   readonly spans: Uint32Array;
+  /** Idempotency keys, one per command (a run a follower forwarded); none on the fast lane itself. */
+  readonly keys?: RunKeys;
 }
 
 /**
- * Writes the command whose spans start at `spans[at]`, stamped `atMs`, as writeCommand writes its
+ * The keys of a run's commands: command i's is `runKey(keys, i)`, the i-th of a node's numbered keys
+ * from `first` on. A follower forwarding a run names its keys with two fields instead of a string per
+ * command, and the leader writes each into its command's encoding.
+ */
+export interface RunKeys {
+  readonly prefix: string;
+  readonly first: number;
+}
+
+/** The key of command `index` of a run keyed `keys`: `prefix`, then `first + index` in base 36. */
+export function runKey(keys: RunKeys, index: number): string {
+  return `${keys.prefix}${(keys.first + index).toString(36)}`;
+}
+
+/**
+ * Writes command `index`, whose spans start at `spans[at]`, stamped `atMs`, as writeCommand writes its
  * Command; returns where the next command's spans start.
  */
-export function writeAsciiPush(w: Writer, run: AsciiPushes, at: number, atMs: number): number {
-  const { src, spans } = run;
+export function writeAsciiPush(w: Writer, run: AsciiPushes, index: number, at: number, atMs: number): number {
+  const { src, spans, keys } = run;
   w.u8(commandVersion);
   w.u8(opCodes.lpush);
   w.f64(atMs);
-  w.u8(0); // no idempotency key
+  if (keys === undefined) w.u8(0);
+  else {
+    w.u8(1);
+    w.str(runKey(keys, index));
+  }
   const labelFrom = spans[at] as number;
   const labelTo = spans[at + 1] as number;
   w.varint(labelTo - labelFrom);
@@ -60,5 +81,8 @@ export function asciiPushCommand(run: AsciiPushes, index: number, atMs: number):
     items[k] = decodeUtf8(src, spans[at + 3 + 2 * k] as number, spans[at + 4 + 2 * k] as number);
   }
   const label = decodeUtf8(src, spans[at] as number, spans[at + 1] as number);
-  return { type: "lpush", label, items, atMs };
+  const keys = run.keys;
+  return keys === undefined
+    ? { type: "lpush", label, items, atMs }
+    : { type: "lpush", label, items, key: runKey(keys, index), atMs };
 }

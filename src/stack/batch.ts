@@ -137,7 +137,7 @@ export class BatchEncoder {
     for (let j = 0; j < run.count; j++) {
       const commandStart = body.length;
       const begun = body.beginPrefixed();
-      at = writeAsciiPush(body, run, at, atMs);
+      at = writeAsciiPush(body, run, j, at, atMs);
       const length = body.endPrefixed(begun);
       if (j === 0) firstPrefixBytes = body.length - commandStart - length;
       bytes += length;

@@ -1,4 +1,4 @@
-export { type AsciiPushes, asciiPushCommand } from "./ascii-pushes.js";
+export { type AsciiPushes, asciiPushCommand, type RunKeys, runKey } from "./ascii-pushes.js";
 export {
   BatchEncoder,
   type BatchLimits,
@@ -15,6 +15,8 @@ export {
   encodeCommandAt,
   encodeOutcome,
   encodesExactly,
+  readOutcome,
+  writeOutcome,
 } from "./codec.js";
 export { commandOf } from "./command.js";
 export { type ErrorCode, errorCodes, httpStatusByCode, httpStatusOf } from "./errors.js";

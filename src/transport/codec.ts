@@ -54,7 +54,12 @@ export const MESSAGE_CODES = {
  * that said 4 (a 3 sender closes the connection on a frame it does not know); a sender whose HELLO 4
  * was refused by a 3 receiver (closed unanswered) says 3 on its next connection (see peer-link.ts).
  */
-export const PROTOCOL_VERSION = 4;
+/**
+ * 5: the forward kind of a follower's whole RESP run (node/leader-requests.ts REQUEST_RUN). The frames
+ * are those of 4: the version tells a follower that the leader reads that kind; a leader whose HELLO
+ * said less gets the run's commands forwarded one by one, as before.
+ */
+export const PROTOCOL_VERSION = 5;
 export const PROTOCOL_VERSION_MIN = 3;
 export const clusterIdBytesMax = 255;
 const refuseReasonBytesMax = 1024;

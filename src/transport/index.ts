@@ -1,5 +1,12 @@
 // Peer transport: binary frames over persistent TCP connections, bounded queues, snapshot streams.
-export { decodeMessage, encodeMessage, encodeMessageFrame, FrameDecoder, MESSAGE_CODES } from "./codec.js";
+export {
+  decodeMessage,
+  encodeMessage,
+  encodeMessageFrame,
+  FrameDecoder,
+  MESSAGE_CODES,
+  PROTOCOL_VERSION,
+} from "./codec.js";
 export {
   FORWARD_OVERHEAD_BYTES_MAX,
   type ForwardRequest,

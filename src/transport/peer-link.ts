@@ -71,18 +71,25 @@ export class PeerLink {
   private watch: SilenceWatch | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   /**
-   * The HELLO version of the next connection: PROTOCOL_VERSION, or PROTOCOL_VERSION_MIN after a peer
-   * closed a protocol-4 connection without a word (an older build refuses the HELLO), until that
-   * connection closes again (the peer may have been upgraded meanwhile).
+   * The HELLO version of the next connection: PROTOCOL_VERSION, or one less than the last one after a
+   * peer closed a connection of protocol 4 or more without a word (an older build refuses the HELLO),
+   * down to PROTOCOL_VERSION_MIN, until a connection closes otherwise (the peer may have been upgraded
+   * meanwhile). One step at a time: a build of 4 reads HELLO 4 and keeps its liveness acks, where a
+   * jump to 3 would lose them.
    */
   private helloVersion = PROTOCOL_VERSION;
   /**
    * The version of the peer's own latest HELLO to this node, 0 until one came. A peer known to speak
-   * PROTOCOL_VERSION that closes a connection unanswered was killed or glitched, not an older build:
+   * the version a connection said that closes it unanswered was killed or glitched, not an older build:
    * the link does not fall back, since a protocol-3 connection is never acknowledged and would keep a
    * silent cut unnoticed for as long as it stays up.
    */
   private peerVersion = 0;
+
+  /** The version of the peer's latest HELLO to this node (0: none yet): what its build reads at least. */
+  get peerHelloVersion(): number {
+    return this.peerVersion;
+  }
   /**
    * The last connection was reset for silence and no new one is up: Raft messages other than the
    * essential ones (less STALE_AFTER_SILENCE) are dropped, not queued, since they would be stale when
@@ -212,11 +219,14 @@ export class PeerLink {
     this.peerVersion = version;
     if (this.closed) return;
     if (this.connected) {
-      // Connected with HELLO 3 to a peer that speaks 4 (it fell back after a glitch, before the peer's
-      // HELLO came): closed after what was written, so the next connection says 4 and is watched.
-      if (this.helloVersion < version && version >= PROTOCOL_VERSION) this.socket?.end();
+      // Connected with a HELLO older than the peer speaks (it fell back after a glitch, before the
+      // peer's HELLO came): closed after what was written, so the next connection says the newest.
+      if (this.helloVersion < version) this.socket?.end();
       return;
     }
+    // A link that fell back below what the peer says dials with that again (capped at this build's):
+    // the peer reads it, and the next connection would otherwise keep the older version for its life.
+    if (this.helloVersion < version) this.helloVersion = Math.min(version, PROTOCOL_VERSION);
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     else if (this.socket !== undefined) {
       // A dial in flight since before a heal waits for its SYN's retransmission (1 s on), or for its
@@ -323,9 +333,8 @@ export class PeerLink {
     socket.on("close", () => {
       clearTimeout(dialTimer);
       if (this.socket !== socket) return;
-      const unanswered =
-        this.connected && !heard && !silent && version >= 4 && this.peerVersion < PROTOCOL_VERSION;
-      this.helloVersion = unanswered ? PROTOCOL_VERSION_MIN : PROTOCOL_VERSION;
+      const unanswered = this.connected && !heard && !silent && version >= 4 && this.peerVersion < version;
+      this.helloVersion = unanswered ? Math.max(PROTOCOL_VERSION_MIN, version - 1) : PROTOCOL_VERSION;
       // Proven alive: acknowledged, or (protocol 3, no acks) kept up, as before liveness existed.
       const confirmed = watch === undefined ? this.connected : watch.heard;
       this.onClose(confirmed, lastError);

@@ -142,6 +142,14 @@ export class TcpTransport {
   }
 
   /**
+   * The protocol version of peer `to`'s latest HELLO to this node, 0 if none came (or no such peer): a
+   * request whose frame or kind needs a version is sent only to a peer that said that much.
+   */
+  peerVersion(to: NodeId): number {
+    return this.links.get(to)?.peerHelloVersion ?? 0;
+  }
+
+  /**
    * Queues messages by `msg.to`; never blocks, and drops rather than throws when a peer is slow or down
    * (Raft tolerates loss). A RangeError means a message field was not a non-negative safe integer.
    */

@@ -16,7 +16,7 @@ import {
   isBatch,
   type Outcome,
 } from "../../src/stack/index.js";
-import type { ForwardRequest, ForwardResult } from "../../src/transport/index.js";
+import { type ForwardRequest, type ForwardResult, PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
 
@@ -48,7 +48,7 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 function follower(opts: { requestsPendingMax?: number } = {}) {
   const sent: { to: number; request: ForwardRequest }[] = [];
   const local: { kind: number; reply: Reply<Uint8Array> }[] = [];
-  const state = { leader: 0, accept: true };
+  const state = { leader: 0, accept: true, version: PROTOCOL_VERSION };
   const f = new Forwarder({
     self: 1,
     leader: () => state.leader,
@@ -57,6 +57,7 @@ function follower(opts: { requestsPendingMax?: number } = {}) {
         if (state.accept) sent.push({ to, request });
         return state.accept;
       },
+      peerVersion: () => state.version,
     },
     local: (kind, _payload, reply) => local.push({ kind, reply }),
     firstRequestId: 1000,
@@ -484,7 +485,7 @@ describe("a write proposed on this leader", () => {
       tickMs: 10,
       limits: { forwardsPendingMax: 100, forwardedMax: 100 },
       leaderView: () => new Uint8Array(0),
-      network: { forward: () => true },
+      network: { forward: () => true, peerVersion: () => PROTOCOL_VERSION },
     });
     return { clock, raft, proposed, requests };
   }

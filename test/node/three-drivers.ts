@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import { encodeLeaderView, memberStatuses } from "../../src/node/cluster-view.js";
 import { Driver } from "../../src/node/index.js";
-import { LeaderRequests } from "../../src/node/leader-requests.js";
+import { LeaderRequests, REQUEST_RUN, REQUEST_RUN_VERSION } from "../../src/node/leader-requests.js";
 import { MemberTable } from "../../src/node/members.js";
 import type { Message } from "../../src/raft/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
+import { PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
 
 /** The driver that leads now (the tests call this once an election had time to finish). */
@@ -21,8 +22,17 @@ export async function threeNodes() {
   const voters = [1, 2, 3];
   const drivers = new Map<number, Driver>();
   const requests = new Map<number, LeaderRequests>();
-  /** `deaf`: a node no Raft message reaches; `isolated`: nor leaves (0: none). */
-  const net = { dropResultsFrom: 0, deaf: 0, isolated: 0 };
+  /**
+   * `deaf`: a node no Raft message reaches; `isolated`: nor leaves (0: none). `versions`: the protocol
+   * version a node's HELLO says (PROTOCOL_VERSION unless set); `forwards`: the forward requests sent.
+   */
+  const net = {
+    dropResultsFrom: 0,
+    deaf: 0,
+    isolated: 0,
+    versions: new Map<number, number>(),
+    forwards: [] as { from: number; to: number; kind: number }[],
+  };
   for (const id of voters) {
     const storage = await DiskStorage.open(new MemDisk(), `/n${id}`, {
       bootstrapConfig: { voters, learners: [] },
@@ -68,7 +78,20 @@ export async function threeNodes() {
             ),
           }),
         network: {
+          peerVersion: (to) => net.versions.get(to) ?? PROTOCOL_VERSION,
           forward: (to, request) => {
+            net.forwards.push({ from: id, to, kind: request.kind });
+            if (
+              request.kind === REQUEST_RUN &&
+              (net.versions.get(to) ?? PROTOCOL_VERSION) < REQUEST_RUN_VERSION
+            ) {
+              // What a build of protocol 4 answers a kind it does not know.
+              const { requestId } = request;
+              const message = `unknown request kind ${request.kind}`;
+              const refused = { requestId, ok: false, code: "bad_request", leader: to, message } as const;
+              clock.defer(() => requests.get(id)?.result(to, refused));
+              return true;
+            }
             clock.defer(() =>
               requests.get(to)?.receive(id, request, (result) => {
                 if (net.dropResultsFrom !== to) clock.defer(() => requests.get(id)?.result(to, result));

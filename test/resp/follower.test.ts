@@ -97,8 +97,9 @@ describe("e2e: RESP writes on followers", { timeout: 120_000 }, () => {
   test("leader SIGKILLed mid-pipeline of plain LPUSH on a follower: its resends apply each push once, lose none", async () => {
     const target = await c.waitLeader();
     const via = c.ids().find((i) => i !== target) as number;
-    // Keyless, ASCII, one connection: the follower forwards each command of its fast-lane runs with a key
-    // it makes up, and sends again to the next leader those whose answers the kill lost.
+    // Keyless, ASCII, one connection: the follower forwards each fast-lane run as one request with a key
+    // it makes up per command, and sends again to the next leader the runs whose answers the kill lost
+    // (a leader proposing those runs without their keys applies pushes twice: seen, 3 of 3 runs).
     const n = 3000;
     const raw = await RawConn.open(c.respPort(via));
     raw.send(lpushPipeline("fwkill", "f", n));

@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { defaultDriverLimits } from "../../src/node/driver-config.js";
+import { defaultLeaderRequestLimits } from "../../src/node/leader-requests.js";
+import { RUN_KEY_BYTES_MAX } from "../../src/node/run-forward.js";
 import { defaultRespLimits, type RespLimits } from "../../src/resp/limits.js";
 import { assertRunFits, RUN_COMMANDS_MAX, readLpushRun } from "../../src/resp/lpush-run.js";
 import { RespParser } from "../../src/resp/parser.js";
@@ -99,11 +101,19 @@ test("a run is the longest prefix of eligible requests, read as the parser reads
 });
 
 test("a run must fit what the driver takes whole: the shipped limits do, smaller ones are refused at start", () => {
-  assertRunFits(defaultDriverLimits);
+  const shipped = {
+    ...defaultDriverLimits,
+    ...defaultLeaderRequestLimits,
+    runKeyBytesMax: RUN_KEY_BYTES_MAX,
+  };
+  assertRunFits(shipped);
   const small = [
-    { ...defaultDriverLimits, commandsPerBatchMax: RUN_COMMANDS_MAX - 1 },
-    { ...defaultDriverLimits, proposalsPendingMax: RUN_COMMANDS_MAX - 1 },
-    { ...defaultDriverLimits, batchBytesMax: 32 * 1024 },
+    { ...shipped, commandsPerBatchMax: RUN_COMMANDS_MAX - 1 },
+    { ...shipped, proposalsPendingMax: RUN_COMMANDS_MAX - 1 },
+    { ...shipped, forwardsPendingMax: RUN_COMMANDS_MAX - 1 },
+    { ...shipped, batchBytesMax: 32 * 1024 },
+    // A forwarded run's keys: 64 KiB of requests and 64 keys of 4,000 bytes pass a batch of 256 KiB.
+    { ...shipped, runKeyBytesMax: 4000 },
   ];
   for (const limits of small) assert.throws(() => assertRunFits(limits), RangeError);
 });

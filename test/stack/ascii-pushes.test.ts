@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type AsciiPushes, asciiPushCommand, BatchEncoder, encodeCommandAt } from "../../src/stack/index.js";
+import {
+  type AsciiPushes,
+  asciiPushCommand,
+  BatchEncoder,
+  encodeCommandAt,
+  type RunKeys,
+  runKey,
+} from "../../src/stack/index.js";
 
 // The RESP fast lane's LPUSH commands are encoded from request bytes: the entry must be byte for byte
 // what encoding the Command each stands for gives, or followers and snapshots would see something new.
@@ -16,7 +23,7 @@ const command = fc.record({
 });
 
 /** The commands laid out in a buffer with junk around, as requests sit in a socket chunk. */
-function runOf(commands: readonly { label: string; items: string[] }[]): AsciiPushes {
+function runOf(commands: readonly { label: string; items: string[] }[], keys?: RunKeys): AsciiPushes {
   const bytes: number[] = [];
   const spans: number[] = [];
   const put = (s: string) => {
@@ -30,19 +37,28 @@ function runOf(commands: readonly { label: string; items: string[] }[]): AsciiPu
     spans.push(c.items.length);
     for (const item of c.items) put(item);
   }
-  return { src: Uint8Array.from(bytes), count: commands.length, spans: Uint32Array.from(spans) };
+  const run = { src: Uint8Array.from(bytes), count: commands.length, spans: Uint32Array.from(spans) };
+  return keys === undefined ? run : { ...run, keys };
 }
 
-test("a run encodes as its Commands do, added alone or after other commands, all or none", () => {
+// A run a follower forwarded carries a key per command (node/run-forward.ts).
+const keys = fc.option(
+  fc.record({ prefix: ascii.filter((s) => s.length < 60), first: fc.integer({ min: 0, max: 2 ** 50 }) }),
+  { nil: undefined },
+);
+
+test("a run encodes as its Commands do, keyed or not, added alone or after other commands, all or none", () => {
   fc.assert(
     fc.property(
       fc.array(command, { minLength: 1, maxLength: 6 }),
       fc.array(command, { maxLength: 3 }),
       fc.integer({ min: 0, max: 2 ** 40 }),
-      (commands, before, atMs) => {
-        const run = runOf(commands);
+      keys,
+      (commands, before, atMs, runKeys) => {
+        const run = runOf(commands, runKeys);
         for (let i = 0; i < commands.length; i++) {
-          assert.deepEqual(asciiPushCommand(run, i, atMs), { type: "lpush", ...commands[i], atMs });
+          const key = runKeys === undefined ? {} : { key: runKey(runKeys, i) };
+          assert.deepEqual(asciiPushCommand(run, i, atMs), { type: "lpush", ...commands[i], ...key, atMs });
         }
         const fast = new BatchEncoder();
         const slow = new BatchEncoder();
@@ -58,7 +74,7 @@ test("a run encodes as its Commands do, added alone or after other commands, all
         assert.equal(fast.count, slow.count);
         assert.equal(fast.commandBytes, slow.commandBytes);
         // A run that does not fit leaves the batch as it was.
-        const extra = runOf(commands);
+        const extra = runOf(commands, runKeys);
         assert.equal(fast.addAsciiPushes(extra, atMs, fast.commandBytes + bytes - 1), false);
         assert.equal(fast.count, slow.count);
         assert.deepEqual(fast.take(), slow.take());

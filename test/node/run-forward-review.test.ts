@@ -1,0 +1,66 @@
+// Review of the forwarded run (node/run-forward.ts): a run sent once may have been applied, so no later
+// answer may tell the client "nothing was applied, retry" (BUSY, NOLEADER): a keyless RESP client that
+// retries then pushes twice. Only the first outcome, or "outcome unknown" (timeout), is a true answer.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { NodeError } from "../../src/node/index.js";
+import type { AsciiPushes, Outcome } from "../../src/stack/index.js";
+import { leaderOf, threeNodes } from "./three-drivers.js";
+
+function run3(): AsciiPushes {
+  const text = "sabtcsd";
+  // s a b | t c | s d
+  const spans = [0, 1, 2, 1, 2, 2, 3, 3, 4, 1, 4, 5, 5, 6, 1, 6, 7];
+  return { src: Buffer.from(text, "latin1"), count: 3, spans: Uint32Array.from(spans) };
+}
+
+function runAnswers() {
+  const answers = new Map<number, number | string>();
+  return {
+    all: (count: number) => Array.from({ length: count }, (_, i) => answers.get(i)),
+    reply: {
+      resolveAt: (i: number, o: Outcome) =>
+        answers.set(i, o.ok && o.kind === "pushed" ? o.size : JSON.stringify(o)),
+      rejectAt: (i: number, err: Error) => answers.set(i, (err as NodeError).code),
+    },
+  };
+}
+
+for (const refusal of ["busy", "bad_request"] as const) {
+  test(`a run applied by a leader whose answer was lost, then refused (${refusal}) by the next, is "outcome unknown", never ${refusal}`, {
+    timeout: 30_000,
+  }, async () => {
+    const { clock, drivers, requests, net } = await threeNodes();
+    await clock.advance(1000);
+    const leader = leaderOf(drivers);
+    const [follower, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    net.dropResultsFrom = leader.id;
+    const answers = runAnswers();
+    requests.get(follower)?.submitRun(run3(), answers.reply);
+    await clock.advance(50);
+    assert.deepEqual(leader.machine.range("s", 0, -1), ["d", "b", "a"], "applied on the first leader");
+    // The next leader refuses what it is sent: its forwarded-request table is full (busy), or it is a
+    // build of protocol 4 whose HELLO this follower had not read yet (unknown kind: bad_request).
+    const nextRequests = requests.get(next);
+    assert.ok(nextRequests !== undefined);
+    nextRequests.receive = (_from, request, respond) =>
+      respond({
+        requestId: request.requestId,
+        ok: false,
+        code: refusal,
+        leader: next,
+        message: "refused by the review",
+      });
+    assert.ok(leader.transferLeadership(next));
+    net.dropResultsFrom = 0;
+    await clock.advance(3000);
+    assert.equal(leaderOf(drivers).id, next);
+    const got = answers.all(3);
+    for (const a of got) {
+      assert.ok(
+        a === "timeout" || typeof a === "number",
+        `answers ${JSON.stringify(got)}: the pushes were applied, yet the client is told ${refusal}`,
+      );
+    }
+  });
+}
