@@ -47,17 +47,13 @@ export const MESSAGE_CODES = {
   readIndexResp: 11,
 } as const satisfies Record<MessageType, number>;
 
-/** 2: forward frames; the cluster id comes from --cluster-token. A node of another version is refused. */
-/** 3: snapshot headers carry the removed ids. */
 /**
- * 4: liveness frames (LINK_ACK, LINK_PROBE). A receiver accepts 3 and 4 and acknowledges only a sender
- * that said 4 (a 3 sender closes the connection on a frame it does not know); a sender whose HELLO 4
- * was refused by a 3 receiver (closed unanswered) says 3 on its next connection (see peer-link.ts).
- */
-/**
- * 5: the forward kind of a follower's whole RESP run (node/leader-requests.ts REQUEST_RUN). The frames
- * are those of 4: the version tells a follower that the leader reads that kind; a leader whose HELLO
- * said less gets the run's commands forwarded one by one, as before.
+ * Versions. 2: forward frames; the cluster id comes from --cluster-token. 3: snapshot headers carry the
+ * removed ids. 4: liveness frames (LINK_ACK, LINK_PROBE): a receiver acknowledges only a sender that said
+ * 4 or more (a 3 sender closes the connection on a frame it does not know). 5: the forward kind of a
+ * follower's whole RESP run (node/leader-requests.ts REQUEST_RUN), with 4's frames: a leader whose HELLO
+ * said less gets the run's commands one by one. A sender whose HELLO goes unanswered (an older receiver
+ * closes it) says one version less on its next connection, down to 3 (peer-link.ts).
  */
 export const PROTOCOL_VERSION = 5;
 export const PROTOCOL_VERSION_MIN = 3;
