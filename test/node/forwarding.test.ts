@@ -9,15 +9,10 @@ import { Forwarder } from "../../src/node/forwarding.js";
 import { type Driver, NodeError, type Reply } from "../../src/node/index.js";
 import { LeaderRequests } from "../../src/node/leader-requests.js";
 import { MemberTable } from "../../src/node/members.js";
-import {
-  type AsciiPushes,
-  decodeBatch,
-  decodeCommand,
-  isBatch,
-  type Outcome,
-} from "../../src/stack/index.js";
+import { decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
 import { type ForwardRequest, type ForwardResult, PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
+import { asciiRun, runAnswers } from "./runs.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: NodeError } | undefined;
@@ -292,38 +287,6 @@ describe("forwarding between real drivers", () => {
   });
 });
 
-/** Keyless LPUSH commands as the RESP fast lane hands them over: label and items as ASCII bytes. */
-function asciiRun(commands: readonly (readonly string[])[]): AsciiPushes {
-  const text = commands.flat().join("");
-  const spans: number[] = [];
-  let at = 0;
-  for (const [label, ...items] of commands) {
-    spans.push(at, at + (label as string).length, items.length);
-    at += (label as string).length;
-    for (const item of items) {
-      spans.push(at, at + item.length);
-      at += item.length;
-    }
-  }
-  return { src: Buffer.from(text, "latin1"), count: commands.length, spans: Uint32Array.from(spans) };
-}
-
-/** A RunReply keeping each command's outcome or error code by index; an index answered twice throws. */
-function runAnswers() {
-  const answers = new Map<number, Outcome | string>();
-  const put = (i: number, a: Outcome | string) => {
-    assert.ok(!answers.has(i), `command ${i} answered twice`);
-    answers.set(i, a);
-  };
-  return {
-    answers,
-    reply: {
-      resolveAt: (i: number, o: Outcome) => put(i, o),
-      rejectAt: (i: number, err: Error) => put(i, (err as NodeError).code),
-    },
-  };
-}
-
 describe("runs of fast-lane LPUSH between real drivers", () => {
   test("on the leader, on a follower, and refused by a leader handing over: each command applied once", async () => {
     const { clock, drivers, requests } = await threeNodes();
@@ -335,21 +298,15 @@ describe("runs of fast-lane LPUSH between real drivers", () => {
       ["t", "c"],
       ["s", "d"],
     ]);
-    const sizes = (a: Map<number, Outcome | string>) =>
-      [0, 1, 2].map((i) => {
-        const o = a.get(i);
-        return typeof o === "object" && o.ok && o.kind === "pushed" ? o.size : o;
-      });
-
     const onLeader = runAnswers();
     requests.get(leader.id)?.submitRun(run, onLeader.reply);
     await clock.advance(100);
-    assert.deepEqual(sizes(onLeader.answers), [2, 1, 3]);
+    assert.deepEqual(onLeader.sizes(3), [2, 1, 3]);
 
     const onFollower = runAnswers();
     requests.get(follower)?.submitRun(run, onFollower.reply);
     await clock.advance(200);
-    assert.deepEqual(sizes(onFollower.answers), [5, 2, 6]);
+    assert.deepEqual(onFollower.sizes(3), [5, 2, 6]);
 
     // Gathered, then refused by the core (a transfer is in progress): nothing was proposed, so each
     // command goes to the next leader, as a Command made from its bytes.
@@ -357,7 +314,7 @@ describe("runs of fast-lane LPUSH between real drivers", () => {
     requests.get(leader.id)?.submitRun(run, handingOver.reply);
     assert.ok(leader.transferLeadership(next));
     await clock.advance(1000);
-    assert.deepEqual(sizes(handingOver.answers), [8, 3, 9]);
+    assert.deepEqual(handingOver.sizes(3), [8, 3, 9]);
     for (const d of drivers.values()) {
       assert.deepEqual(d.machine.range("s", 0, -1), ["d", "b", "a", "d", "b", "a", "d", "b", "a"]);
       assert.deepEqual(d.machine.range("t", 0, -1), ["c", "c", "c"]);

@@ -3,8 +3,8 @@
 // retries then pushes twice. Only the first outcome, or "outcome unknown" (timeout), is a true answer.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { NodeError } from "../../src/node/index.js";
-import type { AsciiPushes, Outcome } from "../../src/stack/index.js";
+import type { AsciiPushes } from "../../src/stack/index.js";
+import { runAnswers } from "./runs.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
 
 function run3(): AsciiPushes {
@@ -12,18 +12,6 @@ function run3(): AsciiPushes {
   // s a b | t c | s d
   const spans = [0, 1, 2, 1, 2, 2, 3, 3, 4, 1, 4, 5, 5, 6, 1, 6, 7];
   return { src: Buffer.from(text, "latin1"), count: 3, spans: Uint32Array.from(spans) };
-}
-
-function runAnswers() {
-  const answers = new Map<number, number | string>();
-  return {
-    all: (count: number) => Array.from({ length: count }, (_, i) => answers.get(i)),
-    reply: {
-      resolveAt: (i: number, o: Outcome) =>
-        answers.set(i, o.ok && o.kind === "pushed" ? o.size : JSON.stringify(o)),
-      rejectAt: (i: number, err: Error) => answers.set(i, (err as NodeError).code),
-    },
-  };
 }
 
 for (const refusal of ["busy", "bad_request"] as const) {
@@ -55,7 +43,7 @@ for (const refusal of ["busy", "bad_request"] as const) {
     net.dropResultsFrom = 0;
     await clock.advance(3000);
     assert.equal(leaderOf(drivers).id, next);
-    const got = answers.all(3);
+    const got = answers.sizes(3);
     for (const a of got) {
       assert.ok(
         a === "timeout" || typeof a === "number",

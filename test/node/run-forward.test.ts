@@ -20,39 +20,8 @@ import {
   type Outcome,
 } from "../../src/stack/index.js";
 import { type ForwardRequest, PROTOCOL_VERSION } from "../../src/transport/index.js";
+import { asciiRun, runAnswers } from "./runs.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
-
-/** Keyless LPUSH commands as the RESP fast lane hands them over, read from the middle of a larger buffer. */
-function asciiRun(commands: readonly (readonly string[])[]): AsciiPushes {
-  const text = `junk${commands.flat().join("")}junk`;
-  const spans: number[] = [];
-  let at = 4;
-  for (const [label, ...items] of commands) {
-    spans.push(at, at + (label as string).length, items.length);
-    at += (label as string).length;
-    for (const item of items) {
-      spans.push(at, at + item.length);
-      at += item.length;
-    }
-  }
-  return { src: Buffer.from(text, "latin1"), count: commands.length, spans: Uint32Array.from(spans) };
-}
-
-/** A RunReply keeping each command's pushed size or error code by index; an index answered twice throws. */
-function runAnswers() {
-  const answers = new Map<number, number | string>();
-  const put = (i: number, a: number | string) => {
-    assert.ok(!answers.has(i), `command ${i} answered twice`);
-    answers.set(i, a);
-  };
-  return {
-    sizes: (count: number) => Array.from({ length: count }, (_, i) => answers.get(i)),
-    reply: {
-      resolveAt: (i: number, o: Outcome) => put(i, o.ok && o.kind === "pushed" ? o.size : JSON.stringify(o)),
-      rejectAt: (i: number, err: Error) => put(i, (err as NodeError).code),
-    },
-  };
-}
 
 /** The keys of the commands in `driver`'s log that start with `prefix`, in log order. */
 function loggedKeys(driver: Driver | undefined, prefix: string): string[] {
@@ -66,11 +35,14 @@ function loggedKeys(driver: Driver | undefined, prefix: string): string[] {
 }
 
 const run3 = () =>
-  asciiRun([
-    ["s", "a", "b"],
-    ["t", "c"],
-    ["s", "d"],
-  ]);
+  asciiRun(
+    [
+      ["s", "a", "b"],
+      ["t", "c"],
+      ["s", "d"],
+    ],
+    "junk",
+  );
 
 describe("a forwarded run's request and answer", () => {
   test("read back as written, keys included; anything malformed is refused, never thrown", () => {

@@ -4,12 +4,9 @@
 // protocol 3 is never acknowledged, so a silent cut of it would go unnoticed again for TCP's minutes,
 // and one of 4 would not tell a follower that the leader reads a forwarded run (protocol 5).
 import assert from "node:assert/strict";
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { describe, test } from "node:test";
-import type { Message } from "../../src/raft/types.js";
-import { FRAME_HELLO } from "../../src/transport/frame.js";
 import { PROTOCOL_VERSION, type TransportLimits } from "../../src/transport/index.js";
-import { acceptingNode, dialingNode, host, sleep, waitFor } from "./link-helpers.js";
+import { glitchyPair, heartbeat as hb, sleep, waitFor } from "./link-helpers.js";
 
 const linkSilenceMsMax = 400;
 const ackDelayMs = 20;
@@ -19,73 +16,11 @@ const limits: Partial<TransportLimits> = {
   reconnectMaxMs: 200,
 };
 
-const hb = (from: number, to: number): Message => ({
-  type: "heartbeat",
-  from,
-  to,
-  term: 1,
-  commit: 0,
-  readSeq: 1,
-});
-
-/**
- * Node 1 dials node 2 (a real transport of this build) through a front that records each connection's
- * HELLO version and, when `glitchNext` is set, closes the next connection on its HELLO without a word.
- */
-async function glitchyPair() {
-  // Node 2 knows node 1 (accepts its HELLO) but dials it only once re-addressed (addPeer) to node 1's
-  // real address: until then node 1 has not heard from node 2.
-  const receiver = await acceptingNode(2, 1, limits);
-  const versions: number[] = [];
-  const sockets: Socket[] = [];
-  const fromReceiver: Message[] = [];
-  let glitchNext = false;
-  const front = createServer((client) => {
-    client.on("error", () => {});
-    sockets.push(client);
-    const glitch = glitchNext;
-    glitchNext = false;
-    client.once("data", (chunk: Buffer) => {
-      if (chunk[4] === FRAME_HELLO) versions.push(chunk[5]!);
-      if (glitch) client.destroy();
-    });
-    if (glitch) return;
-    const upstream = tcpConnect(receiver.address());
-    upstream.on("error", () => client.destroy());
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((r) => front.listen(0, host, r));
-  const a = front.address();
-  assert.ok(a !== null && typeof a === "object");
-  const sender = await dialingNode(1, 2, { host, port: a.port }, limits, (m) => fromReceiver.push(m));
-  return {
-    sender,
-    receiver,
-    versions,
-    fromReceiver,
-    glitchNext() {
-      glitchNext = true;
-    },
-    /** Drops the current connection through the front (a network blip the sender notices). */
-    dropCurrent() {
-      sockets.at(-1)?.destroy();
-    },
-    async close() {
-      for (const s of sockets) s.destroy();
-      front.close();
-      await Promise.all([sender.close(), receiver.close()]);
-    },
-  };
-}
-
 describe("HELLO fallback", () => {
   test("a peer known to speak the newest version that closes one connection unanswered keeps getting it", {
     timeout: 15_000,
   }, async () => {
-    const p = await glitchyPair();
+    const p = await glitchyPair(limits);
     try {
       // Node 2 dials node 1 directly: node 1 reads node 2's own HELLO of PROTOCOL_VERSION.
       p.receiver.addPeer(1, p.sender.address());
@@ -113,7 +48,7 @@ describe("HELLO fallback", () => {
   test("a link that fell back goes back to the newest version once the peer's own HELLO says it", {
     timeout: 15_000,
   }, async () => {
-    const p = await glitchyPair();
+    const p = await glitchyPair(limits);
     try {
       // The first connection is closed unanswered before node 1 knows anything of node 2.
       p.glitchNext();
