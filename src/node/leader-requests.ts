@@ -46,6 +46,8 @@ export const REQUEST_CLUSTER_VIEW = 4;
  * bad_request, so the run's commands go to it one by one, as REQUEST_COMMAND.
  */
 export const REQUEST_RUN = 5;
+/** How long keyless writes are forwarded without a node-made key after one was refused for a full table. */
+const KEYLESS_AFTER_FULL_MS = 1000;
 /** The peer protocol version from which a leader reads REQUEST_RUN (transport/codec.ts). */
 export const REQUEST_RUN_VERSION = 5;
 
@@ -119,6 +121,27 @@ class LocalRun implements Reply<Outcome> {
 }
 
 /** A Reply answering command `index` of a run. */
+/** `reply` answered with a leader's encoded outcome; `keysFull` instead when it is idempotency_keys_full. */
+function outcomeReply(reply: Reply<Outcome>, keysFull?: () => void): Reply<Uint8Array> {
+  return {
+    resolve: (payload) => {
+      const outcome = decodeOutcome(payload);
+      if (outcome === undefined)
+        reply.reject(new NodeError("internal", "unreadable outcome from the leader"));
+      else if (keysFull !== undefined && !outcome.ok && outcome.code === "idempotency_keys_full") keysFull();
+      else reply.resolve(outcome);
+    },
+    reject: (err) => reply.reject(err),
+  };
+}
+
+/** Command `i` of the run forwarded as `payload` (the follower's copy: the listener's buffer is reused). */
+function runCommand(payload: Uint8Array, i: number): Command {
+  const run = decodeRunRequest(payload);
+  if (run === undefined) throw new Error("runCommand: a run this node encoded does not decode");
+  return asciiPushCommand(run, i, 0);
+}
+
 function answerAt(reply: RunReply, index: number): Reply<Outcome> {
   return {
     resolve: (outcome) => reply.resolveAt(index, outcome),
@@ -138,6 +161,8 @@ export class LeaderRequests {
   /** Node-generated keys: this node's id and a random per-process prefix make them unique. */
   private readonly keyPrefix: string;
   private nextKey = 0;
+  /** Until then a keyless write is forwarded without a node-made key (see forwardKeyless). */
+  private keylessUntilMs = 0;
 
   constructor(private readonly deps: LeaderRequestDeps) {
     const { driver } = deps;
@@ -182,9 +207,16 @@ export class LeaderRequests {
       this.deps.driver.proposeRun(run, new LocalRun(this, run, deadlineMs, reply));
       return;
     }
+    if (this.keyless()) {
+      for (let i = 0; i < run.count; i++)
+        this.forward(asciiPushCommand(run, i, 0), deadlineMs, answerAt(reply, i));
+      return;
+    }
     // Encoded now: a copy, since `run.src` is the listener's buffer, and what a fallback is made from.
     const payload = encodeRunRequest(run, this.takeKeys(run.count));
-    this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count), true, {
+    const keysFull = (i: number) =>
+      this.refusedForFullTable(runCommand(payload, i), deadlineMs, answerAt(reply, i));
+    this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count, keysFull), true, {
       commands: run.count,
       version: REQUEST_RUN_VERSION,
       instead: (tried) => this.forwardEach(payload, deadlineMs, reply, tried),
@@ -329,16 +361,39 @@ export class LeaderRequests {
   }
 
   private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
-    const keyed = cmd.key === undefined ? { ...cmd, key: runKey(this.takeKeys(1), 0) } : cmd;
-    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, {
-      resolve: (payload) => {
-        const outcome = decodeOutcome(payload);
-        if (outcome === undefined)
-          reply.reject(new NodeError("internal", "unreadable outcome from the leader"));
-        else reply.resolve(outcome);
-      },
-      reject: (err) => reply.reject(err),
-    });
+    if (cmd.key === undefined && this.keyless()) {
+      this.forwardKeyless(cmd, deadlineMs, reply);
+      return;
+    }
+    const key = cmd.key ?? runKey(this.takeKeys(1), 0);
+    const keyed = cmd.key === undefined ? { ...cmd, key } : cmd;
+    const nodeMade = key.startsWith(this.keyPrefix);
+    const keysFull = nodeMade ? () => this.refusedForFullTable(cmd, deadlineMs, reply) : undefined;
+    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, outcomeReply(reply, keysFull));
+  }
+
+  /**
+   * A write the client sent without a key, refused with idempotency_keys_full under the key this node
+   * gave it (nothing was applied), sent again without one: as it would be on the leader, it is then not
+   * sent again after an unknown outcome. The client did not ask for exactly-once; the node's key only
+   * made a resend safe, and under sustained keyless writes through followers the exactly-once table
+   * fills with those keys (1,000,000 kept 10 minutes): the write must not fail for it. For a while
+   * after, new keyless writes go without a key at once (`keyless`): each refusal costs a log entry.
+   */
+  private forwardKeyless(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
+    const { key: _key, ...keyless } = cmd;
+    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyless), deadlineMs, outcomeReply(reply), false);
+  }
+
+  /** A node-made key was refused for a full table: the write goes again without it (forwardKeyless). */
+  private refusedForFullTable(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
+    this.keylessUntilMs = this.deps.clock.now() + KEYLESS_AFTER_FULL_MS;
+    this.forwardKeyless(cmd, deadlineMs, reply);
+  }
+
+  /** True for KEYLESS_AFTER_FULL_MS after a node-made key was refused for a full table. */
+  private keyless(): boolean {
+    return this.deps.clock.now() < this.keylessUntilMs;
   }
 
   /** Runs a request on this node as the leader (the driver refuses with not_leader if it is not). */

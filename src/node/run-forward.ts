@@ -175,7 +175,11 @@ export class RunOutcomes implements Reply<Outcome> {
 }
 
 /** The follower's side: the leader's answer to a run of `count` commands, told to each of them. */
-export function runAnswer(reply: RunReply, count: number): Reply<Uint8Array> {
+export function runAnswer(
+  reply: RunReply,
+  count: number,
+  keysFull?: (index: number) => void,
+): Reply<Uint8Array> {
   return {
     resolve: (payload) => {
       const outcomes = decodeRunOutcomes(payload, count);
@@ -183,6 +187,7 @@ export function runAnswer(reply: RunReply, count: number): Reply<Uint8Array> {
         const o = outcomes?.[i];
         if (o === undefined)
           reply.rejectAt(i, new NodeError("internal", "unreadable outcomes from the leader"));
+        else if (keysFull !== undefined && !o.ok && o.code === "idempotency_keys_full") keysFull(i);
         else reply.resolveAt(i, o);
       }
     },
