@@ -17,7 +17,7 @@ import type { ForwardRequest, ForwardResult } from "../transport/index.js";
 import type { Driver } from "./driver.js";
 import { NodeError } from "./errors.js";
 import { ForwardedRequests } from "./forwarded.js";
-import { Forwarder, type ForwardNetwork } from "./forwarding.js";
+import { Forwarder, type ForwardNetwork, type ForwardReply } from "./forwarding.js";
 import {
   decodeId,
   decodeMemberChange,
@@ -120,15 +120,15 @@ class LocalRun implements Reply<Outcome> {
   }
 }
 
-/** A Reply answering command `index` of a run. */
 /** `reply` answered with a leader's encoded outcome; `keysFull` instead when it is idempotency_keys_full. */
-function outcomeReply(reply: Reply<Outcome>, keysFull?: () => void): Reply<Uint8Array> {
+function outcomeReply(reply: Reply<Outcome>, keysFull?: (earlierMayRun: boolean) => void): ForwardReply {
   return {
-    resolve: (payload) => {
+    resolve: (payload, earlierMayRun) => {
       const outcome = decodeOutcome(payload);
       if (outcome === undefined)
         reply.reject(new NodeError("internal", "unreadable outcome from the leader"));
-      else if (keysFull !== undefined && !outcome.ok && outcome.code === "idempotency_keys_full") keysFull();
+      else if (keysFull !== undefined && !outcome.ok && outcome.code === "idempotency_keys_full")
+        keysFull(earlierMayRun);
       else reply.resolve(outcome);
     },
     reject: (err) => reply.reject(err),
@@ -142,6 +142,7 @@ function runCommand(payload: Uint8Array, i: number): Command {
   return asciiPushCommand(run, i, 0);
 }
 
+/** A Reply answering command `index` of a run. */
 function answerAt(reply: RunReply, index: number): Reply<Outcome> {
   return {
     resolve: (outcome) => reply.resolveAt(index, outcome),
@@ -214,8 +215,8 @@ export class LeaderRequests {
     }
     // Encoded now: a copy, since `run.src` is the listener's buffer, and what a fallback is made from.
     const payload = encodeRunRequest(run, this.takeKeys(run.count));
-    const keysFull = (i: number) =>
-      this.refusedForFullTable(runCommand(payload, i), deadlineMs, answerAt(reply, i));
+    const keysFull = (i: number, earlierMayRun: boolean) =>
+      this.refusedForFullTable(runCommand(payload, i), deadlineMs, answerAt(reply, i), earlierMayRun);
     this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count, keysFull), true, {
       commands: run.count,
       version: REQUEST_RUN_VERSION,
@@ -250,6 +251,7 @@ export class LeaderRequests {
               reject: (err) => answer.reject(err.code === "timeout" ? err : unknown),
             }
           : answer,
+        tried,
       );
     }
   }
@@ -360,7 +362,8 @@ export class LeaderRequests {
     this.forwarded.failAll(stopped);
   }
 
-  private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
+  /** `sentBefore`: `cmd` (keyed) went out before, in a run; that attempt's frame may still run later. */
+  private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>, sentBefore = false): void {
     if (cmd.key === undefined && this.keyless()) {
       this.forwardKeyless(cmd, deadlineMs, reply);
       return;
@@ -368,7 +371,10 @@ export class LeaderRequests {
     const key = cmd.key ?? runKey(this.takeKeys(1), 0);
     const keyed = cmd.key === undefined ? { ...cmd, key } : cmd;
     const nodeMade = key.startsWith(this.keyPrefix);
-    const keysFull = nodeMade ? () => this.refusedForFullTable(cmd, deadlineMs, reply) : undefined;
+    const keysFull = nodeMade
+      ? (earlierMayRun: boolean) =>
+          this.refusedForFullTable(cmd, deadlineMs, reply, sentBefore || earlierMayRun)
+      : undefined;
     this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, outcomeReply(reply, keysFull));
   }
 
@@ -385,10 +391,29 @@ export class LeaderRequests {
     this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyless), deadlineMs, outcomeReply(reply), false);
   }
 
-  /** A node-made key was refused for a full table: the write goes again without it (forwardKeyless). */
-  private refusedForFullTable(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
+  /**
+   * A node-made key was refused for a full table: the write goes again without it (forwardKeyless),
+   * unless an earlier attempt under that key got no answer. The refusal proves no attempt already in a
+   * log is applied, but such an attempt's frame may still be on its way (a cut link delivers what it
+   * buffered at the heal) and run on a later leader: its key was never recorded, so it would apply a
+   * keyless copy's write again (test/node/keys-full-review.test.ts). Its outcome is unknown.
+   */
+  private refusedForFullTable(
+    cmd: Command,
+    deadlineMs: number,
+    reply: Reply<Outcome>,
+    earlierMayRun: boolean,
+  ): void {
     this.keylessUntilMs = this.deps.clock.now() + KEYLESS_AFTER_FULL_MS;
-    this.forwardKeyless(cmd, deadlineMs, reply);
+    if (!earlierMayRun) this.forwardKeyless(cmd, deadlineMs, reply);
+    else
+      reply.reject(
+        new NodeError(
+          "timeout",
+          "the exactly-once table is full and an earlier attempt may still be applied; outcome unknown",
+          this.deps.driver.raft.leader,
+        ),
+      );
   }
 
   /** True for KEYLESS_AFTER_FULL_MS after a node-made key was refused for a full table. */

@@ -18,6 +18,7 @@ import type { RunReply } from "../server/index.js";
 import { type AsciiPushes, type Outcome, type RunKeys, readOutcome, writeOutcome } from "../stack/index.js";
 import { FORWARD_OVERHEAD_BYTES_MAX } from "../transport/index.js";
 import { NodeError } from "./errors.js";
+import type { ForwardReply } from "./forwarding.js";
 import type { Reply } from "./ports.js";
 
 /** Bytes of a run's key prefix (LeaderRequests makes ~30: `~`, the node id, a random part, `.`). */
@@ -178,16 +179,17 @@ export class RunOutcomes implements Reply<Outcome> {
 export function runAnswer(
   reply: RunReply,
   count: number,
-  keysFull?: (index: number) => void,
-): Reply<Uint8Array> {
+  keysFull?: (index: number, earlierMayRun: boolean) => void,
+): ForwardReply {
   return {
-    resolve: (payload) => {
+    resolve: (payload, earlierMayRun) => {
       const outcomes = decodeRunOutcomes(payload, count);
       for (let i = 0; i < count; i++) {
         const o = outcomes?.[i];
         if (o === undefined)
           reply.rejectAt(i, new NodeError("internal", "unreadable outcomes from the leader"));
-        else if (keysFull !== undefined && !o.ok && o.code === "idempotency_keys_full") keysFull(i);
+        else if (keysFull !== undefined && !o.ok && o.code === "idempotency_keys_full")
+          keysFull(i, earlierMayRun);
         else reply.resolveAt(i, o);
       }
     },
