@@ -30,7 +30,14 @@ import {
 } from "./member-requests.js";
 import type { MemberTable } from "./members.js";
 import type { Clock, Reply } from "./ports.js";
-import { decodeRunRequest, encodeRunRequest, RunOutcomes, runAnswer } from "./run-forward.js";
+import {
+  decodeRunRequest,
+  encodeRunRequest,
+  isKeysFull,
+  keysFullUnknown,
+  RunOutcomes,
+  runAnswer,
+} from "./run-forward.js";
 
 /** What a forwarded request asks of the leader (the forward frame's `kind`). */
 export const REQUEST_COMMAND = 1;
@@ -46,8 +53,12 @@ export const REQUEST_CLUSTER_VIEW = 4;
  * bad_request, so the run's commands go to it one by one, as REQUEST_COMMAND.
  */
 export const REQUEST_RUN = 5;
-/** How long keyless writes are forwarded without a node-made key after one was refused for a full table. */
-const KEYLESS_AFTER_FULL_MS = 1000;
+/**
+ * The share of this node's replica of the exactly-once table (sessionsMax) above which a keyless write is
+ * forwarded without a node-made key (LeaderRequests.keyless); the rest is headroom for the keys of writes
+ * already on their way, and for clients' own keys.
+ */
+const NODE_KEYS_SHARE_MAX = 0.9;
 /** The peer protocol version from which a leader reads REQUEST_RUN (transport/codec.ts). */
 export const REQUEST_RUN_VERSION = 5;
 
@@ -120,26 +131,23 @@ class LocalRun implements Reply<Outcome> {
   }
 }
 
-/** `reply` answered with a leader's encoded outcome; `keysFull` instead when it is idempotency_keys_full. */
-function outcomeReply(reply: Reply<Outcome>, keysFull?: (earlierMayRun: boolean) => void): ForwardReply {
+/**
+ * `reply` answered with a leader's encoded outcome. idempotency_keys_full says this attempt was not
+ * applied, but not an earlier one whose answer never came (`earlierMayRun`, or `sentBefore` in a run):
+ * its frame may still be on its way (a cut link delivers what it buffered at the heal) and apply on a
+ * later leader, since its key was never recorded (test/node/keys-full-review). Then it is "outcome unknown".
+ */
+function outcomeReply(reply: Reply<Outcome>, sentBefore = false): ForwardReply {
   return {
     resolve: (payload, earlierMayRun) => {
       const outcome = decodeOutcome(payload);
       if (outcome === undefined)
         reply.reject(new NodeError("internal", "unreadable outcome from the leader"));
-      else if (keysFull !== undefined && !outcome.ok && outcome.code === "idempotency_keys_full")
-        keysFull(earlierMayRun);
+      else if (isKeysFull(outcome) && (earlierMayRun || sentBefore)) reply.reject(keysFullUnknown());
       else reply.resolve(outcome);
     },
     reject: (err) => reply.reject(err),
   };
-}
-
-/** Command `i` of the run forwarded as `payload` (the follower's copy: the listener's buffer is reused). */
-function runCommand(payload: Uint8Array, i: number): Command {
-  const run = decodeRunRequest(payload);
-  if (run === undefined) throw new Error("runCommand: a run this node encoded does not decode");
-  return asciiPushCommand(run, i, 0);
 }
 
 /** A Reply answering command `index` of a run. */
@@ -162,8 +170,6 @@ export class LeaderRequests {
   /** Node-generated keys: this node's id and a random per-process prefix make them unique. */
   private readonly keyPrefix: string;
   private nextKey = 0;
-  /** Until then a keyless write is forwarded without a node-made key (see forwardKeyless). */
-  private keylessUntilMs = 0;
 
   constructor(private readonly deps: LeaderRequestDeps) {
     const { driver } = deps;
@@ -215,9 +221,7 @@ export class LeaderRequests {
     }
     // Encoded now: a copy, since `run.src` is the listener's buffer, and what a fallback is made from.
     const payload = encodeRunRequest(run, this.takeKeys(run.count));
-    const keysFull = (i: number, earlierMayRun: boolean) =>
-      this.refusedForFullTable(runCommand(payload, i), deadlineMs, answerAt(reply, i), earlierMayRun);
-    this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count, keysFull), true, {
+    this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count), true, {
       commands: run.count,
       version: REQUEST_RUN_VERSION,
       instead: (tried) => this.forwardEach(payload, deadlineMs, reply, tried),
@@ -365,60 +369,26 @@ export class LeaderRequests {
   /** `sentBefore`: `cmd` (keyed) went out before, in a run; that attempt's frame may still run later. */
   private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>, sentBefore = false): void {
     if (cmd.key === undefined && this.keyless()) {
-      this.forwardKeyless(cmd, deadlineMs, reply);
+      // As on the leader itself: not sent again after an unknown outcome, which the client is told.
+      this.forwarder.submit(REQUEST_COMMAND, encodeCommand(cmd), deadlineMs, outcomeReply(reply), false);
       return;
     }
-    const key = cmd.key ?? runKey(this.takeKeys(1), 0);
-    const keyed = cmd.key === undefined ? { ...cmd, key } : cmd;
-    const nodeMade = key.startsWith(this.keyPrefix);
-    const keysFull = nodeMade
-      ? (earlierMayRun: boolean) =>
-          this.refusedForFullTable(cmd, deadlineMs, reply, sentBefore || earlierMayRun)
-      : undefined;
-    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, outcomeReply(reply, keysFull));
+    const keyed = cmd.key === undefined ? { ...cmd, key: runKey(this.takeKeys(1), 0) } : cmd;
+    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, outcomeReply(reply, sentBefore));
   }
 
   /**
-   * A write the client sent without a key, refused with idempotency_keys_full under the key this node
-   * gave it (nothing was applied), sent again without one: as it would be on the leader, it is then not
-   * sent again after an unknown outcome. The client did not ask for exactly-once; the node's key only
-   * made a resend safe, and under sustained keyless writes through followers the exactly-once table
-   * fills with those keys (1,000,000 kept 10 minutes): the write must not fail for it. For a while
-   * after, new keyless writes go without a key at once (`keyless`): each refusal costs a log entry.
+   * Whether a keyless write goes to the leader without a node-made key: once this node's replica of the
+   * exactly-once table is NODE_KEYS_SHARE_MAX full. The key only makes a resend after a lost answer safe;
+   * the client did not ask for exactly-once. Under sustained keyless writes through followers the table
+   * (1,000,000 keys kept 10 minutes) filled with those keys, and every such write was then refused
+   * idempotency_keys_full (redis-benchmark through a follower failed after exactly 1,000,000 LPUSH).
+   * Decided before the first send, never after a refusal: a keyless copy of a write refused under its
+   * key could apply twice (test/node/keys-full-review), and land after the pipeline's later writes.
    */
-  private forwardKeyless(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
-    const { key: _key, ...keyless } = cmd;
-    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyless), deadlineMs, outcomeReply(reply), false);
-  }
-
-  /**
-   * A node-made key was refused for a full table: the write goes again without it (forwardKeyless),
-   * unless an earlier attempt under that key got no answer. The refusal proves no attempt already in a
-   * log is applied, but such an attempt's frame may still be on its way (a cut link delivers what it
-   * buffered at the heal) and run on a later leader: its key was never recorded, so it would apply a
-   * keyless copy's write again (test/node/keys-full-review.test.ts). Its outcome is unknown.
-   */
-  private refusedForFullTable(
-    cmd: Command,
-    deadlineMs: number,
-    reply: Reply<Outcome>,
-    earlierMayRun: boolean,
-  ): void {
-    this.keylessUntilMs = this.deps.clock.now() + KEYLESS_AFTER_FULL_MS;
-    if (!earlierMayRun) this.forwardKeyless(cmd, deadlineMs, reply);
-    else
-      reply.reject(
-        new NodeError(
-          "timeout",
-          "the exactly-once table is full and an earlier attempt may still be applied; outcome unknown",
-          this.deps.driver.raft.leader,
-        ),
-      );
-  }
-
-  /** True for KEYLESS_AFTER_FULL_MS after a node-made key was refused for a full table. */
   private keyless(): boolean {
-    return this.deps.clock.now() < this.keylessUntilMs;
+    const machine = this.deps.driver.machine;
+    return machine.sessionCount >= machine.limits.sessionsMax * NODE_KEYS_SHARE_MAX;
   }
 
   /** Runs a request on this node as the leader (the driver refuses with not_leader if it is not). */

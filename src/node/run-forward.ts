@@ -175,12 +175,12 @@ export class RunOutcomes implements Reply<Outcome> {
   }
 }
 
-/** The follower's side: the leader's answer to a run of `count` commands, told to each of them. */
-export function runAnswer(
-  reply: RunReply,
-  count: number,
-  keysFull?: (index: number, earlierMayRun: boolean) => void,
-): ForwardReply {
+/**
+ * The follower's side: the leader's answer to a run of `count` commands, told to each of them. A
+ * command refused idempotency_keys_full after an attempt of the run got no answer is "outcome unknown"
+ * (leader-requests.ts, outcomeReply).
+ */
+export function runAnswer(reply: RunReply, count: number): ForwardReply {
   return {
     resolve: (payload, earlierMayRun) => {
       const outcomes = decodeRunOutcomes(payload, count);
@@ -188,8 +188,7 @@ export function runAnswer(
         const o = outcomes?.[i];
         if (o === undefined)
           reply.rejectAt(i, new NodeError("internal", "unreadable outcomes from the leader"));
-        else if (keysFull !== undefined && !o.ok && o.code === "idempotency_keys_full")
-          keysFull(i, earlierMayRun);
+        else if (earlierMayRun && isKeysFull(o)) reply.rejectAt(i, keysFullUnknown());
         else reply.resolveAt(i, o);
       }
     },
@@ -197,4 +196,17 @@ export function runAnswer(
       for (let i = 0; i < count; i++) reply.rejectAt(i, err);
     },
   };
+}
+
+/** A refusal for a full exactly-once table (nothing applied by this attempt). */
+export function isKeysFull(outcome: Outcome): boolean {
+  return !outcome.ok && outcome.code === "idempotency_keys_full";
+}
+
+/** The answer when a full table refused a write an earlier attempt of which may still apply. */
+export function keysFullUnknown(): NodeError {
+  return new NodeError(
+    "timeout",
+    "the exactly-once table is full and an earlier attempt may still be applied; outcome unknown",
+  );
 }

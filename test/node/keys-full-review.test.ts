@@ -22,7 +22,7 @@ for (const how of ["a command", "a run, then per command to a leader of protocol
     timeout: 30_000,
   }, async () => {
     const { clock, drivers, requests, net } = await threeNodes({
-      limits: { sessionsMax: 1, sessionRetentionMs: 3000 },
+      limits: { sessionsMax: 2, sessionRetentionMs: 3000 },
     });
     await clock.advance(1000);
     const first = leaderOf(drivers);
@@ -30,7 +30,8 @@ for (const how of ["a command", "a run, then per command to a leader of protocol
     const follower = requests.get(from);
     const firstRequests = requests.get(first.id);
     assert.ok(follower !== undefined && firstRequests !== undefined);
-    // The follower's first keyless write takes the table's one slot (until it ages out, 3 s from now).
+    // The follower's first keyless write takes one of the table's two slots (until it ages out, 3 s from
+    // now); the follower's replica is not yet 90 % full, so the next write goes with a key of its own too.
     const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
     await clock.advance(50);
     assert.ok((await x).ok);
@@ -60,18 +61,21 @@ for (const how of ["a command", "a run, then per command to a leader of protocol
     }
     await clock.advance(20);
     assert.equal(held.length, 1, "the first attempt is on its way");
+    // A client's own keyed write takes the last slot: the resend below is refused keys_full.
+    void firstRequests.propose({ type: "lpush", label: "t", items: ["fill"], key: "client-fill", atMs: 0 });
+    await clock.advance(50);
     // Leadership moves; the follower sends the write again (same key) to the new leader: table full,
     // refused keys_full (since 0898e38: then sent again without a key, and applied).
     assert.ok(first.transferLeadership(next));
     await clock.advance(1000);
     assert.equal(leaderOf(drivers).id, next);
-    assert.ok(answer !== undefined, "the client was answered");
     // The first key ages out (the replicated clock follows the entries: others' writes, a second apart);
     // leadership comes back to the first leader, and the held frame arrives.
     for (let i = 0; i < 4; i++) {
       requests.get(next)?.propose({ type: "lpush", label: "t", items: [`${i}`], atMs: 0 });
       await clock.advance(1000);
     }
+    assert.ok(answer !== undefined, "the client was answered");
     assert.ok(drivers.get(next)?.transferLeadership(first.id));
     await clock.advance(1000);
     assert.equal(leaderOf(drivers).id, first.id);
