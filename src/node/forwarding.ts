@@ -6,6 +6,15 @@ import type { Reply } from "./ports.js";
 /** Runs a request of `kind` on this node, which believes it leads; answers the payload of its result. */
 export type LeaderHandler = (kind: number, payload: Uint8Array, reply: Reply<Uint8Array>) => void;
 
+/**
+ * The answer to a forwarded request. `earlierMayRun` with a result: an earlier attempt got no answer
+ * saying it did not run (Pending.mayHaveRun); its frame may even be on its way still, and run later.
+ */
+export interface ForwardReply {
+  resolve(payload: Uint8Array, earlierMayRun: boolean): void;
+  reject(error: NodeError): void;
+}
+
 /** Outbound requests to the leader: the peer transport in production. */
 export interface ForwardNetwork {
   /** Queues `request` for `to`; false if it could not be queued (then it is retried later). */
@@ -41,7 +50,7 @@ export interface ForwarderDeps {
 interface Pending {
   readonly request: ForwardRequest;
   readonly deadlineMs: number;
-  readonly reply: Reply<Uint8Array>;
+  readonly reply: ForwardReply;
   /** Where it was sent last and is awaiting an answer; NONE while it waits for a leader. */
   sentTo: NodeId;
   /** Sent or run at least once: at its deadline the outcome is unknown rather than "never proposed". */
@@ -86,7 +95,7 @@ export class Forwarder {
     kind: number,
     payload: Uint8Array,
     deadlineMs: number,
-    reply: Reply<Uint8Array>,
+    reply: ForwardReply,
     idempotent = true,
     bundle?: Bundle,
   ): void {
@@ -140,7 +149,7 @@ export class Forwarder {
     if (p === undefined || p.sentTo !== from) return;
     if (r.ok) {
       this.settle(p);
-      p.reply.resolve(r.payload);
+      p.reply.resolve(r.payload, p.mayHaveRun);
       return;
     }
     this.failed(p, nodeErrorOfForward(r.code, r.message, r.leader), from);
@@ -175,7 +184,7 @@ export class Forwarder {
         resolve: (payload) => {
           if (this.pending.get(p.request.requestId) !== p) return;
           this.settle(p);
-          p.reply.resolve(payload);
+          p.reply.resolve(payload, p.mayHaveRun);
         },
         reject: (error) => {
           if (this.pending.get(p.request.requestId) === p) this.failed(p, error, this.deps.self);

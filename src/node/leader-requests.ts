@@ -17,7 +17,7 @@ import type { ForwardRequest, ForwardResult } from "../transport/index.js";
 import type { Driver } from "./driver.js";
 import { NodeError } from "./errors.js";
 import { ForwardedRequests } from "./forwarded.js";
-import { Forwarder, type ForwardNetwork } from "./forwarding.js";
+import { Forwarder, type ForwardNetwork, type ForwardReply } from "./forwarding.js";
 import {
   decodeId,
   decodeMemberChange,
@@ -30,7 +30,14 @@ import {
 } from "./member-requests.js";
 import type { MemberTable } from "./members.js";
 import type { Clock, Reply } from "./ports.js";
-import { decodeRunRequest, encodeRunRequest, RunOutcomes, runAnswer } from "./run-forward.js";
+import {
+  decodeRunRequest,
+  encodeRunRequest,
+  isKeysFull,
+  keysFullUnknown,
+  RunOutcomes,
+  runAnswer,
+} from "./run-forward.js";
 
 /** What a forwarded request asks of the leader (the forward frame's `kind`). */
 export const REQUEST_COMMAND = 1;
@@ -46,6 +53,12 @@ export const REQUEST_CLUSTER_VIEW = 4;
  * bad_request, so the run's commands go to it one by one, as REQUEST_COMMAND.
  */
 export const REQUEST_RUN = 5;
+/**
+ * The share of this node's replica of the exactly-once table (sessionsMax) above which a keyless write is
+ * forwarded without a node-made key (LeaderRequests.keyless); the rest is headroom for the keys of writes
+ * already on their way, and for clients' own keys.
+ */
+const NODE_KEYS_SHARE_MAX = 0.9;
 /** The peer protocol version from which a leader reads REQUEST_RUN (transport/codec.ts). */
 export const REQUEST_RUN_VERSION = 5;
 
@@ -118,6 +131,25 @@ class LocalRun implements Reply<Outcome> {
   }
 }
 
+/**
+ * `reply` answered with a leader's encoded outcome. idempotency_keys_full says this attempt was not
+ * applied, but not an earlier one whose answer never came (`earlierMayRun`, or `sentBefore` in a run):
+ * its frame may still be on its way (a cut link delivers what it buffered at the heal) and apply on a
+ * later leader, since its key was never recorded (test/node/keys-full-review). Then it is "outcome unknown".
+ */
+function outcomeReply(reply: Reply<Outcome>, sentBefore = false): ForwardReply {
+  return {
+    resolve: (payload, earlierMayRun) => {
+      const outcome = decodeOutcome(payload);
+      if (outcome === undefined)
+        reply.reject(new NodeError("internal", "unreadable outcome from the leader"));
+      else if (isKeysFull(outcome) && (earlierMayRun || sentBefore)) reply.reject(keysFullUnknown());
+      else reply.resolve(outcome);
+    },
+    reject: (err) => reply.reject(err),
+  };
+}
+
 /** A Reply answering command `index` of a run. */
 function answerAt(reply: RunReply, index: number): Reply<Outcome> {
   return {
@@ -182,6 +214,11 @@ export class LeaderRequests {
       this.deps.driver.proposeRun(run, new LocalRun(this, run, deadlineMs, reply));
       return;
     }
+    if (this.keyless()) {
+      for (let i = 0; i < run.count; i++)
+        this.forward(asciiPushCommand(run, i, 0), deadlineMs, answerAt(reply, i));
+      return;
+    }
     // Encoded now: a copy, since `run.src` is the listener's buffer, and what a fallback is made from.
     const payload = encodeRunRequest(run, this.takeKeys(run.count));
     this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count), true, {
@@ -218,6 +255,7 @@ export class LeaderRequests {
               reject: (err) => answer.reject(err.code === "timeout" ? err : unknown),
             }
           : answer,
+        tried,
       );
     }
   }
@@ -328,17 +366,29 @@ export class LeaderRequests {
     this.forwarded.failAll(stopped);
   }
 
-  private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>): void {
+  /** `sentBefore`: `cmd` (keyed) went out before, in a run; that attempt's frame may still run later. */
+  private forward(cmd: Command, deadlineMs: number, reply: Reply<Outcome>, sentBefore = false): void {
+    if (cmd.key === undefined && this.keyless()) {
+      // As on the leader itself: not sent again after an unknown outcome, which the client is told.
+      this.forwarder.submit(REQUEST_COMMAND, encodeCommand(cmd), deadlineMs, outcomeReply(reply), false);
+      return;
+    }
     const keyed = cmd.key === undefined ? { ...cmd, key: runKey(this.takeKeys(1), 0) } : cmd;
-    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, {
-      resolve: (payload) => {
-        const outcome = decodeOutcome(payload);
-        if (outcome === undefined)
-          reply.reject(new NodeError("internal", "unreadable outcome from the leader"));
-        else reply.resolve(outcome);
-      },
-      reject: (err) => reply.reject(err),
-    });
+    this.forwarder.submit(REQUEST_COMMAND, encodeCommand(keyed), deadlineMs, outcomeReply(reply, sentBefore));
+  }
+
+  /**
+   * Whether a keyless write goes to the leader without a node-made key: once this node's replica of the
+   * exactly-once table is NODE_KEYS_SHARE_MAX full. The key only makes a resend after a lost answer safe;
+   * the client did not ask for exactly-once. Under sustained keyless writes through followers the table
+   * (1,000,000 keys kept 10 minutes) filled with those keys, and every such write was then refused
+   * idempotency_keys_full (redis-benchmark through a follower failed after exactly 1,000,000 LPUSH).
+   * Decided before the first send, never after a refusal: a keyless copy of a write refused under its
+   * key could apply twice (test/node/keys-full-review), and land after the pipeline's later writes.
+   */
+  private keyless(): boolean {
+    const machine = this.deps.driver.machine;
+    return machine.sessionCount >= machine.limits.sessionsMax * NODE_KEYS_SHARE_MAX;
   }
 
   /** Runs a request on this node as the leader (the driver refuses with not_leader if it is not). */

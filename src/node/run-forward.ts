@@ -18,6 +18,7 @@ import type { RunReply } from "../server/index.js";
 import { type AsciiPushes, type Outcome, type RunKeys, readOutcome, writeOutcome } from "../stack/index.js";
 import { FORWARD_OVERHEAD_BYTES_MAX } from "../transport/index.js";
 import { NodeError } from "./errors.js";
+import type { ForwardReply } from "./forwarding.js";
 import type { Reply } from "./ports.js";
 
 /** Bytes of a run's key prefix (LeaderRequests makes ~30: `~`, the node id, a random part, `.`). */
@@ -174,15 +175,20 @@ export class RunOutcomes implements Reply<Outcome> {
   }
 }
 
-/** The follower's side: the leader's answer to a run of `count` commands, told to each of them. */
-export function runAnswer(reply: RunReply, count: number): Reply<Uint8Array> {
+/**
+ * The follower's side: the leader's answer to a run of `count` commands, told to each of them. A
+ * command refused idempotency_keys_full after an attempt of the run got no answer is "outcome unknown"
+ * (leader-requests.ts, outcomeReply).
+ */
+export function runAnswer(reply: RunReply, count: number): ForwardReply {
   return {
-    resolve: (payload) => {
+    resolve: (payload, earlierMayRun) => {
       const outcomes = decodeRunOutcomes(payload, count);
       for (let i = 0; i < count; i++) {
         const o = outcomes?.[i];
         if (o === undefined)
           reply.rejectAt(i, new NodeError("internal", "unreadable outcomes from the leader"));
+        else if (earlierMayRun && isKeysFull(o)) reply.rejectAt(i, keysFullUnknown());
         else reply.resolveAt(i, o);
       }
     },
@@ -190,4 +196,17 @@ export function runAnswer(reply: RunReply, count: number): Reply<Uint8Array> {
       for (let i = 0; i < count; i++) reply.rejectAt(i, err);
     },
   };
+}
+
+/** A refusal for a full exactly-once table (nothing applied by this attempt). */
+export function isKeysFull(outcome: Outcome): boolean {
+  return !outcome.ok && outcome.code === "idempotency_keys_full";
+}
+
+/** The answer when a full table refused a write an earlier attempt of which may still apply. */
+export function keysFullUnknown(): NodeError {
+  return new NodeError(
+    "timeout",
+    "the exactly-once table is full and an earlier attempt may still be applied; outcome unknown",
+  );
 }

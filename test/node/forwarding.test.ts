@@ -433,7 +433,12 @@ describe("a write proposed on this leader", () => {
     const clock = new ManualClock();
     const raft = { role: "leader", leader: 1 };
     const proposed: Reply<Outcome>[] = [];
-    const driver = { id: 1, raft, propose: (_cmd: unknown, reply: Reply<Outcome>) => proposed.push(reply) };
+    const driver = {
+      id: 1,
+      raft,
+      machine: { sessionCount: 0, limits: { sessionsMax: 1_000_000 } },
+      propose: (_cmd: unknown, reply: Reply<Outcome>) => proposed.push(reply),
+    };
     const requests = new LeaderRequests({
       driver: driver as unknown as Driver,
       clock,

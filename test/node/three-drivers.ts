@@ -5,6 +5,7 @@ import { Driver } from "../../src/node/index.js";
 import { LeaderRequests, REQUEST_RUN, REQUEST_RUN_VERSION } from "../../src/node/leader-requests.js";
 import { MemberTable } from "../../src/node/members.js";
 import type { Message } from "../../src/raft/index.js";
+import type { StackMachineOptions } from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
@@ -16,8 +17,11 @@ export function leaderOf(drivers: ReadonlyMap<number, Driver>): Driver {
   return leader;
 }
 
-/** Three drivers on one manual clock; raft messages and forward frames are delivered by `flush`. */
-export async function threeNodes() {
+/**
+ * Three drivers on one manual clock; raft messages and forward frames are delivered by `flush`.
+ * `machine`: the state machine's options on every node (its limits).
+ */
+export async function threeNodes(machine?: StackMachineOptions) {
   const clock = new ManualClock();
   const voters = [1, 2, 3];
   const drivers = new Map<number, Driver>();
@@ -44,6 +48,7 @@ export async function threeNodes() {
         tickMs: 10,
         snapshotEntries: 10_000,
         requestTimeoutMs: 2000,
+        ...(machine === undefined ? {} : { machine }),
       },
       {
         clock,
