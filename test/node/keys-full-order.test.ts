@@ -7,15 +7,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { NodeError } from "../../src/node/index.js";
-import type { AsciiPushes, Outcome } from "../../src/stack/index.js";
+import type { Outcome } from "../../src/stack/index.js";
 import type { ForwardResult } from "../../src/transport/index.js";
+import { asciiRun } from "./runs.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
-
-/** One keyless LPUSH `label item`, as the RESP fast lane reads it. */
-function push(label: string, item: string): AsciiPushes {
-  const spans = [0, label.length, 1, label.length, label.length + item.length];
-  return { src: Buffer.from(label + item, "latin1"), count: 1, spans: Uint32Array.from(spans) };
-}
 
 test("two pipelined LPUSH through a follower are applied in request order while the table frees up", {
   timeout: 30_000,
@@ -52,13 +47,13 @@ test("two pipelined LPUSH through a follower are applied in request order while 
     resolveAt: (_i: number, o: Outcome) => answers.set(item, o),
     rejectAt: (_i: number, e: Error) => answers.set(item, (e as NodeError).code),
   });
-  follower.submitRun(push("s", "a"), reply("a"));
+  follower.submitRun(asciiRun([["s", "a"]]), reply("a"));
   await clock.advance(20);
   assert.equal(held.length, 1, "a's answer is on its way");
   // x's key ages out; b is sent (the pipeline goes on) and finds the slot.
   leaderRequests.propose({ type: "lpush", label: "t", items: ["2"], atMs: 0 });
   await clock.advance(1000);
-  follower.submitRun(push("s", "b"), reply("b"));
+  follower.submitRun(asciiRun([["s", "b"]]), reply("b"));
   await clock.advance(20);
   // a's answer arrives (under 0898e38 a refusal, and a was then sent again without a key).
   follower.result = result;

@@ -7,15 +7,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { NodeError } from "../../src/node/index.js";
-import type { AsciiPushes } from "../../src/stack/index.js";
 import type { ForwardRequest, ForwardResult } from "../../src/transport/index.js";
+import { asciiRun } from "./runs.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
-
-/** One keyless LPUSH `label item`, as the RESP fast lane reads it. */
-function push(label: string, item: string): AsciiPushes {
-  const spans = [0, label.length, 1, label.length, label.length + item.length];
-  return { src: Buffer.from(label + item, "latin1"), count: 1, spans: Uint32Array.from(spans) };
-}
 
 for (const how of ["a command", "a run, then per command to a leader of protocol 4"] as const) {
   test(`a forwarded attempt still on its way when keys_full comes back is not applied a second time (${how})`, {
@@ -52,7 +46,7 @@ for (const how of ["a command", "a run, then per command to a leader of protocol
         (e: NodeError) => told(e.code),
       );
     } else {
-      follower.submitRun(push("s", "w"), {
+      follower.submitRun(asciiRun([["s", "w"]]), {
         resolveAt: (_i, o) => told(o.ok ? "ok" : o.code),
         rejectAt: (_i, e) => told((e as NodeError).code),
       });

@@ -6,28 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Driver, NodeError } from "../../src/node/index.js";
-import {
-  type AsciiPushes,
-  type Command,
-  decodeBatch,
-  decodeCommand,
-  isBatch,
-  type Outcome,
-} from "../../src/stack/index.js";
+import { type Command, decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
+import { asciiRun } from "./runs.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
-
-/** One keyless LPUSH of one item per entry of `items` onto `label`, as the RESP fast lane reads them. */
-function pushes(label: string, items: readonly string[]): AsciiPushes {
-  const spans: number[] = [];
-  let text = "";
-  for (const item of items) {
-    spans.push(text.length, text.length + label.length, 1);
-    text += label;
-    spans.push(text.length, text.length + item.length);
-    text += item;
-  }
-  return { src: Buffer.from(text, "latin1"), count: items.length, spans: Uint32Array.from(spans) };
-}
 
 /** The keys of the commands in `driver`'s log, in order ("-" for none). */
 function loggedKeys(driver: Driver): string[] {
@@ -68,10 +49,18 @@ describe("a full exactly-once table and the keys a follower makes", () => {
     );
     // A run of the RESP fast lane, forwarded whole with a key per command.
     const answers = new Map<number, string>();
-    follower.submitRun(pushes("s", ["e", "f", "g"]), {
-      resolveAt: (i, o) => answers.set(i, o.ok && o.kind === "pushed" ? `size ${o.size}` : JSON.stringify(o)),
-      rejectAt: (i, err) => answers.set(i, (err as NodeError).code),
-    });
+    follower.submitRun(
+      asciiRun([
+        ["s", "e"],
+        ["s", "f"],
+        ["s", "g"],
+      ]),
+      {
+        resolveAt: (i, o) =>
+          answers.set(i, o.ok && o.kind === "pushed" ? `size ${o.size}` : JSON.stringify(o)),
+        rejectAt: (i, err) => answers.set(i, (err as NodeError).code),
+      },
+    );
     await clock.advance(100);
     assert.deepEqual(
       [0, 1, 2].map((i) => answers.get(i)),
