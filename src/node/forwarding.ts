@@ -114,7 +114,7 @@ export class Forwarder {
       sentTo: NONE,
       tried: false,
       mayHaveRun: false,
-      idempotent: idempotent || bundle !== undefined,
+      idempotent,
       bundle,
     };
     this.pending.set(requestId, p);

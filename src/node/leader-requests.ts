@@ -214,14 +214,11 @@ export class LeaderRequests {
       this.deps.driver.proposeRun(run, new LocalRun(this, run, deadlineMs, reply));
       return;
     }
-    if (this.keyless()) {
-      for (let i = 0; i < run.count; i++)
-        this.forward(asciiPushCommand(run, i, 0), deadlineMs, answerAt(reply, i));
-      return;
-    }
+    // Without keys (keyless), one request all the same, not sent again after an unknown outcome.
+    const keyed = !this.keyless();
     // Encoded now: a copy, since `run.src` is the listener's buffer, and what a fallback is made from.
-    const payload = encodeRunRequest(run, this.takeKeys(run.count));
-    this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count), true, {
+    const payload = encodeRunRequest(run, keyed ? this.takeKeys(run.count) : { prefix: "", first: 0 });
+    this.forwarder.submit(REQUEST_RUN, payload, deadlineMs, runAnswer(reply, run.count), keyed, {
       commands: run.count,
       version: REQUEST_RUN_VERSION,
       instead: (tried) => this.forwardEach(payload, deadlineMs, reply, tried),
@@ -237,13 +234,19 @@ export class LeaderRequests {
 
   /**
    * The commands of a forwarded run (`payload`), each forwarded as a Command under the key the run gave
-   * it, for a leader that does not read runs. `tried`: the run was sent before, so its outcome may be
+   * it (a run without keys: as the client sent them, unless it went out already), for a leader that
+   * does not read runs. `tried`: the run was sent before, so its outcome may be
    * known to another leader only; a failure now says nothing about it, and stays "outcome unknown".
    */
   private forwardEach(payload: Uint8Array, deadlineMs: number, reply: RunReply, tried: boolean): void {
     const run = decodeRunRequest(payload);
     if (run === undefined) throw new Error("forwardEach: a run this node encoded does not decode");
     const unknown = new NodeError("timeout", "the leader did not answer a run; outcome unknown, retry");
+    if (run.keys === undefined && tried) {
+      // Sent without keys and maybe applied: nothing may send its commands again.
+      for (let i = 0; i < run.count; i++) reply.rejectAt(i, unknown);
+      return;
+    }
     for (let i = 0; i < run.count; i++) {
       const answer = answerAt(reply, i);
       this.forward(

@@ -102,7 +102,9 @@ export function decodeRunRequest(payload: Uint8Array): AsciiPushes | undefined {
       for (let i = 0; i < items; i++) if (!asciiSpan(r, payload, spans)) return undefined;
     }
     if (!r.done || !Number.isSafeInteger(first + count)) return undefined;
-    return { src: payload, count, spans: Uint32Array.from(spans), keys: { prefix, first } };
+    // No prefix: a run sent without keys (LeaderRequests.keyless), proposed as the client sent it.
+    const keys = prefix === "" ? undefined : { prefix, first };
+    return { src: payload, count, spans: Uint32Array.from(spans), ...(keys === undefined ? {} : { keys }) };
   } catch (e) {
     if (e instanceof DecodeError) return undefined;
     throw e;

@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Driver, NodeError } from "../../src/node/index.js";
+import { REQUEST_RUN } from "../../src/node/leader-requests.js";
 import { type Command, decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
-import { asciiRun } from "./runs.js";
+import { asciiRun, runAnswers } from "./runs.js";
 import { leaderOf, threeNodes } from "./three-drivers.js";
 
 /** The keys of the commands in `driver`'s log, in order ("-" for none). */
@@ -23,7 +24,7 @@ function loggedKeys(driver: Driver): string[] {
 
 describe("a full exactly-once table and the keys a follower makes", () => {
   test("keyless writes through a follower still apply, each once; a client's keyed write is refused", async () => {
-    const { clock, drivers, requests } = await threeNodes({ limits: { sessionsMax: 2 } });
+    const { clock, drivers, requests, net } = await threeNodes({ limits: { sessionsMax: 2 } });
     await clock.advance(1000);
     const leader = leaderOf(drivers);
     const from = [1, 2, 3].find((id) => id !== leader.id) as number;
@@ -47,7 +48,8 @@ describe("a full exactly-once table and the keys a follower makes", () => {
       ),
       ["size 1", "size 2", "size 3", "size 4"],
     );
-    // A run of the RESP fast lane, forwarded whole with a key per command.
+    // A run of the RESP fast lane: forwarded whole, without keys.
+    net.forwards.length = 0;
     const answers = new Map<number, string>();
     follower.submitRun(
       asciiRun([
@@ -66,6 +68,11 @@ describe("a full exactly-once table and the keys a follower makes", () => {
       [0, 1, 2].map((i) => answers.get(i)),
       ["size 5", "size 6", "size 7"],
     );
+    assert.deepEqual(
+      net.forwards.filter((f) => f.from === from).map((f) => f.kind),
+      [REQUEST_RUN],
+      "one request for the run",
+    );
     for (const d of drivers.values()) {
       assert.deepEqual(d.machine.range("s", 0, -1), ["g", "f", "e", "d", "c", "b", "a"], `node ${d.id}`);
       assert.equal(d.machine.sessionCount, 2, "the table stayed full");
@@ -82,5 +89,34 @@ describe("a full exactly-once table and the keys a follower makes", () => {
     await clock.advance(50);
     await keyed;
     assert.deepEqual(outcomes.slice(-1), [{ ok: false, code: "idempotency_keys_full" }]);
+  });
+
+  test("a run sent without keys whose answer is lost in a leader change is not sent again: applied once, outcome unknown", async () => {
+    const { clock, drivers, requests, net } = await threeNodes({ limits: { sessionsMax: 1 } });
+    await clock.advance(1000);
+    const leader = leaderOf(drivers);
+    const [from, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    const follower = requests.get(from);
+    assert.ok(follower !== undefined);
+    const first = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
+    await clock.advance(50);
+    assert.ok((await first).ok, "x took the table's one slot with the follower's key");
+    net.dropResultsFrom = leader.id;
+    const answers = runAnswers();
+    follower.submitRun(
+      asciiRun([
+        ["s", "a"],
+        ["s", "b"],
+      ]),
+      answers.reply,
+    );
+    await clock.advance(50);
+    assert.deepEqual(leader.machine.range("s", 0, -1), ["b", "a", "x"], "applied by the leader");
+    assert.ok(leader.transferLeadership(next));
+    net.dropResultsFrom = 0;
+    await clock.advance(3000);
+    assert.deepEqual(answers.sizes(2), ["timeout", "timeout"], "outcome unknown, not sent again");
+    for (const d of drivers.values())
+      assert.deepEqual(d.machine.range("s", 0, -1), ["b", "a", "x"], `node ${d.id}`);
   });
 });
