@@ -49,3 +49,34 @@ test("a keyless write through a follower whose leader stops after proposing it i
   // Applied, so `stopped` ("node is shutting down", Retry-After) invites a client to push w again.
   assert.equal(answer, "timeout", `answered ${answer} for an applied write`);
 });
+
+// The same answer on the leader's own path (before ee87b20 too): the root is Driver.stop answering the
+// proposals already in its log `stopped` (Proposals.failAll("stopped")) rather than "outcome unknown".
+test("a keyless write proposed on a leader that then stops is not answered 'stopped' once applied", {
+  timeout: 30_000,
+}, async () => {
+  const { clock, drivers, requests, net } = await threeNodes();
+  await clock.advance(1000);
+  const leader = leaderOf(drivers);
+  const leaderRequests = requests.get(leader.id);
+  assert.ok(leaderRequests !== undefined);
+  net.deaf = leader.id;
+  let answer: string | undefined;
+  leaderRequests.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }).then(
+    (o) => {
+      answer = o.ok ? "ok" : o.code;
+    },
+    (e: NodeError) => {
+      answer = e.code;
+    },
+  );
+  await clock.advance(20);
+  leader.stop();
+  leaderRequests.close();
+  net.isolated = leader.id;
+  await clock.advance(3000);
+  const next = [...drivers.values()].find((d) => d.id !== leader.id && d.raft.role === "leader");
+  assert.ok(next !== undefined, "a new leader");
+  assert.deepEqual(next.machine.range("s", 0, -1), ["w"], "the write was applied by the next leader");
+  assert.equal(answer, "timeout", `answered ${answer} for an applied write`);
+});
