@@ -69,8 +69,9 @@ interface Pending {
  * Requests that must run on the leader, from a node that may not be it: forwarded to the leader over
  * the peer connection (the answer comes back on it) or run here once this node leads, and tried again
  * on the next leader while the deadline allows: after a refusal (nothing was run), after a lost
- * connection or an unknown outcome. Only requests that are safe to repeat enter here: writes carry an
- * idempotency key, so a retry whose first attempt was applied gets the first outcome.
+ * connection or an unknown outcome, if it is safe to repeat: a keyed write (a retry whose first attempt
+ * was applied gets the first outcome) or a read. A request that is not (a keyless write, a membership
+ * change) is sent again only after a refusal.
  */
 export class Forwarder {
   private readonly pending = new Map<number, Pending>();
@@ -89,7 +90,7 @@ export class Forwarder {
   /**
    * Sends `kind`/`payload` to the leader (or runs it here if this node leads) until `deadlineMs`. A
    * request that is not `idempotent` is sent again only after a refusal (nothing was run); an unknown
-   * outcome is its answer. A `bundle` is idempotent.
+   * outcome is its answer. A `bundle` (a run) is idempotent only if its writes carry keys.
    */
   submit(
     kind: number,

@@ -1,0 +1,54 @@
+// Review of ee87b20/08b0ffc: a follower past 90% of its exactly-once table forwards a keyless write, and a
+// RESP run, without keys, as non-idempotent requests. When their answers are lost and leadership moves
+// (to another node, or to the forwarding follower itself, whose Forwarder would then run them locally),
+// neither is sent again: each is applied once, and answered "outcome unknown".
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { NodeError } from "../../src/node/index.js";
+import { asciiRun, runAnswers } from "./runs.js";
+import { leaderOf, threeNodes } from "./three-drivers.js";
+
+for (const to of ["the forwarding follower", "the other follower"] as const) {
+  test(`keyless forwards whose answers are lost are not sent again when leadership moves to ${to}`, {
+    timeout: 30_000,
+  }, async () => {
+    const { clock, drivers, requests, net } = await threeNodes({ limits: { sessionsMax: 1 } });
+    await clock.advance(1000);
+    const leader = leaderOf(drivers);
+    const [from, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    const follower = requests.get(from);
+    assert.ok(follower !== undefined);
+    // The follower's first write takes the table's one slot with its key: the next go without keys.
+    const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
+    await clock.advance(50);
+    assert.ok((await x).ok);
+    net.dropResultsFrom = leader.id;
+    let one: string | undefined;
+    follower.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }).then(
+      (o) => {
+        one = o.ok ? "ok" : o.code;
+      },
+      (e: NodeError) => {
+        one = e.code;
+      },
+    );
+    const answers = runAnswers();
+    follower.submitRun(
+      asciiRun([
+        ["s", "a"],
+        ["s", "b"],
+      ]),
+      answers.reply,
+    );
+    await clock.advance(50);
+    assert.deepEqual(leader.machine.range("s", 0, -1), ["b", "a", "w", "x"], "applied by the leader");
+    assert.ok(leader.transferLeadership(to === "the forwarding follower" ? from : other));
+    await clock.advance(200);
+    net.dropResultsFrom = 0;
+    await clock.advance(3000);
+    for (const d of drivers.values())
+      assert.deepEqual(d.machine.range("s", 0, -1), ["b", "a", "w", "x"], `node ${d.id}`);
+    assert.equal(one, "timeout", "outcome unknown");
+    assert.deepEqual(answers.sizes(2), ["timeout", "timeout"], "outcome unknown");
+  });
+}
