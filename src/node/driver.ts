@@ -492,7 +492,9 @@ export class Driver {
 
   private failAll(error: NodeError): void {
     this.batch.rejectAll(error);
-    this.proposals.failAll("stopped", error.message, NONE);
+    // In the log already: the next leader may still commit them (a keyless write answered "stopped"
+    // would be retried and applied twice: review17), so their outcome is unknown.
+    this.proposals.failAll("timeout", `${error.message}; outcome unknown, retry with the same key`, NONE);
     this.confChange.fail(error);
     this.reads.failAll(error);
   }

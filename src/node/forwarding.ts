@@ -173,7 +173,8 @@ export class Forwarder {
     const all = [...this.pending.values()];
     this.pending.clear();
     this.weight = 0;
-    for (const p of all) p.reply.reject(error);
+    // A request sent already may still run on the leader: "stopped" would say it did not.
+    for (const p of all) p.reply.reject(p.tried ? outcomeUnknown(error) : error);
   }
 
   private dispatch(p: Pending, leader: NodeId): void {
