@@ -124,7 +124,10 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
       (await page.locator("#note").textContent()) ?? "",
       new RegExp(`node ${followers[0]} serves this page as a follower; the leader is node ${leader}`),
     );
+    // Each node's health comes from the page's node asking it (peers.ts): "not asked yet" until the first
+    // round ends, so wait for it (CI once failed asserting at once: node 3 not healthy yet).
     for (const id of [1, 2, 3]) {
+      await page.locator(`#members tr[data-node="${id}"] .health-ok`).waitFor({ timeout: WAIT_MS });
       assert.equal(
         await page.locator(`#members tr[data-node="${id}"] .health-ok`).count(),
         1,
