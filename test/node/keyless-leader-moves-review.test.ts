@@ -6,22 +6,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { NodeError } from "../../src/node/index.js";
 import { asciiRun, runAnswers } from "./runs.js";
-import { leaderOf, threeNodes } from "./three-drivers.js";
+import { followerKeyTaken } from "./three-drivers.js";
 
 for (const to of ["the forwarding follower", "the other follower"] as const) {
   test(`keyless forwards whose answers are lost are not sent again when leadership moves to ${to}`, {
     timeout: 30_000,
   }, async () => {
-    const { clock, drivers, requests, net } = await threeNodes({ limits: { sessionsMax: 1 } });
-    await clock.advance(1000);
-    const leader = leaderOf(drivers);
-    const [from, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
-    const follower = requests.get(from);
-    assert.ok(follower !== undefined);
     // The follower's first write takes the table's one slot with its key: the next go without keys.
-    const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
-    await clock.advance(50);
-    assert.ok((await x).ok);
+    const { clock, drivers, net, leader, from, other, follower } = await followerKeyTaken(1);
     net.dropResultsFrom = leader.id;
     let one: string | undefined;
     follower.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }).then(

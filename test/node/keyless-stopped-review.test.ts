@@ -8,22 +8,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { NodeError } from "../../src/node/index.js";
-import { leaderOf, threeNodes } from "./three-drivers.js";
+import { followerKeyTaken, leaderOf, threeNodes } from "./three-drivers.js";
 
 test("a keyless write through a follower whose leader stops after proposing it is not answered 'stopped' once applied", {
   timeout: 30_000,
 }, async () => {
-  const { clock, drivers, requests, net } = await threeNodes({ limits: { sessionsMax: 1 } });
-  await clock.advance(1000);
-  const leader = leaderOf(drivers);
-  const from = [1, 2, 3].find((id) => id !== leader.id) as number;
-  const follower = requests.get(from);
-  const leaderRequests = requests.get(leader.id);
-  assert.ok(follower !== undefined && leaderRequests !== undefined);
   // The follower's first write takes the table's one slot with its key: the next goes without a key.
-  const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
-  await clock.advance(50);
-  assert.ok((await x).ok);
+  const { clock, drivers, requests, net, leader, follower } = await followerKeyTaken(1);
+  const leaderRequests = requests.get(leader.id);
+  assert.ok(leaderRequests !== undefined);
   // The leader hears no acknowledgement: it proposes and replicates the write, but does not commit it.
   net.deaf = leader.id;
   let answer: string | undefined;

@@ -9,7 +9,7 @@ import type { Driver, NodeError } from "../../src/node/index.js";
 import { REQUEST_RUN } from "../../src/node/leader-requests.js";
 import { type Command, decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
 import { asciiRun, runAnswers } from "./runs.js";
-import { leaderOf, threeNodes } from "./three-drivers.js";
+import { followerKeyTaken, leaderOf, threeNodes } from "./three-drivers.js";
 
 /** The keys of the commands in `driver`'s log, in order ("-" for none). */
 function loggedKeys(driver: Driver): string[] {
@@ -92,15 +92,7 @@ describe("a full exactly-once table and the keys a follower makes", () => {
   });
 
   test("a run sent without keys whose answer is lost in a leader change is not sent again: applied once, outcome unknown", async () => {
-    const { clock, drivers, requests, net } = await threeNodes({ limits: { sessionsMax: 1 } });
-    await clock.advance(1000);
-    const leader = leaderOf(drivers);
-    const [from, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
-    const follower = requests.get(from);
-    assert.ok(follower !== undefined);
-    const first = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
-    await clock.advance(50);
-    assert.ok((await first).ok, "x took the table's one slot with the follower's key");
+    const { clock, drivers, net, leader, other: next, follower } = await followerKeyTaken(1);
     net.dropResultsFrom = leader.id;
     const answers = runAnswers();
     follower.submitRun(

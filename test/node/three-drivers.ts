@@ -112,3 +112,20 @@ export async function threeNodes(machine?: StackMachineOptions) {
   }
   return { clock, drivers, requests, net };
 }
+
+/**
+ * Three nodes whose follower `from` (the other: `other`) wrote x onto stack s under a key of its own,
+ * taking one of the table's `sessionsMax` slots (the keys-full and keyless forwarding tests).
+ */
+export async function followerKeyTaken(sessionsMax: number) {
+  const nodes = await threeNodes({ limits: { sessionsMax } });
+  await nodes.clock.advance(1000);
+  const leader = leaderOf(nodes.drivers);
+  const [from, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+  const follower = nodes.requests.get(from);
+  assert.ok(follower !== undefined);
+  const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
+  await nodes.clock.advance(50);
+  assert.ok((await x).ok, "x took a slot with the follower's key");
+  return { ...nodes, leader, from, other, follower };
+}
