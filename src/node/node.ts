@@ -449,7 +449,7 @@ export class RaftNode {
       viewReason: `${reason}: replication progress is ${PROGRESS_LEADER_ONLY}`,
     });
     if (local) return localView("local view asked for (?local=1)");
-    if (this.removal.removed) return localView("this node was removed from the cluster");
+    if (before.removed === true) return localView("this node was removed from the cluster");
     const leader = before.leader;
     if (leader === NONE) return localView("no leader known");
     let answer: Uint8Array;
