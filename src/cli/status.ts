@@ -100,7 +100,8 @@ export async function probeStatus(
         endpoint: a.endpoint,
         up: true,
         id: view?.id,
-        role: health.role,
+        // A removed node's role (a follower, or a leader handing off) would hide that it is out.
+        role: health.removed === true ? "removed" : health.role,
         term: health.term,
         leader: health.leader,
         commit: view?.commit,

@@ -172,7 +172,8 @@ export class RaftstackClient {
     }
     const leader = field(a.json, "leader", "number");
     this.learnLeader(leader);
-    return { leader, members: list };
+    const removed = (a.json as { removed?: unknown }).removed === true ? { removed: true } : {};
+    return { leader, members: list, ...removed };
   }
 
   /**

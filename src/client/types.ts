@@ -27,6 +27,8 @@ export interface MemberList {
   /** 0 when the node asked knows no leader. */
   readonly leader: number;
   readonly members: readonly Member[];
+  /** True only from a node removed from the cluster (its list then lacks itself). */
+  readonly removed?: boolean;
 }
 
 /** One node's view of the cluster (GET /v1/cluster). */
@@ -44,6 +46,8 @@ export interface ClusterInfo {
    */
   readonly viewFrom?: number;
   readonly viewReason?: string;
+  /** True only from a node removed from the cluster (`members` then lacks it). */
+  readonly removed?: boolean;
 }
 
 /** GET /health; a node without a known leader answers 503 with the same body shape. */
@@ -52,4 +56,6 @@ export interface HealthInfo {
   readonly leader: number;
   readonly role: string;
   readonly term: number;
+  /** True only from a node removed from the cluster (it answers 503 for good). */
+  readonly removed?: boolean;
 }

@@ -282,14 +282,27 @@ export class RaftNode {
 
   // ------------------------------------------------------------ membership
 
-  members(): { leader: number; members: MemberInfo[] } {
+  members(): { leader: number; members: MemberInfo[]; removed?: true } {
     const { voters, learners } = this.driver.membership;
     const role = (id: number): MemberRole => (learners.includes(id) ? "learner" : "voter");
     const list = this.memberTable
       .list()
-      .filter((m) => voters.includes(m.id) || learners.includes(m.id))
+      .filter((m) => (voters.includes(m.id) || learners.includes(m.id)) && this.isMember(m.id))
       .map((m) => ({ ...m, clientUrl: this.clientUrl(m.id) ?? "", role: role(m.id) }));
-    return { leader: this.leader(), members: list };
+    return { leader: this.leader(), members: list, ...this.removedMark() };
+  }
+
+  /**
+   * Whether `id` is shown as a member. A node a member refused as removed never applied its removal:
+   * its configuration and member table still hold it, but it is no member (docs/api.md, removed).
+   */
+  private isMember(id: NodeId): boolean {
+    return id !== this.id || !this.removal.removed;
+  }
+
+  /** `removed: true` on a removed node's answers that show its state or members, nothing otherwise. */
+  private removedMark(): { removed?: true } {
+    return this.removal.removed ? { removed: true } : {};
   }
 
   async addMember(request: { peerUrl: string; clientUrl?: string; id?: number }): Promise<MemberInfo> {
@@ -403,6 +416,7 @@ export class RaftNode {
     const s = this.driver.raft.status();
     const table = this.memberTable
       .list()
+      .filter(({ id }) => this.isMember(id))
       .map(({ id, peerUrl }) => ({ id, peerUrl, clientUrl: this.clientUrl(id) ?? "" }));
     return {
       id: this.id,
@@ -418,6 +432,7 @@ export class RaftNode {
         ? {}
         : { viewReason: `local view: replication progress is ${PROGRESS_LEADER_ONLY}` }),
       members: memberStatuses(s, table),
+      ...this.removedMark(),
     };
   }
 
@@ -434,6 +449,7 @@ export class RaftNode {
       viewReason: `${reason}: replication progress is ${PROGRESS_LEADER_ONLY}`,
     });
     if (local) return localView("local view asked for (?local=1)");
+    if (before.removed === true) return localView("this node was removed from the cluster");
     const leader = before.leader;
     if (leader === NONE) return localView("no leader known");
     let answer: Uint8Array;

@@ -20,7 +20,9 @@ export function opsRoutes(commitAtStart: number): readonly RouteSpec<RequestCont
         const s = ctx.service.status();
         const ok = s.leader !== 0;
         if (!ok) ctx.res.setHeader("Retry-After", "1");
-        ctx.send(ok ? 200 : 503, { ok, leader: s.leader, role: s.role, term: s.term });
+        // A removed node knows no leader for good: say why, so an operator does not wait for one.
+        const removed = s.removed === true ? { removed: true } : {};
+        ctx.send(ok ? 200 : 503, { ok, leader: s.leader, role: s.role, term: s.term, ...removed });
       },
     },
     {

@@ -117,7 +117,12 @@ export interface MemberInfo {
  */
 export interface MembershipService {
   /** The applied member table as this node knows it, with the leader it knows of. */
-  members(): { readonly leader: number; readonly members: readonly MemberInfo[] };
+  members(): {
+    readonly leader: number;
+    readonly members: readonly MemberInfo[];
+    /** Only on a removed node, whose list then lacks itself (docs/api.md). */
+    readonly removed?: true;
+  };
   /** Adds a learner (promoted once caught up); `id` defaults to the cluster's next unused id. */
   addMember(request: {
     readonly peerUrl: string;
@@ -164,4 +169,9 @@ export interface ClusterView {
   /** Why a node that does not lead answered its local view (progress then is null). */
   readonly viewReason?: string;
   readonly members: readonly ClusterMember[];
+  /**
+   * Only on a node removed from the cluster (it applied its removal, or a member refused it as removed):
+   * it names no leader, serves nothing, and `members` lacks it.
+   */
+  readonly removed?: true;
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { probeStatus } from "../../src/cli/status.js";
 import { parseNodeArgs, type RunningNode, startNode } from "../../src/node/index.js";
 import {
   TEST_HOOKS_CONSENT,
@@ -138,6 +139,34 @@ async function removeFollower(
   return { leader, removed };
 }
 
+/**
+ * Removed node `n` (id `id`) says so wherever it shows members or its state, and lists itself nowhere:
+ * /health, GET /v1/members (its own table with ?stale=1; a linearizable read is refused), GET /v1/cluster
+ * and `raftstack status`.
+ */
+async function assertSaysRemoved(n: RunningNode, id: number): Promise<void> {
+  const get = async (path: string) => {
+    const res = await fetch(`${n.clientUrl}${path}`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const health = await get("/health");
+  assert.equal(health.status, 503, "/health");
+  assert.equal(health.body["removed"], true, "/health says removed");
+  const listed = (body: Record<string, unknown>) => (body["members"] as { id: number }[]).map((m) => m.id);
+  const members = await get("/v1/members?stale=1");
+  assert.equal(members.body["removed"], true, "GET /v1/members?stale=1 says removed");
+  assert.ok(!listed(members.body).includes(id), `GET /v1/members?stale=1 lists it: ${listed(members.body)}`);
+  const linearizable = await get("/v1/members");
+  assert.equal(linearizable.status, 503, "GET /v1/members");
+  assert.match(JSON.stringify(linearizable.body), /removed from the cluster/);
+  const view = await get("/v1/cluster");
+  assert.equal(view.body["removed"], true, "GET /v1/cluster says removed");
+  assert.ok(!listed(view.body).includes(id), `GET /v1/cluster lists it: ${listed(view.body)}`);
+  assert.match(String(view.body["viewReason"]), /removed from the cluster/);
+  const [row] = await probeStatus([n.clientUrl]);
+  assert.equal(row?.up === true ? row.role : row, "removed", "raftstack status");
+}
+
 /** Runs `body` on a fresh cluster, closed afterwards whatever happens. */
 async function withCluster(base: number, body: (c: Cluster) => Promise<void>): Promise<void> {
   const c = new Cluster(base);
@@ -169,6 +198,7 @@ describe("removed members: races and restarts", { timeout: 120_000 }, () => {
         redirect: "manual",
       });
       assert.notEqual(redirected.status, 307, "a removed node redirects writes to the leader it last heard");
+      await assertSaysRemoved(n, removed);
     }));
 
   test("a removed leader refuses reads and names no leader during its hand-off; the rest elect and serve", async () =>
@@ -269,7 +299,8 @@ describe("removed members: races and restarts", { timeout: 120_000 }, () => {
       assert.equal(read.status, 503);
       assert.match(read.body, /removed from the cluster/);
       assert.equal(n.node.leader(), 0);
-      assert.equal((await fetch(`${n.clientUrl}/health`)).status, 503);
+      // Its configuration still counts it (it never applied its removal): it lists itself nowhere.
+      await assertSaysRemoved(n, removed);
       const before = await c.refusals(members);
       await sleep(1_000);
       const after = await c.refusals(members);
