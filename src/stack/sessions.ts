@@ -56,6 +56,11 @@ export class SessionTable {
     return this.#byKey.size;
   }
 
+  /** UTF-16 units of the sessions' keys and outcome text together. */
+  get chars(): number {
+    return this.#chars;
+  }
+
   get(key: string): Session | undefined {
     return this.#byKey.get(key);
   }
