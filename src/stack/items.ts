@@ -219,6 +219,7 @@ export class ItemsCut {
     this.#bytes = bytes;
     this.#ends = ends;
     this.#shared = length;
+    this.byteLength = length === 0 ? 0 : (ends[length - 1] as number);
   }
 
   /** The stack pops item `i`, held at `bytes[start, end)` (its current arrays). */
@@ -230,10 +231,11 @@ export class ItemsCut {
     this.#shared = i;
   }
 
-  /** UTF-8 bytes of all items together. */
-  get byteLength(): number {
-    return this.length === 0 ? 0 : (this.#ends[this.length - 1] as number);
-  }
+  /**
+   * UTF-8 bytes of all items together at the cut. Kept, not read from the shared ends later: a push after
+   * a pop below the cut rewrites the end offset of the cut's top item.
+   */
+  readonly byteLength: number;
 
   /** Item `i`'s UTF-8 as it was at the cut; a view valid until the cut is released. */
   bytesAt(i: number): Uint8Array {
