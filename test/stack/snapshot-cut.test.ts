@@ -253,6 +253,33 @@ describe("stepped snapshots against the state at their cut", () => {
     assert.deepEqual(step.value, expected);
   });
 
+  test("a snapshot's writer does not grow for keyed pops of many items (a grow copies it in one step)", () => {
+    // A queue drained by LPOP q 1000 under idempotency keys: each session holds 1,000 one-byte items,
+    // each written behind its length. Estimated at a byte an item, the writer grew near the end,
+    // copying the whole snapshot in one step, and the snapshot (a view of its buffer) held twice its size.
+    const machine = new StackMachine();
+    let index = 0;
+    const run = (op: Operation, key?: string) =>
+      machine.apply(++index, encodeCommand({ ...op, atMs: 1, ...(key === undefined ? {} : { key }) }));
+    for (let b = 0; b < 10; b++) {
+      const items = Array.from({ length: 10_000 }, (_, i) => `${b}-${i}`.padEnd(16, "x"));
+      run({ type: "lpush", label: "big", items });
+    }
+    for (let s = 0; s < 50; s++) {
+      run({ type: "lpush", label: "q", items: Array.from({ length: 1_000 }, () => "j") });
+      assert.equal(run({ type: "lpop", label: "q", count: 1_000 }, `once-${s}`).ok, true);
+    }
+    const steps = machine.snapshotSteps(2_000, new Uint8Array([1, 2, 3]));
+    let step = steps.next();
+    while (!step.done) step = steps.next();
+    const data = step.value;
+    assert.deepEqual(data.subarray(3), machine.snapshot());
+    assert.ok(
+      data.buffer.byteLength < 1.25 * data.length,
+      `${data.buffer.byteLength} bytes for ${data.length}`,
+    );
+  });
+
   test("a snapshot finished, stopped or failed midway lets go of its cut", async () => {
     // An unreleased cut keeps the arrays it shares and a copy of every item popped below it: here
     // 100 items of 60 KB, popped after the snapshot ended, would stay in memory (12 MB).
