@@ -459,7 +459,7 @@ export class StackMachine {
     const stacks = [...this.#stacks.values()].map((st) => ({ ...st, items: st.items.cut() }));
     const sessions = this.#sessions.oldestFirst();
     try {
-      const bytesHint = snapshotBytesHint(stacks, sessions.length, this.#sessions.chars);
+      const bytesHint = snapshotBytesHint(stacks, this.#sessions);
       return yield* writeSnapshot(header, stacks, sessions, head, bytesHint, itemsPerStep);
     } finally {
       for (const st of stacks) st.items.release();

@@ -35,16 +35,16 @@ const snapshotVersion = 2;
 
 /**
  * The size of writeSnapshot's output, from above for the stacks, so its writer does not grow (a grow
- * copies everything written so far in one step): per item its UTF-8 and a length varint (at most 1 byte
- * plus 1 per 64 bytes of the item), per stack 3 varints and its label. Sessions are estimated (24 bytes
- * each and their text as ASCII): many non-ASCII or multi-item outcomes grow it once, near the end.
+ * copies everything written so far in one step, and the snapshot, a view of the writer's buffer, then
+ * holds twice its size): per item its UTF-8 and a length varint (at most 1 byte plus 1 per 64 bytes of
+ * the item), per stack 3 varints and its label. Sessions: 24 bytes each, their text as ASCII and a
+ * length varint per string (as an item's); only non-ASCII text grows it, once, near the end.
  */
 export function snapshotBytesHint(
   stacks: readonly StackCut[],
-  sessions: number,
-  sessionChars: number,
+  sessions: Pick<SessionTable, "size" | "chars" | "strings">,
 ): number {
-  let hint = 64 + sessions * 24 + sessionChars;
+  let hint = 64 + sessions.size * 24 + sessions.chars + sessions.strings + Math.ceil(sessions.chars / 64);
   for (const { label, items } of stacks) {
     const bytes = items.byteLength;
     hint += 3 * VARINT_BYTES_MAX + 3 * label.length + items.length + bytes + Math.ceil(bytes / 64);
