@@ -20,12 +20,16 @@ export interface ReplicatedMembers {
 const NODE_SNAPSHOT_V1 = 0x80;
 const headBytes = 5;
 
-export function encodeAppSnapshot(members: Uint8Array, stacks: Uint8Array): Uint8Array {
-  const out = new Uint8Array(headBytes + members.length + stacks.length);
+/**
+ * The bytes of `{ members, stacks }` data before the stack snapshot: the machine writes its snapshot
+ * right after them (StackMachine.snapshotSteps), as copying a multi-MB snapshot behind them stalled
+ * the event loop.
+ */
+export function appSnapshotHead(members: Uint8Array): Uint8Array {
+  const out = new Uint8Array(headBytes + members.length);
   out[0] = NODE_SNAPSHOT_V1;
   new DataView(out.buffer).setUint32(1, members.length);
   out.set(members, headBytes);
-  out.set(stacks, headBytes + members.length);
   return out;
 }
 

@@ -1,6 +1,6 @@
 // The node: the Raft driver loop (shared with the simulator), storage, transport and the HTTP API wired together.
 
-export { decodeAppSnapshot, encodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
+export { appSnapshotHead, decodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
 export {
   clusterViewBytesMax,
   clusterViewTimeoutMs,

@@ -1,6 +1,6 @@
 import type { ConfigState } from "../raft/index.js";
 import type { StackMachine } from "../stack/index.js";
-import { encodeAppSnapshot, type ReplicatedMembers } from "./app-snapshot.js";
+import { appSnapshotHead, type ReplicatedMembers } from "./app-snapshot.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage } from "./ports.js";
 
@@ -52,11 +52,10 @@ export class LocalSnapshots {
     this.running = true;
     const { clock, storage, hooks, metrics, logger } = this.deps;
     const started = clock.now();
-    const memberTable = members?.encode();
+    const head = members === undefined ? undefined : appSnapshotHead(members.encode());
     let bytes = 0;
-    encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep), clock)
-      .then((stacks) => {
-        const data = memberTable === undefined ? stacks : encodeAppSnapshot(memberTable, stacks);
+    encodeInSteps(machine.snapshotSteps(snapshotItemsPerStep, head), clock)
+      .then((data) => {
         bytes = data.length;
         hooks.snapshotTaken?.(applied, data);
         return storage.createSnapshot(applied, config, data);

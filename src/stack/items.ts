@@ -32,6 +32,8 @@ export class ItemStack {
   #ends = noEnds;
   #count = 0;
   #chars = 0;
+  /** Cuts not released yet (usually none): each is told of a pop before the item can be overwritten. */
+  #cuts: ItemsCut[] | undefined = undefined;
 
   /** Items held. */
   get length(): number {
@@ -92,7 +94,10 @@ export class ItemStack {
   pop(): string | undefined {
     if (this.#count === 0) return undefined;
     const i = --this.#count;
-    const item = decodeUtf8(this.#bytes, this.#start(i), this.#ends[i] as number);
+    const start = this.#start(i);
+    const end = this.#ends[i] as number;
+    if (this.#cuts !== undefined) for (const cut of this.#cuts) cut.popping(i, this.#bytes, start, end);
+    const item = decodeUtf8(this.#bytes, start, end);
     this.#chars -= item.length;
     this.#shrinkIfSparse();
     return item;
@@ -135,14 +140,21 @@ export class ItemStack {
     return out;
   }
 
-  /** An independent copy (memory copies, no per-item work): a snapshot's cut. */
-  copy(): ItemStack {
-    const c = new ItemStack();
-    c.#bytes = this.#bytes.slice(0, this.#start(this.#count));
-    c.#ends = this.#ends.slice(0, this.#count);
-    c.#count = this.#count;
-    c.#chars = this.#chars;
-    return c;
+  /**
+   * The items as they are now, read later while the stack changes (a stepped snapshot's cut), without
+   * copying them: copying a stack of 10 M items stalled the event loop for over 100 ms, longer than an
+   * election timeout under load. Release it once read, or every pop below it keeps a copy of its item.
+   */
+  cut(): ItemsCut {
+    const cut: ItemsCut = new ItemsCut(this.#bytes, this.#ends, this.#count, () => this.#release(cut));
+    if (this.#cuts === undefined) this.#cuts = [cut];
+    else this.#cuts.push(cut);
+    return cut;
+  }
+
+  #release(cut: ItemsCut): void {
+    const cuts = this.#cuts?.filter((c) => c !== cut) ?? [];
+    this.#cuts = cuts.length === 0 ? undefined : cuts;
   }
 
   #growBytes(used: number, needed: number): void {
@@ -178,5 +190,57 @@ export class ItemStack {
     if (this.#ends.length > ENDS_SHRINK_MIN && this.#count * 4 <= this.#ends.length) {
       this.#ends = this.#ends.slice(0, Math.max(ENDS_SHRINK_MIN, 2 * this.#count));
     }
+  }
+}
+
+/**
+ * An ItemStack's items as they were at `ItemStack.cut()`, sharing the stack's arrays instead of copying
+ * them. A stack changes only at its top, and a grow or shrink replaces its arrays without writing the
+ * old ones, so the items below the lowest count the stack has had since the cut are still in the arrays
+ * the cut holds. An item popped below that could be overwritten by the next push: the stack hands it
+ * to the cut first (`popping`), which keeps a copy. The cost is a copy per item popped below the cut
+ * while it is held, never one of the whole stack.
+ */
+export class ItemsCut {
+  readonly #bytes: Uint8Array;
+  readonly #ends: Uint32Array;
+  /** Items below this are read from the shared arrays; from it up, from `#kept`. */
+  #shared: number;
+  /** Copies of the items popped below `#shared`, in popping order: `#kept[k]` is item `length - 1 - k`. */
+  readonly #kept: Uint8Array[] = [];
+
+  constructor(
+    bytes: Uint8Array,
+    ends: Uint32Array,
+    readonly length: number,
+    /** Ends the cut: the stack stops telling it of pops. Its items must not be read afterwards. */
+    readonly release: () => void,
+  ) {
+    this.#bytes = bytes;
+    this.#ends = ends;
+    this.#shared = length;
+    this.byteLength = length === 0 ? 0 : (ends[length - 1] as number);
+  }
+
+  /** The stack pops item `i`, held at `bytes[start, end)` (its current arrays). */
+  popping(i: number, bytes: Uint8Array, start: number, end: number): void {
+    if (i >= this.#shared) return; // pushed after the cut, or kept already
+    // Pops come one at a time from the top, and the stack never held fewer than #shared items since the cut.
+    if (i !== this.#shared - 1) throw new Error(`cut: pop of item ${i} below ${this.#shared - 1}`);
+    this.#kept.push(bytes.slice(start, end));
+    this.#shared = i;
+  }
+
+  /**
+   * UTF-8 bytes of all items together at the cut. Kept, not read from the shared ends later: a push after
+   * a pop below the cut rewrites the end offset of the cut's top item.
+   */
+  readonly byteLength: number;
+
+  /** Item `i`'s UTF-8 as it was at the cut; a view valid until the cut is released. */
+  bytesAt(i: number): Uint8Array {
+    if (!(i >= 0 && i < this.length)) throw new RangeError(`item ${i} of ${this.length}`);
+    if (i >= this.#shared) return this.#kept[this.length - 1 - i] as Uint8Array;
+    return this.#bytes.subarray(i === 0 ? 0 : (this.#ends[i - 1] as number), this.#ends[i]);
   }
 }

@@ -14,7 +14,7 @@ import { type AsciiLpush, readAsciiLpush } from "./lpush-bytes.js";
 import { assertMachineLimits, type ProposedCommands, type StackMachineOptions } from "./machine-options.js";
 import { poppedChars } from "./popped-chars.js";
 import { anyFingerprint, SessionTable } from "./sessions.js";
-import { readSnapshot, type Stack, writeSnapshot } from "./snapshot.js";
+import { readSnapshot, type Stack, snapshotBytesHint, writeSnapshot } from "./snapshot.js";
 import type {
   Command,
   Failure,
@@ -444,28 +444,26 @@ export class StackMachine {
   /**
    * The snapshot as a generator that pauses after every `itemsPerStep` items, so a driver can encode a
    * large state between other work. The cut is taken at the first `next()`: shallow copies of the
-   * stacks and sessions (pointer copies), so applying entries meanwhile does not change the result.
+   * stack list and sessions and a cut of each stack's items (ItemsCut: no copy), so applying entries
+   * meanwhile does not change the result. No step copies the state (that stalled a leader past its
+   * election timeout): the result, `head` (e.g. the node's member table) then the snapshot, is a view
+   * of the buffer it was written into.
    */
-  *snapshotSteps(itemsPerStep: number): Generator<void, Uint8Array, void> {
+  *snapshotSteps(itemsPerStep: number, head = noHead): Generator<void, Uint8Array, void> {
     const header = {
       applied: this.#appliedIndex,
       nowMs: this.#nowMs,
       stampMs: this.#stampMs,
       nextId: this.#nextId,
     };
-    const stacks = [...this.#stacks.values()].map((st) => ({
-      id: st.id,
-      label: st.label,
-      items: st.items.copy(),
-    }));
+    const stacks = [...this.#stacks.values()].map((st) => ({ ...st, items: st.items.cut() }));
     const sessions = this.#sessions.oldestFirst();
-    return yield* writeSnapshot(
-      header,
-      stacks,
-      sessions,
-      64 + this.#itemChars + this.#itemCount * 2,
-      itemsPerStep,
-    );
+    try {
+      const bytesHint = snapshotBytesHint(stacks, this.#sessions);
+      return yield* writeSnapshot(header, stacks, sessions, head, bytesHint, itemsPerStep);
+    } finally {
+      for (const st of stacks) st.items.release();
+    }
   }
 
   /** Rebuilds a machine from `snapshot()` bytes. Throws on a malformed snapshot (storage checksums it). */
@@ -494,3 +492,5 @@ export class StackMachine {
     this.#itemChars = loaded.itemChars;
   }
 }
+
+const noHead: Uint8Array = new Uint8Array(0);

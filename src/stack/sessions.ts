@@ -37,6 +37,21 @@ function sessionChars(key: string, outcome: Outcome): number {
   }
 }
 
+/** Strings in a remembered outcome (popped items, a label): a snapshot writes each behind its length. */
+function outcomeStrings(outcome: Outcome): number {
+  if (!outcome.ok) return 0;
+  switch (outcome.kind) {
+    case "popped":
+      return 1;
+    case "poppedFrom":
+      return 2;
+    case "poppedItems":
+      return outcome.items.length;
+    default:
+      return 0;
+  }
+}
+
 type SessionLimits = Pick<StackLimits, "sessionsMax" | "sessionCharsMax" | "sessionRetentionMs">;
 
 /**
@@ -49,11 +64,22 @@ export class SessionTable {
   #queue: Session[] = [];
   #head = 0;
   #chars = 0;
+  #strings = 0;
 
   constructor(private readonly limits: SessionLimits) {}
 
   get size(): number {
     return this.#byKey.size;
+  }
+
+  /** UTF-16 units of the sessions' keys and outcome text together. */
+  get chars(): number {
+    return this.#chars;
+  }
+
+  /** Strings in the sessions' outcomes together (outcomeStrings). */
+  get strings(): number {
+    return this.#strings;
   }
 
   get(key: string): Session | undefined {
@@ -71,6 +97,7 @@ export class SessionTable {
     this.#byKey.set(session.key, session);
     this.#queue.push(session);
     this.#chars += sessionChars(session.key, session.outcome);
+    this.#strings += outcomeStrings(session.outcome);
   }
 
   /** Forgets sessions recorded `sessionRetentionMs` or more before `nowMs`. O(1) amortized. */
@@ -81,6 +108,7 @@ export class SessionTable {
       if (nowMs - oldest.atMs < this.limits.sessionRetentionMs) break;
       this.#byKey.delete(oldest.key);
       this.#chars -= sessionChars(oldest.key, oldest.outcome);
+      this.#strings -= outcomeStrings(oldest.outcome);
       this.#head++;
     }
     if (this.#head > queueSlackMax && this.#head * 2 > queue.length) {

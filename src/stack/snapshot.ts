@@ -1,7 +1,7 @@
 // The state machine's snapshot format: what StackMachine.snapshotSteps writes and StackMachine.restore reads.
-import { DecodeError, type Reader, Writer } from "../codec/index.js";
+import { DecodeError, type Reader, VARINT_BYTES_MAX, Writer } from "../codec/index.js";
 import { readOutcome, writeOutcome } from "./codec.js";
-import { ItemStack } from "./items.js";
+import { ItemStack, type ItemsCut } from "./items.js";
 import { isStackId } from "./limits.js";
 import { anyFingerprint, type Session, type SessionTable } from "./sessions.js";
 
@@ -10,6 +10,13 @@ export interface Stack {
   readonly id: number;
   readonly label: string;
   readonly items: ItemStack;
+}
+
+/** One stack as a snapshot cut it (StackMachine.snapshotSteps). */
+export interface StackCut {
+  readonly id: number;
+  readonly label: string;
+  readonly items: ItemsCut;
 }
 
 /** The machine's scalars a snapshot stores; `applied` is its appliedIndex. */
@@ -27,20 +34,42 @@ export interface SnapshotHeader {
 const snapshotVersion = 2;
 
 /**
+ * The size of writeSnapshot's output, from above for the stacks, so its writer does not grow (a grow
+ * copies everything written so far in one step, and the snapshot, a view of the writer's buffer, then
+ * holds twice its size): per item its UTF-8 and a length varint (at most 1 byte plus 1 per 64 bytes of
+ * the item), per stack 3 varints and its label. Sessions: 24 bytes each, their text as ASCII and a
+ * length varint per string (as an item's); only non-ASCII text grows it, once, near the end.
+ */
+export function snapshotBytesHint(
+  stacks: readonly StackCut[],
+  sessions: Pick<SessionTable, "size" | "chars" | "strings">,
+): number {
+  let hint = 64 + sessions.size * 24 + sessions.chars + sessions.strings + Math.ceil(sessions.chars / 64);
+  for (const { label, items } of stacks) {
+    const bytes = items.byteLength;
+    hint += 3 * VARINT_BYTES_MAX + 3 * label.length + items.length + bytes + Math.ceil(bytes / 64);
+  }
+  return hint;
+}
+
+/**
  * Writes a cut of the machine, pausing after every `itemsPerStep` items and sessions. Layout: version u8,
  * appliedIndex, nowMs f64, stampMs f64, nextId, stack count, stacks (id, label, item count, items bottom
  * first), session count, sessions oldest first (key, atMs f64, fingerprint + 1 (0: any), outcome). Version
- * 1 had no stampMs and no fingerprints. Deterministic: equal states give equal bytes. `bytesHint`: the
- * writer's first capacity.
+ * 1 had no stampMs and no fingerprints. Deterministic: equal states give equal bytes. `head`: bytes
+ * written before it (a container's, see StackMachine.snapshotSteps). `bytesHint`: the writer's first
+ * capacity beyond the head; the result is a view of the writer's buffer, not a copy.
  */
 export function* writeSnapshot(
   header: SnapshotHeader,
-  stacks: readonly Stack[],
+  stacks: readonly StackCut[],
   sessions: readonly Session[],
+  head: Uint8Array,
   bytesHint: number,
   itemsPerStep: number,
 ): Generator<void, Uint8Array, void> {
-  const w = new Writer(bytesHint);
+  const w = new Writer(head.length + bytesHint);
+  w.raw(head);
   w.u8(snapshotVersion);
   w.varint(header.applied);
   w.f64(header.nowMs);
@@ -72,7 +101,8 @@ export function* writeSnapshot(
       yield;
     }
   }
-  return w.finish();
+  // Not finish(): its copy of a multi-MB snapshot took as long as an election timeout, in one turn.
+  return w.finishView();
 }
 
 /** Where a snapshot's stacks and sessions are read into: an empty machine's. */

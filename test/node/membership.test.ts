@@ -10,8 +10,8 @@ import { after, describe, test } from "node:test";
 import { pino } from "pino";
 import { DecodeError, Reader } from "../../src/codec/index.js";
 import {
+  appSnapshotHead,
   decodeAppSnapshot,
-  encodeAppSnapshot,
   type NodeOptions,
   nodeDefaults,
   RaftNode,
@@ -43,7 +43,7 @@ async function dataDirOfThree(name: string, format: "old" | "node"): Promise<str
   await storage.createSnapshot(
     1,
     config,
-    format === "old" ? stacks : encodeAppSnapshot(table.encode(), stacks),
+    format === "old" ? stacks : Buffer.concat([appSnapshotHead(table.encode()), stacks]),
   );
   await storage.close();
   return dataDir;
@@ -107,7 +107,7 @@ describe("member table", () => {
     machine.applyNoop(1);
     const stacks = machine.snapshot();
     const t = MemberTable.initial([{ id: 2, peerUrl: peerUrl(7003) }]);
-    const data = encodeAppSnapshot(t.encode(), stacks);
+    const data = Buffer.concat([appSnapshotHead(t.encode()), stacks]);
     const restored = MemberTable.initial([{ id: 1, peerUrl: peerUrl(7001) }]);
     restored.restore(decodeAppSnapshot(data).members);
     assert.deepEqual(restored.list(), t.list());

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { ItemStack } from "../../src/stack/items.js";
+import { ItemStack, type ItemsCut } from "../../src/stack/items.js";
 
 /** Well-formed text only (the machine validates items): ASCII, 2- and 3-byte characters, astral pairs. */
 const item = fc.oneof(
@@ -18,33 +18,85 @@ type Op =
   | { readonly op: "pop" }
   | { readonly op: "at"; readonly i: number }
   | { readonly op: "topChars"; readonly n: number }
-  | { readonly op: "copy" };
+  | { readonly op: "pushAscii"; readonly items: readonly string[] }
+  | { readonly op: "cut" }
+  | { readonly op: "release" };
+
+const ascii = fc.string({
+  unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)),
+  maxLength: 70,
+});
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: item.map((s) => ({ op: "push" as const, item: s })) },
   { weight: 3, arbitrary: fc.constant({ op: "pop" as const }) },
   { weight: 2, arbitrary: fc.integer({ min: -2, max: 40 }).map((i) => ({ op: "at" as const, i })) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 40 }).map((n) => ({ op: "topChars" as const, n })) },
-  { weight: 1, arbitrary: fc.constant({ op: "copy" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.array(ascii, { maxLength: 4 }).map((items) => ({ op: "pushAscii" as const, items })),
+  },
+  { weight: 1, arbitrary: fc.constant({ op: "cut" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "release" as const }) },
 );
+
+/** pushAscii's arguments for `items`: their bytes one after another, and each one's bounds. */
+function asciiRun(items: readonly string[]): [Uint8Array, Uint32Array, number, number] {
+  const src = new TextEncoder().encode(items.join(""));
+  const bounds = new Uint32Array(2 * items.length);
+  let at = 0;
+  for (const [i, s] of items.entries()) {
+    bounds[2 * i] = at;
+    at += s.length;
+    bounds[2 * i + 1] = at;
+  }
+  return [src, bounds, items.length, src.length];
+}
+
+/** A BOM is an item's first character like any other. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** The cut holds `items`, and knows their size. */
+function assertCut(cut: ItemsCut, items: readonly string[]): void {
+  assert.deepEqual(
+    Array.from({ length: cut.length }, (_, i) => utf8.decode(cut.bytesAt(i))),
+    items,
+  );
+  assert.equal(cut.byteLength, new TextEncoder().encode(items.join("")).length);
+}
 
 function charsOf(items: readonly string[]): number {
   return items.reduce((sum, s) => sum + s.length, 0);
 }
 
 describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
-  test("agrees with an array of strings on every operation; a copy is independent", () => {
+  test("agrees with an array of strings on every operation; a cut keeps the items it cut", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
         const stack = new ItemStack();
         const model: string[] = [];
-        let copy: { stack: ItemStack; items: string[] } | undefined;
+        // Cuts held at once (a node's own snapshot and a backup may overlap), oldest first.
+        const cuts: { cut: ItemsCut; items: string[] }[] = [];
         for (const o of ops) {
           switch (o.op) {
             case "push":
               stack.push(o.item);
               model.push(o.item);
               break;
+            case "pushAscii":
+              stack.pushAscii(...asciiRun(o.items));
+              model.push(...o.items);
+              break;
+            case "cut":
+              cuts.push({ cut: stack.cut(), items: model.slice() });
+              break;
+            case "release": {
+              const oldest = cuts.shift();
+              if (oldest === undefined) break;
+              assertCut(oldest.cut, oldest.items);
+              oldest.cut.release();
+              break;
+            }
             case "pop":
               assert.equal(stack.pop(), model.pop());
               break;
@@ -54,15 +106,12 @@ describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
             case "topChars":
               assert.equal(stack.topChars(o.n), charsOf(model.slice(Math.max(0, model.length - o.n))));
               break;
-            case "copy":
-              copy = { stack: stack.copy(), items: model.slice() };
-              break;
           }
           assert.equal(stack.length, model.length);
           assert.equal(stack.chars, charsOf(model));
         }
         assert.deepEqual(stack.toArray(), model);
-        if (copy !== undefined) assert.deepEqual(copy.stack.toArray(), copy.items);
+        for (const { cut, items } of cuts) assertCut(cut, items);
       }),
       { numRuns: 300 },
     );
