@@ -1,10 +1,11 @@
 import { Buffer } from "node:buffer";
 import { decodeUtf8, encodeUtf8Into } from "../codec/index.js";
+import { SEGMENT_BITS, Segments, STACK_BYTES_MAX } from "./segments.js";
+
+export { ITEM_BYTES_MAX, STACK_BYTES_MAX } from "./segments.js";
 
 /** The most UTF-8 bytes one UTF-16 unit takes (a surrogate pair: 4 bytes for 2 units). */
 export const UTF8_BYTES_PER_UNIT_MAX = 3;
-/** Item offsets are u32: one stack's bytes stay below this (StackMachine asserts its limits fit). */
-export const STACK_BYTES_MAX = 2 ** 32 - 1;
 /** Capacities a stack starts with at its first push: small, as most of up to stacksMax stacks are. */
 const BYTES_INITIAL = 256;
 const ENDS_INITIAL = 16;
@@ -15,25 +16,27 @@ const ENDS_INITIAL = 16;
 const BYTES_SHRINK_MIN = 1024;
 const ENDS_SHRINK_MIN = 256;
 
-const noBytes = new Uint8Array(0);
-const noEnds = new Uint32Array(0);
-
 /**
- * The items of one stack, bottom first, as UTF-8 in one growable byte array with an end offset per
- * item, instead of a JS array of strings. Why: a pushed string lived on the JS heap until popped, so
- * the scavenger copied every one into old space and every full GC marked all of them again; with the
- * stack growing by ~100k items a second under pipelined LPUSH that was about 30 % of each node's CPU
- * (docs/performance.md). Bytes in a typed array are invisible to the GC. Items must be well-formed
- * text (the machine validates them): a lone surrogate would not read back as it was pushed.
+ * The items of one stack, bottom first, as UTF-8 in growable byte segments with an end offset per
+ * item (segments.ts), instead of a JS array of strings. Why: a pushed string lived on the JS heap until
+ * popped, so the scavenger copied every one into old space and every full GC marked all of them again;
+ * with the stack growing by ~100k items a second under pipelined LPUSH that was about 30 % of each
+ * node's CPU (docs/performance.md). Bytes in a typed array are invisible to the GC. Items must be
+ * well-formed text (the machine validates them): a lone surrogate would not read back as it was pushed.
  */
 export class ItemStack {
-  #bytes = noBytes;
-  /** Item i is #bytes[#ends[i - 1] (0 for the first), #ends[i]). */
-  #ends = noEnds;
+  readonly #s: Segments;
   #count = 0;
   #chars = 0;
+  /** UTF-8 bytes of all items together (the segments' gaps not counted). */
+  #bytes = 0;
   /** Cuts not released yet (usually none): each is told of a pop before the item can be overwritten. */
   #cuts: ItemsCut[] | undefined = undefined;
+
+  /** `segmentBits`: log2 of a segment's bytes; smaller only in tests, to cross segments with few items. */
+  constructor(segmentBits = SEGMENT_BITS) {
+    this.#s = new Segments(segmentBits);
+  }
 
   /** Items held. */
   get length(): number {
@@ -45,84 +48,154 @@ export class ItemStack {
     return this.#chars;
   }
 
-  #start(i: number): number {
-    return i === 0 ? 0 : (this.#ends[i - 1] as number);
+  /** Where the next item goes, unless it does not fit in the rest of that segment: the top item's end. */
+  #top(): number {
+    return this.#count === 0 ? 0 : this.#s.end(this.#count - 1);
   }
 
   push(item: string): void {
-    const pos = this.#start(this.#count);
-    // The bound (3 bytes a unit) saves a count while it fits; a grow is sized by the exact UTF-8, or a
-    // pop's shrink after it could undo it at once (an ASCII item reserved 3x its size: push and pop of
-    // one large item each reallocated). Buffer.byteLength is native (~10 us for 64 KiB, a JS loop ~330
-    // us) and counts a lone surrogate as the 3 bytes of U+FFFD, as the encoder writes it.
-    if (pos + item.length * UTF8_BYTES_PER_UNIT_MAX > this.#bytes.length) {
-      const needed = pos + Buffer.byteLength(item, "utf8");
-      if (needed > this.#bytes.length) this.#growBytes(pos, needed);
+    const s = this.#s;
+    const top = this.#top();
+    let start = top;
+    let end = top;
+    if (item.length > 0) {
+      const seg = s.bytes[top >>> s.bits];
+      const at = top & s.mask;
+      // The bound (3 bytes a unit) saves a count while it fits; a grow is sized by the exact UTF-8, or a
+      // pop's shrink after it could undo it at once (an ASCII item reserved 3x its size: push and pop of
+      // one large item each reallocated). Buffer.byteLength is native (~10 us for 64 KiB, a JS loop ~330
+      // us) and counts a lone surrogate as the 3 bytes of U+FFFD, as the encoder writes it.
+      if (seg !== undefined && at + item.length * UTF8_BYTES_PER_UNIT_MAX <= seg.length) {
+        end = top - at + encodeUtf8Into(item, seg, at);
+      } else {
+        start = this.#reserve(top, Buffer.byteLength(item, "utf8"));
+        const at = start & s.mask;
+        end = start - at + encodeUtf8Into(item, s.segmentAt(start), at);
+      }
     }
-    if (this.#count === this.#ends.length) this.#growEnds();
-    this.#ends[this.#count++] = encodeUtf8Into(item, this.#bytes, pos);
+    this.#bytes += end - start;
+    this.#setEnd(this.#count++, end);
     this.#chars += item.length;
   }
 
   /**
    * Pushes `count` items given as bytes, item i being `src[bounds[2i], bounds[2i + 1])`, `bytes` in all:
    * each must be ASCII (an item's UTF-16 length is its byte count), so the stored bytes are what `push`
-   * of its string writes. One capacity check for all, then a copy per item (AsciiLpush).
+   * of its string writes. A copy per item (AsciiLpush).
    */
   pushAscii(src: Uint8Array, bounds: Uint32Array, count: number, bytes: number): void {
-    const pos = this.#start(this.#count);
-    if (pos + bytes > this.#bytes.length) this.#growBytes(pos, pos + bytes);
-    while (this.#count + count > this.#ends.length) this.#growEnds();
-    const store = this.#bytes;
-    const ends = this.#ends;
-    let p = pos;
+    const s = this.#s;
+    let top = this.#top();
     for (let i = 0; i < count; i++) {
       const from = bounds[2 * i] as number;
       const to = bounds[2 * i + 1] as number;
-      // A loop for short items: a subarray view and a native call cost more than copying a few bytes.
-      if (to - from <= 64) for (let j = from; j < to; j++) store[p++] = src[j] as number;
-      else {
-        store.set(src.subarray(from, to), p);
-        p += to - from;
+      const len = to - from;
+      if (len > 0) {
+        let seg = s.bytes[top >>> s.bits];
+        let at = top & s.mask;
+        if (seg === undefined || at + len > seg.length) {
+          top = this.#reserve(top, len);
+          seg = s.segmentAt(top);
+          at = top & s.mask;
+        }
+        // A loop for short items: a subarray view and a native call cost more than copying a few bytes.
+        if (len <= 64) for (let j = from; j < to; j++) seg[at++] = src[j] as number;
+        else seg.set(src.subarray(from, to), at);
+        top += len;
       }
-      ends[this.#count++] = p;
+      this.#setEnd(this.#count++, top);
     }
     this.#chars += bytes;
+    this.#bytes += bytes;
+  }
+
+  /**
+   * Where an item of `len` (> 0) bytes goes when the top is at `top`: there, or at the next segment's
+   * start if it does not fit in the rest of this one. Makes room for it: segment 0 grows by doubling (to
+   * a whole segment at most), a new segment comes whole.
+   */
+  #reserve(top: number, len: number): number {
+    const s = this.#s;
+    if (len > s.size) throw new Error(`an item of ${len} bytes exceeds a segment (${s.size})`);
+    const p = (top & s.mask) + len <= s.size ? top : ((top >>> s.bits) + 1) * s.size;
+    if (p + len > STACK_BYTES_MAX) throw new Error(`stack bytes ${p + len} exceed ${STACK_BYTES_MAX}`);
+    const k = p >>> s.bits;
+    const needed = (p & s.mask) + len;
+    const seg = s.bytes[k];
+    if (seg === undefined) s.bytes.push(new Uint8Array(k === 0 ? Math.max(BYTES_INITIAL, needed) : s.size));
+    else if (needed > seg.length) {
+      const next = new Uint8Array(Math.min(s.size, Math.max(needed, BYTES_INITIAL, seg.length * 2)));
+      next.set(seg.subarray(0, p & s.mask));
+      s.bytes[k] = next;
+    }
+    return p;
+  }
+
+  #setEnd(i: number, end: number): void {
+    const s = this.#s;
+    const k = i >>> s.endBits;
+    const at = i & s.endMask;
+    let seg = s.ends[k];
+    if (seg === undefined) {
+      seg = new Uint32Array(k === 0 ? ENDS_INITIAL : s.endSize);
+      s.ends.push(seg);
+    } else if (at === seg.length) {
+      const next = new Uint32Array(Math.min(s.endSize, seg.length * 2));
+      next.set(seg);
+      s.ends[k] = seg = next;
+    }
+    seg[at] = end;
   }
 
   /** Takes the top item off, or undefined if there is none. */
   pop(): string | undefined {
     if (this.#count === 0) return undefined;
     const i = --this.#count;
-    const start = this.#start(i);
-    const end = this.#ends[i] as number;
-    if (this.#cuts !== undefined) for (const cut of this.#cuts) cut.popping(i, this.#bytes, start, end);
-    const item = decodeUtf8(this.#bytes, start, end);
+    const s = this.#s;
+    const start = s.start(i);
+    const len = s.end(i) - start;
+    const seg = len === 0 ? noBytes : s.segmentAt(start);
+    const at = start & s.mask;
+    if (this.#cuts !== undefined) for (const cut of this.#cuts) cut.popping(i, seg, at, at + len);
+    const item = len === 0 ? "" : decodeUtf8(seg, at, at + len);
     this.#chars -= item.length;
+    this.#bytes -= len;
     this.#shrinkIfSparse();
     return item;
   }
 
   /** Item `i` counted from the bottom (0), or undefined outside the stack. */
   at(i: number): string | undefined {
-    // Not an integer is outside too: ends[0.5] is undefined and would decode the whole buffer, popped
-    // items' stale bytes included (an array of strings gave undefined for it).
+    // Not an integer is outside too: an end at 0.5 is undefined and would decode garbage, popped items'
+    // stale bytes included (an array of strings gave undefined for it).
     if (!(Number.isInteger(i) && i >= 0 && i < this.#count)) return undefined;
-    return decodeUtf8(this.#bytes, this.#start(i), this.#ends[i] as number);
+    const s = this.#s;
+    const start = s.start(i);
+    const len = s.end(i) - start;
+    if (len === 0) return "";
+    const at = start & s.mask;
+    return decodeUtf8(s.segmentAt(start), at, at + len);
   }
 
   /** UTF-16 units of the top `n` items together, without decoding them. */
   topChars(n: number): number {
     // A negative n would start the count at a stale end offset past the top.
     if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`topChars of ${n} items`);
+    const s = this.#s;
     const from = Math.max(0, this.#count - n);
-    const bytes = this.#bytes;
-    const end = this.#start(this.#count);
     let chars = 0;
-    // A unit per byte that starts a character, and one more per 4-byte character (a surrogate pair).
-    for (let p = this.#start(from); p < end; p++) {
-      const b = bytes[p] as number;
-      if ((b & 0xc0) !== 0x80) chars += b >= 0xf0 ? 2 : 1;
+    let prev = from === 0 ? 0 : s.end(from - 1);
+    for (let i = from; i < this.#count; i++) {
+      const end = s.end(i);
+      const start = s.startAfter(prev, end);
+      prev = end;
+      if (end === start) continue;
+      const seg = s.segmentAt(start);
+      // A unit per byte that starts a character, and one more per 4-byte character (a surrogate pair).
+      for (let p = start & s.mask, stop = p + end - start; p < stop; p++) {
+        const b = seg[p] as number;
+        if ((b & 0xc0) !== 0x80) chars += b >= 0xf0 ? 2 : 1;
+      }
     }
     return chars;
   }
@@ -130,7 +203,8 @@ export class ItemStack {
   /** Item `i`'s UTF-8, a view valid until the next push or pop. */
   bytesAt(i: number): Uint8Array {
     if (!(i >= 0 && i < this.#count)) throw new RangeError(`item ${i} of ${this.#count}`);
-    return this.#bytes.subarray(this.#start(i), this.#ends[i]);
+    const s = this.#s;
+    return s.view(s.start(i), s.end(i));
   }
 
   /** Every item, bottom first. */
@@ -146,7 +220,8 @@ export class ItemStack {
    * election timeout under load. Release it once read, or every pop below it keeps a copy of its item.
    */
   cut(): ItemsCut {
-    const cut: ItemsCut = new ItemsCut(this.#bytes, this.#ends, this.#count, () => this.#release(cut));
+    const release = () => this.#release(cut);
+    const cut: ItemsCut = new ItemsCut(this.#s.copy(), this.#count, this.#bytes, release);
     if (this.#cuts === undefined) this.#cuts = [cut];
     else this.#cuts.push(cut);
     return cut;
@@ -157,72 +232,74 @@ export class ItemStack {
     this.#cuts = cuts.length === 0 ? undefined : cuts;
   }
 
-  #growBytes(used: number, needed: number): void {
-    if (needed > STACK_BYTES_MAX) throw new Error(`stack bytes ${needed} exceed ${STACK_BYTES_MAX}`);
-    const size = Math.min(STACK_BYTES_MAX, Math.max(needed, BYTES_INITIAL, this.#bytes.length * 2));
-    const next = new Uint8Array(size);
-    next.set(this.#bytes.subarray(0, used));
-    this.#bytes = next;
-  }
-
-  #growEnds(): void {
-    const next = new Uint32Array(Math.max(ENDS_INITIAL, this.#ends.length * 2));
-    next.set(this.#ends);
-    this.#ends = next;
-  }
-
   /**
-   * Gives memory back when a quarter or less of it is used, down to twice what is used (then a push
-   * must add as much as the stack holds to grow it again), in one step: one pop of a large item frees it.
+   * Gives memory back: whole segments once the top is half a segment below the last one's start; within
+   * segment 0, when a quarter or less of it is used, down to twice what is used (then a push must add as
+   * much as the stack holds to grow it again), in one step: one pop of a large item frees it.
    */
   #shrinkIfSparse(): void {
+    const s = this.#s;
     if (this.#count === 0) {
       // Capacities of the first push are kept: a stack used as a queue (push one, pop it) empties on
       // every pop, and allocating its arrays again on every push made a push+pop ~10x slower.
-      if (this.#bytes.length > BYTES_INITIAL) this.#bytes = noBytes;
-      if (this.#ends.length > ENDS_INITIAL) this.#ends = noEnds;
+      if (s.bytes.length > 1 || (s.bytes[0]?.length ?? 0) > BYTES_INITIAL) s.bytes.length = 0;
+      if (s.ends.length > 1 || (s.ends[0]?.length ?? 0) > ENDS_INITIAL) s.ends.length = 0;
       return;
     }
-    const used = this.#start(this.#count);
-    if (this.#bytes.length > BYTES_SHRINK_MIN && used * 4 <= this.#bytes.length) {
-      this.#bytes = this.#bytes.slice(0, Math.max(BYTES_SHRINK_MIN, 2 * used));
+    const top = this.#top();
+    while (s.bytes.length > 1 && top + s.size / 2 <= (s.bytes.length - 1) * s.size) s.bytes.pop();
+    while (s.ends.length > 1 && this.#count + s.endSize / 2 <= (s.ends.length - 1) * s.endSize) s.ends.pop();
+    const bytes = s.bytes[0];
+    if (
+      s.bytes.length === 1 &&
+      bytes !== undefined &&
+      bytes.length > BYTES_SHRINK_MIN &&
+      top * 4 <= bytes.length
+    ) {
+      s.bytes[0] = bytes.slice(0, Math.max(BYTES_SHRINK_MIN, 2 * top));
     }
-    if (this.#ends.length > ENDS_SHRINK_MIN && this.#count * 4 <= this.#ends.length) {
-      this.#ends = this.#ends.slice(0, Math.max(ENDS_SHRINK_MIN, 2 * this.#count));
+    const ends = s.ends[0];
+    if (
+      s.ends.length === 1 &&
+      ends !== undefined &&
+      ends.length > ENDS_SHRINK_MIN &&
+      this.#count * 4 <= ends.length
+    ) {
+      s.ends[0] = ends.slice(0, Math.max(ENDS_SHRINK_MIN, 2 * this.#count));
     }
   }
 }
 
+const noBytes = new Uint8Array(0);
+
 /**
- * An ItemStack's items as they were at `ItemStack.cut()`, sharing the stack's arrays instead of copying
- * them. A stack changes only at its top, and a grow or shrink replaces its arrays without writing the
- * old ones, so the items below the lowest count the stack has had since the cut are still in the arrays
- * the cut holds. An item popped below that could be overwritten by the next push: the stack hands it
- * to the cut first (`popping`), which keeps a copy. The cost is a copy per item popped below the cut
- * while it is held, never one of the whole stack.
+ * An ItemStack's items as they were at `ItemStack.cut()`, sharing the stack's segments instead of
+ * copying them. A stack changes only at its top, and growing or shrinking a segment replaces it without
+ * writing the old one, so the items below the lowest count the stack has had since the cut are still in
+ * the segments the cut holds. An item popped below that could be overwritten by the next push: the
+ * stack hands it to the cut first (`popping`), which keeps a copy. The cost is a copy per item popped
+ * below the cut while it is held, never one of the whole stack.
  */
 export class ItemsCut {
-  readonly #bytes: Uint8Array;
-  readonly #ends: Uint32Array;
-  /** Items below this are read from the shared arrays; from it up, from `#kept`. */
+  readonly #s: Segments;
+  /** Items below this are read from the shared segments; from it up, from `#kept`. */
   #shared: number;
   /** Copies of the items popped below `#shared`, in popping order: `#kept[k]` is item `length - 1 - k`. */
   readonly #kept: Uint8Array[] = [];
 
   constructor(
-    bytes: Uint8Array,
-    ends: Uint32Array,
+    segments: Segments,
     readonly length: number,
+    /** UTF-8 bytes of all items together. */
+    readonly byteLength: number,
     /** Ends the cut: the stack stops telling it of pops. Its items must not be read afterwards. */
     readonly release: () => void,
   ) {
-    this.#bytes = bytes;
-    this.#ends = ends;
+    this.#s = segments;
     this.#shared = length;
-    this.byteLength = length === 0 ? 0 : (ends[length - 1] as number);
   }
 
-  /** The stack pops item `i`, held at `bytes[start, end)` (its current arrays). */
+  /** The stack pops item `i`, held at `bytes[start, end)` (its segment). */
   popping(i: number, bytes: Uint8Array, start: number, end: number): void {
     if (i >= this.#shared) return; // pushed after the cut, or kept already
     // Pops come one at a time from the top, and the stack never held fewer than #shared items since the cut.
@@ -231,16 +308,11 @@ export class ItemsCut {
     this.#shared = i;
   }
 
-  /**
-   * UTF-8 bytes of all items together at the cut. Kept, not read from the shared ends later: a push after
-   * a pop below the cut rewrites the end offset of the cut's top item.
-   */
-  readonly byteLength: number;
-
   /** Item `i`'s UTF-8 as it was at the cut; a view valid until the cut is released. */
   bytesAt(i: number): Uint8Array {
     if (!(i >= 0 && i < this.length)) throw new RangeError(`item ${i} of ${this.length}`);
     if (i >= this.#shared) return this.#kept[this.length - 1 - i] as Uint8Array;
-    return this.#bytes.subarray(i === 0 ? 0 : (this.#ends[i - 1] as number), this.#ends[i]);
+    const s = this.#s;
+    return s.view(s.start(i), s.end(i));
   }
 }

@@ -1,4 +1,4 @@
-import { STACK_BYTES_MAX, UTF8_BYTES_PER_UNIT_MAX } from "./items.js";
+import { ITEM_BYTES_MAX, STACK_BYTES_MAX, UTF8_BYTES_PER_UNIT_MAX } from "./items.js";
 import type { StackLimits } from "./limits.js";
 import type { Command } from "./types.js";
 
@@ -31,7 +31,7 @@ export interface ProposedCommands {
 
 /** Throws unless `limits` can hold together in one machine (asserted where it is built). */
 export function assertMachineLimits(limits: StackLimits): void {
-  const { clockStepMaxMs, sessionRetentionMs, itemCharsMax } = limits;
+  const { clockStepMaxMs, sessionRetentionMs, itemCharsMax, itemBytesMax } = limits;
   if (!(clockStepMaxMs > 0 && clockStepMaxMs < sessionRetentionMs)) {
     throw new Error(
       `clockStepMaxMs ${clockStepMaxMs} must be in (0, sessionRetentionMs ${sessionRetentionMs})`,
@@ -40,5 +40,9 @@ export function assertMachineLimits(limits: StackLimits): void {
   // One stack may hold every item's text; its UTF-8 must fit the item store's u32 offsets.
   if (itemCharsMax * UTF8_BYTES_PER_UNIT_MAX > STACK_BYTES_MAX) {
     throw new Error(`itemCharsMax ${itemCharsMax}: its UTF-8 may exceed ${STACK_BYTES_MAX} bytes`);
+  }
+  // An item never spans two of the item store's segments.
+  if (itemBytesMax > ITEM_BYTES_MAX) {
+    throw new Error(`itemBytesMax ${itemBytesMax} exceeds ${ITEM_BYTES_MAX}`);
   }
 }

@@ -73,7 +73,8 @@ describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
   test("agrees with an array of strings on every operation; a cut keeps the items it cut", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
-        const stack = new ItemStack();
+        // Segments of 512 bytes (128 end offsets): a few hundred operations cross many of them.
+        const stack = new ItemStack(9);
         const model: string[] = [];
         // Cuts held at once (a node's own snapshot and a backup may overlap), oldest first.
         const cuts: { cut: ItemsCut; items: string[] }[] = [];
@@ -138,6 +139,24 @@ describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
     assert.equal(stack.pop(), undefined);
     stack.push("again");
     assert.deepEqual(stack.toArray(), ["again"]);
+  });
+
+  test("a growing stack never copies what it holds once past a segment (a copy of 128 MiB lost a leader)", () => {
+    const stack = new ItemStack();
+    const item = "i".repeat(100);
+    // Each MiB pushed, the buffer holding its last item: past the first segment (1 MiB), none is replaced
+    // (a store grown by doubling was copied into a new buffer at 2, 4 and 8 MiB).
+    const seen: { index: number; buffer: ArrayBufferLike }[] = [];
+    for (let mib = 1; mib <= 10; mib++) {
+      while (stack.length * item.length < mib * 2 ** 20) stack.push(item);
+      const index = stack.length - 1;
+      seen.push({ index, buffer: stack.bytesAt(index).buffer });
+      for (const { index: at, buffer } of seen) {
+        assert.equal(stack.bytesAt(at).buffer, buffer, `item ${at} moved by the push to ${mib} MiB`);
+      }
+    }
+    for (let i = 0; i < 1000; i++) assert.equal(stack.pop(), item);
+    assert.equal(stack.at(0), item);
   });
 
   test("a stack used as a queue (push one, pop it) reuses its small arrays: no allocation per push", () => {
