@@ -5,7 +5,7 @@ import type { TlsOptions } from "node:tls";
 import type { Logger } from "pino";
 import { TokenAuth, TokenFileError } from "../server/index.js";
 import type { PeerTls } from "../transport/index.js";
-import type { NodeOptions } from "./options.js";
+import { type NodeOptions, nodeDefaults } from "./options.js";
 import type { SecurityOptions } from "./security-options.js";
 
 /** The security material of a node, read from the files its flags name. */
@@ -126,10 +126,19 @@ function isLoopback(host: string): boolean {
  * --listen-peer-url, which may be every interface while the advertised --cluster URL is a loopback one.
  */
 export function startupWarnings(
-  options: Pick<NodeOptions, "listenClient" | "listenPeerUrl" | "security">,
+  options: Pick<NodeOptions, "listenClient" | "listenPeerUrl" | "security" | "clusterToken">,
 ): string[] {
   const peerHost = new URL(options.listenPeerUrl).hostname.replace(/^\[(.*)\]$/, "$1");
-  return securityWarnings(options.listenClient.host, peerHost, options.security);
+  const out = securityWarnings(options.listenClient.host, peerHost, options.security);
+  // The handshake's cluster id comes from the token alone (docs/operations.md): on a network, two clusters
+  // left on the default token take each other's nodes for their own when an address is mixed up.
+  if (!isLoopback(peerHost) && options.clusterToken === nodeDefaults.clusterToken) {
+    out.push(
+      `peer listener on ${peerHost} with the default --cluster-token: a node of another cluster on the ` +
+        "default token is taken for a member; give each cluster its own token",
+    );
+  }
+  return out;
 }
 
 /** The start-up warnings of docs/security.md: a non-loopback listener without TLS or without tokens. */

@@ -148,7 +148,12 @@ describe("client limits", { timeout: 30_000 }, () => {
     const peerOpen = startupWarnings(options({ "listen-peer-url": "http://0.0.0.0:32101" }));
     assert.deepEqual(peerOpen, [
       "peer listener on 0.0.0.0 without peer TLS: anyone who reaches it can speak the Raft protocol",
+      "peer listener on 0.0.0.0 with the default --cluster-token: a node of another cluster on the default token is taken for a member; give each cluster its own token",
     ]);
+    const ownToken = startupWarnings(
+      options({ "listen-peer-url": "http://0.0.0.0:32101", "cluster-token": "prod-stacks" }),
+    );
+    assert.equal(ownToken.length, 1, ownToken.join("\n"));
     const clientOpen = startupWarnings(options({ "listen-client-url": "http://0.0.0.0:32201" }));
     assert.equal(clientOpen.length, 2);
     assert.match(clientOpen.join("\n"), /client listener on 0\.0\.0\.0 without TLS/);
