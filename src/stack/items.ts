@@ -122,7 +122,9 @@ export class ItemStack {
     const k = p >>> s.bits;
     const needed = (p & s.mask) + len;
     const seg = s.bytes[k];
-    if (seg === undefined) s.bytes.push(new Uint8Array(k === 0 ? Math.max(BYTES_INITIAL, needed) : s.size));
+    // Segment 0 never outgrows a segment, small ones (tests') included: push writes where it has room.
+    if (seg === undefined)
+      s.bytes.push(new Uint8Array(k === 0 ? Math.min(s.size, Math.max(BYTES_INITIAL, needed)) : s.size));
     else if (needed > seg.length) {
       const next = new Uint8Array(Math.min(s.size, Math.max(needed, BYTES_INITIAL, seg.length * 2)));
       next.set(seg.subarray(0, p & s.mask));
