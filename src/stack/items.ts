@@ -79,6 +79,27 @@ export class ItemStack {
   }
 
   /**
+   * Pushes one item given as its UTF-8, `src[from, to)`, of `chars` UTF-16 units: what `push` of its
+   * string writes (the bytes must be well-formed UTF-8). A cut keeps popped items this way (ItemsCut).
+   */
+  pushBytes(src: Uint8Array, from: number, to: number, chars: number): void {
+    const s = this.#s;
+    let start = this.#top();
+    const len = to - from;
+    if (len > 0) {
+      const top = s.bytes[start >>> s.bits];
+      if (top === undefined || (start & s.mask) + len > top.length) start = this.#reserve(start, len);
+      const seg = s.segmentAt(start);
+      // A loop for short items, as pushAscii: a subarray view per item cost more than the copy.
+      if (len <= 64) for (let j = from, at = start & s.mask; j < to; j++) seg[at++] = src[j] as number;
+      else seg.set(src.subarray(from, to), start & s.mask);
+    }
+    this.#bytes += len;
+    this.#setEnd(this.#count++, start + len);
+    this.#chars += chars;
+  }
+
+  /**
    * Pushes `count` items given as bytes, item i being `src[bounds[2i], bounds[2i + 1])`, `bytes` in all:
    * each must be ASCII (an item's UTF-16 length is its byte count), so the stored bytes are what `push`
    * of its string writes. A copy per item (AsciiLpush).
@@ -158,8 +179,9 @@ export class ItemStack {
     const len = s.end(i) - start;
     const seg = len === 0 ? noBytes : s.segmentAt(start);
     const at = start & s.mask;
-    if (this.#cuts !== undefined) for (const cut of this.#cuts) cut.popping(i, seg, at, at + len);
     const item = len === 0 ? "" : decodeUtf8(seg, at, at + len);
+    if (this.#cuts !== undefined)
+      for (const cut of this.#cuts) cut.popping(i, seg, at, at + len, item.length);
     this.#chars -= item.length;
     this.#bytes -= len;
     this.#shrinkIfSparse();
@@ -286,8 +308,12 @@ export class ItemsCut {
   readonly #s: Segments;
   /** Items below this are read from the shared segments; from it up, from `#kept`. */
   #shared: number;
-  /** Copies of the items popped below `#shared`, in popping order: `#kept[k]` is item `length - 1 - k`. */
-  readonly #kept: Uint8Array[] = [];
+  /**
+   * Copies of the items popped below `#shared`, in popping order: its item k is item `length - 1 - k`.
+   * An ItemStack, not a Uint8Array each: an object per item took ~220 bytes of JS heap (860 MiB for 4 M
+   * items popped during a snapshot, and pops slowed 8x in GC). Created at the first such pop.
+   */
+  #kept: ItemStack | undefined = undefined;
 
   constructor(
     segments: Segments,
@@ -301,19 +327,22 @@ export class ItemsCut {
     this.#shared = length;
   }
 
-  /** The stack pops item `i`, held at `bytes[start, end)` (its segment). */
-  popping(i: number, bytes: Uint8Array, start: number, end: number): void {
+  /** The stack pops item `i` of `chars` UTF-16 units, held at `bytes[start, end)` (its segment). */
+  popping(i: number, bytes: Uint8Array, start: number, end: number, chars: number): void {
     if (i >= this.#shared) return; // pushed after the cut, or kept already
     // Pops come one at a time from the top, and the stack never held fewer than #shared items since the cut.
     if (i !== this.#shared - 1) throw new Error(`cut: pop of item ${i} below ${this.#shared - 1}`);
-    this.#kept.push(bytes.slice(start, end));
+    // Segments as the stack's: any item it holds fits one.
+    this.#kept ??= new ItemStack(this.#s.bits);
+    this.#kept.pushBytes(bytes, start, end, chars);
     this.#shared = i;
   }
 
   /** Item `i`'s UTF-8 as it was at the cut; a view valid until the cut is released. */
   bytesAt(i: number): Uint8Array {
     if (!(i >= 0 && i < this.length)) throw new RangeError(`item ${i} of ${this.length}`);
-    if (i >= this.#shared) return this.#kept[this.length - 1 - i] as Uint8Array;
+    // The kept store only grows: a view of an item in it stays valid (a grown segment is a new array).
+    if (i >= this.#shared) return (this.#kept as ItemStack).bytesAt(this.length - 1 - i);
     const s = this.#s;
     return s.view(s.start(i), s.end(i));
   }
