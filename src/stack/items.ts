@@ -245,7 +245,7 @@ export class ItemStack {
    */
   cut(): ItemsCut {
     const release = () => this.#release(cut);
-    const cut: ItemsCut = new ItemsCut(this.#s.copy(), this.#count, this.#bytes, release);
+    const cut: ItemsCut = new ItemsCut(this.#s, this.#count, this.#bytes, release);
     if (this.#cuts === undefined) this.#cuts = [cut];
     else this.#cuts.push(cut);
     return cut;
@@ -297,12 +297,14 @@ export class ItemStack {
 const noBytes = new Uint8Array(0);
 
 /**
- * An ItemStack's items as they were at `ItemStack.cut()`, sharing the stack's segments instead of
- * copying them. A stack changes only at its top, and growing or shrinking a segment replaces it without
- * writing the old one, so the items below the lowest count the stack has had since the cut are still in
- * the segments the cut holds. An item popped below that could be overwritten by the next push: the
- * stack hands it to the cut first (`popping`), which keeps a copy. The cost is a copy per item popped
- * below the cut while it is held, never one of the whole stack.
+ * An ItemStack's items as they were at `ItemStack.cut()`, read from the stack's own segment lists
+ * instead of a copy. A stack changes only at its top: the items below the lowest count it has had since
+ * the cut are the stack's own still, at the same offsets (an item's place follows from the items below
+ * it), in segments it neither writes there nor drops (a grown or shrunk segment 0 is a new array holding
+ * them). An item popped below that could be overwritten by the next push: the stack hands it to the cut
+ * first (`popping`), which keeps a copy. The cost is a copy per item popped below the cut while it is
+ * held, never one of the whole stack; segments the stack drops are freed even while a cut is held (a
+ * cut holding copies of the lists kept them too, twice the popped bytes in all).
  */
 export class ItemsCut {
   readonly #s: Segments;
