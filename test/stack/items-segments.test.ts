@@ -403,3 +403,26 @@ describe("ItemsCut keeps popped items without a JS object each", () => {
     cut.release();
   });
 });
+
+describe("StackMachine limits against the store's u32 offsets, gaps counted", () => {
+  test("refuses limits under which one stack's items and segment gaps may pass 4 GiB", () => {
+    // Items of half a segment and a byte each take a whole segment: the offsets reach twice the bytes.
+    // itemBytesMax 1 MiB with itemCharsMax (2^32 - 1) / 3 was accepted, and an LPUSH then threw on apply
+    // ("stack bytes 4295491585 exceed 4294967295", on every replica) at 4096 items of 524,289 bytes of €,
+    // half of itemCharsMax.
+    const charsMax = Math.floor((2 ** 32 - 1) / 3);
+    assert.throws(
+      () => new StackMachine({ limits: { itemBytesMax: ITEM_BYTES_MAX, itemCharsMax: charsMax } }),
+      /itemCharsMax/,
+    );
+    assert.doesNotThrow(
+      () =>
+        new StackMachine({
+          limits: { itemBytesMax: ITEM_BYTES_MAX, itemCharsMax: Math.floor(charsMax / 2) },
+        }),
+    );
+    // Small items leave small gaps (under one item a segment): the defaults, and far more chars, fit.
+    assert.doesNotThrow(() => new StackMachine());
+    assert.doesNotThrow(() => new StackMachine({ limits: { itemCharsMax: 1_300_000_000 } }));
+  });
+});
