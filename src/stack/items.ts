@@ -79,6 +79,27 @@ export class ItemStack {
   }
 
   /**
+   * Pushes one item given as its UTF-8, `src[from, to)`, of `chars` UTF-16 units: what `push` of its
+   * string writes (the bytes must be well-formed UTF-8). A cut keeps popped items this way (ItemsCut).
+   */
+  pushBytes(src: Uint8Array, from: number, to: number, chars: number): void {
+    const s = this.#s;
+    let start = this.#top();
+    const len = to - from;
+    if (len > 0) {
+      const top = s.bytes[start >>> s.bits];
+      if (top === undefined || (start & s.mask) + len > top.length) start = this.#reserve(start, len);
+      const seg = s.segmentAt(start);
+      // A loop for short items, as pushAscii: a subarray view per item cost more than the copy.
+      if (len <= 64) for (let j = from, at = start & s.mask; j < to; j++) seg[at++] = src[j] as number;
+      else seg.set(src.subarray(from, to), start & s.mask);
+    }
+    this.#bytes += len;
+    this.#setEnd(this.#count++, start + len);
+    this.#chars += chars;
+  }
+
+  /**
    * Pushes `count` items given as bytes, item i being `src[bounds[2i], bounds[2i + 1])`, `bytes` in all:
    * each must be ASCII (an item's UTF-16 length is its byte count), so the stored bytes are what `push`
    * of its string writes. A copy per item (AsciiLpush).
@@ -122,7 +143,9 @@ export class ItemStack {
     const k = p >>> s.bits;
     const needed = (p & s.mask) + len;
     const seg = s.bytes[k];
-    if (seg === undefined) s.bytes.push(new Uint8Array(k === 0 ? Math.max(BYTES_INITIAL, needed) : s.size));
+    // Segment 0 never outgrows a segment, small ones (tests') included: push writes where it has room.
+    if (seg === undefined)
+      s.bytes.push(new Uint8Array(k === 0 ? Math.min(s.size, Math.max(BYTES_INITIAL, needed)) : s.size));
     else if (needed > seg.length) {
       const next = new Uint8Array(Math.min(s.size, Math.max(needed, BYTES_INITIAL, seg.length * 2)));
       next.set(seg.subarray(0, p & s.mask));
@@ -156,8 +179,9 @@ export class ItemStack {
     const len = s.end(i) - start;
     const seg = len === 0 ? noBytes : s.segmentAt(start);
     const at = start & s.mask;
-    if (this.#cuts !== undefined) for (const cut of this.#cuts) cut.popping(i, seg, at, at + len);
     const item = len === 0 ? "" : decodeUtf8(seg, at, at + len);
+    if (this.#cuts !== undefined)
+      for (const cut of this.#cuts) cut.popping(i, seg, at, at + len, item.length);
     this.#chars -= item.length;
     this.#bytes -= len;
     this.#shrinkIfSparse();
@@ -221,7 +245,7 @@ export class ItemStack {
    */
   cut(): ItemsCut {
     const release = () => this.#release(cut);
-    const cut: ItemsCut = new ItemsCut(this.#s.copy(), this.#count, this.#bytes, release);
+    const cut: ItemsCut = new ItemsCut(this.#s, this.#count, this.#bytes, release);
     if (this.#cuts === undefined) this.#cuts = [cut];
     else this.#cuts.push(cut);
     return cut;
@@ -273,19 +297,25 @@ export class ItemStack {
 const noBytes = new Uint8Array(0);
 
 /**
- * An ItemStack's items as they were at `ItemStack.cut()`, sharing the stack's segments instead of
- * copying them. A stack changes only at its top, and growing or shrinking a segment replaces it without
- * writing the old one, so the items below the lowest count the stack has had since the cut are still in
- * the segments the cut holds. An item popped below that could be overwritten by the next push: the
- * stack hands it to the cut first (`popping`), which keeps a copy. The cost is a copy per item popped
- * below the cut while it is held, never one of the whole stack.
+ * An ItemStack's items as they were at `ItemStack.cut()`, read from the stack's own segment lists
+ * instead of a copy. A stack changes only at its top: the items below the lowest count it has had since
+ * the cut are the stack's own still, at the same offsets (an item's place follows from the items below
+ * it), in segments it neither writes there nor drops (a grown or shrunk segment 0 is a new array holding
+ * them). An item popped below that could be overwritten by the next push: the stack hands it to the cut
+ * first (`popping`), which keeps a copy. The cost is a copy per item popped below the cut while it is
+ * held, never one of the whole stack; segments the stack drops are freed even while a cut is held (a
+ * cut holding copies of the lists kept them too, twice the popped bytes in all).
  */
 export class ItemsCut {
   readonly #s: Segments;
   /** Items below this are read from the shared segments; from it up, from `#kept`. */
   #shared: number;
-  /** Copies of the items popped below `#shared`, in popping order: `#kept[k]` is item `length - 1 - k`. */
-  readonly #kept: Uint8Array[] = [];
+  /**
+   * Copies of the items popped below `#shared`, in popping order: its item k is item `length - 1 - k`.
+   * An ItemStack, not a Uint8Array each: an object per item took ~220 bytes of JS heap (860 MiB for 4 M
+   * items popped during a snapshot, and pops slowed 8x in GC). Created at the first such pop.
+   */
+  #kept: ItemStack | undefined = undefined;
 
   constructor(
     segments: Segments,
@@ -299,19 +329,22 @@ export class ItemsCut {
     this.#shared = length;
   }
 
-  /** The stack pops item `i`, held at `bytes[start, end)` (its segment). */
-  popping(i: number, bytes: Uint8Array, start: number, end: number): void {
+  /** The stack pops item `i` of `chars` UTF-16 units, held at `bytes[start, end)` (its segment). */
+  popping(i: number, bytes: Uint8Array, start: number, end: number, chars: number): void {
     if (i >= this.#shared) return; // pushed after the cut, or kept already
     // Pops come one at a time from the top, and the stack never held fewer than #shared items since the cut.
     if (i !== this.#shared - 1) throw new Error(`cut: pop of item ${i} below ${this.#shared - 1}`);
-    this.#kept.push(bytes.slice(start, end));
+    // Segments as the stack's: any item it holds fits one.
+    this.#kept ??= new ItemStack(this.#s.bits);
+    this.#kept.pushBytes(bytes, start, end, chars);
     this.#shared = i;
   }
 
   /** Item `i`'s UTF-8 as it was at the cut; a view valid until the cut is released. */
   bytesAt(i: number): Uint8Array {
     if (!(i >= 0 && i < this.length)) throw new RangeError(`item ${i} of ${this.length}`);
-    if (i >= this.#shared) return this.#kept[this.length - 1 - i] as Uint8Array;
+    // The kept store only grows: a view of an item in it stays valid (a grown segment is a new array).
+    if (i >= this.#shared) return (this.#kept as ItemStack).bytesAt(this.length - 1 - i);
     const s = this.#s;
     return s.view(s.start(i), s.end(i));
   }

@@ -37,9 +37,15 @@ export function assertMachineLimits(limits: StackLimits): void {
       `clockStepMaxMs ${clockStepMaxMs} must be in (0, sessionRetentionMs ${sessionRetentionMs})`,
     );
   }
-  // One stack may hold every item's text; its UTF-8 must fit the item store's u32 offsets.
-  if (itemCharsMax * UTF8_BYTES_PER_UNIT_MAX > STACK_BYTES_MAX) {
-    throw new Error(`itemCharsMax ${itemCharsMax}: its UTF-8 may exceed ${STACK_BYTES_MAX} bytes`);
+  // One stack may hold every item's text; its UTF-8 and its segments' gaps must fit the item store's u32
+  // offsets. A gap is shorter than the item that starts the next segment, so the offsets are at most
+  // twice the bytes, and at most size / (size - itemBytesMax + 1) times them (a gap per segment).
+  const size = ITEM_BYTES_MAX;
+  const spread = Math.min(2, size / (size - Math.min(itemBytesMax, size) + 1));
+  if (itemCharsMax * UTF8_BYTES_PER_UNIT_MAX * spread > STACK_BYTES_MAX) {
+    throw new Error(
+      `itemCharsMax ${itemCharsMax}: its UTF-8 and segment gaps may exceed ${STACK_BYTES_MAX} bytes of offsets`,
+    );
   }
   // An item never spans two of the item store's segments.
   if (itemBytesMax > ITEM_BYTES_MAX) {

@@ -16,8 +16,8 @@ const noBytes = new Uint8Array(0);
  * small). Offsets are global: segment k holds [k * 2^bits, (k + 1) * 2^bits). An item never spans two
  * segments: one that does not fit in the rest of a segment starts the next, and the gap is never read.
  *
- * The lists are changed in place by the stack that owns them; a cut holds copies of the lists, whose
- * segments the stack never writes below its lowest count since (ItemsCut).
+ * The lists are changed in place by the stack that owns them; a cut reads them too, below the lowest
+ * count the stack has had since, where nothing is written or dropped (ItemsCut).
  */
 export class Segments {
   readonly size: number;
@@ -37,11 +37,6 @@ export class Segments {
     this.endBits = bits - 2;
     this.endSize = 2 ** this.endBits;
     this.endMask = this.endSize - 1;
-  }
-
-  /** The same segments, in lists of their own: what the stack adds or drops later does not show. */
-  copy(): Segments {
-    return new Segments(this.bits, this.bytes.slice(), this.ends.slice());
   }
 
   /** The end offset of item `i` (which exists). */

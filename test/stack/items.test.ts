@@ -8,7 +8,7 @@ const item = fc.oneof(
   fc.string({ maxLength: 20 }),
   fc.string({ unit: "grapheme", maxLength: 10 }),
   fc
-    .string({ unit: "binary", maxLength: 70 })
+    .string({ unit: "binary", maxLength: 70, size: "max" })
     .filter((s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()),
   fc.constantFrom("", "é", "€", "😀", "\ufeffx", "a😀b€c"),
 );
@@ -25,6 +25,7 @@ type Op =
 const ascii = fc.string({
   unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)),
   maxLength: 70,
+  size: "max",
 });
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -72,7 +73,7 @@ function charsOf(items: readonly string[]): number {
 describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
   test("agrees with an array of strings on every operation; a cut keeps the items it cut", () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 200, size: "max" }), (ops) => {
         // Segments of 512 bytes (128 end offsets): a few hundred operations cross many of them.
         const stack = new ItemStack(9);
         const model: string[] = [];
