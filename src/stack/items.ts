@@ -340,7 +340,11 @@ export class ItemsCut {
     this.#shared = i;
   }
 
-  /** Item `i`'s UTF-8 as it was at the cut; a view valid until the cut is released. */
+  /**
+   * Item `i`'s UTF-8 as it was at the cut: a view, to be read before the stack changes again. One of
+   * the stack's own segments it may be (an item not popped since the cut): popped, then overwritten by
+   * the next push, the view shows the new bytes, while a later bytesAt(i) reads the kept copy.
+   */
   bytesAt(i: number): Uint8Array {
     if (!(i >= 0 && i < this.length)) throw new RangeError(`item ${i} of ${this.length}`);
     // The kept store only grows: a view of an item in it stays valid (a grown segment is a new array).
