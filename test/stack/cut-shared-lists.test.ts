@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import { utf8 } from "./item-bytes.js";
 
 // A cold review of a cut reading the stack's own segment lists (fa8983c) and keeping the items popped
 // below it in an ItemStack of its own (33a2b89). Every held cut is read whole after every change of the
@@ -10,7 +11,6 @@ import { ItemStack, type ItemsCut } from "../../src/stack/items.js";
 // that each change of the lists (segment 0 grown and shrunk, segments dropped and added again at their
 // old index, the lists emptied) happens under held cuts.
 
-const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const bytesOf = (s: string): number => Buffer.byteLength(s, "utf8");
 
 /** Text of exactly `bytes` UTF-8 bytes made of `unit` and ASCII to make up the rest, tagged first. */

@@ -5,6 +5,7 @@ import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { encodeCommand, type Operation, StackMachine } from "../../src/stack/index.js";
 import { ITEM_BYTES_MAX, ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import { asciiRun, utf8 } from "./item-bytes.js";
 
 // A cold review of the item store's segments (stack/segments.ts): items whose UTF-8 is exactly a
 // segment, one byte less, fitting the rest of a segment exactly or by one byte too many, ASCII (pushAscii)
@@ -16,7 +17,6 @@ import { ITEM_BYTES_MAX, ItemStack, type ItemsCut } from "../../src/stack/items.
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const bytesOf = (s: string): number => Buffer.byteLength(s, "utf8");
 const charsOf = (items: readonly string[]): number => items.reduce((sum, s) => sum + s.length, 0);
 
@@ -81,18 +81,6 @@ function opFor(size: number): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.constant({ op: "cut" as const }) },
     { weight: 1, arbitrary: fc.boolean().map((newest) => ({ op: "release" as const, newest })) },
   );
-}
-
-function asciiRun(items: readonly string[]): [Uint8Array, Uint32Array, number, number] {
-  const src = new TextEncoder().encode(items.join(""));
-  const bounds = new Uint32Array(2 * items.length);
-  let at = 0;
-  for (const [i, s] of items.entries()) {
-    bounds[2 * i] = at;
-    at += s.length;
-    bounds[2 * i + 1] = at;
-  }
-  return [src, bounds, items.length, src.length];
 }
 
 function assertCut(cut: ItemsCut, items: readonly string[]): void {

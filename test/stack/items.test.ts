@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import { asciiRun, utf8 } from "./item-bytes.js";
 
 /** Well-formed text only (the machine validates items): ASCII, 2- and 3-byte characters, astral pairs. */
 const item = fc.oneof(
@@ -40,22 +41,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: "cut" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "release" as const }) },
 );
-
-/** pushAscii's arguments for `items`: their bytes one after another, and each one's bounds. */
-function asciiRun(items: readonly string[]): [Uint8Array, Uint32Array, number, number] {
-  const src = new TextEncoder().encode(items.join(""));
-  const bounds = new Uint32Array(2 * items.length);
-  let at = 0;
-  for (const [i, s] of items.entries()) {
-    bounds[2 * i] = at;
-    at += s.length;
-    bounds[2 * i + 1] = at;
-  }
-  return [src, bounds, items.length, src.length];
-}
-
-/** A BOM is an item's first character like any other. */
-const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The cut holds `items`, and knows their size. */
 function assertCut(cut: ItemsCut, items: readonly string[]): void {
