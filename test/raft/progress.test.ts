@@ -136,46 +136,50 @@ describe("Progress owns its transitions", () => {
       fc.record({ op: fc.constant("lost" as const), lastIndex: fc.nat(40) }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(op, { maxLength: 60 }), (next, ops) => {
-        const pr = progress(next);
-        for (const o of ops) {
-          switch (o.op) {
-            case "ack":
-              if (pr.maybeUpdate(o.index) && pr.state === "replicate") pr.freeInflightsTo(o.index);
-              break;
-            case "reject":
-              pr.maybeDecrTo(o.rejected, o.hint);
-              break;
-            case "send":
-              if (!pr.isPaused()) pr.sentAppend(o.count === 0 ? undefined : pr.next + o.count - 1, o.count);
-              break;
-            case "probe":
-              pr.becomeProbe();
-              break;
-            case "replicate":
-              pr.becomeReplicate();
-              break;
-            case "heartbeat":
-              pr.heartbeatAnswered();
-              break;
-            case "tick":
-              pr.tickSnapshot(2);
-              break;
-            case "snapshot":
-              pr.becomeSnapshot(o.index);
-              break;
-            case "reported":
-              if (pr.state === "snapshot") pr.snapshotReported(o.ok);
-              break;
-            case "lost":
-              if (o.lastIndex < pr.match) pr.lostEntries(o.lastIndex);
-              break;
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(op, { maxLength: 60, size: "max" }),
+        (next, ops) => {
+          const pr = progress(next);
+          for (const o of ops) {
+            switch (o.op) {
+              case "ack":
+                if (pr.maybeUpdate(o.index) && pr.state === "replicate") pr.freeInflightsTo(o.index);
+                break;
+              case "reject":
+                pr.maybeDecrTo(o.rejected, o.hint);
+                break;
+              case "send":
+                if (!pr.isPaused()) pr.sentAppend(o.count === 0 ? undefined : pr.next + o.count - 1, o.count);
+                break;
+              case "probe":
+                pr.becomeProbe();
+                break;
+              case "replicate":
+                pr.becomeReplicate();
+                break;
+              case "heartbeat":
+                pr.heartbeatAnswered();
+                break;
+              case "tick":
+                pr.tickSnapshot(2);
+                break;
+              case "snapshot":
+                pr.becomeSnapshot(o.index);
+                break;
+              case "reported":
+                if (pr.state === "snapshot") pr.snapshotReported(o.ok);
+                break;
+              case "lost":
+                if (o.lastIndex < pr.match) pr.lostEntries(o.lastIndex);
+                break;
+            }
+            assert.ok(0 <= pr.match && pr.match < pr.next, `match ${pr.match} next ${pr.next}`);
+            assert.ok(pr.match <= pr.acknowledged);
+            if (pr.state === "snapshot") assert.ok(pr.pendingSnapshot > 0);
           }
-          assert.ok(0 <= pr.match && pr.match < pr.next, `match ${pr.match} next ${pr.next}`);
-          assert.ok(pr.match <= pr.acknowledged);
-          if (pr.state === "snapshot") assert.ok(pr.pendingSnapshot > 0);
-        }
-      }),
+        },
+      ),
       { numRuns: 500, seed: 4242 },
     );
   });

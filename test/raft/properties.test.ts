@@ -79,7 +79,7 @@ test("§5.2 Election Safety, §5.3 Log Matching, §5.4.3 State Machine Safety ho
     fc.property(
       fc.integer({ min: 3, max: 5 }),
       fc.nat(),
-      fc.array(action(5), { minLength: 50, maxLength: 400 }),
+      fc.array(action(5), { minLength: 50, maxLength: 400, size: "max" }),
       (size, seed, actions) => {
         run(
           size,

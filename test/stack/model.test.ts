@@ -58,7 +58,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 describe("stack machine against a model", () => {
   test("random command sequences give the model's outcomes and reads", { timeout: 120_000 }, () => {
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+      fc.property(fc.array(step, { maxLength: 120, size: "max" }), (steps) => {
         const m = new StackMachine({ limits });
         const model = new Model();
         let clock = 1_000;

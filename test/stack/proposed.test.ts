@@ -101,7 +101,7 @@ describe("the leader's proposed commands against its decoded entry", () => {
     let lossyEntries = 0;
     fc.assert(
       fc.property(
-        fc.array(fc.array(proposal, { minLength: 1, maxLength: 4 }), { maxLength: 40 }),
+        fc.array(fc.array(proposal, { minLength: 1, maxLength: 4 }), { maxLength: 40, size: "max" }),
         (entries) => {
           const follower = new StackMachine({ limits });
           const leader = new StackMachine({ limits });

@@ -29,20 +29,24 @@ function run(d: Driver, s: Step) {
 describe("snapshot and restore", () => {
   test("restore gives an equal state that then answers identically", { timeout: 120_000 }, () => {
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 60 }), fc.array(step, { maxLength: 60 }), (before, after) => {
-        const original = new Driver(new StackMachine({ limits }));
-        for (const s of before) run(original, s);
-        const bytes = original.machine.snapshot();
-        const copy = new Driver(StackMachine.restore(bytes, { limits }));
-        copy.atMs = original.atMs;
-        // Equal states encode to equal bytes, so this compares stacks, ids, sessions, clock and index.
-        assert.deepEqual(copy.machine.snapshot(), bytes);
-        assert.equal(copy.machine.appliedIndex, original.machine.appliedIndex);
-        assert.equal(copy.machine.sessionCount, original.machine.sessionCount);
-        assert.deepEqual(copy.machine.list(), original.machine.list());
-        for (const s of after) assert.deepEqual(run(copy, s), run(original, s));
-        assert.deepEqual(copy.machine.snapshot(), original.machine.snapshot());
-      }),
+      fc.property(
+        fc.array(step, { maxLength: 60, size: "max" }),
+        fc.array(step, { maxLength: 60, size: "max" }),
+        (before, after) => {
+          const original = new Driver(new StackMachine({ limits }));
+          for (const s of before) run(original, s);
+          const bytes = original.machine.snapshot();
+          const copy = new Driver(StackMachine.restore(bytes, { limits }));
+          copy.atMs = original.atMs;
+          // Equal states encode to equal bytes, so this compares stacks, ids, sessions, clock and index.
+          assert.deepEqual(copy.machine.snapshot(), bytes);
+          assert.equal(copy.machine.appliedIndex, original.machine.appliedIndex);
+          assert.equal(copy.machine.sessionCount, original.machine.sessionCount);
+          assert.deepEqual(copy.machine.list(), original.machine.list());
+          for (const s of after) assert.deepEqual(run(copy, s), run(original, s));
+          assert.deepEqual(copy.machine.snapshot(), original.machine.snapshot());
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -46,7 +46,7 @@ test("WAL replay after overwrites, snapshots, compaction and reopens gives the m
 }, async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.array(action, { minLength: 40, maxLength: 120 }),
+      fc.array(action, { minLength: 40, maxLength: 120, size: "max" }),
       fc.integer({ min: 80, max: 240 }),
       fc.nat({ max: 4 }),
       async (actions, segmentBytesMax, compactKeepEntries) => {
