@@ -2,7 +2,7 @@
 // [learner count u32][learners u64...][removed count u32][removed u64...][data length u64][data]
 // [crc32c u32 of everything before]. Version 1 had no removed ids (membership was fixed); still read.
 import { join } from "node:path";
-import { getU64, putU64 } from "../codec/index.js";
+import { DecodeError, getU64, putU64 } from "../codec/index.js";
 import type { Snapshot } from "../raft/index.js";
 import { crc32cUpdate } from "./crc32c.js";
 import type { Disk } from "./disk.js";
@@ -56,8 +56,10 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   if (buf.readUInt32LE(0) !== SNAP_MAGIC) return fail(0, "bad magic");
   const version = buf[4];
   if (version !== 1 && version !== SNAP_VERSION) return fail(4, `unsupported version ${version}`);
-  const index = getU64(buf, 5);
-  const term = getU64(buf, 13);
+  const index = u64Below2p53(buf, 5);
+  if (index === undefined) return fail(5, "index not below 2^53");
+  const term = u64Below2p53(buf, 13);
+  if (term === undefined) return fail(13, "term not below 2^53");
   let p = 21;
   const lists: number[][] = [];
   for (let k = 0; k < (version === 1 ? 2 : 3); k++) {
@@ -66,15 +68,34 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     p += 4;
     if (p + 8 * n > crcAt) return fail(p, "truncated config");
     const ids: number[] = [];
-    for (let i = 0; i < n; i++, p += 8) ids.push(getU64(buf, p));
+    for (let i = 0; i < n; i++, p += 8) {
+      const id = u64Below2p53(buf, p);
+      if (id === undefined) return fail(p, "member id not below 2^53");
+      ids.push(id);
+    }
     lists.push(ids);
   }
   if (p + 8 > crcAt) return fail(p, "truncated data length");
-  const dataBytes = getU64(buf, p);
-  if (p + 8 + dataBytes !== crcAt) return fail(p, "data length does not match file size");
+  const dataBytes = u64Below2p53(buf, p);
+  if (dataBytes === undefined || p + 8 + dataBytes !== crcAt)
+    return fail(p, "data length does not match file size");
   const removed = lists[2] ?? [];
   const config = { voters: lists[0]!, learners: lists[1]!, ...(removed.length > 0 ? { removed } : {}) };
   return { ok: true, snapshot: { meta: { index, term, config }, data: buf.subarray(p + 8, crcAt) } };
+}
+
+/**
+ * A u64 field, or undefined at 2^53 or more: a checksummed file this build did not write (a number cannot
+ * hold it). decodeSnapshot answers such a file as it answers any malformed one, so `repair` and start-up
+ * treat it alike, instead of a DecodeError escaping from the middle of the header.
+ */
+function u64Below2p53(buf: Uint8Array, at: number): number | undefined {
+  try {
+    return getU64(buf, at);
+  } catch (err) {
+    if (err instanceof DecodeError) return undefined;
+    throw err;
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import {
   DecodeError,
   decodeUtf8,
@@ -10,6 +9,7 @@ import {
   Reader,
   Writer,
 } from "../../src/codec/index.js";
+import fc from "../fast-check.js";
 
 const safeUint = fc.oneof(
   fc.integer({ min: 0, max: 0xffffffff }),

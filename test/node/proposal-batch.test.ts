@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { ProposalBatch } from "../../src/node/batch.js";
 import {
   type BatchLimits,
@@ -11,6 +10,7 @@ import {
   type ProposedCommands,
   StackMachine,
 } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 // The leader encodes each proposal straight into its batch (BatchEncoder), refuses a command that would
 // pass batchBytesMax (the driver proposes and adds it again) and stamps every command of a batch with

@@ -3,9 +3,9 @@
 // Commands that decode back (so no replica meets a command it cannot read).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import fc from "fast-check";
 import { decodeRunRequest, encodeRunRequest } from "../../src/node/run-forward.js";
 import { type AsciiPushes, BatchEncoder, decodeBatch, decodeCommand } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 const ascii = fc.string({
   unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)),

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { InvariantError } from "../../src/raft/index.js";
 import { Progress } from "../../src/raft/progress.js";
+import fc from "../fast-check.js";
 
 const progress = (next = 1, inflightMax = 3) => new Progress(next, inflightMax, 1 << 20);
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import fc from "fast-check";
 import type { NodeId } from "../../src/raft/index.js";
+import fc from "../fast-check.js";
 import { assertLogMatching, assertStateMachineSafety, Cluster } from "./harness.js";
 
 type Action =

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import fc from "fast-check";
 import { parseNodeArgs, type RunningNode, startNode } from "../../src/node/index.js";
 import { RespServer } from "../../src/resp/index.js";
 import type { RunReply, StackService } from "../../src/server/index.js";
 import type { AsciiPushes } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 import { silent } from "../server/fake-service.js";
 import { frame, RawConn } from "./helpers.js";
 

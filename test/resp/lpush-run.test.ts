@@ -3,7 +3,6 @@
 // it must not stop before a request it could take.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import fc from "fast-check";
 import { defaultDriverLimits } from "../../src/node/driver-config.js";
 import { defaultLeaderRequestLimits } from "../../src/node/leader-requests.js";
 import { RUN_KEY_BYTES_MAX } from "../../src/node/run-forward.js";
@@ -11,6 +10,7 @@ import { defaultRespLimits, type RespLimits } from "../../src/resp/limits.js";
 import { assertRunFits, RUN_COMMANDS_MAX, readLpushRun } from "../../src/resp/lpush-run.js";
 import { RespParser } from "../../src/resp/parser.js";
 import { asciiPushCommand, defaultStackLimits, type StackLimits } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 import { frame } from "./helpers.js";
 
 // Small limits, so requests at and past them are common.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { defaultRespLimits, type Request, RespParser, RespProtocolError } from "../../src/resp/index.js";
+import fc from "../fast-check.js";
 
 const limits = {
   ...defaultRespLimits,

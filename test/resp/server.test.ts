@@ -1,10 +1,10 @@
 // The RESP listener over a stand-in service: replies byte for byte, pipelines, errors, limits, BLPOP.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import fc from "fast-check";
 import { Redis } from "ioredis";
 import { RespServer } from "../../src/resp/index.js";
 import type { ClusterMember } from "../../src/server/index.js";
+import fc from "../fast-check.js";
 import { FakeService, silent } from "../server/fake-service.js";
 import { frame, RawConn } from "./helpers.js";
 

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import fc from "fast-check";
 import { Pool } from "undici";
 import { apiErrorStatusByCode, isApiErrorCode } from "../../src/api/index.js";
 import { HttpApi } from "../../src/server/index.js";
+import fc from "../fast-check.js";
 import { FakeService, silent } from "../server/fake-service.js";
 
 export const HTTP_RUNS = { requests: 2000, rawBytes: 400 } as const;

@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
-import fc from "fast-check";
 import { certFiles, makeDevCerts } from "../../src/cli/certs.js";
 import type { Message } from "../../src/raft/types.js";
 import { decodeFrame, encodeHelloFrame } from "../../src/transport/codec.js";
@@ -21,6 +20,7 @@ import {
   type PeerTls,
   TcpTransport,
 } from "../../src/transport/index.js";
+import fc from "../fast-check.js";
 
 export const PEER_RUNS = 300;
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { apiErrorStatusByCode } from "../../src/api/index.js";
 import { assertBodyFits, BODY_BYTES_MAX_DEFAULT, proposalBytesMax } from "../../src/server/index.js";
 import { defaultStackLimits, encodeCommand, errorCodes, httpStatusByCode } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 describe("server limits and codes against the stack layer's", () => {
   test("the default body limit carries the largest item and label; a smaller one is refused", () => {

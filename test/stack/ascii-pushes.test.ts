@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import fc from "fast-check";
 import {
   type AsciiPushes,
   asciiPushCommand,
@@ -9,6 +8,7 @@ import {
   type RunKeys,
   runKey,
 } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 // The RESP fast lane's LPUSH commands are encoded from request bytes: the entry must be byte for byte
 // what encoding the Command each stands for gives, or followers and snapshots would see something new.

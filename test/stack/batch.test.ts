@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import {
   BatchEncoder,
   batchEntryBytesMax,
@@ -13,6 +12,7 @@ import {
   type Outcome,
   StackMachine,
 } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 const push = (label: string, item: string, key?: string): Command =>
   key === undefined

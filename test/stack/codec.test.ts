@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import {
   type Command,
   decodeCommand,
@@ -12,6 +11,7 @@ import {
   type Outcome,
   StackMachine,
 } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 // Well-formed strings only: lone surrogates are rejected by validation before encoding.
 const text = fc.oneof(

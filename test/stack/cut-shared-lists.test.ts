@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import fc from "../fast-check.js";
 import { utf8 } from "./item-bytes.js";
 
 // A cold review of a cut reading the stack's own segment lists (fa8983c) and keeping the items popped

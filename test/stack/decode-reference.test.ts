@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { DecodeError, Reader } from "../../src/codec/index.js";
 import {
   type Command,
@@ -12,6 +11,7 @@ import {
   StackMachine,
   validateCommand,
 } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 // Every replica decodes and validates each command it applies; the fast decoder (one literal per
 // operation, the last label reused when its bytes repeat, validation that trusts decoded text to be

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import fc from "fast-check";
 import { encodeCommand, type Operation, StackMachine } from "../../src/stack/index.js";
 import { ITEM_BYTES_MAX, ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import fc from "../fast-check.js";
 import { asciiRun, utf8 } from "./item-bytes.js";
 
 // A cold review of the item store's segments (stack/segments.ts): items whose UTF-8 is exactly a

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import fc from "../fast-check.js";
 import { asciiRun, utf8 } from "./item-bytes.js";
 
 /** Well-formed text only (the machine validates items): ASCII, 2- and 3-byte characters, astral pairs. */

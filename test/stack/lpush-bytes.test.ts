@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import {
   type Command,
   decodeCommand,
@@ -10,6 +9,7 @@ import {
   StackMachine,
 } from "../../src/stack/index.js";
 import { readAsciiLpush } from "../../src/stack/lpush-bytes.js";
+import fc from "../fast-check.js";
 import { limits, Model } from "./model.js";
 
 // A keyless LPUSH of ASCII items is applied from its bytes (the items copied into the store, no strings);

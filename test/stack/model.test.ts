@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import {
   type Command,
   decodeCommand,
@@ -8,6 +7,7 @@ import {
   type Outcome,
   StackMachine,
 } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 import { limits, Model } from "./model.js";
 

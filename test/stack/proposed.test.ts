@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import {
   BatchEncoder,
   type Command,
@@ -12,6 +11,7 @@ import {
   type Outcome,
   StackMachine,
 } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 // The leader applies the commands it proposed instead of decoding its own entry (StackMachine.applyEntry's
 // `proposed`). That is safe only if every replica, decoding the bytes, computes the same outcomes and state:

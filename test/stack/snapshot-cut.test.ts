@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import fc from "fast-check";
 import { type Command, encodeCommand, type Operation, StackMachine } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 
 // Stepped snapshots (StackMachine.snapshotSteps) share each stack's arrays with the machine instead of
 // copying them (ItemsCut): whatever is applied between the cut and the last step must not show in the

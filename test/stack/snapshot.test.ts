@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { encodeCommand, type Operation, StackMachine } from "../../src/stack/index.js";
+import fc from "../fast-check.js";
 import { Driver } from "./helpers.js";
 
 const limits = { sessionsMax: 4, sessionRetentionMs: 100, clockStepMaxMs: 30, pushItemsMax: 3 };

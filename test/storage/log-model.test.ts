@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import fc from "fast-check";
 import { type Entry, MemoryStorage } from "../../src/raft/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
+import fc from "../fast-check.js";
 import { CONFIG, DATA } from "./helpers.js";
 
 // The simulator's memory disk (MemoryStorage) and the real storage must hand the core the same batches

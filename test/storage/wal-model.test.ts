@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import fc from "fast-check";
 import { readRecord } from "../../src/storage/codec.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
+import fc from "../fast-check.js";
 import { CONFIG, DATA, ent, restart, text } from "./helpers.js";
 
 // Random histories of what Raft asks of a follower's storage: appends, overwrites of uncommitted entries

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import type { Entry, Message, MessageType } from "../../src/raft/types.js";
 import { decodeFrame } from "../../src/transport/codec.js";
 import {
@@ -10,6 +9,7 @@ import {
   FrameDecoder,
   FrameError,
 } from "../../src/transport/index.js";
+import fc from "../fast-check.js";
 
 // Plain-prototype records, as the raft core builds them (fast-check may otherwise make null-prototype ones).
 function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {

@@ -3,9 +3,9 @@
 // "removed" byte may make a node believe it was removed (node/removal.ts: it then stops serving).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import fc from "fast-check";
 import { decodeFrame, encodeRefuseFrame } from "../../src/transport/codec.js";
 import { FRAME_HEADER_BYTES, FRAME_REFUSE, FrameError } from "../../src/transport/frame.js";
+import fc from "../fast-check.js";
 
 const REMOVED_BYTE = 1;
 const reasonBytesMax = 1024;
