@@ -4,9 +4,8 @@
 // neither is sent again: each is applied once, and answered "outcome unknown".
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { NodeError } from "../../src/node/index.js";
 import { asciiRun, runAnswers } from "./runs.js";
-import { followerKeyTaken } from "./three-drivers.js";
+import { answerCode, followerKeyTaken } from "./three-drivers.js";
 
 for (const to of ["the forwarding follower", "the other follower"] as const) {
   test(`keyless forwards whose answers are lost are not sent again when leadership moves to ${to}`, {
@@ -15,15 +14,7 @@ for (const to of ["the forwarding follower", "the other follower"] as const) {
     // The follower's first write takes the table's one slot with its key: the next go without keys.
     const { clock, drivers, net, leader, from, other, follower } = await followerKeyTaken(1);
     net.dropResultsFrom = leader.id;
-    let one: string | undefined;
-    follower.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }).then(
-      (o) => {
-        one = o.ok ? "ok" : o.code;
-      },
-      (e: NodeError) => {
-        one = e.code;
-      },
-    );
+    const one = answerCode(follower.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }));
     const answers = runAnswers();
     follower.submitRun(
       asciiRun([
@@ -40,7 +31,7 @@ for (const to of ["the forwarding follower", "the other follower"] as const) {
     await clock.advance(3000);
     for (const d of drivers.values())
       assert.deepEqual(d.machine.range("s", 0, -1), ["b", "a", "w", "x"], `node ${d.id}`);
-    assert.equal(one, "timeout", "outcome unknown");
+    assert.equal(one(), "timeout", "outcome unknown");
     assert.deepEqual(answers.sizes(2), ["timeout", "timeout"], "outcome unknown");
   });
 }

@@ -7,8 +7,7 @@
 // for an idempotent request, so the follower sent it again to the next leader and told the real outcome.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { NodeError } from "../../src/node/index.js";
-import { followerKeyTaken, leaderOf, threeNodes } from "./three-drivers.js";
+import { answerCode, followerKeyTaken, leaderOf, nextLeader, threeNodes } from "./three-drivers.js";
 
 test("a keyless write through a follower whose leader stops after proposing it is not answered 'stopped' once applied", {
   timeout: 30_000,
@@ -19,15 +18,7 @@ test("a keyless write through a follower whose leader stops after proposing it i
   assert.ok(leaderRequests !== undefined);
   // The leader hears no acknowledgement: it proposes and replicates the write, but does not commit it.
   net.deaf = leader.id;
-  let answer: string | undefined;
-  follower.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }).then(
-    (o) => {
-      answer = o.ok ? "ok" : o.code;
-    },
-    (e: NodeError) => {
-      answer = e.code;
-    },
-  );
+  const answer = answerCode(follower.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }));
   await clock.advance(20);
   for (const d of drivers.values())
     assert.ok(d.raft.log.lastIndex() >= leader.raft.log.lastIndex(), `node ${d.id} holds the entry`);
@@ -36,11 +27,10 @@ test("a keyless write through a follower whose leader stops after proposing it i
   leaderRequests.close();
   net.isolated = leader.id;
   await clock.advance(3000);
-  const next = [...drivers.values()].find((d) => d.id !== leader.id && d.raft.role === "leader");
-  assert.ok(next !== undefined, "a new leader");
+  const next = nextLeader(drivers, leader);
   assert.deepEqual(next.machine.range("s", 0, -1), ["w", "x"], "the write was applied by the next leader");
   // Applied, so `stopped` ("node is shutting down", Retry-After) invites a client to push w again.
-  assert.equal(answer, "timeout", `answered ${answer} for an applied write`);
+  assert.equal(answer(), "timeout", `answered ${answer()} for an applied write`);
 });
 
 // The same answer on the leader's own path (before ee87b20 too): the root is Driver.stop answering the
@@ -54,22 +44,13 @@ test("a keyless write proposed on a leader that then stops is not answered 'stop
   const leaderRequests = requests.get(leader.id);
   assert.ok(leaderRequests !== undefined);
   net.deaf = leader.id;
-  let answer: string | undefined;
-  leaderRequests.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }).then(
-    (o) => {
-      answer = o.ok ? "ok" : o.code;
-    },
-    (e: NodeError) => {
-      answer = e.code;
-    },
-  );
+  const answer = answerCode(leaderRequests.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }));
   await clock.advance(20);
   leader.stop();
   leaderRequests.close();
   net.isolated = leader.id;
   await clock.advance(3000);
-  const next = [...drivers.values()].find((d) => d.id !== leader.id && d.raft.role === "leader");
-  assert.ok(next !== undefined, "a new leader");
+  const next = nextLeader(drivers, leader);
   assert.deepEqual(next.machine.range("s", 0, -1), ["w"], "the write was applied by the next leader");
-  assert.equal(answer, "timeout", `answered ${answer} for an applied write`);
+  assert.equal(answer(), "timeout", `answered ${answer()} for an applied write`);
 });

@@ -5,7 +5,7 @@ import { Driver } from "../../src/node/index.js";
 import { LeaderRequests, REQUEST_RUN, REQUEST_RUN_VERSION } from "../../src/node/leader-requests.js";
 import { MemberTable } from "../../src/node/members.js";
 import type { Message } from "../../src/raft/index.js";
-import type { StackMachineOptions } from "../../src/stack/index.js";
+import type { Outcome, StackMachineOptions } from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
@@ -15,6 +15,27 @@ export function leaderOf(drivers: ReadonlyMap<number, Driver>): Driver {
   const leader = [...drivers.values()].find((d) => d.raft.role === "leader");
   assert.ok(leader !== undefined, "a leader was elected");
   return leader;
+}
+
+/** The code a write is answered with ("ok" for success, a NodeError's code if refused); undefined until then. */
+export function answerCode(answer: Promise<Outcome>): () => string | undefined {
+  let code: string | undefined;
+  answer.then(
+    (o) => {
+      code = o.ok ? "ok" : o.code;
+    },
+    (e: { readonly code: string }) => {
+      code = e.code;
+    },
+  );
+  return () => code;
+}
+
+/** The leader elected after `old` stopped or was cut off. */
+export function nextLeader(drivers: ReadonlyMap<number, Driver>, old: Driver): Driver {
+  const next = [...drivers.values()].find((d) => d.id !== old.id && d.raft.role === "leader");
+  assert.ok(next !== undefined, "a new leader");
+  return next;
 }
 
 /**
