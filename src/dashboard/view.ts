@@ -58,7 +58,9 @@ export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer
   const matchOf = new Map<number, number>();
   if (leaderView?.role === "leader")
     for (const m of leaderView.members) if (m.match !== null) matchOf.set(m.id, m.match);
-  const members = self.members.map((m): MemberRow => {
+  // A removed node's own view lacks it (docs/api.md), but the page still shows the node serving it.
+  const listed = self.removed === true ? [...self.members, { id: self.id, clientUrl: "" }] : self.members;
+  const members = listed.map((m): MemberRow => {
     const v = views.get(m.id);
     const answer = peers.get(m.id);
     const base = { id: m.id, clientUrl: m.clientUrl, self: m.id === self.id };
@@ -68,7 +70,9 @@ export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer
     return {
       ...base,
       health: v.leader === 0 ? "no leader" : "ok",
-      role: v.role,
+      // A removed node's Raft role (a follower, or a leader handing off) would hide that it is out, as in
+      // `raftstack status`.
+      role: v.removed === true ? "removed" : v.role,
       term: v.term,
       leader: v.leader,
       commit: v.commit,
@@ -89,7 +93,12 @@ export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer
 function noteOf(self: View, leader: number, unreachable: readonly number[], others: number): string {
   const me = `node ${self.id}`;
   const parts: string[] = [];
-  if (self.role === "leader") parts.push(`${me} serves this page and is the leader (term ${self.term})`);
+  if (self.removed === true)
+    parts.push(
+      `${me} serves this page but was removed from the cluster: it serves no reads or writes` +
+        (leader !== 0 ? ` (the others name node ${leader} leader)` : ""),
+    );
+  else if (self.role === "leader") parts.push(`${me} serves this page and is the leader (term ${self.term})`);
   else if (self.leader !== 0)
     parts.push(`${me} serves this page as a ${self.role}; the leader is node ${self.leader}`);
   else

@@ -25,9 +25,12 @@ function setName(session: Session, name: string): Reply | undefined {
   return undefined;
 }
 
-/** HELLO says replica, INFO says slave, as Redis 7 does (clients parse both). */
-function role(ctx: CommandContext, replica: "replica" | "slave"): string {
-  return ctx.shared.service.role() === "leader" ? "master" : replica;
+/**
+ * HELLO says replica, INFO says slave, as Redis 7 does (clients parse both). A removed leader, handing off
+ * its leadership, is no master: it serves no writes.
+ */
+function role(s: ClusterView, replica: "replica" | "slave"): string {
+  return s.role === "leader" && s.removed !== true ? "master" : replica;
 }
 
 /** `HELLO [protover [AUTH username password] [SETNAME clientname]]`. */
@@ -64,7 +67,7 @@ function hello(args: readonly string[], ctx: CommandContext): Reply {
     ["proto", int(proto)],
     ["id", int(session.id)],
     ["mode", bulk("standalone")],
-    ["role", bulk(role(ctx, "replica"))],
+    ["role", bulk(role(ctx.shared.service.status(), "replica"))],
     ["modules", array([])],
   ]);
 }
@@ -99,9 +102,11 @@ function section(title: string, fields: readonly (readonly [string, string | num
 
 /**
  * INFO's replication fields: Redis's (a leader is the master, every other member a slave of it) and the
- * Raft state behind them. A master's slaves are the members it replicates to now. A slave's link is up while it follows a leader it knows; a node campaigning
- * (even one that still names the last leader) has lost it. master_host and master_port are left out: a
- * node knows the leader's client URL, not its RESP port.
+ * Raft state behind them. A master's slaves are the members it replicates to now. A slave's link is up
+ * while it follows a leader it knows; a node campaigning (even one that still names the last leader) has
+ * lost it. master_host and master_port are left out: a node knows the leader's client URL, not its RESP
+ * port. A removed node says so (raft_removed:1, only there, as the HTTP API's `removed`): it is a slave
+ * whose link is down for good, whatever its Raft role.
  */
 function replication(s: ClusterView, redisRole: string): [string, string | number][] {
   const raft: [string, string | number][] = [
@@ -112,9 +117,10 @@ function replication(s: ClusterView, redisRole: string): [string, string | numbe
     ["raft_commit", s.commit],
     ["raft_applied", s.applied],
   ];
-  if (s.role === "leader") return [...raft, ["connected_slaves", replicating(s)]];
+  if (s.removed === true) raft.push(["raft_removed", 1]);
+  if (redisRole === "master") return [...raft, ["connected_slaves", replicating(s)]];
   // Leader 0: none known (the node API's convention, as in /health).
-  const linked = s.role === "follower" && s.leader !== 0;
+  const linked = s.removed !== true && s.role === "follower" && s.leader !== 0;
   return [...raft, ["master_link_status", linked ? "up" : "down"], ["connected_slaves", 0]];
 }
 
@@ -163,7 +169,7 @@ async function info(args: readonly string[], ctx: CommandContext): Promise<Reply
           ["aof_enabled", 1],
         ]),
     ],
-    ["replication", () => section("Replication", replication(s, role(ctx, "slave")))],
+    ["replication", () => section("Replication", replication(s, role(s, "slave")))],
     [
       "keyspace",
       () => section("Keyspace", stacks > 0 ? [["db0", `keys=${stacks},expires=0,avg_ttl=0`]] : []),

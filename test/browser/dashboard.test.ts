@@ -1,7 +1,8 @@
 // The live dashboard in a real browser, against `raftstack cluster` (3 node processes): every node and
 // the leader are shown; the leader is killed with the page's button and a new leader appears; push and
-// pop through the page; no console errors; a screenshot in test-output/dashboard.png. Along the way
-// the metrics acceptance: the followers' leader-change counters move and has_leader dips to 0.
+// pop through the page; the killed node, started again, is removed through the HTTP API and its own page
+// shows it removed; no console errors; screenshots in test-output/dashboard.png and dashboard-removed.png.
+// Along the way the metrics acceptance: the followers' leader-change counters move and has_leader dips to 0.
 // Ports 19380-19419 belong to this file (client 19381/19391/19401, peers one less).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -225,6 +226,21 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
       "dashboard.png",
       `3 members after node ${leader} was killed from the page and started again (follower), node ${newLeader} leading, stack "browser" after push/pop/push`,
     );
+
+    // Removed through the HTTP API (not the console's remove, which would stop it), the node still serves
+    // its page: it marks itself removed, not by its Raft role.
+    const removedUrl = ENDPOINTS[leader - 1]!;
+    const removal = await fetch(`${ENDPOINTS[newLeader - 1]}/v1/members/${leader}`, { method: "DELETE" });
+    assert.equal(removal.status, 200, await removal.text());
+    await page.goto(`${removedUrl}/dashboard`);
+    await page
+      .locator(`#members tr.self[data-node="${leader}"][data-role="removed"]`)
+      .waitFor({ timeout: WAIT_MS });
+    assert.match(
+      (await page.locator("#note").textContent()) ?? "",
+      new RegExp(`node ${leader} serves this page but was removed from the cluster`),
+    );
+    await screenshot(page, "dashboard-removed.png", `node ${leader}'s page after its removal`);
     assert.deepEqual(errors, [], "no errors in the browser console");
   } finally {
     await browser.close();

@@ -92,3 +92,45 @@ test("served by a node cut off from the others: it says so, and names the leader
   assert.equal(half.cutOff, true);
   assert.match(half.note, /\(others name node 1\); it cannot reach node 2\./);
 });
+
+test("a removed node is shown removed, not by its Raft role: the one serving the page, or a member it lists", () => {
+  const others = members.filter((m) => m.id !== 3);
+  // The removed node's own view lacks it and names no leader (docs/api.md); the others answer.
+  const removed = { ...view(3, "follower", 0, 5, 9), members: others, removed: true as const };
+  const own = clusterPicture(
+    removed,
+    new Map([
+      [1, answered({ ...view(1, "leader", 1, 5, 12), members: others })],
+      [2, answered({ ...view(2, "follower", 1, 5, 12), members: others })],
+    ]),
+  );
+  assert.deepEqual(
+    own.members.map((m) => [m.id, m.role, m.self]),
+    [
+      [1, "leader", false],
+      [2, "follower", false],
+      [3, "removed", true],
+    ],
+  );
+  assert.equal(
+    own.note,
+    "node 3 serves this page but was removed from the cluster: it serves no reads or writes (the others name node 1 leader).",
+  );
+
+  // A member that has not applied the removal yet still lists node 3, which answers as removed.
+  const lagging = clusterPicture(
+    view(2, "follower", 1, 5, 9),
+    new Map([
+      [1, answered(view(1, "leader", 1, 5, 12))],
+      [3, answered(removed)],
+    ]),
+  );
+  assert.deepEqual(
+    lagging.members.map((m) => [m.id, m.role]),
+    [
+      [1, "leader"],
+      [2, "follower"],
+      [3, "removed"],
+    ],
+  );
+});

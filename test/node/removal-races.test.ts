@@ -2,12 +2,13 @@
 // removal, a removed node leaves its links; node.ts: a removed node names no leader and refuses reads):
 // removals racing promotions, restarts, a slow disk, an address reused at once, and nodes closed inside
 // the links' grace windows. Real nodes in one process; each test its own cluster on peer ports
-// 29700-29759 (clients on port 0).
+// 29700-29759 (clients and RESP on port 0).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { Redis } from "ioredis";
 import { probeStatus } from "../../src/cli/status.js";
 import { parseNodeArgs, type RunningNode, startNode } from "../../src/node/index.js";
 import {
@@ -47,7 +48,10 @@ class Cluster {
     opts: { extra?: string[]; dataName?: string; urls?: ReadonlyMap<number, string> } = {},
   ): Promise<RunningNode> {
     const list = cluster.map((k) => `${k}=${opts.urls?.get(k) ?? this.peerUrl(k)}`).join(",");
-    const args = ["--id", String(id), "--cluster", list, "--port", "0", "--log-level", "silent"];
+    const args = ["--id", String(id), "--cluster", list, "--port", "0", "--resp-port", "0"].concat([
+      "--log-level",
+      "silent",
+    ]);
     const options = {
       ...parseNodeArgs([...args, ...(opts.extra ?? [])]),
       dataDir: join(this.dir, opts.dataName ?? `n${id}`),
@@ -141,8 +145,8 @@ async function removeFollower(
 
 /**
  * Removed node `n` (id `id`) says so wherever it shows members or its state, and lists itself nowhere:
- * /health, GET /v1/members (its own table with ?stale=1; a linearizable read is refused), GET /v1/cluster
- * and `raftstack status`.
+ * /health, GET /v1/members (its own table with ?stale=1; a linearizable read is refused), GET /v1/cluster,
+ * `raftstack status`, RESP INFO and its dashboard (which shows it, as the node serving the page).
  */
 async function assertSaysRemoved(n: RunningNode, id: number): Promise<void> {
   const get = async (path: string) => {
@@ -165,6 +169,20 @@ async function assertSaysRemoved(n: RunningNode, id: number): Promise<void> {
   assert.match(String(view.body["viewReason"]), /removed from the cluster/);
   const [row] = await probeStatus([n.clientUrl]);
   assert.equal(row?.up === true ? row.role : row, "removed", "raftstack status");
+  const redis = new Redis({ port: n.respPort as number, host: "127.0.0.1", lazyConnect: true });
+  try {
+    await redis.connect();
+    const info = await redis.info("replication");
+    assert.match(info, /\r\nrole:slave\r\n/, "INFO role");
+    assert.match(info, /\r\nraft_removed:1\r\n/, "INFO says removed");
+    assert.match(info, /\r\nmaster_link_status:down\r\n/, "INFO link");
+  } finally {
+    redis.disconnect();
+  }
+  const dashboard = (await get("/v1/dashboard")).body;
+  const rows = dashboard["members"] as { id: number; role?: string }[];
+  assert.equal(rows.find((m) => m.id === id)?.role, "removed", `dashboard: ${JSON.stringify(rows)}`);
+  assert.match(String(dashboard["note"]), /removed from the cluster/, "the dashboard's note");
 }
 
 /** Runs `body` on a fresh cluster, closed afterwards whatever happens. */

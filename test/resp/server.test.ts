@@ -460,5 +460,35 @@ describe("RESP INFO replication on a node that does not lead", { timeout: 30_000
     assert.equal(leader.get("connected_slaves"), "1", "only the members it replicates to now");
     assert.equal(leader.get("role"), "master");
     assert.equal(leader.has("master_link_status"), false, "a master has no link to a master");
+    assert.equal(leader.has("raft_removed"), false, "only a removed node carries raft_removed");
+  });
+
+  test("a removed node says raft_removed:1, a slave whose link is down, also while it still leads", async () => {
+    // As the real node: a removed node names no leader; a removed leader is handing its leadership off.
+    const follower = Object.assign(new FakeService(2, 0), { removed: true });
+    const leader = Object.assign(new FakeService(1, 0), { removed: true, roleName: "leader" });
+    const shown = ["role", "raft_role", "raft_removed", "master_link_status", "connected_slaves"];
+    for (const [name, service] of [
+      ["follower", follower],
+      ["leader", leader],
+    ] as const) {
+      const fields = await replication(service);
+      assert.deepEqual(
+        shown.map((k) => fields.get(k)),
+        ["slave", name, "1", "down", "0"],
+        `a removed ${name}`,
+      );
+    }
+    // HELLO names its role too: no master.
+    const { server, port } = await start(leader);
+    const redis = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await redis.connect();
+      const hello = (await redis.call("HELLO", "2")) as string[];
+      assert.equal(hello[hello.indexOf("role") + 1], "replica");
+    } finally {
+      redis.disconnect();
+      await server.close();
+    }
   });
 });

@@ -31,6 +31,8 @@ export class FakeService implements NodeService {
   /** The members as status() reports them (GET /v1/cluster, INFO replication). */
   clusterMembers: ClusterMember[] = [];
   commit = 0;
+  /** Set: status() says this node was removed from the cluster, as the real node's does. */
+  removed = false;
   /** Set: propose and read reject with this code. */
   failWith: ServiceErrorCode | undefined;
   /**
@@ -154,6 +156,7 @@ export class FakeService implements NodeService {
       snapshotIndex: 0,
       viewFrom: this.id,
       members: this.clusterMembers,
+      ...(this.removed ? { removed: true as const } : {}),
     };
   }
 
