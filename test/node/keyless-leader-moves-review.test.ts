@@ -12,7 +12,7 @@ for (const to of ["the forwarding follower", "the other follower"] as const) {
     timeout: 30_000,
   }, async () => {
     // The follower's first write takes the table's one slot with its key: the next go without keys.
-    const nodes = await followerKeyTaken(1);
+    const nodes = await followerKeyTaken({ sessionsMax: 1 });
     const { clock, drivers, net, leader, from, other, follower } = nodes;
     // Forwarded before runAnswerLost drops the leader's answers, but nothing is delivered until the clock
     // runs: the write's answer is lost like the run's.

@@ -92,7 +92,7 @@ describe("a full exactly-once table and the keys a follower makes", () => {
   });
 
   test("a run sent without keys whose answer is lost in a leader change is not sent again: applied once, outcome unknown", async () => {
-    const nodes = await followerKeyTaken(1);
+    const nodes = await followerKeyTaken({ sessionsMax: 1 });
     const { clock, drivers, net, leader, from, other: next } = nodes;
     const answers = await runAnswerLost(nodes, from, pushAThenB());
     assert.deepEqual(leader.machine.range("s", 0, -1), ["b", "a", "x"], "applied by the leader");

@@ -5,7 +5,7 @@ import { Driver } from "../../src/node/index.js";
 import { LeaderRequests, REQUEST_RUN, REQUEST_RUN_VERSION } from "../../src/node/leader-requests.js";
 import { MemberTable } from "../../src/node/members.js";
 import type { Message } from "../../src/raft/index.js";
-import type { AsciiPushes, Outcome, StackMachineOptions } from "../../src/stack/index.js";
+import type { AsciiPushes, Outcome, StackLimits, StackMachineOptions } from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
@@ -166,16 +166,18 @@ export async function runAnswerLost(
 }
 
 /**
- * Three nodes whose follower `from` (the other: `other`) wrote x onto stack s under a key of its own,
- * taking one of the table's `sessionsMax` slots (the keys-full and keyless forwarding tests).
+ * Three nodes of the machine `limits` whose follower `from` (the other: `other`) wrote x onto stack s
+ * under a key of its own, taking one of the table's `sessionsMax` slots (the keys-full and keyless
+ * forwarding tests); `follower` and `leaderRequests`: the LeaderRequests of `from` and of the leader.
  */
-export async function followerKeyTaken(sessionsMax: number) {
-  const nodes = await electedThree({ limits: { sessionsMax } });
+export async function followerKeyTaken(limits: Partial<StackLimits>) {
+  const nodes = await electedThree({ limits });
   const [from, other] = nodes.followers;
   const follower = nodes.requests.get(from);
-  assert.ok(follower !== undefined);
+  const leaderRequests = nodes.requests.get(nodes.leader.id);
+  assert.ok(follower !== undefined && leaderRequests !== undefined);
   const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
   await nodes.clock.advance(50);
   assert.ok((await x).ok, "x took a slot with the follower's key");
-  return { ...nodes, from, other, follower };
+  return { ...nodes, from, other, follower, leaderRequests };
 }
