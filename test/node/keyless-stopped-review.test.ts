@@ -13,9 +13,9 @@ test("a keyless write through a follower whose leader stops after proposing it i
   timeout: 30_000,
 }, async () => {
   // The follower's first write takes the table's one slot with its key: the next goes without a key.
-  const { clock, drivers, requests, net, leader, follower } = await followerKeyTaken(1);
-  const leaderRequests = requests.get(leader.id);
-  assert.ok(leaderRequests !== undefined);
+  const { clock, drivers, net, leader, follower, leaderRequests } = await followerKeyTaken({
+    sessionsMax: 1,
+  });
   // The leader hears no acknowledgement: it proposes and replicates the write, but does not commit it.
   net.deaf = leader.id;
   const answer = answerCode(follower.propose({ type: "lpush", label: "s", items: ["w"], atMs: 0 }));

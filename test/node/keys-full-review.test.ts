@@ -9,26 +9,17 @@ import { test } from "node:test";
 import type { NodeError } from "../../src/node/index.js";
 import type { ForwardRequest, ForwardResult } from "../../src/transport/index.js";
 import { asciiRun } from "./runs.js";
-import { leaderOf, threeNodes } from "./three-drivers.js";
+import { followerKeyTaken, leaderOf } from "./three-drivers.js";
 
 for (const how of ["a command", "a run, then per command to a leader of protocol 4"] as const) {
   test(`a forwarded attempt still on its way when keys_full comes back is not applied a second time (${how})`, {
     timeout: 30_000,
   }, async () => {
-    const { clock, drivers, requests, net } = await threeNodes({
-      limits: { sessionsMax: 2, sessionRetentionMs: 3000 },
-    });
-    await clock.advance(1000);
-    const first = leaderOf(drivers);
-    const [from, next] = [1, 2, 3].filter((id) => id !== first.id) as [number, number];
-    const follower = requests.get(from);
-    const firstRequests = requests.get(first.id);
-    assert.ok(follower !== undefined && firstRequests !== undefined);
     // The follower's first keyless write takes one of the table's two slots (until it ages out, 3 s from
     // now); the follower's replica is not yet 90 % full, so the next write goes with a key of its own too.
-    const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
-    await clock.advance(50);
-    assert.ok((await x).ok);
+    const nodes = await followerKeyTaken({ sessionsMax: 2, sessionRetentionMs: 3000 });
+    const { clock, drivers, requests, net, leader: first, from, other: next, follower } = nodes;
+    const { leaderRequests: firstRequests } = nodes;
     // The next write's frame to the first leader is held on the way (a cut link follower -> leader).
     const held: { request: ForwardRequest; respond: (r: ForwardResult) => void }[] = [];
     const receive = firstRequests.receive.bind(firstRequests);

@@ -8,8 +8,8 @@ import { describe, test } from "node:test";
 import type { Driver, NodeError } from "../../src/node/index.js";
 import { REQUEST_RUN } from "../../src/node/leader-requests.js";
 import { type Command, decodeBatch, decodeCommand, isBatch, type Outcome } from "../../src/stack/index.js";
-import { asciiRun, runAnswers } from "./runs.js";
-import { followerKeyTaken, leaderOf, threeNodes } from "./three-drivers.js";
+import { asciiRun, pushAThenB } from "./runs.js";
+import { followerKeyTaken, leaderOf, runAnswerLost, threeNodes } from "./three-drivers.js";
 
 /** The keys of the commands in `driver`'s log, in order ("-" for none). */
 function loggedKeys(driver: Driver): string[] {
@@ -92,17 +92,9 @@ describe("a full exactly-once table and the keys a follower makes", () => {
   });
 
   test("a run sent without keys whose answer is lost in a leader change is not sent again: applied once, outcome unknown", async () => {
-    const { clock, drivers, net, leader, other: next, follower } = await followerKeyTaken(1);
-    net.dropResultsFrom = leader.id;
-    const answers = runAnswers();
-    follower.submitRun(
-      asciiRun([
-        ["s", "a"],
-        ["s", "b"],
-      ]),
-      answers.reply,
-    );
-    await clock.advance(50);
+    const nodes = await followerKeyTaken({ sessionsMax: 1 });
+    const { clock, drivers, net, leader, from, other: next } = nodes;
+    const answers = await runAnswerLost(nodes, from, pushAThenB());
     assert.deepEqual(leader.machine.range("s", 0, -1), ["b", "a", "x"], "applied by the leader");
     assert.ok(leader.transferLeadership(next));
     net.dropResultsFrom = 0;

@@ -3,29 +3,24 @@
 // retries then pushes twice. Only the first outcome, or "outcome unknown" (timeout), is a true answer.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { AsciiPushes } from "../../src/stack/index.js";
-import { runAnswers } from "./runs.js";
-import { leaderOf, threeNodes } from "./three-drivers.js";
+import { asciiRun } from "./runs.js";
+import { electedThree, leaderOf, runAnswerLost } from "./three-drivers.js";
 
-function run3(): AsciiPushes {
-  const text = "sabtcsd";
-  // s a b | t c | s d
-  const spans = [0, 1, 2, 1, 2, 2, 3, 3, 4, 1, 4, 5, 5, 6, 1, 6, 7];
-  return { src: Buffer.from(text, "latin1"), count: 3, spans: Uint32Array.from(spans) };
-}
+const run3 = () =>
+  asciiRun([
+    ["s", "a", "b"],
+    ["t", "c"],
+    ["s", "d"],
+  ]);
 
 for (const refusal of ["busy", "bad_request"] as const) {
   test(`a run applied by a leader whose answer was lost, then refused (${refusal}) by the next, is "outcome unknown", never ${refusal}`, {
     timeout: 30_000,
   }, async () => {
-    const { clock, drivers, requests, net } = await threeNodes();
-    await clock.advance(1000);
-    const leader = leaderOf(drivers);
-    const [follower, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
-    net.dropResultsFrom = leader.id;
-    const answers = runAnswers();
-    requests.get(follower)?.submitRun(run3(), answers.reply);
-    await clock.advance(50);
+    const nodes = await electedThree();
+    const { clock, drivers, requests, net, leader } = nodes;
+    const [follower, next] = nodes.followers;
+    const answers = await runAnswerLost(nodes, follower, run3());
     assert.deepEqual(leader.machine.range("s", 0, -1), ["d", "b", "a"], "applied on the first leader");
     // The next leader refuses what it is sent: its forwarded-request table is full (busy), or it is a
     // build of protocol 4 whose HELLO this follower had not read yet (unknown kind: bad_request).

@@ -21,7 +21,7 @@ import {
 } from "../../src/stack/index.js";
 import { type ForwardRequest, PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { asciiRun, runAnswers } from "./runs.js";
-import { leaderOf, threeNodes } from "./three-drivers.js";
+import { type ElectedThree, electedThree, leaderOf, runAnswerLost } from "./three-drivers.js";
 
 /** The keys of the commands in `driver`'s log that start with `prefix`, in log order. */
 function loggedKeys(driver: Driver | undefined, prefix: string): string[] {
@@ -43,6 +43,15 @@ const run3 = () =>
     ],
     "junk",
   );
+
+/** Sends run3 from `follower`, answered in order (sizes 2, 1, 3); the kinds of the requests it forwarded. */
+async function forwardRun3({ clock, requests, net }: ElectedThree, follower: number): Promise<number[]> {
+  const answers = runAnswers();
+  requests.get(follower)?.submitRun(run3(), answers.reply);
+  await clock.advance(200);
+  assert.deepEqual(answers.sizes(3), [2, 1, 3]);
+  return net.forwards.filter((f) => f.from === follower).map((f) => f.kind);
+}
 
 describe("a forwarded run's request and answer", () => {
   test("read back as written, keys included; anything malformed is refused, never thrown", () => {
@@ -125,20 +134,12 @@ describe("a forwarded run's request and answer", () => {
 
 describe("runs forwarded between real drivers", () => {
   test("a follower's run is one request, one entry of keyed commands on the leader, answered in order", async () => {
-    const { clock, drivers, requests, net } = await threeNodes();
-    await clock.advance(1000);
-    const leader = leaderOf(drivers);
-    const follower = [1, 2, 3].find((id) => id !== leader.id) as number;
+    const nodes = await electedThree();
+    const { drivers, leader } = nodes;
+    const [follower] = nodes.followers;
     const sessions = leader.machine.sessionCount;
     const entries = leader.raft.log.lastIndex();
-    const answers = runAnswers();
-    requests.get(follower)?.submitRun(run3(), answers.reply);
-    await clock.advance(200);
-    assert.deepEqual(answers.sizes(3), [2, 1, 3]);
-    assert.deepEqual(
-      net.forwards.filter((f) => f.from === follower).map((f) => f.kind),
-      [REQUEST_RUN],
-    );
+    assert.deepEqual(await forwardRun3(nodes, follower), [REQUEST_RUN]);
     const log = leader.raft.log;
     const added = (log.slice(entries + 1, log.lastIndex() + 1, 1e9) ?? []).filter((e) => e.kind === "normal");
     assert.equal(added.length, 1, "one entry");
@@ -156,15 +157,11 @@ describe("runs forwarded between real drivers", () => {
 
   for (const nextVersion of [PROTOCOL_VERSION, 4]) {
     test(`a run whose answer is lost is sent again to the next leader (protocol ${nextVersion}) and applied once`, async () => {
-      const { clock, drivers, requests, net } = await threeNodes();
-      await clock.advance(1000);
-      const leader = leaderOf(drivers);
-      const [follower, next] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+      const nodes = await electedThree();
+      const { clock, drivers, net, leader } = nodes;
+      const [follower, next] = nodes.followers;
       // The leader applies the run, but its answer never reaches the follower...
-      net.dropResultsFrom = leader.id;
-      const answers = runAnswers();
-      requests.get(follower)?.submitRun(run3(), answers.reply);
-      await clock.advance(50);
+      const answers = await runAnswerLost(nodes, follower, run3());
       assert.deepEqual(leader.machine.range("s", 0, -1), ["d", "b", "a"]);
       assert.deepEqual(answers.sizes(3), [undefined, undefined, undefined]);
       // ...and leadership moves to a node of `nextVersion`: the follower sends the run again there, whole
@@ -195,19 +192,11 @@ describe("runs forwarded between real drivers", () => {
   }
 
   test("a leader of protocol 4 gets a follower's run command by command, under keys numbered alike", async () => {
-    const { clock, drivers, requests, net } = await threeNodes();
-    await clock.advance(1000);
-    const leader = leaderOf(drivers);
-    const follower = [1, 2, 3].find((id) => id !== leader.id) as number;
-    net.versions.set(leader.id, 4);
-    const answers = runAnswers();
-    requests.get(follower)?.submitRun(run3(), answers.reply);
-    await clock.advance(200);
-    assert.deepEqual(answers.sizes(3), [2, 1, 3]);
-    assert.deepEqual(
-      net.forwards.filter((f) => f.from === follower).map((f) => f.kind),
-      [REQUEST_COMMAND, REQUEST_COMMAND, REQUEST_COMMAND],
-    );
+    const nodes = await electedThree();
+    const { leader } = nodes;
+    const [follower] = nodes.followers;
+    nodes.net.versions.set(leader.id, 4);
+    assert.deepEqual(await forwardRun3(nodes, follower), [REQUEST_COMMAND, REQUEST_COMMAND, REQUEST_COMMAND]);
     assert.equal(loggedKeys(leader, `~${follower}.`).length, 3);
   });
 });

@@ -23,6 +23,13 @@ export function asciiRun(commands: readonly (readonly string[])[], padding = "")
   return { src: Buffer.from(text, "latin1"), count: commands.length, spans: Uint32Array.from(spans) };
 }
 
+/** LPUSH s a, then LPUSH s b: the run of the keyless tests whose answer is lost. */
+export const pushAThenB = (): AsciiPushes =>
+  asciiRun([
+    ["s", "a"],
+    ["s", "b"],
+  ]);
+
 /**
  * A RunReply keeping each command's outcome or error code by index; an index answered twice throws.
  * `sizes(count)`: each answer as the pushed size, else the error code or the outcome.

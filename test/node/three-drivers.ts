@@ -5,10 +5,11 @@ import { Driver } from "../../src/node/index.js";
 import { LeaderRequests, REQUEST_RUN, REQUEST_RUN_VERSION } from "../../src/node/leader-requests.js";
 import { MemberTable } from "../../src/node/members.js";
 import type { Message } from "../../src/raft/index.js";
-import type { Outcome, StackMachineOptions } from "../../src/stack/index.js";
+import type { AsciiPushes, Outcome, StackLimits, StackMachineOptions } from "../../src/stack/index.js";
 import { DiskStorage, MemDisk } from "../../src/storage/index.js";
 import { PROTOCOL_VERSION } from "../../src/transport/index.js";
 import { ManualClock } from "./helpers.js";
+import { runAnswers } from "./runs.js";
 
 /** The driver that leads now (the tests call this once an election had time to finish). */
 export function leaderOf(drivers: ReadonlyMap<number, Driver>): Driver {
@@ -134,19 +135,49 @@ export async function threeNodes(machine?: StackMachineOptions) {
   return { clock, drivers, requests, net };
 }
 
-/**
- * Three nodes whose follower `from` (the other: `other`) wrote x onto stack s under a key of its own,
- * taking one of the table's `sessionsMax` slots (the keys-full and keyless forwarding tests).
- */
-export async function followerKeyTaken(sessionsMax: number) {
-  const nodes = await threeNodes({ limits: { sessionsMax } });
+/** `threeNodes` once their first leader is elected: that `leader`, and the ids of its two `followers`. */
+export async function electedThree(machine?: StackMachineOptions) {
+  const nodes = await threeNodes(machine);
   await nodes.clock.advance(1000);
   const leader = leaderOf(nodes.drivers);
-  const [from, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
-  const follower = nodes.requests.get(from);
+  const followers = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+  return { ...nodes, leader, followers };
+}
+
+export type ElectedThree = Awaited<ReturnType<typeof electedThree>>;
+
+/**
+ * Forwards `run` from the follower `from` while the leader's answers to forwards are dropped, and gives
+ * the leader 50 ms to apply it; returns the run's answers. The leader's answers stay dropped until the
+ * test sets `net.dropResultsFrom` back to 0 (the tests move leadership first).
+ */
+export async function runAnswerLost(
+  { clock, requests, net, leader }: ElectedThree,
+  from: number,
+  run: AsciiPushes,
+) {
+  const follower = requests.get(from);
   assert.ok(follower !== undefined);
+  net.dropResultsFrom = leader.id;
+  const answers = runAnswers();
+  follower.submitRun(run, answers.reply);
+  await clock.advance(50);
+  return answers;
+}
+
+/**
+ * Three nodes of the machine `limits` whose follower `from` (the other: `other`) wrote x onto stack s
+ * under a key of its own, taking one of the table's `sessionsMax` slots (the keys-full and keyless
+ * forwarding tests); `follower` and `leaderRequests`: the LeaderRequests of `from` and of the leader.
+ */
+export async function followerKeyTaken(limits: Partial<StackLimits>) {
+  const nodes = await electedThree({ limits });
+  const [from, other] = nodes.followers;
+  const follower = nodes.requests.get(from);
+  const leaderRequests = nodes.requests.get(nodes.leader.id);
+  assert.ok(follower !== undefined && leaderRequests !== undefined);
   const x = follower.propose({ type: "lpush", label: "s", items: ["x"], atMs: 0 });
   await nodes.clock.advance(50);
   assert.ok((await x).ok, "x took a slot with the follower's key");
-  return { ...nodes, leader, from, other, follower };
+  return { ...nodes, from, other, follower, leaderRequests };
 }

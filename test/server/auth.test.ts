@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Role } from "../../src/api/index.js";
 import { RespServer } from "../../src/resp/index.js";
-import { HttpApi, TokenAuth, TokenFileError } from "../../src/server/index.js";
+import { TokenAuth, TokenFileError } from "../../src/server/index.js";
 import { frame, RawConn } from "../resp/helpers.js";
-import { FakeService, silent } from "./fake-service.js";
+import { closeApis, FakeService, listenApi, silent } from "./fake-service.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raftstack-auth-"));
 export const TOKENS: Readonly<Record<Role, string>> = {
@@ -63,21 +63,10 @@ async function expectReply(c: RawConn, bytes: string, pattern: RegExp): Promise<
   await c.until((r) => pattern.test(r.slice(before)));
 }
 
-async function serve(service: FakeService, access: TokenAuth) {
-  const api = new HttpApi(service, {
-    host: "127.0.0.1",
-    port: 0,
-    requestTimeoutMs: 500,
-    logger: silent,
-    access,
-  });
-  closers.push(() => api.close());
-  return `http://127.0.0.1:${await api.listen()}`;
-}
-
 describe("access control", { timeout: 60_000 }, () => {
   after(async () => {
     for (const close of closers) await close();
+    await closeApis();
   });
 
   test("the token file: roles, comments, and refusals that never show a token", () => {
@@ -116,7 +105,7 @@ describe("access control", { timeout: 60_000 }, () => {
   test("HTTP: each role gets exactly its rights on every route (401 without a token, 403 below the role)", async () => {
     for (const who of WHO) {
       const service = new FakeService(1);
-      const url = await serve(service, new TokenAuth(tokenFile));
+      const { url } = await listenApi(service, { access: new TokenAuth(tokenFile) });
       // Stacks 1 and 2 exist for the requests that need them (created with the admin token).
       for (const label of ["a", "b"]) {
         const r = await fetch(`${url}/sCreate`, { method: "POST", body: label, headers: bearer("admin") });
@@ -151,7 +140,7 @@ describe("access control", { timeout: 60_000 }, () => {
 
   test("a refused request proposes nothing", async () => {
     const service = new FakeService(1);
-    const url = await serve(service, new TokenAuth(tokenFile));
+    const { url } = await listenApi(service, { access: new TokenAuth(tokenFile) });
     for (const who of ["none", "bogus", "read"] as const) {
       const r = await fetch(`${url}/sCreate`, { method: "POST", body: "x", headers: bearer(who) });
       assert.ok(r.status === 401 || r.status === 403);

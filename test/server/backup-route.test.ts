@@ -1,32 +1,16 @@
 // GET /v1/snapshot against a fake node: the leader streams a backup of its machine, a follower refuses.
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { HttpApi } from "../../src/server/index.js";
 import { StackMachine } from "../../src/stack/index.js";
 import { decodeBackup } from "../../src/storage/index.js";
-import { FakeService, silent } from "./fake-service.js";
-
-const servers: HttpApi[] = [];
-
-async function serve(service: FakeService): Promise<string> {
-  const api = new HttpApi(service, {
-    host: "127.0.0.1",
-    port: 0,
-    requestTimeoutMs: 500,
-    logger: silent,
-  });
-  servers.push(api);
-  return `http://127.0.0.1:${await api.listen()}`;
-}
+import { closeApis, FakeService, listenApi } from "./fake-service.js";
 
 describe("GET /v1/snapshot", { timeout: 30_000 }, () => {
-  after(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-  });
+  after(closeApis);
 
   test("the leader answers a backup file of its state, with its length, index and checksum", async () => {
     const leader = new FakeService(1);
-    const url = await serve(leader);
+    const { url } = await listenApi(leader);
     for (const label of ["a", "b"]) {
       const res = await fetch(`${url}/v1/stacks`, { method: "POST", body: JSON.stringify({ label }) });
       assert.equal(res.status, 200);
@@ -45,7 +29,7 @@ describe("GET /v1/snapshot", { timeout: 30_000 }, () => {
   });
 
   test("a follower answers 503 no_leader naming the leader (a backup is never proxied)", async () => {
-    const url = await serve(new FakeService(2, 1));
+    const { url } = await listenApi(new FakeService(2, 1));
     const res = await fetch(`${url}/v1/snapshot`);
     assert.equal(res.status, 503);
     assert.equal(res.headers.get("x-raft-leader"), "1");

@@ -1,13 +1,15 @@
 import { pino } from "pino";
 import type { Snapshot } from "../../src/raft/index.js";
-import type {
-  ClusterMember,
-  ClusterView,
-  MemberInfo,
-  NodeService,
-  OutcomeReply,
-  RunReply,
-  ServiceErrorCode,
+import {
+  type ClusterMember,
+  type ClusterView,
+  HttpApi,
+  type HttpServerOptions,
+  type MemberInfo,
+  type NodeService,
+  type OutcomeReply,
+  type RunReply,
+  type ServiceErrorCode,
 } from "../../src/server/index.js";
 import {
   type AsciiPushes,
@@ -19,6 +21,29 @@ import {
 } from "../../src/stack/index.js";
 
 export const silent = pino({ level: "silent" });
+
+const listening: HttpApi[] = [];
+
+/**
+ * An HttpApi for `service` on a free port of 127.0.0.1, requests timing out after 500 ms, no logs
+ * (`options` on top); `closeApis` closes every one (the test file's `after`).
+ */
+export async function listenApi(service: NodeService, options: Partial<HttpServerOptions> = {}) {
+  const api = new HttpApi(service, {
+    host: "127.0.0.1",
+    port: 0,
+    requestTimeoutMs: 500,
+    logger: silent,
+    ...options,
+  });
+  listening.push(api);
+  const port = await api.listen();
+  return { api, port, url: `http://127.0.0.1:${port}` };
+}
+
+export async function closeApis(): Promise<void> {
+  await Promise.all(listening.splice(0).map((api) => api.close()));
+}
 
 /**
  * A node stand-in: a real state machine, with leadership, commit and failures set by the test. Its

@@ -7,24 +7,10 @@ import { after, describe, test } from "node:test";
 import { validateNodeOptions } from "../../src/node/index.js";
 import { securityWarnings, startupWarnings } from "../../src/node/tls-options.js";
 import { RespServer } from "../../src/resp/index.js";
-import { ClientGuard, HttpApi } from "../../src/server/index.js";
-import { FakeService, silent } from "./fake-service.js";
+import { ClientGuard, type HttpApi } from "../../src/server/index.js";
+import { closeApis, FakeService, listenApi, silent } from "./fake-service.js";
 
 const closers: (() => Promise<void> | void)[] = [];
-
-async function serve(limits: ConstructorParameters<typeof HttpApi>[1]["limits"]) {
-  const service = new FakeService(1);
-  const api = new HttpApi(service, {
-    host: "127.0.0.1",
-    port: 0,
-    requestTimeoutMs: 500,
-    logger: silent,
-    ...(limits === undefined ? {} : { limits }),
-  });
-  closers.push(() => api.close());
-  const port = await api.listen();
-  return { api, service, port, url: `http://127.0.0.1:${port}` };
-}
 
 /** A raw socket that collects what arrives and notes when it closes. */
 function raw(port: number): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
@@ -47,10 +33,11 @@ async function refusals(api: HttpApi): Promise<string> {
 describe("client limits", { timeout: 30_000 }, () => {
   after(async () => {
     for (const close of closers.reverse()) await close();
+    await closeApis();
   });
 
   test("connections per address: the next one gets 429 and is closed", async () => {
-    const { api, port } = await serve({ connectionsPerAddressMax: 2 });
+    const { api, port } = await listenApi(new FakeService(1), { limits: { connectionsPerAddressMax: 2 } });
     const a = await raw(port);
     const b = await raw(port);
     const c = await raw(port);
@@ -70,7 +57,7 @@ describe("client limits", { timeout: 30_000 }, () => {
   });
 
   test("header time: a client dribbling its headers (slowloris) gets 408 and is closed", async () => {
-    const { api, port } = await serve({ headersTimeoutMs: 300 });
+    const { api, port } = await listenApi(new FakeService(1), { limits: { headersTimeoutMs: 300 } });
     const s = await raw(port);
     s.socket.write("GET /livez HTTP/1.1\r\nHost: x\r\n");
     const dribble = setInterval(() => s.socket.write("X-Slow: 1\r\n"), 100);
@@ -86,7 +73,7 @@ describe("client limits", { timeout: 30_000 }, () => {
   });
 
   test("requests in flight: past the limit answers 503 overloaded with Retry-After", async () => {
-    const { api, url } = await serve({ requestsInFlightMax: 2 });
+    const { api, url } = await listenApi(new FakeService(1), { limits: { requestsInFlightMax: 2 } });
     await fetch(`${url}/sCreate`, { method: "POST", body: "q" });
     // Two pops wait for an item: they hold both slots.
     const aborts = [new AbortController(), new AbortController()];

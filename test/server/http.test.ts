@@ -3,21 +3,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { apiErrorStatusByCode, isApiErrorCode } from "../../src/api/index.js";
-import { HttpApi } from "../../src/server/index.js";
-import { FakeService, silent } from "./fake-service.js";
-
-const servers: HttpApi[] = [];
-
-async function serve(service: FakeService): Promise<string> {
-  const api = new HttpApi(service, {
-    host: "127.0.0.1",
-    port: 0,
-    requestTimeoutMs: 500,
-    logger: silent,
-  });
-  servers.push(api);
-  return `http://127.0.0.1:${await api.listen()}`;
-}
+import { closeApis, FakeService, listenApi } from "./fake-service.js";
 
 interface Answer {
   readonly status: number;
@@ -43,12 +29,10 @@ function jsonError(a: Answer): { code: string; message: string } {
 }
 
 describe("http api", { timeout: 30_000 }, () => {
-  after(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-  });
+  after(closeApis);
 
   test("seed text routes: bare values, one-line errors, POST and PUT alike", async () => {
-    const url = await serve(new FakeService(1));
+    const { url } = await listenApi(new FakeService(1));
     assert.deepEqual((await call(`${url}/sCreate`, "POST", "s")).text, "1");
     assert.equal((await call(`${url}/sPush`, "PUT", "1,a,b")).text, "1");
     assert.equal((await call(`${url}/sPush`, "POST", "1,c")).text, "2");
@@ -66,7 +50,7 @@ describe("http api", { timeout: 30_000 }, () => {
   });
 
   test("JSON routes: create, push, top, size, info, list, pop, delete", async () => {
-    const url = await serve(new FakeService(1));
+    const { url } = await listenApi(new FakeService(1));
     const json = { "content-type": "application/json" };
     const post = async (path: string, body: object) =>
       JSON.parse((await call(`${url}${path}`, "POST", JSON.stringify(body), json)).text);
@@ -85,7 +69,7 @@ describe("http api", { timeout: 30_000 }, () => {
   });
 
   test("unknown routes and methods: 404 and 405 in the route's format, with Allow", async () => {
-    const url = await serve(new FakeService(1));
+    const { url } = await listenApi(new FakeService(1));
     const text404 = await call(`${url}/nope`, "POST", "1");
     assert.deepEqual([text404.status, text404.text], [404, "no route /nope\n"]);
     for (const path of ["/v1/nope", "/v1/stacks/1/bogus", "/v1/stacks/", "/v1/stacks/1/push/x"]) {
@@ -101,7 +85,7 @@ describe("http api", { timeout: 30_000 }, () => {
   });
 
   test("errors carry the documented code with its one status", async () => {
-    const url = await serve(new FakeService(1));
+    const { url } = await listenApi(new FakeService(1));
     const json = { "content-type": "application/json" };
     const cases: [string, string, string | undefined, string][] = [
       ["POST", "/v1/stacks", "not json", "bad_request"],
@@ -123,7 +107,7 @@ describe("http api", { timeout: 30_000 }, () => {
 
   test("service failures answer 503 with Retry-After and the service's code", async () => {
     const service = new FakeService(1);
-    const url = await serve(service);
+    const { url } = await listenApi(service);
     const codes = {
       no_leader: "no_leader",
       not_leader: "no_leader",
@@ -144,7 +128,7 @@ describe("http api", { timeout: 30_000 }, () => {
   test("/livez answers while /readyz waits for a leader and the commit index known at start", async () => {
     const service = new FakeService(2, 0);
     service.commit = 3;
-    const url = await serve(service);
+    const { url } = await listenApi(service);
     const live = await call(`${url}/livez`, "GET");
     assert.deepEqual([live.status, JSON.parse(live.text)], [200, { live: true }]);
     const noLeader = await call(`${url}/readyz`, "GET");
@@ -175,7 +159,7 @@ describe("http api", { timeout: 30_000 }, () => {
   });
 
   test("an idempotency key reused for another request: 422 that says so, nothing applied", async () => {
-    const url = await serve(new FakeService(1));
+    const { url } = await listenApi(new FakeService(1));
     const key = { "idempotency-key": "k-reused" };
     assert.equal((await call(`${url}/sCreate`, "POST", "s")).text, "1");
     assert.equal((await call(`${url}/sPush`, "POST", "1,a", key)).text, "1");
@@ -199,7 +183,7 @@ describe("http api", { timeout: 30_000 }, () => {
 
   test("a follower's writes go through the service; ?redirect=1 answers 307 to the leader's client URL", async () => {
     const follower = new FakeService(1, 2);
-    const followerUrl = await serve(follower);
+    const { url: followerUrl } = await listenApi(follower);
     const key = { "idempotency-key": "k1" };
     assert.equal((await call(`${followerUrl}/sCreate`, "POST", "s", key)).text, "1");
     assert.equal(follower.proposed[0]?.key, "k1", "the key went along");

@@ -3,16 +3,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { apiErrorStatusByCode } from "../../src/api/index.js";
-import { HttpApi } from "../../src/server/index.js";
-import { FakeService, silent } from "./fake-service.js";
-
-const servers: HttpApi[] = [];
-
-async function serve(service: FakeService): Promise<string> {
-  const api = new HttpApi(service, { host: "127.0.0.1", port: 0, requestTimeoutMs: 500, logger: silent });
-  servers.push(api);
-  return `http://127.0.0.1:${await api.listen()}`;
-}
+import { closeApis, FakeService, listenApi } from "./fake-service.js";
 
 async function call(url: string, method: string, body?: string) {
   const res = await fetch(url, { method, body: body ?? null, redirect: "manual" });
@@ -20,13 +11,11 @@ async function call(url: string, method: string, body?: string) {
 }
 
 describe("membership routes", { timeout: 30_000 }, () => {
-  after(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-  });
+  after(closeApis);
 
   test("raftexample: POST /{id} with the peer URL adds, DELETE /{id} removes, 204 each", async () => {
     const service = new FakeService(1);
-    const url = await serve(service);
+    const { url } = await listenApi(service);
     const add = await call(`${url}/4`, "POST", "http://127.0.0.1:42379");
     assert.deepEqual([add.status, add.text], [204, ""]);
     assert.deepEqual(service.memberList, [
@@ -47,7 +36,7 @@ describe("membership routes", { timeout: 30_000 }, () => {
   test("?redirect=1 on a follower: every change answers 307 to the leader and changes nothing", async () => {
     const service = new FakeService(2, 1);
     service.clientUrls.set(1, "http://10.0.0.1:2379");
-    const url = await serve(service);
+    const { url } = await listenApi(service);
     const changes: [string, string, string?][] = [
       ["POST", "/4?redirect=1", "http://10.0.0.4:2380"],
       ["DELETE", "/4?redirect=1"],
@@ -73,7 +62,7 @@ describe("membership routes", { timeout: 30_000 }, () => {
   // ?stale=1, so a list asked for after an acknowledged change shows it. Failed before: no read made.
   test("GET /v1/members is a linearizable read (ReadIndex), local only with ?stale=1", async () => {
     const service = new FakeService(2, 1);
-    const url = await serve(service);
+    const { url } = await listenApi(service);
     assert.equal((await call(`${url}/v1/members`, "GET")).status, 200);
     assert.deepEqual(service.reads, [false]);
     assert.equal((await call(`${url}/v1/members?stale=1`, "GET")).status, 200);
@@ -86,7 +75,7 @@ describe("membership routes", { timeout: 30_000 }, () => {
 
   test("/v1/members: list, add (id assigned), remove; /v1/leader transfers", async () => {
     const service = new FakeService(1);
-    const url = await serve(service);
+    const { url } = await listenApi(service);
     const added = await call(
       `${url}/v1/members`,
       "POST",
@@ -126,7 +115,7 @@ describe("membership routes", { timeout: 30_000 }, () => {
         reason: "target_removed",
       });
     };
-    const url = await serve(service);
+    const { url } = await listenApi(service);
     const res = await fetch(`${url}/v1/leader`, { method: "POST", body: JSON.stringify({ id: 2 }) });
     assert.equal(res.status, apiErrorStatusByCode.transfer_failed);
     assert.equal(res.status, 503);

@@ -1,17 +1,10 @@
 // POST /v1/stacks/{id}/pop?wait=: the blocking pop over HTTP, against a fake node.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { HttpApi } from "../../src/server/index.js";
-import { FakeService, silent } from "./fake-service.js";
+import { closeApis, FakeService, listenApi } from "./fake-service.js";
 
 const service = new FakeService(1);
-const api = new HttpApi(service, {
-  host: "127.0.0.1",
-  port: 0,
-  requestTimeoutMs: 500,
-  logger: silent,
-});
-after(() => api.close());
+after(closeApis);
 
 async function pop(url: string, query: string, key?: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`${url}/v1/stacks/1/pop${query}`, {
@@ -24,7 +17,7 @@ async function pop(url: string, query: string, key?: string): Promise<{ status: 
 test("pop?wait= waits for a push, answers 409 at the deadline, refuses a bad duration", {
   timeout: 20_000,
 }, async () => {
-  const url = `http://127.0.0.1:${await api.listen()}`;
+  const { url } = await listenApi(service);
   await service.propose({ type: "create", label: "w", atMs: 1 });
   const started = Date.now();
   const waiting = pop(url, "?wait=5s");

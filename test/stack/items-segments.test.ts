@@ -3,9 +3,9 @@ import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { encodeCommand, type Operation, StackMachine } from "../../src/stack/index.js";
-import { ITEM_BYTES_MAX, ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import { ITEM_BYTES_MAX, ItemStack } from "../../src/stack/items.js";
 import fc from "../fast-check.js";
-import { asciiRun, utf8 } from "./item-bytes.js";
+import { charsOf, ModelledStack, type StackOp, utf8 } from "./item-bytes.js";
 
 // A cold review of the item store's segments (stack/segments.ts): items whose UTF-8 is exactly a
 // segment, one byte less, fitting the rest of a segment exactly or by one byte too many, ASCII (pushAscii)
@@ -18,7 +18,6 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 const bytesOf = (s: string): number => Buffer.byteLength(s, "utf8");
-const charsOf = (items: readonly string[]): number => items.reduce((sum, s) => sum + s.length, 0);
 
 /** Text of exactly `bytes` UTF-8 bytes made of `unit` (1 to 4 bytes) and ASCII to make up the rest. */
 function textOf(bytes: number, unit: string): string {
@@ -40,14 +39,10 @@ function itemFor(size: number): fc.Arbitrary<string> {
 }
 
 type Op =
-  | { readonly op: "push"; readonly item: string }
-  | { readonly op: "pushAscii"; readonly bytes: readonly number[] }
-  | { readonly op: "pop"; readonly n: number }
+  | StackOp
   | { readonly op: "drain" }
   | { readonly op: "many"; readonly n: number; readonly bytes: number }
-  | { readonly op: "oversize"; readonly item: string }
-  | { readonly op: "cut" }
-  | { readonly op: "release"; readonly newest: boolean };
+  | { readonly op: "oversize"; readonly item: string };
 
 function opFor(size: number): fc.Arbitrary<Op> {
   const asciiBytes = fc.oneof(
@@ -60,7 +55,7 @@ function opFor(size: number): fc.Arbitrary<Op> {
       weight: 3,
       arbitrary: fc.array(asciiBytes, { minLength: 1, maxLength: 6 }).map((bytes) => ({
         op: "pushAscii" as const,
-        bytes,
+        items: bytes.map((b, i) => `${i}`.repeat(b).slice(0, b)),
       })),
     },
     { weight: 4, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ op: "pop" as const, n })) },
@@ -81,12 +76,6 @@ function opFor(size: number): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.constant({ op: "cut" as const }) },
     { weight: 1, arbitrary: fc.boolean().map((newest) => ({ op: "release" as const, newest })) },
   );
-}
-
-function assertCut(cut: ItemsCut, items: readonly string[]): void {
-  assert.equal(cut.length, items.length);
-  for (let i = 0; i < items.length; i++) assert.equal(utf8.decode(cut.bytesAt(i)), items[i], `cut item ${i}`);
-  assert.equal(cut.byteLength, bytesOf(items.join("")));
 }
 
 /** Every read of `stack` agrees with `model`: each index, the top counts, the whole. */
@@ -115,55 +104,28 @@ describe("ItemStack segments, items sized at the segment's edges", () => {
           }),
         ),
         ({ bits, ops }) => {
-          const stack = new ItemStack(bits);
-          const model: string[] = [];
-          const cuts: { cut: ItemsCut; items: string[] }[] = [];
+          const both = new ModelledStack(new ItemStack(bits));
+          const { stack, model } = both;
           for (const o of ops) {
             switch (o.op) {
-              case "push":
-                stack.push(o.item);
-                model.push(o.item);
-                break;
-              case "pushAscii": {
-                const items = o.bytes.map((b, i) => `${i}`.repeat(b).slice(0, b));
-                stack.pushAscii(...asciiRun(items));
-                model.push(...items);
-                break;
-              }
-              case "pop":
-                for (let k = 0; k < o.n; k++) assert.equal(stack.pop(), model.pop());
-                break;
               case "many":
-                for (let k = 0; k < o.n; k++) {
-                  const item = textOf(o.bytes, k % 2 === 0 ? "a" : "é");
-                  stack.push(item);
-                  model.push(item);
-                }
+                for (let k = 0; k < o.n; k++) both.push(textOf(o.bytes, k % 2 === 0 ? "a" : "é"));
                 break;
               case "drain":
-                while (model.length > 0) assert.equal(stack.pop(), model.pop());
+                while (model.length > 0) both.pop();
                 assert.equal(stack.pop(), undefined);
                 break;
               case "oversize":
                 // Refused whole, the stack unchanged: the machine never gets here (itemBytesMax <= a segment).
                 assert.throws(() => stack.push(o.item), /exceeds a segment/);
                 break;
-              case "cut":
-                cuts.push({ cut: stack.cut(), items: model.slice() });
-                break;
-              case "release": {
-                const held = o.newest ? cuts.pop() : cuts.shift();
-                if (held === undefined) break;
-                assertCut(held.cut, held.items);
-                held.cut.release();
-                break;
-              }
+              default:
+                both.apply(o);
             }
-            assert.equal(stack.length, model.length);
-            assert.equal(stack.chars, charsOf(model));
+            both.assertCounts();
           }
           assertSame(stack, model);
-          for (const { cut, items } of cuts) assertCut(cut, items);
+          both.assertCuts();
         },
       ),
       { numRuns: 500 },

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ItemStack, type ItemsCut } from "../../src/stack/items.js";
+import { ItemStack } from "../../src/stack/items.js";
 import fc from "../fast-check.js";
-import { asciiRun, utf8 } from "./item-bytes.js";
+import { charsOf, ModelledStack, type StackOp } from "./item-bytes.js";
 
 /** Well-formed text only (the machine validates items): ASCII, 2- and 3-byte characters, astral pairs. */
 const item = fc.oneof(
@@ -15,13 +15,9 @@ const item = fc.oneof(
 );
 
 type Op =
-  | { readonly op: "push"; readonly item: string }
-  | { readonly op: "pop" }
+  | StackOp
   | { readonly op: "at"; readonly i: number }
-  | { readonly op: "topChars"; readonly n: number }
-  | { readonly op: "pushAscii"; readonly items: readonly string[] }
-  | { readonly op: "cut" }
-  | { readonly op: "release" };
+  | { readonly op: "topChars"; readonly n: number };
 
 const ascii = fc.string({
   unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)),
@@ -31,7 +27,7 @@ const ascii = fc.string({
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: item.map((s) => ({ op: "push" as const, item: s })) },
-  { weight: 3, arbitrary: fc.constant({ op: "pop" as const }) },
+  { weight: 3, arbitrary: fc.constant({ op: "pop" as const, n: 1 }) },
   { weight: 2, arbitrary: fc.integer({ min: -2, max: 40 }).map((i) => ({ op: "at" as const, i })) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 40 }).map((n) => ({ op: "topChars" as const, n })) },
   {
@@ -39,66 +35,31 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.array(ascii, { maxLength: 4 }).map((items) => ({ op: "pushAscii" as const, items })),
   },
   { weight: 1, arbitrary: fc.constant({ op: "cut" as const }) },
-  { weight: 1, arbitrary: fc.constant({ op: "release" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "release" as const, newest: false }) },
 );
-
-/** The cut holds `items`, and knows their size. */
-function assertCut(cut: ItemsCut, items: readonly string[]): void {
-  assert.deepEqual(
-    Array.from({ length: cut.length }, (_, i) => utf8.decode(cut.bytesAt(i))),
-    items,
-  );
-  assert.equal(cut.byteLength, new TextEncoder().encode(items.join("")).length);
-}
-
-function charsOf(items: readonly string[]): number {
-  return items.reduce((sum, s) => sum + s.length, 0);
-}
 
 describe("ItemStack (stack items as UTF-8 outside the JS heap)", () => {
   test("agrees with an array of strings on every operation; a cut keeps the items it cut", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200, size: "max" }), (ops) => {
         // Segments of 512 bytes (128 end offsets): a few hundred operations cross many of them.
-        const stack = new ItemStack(9);
-        const model: string[] = [];
-        // Cuts held at once (a node's own snapshot and a backup may overlap), oldest first.
-        const cuts: { cut: ItemsCut; items: string[] }[] = [];
+        const both = new ModelledStack(new ItemStack(9));
+        const { stack, model } = both;
         for (const o of ops) {
           switch (o.op) {
-            case "push":
-              stack.push(o.item);
-              model.push(o.item);
-              break;
-            case "pushAscii":
-              stack.pushAscii(...asciiRun(o.items));
-              model.push(...o.items);
-              break;
-            case "cut":
-              cuts.push({ cut: stack.cut(), items: model.slice() });
-              break;
-            case "release": {
-              const oldest = cuts.shift();
-              if (oldest === undefined) break;
-              assertCut(oldest.cut, oldest.items);
-              oldest.cut.release();
-              break;
-            }
-            case "pop":
-              assert.equal(stack.pop(), model.pop());
-              break;
             case "at":
               assert.equal(stack.at(o.i), o.i >= 0 ? model[o.i] : undefined);
               break;
             case "topChars":
               assert.equal(stack.topChars(o.n), charsOf(model.slice(Math.max(0, model.length - o.n))));
               break;
+            default:
+              both.apply(o);
           }
-          assert.equal(stack.length, model.length);
-          assert.equal(stack.chars, charsOf(model));
+          both.assertCounts();
         }
         assert.deepEqual(stack.toArray(), model);
-        for (const { cut, items } of cuts) assertCut(cut, items);
+        both.assertCuts();
       }),
       { numRuns: 300 },
     );
