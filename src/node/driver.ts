@@ -136,7 +136,7 @@ export class Driver {
 
   private tick(): void {
     if (this.stopped) return;
-    this.raft.tick();
+    if (!this.safely(() => this.raft.tick())) return;
     const now = this.clock.now();
     this.proposals.expire(now, this.raft.leader);
     this.batch.refuseStale(now - this.config.requestTimeoutMs, this.raft.leader, this.metrics);
@@ -148,8 +148,23 @@ export class Driver {
 
   receive(m: Message): void {
     if (this.stopped) return;
-    this.raft.step(m);
+    if (!this.safely(() => this.raft.step(m))) return;
     this.afterInput();
+  }
+
+  /**
+   * Runs an input through the core; an impossible state it reports (a log that lost entries it had
+   * acknowledged, say) stops the node as a failed write does, instead of escaping into the timer or the
+   * socket that brought the input. False once failed.
+   */
+  private safely(input: () => void): boolean {
+    try {
+      input();
+      return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
   }
 
   /** The network could not reach `peer` (a connection closed or was refused). */

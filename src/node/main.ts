@@ -1,6 +1,7 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
+import { AcknowledgedEntriesLostError } from "../raft/index.js";
 import { NodeDisk, repair, StorageCorruptionError, StorageError } from "../storage/index.js";
 import { addNodeFlags, hasNodeFlagsOnLine, nodeInputOf, PRECEDENCE_TEXT } from "./flags.js";
 import { type NodeOptions, UsageError, validateNodeOptions } from "./options.js";
@@ -10,8 +11,8 @@ import { TestHooks } from "./test-hooks.js";
 /**
  * Exit codes of every raftstack command, declared once here (README "Exit codes" lists them):
  * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
- * that failed, 2 bad usage (flags, environment or config file), 3 damaged storage (run repair) or a
- * damaged backup file (snapshot restore).
+ * that failed, 2 bad usage (flags, environment or config file), 3 damaged or lost storage (run repair)
+ * or a damaged backup file (snapshot restore).
  */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -19,7 +20,8 @@ export const EXIT_USAGE = 2;
 export const EXIT_CORRUPT = 3;
 export const EXIT_CODES_TEXT =
   "Exit codes: 0 success, 1 an error answer or no node reachable, 2 bad usage, " +
-  "3 a node refused to start on damaged storage (run raftstack repair) or a backup file is damaged.";
+  "3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
+  "(run raftstack repair), or a backup file is damaged.";
 
 /**
  * Runs a node until SIGTERM/SIGINT, then shuts down gracefully (leadership handed over first).
@@ -43,6 +45,14 @@ export async function runNode(options: NodeOptions): Promise<number> {
       processMetrics: true,
       ...(testHooks === undefined ? {} : { testHooks }),
       onFatal: (err) => {
+        if (err instanceof AcknowledgedEntriesLostError) {
+          process.stderr.write(
+            `raftstack: node ${options.id} stopped: ${err.message}. Its data dir lost entries it had ` +
+              `acknowledged (deleted, replaced or restored from an older copy?). To rejoin without ` +
+              `putting acknowledged writes at risk run: raftstack repair --data-dir ${options.dataDir}\n`,
+          );
+          process.exit(EXIT_CORRUPT);
+        }
         process.stderr.write(`raftstack: node ${options.id} stopped: ${(err as Error).message}\n`);
         process.exit(EXIT_FAILURE);
       },

@@ -1,6 +1,7 @@
 import { handleTimeoutNow } from "./election.js";
 import type { RaftState } from "./state.js";
 import {
+  AcknowledgedEntriesLostError,
   type AppendMsg,
   type HeartbeatMsg,
   InvariantError,
@@ -97,7 +98,7 @@ function rejectAppend(r: RaftState, to: NodeId, index: number, hintIndex: number
  */
 function handleHeartbeat(r: RaftState, m: HeartbeatMsg): void {
   if (m.commit > r.log.lastIndex() && !r.recovering && r.recoveredInTerm !== r.term) {
-    throw new InvariantError(
+    throw new AcknowledgedEntriesLostError(
       `leader ${m.from} commits ${m.commit} from our acknowledgements in term ${r.term}, but our log ends at ${r.log.lastIndex()}: acknowledged entries were lost without a repair`,
     );
   }

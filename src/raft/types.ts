@@ -279,6 +279,19 @@ export class InvariantError extends Error {
   }
 }
 
+/**
+ * The leader commits entries this node acknowledged, but its log lacks them, and no repair announced the
+ * loss: its data dir was lost, replaced or rolled back. Impossible by the storage contract, so the core
+ * stops; also an operator's matter (the data dir), hence a stable code the node maps to its exit status.
+ */
+export class AcknowledgedEntriesLostError extends InvariantError {
+  readonly code = "acknowledged_entries_lost";
+  constructor(message: string) {
+    super(message);
+    this.name = "AcknowledgedEntriesLostError";
+  }
+}
+
 /** For checks off the hot path: the message is built even when the condition holds. */
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);

@@ -46,6 +46,17 @@ function sizeOf(m: StackMachine, key: string): number {
 }
 
 /**
+ * A stack named by id that this state lacks. Unlike a label (LPUSH creates it, so BLPOP waits for it, as
+ * Redis does), an id is never created by a push: the pop is proposed at once and the log answers
+ * stack_not_found (or pops, if the stack exists there after all), instead of waiting out the deadline.
+ */
+function idStackMissing(m: StackMachine, key: string): boolean {
+  if (!key.startsWith("#")) return false;
+  const r = m.size(Number(key.slice(1)));
+  return !r.ok && r.code === "stack_not_found";
+}
+
+/**
  * Blocking pops over a StackService. A waiter proposes its pop only when the local state machine shows
  * an item it has not already claimed for another waiter (FIFO), so a push of one item wakes one waiter.
  * The pop is one replicated command, applied against whatever the log holds then: two waiters never get
@@ -146,7 +157,7 @@ export class BlockingPops {
       if (w.claimed !== undefined) continue;
       for (const key of w.stacks) {
         const used = (taken.get(key) ?? 0) + (this.claims.get(key) ?? 0);
-        if (sizeOf(m, key) <= used) continue;
+        if (sizeOf(m, key) <= used && !idStackMissing(m, key)) continue;
         taken.set(key, (taken.get(key) ?? 0) + 1);
         this.propose(w, key);
         break;

@@ -1,7 +1,7 @@
 // Durability with real processes: kill -9 under load, catch-up by snapshot, corrupted WAL → refuse, repair, rejoin.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Cluster, MAIN, sleep, track } from "./harness.js";
@@ -176,5 +176,38 @@ describe("e2e: storage", { timeout: 150_000 }, () => {
     assert.equal(await size(victim, id, true), 1);
     const stacks = (i: number, stale: boolean) => c.http(i, "GET", `/v1/stacks${stale ? "?stale=1" : ""}`);
     assert.equal((await stacks(victim, true)).body, (await stacks(leader, false)).body);
+  });
+
+  test("a data dir lost (moved away): the node stops with exit 3 naming repair, not a stack trace; repair; rejoin", async () => {
+    const leader = await c.waitLeader();
+    const victim = c.ids().find((i) => i !== leader) ?? 1;
+    const created = await c.retry(c.ids(), "POST", "/v1/stacks", JSON.stringify({ label: "lost" }), json);
+    const id = JSON.parse(created.body).id as number;
+    await pushAcked(id, "before");
+    await c.waitApplied(victim, (await c.status(leader)).commit);
+    await c.kill(victim);
+    renameSync(c.dataDir(victim), `${c.dataDir(victim)}.lost`);
+
+    c.start(victim);
+    const exit = await c.exited(victim);
+    assert.equal(exit.code, 3, exit.stderr);
+    assert.match(exit.stderr, /lost entries it had acknowledged/);
+    assert.match(exit.stderr, /raftstack repair --data-dir/);
+    assert.doesNotMatch(exit.stderr, /\n\s+at /, "no stack trace");
+
+    const repaired = await new Promise<string>((res, rej) =>
+      execFile(
+        process.execPath,
+        [MAIN, "repair", "--data-dir", c.dataDir(victim)],
+        { timeout: 10_000 },
+        (err, out) => (err ? rej(err) : res(out)),
+      ),
+    );
+    assert.match(repaired, /repaired/);
+    await pushAcked(id, "after");
+    c.start(victim);
+    const commit = (await c.status(await c.waitLeader(c.ids().filter((i) => i !== victim)))).commit;
+    await c.waitApplied(victim, commit);
+    assert.equal(await size(victim, id, true), 2);
   });
 });

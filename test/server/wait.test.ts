@@ -6,8 +6,13 @@ import { closeApis, FakeService, listenApi } from "./fake-service.js";
 const service = new FakeService(1);
 after(closeApis);
 
-async function pop(url: string, query: string, key?: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${url}/v1/stacks/1/pop${query}`, {
+async function pop(
+  url: string,
+  query: string,
+  key?: string,
+  id = 1,
+): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${url}/v1/stacks/${id}/pop${query}`, {
     method: "POST",
     headers: key === undefined ? {} : { "idempotency-key": key },
   });
@@ -38,4 +43,25 @@ test("pop?wait= waits for a push, answers 409 at the deadline, refuses a bad dur
   assert.deepEqual(await pop(url, "?wait=1s", "kw"), { status: 200, body: '{"item":"z"}' });
   assert.deepEqual(await pop(url, "?wait=1s", "kw"), { status: 200, body: '{"item":"z"}' });
   assert.equal((await service.read((m) => m.top(1))).ok, true, "y is still there");
+});
+
+test("pop?wait= on a stack that does not exist answers 404 at once; one deleted while waited on, 404 then", {
+  timeout: 20_000,
+}, async () => {
+  const { url } = await listenApi(service);
+  const started = Date.now();
+  const missing = await pop(url, "?wait=5s", undefined, 999);
+  assert.equal(missing.status, 404);
+  assert.match(missing.body, /stack_not_found/);
+  assert.ok(Date.now() - started < 4000, "answered before the deadline");
+
+  const created = await service.propose({ type: "create", label: "gone", atMs: 4 });
+  assert.ok(created.ok && created.kind === "created");
+  const waiting = pop(url, "?wait=5s", undefined, created.id);
+  await new Promise((r) => setTimeout(r, 100));
+  await service.propose({ type: "delete", id: created.id, atMs: 5 });
+  const deleted = await waiting;
+  assert.equal(deleted.status, 404);
+  assert.match(deleted.body, /stack_not_found/);
+  assert.ok(Date.now() - started < 4000, "answered before the deadline");
 });
