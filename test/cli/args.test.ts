@@ -64,8 +64,10 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
         ["node", "--cluster", SEED_CLUSTER, "--id", "6"],
         /--id: 6 is not a member of --cluster \(ids 1, 2, 3, 4, 5\)/,
       ],
-      [["--id", "1", "--cluster", SEED_CLUSTER, "--bogus"], /unknown option '--bogus'/],
+      [["--id", "1", "--cluster", SEED_CLUSTER, "--bogus"], /^raftstack: unknown option '--bogus'/],
       [["bogus"], /unknown command "bogus"/],
+      // Commander's own errors read as every other error does (README "Exit codes").
+      [["push"], /^raftstack: missing required argument 'id'\n/],
       [["--id", "1", "status"], /node flags start a node: drop them or the command status/],
       [
         ["cluster", "--nodes", "9"],
@@ -413,7 +415,7 @@ describe("repair", { timeout: TEST_TIMEOUT_MS }, () => {
       assert.equal(again.code, 0, again.err);
       const unknown = await cli(["repair", "--data-dir", dir, "--force"]);
       assert.equal(unknown.code, 2);
-      assert.match(unknown.err, /unknown option '--force'/);
+      assert.match(unknown.err, /^raftstack: unknown option '--force'/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
