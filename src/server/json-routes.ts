@@ -18,6 +18,8 @@ function itemsOf(body: Record<string, unknown>): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
     throw badRequest('"items" must be an array of strings');
   }
+  // The stack layer refuses an empty push too, but only as a generic "malformed request".
+  if (v.length === 0) throw badRequest('"items" must hold at least one item');
   return v as string[];
 }
 

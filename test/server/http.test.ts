@@ -103,6 +103,9 @@ describe("http api", { timeout: 30_000 }, () => {
         `${method} ${path}`,
       );
     }
+    // An empty push says what is wrong, not the generic "malformed request".
+    const empty = jsonError(await call(`${url}/v1/stacks/1/push`, "POST", '{"items":[]}', json));
+    assert.match(empty.message, /"items" must hold at least one item/);
   });
 
   test("service failures answer 503 with Retry-After and the service's code", async () => {
