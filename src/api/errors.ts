@@ -18,7 +18,10 @@ export const apiErrorStatusByCode = {
   /** The request's headers did not arrive within the header time (slowloris); the connection closes. */
   request_timeout: 408,
   stack_empty: 409,
-  /** A membership change that can never apply: a member already, a removed id, the last voter (docs/membership.md). */
+  /**
+   * A membership change that can never apply: a member already, a removed id, another member's peer URL, the last
+   * voter (docs/membership.md).
+   */
   config_invalid: 409,
   body_too_large: 413,
   item_too_large: 413,

@@ -89,6 +89,14 @@ export function runMemberChange(
     );
     return;
   }
+  // The core knows ids, not addresses: a second member on one peer URL would have its links reach the
+  // member already there, which refuses every handshake addressed to another id (27 a second, for good).
+  const holder = change.op === "addLearner" ? members.memberWithPeerUrl(change.peerUrl) : undefined;
+  if (holder !== undefined) {
+    const why = `the change does not apply: peer URL ${change.peerUrl} is member ${holder}'s already`;
+    reply.reject(new NodeError("config_invalid", why, driver.id));
+    return;
+  }
   const id = change.id === 0 ? members.nextMemberId : change.id;
   const context =
     change.op === "addLearner" || change.op === "update"

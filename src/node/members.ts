@@ -48,6 +48,13 @@ export class MemberTable implements ReplicatedMembers {
     return this.byId.get(id);
   }
 
+  /** The member whose peer URL is `url` (compared as origins: scheme, host, port), if any. */
+  memberWithPeerUrl(url: string): NodeId | undefined {
+    const origin = peerOrigin(url);
+    for (const [id, a] of this.byId) if (a.peerUrl !== "" && peerOrigin(a.peerUrl) === origin) return id;
+    return undefined;
+  }
+
   /** Every member, by id. */
   list(): Member[] {
     return [...this.byId].map(([id, a]) => ({ id, ...a })).sort((a, b) => a.id - b.id);
@@ -111,6 +118,19 @@ export class MemberTable implements ReplicatedMembers {
       byId.set(id, { peerUrl, clientUrl });
     }
     return new MemberTable(byId, next);
+  }
+}
+
+/**
+ * A peer URL as members are told apart: its origin, so a trailing slash, the letter case of the host and an
+ * explicit default port make no other member. As given if it is not an http(s) URL.
+ */
+function peerOrigin(url: string): string {
+  try {
+    const { origin } = new URL(url.trim());
+    return origin === "null" ? url : origin;
+  } catch {
+    return url;
   }
 }
 

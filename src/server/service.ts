@@ -113,7 +113,8 @@ export interface MemberInfo {
 /**
  * Membership changes for the HTTP API (docs/membership.md). Each runs on the leader (forwarded from a
  * follower) and resolves once applied. Rejects with a ServiceErrorCode: `config_change_pending` (one
- * change at a time: retry), `config_invalid` (never valid: a member already, a removed id, the last voter).
+ * change at a time: retry), `config_invalid` (never valid: a member already, a removed id,
+ * another member's peer URL, the last voter).
  */
 export interface MembershipService {
   /** The applied member table as this node knows it, with the leader it knows of. */

@@ -30,6 +30,7 @@ import {
   FrameError,
   finishFrame,
   frameWriter,
+  oversizeFrame,
 } from "./frame.js";
 
 /** Wire codes of message types; control frames use 0x40 and up so one byte tells every frame apart. */
@@ -475,9 +476,7 @@ export class FrameDecoder {
         const h = this.header;
         const len = ((h[0]! << 24) >>> 0) + (h[1]! << 16) + (h[2]! << 8) + h[3]!;
         if (len === 0) throw new FrameError("bad_value", "empty frame");
-        if (len > this.frameBytesMax) {
-          throw new FrameError("too_large", `frame of ${len} bytes exceeds ${this.frameBytesMax}`);
-        }
+        if (len > this.frameBytesMax) throw oversizeFrame(h, len, this.frameBytesMax);
         // A plain Uint8Array view over unpooled, unzeroed memory: decoded fields are never Buffers.
         frame = new Uint8Array(Buffer.allocUnsafeSlow(len).buffer, 0, len);
         this.frame = frame;

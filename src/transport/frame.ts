@@ -22,6 +22,31 @@ export function decoding<T>(decode: () => T): T {
   }
 }
 
+/** HTTP as the first four bytes of a stream: an answer, or the methods a client sends first. */
+const HTTP_ANSWER = "HTTP";
+const HTTP_REQUESTS = ["GET ", "HEAD", "POST", "PUT ", "DELE", "OPTI", "PATC"];
+
+/**
+ * The error for a frame length above `max`. Read as a length, HTTP text is over a gigabyte: a peer URL that
+ * names a node's client (HTTP) port gets "HTTP/1.1 400" back for its HELLO (`member add` took one, and
+ * the member could never catch up with nothing said but "frame of 1213486160 bytes"); a client URL aimed
+ * at a peer port sends a request. Said as such, where the dialler's and the receiver's warnings show it.
+ */
+export function oversizeFrame(header: Uint8Array, len: number, max: number): FrameError {
+  const start = String.fromCharCode(...header);
+  if (start === HTTP_ANSWER)
+    return new FrameError(
+      "too_large",
+      "the peer answered in HTTP, not the peer protocol: a client (HTTP) port as its peer URL?",
+    );
+  if (HTTP_REQUESTS.includes(start))
+    return new FrameError(
+      "too_large",
+      "an HTTP request on the peer port: a client URL that names a peer port?",
+    );
+  return new FrameError("too_large", `frame of ${len} bytes exceeds ${max}`);
+}
+
 /** Control frames use codes 0x40 and up, message types below, so one byte tells every frame apart. */
 export const FRAME_HELLO = 0x40;
 export const FRAME_SNAP_BEGIN = 0x41;

@@ -293,7 +293,9 @@ export class InboundConn {
     this.done = true;
     clearTimeout(this.helloTimer);
     this.counters.handshakesRefused++;
-    if (log) this.s.logger.warn({ remote: this.socket.remoteAddress, reason }, "peer handshake refused");
+    const remote = this.socket.remoteAddress;
+    const limited = log ? this.s.refusalLog.admit(`${remote} ${reason}`) : undefined;
+    if (limited !== undefined) this.s.logger.warn({ remote, reason, ...limited }, "peer handshake refused");
     // FIN rather than destroy so the REFUSE frame is not lost to a reset; the timer bounds a silent peer.
     this.socket.end(encodeRefuseFrame(reason, code));
     setTimeout(() => this.socket.destroy(), REFUSE_LINGER_MS).unref();

@@ -1,6 +1,7 @@
 import type { Message, NodeId } from "../raft/index.js";
 import type { ForwardRequest, ForwardResult } from "./forward-codec.js";
 import type { TransportLimits } from "./limits.js";
+import type { LogLimiter } from "./log-limit.js";
 import type { PeerTls } from "./tls.js";
 
 export interface PeerAddress {
@@ -104,6 +105,8 @@ export interface Shared {
   readonly onRemoved: (peer: NodeId) => void;
   /** The removed ids whose handshake was refused already: each is logged once (inbound.ts). */
   readonly removedRefused: Set<NodeId>;
+  /** Inbound handshake refusals, logged rate-limited per remote address and reason (log-limit.ts). */
+  readonly refusalLog: LogLimiter;
 }
 
 /** Parses a peer URL such as `http://127.0.0.1:12379`; the scheme is kept for flag compatibility only. */

@@ -3,6 +3,7 @@ import type { Message, NodeId } from "../raft/index.js";
 import { encodeForwardFrame, type ForwardRequest } from "./forward-codec.js";
 import { InboundConn, type InboundStats } from "./inbound.js";
 import { assertLinkAcksFit, defaultTransportLimits } from "./limits.js";
+import { LogLimiter } from "./log-limit.js";
 import type { PeerAddress, PeerStats, Shared, TransportOptions, TransportStats } from "./options.js";
 import { PeerLink } from "./peer-link.js";
 import { createPeerServer } from "./tls.js";
@@ -73,6 +74,7 @@ export class TcpTransport {
       onForwardResult: onForwardResult ? (p, r) => onForwardResult(p, r) : () => {},
       onRemoved: onRemoved ? (p) => onRemoved(p) : () => {},
       removedRefused: new Set(),
+      refusalLog: new LogLimiter(),
     };
     for (const [id, addr] of opts.peers ?? []) this.addPeer(id, addr);
   }

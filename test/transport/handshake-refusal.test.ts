@@ -56,3 +56,62 @@ test("a peer of another cluster is refused; both sides log the two ids and the -
     await Promise.all([a.t.close(), b.t.close()]);
   }
 });
+
+test("a dialler refused again and again is warned of once per reason, not once per dial", {
+  timeout: 15_000,
+}, async () => {
+  // A newcomer saw 27 "addressed to node 11, this is 1" warnings a second (node 11 added on node 1's peer
+  // URL) and 9 "cluster id mismatch" a second per member (a wrong --cluster-token). Redials come fast here.
+  const limits = { startQuietMs: 0, reconnectMinMs: 5, reconnectMaxMs: 10 };
+  const logged: Logged[] = [];
+  const logger = { warn: (fields: object, msg: string) => logged.push({ msg, fields: fields as never }) };
+  const b = new TcpTransport({
+    id: 1,
+    clusterId: "c1",
+    listen: { host, port: 0 },
+    onMessage: () => {},
+    logger,
+    limits,
+  });
+  await b.start();
+  const others = new TcpTransport({
+    id: 2,
+    clusterId: "c2",
+    listen: { host, port: 0 },
+    onMessage: () => {},
+    limits,
+  });
+  const own = new TcpTransport({
+    id: 3,
+    clusterId: "c1",
+    listen: { host, port: 0 },
+    onMessage: () => {},
+    limits,
+  });
+  await Promise.all([others.start(), own.start()]);
+  others.addPeer(1, b.address());
+  own.addPeer(11, b.address());
+  const timer = setInterval(() => {
+    others.send([hb(1)]);
+    own.send([{ ...hb(1), from: 3, to: 11 }]);
+  }, 2);
+  try {
+    const refusals = () =>
+      [others.stats().peers.get(1), own.stats().peers.get(11)].map((p) => p?.refusals ?? 0);
+    await waitFor("ten refusals of each", () => refusals().every((n) => n >= 10), 10_000);
+    clearInterval(timer);
+    const reasons = logged
+      .filter((l) => l.msg === "peer handshake refused")
+      .map((l) => String(l.fields["reason"]));
+    assert.equal(reasons.filter((r) => r.startsWith("cluster id mismatch")).length, 1, reasons.join("\n"));
+    assert.equal(
+      reasons.filter((r) => r === "addressed to node 11, this is 1").length,
+      1,
+      reasons.join("\n"),
+    );
+    assert.ok(b.stats().handshakesRefused >= 20, "every refusal is still counted");
+  } finally {
+    clearInterval(timer);
+    await Promise.all([b.close(), others.close(), own.close()]);
+  }
+});

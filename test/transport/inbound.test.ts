@@ -8,6 +8,7 @@ import type { Message, NodeId } from "../../src/raft/types.js";
 import { encodeHelloFrame } from "../../src/transport/codec.js";
 import { InboundConn } from "../../src/transport/inbound.js";
 import { defaultTransportLimits, encodeMessageFrame } from "../../src/transport/index.js";
+import { LogLimiter } from "../../src/transport/log-limit.js";
 import type { Shared } from "../../src/transport/options.js";
 
 const clusterId = "test-cluster";
@@ -31,6 +32,7 @@ function inbound(received: Message[]): { socket: EventEmitter; conn: InboundConn
     onForwardResult() {},
     onRemoved() {},
     removedRefused: new Set(),
+    refusalLog: new LogLimiter(),
   };
   const conn = new InboundConn(shared, socket as unknown as Socket, {
     isPeer: (id: NodeId) => id === 1,
