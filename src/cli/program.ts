@@ -6,6 +6,7 @@ import {
   type NodeCommandContext,
   type NodeOptions,
   UsageError,
+  usageErrorText,
 } from "../node/index.js";
 import { makeDevCerts } from "./certs.js";
 import { addClientCommands, nonNegativeInt, positiveInt } from "./client-commands.js";
@@ -91,7 +92,11 @@ export function buildProgram(io: Io, ctx: NodeCommandContext): Command {
   const program = new Command("raftstack")
     .description("A distributed, fault-tolerant stack service on its own Raft.")
     .version(packageVersion(), "-V, --version", "print the version")
-    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.out.write(s),
+      writeErr: (s) => io.err.write(s),
+      outputError: (s, write) => write(usageErrorText(s)),
+    })
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   addNodeCommands(program, ctx);

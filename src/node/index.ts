@@ -36,6 +36,7 @@ export {
   type ProgressSink,
   runNode,
   runRepair,
+  usageErrorText,
   usageExitCode,
 } from "./main.js";
 export { type MetricsSample, type MetricsSource, NodeMetrics, type RouteLabel } from "./metrics.js";

@@ -178,6 +178,14 @@ export function addNodeCommands(program: Command, ctx: NodeCommandContext): Comm
 }
 
 /**
+ * Commander's own usage errors ("error: missing required argument 'id'") in the form every other error of
+ * the command takes ("raftstack: missing required argument 'id'"), as README "Exit codes" says.
+ */
+export function usageErrorText(commanderText: string): string {
+  return commanderText.replace(/^error: /, "raftstack: ");
+}
+
+/**
  * The exit code of a usage problem, after printing it to `stderr` (commander prints its own);
  * undefined for any other error.
  */
@@ -193,7 +201,9 @@ export function usageExitCode(err: unknown, stderr: NodeJS.WritableStream): numb
 /** The node entry (`node dist/src/node/main.js --id ...`, also `node ...` and `repair ...`). */
 export async function main(argv: readonly string[]): Promise<number> {
   const ctx: NodeCommandContext = { exitCode: EXIT_OK, env: process.env, runNode };
-  const program = new Command("raftstack").exitOverride();
+  const program = new Command("raftstack")
+    .configureOutput({ outputError: (text, write) => write(usageErrorText(text)) })
+    .exitOverride();
   try {
     await addNodeCommands(program, ctx).parseAsync([...argv], { from: "user" });
     return ctx.exitCode;
