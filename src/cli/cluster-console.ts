@@ -4,7 +4,13 @@ import { CONSOLE_HELP, LocalCluster, type LocalClusterOptions } from "./cluster.
 import { ControlServer, dashboardUrl } from "./control.js";
 import { DEFAULT_ENDPOINTS } from "./endpoints.js";
 
-export function banner(endpoints: readonly string[], self: string, tlsDir?: string): string {
+/** `respPort`: node 1's Redis port, when the nodes serve RESP (under TLS, redis-cli needs to be told). */
+export function banner(
+  endpoints: readonly string[],
+  self: string,
+  tlsDir?: string,
+  respPort?: number,
+): string {
   const a = endpoints[0] ?? "http://127.0.0.1:12380";
   const b = endpoints[1] ?? a;
   const sameAsDefault = endpoints.join(",") === DEFAULT_ENDPOINTS.join(",");
@@ -19,6 +25,9 @@ export function banner(endpoints: readonly string[], self: string, tlsDir?: stri
     `  ${curl} ${b}/sSize -XPOST -d 1          # -> 1`,
     `  ${curl} ${a}/sPop -XPOST -d 1           # -> 10`,
     `  ${self} status${sameAsDefault ? "" : ` --endpoints ${endpoints.join(",")}`}${cacert}`,
+    ...(tlsDir === undefined || respPort === undefined
+      ? []
+      : [`  redis-cli --tls${cacert} -p ${respPort} LPUSH jobs a   # the Redis ports serve TLS too`]),
     CONSOLE_HELP,
     "Ctrl-C (or closing the terminal) stops every node gracefully.",
   ].join("\n");
@@ -32,7 +41,8 @@ export async function runCluster(opts: LocalClusterOptions, input: NodeJS.Readab
   const cluster = new LocalCluster(opts);
   const onExit = () => cluster.killAllSync();
   process.on("exit", onExit);
-  opts.out.write(`${banner(cluster.endpoints, opts.self, opts.tlsDir)}\n`);
+  const respPort = opts.respBasePort === 0 ? undefined : opts.respBasePort;
+  opts.out.write(`${banner(cluster.endpoints, opts.self, opts.tlsDir, respPort)}\n`);
   const control = new ControlServer(cluster, {
     port: opts.controlPort ?? 0,
     allowedOrigins: () => cluster.endpoints.flatMap((e) => [e, e.replace("127.0.0.1", "localhost")]),

@@ -221,7 +221,8 @@ export class LocalCluster {
       });
     });
     proc.on("error", (err) => this.event(`${m.name}: ${err.message}`));
-    const resp = m.respPort === undefined ? "" : `, redis 127.0.0.1:${m.respPort}`;
+    const tls = this.opts.tlsDir === undefined ? "" : " over TLS";
+    const resp = m.respPort === undefined ? "" : `, redis 127.0.0.1:${m.respPort}${tls}`;
     const join = m.joining ? ", joining" : "";
     this.event(`${m.name} started (pid ${proc.pid}, client ${this.url(m.clientPort)}${resp}${join})`);
   }

@@ -1,6 +1,6 @@
 // Connection and server commands, answered on this node without touching the log.
 import type { ClusterView } from "../server/index.js";
-import { type CommandContext, type CommandSpec, replied, type Session } from "./command-types.js";
+import { type CommandContext, type CommandSpec, echoed, replied, type Session } from "./command-types.js";
 import { syntaxError, wrongArity } from "./errors.js";
 import { array, bulk, error, int, map, NIL, OK, type Reply, simple } from "./reply.js";
 
@@ -202,12 +202,19 @@ function config(args: readonly string[]): Reply {
 }
 
 export const adminCommands: readonly CommandSpec[] = [
-  conn("PING", -1, ["fast"], "PONG, or the message", (args) =>
-    args.length > 2
-      ? replied(wrongArity("ping"))
-      : replied(args.length === 2 ? bulk(args[1] as string) : simple("PONG")),
-  ),
-  conn("ECHO", 2, ["fast"], "The message", (args) => replied(bulk(args[1] as string))),
+  {
+    ...conn("PING", -1, ["fast"], "PONG, or the message", (args) =>
+      args.length > 2
+        ? replied(wrongArity("ping"))
+        : replied(args.length === 2 ? bulk(args[1] as string) : simple("PONG")),
+    ),
+    prepareBytes: echoed,
+  },
+  // redis-cli --pipe ends with an ECHO of 20 random bytes and waits for them back.
+  {
+    ...conn("ECHO", 2, ["fast"], "The message", (args) => replied(bulk(args[1] as string))),
+    prepareBytes: echoed,
+  },
   conn("HELLO", -1, ["fast"], "Handshake: protocol 2 or 3, optional AUTH and SETNAME", (args, ctx) =>
     replied(hello(args, ctx)),
   ),

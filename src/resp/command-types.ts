@@ -1,7 +1,7 @@
 import type { AccessControl, ClientGuard, StackService } from "../server/index.js";
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import type { LeaderHint } from "./errors.js";
-import type { Protocol, Reply } from "./reply.js";
+import { bulkBytes, type Protocol, type Reply } from "./reply.js";
 
 /** Decides AUTH. With access control, a password that is a known token passes (docs/security.md). */
 export type Authenticator = (username: string, password: string) => boolean;
@@ -47,6 +47,8 @@ export interface CommandContext {
  */
 export type Prepared =
   | { readonly kind: "reply"; readonly reply: Reply | Promise<Reply> }
+  /** A reply already in wire form: bytes that are not text, which a Reply cannot carry (bulkBytes). */
+  | { readonly kind: "bytes"; readonly wire: Buffer }
   | { readonly kind: "read"; readonly exec: (m: StackMachine) => Reply }
   | {
       readonly kind: "write";
@@ -76,6 +78,11 @@ export interface CommandSpec {
   readonly summary: string;
   /** `args[0]` is the command name; arity is checked before. */
   prepare(args: readonly string[], ctx: CommandContext): Prepared;
+  /**
+   * For a command whose one argument may be any bytes (ECHO, PING's message), as in Redis: prepares
+   * it when that argument is not UTF-8 (`prepare` takes strings). Without, such a request is refused.
+   */
+  readonly prepareBytes?: (message: Buffer) => Prepared;
 }
 
 /**
@@ -86,6 +93,9 @@ export interface CommandSpec {
 export const UNSTAMPED = 0;
 
 export const replied = (reply: Reply | Promise<Reply>): Prepared => ({ kind: "reply", reply });
+
+/** Answers `message` as it is, as a bulk string (ECHO, PING). */
+export const echoed = (message: Buffer): Prepared => ({ kind: "bytes", wire: bulkBytes(message) });
 
 /** A Redis integer argument (signed, at most 18 digits), or undefined. */
 export function parseInteger(s: string): number | undefined {

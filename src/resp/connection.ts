@@ -18,7 +18,7 @@ import { type RequestKind, serviceFailure, stackFailure, wrongArity } from "./er
 import type { RespLimits } from "./limits.js";
 import { type LpushRun, RUN_COMMANDS_MAX } from "./lpush-run.js";
 import { type Request, RespParser, RespProtocolError } from "./parser.js";
-import { array, bulk, encode, error, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
+import { appendWire, array, bulk, encode, error, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
 import { pushedAnswer } from "./stack-commands.js";
 
 /** The fast lane's command, for its access check (the same as the normal path's). */
@@ -35,7 +35,8 @@ export interface ConnectionDeps {
 
 /** A reply position: filled (encoded) when its command completes, written once every earlier one is. */
 interface Slot {
-  text: string | undefined;
+  /** A Buffer only for bytes that are not text (Prepared "bytes"). */
+  text: string | Buffer | undefined;
   /** QUIT or a protocol error: the connection ends after this reply. */
   readonly last: boolean;
 }
@@ -236,12 +237,18 @@ export class RespConnection {
   }
 
   private prepare(r: Request): Prepared {
-    if (r.invalidUtf8 !== undefined) {
-      return replied(error("ERR", `argument ${r.invalidUtf8} is not valid UTF-8 (raftstack stores text)`));
-    }
     const args = r.args;
     const name = args[0] as string;
     const spec = lookup(name);
+    // An argument that is not UTF-8 is refused (the stacks hold text), but for a message sent back as is.
+    const { invalid } = r;
+    const echoed =
+      invalid?.arg === 2 && args.length === 2 && "prepare" in spec
+        ? spec.prepareBytes?.(invalid.bytes)
+        : undefined;
+    if (invalid !== undefined && echoed === undefined) {
+      return replied(error("ERR", `argument ${invalid.arg} is not valid UTF-8 (raftstack stores text)`));
+    }
     if (spec === ONCE) return this.prepareOnce(args);
     if (!("prepare" in spec)) return replied(spec);
     const arityOk = spec.arity >= 0 ? args.length === spec.arity : args.length >= -spec.arity;
@@ -251,7 +258,7 @@ export class RespConnection {
       this.deps.shared.guard?.count("resp", refused.reason);
       return replied(refused.reply);
     }
-    return spec.prepare(args, this.ctx);
+    return echoed ?? spec.prepare(args, this.ctx);
   }
 
   /** `ONCE key command args...`: the inner write or BLPOP carries the key. */
@@ -261,7 +268,7 @@ export class RespConnection {
     if (validateKey(key) !== undefined) return replied(stackFailure("key_invalid"));
     const inner = this.prepare({ args: args.slice(2) });
     if (inner.kind === "write" || inner.kind === "block") return { ...inner, key };
-    if (inner.kind === "reply") return inner;
+    if (inner.kind === "reply" || inner.kind === "bytes") return inner;
     return replied(error("ERR", "ONCE applies to writes: LPUSH, LPOP, DEL, UNLINK, BLPOP"));
   }
 
@@ -310,7 +317,8 @@ export class RespConnection {
       } else if (p.kind === "block") {
         if (this.running !== undefined) break;
         this.block(p, proto);
-      } else this.reply(p.reply, proto);
+      } else if (p.kind === "reply") this.reply(p.reply, proto);
+      else this.fillText(this.slot(false), p.wire);
       this.queue.shift();
       this.head = undefined;
       if (this.session.quitting) {
@@ -445,7 +453,7 @@ export class RespConnection {
     this.fillText(slot, encode(reply, proto));
   }
 
-  private fillText(slot: Slot, text: string): void {
+  private fillText(slot: Slot, text: string | Buffer): void {
     slot.text = text;
     if (this.slots[0] !== slot || this.flushScheduled) return;
     // Outcomes of one applied batch resolve one after another in this microtask run: one write for all.
@@ -459,12 +467,12 @@ export class RespConnection {
   /** Writes every completed reply at the head, in order, as one write. */
   private flush(): void {
     if (this.closed) return;
-    let out = "";
+    let out: string | Buffer = "";
     let n = 0;
     let last = false;
     for (const s of this.slots) {
       if (s.text === undefined) break;
-      out += s.text;
+      out = appendWire(out, s.text);
       n++;
       if (s instanceof RunSlot) this.runExtra -= s.count - 1;
       if (s.last) {

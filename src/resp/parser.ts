@@ -10,12 +10,13 @@ export class RespProtocolError extends Error {
 }
 
 /**
- * One parsed request: its arguments as strings, or `invalidUtf8` (1-based argument position) when one
- * is not UTF-8 (the stacks hold text; the request is answered with an error, the connection lives on).
+ * One parsed request: its arguments as strings, and `invalid` when one is not UTF-8: the first such
+ * argument's 1-based position and its bytes (copied). The stacks hold text: such a request is refused,
+ * the connection lives on; ECHO and PING answer those bytes as they are (as Redis).
  */
 export interface Request {
   readonly args: readonly string[];
-  readonly invalidUtf8?: number;
+  readonly invalid?: { readonly arg: number; readonly bytes: Buffer };
 }
 
 const CR = 0x0d;
@@ -127,7 +128,7 @@ export class RespParser {
       return { args: [] };
     }
     const args = new Array<string>(count);
-    let invalidUtf8: number | undefined;
+    let invalid: Request["invalid"];
     for (let k = 0; k < count; k++) {
       if (at >= this.buf.length) return undefined;
       if (this.buf[at] !== 0x24 /* $ */) {
@@ -154,17 +155,17 @@ export class RespParser {
       // Read in place: a subarray view per argument was a visible share of the garbage under pipelines.
       const dataEnd = dataStart + len;
       if (
-        invalidUtf8 === undefined &&
+        invalid === undefined &&
         !isAscii(this.buf, dataStart, dataEnd) &&
         !isUtf8(this.buf.subarray(dataStart, dataEnd))
       ) {
-        invalidUtf8 = k + 1;
+        invalid = { arg: k + 1, bytes: Buffer.from(this.buf.subarray(dataStart, dataEnd)) };
       }
       args[k] = this.recent.text(k, this.buf, dataStart, dataEnd);
       at = dataStart + len + 2;
     }
     this.pos = at;
-    return invalidUtf8 === undefined ? { args } : { args, invalidUtf8 };
+    return invalid === undefined ? { args } : { args, invalid };
   }
 
   /** A line of space-separated words (no quoting), as typed into telnet. */

@@ -31,6 +31,22 @@ export const array = (items: readonly Reply[]): Reply => ({ t: "array", items })
 export const bulks = (items: readonly string[]): Reply => ({ t: "array", items: items.map(bulk) });
 export const map = (entries: readonly (readonly [string, Reply])[]): Reply => ({ t: "map", entries });
 
+const CRLF = Buffer.from("\r\n", "latin1");
+
+/**
+ * A bulk string of any bytes, in wire form (the same in RESP2 and RESP3): ECHO's and PING's answer to a
+ * message that is not UTF-8, which a Reply (text, encoded as UTF-8) cannot carry.
+ */
+export function bulkBytes(b: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(`$${b.length}\r\n`, "latin1"), b, CRLF]);
+}
+
+/** Replies in wire form joined: a string while every one is text, bytes after one that is not. */
+export function appendWire(joined: string | Buffer, next: string | Buffer): string | Buffer {
+  if (typeof joined === "string" && typeof next === "string") return joined + next;
+  return Buffer.concat([Buffer.from(joined), Buffer.from(next)]);
+}
+
 /** `-CODE message`: the first word is the code clients switch on; no CR or LF may appear in it. */
 export function error(code: string, message: string): Reply {
   return { t: "error", s: `${code} ${message}`.replace(/[\r\n]+/g, " ") };

@@ -75,7 +75,7 @@ test("a run is the longest prefix of eligible requests, read as the parser reads
           } catch {
             break;
           }
-          if (r === undefined || r.invalidUtf8 !== undefined) break;
+          if (r === undefined || r.invalid !== undefined) break;
           parsed.push(r.args);
           bytesAfter = [...bytesAfter, chunk.length - parser.buffered];
         }

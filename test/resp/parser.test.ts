@@ -141,7 +141,7 @@ describe("RESP parser", () => {
       [["PING"], ["LPUSH", "k", "a"]],
     );
     const bad = parseAll(Buffer.from("*2\r\n$5\r\nLPUSH\r\n$2\r\n\xff\xfe\r\n", "latin1"), []).requests[0];
-    assert.equal(bad?.invalidUtf8, 2);
+    assert.equal(bad?.invalid?.arg, 2);
   });
 
   test("arguments read in place: long and non-ASCII ones deep in a buffer, the first invalid one named", () => {
@@ -160,7 +160,8 @@ describe("RESP parser", () => {
     assert.deepEqual(p.next(), { args: ["PING", "a".repeat(65)] });
     assert.deepEqual(p.next()?.args, ["LPUSH", long, "ü", "x".repeat(66)]);
     const bad = p.next();
-    assert.equal(bad?.invalidUtf8, 3);
+    assert.equal(bad?.invalid?.arg, 3);
+    assert.deepEqual(bad?.invalid?.bytes, invalid, "the first invalid argument's bytes, as sent");
     assert.deepEqual(bad?.args.slice(0, 2), ["LPUSH", "k"]);
     assert.equal(p.next(), undefined);
   });

@@ -1,5 +1,8 @@
 // The RESP listener over a stand-in service: replies byte for byte, pipelines, errors, limits, BLPOP.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { RespServer } from "../../src/resp/index.js";
@@ -95,6 +98,54 @@ describe("RESP listener", { timeout: 120_000 }, () => {
       info,
       /=\d+\r\ntxt:# Replication\r\nrole:master\r\nraft_role:leader\r\nraft_leader:1\r\nraft_term:3\r\n/,
     );
+  });
+
+  test("ECHO and PING answer bytes that are not UTF-8 as they are; LPUSH of them is still refused", async () => {
+    // redis-cli --pipe ends with an ECHO of 20 random bytes and waits for them; it once got
+    // "-ERR argument 2 is not valid UTF-8" and hung for 30 s.
+    const bin = (...parts: (string | Buffer)[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p)));
+    const wire = (...args: Buffer[]) =>
+      bin(`*${args.length}\r\n`, ...args.flatMap((a) => [`$${a.length}\r\n`, a, "\r\n"]));
+    const socket = connect({ host: "127.0.0.1", port });
+    await once(socket, "connect");
+    let received = Buffer.alloc(0);
+    socket.on("data", (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+    });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const message = Buffer.concat([Buffer.from([0xff]), randomBytes(19)]);
+        const bad = Buffer.from([0xc3, 0x28]);
+        // One write: text replies around the bytes go out in order, in one joined socket write.
+        socket.write(
+          bin(
+            wire(Buffer.from("ECHO"), message),
+            frame("PING", "x"),
+            wire(Buffer.from("PING"), message),
+            wire(Buffer.from("LPUSH"), Buffer.from("bin"), bad),
+            wire(Buffer.from("ECHO"), message, message),
+            wire(Buffer.from("ONCE"), Buffer.from("o1"), Buffer.from("ECHO"), message),
+            frame("LLEN", "bin"),
+          ),
+        );
+        const expected = bin(
+          `$20\r\n`,
+          message,
+          "\r\n$1\r\nx\r\n$20\r\n",
+          message,
+          "\r\n-ERR argument 3 is not valid UTF-8 (raftstack stores text)\r\n",
+          "-ERR argument 2 is not valid UTF-8 (raftstack stores text)\r\n",
+          "-ERR argument 4 is not valid UTF-8 (raftstack stores text)\r\n:0\r\n",
+        );
+        const deadline = Date.now() + 5000;
+        while (received.length < expected.length && Date.now() < deadline) await pause();
+        assert.deepEqual(received, expected);
+        received = Buffer.alloc(0);
+      }
+    } finally {
+      socket.destroy();
+    }
   });
 
   test("a pipeline sees its own writes in order; replies keep the request order", async () => {
