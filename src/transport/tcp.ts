@@ -87,7 +87,15 @@ export class TcpTransport {
       (socket) => this.accept(socket),
       (err, remote) => {
         this.tlsHandshakesRefused++;
-        this.shared.logger.warn({ remote, err: err.message }, "peer TLS handshake refused");
+        // A dialler that gives up mid-handshake (its dial timeout while every node starts at once, or
+        // a process stopping) is no refusal of its credentials: seen at every clean start, it is not
+        // worth a warning.
+        if ((err as NodeJS.ErrnoException).code === "ECONNRESET") {
+          this.shared.logger.info?.(
+            { remote, err: err.message },
+            "peer TLS handshake abandoned by the dialler",
+          );
+        } else this.shared.logger.warn({ remote, err: err.message }, "peer TLS handshake refused");
       },
     );
     server.maxConnections = this.shared.limits.inboundConnectionsMax;
