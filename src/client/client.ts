@@ -288,7 +288,7 @@ export class RaftstackClient {
         last = error;
       } else {
         if (spec.once === true && !/ECONNREFUSED/.test(result.error.message)) throw result.error;
-        last = result.error;
+        last = moreTelling(last, result.error);
       }
       if (attempt >= this.retries) {
         throw new RaftstackError(
@@ -366,6 +366,14 @@ export class RaftstackClient {
     if (index !== undefined && index !== failed) return index;
     return (failed + 1) % this.endpoints.length;
   }
+}
+
+/**
+ * The error a failed call reports: a node's own answer (no leader known; nothing was proposed) says more
+ * than a later attempt's connection error to a node that is down, so it is kept over it.
+ */
+function moreTelling(last: RaftstackError | undefined, failed: RaftstackError): RaftstackError {
+  return last !== undefined && last.status !== 0 ? last : failed;
 }
 
 function writeSpec(options: WriteOptions): Pick<CallSpec, "write" | "signal" | "key"> {
