@@ -146,7 +146,8 @@ export function addClientCommands(program: Command, out: NodeJS.WritableStream):
       const rows = await probeMembers(endpoints, credentialsOf(flags));
       print(flags.json ? statusJson(rows) : statusTable(rows));
       if (rows.every((r) => !r.up && r.error === DOWN)) {
-        throw new RaftstackError("unavailable", 0, `no node answered (${endpoints.join(", ")})`);
+        const hint = rows.flatMap((r) => (!r.up && r.hint !== undefined ? [`: ${r.hint}`] : []))[0] ?? "";
+        throw new RaftstackError("unavailable", 0, `no node answered (${endpoints.join(", ")})${hint}`);
       }
       const degraded = degradedReason(rows);
       if (degraded !== undefined) throw new ClusterDegradedError(degraded);

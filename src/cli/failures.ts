@@ -2,6 +2,7 @@
 import { RaftstackError } from "../client/index.js";
 import { EXIT_CORRUPT, EXIT_DEGRADED, EXIT_FAILURE, usageExitCode } from "../node/index.js";
 import { BackupError } from "../storage/index.js";
+import { connectionHint } from "./connection-hint.js";
 import { SnapshotFileError } from "./snapshot.js";
 import { ClusterDegradedError } from "./status.js";
 
@@ -28,7 +29,8 @@ export function failureExitCode(err: unknown, stderr: NodeJS.WritableStream): nu
   if (err instanceof RaftstackError || err instanceof BackupError || err instanceof SnapshotFileError) {
     // The reason (a failed leadership transfer's) is as stable as the code: scripts may match on both.
     const reason = err instanceof RaftstackError && err.reason !== undefined ? ` (${err.reason})` : "";
-    stderr.write(`raftstack: ${err.code}${reason}: ${err.message}\n`);
+    const hint = err instanceof RaftstackError && err.status === 0 ? connectionHint(err) : undefined;
+    stderr.write(`raftstack: ${err.code}${reason}: ${err.message}${hint === undefined ? "" : `; ${hint}`}\n`);
     return err instanceof BackupError ? backupExitCode(err) : EXIT_FAILURE;
   }
   return undefined;

@@ -6,6 +6,7 @@ import {
   RaftstackClient,
   RaftstackError,
 } from "../client/index.js";
+import { connectionHint } from "./connection-hint.js";
 import { formatTable } from "./table.js";
 
 /** `match`: the leader's acknowledged index of the node, from the leader's view any node answered. */
@@ -77,6 +78,8 @@ export type NodeStatusRow =
       readonly id: number | undefined;
       /** The leader's view of it, when some answer carried that view. */
       readonly seen: LeaderSeen | undefined;
+      /** What to do about it, when the connection failed for want of TLS settings. */
+      readonly hint?: string;
     };
 
 /** Endpoint of a member that never published its client URL: it cannot be asked. */
@@ -89,7 +92,13 @@ type Answer =
       readonly view: ClusterInfo | undefined;
       readonly viewError: string | undefined;
     }
-  | { readonly endpoint: string; readonly health: undefined; readonly error: string };
+  | {
+      readonly endpoint: string;
+      readonly health: undefined;
+      readonly error: string;
+      /** What to do about it, when the connection failed for want of TLS settings. */
+      readonly hint: string | undefined;
+    };
 
 /** Asks every endpoint for its health and its view at once; one answer per endpoint, in order. */
 async function ask(
@@ -117,7 +126,7 @@ async function ask(
             : { endpoint, health, view, viewError: undefined };
         } catch (err) {
           const error = err instanceof RaftstackError && err.status !== 0 ? err.code : DOWN;
-          return { endpoint, health: undefined, error };
+          return { endpoint, health: undefined, error, hint: connectionHint(err) };
         }
       }),
     );
@@ -138,7 +147,8 @@ function rowsOf(answers: readonly Answer[], idOf: ReadonlyMap<string, number>): 
   return answers.map((a): NodeStatusRow => {
     if (a.health === undefined) {
       const id = idOf.get(originOf(a.endpoint));
-      return { endpoint: a.endpoint, up: false, error: a.error, id, seen: seenBy(progress, id) };
+      const hint = a.hint === undefined ? {} : { hint: a.hint };
+      return { endpoint: a.endpoint, up: false, error: a.error, id, seen: seenBy(progress, id), ...hint };
     }
     const { health, view } = a;
     const known = view === undefined ? undefined : progress.match.get(view.id);
