@@ -368,10 +368,7 @@ export class RaftstackClient {
   }
 }
 
-/**
- * The error a failed call reports: a node's own answer (no leader known; nothing was proposed) says more
- * than a later attempt's connection error to a node that is down, so it is kept over it.
- */
+/** A node's own answer ("no leader known; nothing was proposed") says more than a later connection error. */
 function moreTelling(last: RaftstackError | undefined, failed: RaftstackError): RaftstackError {
   return last !== undefined && last.status !== 0 ? last : failed;
 }
