@@ -288,7 +288,8 @@ export class RaftstackClient {
         last = error;
       } else {
         if (spec.once === true && !/ECONNREFUSED/.test(result.error.message)) throw result.error;
-        last = moreTelling(last, result.error);
+        // A node's own answer ("no leader known; nothing was proposed") beats a later connection error.
+        if (last === undefined || last.status === 0) last = result.error;
       }
       if (attempt >= this.retries) {
         throw new RaftstackError(
@@ -366,11 +367,6 @@ export class RaftstackClient {
     if (index !== undefined && index !== failed) return index;
     return (failed + 1) % this.endpoints.length;
   }
-}
-
-/** A node's own answer ("no leader known; nothing was proposed") says more than a later connection error. */
-function moreTelling(last: RaftstackError | undefined, failed: RaftstackError): RaftstackError {
-  return last !== undefined && last.status !== 0 ? last : failed;
 }
 
 function writeSpec(options: WriteOptions): Pick<CallSpec, "write" | "signal" | "key"> {
