@@ -2,7 +2,14 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { DEADLINE_MS_DEFAULT, RaftstackClient, RaftstackError, TIMEOUT_MS_DEFAULT } from "../client/index.js";
 import { type CredentialFlags, credentialsOf, withCredentials } from "./credentials.js";
 import { DEFAULT_ENDPOINT_ARGS, type EndpointArg, endpointsOf, parseEndpoints } from "./endpoints.js";
-import { DOWN, probeStatus, statusJson, statusTable } from "./status.js";
+import {
+  ClusterDegradedError,
+  DOWN,
+  degradedReason,
+  probeMembers,
+  statusJson,
+  statusTable,
+} from "./status.js";
 import { formatTable } from "./table.js";
 
 export interface ClientFlags extends CredentialFlags {
@@ -129,16 +136,20 @@ export function addClientCommands(program: Command, out: NodeJS.WritableStream):
     program
       .command("status")
       .description(
-        "each node's id, role, term, leader, commit, applied, and match as the leader tracks it (exit 1 if no node answers)",
+        "every member's id, role, term, leader, commit, applied, and match as the leader tracks it, members that " +
+          "do not answer too (exit 1 if no node answers, 4 if no leader is known or a member is down)",
       ),
   )
-    .option("--json", "print a JSON array, one object per endpoint")
+    .option("--json", "print a JSON array, one object per endpoint and per member found through them")
     .action(async (flags: CredentialFlags & { endpoints: EndpointArg[]; json?: true }) => {
       const endpoints = endpointsOf(flags);
-      const rows = await probeStatus(endpoints, credentialsOf(flags));
+      const rows = await probeMembers(endpoints, credentialsOf(flags));
       print(flags.json ? statusJson(rows) : statusTable(rows));
       if (rows.every((r) => !r.up && r.error === DOWN)) {
-        throw new RaftstackError("unavailable", 0, `no node answered (${endpoints.join(", ")})`);
+        const hint = rows.flatMap((r) => (!r.up && r.hint !== undefined ? [`: ${r.hint}`] : []))[0] ?? "";
+        throw new RaftstackError("unavailable", 0, `no node answered (${endpoints.join(", ")})${hint}`);
       }
+      const degraded = degradedReason(rows);
+      if (degraded !== undefined) throw new ClusterDegradedError(degraded);
     });
 }

@@ -1,8 +1,10 @@
 // The one place a command's failure becomes its stderr line and exit code (README "Exit codes").
 import { RaftstackError } from "../client/index.js";
-import { EXIT_CORRUPT, EXIT_FAILURE, usageExitCode } from "../node/index.js";
+import { EXIT_CORRUPT, EXIT_DEGRADED, EXIT_FAILURE, usageExitCode } from "../node/index.js";
 import { BackupError } from "../storage/index.js";
+import { connectionHint } from "./connection-hint.js";
 import { SnapshotFileError } from "./snapshot.js";
+import { ClusterDegradedError } from "./status.js";
 
 /**
  * A backup error's exit code: 1 for a data dir that is not empty (nothing was written), 3 for a
@@ -15,15 +17,20 @@ function backupExitCode(err: BackupError): number {
 /**
  * Prints a failed command's error and returns its exit code: a usage problem as `raftstack: <problem>`
  * (2), an error with a stable code as `raftstack: <code>[ (<reason>)]: <message>` (1, or 3 for a
- * damaged backup). Undefined for any other error: a bug, thrown on.
+ * damaged backup, 4 for a status that found the cluster not whole). Undefined for any other error: a bug, thrown on.
  */
 export function failureExitCode(err: unknown, stderr: NodeJS.WritableStream): number | undefined {
   const usage = usageExitCode(err, stderr);
   if (usage !== undefined) return usage;
+  if (err instanceof ClusterDegradedError) {
+    stderr.write(`raftstack: ${err.code}: ${err.message}\n`);
+    return EXIT_DEGRADED;
+  }
   if (err instanceof RaftstackError || err instanceof BackupError || err instanceof SnapshotFileError) {
     // The reason (a failed leadership transfer's) is as stable as the code: scripts may match on both.
     const reason = err instanceof RaftstackError && err.reason !== undefined ? ` (${err.reason})` : "";
-    stderr.write(`raftstack: ${err.code}${reason}: ${err.message}\n`);
+    const hint = err instanceof RaftstackError && err.status === 0 ? connectionHint(err) : undefined;
+    stderr.write(`raftstack: ${err.code}${reason}: ${err.message}${hint === undefined ? "" : `; ${hint}`}\n`);
     return err instanceof BackupError ? backupExitCode(err) : EXIT_FAILURE;
   }
   return undefined;

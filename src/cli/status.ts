@@ -1,4 +1,12 @@
-import { type ClientOptions, type ClusterInfo, RaftstackClient, RaftstackError } from "../client/index.js";
+import {
+  type ClientOptions,
+  type ClusterInfo,
+  type HealthInfo,
+  type MemberInfo,
+  RaftstackClient,
+  RaftstackError,
+} from "../client/index.js";
+import { connectionHint } from "./connection-hint.js";
 import { formatTable } from "./table.js";
 
 /** `match`: the leader's acknowledged index of the node, from the leader's view any node answered. */
@@ -34,6 +42,16 @@ const PROBE_TIMEOUT_MS = 500;
 /** `error` of a node that gave no answer at all (refused, timed out), as opposed to an error answer. */
 export const DOWN = "down";
 
+/** The leader's view of a node that did not answer: how far it got, and how far behind the leader's log. */
+export interface LeaderSeen {
+  /** The node whose view it is. */
+  readonly from: number;
+  readonly match: number | null;
+  readonly state: string | null;
+  /** The leader's last index minus `match`; undefined when either is unknown. */
+  readonly behind: number | undefined;
+}
+
 /** One node's own view; `up` false when it did not answer with its health (`error`: DOWN or a code). */
 export type NodeStatusRow =
   | {
@@ -52,13 +70,42 @@ export type NodeStatusRow =
       /** Why `match` is unknown. */
       readonly progress?: string;
     }
-  | { readonly endpoint: string; readonly up: false; readonly error: string };
+  | {
+      readonly endpoint: string;
+      readonly up: false;
+      readonly error: string;
+      /** From a member list that names this endpoint as a member's client URL. */
+      readonly id: number | undefined;
+      /** The leader's view of it, when some answer carried that view. */
+      readonly seen: LeaderSeen | undefined;
+      /** What to do about it, when the connection failed for want of TLS settings. */
+      readonly hint?: string;
+    };
 
-/** Asks every endpoint for its own view; a node that does not answer is a row with up: false. */
-export async function probeStatus(
+/** Endpoint of a member that never published its client URL: it cannot be asked. */
+export const NO_CLIENT_URL = "(no client URL)";
+
+type Answer =
+  | {
+      readonly endpoint: string;
+      readonly health: HealthInfo;
+      readonly view: ClusterInfo | undefined;
+      readonly viewError: string | undefined;
+    }
+  | {
+      readonly endpoint: string;
+      readonly health: undefined;
+      readonly error: string;
+      /** What to do about it, when the connection failed for want of TLS settings. */
+      readonly hint: string | undefined;
+    };
+
+/** Asks every endpoint for its health and its view at once; one answer per endpoint, in order. */
+async function ask(
   endpoints: readonly string[],
-  credentials: Pick<ClientOptions, "token" | "tls"> = {},
-): Promise<NodeStatusRow[]> {
+  credentials: Pick<ClientOptions, "token" | "tls">,
+): Promise<Answer[]> {
+  if (endpoints.length === 0) return [];
   const client = new RaftstackClient({
     ...credentials,
     endpoints,
@@ -67,8 +114,8 @@ export async function probeStatus(
     retries: 0,
   });
   try {
-    const answers = await Promise.all(
-      endpoints.map(async (endpoint) => {
+    return await Promise.all(
+      endpoints.map(async (endpoint): Promise<Answer> => {
         try {
           const [health, view] = await Promise.all([
             client.health({ endpoint }),
@@ -79,40 +126,141 @@ export async function probeStatus(
             : { endpoint, health, view, viewError: undefined };
         } catch (err) {
           const error = err instanceof RaftstackError && err.status !== 0 ? err.code : DOWN;
-          return { endpoint, error };
+          return { endpoint, health: undefined, error, hint: connectionHint(err) };
         }
       }),
     );
-    const views = answers.flatMap((a) => (a.view === undefined ? [] : [a.view]));
-    const progress = leaderProgress(views);
-    return answers.map((a): NodeStatusRow => {
-      if (a.health === undefined) return { endpoint: a.endpoint, up: false, error: a.error };
-      const { health, view } = a;
-      const known = view === undefined ? undefined : progress.match.get(view.id);
-      // Each row's own reason: its view failed, the leader does not track it, or why its view is local.
-      const reason =
-        view === undefined
-          ? (a.viewError ?? viewFailed(undefined))
-          : progress.found
-            ? progress.reason
-            : (view.viewReason ?? progress.reason);
-      return {
-        endpoint: a.endpoint,
-        up: true,
-        id: view?.id,
-        // A removed node's role (a follower, or a leader handing off) would hide that it is out.
-        role: health.removed === true ? "removed" : health.role,
-        term: health.term,
-        leader: health.leader,
-        commit: view?.commit,
-        applied: view?.applied,
-        match: known ?? undefined,
-        ...(known == null ? { progress: reason } : {}),
-      };
-    });
   } finally {
     await client.close();
   }
+}
+
+const viewsOf = (answers: readonly Answer[]): ClusterInfo[] =>
+  answers.flatMap((a) => (a.health === undefined || a.view === undefined ? [] : [a.view]));
+
+const originOf = (url: string): string => (url === "" ? "" : new URL(url).origin);
+
+/** The rows of `answers`, each with the leader's view among them; `idOf`: member ids by client URL origin. */
+function rowsOf(answers: readonly Answer[], idOf: ReadonlyMap<string, number>): NodeStatusRow[] {
+  const views = viewsOf(answers);
+  const progress = leaderProgress(views);
+  return answers.map((a): NodeStatusRow => {
+    if (a.health === undefined) {
+      const id = idOf.get(originOf(a.endpoint));
+      const hint = a.hint === undefined ? {} : { hint: a.hint };
+      return { endpoint: a.endpoint, up: false, error: a.error, id, seen: seenBy(progress, id), ...hint };
+    }
+    const { health, view } = a;
+    const known = view === undefined ? undefined : progress.match.get(view.id);
+    // Each row's own reason: its view failed, the leader does not track it, or why its view is local.
+    const reason =
+      view === undefined
+        ? (a.viewError ?? viewFailed(undefined))
+        : progress.found
+          ? progress.reason
+          : (view.viewReason ?? progress.reason);
+    return {
+      endpoint: a.endpoint,
+      up: true,
+      id: view?.id,
+      // A removed node's role (a follower, or a leader handing off) would hide that it is out.
+      role: health.removed === true ? "removed" : health.role,
+      term: health.term,
+      leader: health.leader,
+      commit: view?.commit,
+      applied: view?.applied,
+      match: known ?? undefined,
+      ...(known == null ? { progress: reason } : {}),
+    };
+  });
+}
+
+function seenBy(progress: ReturnType<typeof leaderProgress>, id: number | undefined): LeaderSeen | undefined {
+  const view = progress.view;
+  const member = id === undefined ? undefined : view?.members.find((m) => m.id === id);
+  if (view === undefined || member === undefined) return undefined;
+  const from = view.viewFrom ?? view.id;
+  const last = view.members.find((m) => m.id === from)?.lastIndex;
+  const match = member.match ?? null;
+  const behind = last === undefined || match === null ? undefined : Math.max(0, last - match);
+  return { from, match, state: member.state ?? null, behind };
+}
+
+/** Asks every endpoint for its own view; a node that does not answer is a row with up: false. */
+export async function probeStatus(
+  endpoints: readonly string[],
+  credentials: Pick<ClientOptions, "token" | "tls"> = {},
+): Promise<NodeStatusRow[]> {
+  const answers = await ask(endpoints, credentials);
+  return rowsOf(answers, memberIds(answers));
+}
+
+/** Member ids by client URL origin, from every view among the answers (the leader's, else any). */
+function memberIds(answers: readonly Answer[]): Map<string, number> {
+  return new Map(
+    membersOf(answers).flatMap((m) => (m.clientUrl === "" ? [] : [[originOf(m.clientUrl), m.id]])),
+  );
+}
+
+/** The members as the leader's view lists them, else as the first view that lists any. */
+function membersOf(answers: readonly Answer[]): readonly MemberInfo[] {
+  const views = viewsOf(answers);
+  return leaderProgress(views).view?.members ?? views.find((v) => v.members.length > 0)?.members ?? [];
+}
+
+/**
+ * `raftstack status`: asks the endpoints, learns the member list from any view that answered, then asks
+ * the members not asked yet, so a member that is down still gets a row (with the leader's view of it).
+ */
+export async function probeMembers(
+  endpoints: readonly string[],
+  credentials: Pick<ClientOptions, "token" | "tls"> = {},
+): Promise<NodeStatusRow[]> {
+  const first = await ask(endpoints, credentials);
+  const members = membersOf(first);
+  const answered = new Set(viewsOf(first).map((v) => v.id));
+  const asked = new Set(endpoints.map(originOf));
+  const more = members.filter(
+    (m) => !answered.has(m.id) && m.clientUrl !== "" && !asked.has(originOf(m.clientUrl)),
+  );
+  const answers = [
+    ...first,
+    ...(await ask(
+      more.map((m) => originOf(m.clientUrl)),
+      credentials,
+    )),
+  ];
+  const rows = rowsOf(answers, memberIds(answers));
+  const listed = new Set(rows.map((r) => r.id));
+  const unlisted = members.filter((m) => m.clientUrl === "" && !listed.has(m.id));
+  const progress = leaderProgress(viewsOf(answers));
+  return [
+    ...rows,
+    ...unlisted.map((m): NodeStatusRow => {
+      const seen = seenBy(progress, m.id);
+      return { endpoint: NO_CLIENT_URL, up: false, error: "unreachable", id: m.id, seen };
+    }),
+  ];
+}
+
+/** `raftstack status` found the cluster not whole; the table is printed, the exit code says so. */
+export class ClusterDegradedError extends Error {
+  override readonly name = "ClusterDegradedError";
+  readonly code = "degraded";
+}
+
+/**
+ * Why the cluster is not whole, or undefined when it is: every row answered and one of them knows a
+ * leader. `raftstack status` exits EXIT_DEGRADED then (README "Exit codes").
+ */
+export function degradedReason(rows: readonly NodeStatusRow[]): string | undefined {
+  const reasons: string[] = [];
+  if (!rows.some((r) => r.up && r.leader !== 0)) reasons.push("no leader known");
+  for (const r of rows) {
+    if (r.up) continue;
+    reasons.push(`${r.id === undefined ? "" : `node ${r.id} `}${r.error} (${r.endpoint})`);
+  }
+  return reasons.length === 0 ? undefined : reasons.join("; ");
 }
 
 /**
@@ -125,6 +273,8 @@ export function leaderProgress(views: readonly ClusterInfo[]): {
   /** Whether a leader's view was among them (else `reason` is the first node's reason). */
   found: boolean;
   reason: string;
+  /** The leader's view itself. */
+  view: ClusterInfo | undefined;
 } {
   let best: ClusterInfo | undefined;
   for (const v of views) {
@@ -133,19 +283,24 @@ export function leaderProgress(views: readonly ClusterInfo[]): {
   }
   if (best === undefined) {
     const reason = views.find((v) => v.viewReason !== undefined)?.viewReason ?? "no node answered its view";
-    return { match: new Map(), found: false, reason };
+    return { match: new Map(), found: false, reason, view: undefined };
   }
   const from = best.viewFrom ?? best.id;
   return {
     match: new Map(best.members.map((m) => [m.id, m.match ?? null])),
     found: true,
     reason: `not tracked by the leader (node ${from})`,
+    view: best,
   };
 }
 
 /** Table cells in STATUS_HEADER order: "?" for what only /v1/cluster knows, "-" for nothing. */
 export function statusCells(row: NodeStatusRow): string[] {
-  if (!row.up) return [row.endpoint, "-", row.error, "-", "-", "-", "-", "-"];
+  if (!row.up) {
+    const match = row.seen?.match ?? undefined;
+    const id = row.id === undefined ? "-" : String(row.id);
+    return [row.endpoint, id, row.error, "-", "-", "-", "-", match === undefined ? "-" : String(match)];
+  }
   const known = (n: number | undefined) => (n === undefined ? "?" : String(n));
   return [
     row.endpoint,
@@ -159,17 +314,30 @@ export function statusCells(row: NodeStatusRow): string[] {
   ];
 }
 
-/** The table, and why `match` shows "?" where it does: one line, or one per endpoint if the reasons differ. */
+/**
+ * The table; why `match` shows "?" where it does (one line, or one per endpoint if the reasons differ);
+ * and for each node that did not answer, how the leader sees it.
+ */
 export function statusTable(rows: readonly NodeStatusRow[]): string {
   const table = formatTable(STATUS_HEADER, rows.map(statusCells));
   const unknown = rows.flatMap((r) => (r.up && r.progress !== undefined ? [r] : []));
   const reasons = new Set(unknown.map((r) => r.progress));
-  if (reasons.size <= 1)
-    return unknown[0] === undefined ? table : `${table}\nmatch ?: ${unknown[0].progress}`;
-  return [table, ...unknown.map((r) => `match ? at ${r.endpoint}: ${r.progress}`)].join("\n");
+  const why =
+    reasons.size <= 1
+      ? unknown.slice(0, 1).map((r) => `match ?: ${r.progress}`)
+      : unknown.map((r) => `match ? at ${r.endpoint}: ${r.progress}`);
+  const seen = rows.flatMap((r) => (!r.up && r.seen !== undefined ? [seenLine(r.id, r.error, r.seen)] : []));
+  return [table, ...why, ...seen].join("\n");
 }
 
-/** `status --json`: one object per endpoint, null for what is unknown. */
+function seenLine(id: number | undefined, error: string, seen: LeaderSeen): string {
+  const at = seen.match === null ? "has no match for it" : `has it at match ${seen.match}`;
+  const state = seen.state === null ? "" : ` (${seen.state})`;
+  const behind = seen.behind === undefined ? "" : `, ${seen.behind} behind its log`;
+  return `node ${id} ${error}: the leader (node ${seen.from}) ${at}${state}${behind}`;
+}
+
+/** `status --json`: one object per row, null for what is unknown (a down row: the leader's view of it). */
 export function statusJson(rows: readonly NodeStatusRow[]): string {
   return JSON.stringify(
     rows.map((r) =>
@@ -181,7 +349,15 @@ export function statusJson(rows: readonly NodeStatusRow[]): string {
             applied: r.applied ?? null,
             match: r.match ?? null,
           }
-        : { endpoint: r.endpoint, up: false, error: r.error },
+        : {
+            endpoint: r.endpoint,
+            up: false,
+            error: r.error,
+            id: r.id ?? null,
+            match: r.seen?.match ?? null,
+            state: r.seen?.state ?? null,
+            behind: r.seen?.behind ?? null,
+          },
     ),
     null,
     2,

@@ -288,7 +288,8 @@ export class RaftstackClient {
         last = error;
       } else {
         if (spec.once === true && !/ECONNREFUSED/.test(result.error.message)) throw result.error;
-        last = result.error;
+        // A node's own answer ("no leader known; nothing was proposed") beats a later connection error.
+        if (last === undefined || last.status === 0) last = result.error;
       }
       if (attempt >= this.retries) {
         throw new RaftstackError(

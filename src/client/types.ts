@@ -13,6 +13,8 @@ export interface MemberInfo {
   readonly state?: string | null;
   /** Why `match` is null (e.g. "known only on the leader"). */
   readonly progress?: string;
+  /** On the entry of the node whose view it is (`viewFrom`): its own last index. */
+  readonly lastIndex?: number;
 }
 
 /** A member in the replicated table (GET /v1/members); clientUrl is "" until it published one. */

@@ -27,6 +27,7 @@ export { parseNodeArgs } from "./flags.js";
 export {
   addNodeCommands,
   EXIT_CORRUPT,
+  EXIT_DEGRADED,
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,

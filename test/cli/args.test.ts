@@ -182,7 +182,7 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(node.requests.length, 0);
   });
 
-  test("status: a table, --json, and exit 1 with a reason when no node answers", async () => {
+  test("status: a table, --json, exit 4 with a node down, and exit 1 with a reason when no node answers", async () => {
     const node = await fake(2, (r) =>
       r.url === "/health"
         ? { status: 200, json: { ok: true, leader: 2, role: "leader", term: 7 } }
@@ -201,11 +201,12 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     );
     const down = `http://127.0.0.1:${await closedPort()}`;
     const table = await cli(["status", "--endpoints", `${node.url},${down}`]);
-    assert.equal(table.code, 0, table.err);
+    assert.equal(table.code, 4, table.err);
+    assert.equal(table.err, `raftstack: degraded: down (${down})\n`);
     assert.match(table.out, new RegExp(`${node.url}\\s+2\\s+leader\\s+7\\s+2\\s+12\\s+11\\s+12\\n`));
     assert.match(table.out, new RegExp(`${down}\\s+-\\s+down`));
     const json = await cli(["status", "--json", "--endpoints", `${node.url},${down}`]);
-    assert.equal(json.code, 0, json.err);
+    assert.equal(json.code, 4, json.err);
     assert.deepEqual(JSON.parse(json.out), [
       {
         endpoint: node.url,
@@ -218,11 +219,13 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
         applied: 11,
         match: 12,
       },
-      { endpoint: down, up: false, error: "down" },
+      { endpoint: down, up: false, error: "down", id: null, match: null, state: null, behind: null },
     ]);
     const none = await cli(["status", "--json", "--endpoints", down]);
     assert.equal(none.code, 1);
-    assert.deepEqual(JSON.parse(none.out), [{ endpoint: down, up: false, error: "down" }]);
+    assert.deepEqual(JSON.parse(none.out), [
+      { endpoint: down, up: false, error: "down", id: null, match: null, state: null, behind: null },
+    ]);
     assert.equal(none.err, `raftstack: unavailable: no node answered (${down})\n`);
     // RAFTSTACK_ENDPOINTS stands for --endpoints (the flag wins); without either, the seed's five ports.
     process.env.RAFTSTACK_ENDPOINTS = node.url;
@@ -267,14 +270,16 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
             },
           },
     );
+    // Member 1 published no client URL: it cannot be asked, so the cluster is not known whole (exit 4).
     const viewed = await cli(["status", "--endpoints", node.url]);
-    assert.equal(viewed.code, 0, viewed.err);
+    assert.equal(viewed.code, 4, viewed.err);
+    assert.match(viewed.out, /\n\(no client URL\)\s+1\s+unreachable(\s+-){4}\s+21\n/);
     assert.match(viewed.out, /commit\s+applied\s+match\n/);
-    assert.match(viewed.out, new RegExp(`${node.url}\\s+3\\s+follower\\s+4\\s+1\\s+20\\s+19\\s+20\\n$`));
+    assert.match(viewed.out, new RegExp(`${node.url}\\s+3\\s+follower\\s+4\\s+1\\s+20\\s+19\\s+20\\n`));
     reason =
       "the leader (node 1) did not answer within 300 ms: replication progress is known only on the leader";
     const local = await cli(["status", "--endpoints", node.url]);
-    assert.equal(local.code, 0, local.err);
+    assert.equal(local.code, 4, local.err);
     assert.match(local.out, new RegExp(`${node.url}\\s+3\\s+follower\\s+4\\s+1\\s+20\\s+19\\s+\\?\\n`));
     assert.ok(local.out.endsWith(`match ?: ${reason}\n`), local.out);
     const json = await cli(["status", "--json", "--endpoints", node.url]);
@@ -305,7 +310,7 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
       r.url === "/health" ? health(1, "follower") : errorAnswer(500, "internal"),
     );
     const json = await cli(["status", "--json", "--endpoints", `${leader.url},${failing.url}`]);
-    assert.equal(json.code, 0, json.err);
+    assert.equal(json.code, 4, json.err);
     const rows = JSON.parse(json.out) as { endpoint: string; match: unknown; progress?: string }[];
     assert.deepEqual([rows[0]?.match, rows[0]?.progress], [20, undefined]);
     assert.equal(rows[1]?.match, null);

@@ -116,7 +116,9 @@ test("raftstack cluster: CLI writes, stop/start a node from the console, clean q
     await until("node 2 exit", seen("raftstack2 exited (code 0)"));
     assert.equal((await cli(["push", id, "c", ...flags])).stdout, "2\n");
     const status = await cli(["status", ...flags]);
-    assert.match(status.stdout, new RegExp(`${endpoints[1]}\\s+-\\s+down`));
+    // The stopped node: its id from the member list, the leader's match of it, and exit 4 (not whole).
+    assert.match(status.stdout, new RegExp(`${endpoints[1]}\\s+2\\s+down(\\s+-){4}\\s+\\d+\\n`));
+    assert.equal(status.code, 4, status.stderr);
 
     proc.stdin!.write("start 2\n");
     await until("node 2 restart", () =>

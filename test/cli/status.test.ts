@@ -1,10 +1,17 @@
 // `raftstack status` against nodes whose /v1/cluster refuses the request: the table says why (a token
-// is missing) instead of "did not answer", since /health (a probe) stays open with tokens on.
+// is missing) instead of "did not answer", since /health (a probe) stays open with tokens on. Against
+// HTTPS nodes without --cacert, status and the other commands say TLS is why no node answered.
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { makeDevCerts } from "../../src/cli/certs.js";
 import { probeStatus, statusTable } from "../../src/cli/status.js";
+import { cli } from "./run-cli.js";
 
 const TEST_TIMEOUT_MS = 10_000;
 const servers: Server[] = [];
@@ -26,7 +33,47 @@ async function tokenNode(status: number, code: string): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** An HTTPS node (the dev CA's node certificate) answering any request; its port. */
+async function tlsNode(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "raftstack-status-tls-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  makeDevCerts({ dir, nodes: 1 });
+  const server = createTlsServer(
+    { cert: readFileSync(join(dir, "node-1.pem")), key: readFileSync(join(dir, "node-1-key.pem")) },
+    (_req, res) => res.end(JSON.stringify({ ok: true, leader: 1, role: "leader", term: 3 })),
+  );
+  servers.push(server);
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  return (server.address() as AddressInfo).port;
+}
+
 describe("status", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("HTTPS nodes without --cacert: the error says TLS, not only that no node answered", async () => {
+    const port = await tlsNode();
+    const verify = await cli(["status", "--endpoints", `https://127.0.0.1:${port}`]);
+    assert.equal(verify.code, 1);
+    assert.match(
+      verify.err,
+      /^raftstack: unavailable: no node answered \(.*\): TLS verification failed \(\w+\): .*--cacert\n$/,
+    );
+    const plain = await cli(["status", "--endpoints", String(port)]);
+    assert.equal(plain.code, 1);
+    assert.match(
+      plain.err,
+      /closed the connection without an answer: if the nodes serve HTTPS, give --cacert/,
+    );
+    const size = await cli([
+      "size",
+      "1",
+      "--deadline-ms",
+      "2000",
+      "--endpoints",
+      `https://127.0.0.1:${port}`,
+    ]);
+    assert.equal(size.code, 1);
+    assert.match(size.err, /; TLS verification failed \(\w+\): give the CA .* --cacert\n$/);
+  });
+
   test("a /v1/cluster refused for want of a token is named, with the flag that gives one", async () => {
     const url = await tokenNode(401, "unauthorized");
     const rows = await probeStatus([url]);

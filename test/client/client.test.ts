@@ -116,6 +116,16 @@ describe("RaftstackClient", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.ok(err.cause instanceof RaftstackError && err.cause.code === "no_leader");
   });
 
+  test("a node's own answer is reported over a later attempt's connection error", async () => {
+    const [a] = await fakes(() => errorAnswer(503, "no_leader"));
+    const dead = `http://127.0.0.1:${await deadPort()}`;
+    const c = client([a!.url, dead], { retries: 1 });
+    const err = await rejectsWith(c.push(1, "q2"), "unavailable", 503);
+    assert.equal(a!.requests.length, 1);
+    assert.ok(err.cause instanceof RaftstackError && err.cause.code === "no_leader", err.message);
+    assert.doesNotMatch(err.message, /ECONNREFUSED/);
+  });
+
   test("the leader named in X-Raft-Leader is preferred once its endpoint is known", async () => {
     const members = (urls: string[]) =>
       urls.map((u, i) => ({ id: i + 1, peerUrl: `http://127.0.0.1:${i + 1}`, clientUrl: u }));

@@ -1,6 +1,7 @@
 // GET /v1/cluster and `raftstack status` on a follower: the leader's real match indexes while it lives
 // (asked over the peer connection); with the leader paused or killed, the follower's local view: null progress
-// with a reason, never 0. Ports 26500-26549 belong to this file (Cluster(3, 26500): peers 26510/26520/
+// with a reason, never 0. `status` given one endpoint shows every member, a stopped one with the leader's
+// match, and exits 4 while a member is down or no leader is known. Ports 26500-26549 belong to this file (Cluster(3, 26500): peers 26510/26520/
 // 26530, clients one more). An election timeout of 1-2 s (--election-ticks 100) keeps the follower naming
 // a paused leader long enough to see it not answer.
 import assert from "node:assert/strict";
@@ -103,10 +104,48 @@ describe("e2e: the cluster view on a follower", { timeout: 90_000 }, () => {
     const status = await cli(["status", "--endpoints", c.url(follower)]);
     assert.equal(status.code, 0, status.stderr);
     process.stderr.write(`status on follower ${follower}:\n${status.stdout}`);
-    const row = new RegExp(
-      `${c.url(follower)}\\s+${follower}\\s+follower\\s+\\d+\\s+${leader}\\s+\\d+\\s+\\d+\\s+${settled.lastIndex}\\n$`,
+    // One endpoint given: the other members are found through its view and asked too.
+    for (const i of c.ids()) {
+      const role = i === leader ? "leader" : "follower";
+      const row = new RegExp(
+        `^${c.url(i)}\\s+${i}\\s+${role}\\s+\\d+\\s+${leader}\\s+\\d+\\s+\\d+\\s+${settled.lastIndex}$`,
+        "m",
+      );
+      assert.match(status.stdout, row);
+    }
+    assert.equal(status.stdout.trim().split("\n").length, 4, "a header and three rows");
+  });
+
+  test("a member stopped: status through the leader lists it down with the leader's match; exit 4", async () => {
+    assert.notEqual(leader, 0, "the first test found the leader");
+    await c.kill(third);
+    const match = (await view(leader)).members.find((m) => m.id === third)?.match;
+    assert.equal(typeof match, "number");
+    const status = await cli(["status", "--endpoints", c.url(leader)]);
+    process.stderr.write(`status with node ${third} stopped:\n${status.stdout}${status.stderr}`);
+    assert.equal(status.code, 4, status.stderr);
+    for (const i of [leader, follower])
+      assert.match(status.stdout, new RegExp(`^${c.url(i)}\\s+${i}\\s+`, "m"));
+    assert.match(
+      status.stdout,
+      new RegExp(`^${c.url(third)}\\s+${third}\\s+down(\\s+-){4}\\s+${match}$`, "m"),
     );
-    assert.match(status.stdout, row);
+    assert.match(
+      status.stdout,
+      new RegExp(
+        `^node ${third} down: the leader \\(node ${leader}\\) has it at match ${match} \\(\\w+\\)`,
+        "m",
+      ),
+    );
+    assert.equal(status.stderr, `raftstack: degraded: node ${third} down (${c.url(third)})\n`);
+    const json = await cli(["status", "--json", "--endpoints", c.url(leader)]);
+    assert.equal(json.code, 4, json.stderr);
+    const rows = JSON.parse(json.stdout) as { id: number; up: boolean; match: number | null }[];
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.up]).sort(),
+      c.ids().map((i) => [i, i !== third]),
+    );
+    assert.equal(rows.find((r) => r.id === third)?.match, match);
   });
 
   test("leader paused, then killed: the local view, null progress and a reason, never 0; status says ?", async () => {
@@ -133,8 +172,12 @@ describe("e2e: the cluster view on a follower", { timeout: 90_000 }, () => {
     assertLocalView(await view(follower), follower, /^no leader known: replication progress is known only/);
 
     const status = await cli(["status", "--endpoints", c.url(follower)]);
-    assert.equal(status.code, 0, status.stderr);
-    process.stderr.write(`status on the lone follower:\n${status.stdout}`);
+    process.stderr.write(`status on the lone follower:\n${status.stdout}${status.stderr}`);
+    // No leader: not whole, whatever answered; the two dead members are found through its own view.
+    assert.equal(status.code, 4, status.stderr);
+    assert.match(status.stderr, /^raftstack: degraded: no leader known; node \d down .*; node \d down /);
+    for (const i of [leader, third])
+      assert.match(status.stdout, new RegExp(`^${c.url(i)}\\s+${i}\\s+down\\s`, "m"));
     assert.match(
       status.stdout,
       new RegExp(`${c.url(follower)}\\s+${follower}\\s+\\S+\\s+\\d+\\s+-\\s+\\d+\\s+\\d+\\s+\\?\\n`),
