@@ -184,6 +184,20 @@ export class LocalCluster {
     for (const m of this.running) this.start(m.id);
   }
 
+  /**
+   * The --cluster node `m` starts with. A node that has data already takes its members from the log, and
+   * warns when --cluster differs: after an `add` or `remove` its first list would, so it gets the members
+   * this console runs now. A node starting empty gets the list it was made with (its bootstrap, or the
+   * members it joins).
+   */
+  private clusterArg(m: Member): string {
+    if (isEmptyDir(this.dataDir(m.id))) return m.cluster;
+    return [...this.members.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((x) => `${x.id}=${this.url(x.peerPort)}`)
+      .join(",");
+  }
+
   start(id: number): void {
     const m = this.member(id);
     if (m.proc !== undefined) {
@@ -197,7 +211,7 @@ export class LocalCluster {
       "--id",
       String(m.id),
       "--cluster",
-      m.cluster,
+      this.clusterArg(m),
       ...(m.joining ? ["--join"] : []),
       "--port",
       String(m.clientPort),
