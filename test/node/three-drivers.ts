@@ -84,6 +84,11 @@ export async function threeNodes(machine?: StackMachineOptions) {
           },
         },
         hooks: { leaderChanged: (leader) => clock.defer(() => requests.get(id)?.leaderChanged(leader)) },
+        // The driver turns a core failure into a stopped node; here it must fail the test, as it did
+        // when receive/tick let it escape.
+        onFatal: (err) => {
+          throw err;
+        },
       },
     );
     drivers.set(id, driver);
