@@ -18,7 +18,7 @@ import { type RequestKind, serviceFailure, stackFailure, wrongArity } from "./er
 import type { RespLimits } from "./limits.js";
 import { type LpushRun, RUN_COMMANDS_MAX } from "./lpush-run.js";
 import { type Request, RespParser, RespProtocolError } from "./parser.js";
-import { appendWire, array, bulk, encode, error, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
+import { array, bulk, encode, error, joinWire, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
 import { pushedAnswer } from "./stack-commands.js";
 
 /** The fast lane's command, for its access check (the same as the normal path's). */
@@ -467,12 +467,12 @@ export class RespConnection {
   /** Writes every completed reply at the head, in order, as one write. */
   private flush(): void {
     if (this.closed) return;
-    let out: string | Buffer = "";
+    const parts: (string | Buffer)[] = [];
     let n = 0;
     let last = false;
     for (const s of this.slots) {
       if (s.text === undefined) break;
-      out = appendWire(out, s.text);
+      parts.push(s.text);
       n++;
       if (s instanceof RunSlot) this.runExtra -= s.count - 1;
       if (s.last) {
@@ -488,7 +488,7 @@ export class RespConnection {
       this.socket.destroy();
       return;
     }
-    this.socket.write(out);
+    this.socket.write(joinWire(parts));
     if (last) {
       this.closed = true;
       this.socket.end();

@@ -41,10 +41,13 @@ export function bulkBytes(b: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(`$${b.length}\r\n`, "latin1"), b, CRLF]);
 }
 
-/** Replies in wire form joined: a string while every one is text, bytes after one that is not. */
-export function appendWire(joined: string | Buffer, next: string | Buffer): string | Buffer {
-  if (typeof joined === "string" && typeof next === "string") return joined + next;
-  return Buffer.concat([Buffer.from(joined), Buffer.from(next)]);
+/**
+ * Replies in wire form joined: a string when every one is text, else bytes, copied once (joining pair by
+ * pair copied everything before each reply again: 1023 replies of 64 KiB after one raw ECHO took 38 s).
+ */
+export function joinWire(parts: readonly (string | Buffer)[]): string | Buffer {
+  if (parts.every((p) => typeof p === "string")) return parts.join("");
+  return Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
 }
 
 /** `-CODE message`: the first word is the code clients switch on; no CR or LF may appear in it. */

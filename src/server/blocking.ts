@@ -30,6 +30,11 @@ interface Waiter {
   claimed: string | undefined;
   /** The deadline passed while a proposal was in flight: end with its outcome, whatever it is. */
   expired: boolean;
+  /**
+   * Its stack id was missing here and a pop was proposed for that: not again until this state has the
+   * stack (a follower behind the leader, whose log answers stack_empty, would otherwise propose in a loop).
+   */
+  askedMissing: boolean;
   timer: NodeJS.Timeout | undefined;
   readonly resolve: (o: Outcome | undefined) => void;
   readonly reject: (e: unknown) => void;
@@ -102,6 +107,7 @@ export class BlockingPops {
         stacks: stackKeys(cmd),
         claimed: undefined,
         expired: false,
+        askedMissing: false,
         timer: undefined,
         resolve,
         reject,
@@ -157,7 +163,10 @@ export class BlockingPops {
       if (w.claimed !== undefined) continue;
       for (const key of w.stacks) {
         const used = (taken.get(key) ?? 0) + (this.claims.get(key) ?? 0);
-        if (sizeOf(m, key) <= used && !idStackMissing(m, key)) continue;
+        const missing = idStackMissing(m, key);
+        if (!missing) w.askedMissing = false;
+        if (sizeOf(m, key) <= used && !(missing && !w.askedMissing)) continue;
+        if (missing) w.askedMissing = true;
         taken.set(key, (taken.get(key) ?? 0) + 1);
         this.propose(w, key);
         break;

@@ -63,6 +63,10 @@ export async function threeNodes(machine?: StackMachineOptions) {
     const storage = await DiskStorage.open(new MemDisk(), `/n${id}`, {
       bootstrapConfig: { voters, learners: [] },
     });
+    // As node.ts keeps it: the applied changes update the table (new ids, peer URLs taken).
+    const members = MemberTable.initial(
+      voters.map((v) => ({ id: v, peerUrl: `http://127.0.0.1:${7000 + v}` })),
+    );
     const driver = new Driver(
       {
         raft: { id, electionTicks: 10, heartbeatTicks: 3, seed: id },
@@ -83,7 +87,15 @@ export async function threeNodes(machine?: StackMachineOptions) {
             }
           },
         },
-        hooks: { leaderChanged: (leader) => clock.defer(() => requests.get(id)?.leaderChanged(leader)) },
+        hooks: {
+          leaderChanged: (leader) => clock.defer(() => requests.get(id)?.leaderChanged(leader)),
+          configApplied: (cc) => members.apply(cc.op, cc.id, cc.context),
+        },
+        // The driver turns a core failure into a stopped node; here it must fail the test, as it did
+        // when receive/tick let it escape.
+        onFatal: (err) => {
+          throw err;
+        },
       },
     );
     drivers.set(id, driver);
@@ -93,7 +105,7 @@ export async function threeNodes(machine?: StackMachineOptions) {
         driver,
         clock,
         requestTimeoutMs: 2000,
-        members: MemberTable.initial(voters.map((v) => ({ id: v, peerUrl: `http://127.0.0.1:${7000 + v}` }))),
+        members,
         tickMs: 10,
         limits: { forwardsPendingMax: 100, forwardedMax: 100 },
         leaderView: () =>
