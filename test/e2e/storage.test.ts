@@ -40,6 +40,18 @@ describe("e2e: storage", { timeout: 150_000 }, () => {
     return items;
   }
 
+  /** `raftstack repair` on node `node`'s data dir; resolves with what it printed. */
+  function repair(node: number): Promise<string> {
+    return new Promise<string>((res, rej) =>
+      execFile(
+        process.execPath,
+        [MAIN, "repair", "--data-dir", c.dataDir(node)],
+        { timeout: 10_000 },
+        (err, out) => (err ? rej(err) : res(out)),
+      ),
+    );
+  }
+
   async function size(node: number, id: number, stale = false): Promise<number> {
     const a = await c.http(node, "GET", `/v1/stacks/${id}/size${stale ? "?stale=1" : ""}`);
     assert.equal(a.status, 200, a.body);
@@ -158,14 +170,7 @@ describe("e2e: storage", { timeout: 150_000 }, () => {
     assert.match(exit.stderr, /at byte \d+/);
     assert.match(exit.stderr, /raftstack repair --data-dir/);
 
-    const repaired = await new Promise<string>((res, rej) =>
-      execFile(
-        process.execPath,
-        [MAIN, "repair", "--data-dir", c.dataDir(victim)],
-        { timeout: 10_000 },
-        (err, out) => (err ? rej(err) : res(out)),
-      ),
-    );
+    const repaired = await repair(victim);
     assert.match(repaired, /moved aside/);
     const created = await c.retry(c.ids(), "POST", "/v1/stacks", JSON.stringify({ label: "after" }), json);
     const id = JSON.parse(created.body).id as number;
@@ -195,14 +200,7 @@ describe("e2e: storage", { timeout: 150_000 }, () => {
     assert.match(exit.stderr, /raftstack repair --data-dir/);
     assert.doesNotMatch(exit.stderr, /\n\s+at /, "no stack trace");
 
-    const repaired = await new Promise<string>((res, rej) =>
-      execFile(
-        process.execPath,
-        [MAIN, "repair", "--data-dir", c.dataDir(victim)],
-        { timeout: 10_000 },
-        (err, out) => (err ? rej(err) : res(out)),
-      ),
-    );
+    const repaired = await repair(victim);
     assert.match(repaired, /repaired/);
     await pushAcked(id, "after");
     c.start(victim);

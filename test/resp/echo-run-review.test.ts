@@ -1,28 +1,16 @@
 // Review of raw ECHO replies (Buffer slots) among the fast lane's LPUSH runs (RunSlot): order and bytes.
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { connect } from "node:net";
 import { test } from "node:test";
 import { RespServer } from "../../src/resp/index.js";
 import { FakeService, silent } from "../server/fake-service.js";
-import { frame } from "./helpers.js";
-
-const bin = (...parts: (string | Buffer)[]) =>
-  Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p)));
-const wire = (...args: Buffer[]) =>
-  bin(`*${args.length}\r\n`, ...args.flatMap((a) => [`$${a.length}\r\n`, a, "\r\n"]));
+import { bin, byteConn, frame, wire } from "./helpers.js";
 
 test("raw ECHO replies between LPUSH runs keep their place and their bytes", {
   timeout: 30_000,
 }, async () => {
   const server = new RespServer(new FakeService(1), { host: "127.0.0.1", port: 0, logger: silent });
   const port = await server.listen();
-  const socket = connect({ host: "127.0.0.1", port });
-  await once(socket, "connect");
-  let received = Buffer.alloc(0);
-  socket.on("data", (d: Buffer) => {
-    received = Buffer.concat([received, d]);
-  });
+  const { socket, bytes } = await byteConn(port);
   try {
     const raw = (n: number) => Buffer.from([0xff, 0xfe, n, 0x80]);
     const run = (from: number, count: number) =>
@@ -42,9 +30,8 @@ test("raw ECHO replies between LPUSH runs keep their place and their bytes", {
     for (const b of all.subarray(all.length >> 1)) socket.write(Buffer.from([b]));
     const want = bin(...expected);
     const deadline = Date.now() + 20_000;
-    while (received.length < want.length && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(received, want);
+    while (bytes().length < want.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(bytes(), want);
   } finally {
     socket.destroy();
     await server.close();

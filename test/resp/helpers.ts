@@ -1,5 +1,6 @@
 // Raw RESP over a socket, for tests that need exact bytes (pipelines, malformed input, RESP3).
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 
 export function frame(...args: readonly string[]): string {
@@ -114,4 +115,29 @@ export function assertOnceEach(stored: readonly string[], acked: readonly string
     0,
     `${lost.length} of ${acked.length} acknowledged pushes lost: ${lost.slice(0, 5)}...`,
   );
+}
+
+/** Strings (as latin1 bytes) and byte strings, joined: requests with arguments that are not UTF-8. */
+export const bin = (...parts: (string | Buffer)[]): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p)));
+
+/** One RESP request of byte-string arguments. */
+export const wire = (...args: Buffer[]): Buffer =>
+  bin(`*${args.length}\r\n`, ...args.flatMap((a) => [`$${a.length}\r\n`, a, "\r\n"]));
+
+/** A plain connection that keeps every reply byte: `bytes()` so far, `clear()` to start again. */
+export async function byteConn(port: number): Promise<{ socket: Socket; bytes(): Buffer; clear(): void }> {
+  const socket = connect({ host: "127.0.0.1", port });
+  await once(socket, "connect");
+  let received = Buffer.alloc(0);
+  socket.on("data", (d: Buffer) => {
+    received = Buffer.concat([received, d]);
+  });
+  return {
+    socket,
+    bytes: () => received,
+    clear: () => {
+      received = Buffer.alloc(0);
+    },
+  };
 }

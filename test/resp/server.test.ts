@@ -1,15 +1,13 @@
 // The RESP listener over a stand-in service: replies byte for byte, pipelines, errors, limits, BLPOP.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { RespServer } from "../../src/resp/index.js";
 import type { ClusterMember } from "../../src/server/index.js";
 import fc from "../fast-check.js";
 import { FakeService, silent } from "../server/fake-service.js";
-import { frame, RawConn } from "./helpers.js";
+import { bin, byteConn, frame, RawConn, wire } from "./helpers.js";
 
 async function start(service: FakeService, limits = {}): Promise<{ server: RespServer; port: number }> {
   const server = new RespServer(service, {
@@ -103,16 +101,7 @@ describe("RESP listener", { timeout: 120_000 }, () => {
   test("ECHO and PING answer bytes that are not UTF-8 as they are; LPUSH of them is still refused", async () => {
     // redis-cli --pipe ends with an ECHO of 20 random bytes and waits for them; it once got
     // "-ERR argument 2 is not valid UTF-8" and hung for 30 s.
-    const bin = (...parts: (string | Buffer)[]) =>
-      Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p)));
-    const wire = (...args: Buffer[]) =>
-      bin(`*${args.length}\r\n`, ...args.flatMap((a) => [`$${a.length}\r\n`, a, "\r\n"]));
-    const socket = connect({ host: "127.0.0.1", port });
-    await once(socket, "connect");
-    let received = Buffer.alloc(0);
-    socket.on("data", (d: Buffer) => {
-      received = Buffer.concat([received, d]);
-    });
+    const { socket, bytes, clear } = await byteConn(port);
     try {
       for (let round = 0; round < 5; round++) {
         const message = Buffer.concat([Buffer.from([0xff]), randomBytes(19)]);
@@ -139,9 +128,9 @@ describe("RESP listener", { timeout: 120_000 }, () => {
           "-ERR argument 4 is not valid UTF-8 (raftstack stores text)\r\n:0\r\n",
         );
         const deadline = Date.now() + 5000;
-        while (received.length < expected.length && Date.now() < deadline) await pause();
-        assert.deepEqual(received, expected);
-        received = Buffer.alloc(0);
+        while (bytes().length < expected.length && Date.now() < deadline) await pause();
+        assert.deepEqual(bytes(), expected);
+        clear();
       }
     } finally {
       socket.destroy();
