@@ -347,8 +347,7 @@ export class RespConnection {
 
   private done(): void {
     this.inflight--;
-    // While others of its kind still run, nothing that gates reading or starting changed (replies leave
-    // the pipeline in flush, which reads on): a pass per completed command was wasted work per write.
+    // Others of its kind still run: nothing gating reading or starting changed (flush reads on).
     if (this.inflight > 0) return;
     this.running = undefined;
     this.readMore();
@@ -467,12 +466,14 @@ export class RespConnection {
   /** Writes every completed reply at the head, in order, as one write. */
   private flush(): void {
     if (this.closed) return;
-    const parts: (string | Buffer)[] = [];
+    let text = ""; // the hot path: text replies joined as one string (see joinWire for bytes)
+    let parts: (string | Buffer)[] | undefined;
     let n = 0;
     let last = false;
     for (const s of this.slots) {
       if (s.text === undefined) break;
-      parts.push(s.text);
+      if (parts === undefined && typeof s.text === "string") text += s.text;
+      else (parts ??= [text]).push(s.text);
       n++;
       if (s instanceof RunSlot) this.runExtra -= s.count - 1;
       if (s.last) {
@@ -488,7 +489,7 @@ export class RespConnection {
       this.socket.destroy();
       return;
     }
-    this.socket.write(joinWire(parts));
+    this.socket.write(parts === undefined ? text : joinWire(parts));
     if (last) {
       this.closed = true;
       this.socket.end();
