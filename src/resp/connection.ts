@@ -463,17 +463,17 @@ export class RespConnection {
     });
   }
 
-  /** Writes every completed reply at the head, in order, as one write. */
   private flush(): void {
     if (this.closed) return;
-    let text = ""; // the hot path: text replies joined as one string (see joinWire for bytes)
+    let text = ""; // every completed reply at the head, in order, one write; text as one string (hot path)
     let parts: (string | Buffer)[] | undefined;
     let n = 0;
     let last = false;
     for (const s of this.slots) {
       if (s.text === undefined) break;
       if (parts === undefined && typeof s.text === "string") text += s.text;
-      else (parts ??= [text]).push(s.text);
+      else if (parts === undefined) parts = [text, s.text];
+      else parts.push(s.text);
       n++;
       if (s instanceof RunSlot) this.runExtra -= s.count - 1;
       if (s.last) {
