@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { basename, join, relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { RaftstackClient } from "../client/index.js";
 import { addDevNodeCert, certFiles, tlsNodeArgs } from "./certs.js";
-import { type AddedNode, readConsoleState, writeConsoleState } from "./console-state.js";
-import type { ProcessState } from "./control.js";
+import { type AddedNode, isEmptyDir, readConsoleState, writeConsoleState } from "./console-state.js";
+import { type ProcessState, processText } from "./control.js";
 import { freePorts } from "./free-ports.js";
 import { addMember, joinClusterArg, waitVoter } from "./membership.js";
 import { NodeLines, utcTime } from "./node-lines.js";
@@ -28,7 +28,7 @@ export interface LocalClusterOptions {
   readonly color: boolean;
   /** Time a node gets to exit after SIGTERM before it is SIGKILLed. */
   readonly stopTimeoutMs: number;
-  /** The command that runs raftstack here (see invokedAs), for the banner's hints. */
+  /** The command that runs raftstack here (see invokedAs in invoked-as.ts), for the banner's hints. */
   readonly self: string;
   /** Port of the control API the dashboard's buttons call (loopback only); 0 picks a free one. */
   readonly controlPort?: number;
@@ -50,6 +50,10 @@ interface Member {
   joining: boolean;
   proc: ChildProcess | undefined;
   paused: boolean;
+  /** The console is stopping or killing it: that exit is `stopped`, any other one unexpected. */
+  stopping: boolean;
+  /** How it last ended without the console asking (`SIGKILL`, `code 1`); undefined when stopped from here. */
+  unasked: string | undefined;
   exited: Promise<void>;
 }
 
@@ -154,6 +158,8 @@ export class LocalCluster {
       joining: false,
       proc: undefined,
       paused: false,
+      stopping: false,
+      unasked: undefined,
       exited: Promise.resolve(),
     };
   }
@@ -168,12 +174,13 @@ export class LocalCluster {
 
   /** Each node's process as the console knows it (the control API's node list). */
   processes(): ProcessState[] {
-    return this.running.map((m) => ({
-      id: m.id,
-      name: m.name,
-      process: m.proc === undefined ? "stopped" : m.paused ? "paused" : "running",
-      pid: m.proc?.pid,
-    }));
+    return this.running.map((m) => {
+      const node = { id: m.id, name: m.name, pid: m.proc?.pid };
+      if (m.proc !== undefined) return { ...node, process: m.paused ? "paused" : "running" };
+      return m.unasked === undefined
+        ? { ...node, process: "stopped" }
+        : { ...node, process: "exited", exit: m.unasked };
+    });
   }
 
   get endpoints(): string[] {
@@ -224,13 +231,19 @@ export class LocalCluster {
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     m.proc = proc;
     m.paused = false;
+    m.stopping = false;
+    m.unasked = undefined;
     for (const stream of [proc.stdout, proc.stderr]) {
       createInterface({ input: stream }).on("line", (line) => this.log(m, line));
     }
     m.exited = new Promise((resolve) => {
       proc.on("exit", (code, signal) => {
-        if (m.proc === proc) m.proc = undefined;
-        this.event(`${m.name} exited (${signal === null ? `code ${code}` : signal})`);
+        const how = signal ?? `code ${code}`;
+        if (m.proc === proc) {
+          m.proc = undefined;
+          m.unasked = m.stopping ? undefined : how;
+        }
+        this.event(`${m.name} exited (${how})`);
         resolve();
       });
     });
@@ -391,12 +404,11 @@ export class LocalCluster {
   }
 
   async statusText(): Promise<string> {
-    const members = this.running;
     const rows = (await probeStatus(this.endpoints, this.credentials())).map(statusCells);
-    const procs = members.map((m) => [
-      m.name,
-      m.proc === undefined ? "stopped" : m.paused ? "paused" : "running",
-      m.proc?.pid === undefined ? "-" : String(m.proc.pid),
+    const procs = this.processes().map((p) => [
+      p.name,
+      processText(p),
+      p.pid === undefined ? "-" : String(p.pid),
     ]);
     return formatTable(
       ["name", "process", "pid", ...STATUS_HEADER],
@@ -457,6 +469,8 @@ export class LocalCluster {
   }
 
   private signal(m: Member, sig: NodeJS.Signals): void {
+    // Only the console's stop, kill and exit end a node from here: its exit is then no surprise.
+    if (sig === "SIGTERM" || sig === "SIGKILL") m.stopping = true;
     try {
       m.proc?.kill(sig);
     } catch {
@@ -479,18 +493,6 @@ export class LocalCluster {
   }
 }
 
-/** A data dir a joining node may start in: missing or empty (else it holds some cluster's state). */
-function isEmptyDir(dir: string): boolean {
-  return !existsSync(dir) || readdirSync(dir).length === 0;
-}
-
 export const CONSOLE_HELP =
   "commands: stop N | start N | restart N | kill N (SIGKILL) | pause N (SIGSTOP) | resume N | " +
   "add (a new node, until it is a voter) | remove N (from the cluster; its data dir is kept) | status | quit";
-
-/** How the user ran raftstack, for the banner's hints: `raftstack` once installed, else `node bin/raftstack.js`. */
-export function invokedAs(script: string, npmCommand = process.env.npm_command): string {
-  if (basename(script) !== "raftstack") return `node ${relative(process.cwd(), script) || script}`;
-  // Under npx (npm exec) the command is on the PATH only inside npx: a newcomer's shell needs npx too.
-  return npmCommand === "exec" ? "npx raftstack" : "raftstack";
-}

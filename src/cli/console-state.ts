@@ -1,7 +1,7 @@
 // What the cluster console remembers across its runs in one base dir: the nodes `add` started and the
 // ids `remove` took out. A console started again in that folder then runs the cluster as it was left,
 // instead of starting a removed node and leaving an added one to the user.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../node/index.js";
 
@@ -74,4 +74,9 @@ export function writeConsoleState(baseDir: string, state: ConsoleState): void {
   const path = join(baseDir, CONSOLE_STATE_FILE);
   writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
+}
+
+/** A data dir a joining node may start in: missing or empty (else it holds some cluster's state). */
+export function isEmptyDir(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
 }

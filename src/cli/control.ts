@@ -15,11 +15,22 @@ const ACTIONS: ReadonlySet<string> = new Set<NodeAction>([
   "resume",
 ]);
 
-export interface ProcessState {
+/**
+ * One node's process as the console sees it. `stopped`: not started, or stopped/killed from the console;
+ * `exited`: it ended without the console asking (a crash, or `kill -9` from outside), `exit` says how.
+ */
+export type ProcessState = {
   readonly id: number;
   readonly name: string;
-  readonly process: "running" | "paused" | "stopped";
   readonly pid: number | undefined;
+} & (
+  | { readonly process: "running" | "paused" | "stopped" }
+  | { readonly process: "exited"; readonly exit: string }
+);
+
+/** The console's word for a process: `exited (SIGKILL)` / `exited (code 1)` for one that ended unasked. */
+export function processText(p: ProcessState): string {
+  return p.process === "exited" ? `exited (${p.exit})` : p.process;
 }
 
 /** The local cluster as the control API drives it (LocalCluster is one). */

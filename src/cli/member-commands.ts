@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Member, RaftstackClient } from "../client/index.js";
 import { type ClientFlags, positiveInt, withClient, withClientFlags } from "./client-commands.js";
-import { invokedAs } from "./cluster.js";
+import { invokedAs } from "./invoked-as.js";
 import { addMember, joinCommand } from "./membership.js";
 import { formatTable } from "./table.js";
 

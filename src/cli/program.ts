@@ -10,10 +10,11 @@ import {
 } from "../node/index.js";
 import { makeDevCerts } from "./certs.js";
 import { addClientCommands, nonNegativeInt, positiveInt } from "./client-commands.js";
-import { invokedAs, RESP_BASE_PORT_DEFAULT, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
+import { RESP_BASE_PORT_DEFAULT, STOP_TIMEOUT_MS_DEFAULT } from "./cluster.js";
 import { runCluster } from "./cluster-console.js";
 import { SEED_BASE_PORT, SEED_NODES_MAX, SEED_PORT_STEP } from "./endpoints.js";
 import { failureExitCode } from "./failures.js";
+import { invokedAs } from "./invoked-as.js";
 import { addMemberCommands } from "./member-commands.js";
 import { progressOn } from "./progress.js";
 import { addSnapshotCommands } from "./snapshot-commands.js";

@@ -19,17 +19,28 @@ export interface ProgressOptions {
 }
 
 const LOG_EVERY_MS_DEFAULT = 1000;
-const MIB = 1024 * 1024;
+const KIB = 1024;
+const BYTE_UNITS = [
+  ["GiB", KIB ** 3],
+  ["MiB", KIB ** 2],
+  ["KiB", KIB],
+] as const;
 
-function amount(n: number, unit: ProgressUnit): string {
-  return unit === "bytes" ? `${(n / MIB).toFixed(1)} MiB` : String(n);
+/**
+ * Done and total in one unit: whole bytes under 1 KiB, else the largest binary unit the larger of them reaches,
+ * one decimal (MiB alone printed a 300-byte snapshot as `0.0 MiB / 0.0 MiB`).
+ */
+function amounts(done: number, total: number, unit: ProgressUnit): string {
+  if (unit !== "bytes") return `${done} / ${total} ${unit}`;
+  const [name, size] = BYTE_UNITS.find(([, size]) => Math.max(done, total) >= size) ?? ["B", 1];
+  const of = (n: number) => (size === 1 ? String(n) : (n / size).toFixed(1));
+  return `${of(done)} ${name} / ${of(total)} ${name}`;
 }
 
-/** "snapshot save: 12.5 MiB / 40.0 MiB (31%)", "repair: 1200 / 5000 entries (24%)". */
+/** "snapshot save: 12.5 MiB / 40.0 MiB (31%)", "save: 312 B / 312 B (100%)", "repair: 1200 / 5000 entries (24%)". */
 export function progressLine(label: string, done: number, total: number, unit: ProgressUnit): string {
   const percent = total > 0 ? Math.floor((100 * Math.min(done, total)) / total) : 100;
-  const of = `${amount(done, unit)} / ${amount(total, unit)}${unit === "bytes" ? "" : ` ${unit}`}`;
-  return `${label}: ${of} (${percent}%)`;
+  return `${label}: ${amounts(done, total, unit)} (${percent}%)`;
 }
 
 /**
@@ -42,6 +53,8 @@ export function terminalProgress(opts: ProgressOptions): ProgressSink {
   const tty = opts.out.isTTY === true;
   let last = 0;
   let lastPrintedAt = Number.NEGATIVE_INFINITY;
+  /** The figure last written to a log: finish() does not repeat it (a small file's one update is its end). */
+  let lastPrinted: number | undefined;
   let finished = false;
   const line = () => progressLine(opts.label, last, opts.total, opts.unit);
   return {
@@ -52,13 +65,15 @@ export function terminalProgress(opts: ProgressOptions): ProgressSink {
         opts.out.write(`\r${line()}\x1b[K`);
       } else if (now() - lastPrintedAt >= everyMs) {
         lastPrintedAt = now();
+        lastPrinted = done;
         opts.out.write(`${line()}\n`);
       }
     },
     finish() {
       if (finished) return;
       finished = true;
-      opts.out.write(tty ? `\r${line()}\x1b[K\n` : `${line()}\n`);
+      if (tty) opts.out.write(`\r${line()}\x1b[K\n`);
+      else if (lastPrinted !== last) opts.out.write(`${line()}\n`);
     },
   };
 }

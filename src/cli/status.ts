@@ -42,13 +42,16 @@ const PROBE_TIMEOUT_MS = 500;
 /** `error` of a node that gave no answer at all (refused, timed out), as opposed to an error answer. */
 export const DOWN = "down";
 
-/** The leader's view of a node that did not answer: how far it got, and how far behind the leader's log. */
+/** The leader's view of a node that did not answer: how far it got, and how many committed entries it lacks. */
 export interface LeaderSeen {
   /** The node whose view it is. */
   readonly from: number;
   readonly match: number | null;
   readonly state: string | null;
-  /** The leader's last index minus `match`; undefined when either is unknown. */
+  /**
+   * The commit index minus `match`, at least 0: entries of the leader's log that are not committed yet are
+   * not behind (a node that has every committed entry is 0 behind). Undefined when `match` is unknown.
+   */
   readonly behind: number | undefined;
 }
 
@@ -180,9 +183,8 @@ function seenBy(progress: ReturnType<typeof leaderProgress>, id: number | undefi
   const member = id === undefined ? undefined : view?.members.find((m) => m.id === id);
   if (view === undefined || member === undefined) return undefined;
   const from = view.viewFrom ?? view.id;
-  const last = view.members.find((m) => m.id === from)?.lastIndex;
   const match = member.match ?? null;
-  const behind = last === undefined || match === null ? undefined : Math.max(0, last - match);
+  const behind = match === null ? undefined : Math.max(0, progress.commit - match);
   return { from, match, state: member.state ?? null, behind };
 }
 
@@ -275,15 +277,21 @@ export function leaderProgress(views: readonly ClusterInfo[]): {
   reason: string;
   /** The leader's view itself. */
   view: ClusterInfo | undefined;
+  /**
+   * The highest commit index among the views: the leader's when it answered (status asks every member),
+   * else the most any follower knows committed. 0 without views.
+   */
+  commit: number;
 } {
   let best: ClusterInfo | undefined;
+  const commit = Math.max(0, ...views.map((v) => v.commit));
   for (const v of views) {
     const leaderView = v.viewFrom === undefined ? v.id === v.leader : v.viewReason === undefined;
     if (leaderView && (best === undefined || v.term > best.term)) best = v;
   }
   if (best === undefined) {
     const reason = views.find((v) => v.viewReason !== undefined)?.viewReason ?? "no node answered its view";
-    return { match: new Map(), found: false, reason, view: undefined };
+    return { match: new Map(), found: false, reason, view: undefined, commit };
   }
   const from = best.viewFrom ?? best.id;
   return {
@@ -291,6 +299,7 @@ export function leaderProgress(views: readonly ClusterInfo[]): {
     found: true,
     reason: `not tracked by the leader (node ${from})`,
     view: best,
+    commit,
   };
 }
 
@@ -333,7 +342,7 @@ export function statusTable(rows: readonly NodeStatusRow[]): string {
 function seenLine(id: number | undefined, error: string, seen: LeaderSeen): string {
   const at = seen.match === null ? "has no match for it" : `has it at match ${seen.match}`;
   const state = seen.state === null ? "" : ` (${seen.state})`;
-  const behind = seen.behind === undefined ? "" : `, ${seen.behind} behind its log`;
+  const behind = seen.behind === undefined ? "" : `, ${seen.behind} committed entries behind`;
   return `node ${id} ${error}: the leader (node ${seen.from}) ${at}${state}${behind}`;
 }
 

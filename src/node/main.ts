@@ -11,7 +11,7 @@ import { TestHooks } from "./test-hooks.js";
 /**
  * Exit codes of every raftstack command, declared once here (README "Exit codes" lists them):
  * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
- * that failed, 2 bad usage (flags, environment or config file), 3 damaged or lost storage (run repair)
+ * that failed (or could not start: a port in use), 2 bad usage (flags, environment or config file), 3 damaged or lost storage (run repair)
  * or a damaged backup file (snapshot restore), 4 `status` printed a cluster that is not whole (no leader
  * known, or a member down or unreachable).
  */
@@ -21,8 +21,8 @@ export const EXIT_USAGE = 2;
 export const EXIT_CORRUPT = 3;
 export const EXIT_DEGRADED = 4;
 export const EXIT_CODES_TEXT =
-  "Exit codes: 0 success, 1 an error answer or no node reachable, 2 bad usage, " +
-  "3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
+  "Exit codes: 0 success, 1 an error answer, no node reachable or a node that could not start (a port in use), " +
+  "2 bad usage, 3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
   "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down or unreachable.";
 
 /**

@@ -91,8 +91,10 @@ export function runMemberChange(
   }
   // The core knows ids, not addresses: a second member on one peer URL would have its links reach the
   // member already there, which refuses every handshake addressed to another id (27 a second, for good).
-  const holder = change.op === "addLearner" ? members.memberWithPeerUrl(change.peerUrl) : undefined;
-  if (holder !== undefined) {
+  // A member publishing its addresses (`update`) may keep its own URL; a blank one keeps the known URL.
+  const checked = change.op === "addLearner" || (change.op === "update" && change.peerUrl !== "");
+  const holder = checked ? members.memberWithPeerUrl(change.peerUrl) : undefined;
+  if (holder !== undefined && (change.op === "addLearner" || holder !== change.id)) {
     const why = `the change does not apply: peer URL ${change.peerUrl} is member ${holder}'s already`;
     reply.reject(new NodeError("config_invalid", why, driver.id));
     return;

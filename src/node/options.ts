@@ -36,6 +36,8 @@ export interface NodeOptions {
   readonly advertiseClientUrl: string;
   /** Port of the Redis protocol listener (docs/resp.md), on the client listener's host; none if absent. */
   readonly respPort?: number;
+  /** The setting each listener's port came from (`--port`, `RAFTSTACK_RESP_PORT`...), for a port in use. */
+  readonly portSources: { readonly client: string; readonly peer: string; readonly resp: string };
   readonly dataDir: string;
   readonly tickMs: number;
   readonly heartbeatTicks: number;
@@ -284,6 +286,21 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     );
   }
   const respPort = raw("resp-port") === undefined ? undefined : int("resp-port", 0, 0, PORT_MAX);
+  const portSources = {
+    client:
+      listenClientUrl !== undefined
+        ? where("listen-client-url")
+        : raw("port") !== undefined
+          ? where("port")
+          : ownClientUrl !== undefined
+            ? `${where("client-urls")}, node ${id}'s entry`
+            : `${where("port")} default, the peer port + 1`,
+    peer:
+      raw("listen-peer-url") !== undefined
+        ? where("listen-peer-url")
+        : `${where("cluster")}, node ${id}'s URL`,
+    resp: where("resp-port"),
+  };
   return {
     id,
     members,
@@ -293,6 +310,7 @@ export function validateNodeOptions(input: NodeInput): NodeOptions {
     listenClient,
     advertiseClientUrl,
     ...(respPort === undefined ? {} : { respPort }),
+    portSources,
     ...(Object.keys(security).length === 0 ? {} : { security }),
     dataDir: text("data-dir") ?? `./raftstack-${id}`,
     tickMs,

@@ -10,6 +10,7 @@ import { defaultDriverLimits } from "./driver-config.js";
 import { defaultLeaderRequestLimits } from "./leader-requests.js";
 import { RaftNode } from "./node.js";
 import { type NodeOptions, selfMember } from "./options.js";
+import { checkPortsFree, nodeListeners } from "./port-check.js";
 import { assertForwardedRunFits, RUN_KEY_BYTES_MAX } from "./run-forward.js";
 import type { TestHooks } from "./test-hooks.js";
 import { loadSecurity, startupWarnings } from "./tls-options.js";
@@ -50,7 +51,8 @@ const SUCCESSOR_POLL_MS = 10;
 
 /**
  * Opens storage, starts the peer transport, the Raft driver and the HTTP API. Throws
- * StorageCorruptionError (naming file, offset and the repair command) if the data dir is damaged.
+ * StorageCorruptionError (naming file, offset and the repair command) if the data dir is damaged, and
+ * ListenerError (naming the port and its setting) before anything is created if a port is taken.
  */
 export async function startNode(options: NodeOptions, extras: StartExtras = {}): Promise<RunningNode> {
   // The layers meet here: the largest entry the driver proposes (one client write, from an HTTP body
@@ -65,6 +67,8 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
     runKeyBytesMax: RUN_KEY_BYTES_MAX,
   });
   assertForwardedRunFits(RUN_BYTES_MAX, defaultTransportLimits.frameBytesMax);
+  // Before anything is created: a start that fails on a port in use leaves no data dir behind.
+  await checkPortsFree(nodeListeners(options));
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
   // Read first: a missing certificate or a bad token file stops the start before storage opens.
   const security = loadSecurity(options.security, logger);

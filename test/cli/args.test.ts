@@ -429,7 +429,7 @@ describe("repair", { timeout: TEST_TIMEOUT_MS }, () => {
 
 describe("invokedAs: the command line the console tells a user to type", () => {
   test("raftstack on the PATH, under npx, or a script run with node", async () => {
-    const { invokedAs } = await import("../../src/cli/cluster.js");
+    const { invokedAs } = await import("../../src/cli/invoked-as.js");
     assert.equal(invokedAs("/usr/local/bin/raftstack", undefined), "raftstack");
     // npx puts node_modules/.bin on the PATH of its child only (a newcomer's trial: the hint said
     // "raftstack status", which the shell could not find).

@@ -41,6 +41,7 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
       listenPeerUrl: PEERS[1],
       listenClient: { host: "127.0.0.1", port: 22380 },
       advertiseClientUrl: "http://127.0.0.1:22380",
+      portSources: { client: "--port", peer: "--cluster, node 2's URL", resp: "--resp-port" },
       dataDir: "./raftstack-2",
       ...nodeDefaults,
     });
@@ -90,6 +91,8 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(compat.advertiseClientUrl, "http://b:2");
     assert.equal(compat.listenClient.port, 2);
     assert.equal(compat.members[2]!.clientUrl, "http://c:3");
+    assert.equal(compat.portSources.client, "--client-urls, node 2's entry");
+    assert.equal(parseNodeArgs(base).portSources.client, "--port default, the peer port + 1");
   });
 
   test("--id is required unless --cluster has one member", () => {
@@ -128,10 +131,22 @@ describe("node settings", { timeout: TEST_TIMEOUT_MS }, () => {
 
   test("every node flag has an environment variable that works", () => {
     const env = { RAFTSTACK_CLUSTER: PEERS.join(","), RAFTSTACK_ID: "2", RAFTSTACK_PORT: "0" };
-    assert.deepEqual(
-      { ...parseNodeArgs([], env) },
-      { ...parseNodeArgs(["--cluster", PEERS.join(","), "--id", "2", "--port", "0"]) },
-    );
+    // The same options, but for where their ports came from (a port in use names that).
+    const { portSources, ...fromEnv } = parseNodeArgs([], env);
+    const { portSources: _, ...fromFlags } = parseNodeArgs([
+      "--cluster",
+      PEERS.join(","),
+      "--id",
+      "2",
+      "--port",
+      "0",
+    ]);
+    assert.deepEqual(fromEnv, fromFlags);
+    assert.deepEqual(portSources, {
+      client: "RAFTSTACK_PORT",
+      peer: "RAFTSTACK_CLUSTER, node 2's URL",
+      resp: "--resp-port",
+    });
     assert.equal(envNameOf("request-timeout-ms"), "RAFTSTACK_REQUEST_TIMEOUT_MS");
     assert.equal(
       parseNodeArgs(["--id", "1"], { ...env, RAFTSTACK_REQUEST_TIMEOUT_MS: "77" }).requestTimeoutMs,

@@ -91,6 +91,21 @@ describe("snapshot restore", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(r.out, "");
   });
 
+  test("a small backup: one progress line, in bytes", async () => {
+    // Printed `snapshot restore: 0.0 MiB / 0.0 MiB (100%)` twice (the one update, then finish).
+    const file = join(dir, "small.rsb");
+    const backup = await encodeBackup({
+      meta: { index: 7, term: 2, config: { voters: [1], learners: [] } },
+      data: new Uint8Array(16),
+    });
+    const bytes = Buffer.concat(backup.parts);
+    writeFileSync(file, bytes);
+    const r = await restore(file, join(dir, "data"));
+    assert.equal(r.code, 0, r.err);
+    const progress = r.err.split("\n").filter((l) => l.startsWith("snapshot restore:"));
+    assert.deepEqual(progress, [`snapshot restore: ${bytes.length} B / ${bytes.length} B (100%)`], r.err);
+  });
+
   test("a data dir that is not empty: `raftstack: data_dir_not_empty: <message>`, exit 1", async () => {
     const file = join(dir, "ok.rsb");
     const data = new Uint8Array(16);

@@ -33,6 +33,22 @@ async function tokenNode(status: number, code: string): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** A node answering /health and /v1/cluster with `cluster(itsUrl)`. */
+async function viewNode(health: object, cluster: (url: string) => object): Promise<string> {
+  let url = "";
+  const server = createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(req.url === "/health" ? health : cluster(url)));
+  });
+  servers.push(server);
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return url;
+}
+
+/** Client URLs of members that are down: this file's fixed ports (25300-25399), never bound. */
+const DOWN_URLS = ["http://127.0.0.1:25301", "http://127.0.0.1:25302"];
+
 /** An HTTPS node (the dev CA's node certificate) answering any request; its port. */
 async function tlsNode(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "raftstack-status-tls-"));
@@ -81,6 +97,51 @@ describe("status", { timeout: TEST_TIMEOUT_MS }, () => {
     const table = statusTable(rows);
     assert.match(table, /match \?: its \/v1\/cluster answered 401 unauthorized \(id unknown\)/);
     assert.match(table, /--token or RAFTSTACK_TOKEN/);
+  });
+
+  test("a member down is behind by the committed entries it lacks, not the leader's whole log; exit 4", async () => {
+    // The leader has 20 entries, 15 committed: node 2 (match 10) lacks 5 committed ones, node 3 (match 15)
+    // none. Both were counted from the last index (10 and 5 behind).
+    const member = (id: number, clientUrl: string, match: number) => ({ id, peerUrl: "", clientUrl, match });
+    const leader = await viewNode({ ok: true, leader: 1, role: "leader", term: 3 }, (url) => ({
+      ...{ id: 1, leader: 1, term: 3, commit: 15, applied: 15, viewFrom: 1 },
+      members: [
+        { ...member(1, url, 20), state: "replicate", lastIndex: 20 },
+        { ...member(2, DOWN_URLS[0] ?? "", 10), state: "probe" },
+        { ...member(3, DOWN_URLS[1] ?? "", 15), state: "replicate" },
+      ],
+    }));
+    const json = await cli(["status", "--json", "--endpoints", leader]);
+    assert.equal(json.code, 4, json.err);
+    const rows = JSON.parse(json.out) as { id: number; behind?: number }[];
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.behind]),
+      [
+        [1, undefined],
+        [2, 5],
+        [3, 0],
+      ],
+    );
+    const text = await cli(["status", "--endpoints", leader]);
+    assert.match(
+      text.out,
+      /^node 2 down: the leader \(node 1\) has it at match 10 \(probe\), 5 committed entries behind$/m,
+    );
+    assert.equal(
+      text.err,
+      `raftstack: degraded: node 2 down (${DOWN_URLS[0]}); node 3 down (${DOWN_URLS[1]})\n`,
+      "stderr says which member is down",
+    );
+  });
+
+  test("no leader known: exit 4, and stderr says so", async () => {
+    const alone = await viewNode({ ok: false, leader: 0, role: "follower", term: 3 }, (url) => ({
+      ...{ id: 1, leader: 0, term: 3, commit: 4, applied: 4, viewFrom: 1, viewReason: "no leader known" },
+      members: [{ id: 1, peerUrl: "", clientUrl: url, match: null, state: null }],
+    }));
+    const r = await cli(["status", "--endpoints", alone]);
+    assert.equal(r.code, 4, r.err);
+    assert.equal(r.err, "raftstack: degraded: no leader known\n");
   });
 
   test("another error answer is named without the token hint", async () => {

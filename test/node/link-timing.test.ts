@@ -30,6 +30,7 @@ for (const [tickMs, electionTicks] of [
         listenPeerUrl: peerUrl(20010),
         listenClient: { host: "127.0.0.1", port: 0 },
         advertiseClientUrl: "http://127.0.0.1:0",
+        portSources: { client: "--port", peer: "--cluster", resp: "--resp-port" },
         dataDir: join(dir, `t${tickMs}-e${electionTicks}`),
         logLevel: "silent",
         tickMs,

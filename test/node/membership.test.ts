@@ -59,6 +59,7 @@ function options(dataDir: string, nodes: number): NodeOptions {
     listenPeerUrl: peerUrl(20000),
     listenClient: { host: "127.0.0.1", port: 0 },
     advertiseClientUrl: "http://127.0.0.1:0",
+    portSources: { client: "--port", peer: "--cluster", resp: "--resp-port" },
     dataDir,
     logLevel: "silent",
   };

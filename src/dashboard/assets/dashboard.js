@@ -193,7 +193,7 @@
         ),
       ];
       if (control) {
-        cells.push(el("td", { "data-process": m.id }, proc ? proc.process : "?"));
+        cells.push(el("td", { "data-process": m.id }, proc ? processText(proc) : "?"));
         cells.push(el("td", {}, ...controlButtons(m.id, proc)));
       }
       return el(
@@ -205,8 +205,13 @@
     $("members").tBodies[0].replaceChildren(...rows);
   }
 
+  /** `exited (SIGKILL)` for a node that ended without the console asking (as the console's status says). */
+  function processText(proc) {
+    return proc.process === "exited" ? `exited (${proc.exit})` : proc.process;
+  }
+
   function controlButtons(id, proc) {
-    const running = proc === undefined || proc.process !== "stopped";
+    const running = proc === undefined || proc.process === "running" || proc.process === "paused";
     const paused = proc !== undefined && proc.process === "paused";
     const button = (action, enabled, danger) =>
       el(
