@@ -43,7 +43,7 @@ export function nodeListeners(options: NodeOptions): Listener[] {
 /**
  * Binds each listener's address once, all at the same time, and lets them go: a start checks its ports
  * before it creates its data dir, so a port in use (by another process, or twice by this node's own
- * settings) fails it with nothing left behind. Throws PortInUseError naming the port and its setting.
+ * settings) fails it with nothing left behind. Throws ListenerError naming the port and its setting.
  */
 export async function checkPortsFree(listeners: readonly Listener[]): Promise<void> {
   const bound: Server[] = [];
