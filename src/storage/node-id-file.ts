@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { NodeId } from "../raft/index.js";
 import { crc32c } from "./crc32c.js";
 import { ATOMIC_TMP_SUFFIX, type Disk, writeFileAtomically } from "./disk.js";
+import type { StorageLogger } from "./disk-storage.js";
 import { NodeIdMismatchError, StorageError } from "./errors.js";
 
 export const NODE_ID_FILE = "node-id";
@@ -16,10 +17,6 @@ const NODE_ID_FILE_BYTES_MAX = 64;
 
 /** Entries of a data dir that hold Raft state: one of them without a node-id file is a data dir from before it. */
 const STATE_ENTRIES = ["wal", "snap"];
-
-export interface NodeIdLogger {
-  info(fields: object, msg: string): void;
-}
 
 export function encodeNodeIdFile(id: NodeId): Uint8Array {
   const body = `${PREFIX} ${id}`;
@@ -56,7 +53,7 @@ export async function claimDataDir(
   disk: Disk,
   dataDir: string,
   id: NodeId,
-  logger?: NodeIdLogger,
+  logger?: Pick<StorageLogger, "info">,
 ): Promise<void> {
   const names = await disk.list(dataDir);
   const file = join(dataDir, NODE_ID_FILE);
