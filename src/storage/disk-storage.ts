@@ -128,8 +128,8 @@ export class DiskStorage implements LogStorage {
   /**
    * Locks the data dir (DataDirLockedError if another process has it; released by close()), checks or
    * claims it for `nodeId` (NodeIdMismatchError if another node's: checked before any Raft state is read
-   * or written), then replays the newest valid snapshot and the WAL. A torn record at the end of the last segment is
-   * cut off; damage anywhere else throws StorageCorruptionError naming the repair command.
+   * or written), then replays the newest valid snapshot and the WAL. A torn record at the end of the last
+   * segment is cut off; damage anywhere else throws StorageCorruptionError naming the repair command.
    */
   static async open(disk: Disk, dataDir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
     await disk.mkdirp(dataDir);
