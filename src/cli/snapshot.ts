@@ -267,6 +267,6 @@ export async function restoreFromFile(
     progress.finish();
   }
   const backup = decodeBackup(Buffer.concat(chunks, bytes));
-  const seeded = await restoreBackup(new NodeDisk(), flags.dataDir, backup, voters);
+  const seeded = await restoreBackup(new NodeDisk(), flags.dataDir, backup, voters, flags.id);
   return { index: seeded.meta.index, term: seeded.meta.term, voters };
 }

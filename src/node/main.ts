@@ -11,7 +11,7 @@ import { TestHooks } from "./test-hooks.js";
 /**
  * Exit codes of every raftstack command, declared once here (README "Exit codes" lists them):
  * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
- * that failed (or could not start: a port in use), 2 bad usage (flags, environment or config file), 3 damaged or lost storage (run repair)
+ * that failed (or could not start: a port in use), 2 bad usage (flags, environment or config file; a data dir that belongs to another node id), 3 damaged or lost storage (run repair)
  * or a damaged backup file (snapshot restore), 4 `status` printed a cluster that is not whole (no leader
  * known, or a member down or unreachable).
  */
@@ -22,7 +22,7 @@ export const EXIT_CORRUPT = 3;
 export const EXIT_DEGRADED = 4;
 export const EXIT_CODES_TEXT =
   "Exit codes: 0 success, 1 an error answer, no node reachable or a node that could not start (a port in use), " +
-  "2 bad usage, 3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
+  "2 bad usage (also a node started on another node's data dir), 3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
   "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down or unreachable.";
 
 /**
@@ -63,6 +63,11 @@ export async function runNode(options: NodeOptions): Promise<number> {
     if (err instanceof StorageCorruptionError) {
       process.stderr.write(`raftstack: refusing to start: ${err.message}\n`);
       return EXIT_CORRUPT;
+    }
+    // Another node's data dir: the flags are wrong (--id or --data-dir), the data is fine.
+    if (err instanceof StorageError && err.code === "node_id_mismatch") {
+      process.stderr.write(`raftstack: refusing to start: ${err.message}\n`);
+      return EXIT_USAGE;
     }
     process.stderr.write(`raftstack: cannot start node ${options.id}: ${(err as Error).message}\n`);
     return EXIT_FAILURE;

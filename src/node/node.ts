@@ -106,6 +106,7 @@ export class RaftNode {
       // Keep a tail no longer than the snapshot interval: followers further behind get a snapshot.
       compactKeepEntries: Math.min(COMPACT_KEEP_ENTRIES_DEFAULT, options.snapshotEntries),
       logger,
+      nodeId: options.id,
     });
     logger.info({ ...storage.stats, lastIndex: storage.lastIndex() }, "storage opened");
     selfMember(options);

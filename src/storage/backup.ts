@@ -158,9 +158,10 @@ export function decodeBackup(bytes: Uint8Array): Snapshot {
 }
 
 /**
- * Seeds an empty data dir with `backup` as the first state of a new cluster of `voters`: the snapshot at
- * its index (the state machine's own applied index is inside its data) with a fresh term, and a WAL whose
- * hard state commits it. Every member of the new cluster is seeded the same way, so their logs agree.
+ * Seeds an empty data dir, claimed for node `nodeId` (its node-id file), with `backup` as the first state
+ * of a new cluster of `voters`: the snapshot at its index (the state machine's own applied index is inside
+ * its data) with a fresh term, and a WAL whose hard state commits it. Every member of the new cluster is
+ * seeded the same way, so their logs agree.
  * Refuses a data dir holding anything (BackupError data_dir_not_empty): a restore never overwrites data.
  */
 export async function restoreBackup(
@@ -168,6 +169,7 @@ export async function restoreBackup(
   dataDir: string,
   backup: Snapshot,
   voters: readonly NodeId[],
+  nodeId: NodeId,
 ): Promise<Snapshot> {
   const present = await disk.list(dataDir);
   if (present.length > 0) {
@@ -183,6 +185,7 @@ export async function restoreBackup(
   const storage = await DiskStorage.open(disk, dataDir, {
     bootstrapConfig: config,
     lockReason: "raftstack snapshot restore",
+    nodeId,
   });
   try {
     await storage.save({

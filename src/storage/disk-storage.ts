@@ -6,6 +6,7 @@ import {
   type HardState,
   invariant,
   type LogStorage,
+  type NodeId,
   type Snapshot,
 } from "../raft/index.js";
 import { encodeBatch, type LogPoint } from "./codec.js";
@@ -13,6 +14,7 @@ import { defaultLockReason, lockDataDir, refuseInterruptedRepair } from "./data-
 import type { Disk } from "./disk.js";
 import { EntryLog } from "./entry-log.js";
 import { StorageCorruptionError, StorageError } from "./errors.js";
+import { claimDataDir } from "./node-id-file.js";
 import {
   listSnapshots,
   pruneSnapshots,
@@ -32,6 +34,7 @@ const SNAPSHOTS_KEPT = 2;
 
 /** pino-compatible subset, so a node can pass its logger straight in. */
 export interface StorageLogger {
+  info(fields: object, msg: string): void;
   warn(fields: object, msg: string): void;
 }
 
@@ -47,6 +50,11 @@ export interface DiskStorageOptions {
   readonly logger?: StorageLogger;
   /** Recorded in the data dir's lock, so a refused second process can name what holds it. */
   readonly lockReason?: string;
+  /**
+   * The node this data dir must belong to (its `node-id` file), claimed for it if no node has yet; absent:
+   * not checked (tools and tests that own the dir outright).
+   */
+  readonly nodeId?: NodeId;
 }
 
 export interface OpenStats {
@@ -102,7 +110,9 @@ export class DiskStorage implements LogStorage {
     hardState: HardState,
     snapshot: Snapshot,
     snapIndexes: number[],
-    private readonly options: Required<Omit<DiskStorageOptions, "bootstrapConfig" | "logger" | "lockReason">>,
+    private readonly options: Required<
+      Omit<DiskStorageOptions, "bootstrapConfig" | "logger" | "lockReason" | "nodeId">
+    >,
     readonly stats: OpenStats,
     private readonly unlock: () => Promise<void>,
   ) {
@@ -116,15 +126,17 @@ export class DiskStorage implements LogStorage {
   }
 
   /**
-   * Locks the data dir (DataDirLockedError if another process has it; released by close()), then
-   * replays the newest valid snapshot and the WAL. A torn record at the end of the last segment is
-   * cut off; damage anywhere else throws StorageCorruptionError naming the repair command.
+   * Locks the data dir (DataDirLockedError if another process has it; released by close()), checks or
+   * claims it for `nodeId` (NodeIdMismatchError if another node's: checked before any Raft state is read
+   * or written), then replays the newest valid snapshot and the WAL. A torn record at the end of the last
+   * segment is cut off; damage anywhere else throws StorageCorruptionError naming the repair command.
    */
   static async open(disk: Disk, dataDir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
     await disk.mkdirp(dataDir);
     const unlock = await lockDataDir(disk, dataDir, options.lockReason ?? defaultLockReason());
     try {
       await refuseInterruptedRepair(disk, dataDir);
+      if (options.nodeId !== undefined) await claimDataDir(disk, dataDir, options.nodeId, options.logger);
       return await DiskStorage.load(disk, dataDir, options, unlock);
     } catch (err) {
       await unlock();

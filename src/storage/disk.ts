@@ -1,6 +1,6 @@
 import { constants, fdatasync, close as fsClose, open as fsOpen, write as fsWrite, ftruncate } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rmdir, unlink } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { lockDirByPidFile } from "./pid-lock.js";
 
 /** A file opened for writing; positions are explicit so appends never depend on a shared cursor. */
@@ -45,6 +45,37 @@ export interface Disk {
    * the result names that process instead.
    */
   lockDir(dir: string, reason: string): Promise<DirLockResult>;
+}
+
+/** What a file is written under, beside its final name, until it is complete and durable. */
+export const ATOMIC_TMP_SUFFIX = ".tmp";
+
+/**
+ * Writes `parts` in order to `path` atomically: a crash leaves the old file (or none) or the new one complete
+ * and durable, never a mix. Through `path` + ATOMIC_TMP_SUFFIX (truncated first: a crash may have left one),
+ * fsynced, renamed over `path`, and the rename made durable by an fsync of the directory.
+ */
+export async function writeFileAtomically(
+  disk: Disk,
+  path: string,
+  parts: Iterable<Uint8Array>,
+): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, basename(path) + ATOMIC_TMP_SUFFIX);
+  const file = await disk.openWrite(tmp);
+  try {
+    await file.truncate(0);
+    let position = 0;
+    for (const part of parts) {
+      await file.write(part, position);
+      position += part.length;
+    }
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await disk.rename(tmp, path);
+  await disk.syncDir(dir);
 }
 
 /** Disk on node:fs: writes and fsyncs run on the libuv threadpool, off the event loop. */

@@ -1,6 +1,8 @@
 export type StorageErrorCode =
   | "wal_corrupt"
   | "snapshot_corrupt"
+  | "node_id_mismatch"
+  | "node_id_corrupt"
   | "storage_failed"
   | "batch_too_large"
   | "data_dir_locked"
@@ -9,10 +11,28 @@ export type StorageErrorCode =
 /** Operating errors of the storage layer; `code` is stable and maps to one HTTP status. */
 export class StorageError extends Error {
   readonly code: StorageErrorCode;
-  constructor(code: StorageErrorCode, message: string) {
-    super(message);
+  constructor(code: StorageErrorCode, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = "StorageError";
     this.code = code;
+  }
+}
+
+/** The data dir was claimed by another node id (its `node-id` file): starting would mix two nodes' Raft state. */
+export class NodeIdMismatchError extends StorageError {
+  readonly dataDir: string;
+  readonly claimedBy: number;
+  readonly nodeId: number;
+  constructor(dataDir: string, claimedBy: number, nodeId: number) {
+    super(
+      "node_id_mismatch",
+      `data dir ${dataDir} belongs to node ${claimedBy}, not node ${nodeId} (its node-id file says so): ` +
+        `start node ${nodeId} with its own --data-dir, or start node ${claimedBy} on this one`,
+    );
+    this.name = "NodeIdMismatchError";
+    this.dataDir = dataDir;
+    this.claimedBy = claimedBy;
+    this.nodeId = nodeId;
   }
 }
 

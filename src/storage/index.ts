@@ -21,8 +21,9 @@ export {
   SEGMENT_BYTES_MAX_DEFAULT,
 } from "./disk-storage.js";
 export type { StorageErrorCode } from "./errors.js";
-export { DataDirLockedError, StorageCorruptionError, StorageError } from "./errors.js";
+export { DataDirLockedError, NodeIdMismatchError, StorageCorruptionError, StorageError } from "./errors.js";
 export type { RandomInt } from "./memdisk.js";
 export { MemDisk } from "./memdisk.js";
+export { NODE_ID_FILE } from "./node-id-file.js";
 export type { RepairOptions, RepairResult } from "./repair.js";
 export { repair } from "./repair.js";

@@ -5,13 +5,12 @@ import { join } from "node:path";
 import { DecodeError, getU64, putU64 } from "../codec/index.js";
 import type { Snapshot } from "../raft/index.js";
 import { crc32cUpdate } from "./crc32c.js";
-import type { Disk } from "./disk.js";
+import { ATOMIC_TMP_SUFFIX, type Disk, writeFileAtomically } from "./disk.js";
 import { asBuffer } from "./wal.js";
 
 const SNAP_MAGIC = 0x504e5352; // "RSNP"
 const SNAP_VERSION = 2;
 const SNAP_RE = /^snap-([0-9a-f]{16})\.snap$/;
-const TMP_SUFFIX = ".tmp";
 const CORRUPT_SUFFIX = ".corrupt";
 /** Snapshot bytes checksummed and written per step: about a millisecond of CRC between yields. */
 const SNAP_CHUNK_BYTES = 1 << 20;
@@ -119,29 +118,14 @@ export function* snapshotFileParts(s: Snapshot): Generator<Uint8Array, void, voi
 
 /** Atomic: a crash leaves either the old set of snapshots or the new file complete and durable. */
 export async function writeSnapshotFile(disk: Disk, dir: string, s: Snapshot): Promise<void> {
-  const name = snapshotName(s.meta.index);
-  const tmp = join(dir, name + TMP_SUFFIX);
-  const file = await disk.openWrite(tmp);
-  try {
-    await file.truncate(0);
-    let position = 0;
-    for (const part of snapshotFileParts(s)) {
-      await file.write(part, position);
-      position += part.length;
-    }
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await disk.rename(tmp, join(dir, name));
-  await disk.syncDir(dir);
+  await writeFileAtomically(disk, join(dir, snapshotName(s.meta.index)), snapshotFileParts(s));
 }
 
 /** Indexes of the snapshot files in `dir`, newest first; leftovers of interrupted writes are removed. */
 export async function listSnapshots(disk: Disk, dir: string): Promise<number[]> {
   const indexes: number[] = [];
   for (const name of await disk.list(dir)) {
-    if (name.endsWith(TMP_SUFFIX)) await disk.remove(join(dir, name));
+    if (name.endsWith(ATOMIC_TMP_SUFFIX)) await disk.remove(join(dir, name));
     const m = SNAP_RE.exec(name);
     if (m !== null) indexes.push(Number.parseInt(m[1]!, 16));
   }

@@ -116,7 +116,7 @@ describe("starting a node", { timeout: TEST_TIMEOUT_MS }, () => {
       assert.match(r.out, /env:\s+RAFTSTACK_DATA_DIR/);
       assert.match(r.out, /--config <file>/);
       assert.match(r.out, /Precedence: flag > environment > config file > default/);
-      assert.match(r.out, /Exit codes: 0 success, 1 .*, 2 bad usage, 3 /);
+      assert.match(r.out, /Exit codes: 0 success, 1 .*, 2 bad usage.*, 3 /);
     }
   });
 

@@ -70,8 +70,13 @@ describe("backup files", { timeout: 60_000 }, () => {
   test("restore seeds an empty data dir: same index and data, fresh term, the given voters", async () => {
     const disk = new MemDisk();
     const s = snapshot();
-    await restoreBackup(disk, DATA, decodeBackup(await backupBytes(s)), [1, 2, 3, 4, 5]);
-    const storage = await restart(disk, DATA);
+    await restoreBackup(disk, DATA, decodeBackup(await backupBytes(s)), [1, 2, 3, 4, 5], 4);
+    await assert.rejects(
+      restart(disk, DATA, { nodeId: 2 }),
+      { code: "node_id_mismatch" },
+      "claimed for node 4",
+    );
+    const storage = await restart(disk, DATA, { nodeId: 4 });
     try {
       const seeded = storage.snapshot();
       assert.deepEqual(seeded.meta, {
@@ -97,7 +102,7 @@ describe("backup files", { timeout: 60_000 }, () => {
     await other.close();
     const before = disk.paths();
     await assert.rejects(
-      restoreBackup(disk, DATA, snapshot(), [1, 2, 3]),
+      restoreBackup(disk, DATA, snapshot(), [1, 2, 3], 1),
       (err: unknown) => err instanceof BackupError && err.code === "data_dir_not_empty",
     );
     assert.deepEqual(disk.paths(), before);

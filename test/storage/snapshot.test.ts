@@ -128,7 +128,7 @@ describe("DiskStorage snapshots", { timeout: 60_000 }, () => {
     const warnings: string[] = [];
     const r = await restart(disk, DATA, {
       ...opts,
-      logger: { warn: (_f, msg) => warnings.push(msg) },
+      logger: { info: () => {}, warn: (_f, msg) => warnings.push(msg) },
     });
     assert.equal(r.snapshot().meta.index, 100);
     assert.equal(str(r.snapshot().data), "s100");
