@@ -14,9 +14,10 @@ import type { Disk } from "./disk.js";
 import { EntryLog } from "./entry-log.js";
 import { StorageCorruptionError, StorageError } from "./errors.js";
 import {
-  listSnapshots,
   pruneSnapshots,
-  readSnapshotFile,
+  readSnapshots,
+  removeSnapshotLeftovers,
+  type SnapshotsRead,
   setAsideSnapshot,
   snapshotName,
   writeSnapshotFile,
@@ -76,15 +77,9 @@ function pointOf(s: Snapshot): LogPoint {
 }
 
 /** A data dir as start-up reads it, before anything is written (DiskStorage.open's first half). */
-export interface DataDirRead {
+export interface DataDirRead extends SnapshotsRead {
   /** The newest snapshot that decodes, or an empty one at index 0 with the bootstrap membership. */
   readonly snapshot: Snapshot;
-  /** True when `snapshot` was read from a file (false: none decoded). */
-  readonly fromFile: boolean;
-  /** On-disk snapshot indexes, newest first. */
-  readonly indexes: readonly number[];
-  /** Snapshots newer than `snapshot` that do not decode: start-up sets them aside. */
-  readonly damaged: readonly { readonly index: number; readonly offset: number; readonly why: string }[];
   readonly wal: WalRead;
   /** The WAL's log, or an empty one at the snapshot when the WAL holds none. */
   readonly log: EntryLog;
@@ -101,18 +96,9 @@ export async function readDataDir(
   options: Pick<DiskStorageOptions, "recordBytesMax" | "bootstrapConfig"> = {},
 ): Promise<DataDirRead> {
   const snapDir = join(dataDir, "snap");
-  const damaged: { index: number; offset: number; why: string }[] = [];
-  let chosen: Snapshot | undefined;
-  const indexes = await listSnapshots(disk, snapDir);
-  for (const index of indexes) {
-    const decoded = await readSnapshotFile(disk, snapDir, index);
-    if (decoded.ok) {
-      chosen = decoded.snapshot;
-      break;
-    }
-    damaged.push({ index, offset: decoded.offset, why: decoded.why });
-  }
-  const snapshot: Snapshot = chosen ?? {
+  const snapshots = await readSnapshots(disk, snapDir);
+  const { damaged } = snapshots;
+  const snapshot: Snapshot = snapshots.newest ?? {
     meta: { index: 0, term: 0, config: options.bootstrapConfig ?? NO_CONFIG },
     data: new Uint8Array(0),
   };
@@ -133,7 +119,7 @@ export async function readDataDir(
         : `${bad.why}, and the WAL no longer covers the previous snapshot`;
     throw new StorageCorruptionError("snapshot_corrupt", file, bad?.offset ?? 0, why, dataDir);
   }
-  return { snapshot, fromFile: chosen !== undefined, indexes, damaged, wal, log };
+  return { ...snapshots, snapshot, wal, log };
 }
 
 /**
@@ -209,6 +195,7 @@ export class DiskStorage implements LogStorage {
     const { snapshot, log, damaged } = read;
     const snapDir = join(dataDir, "snap");
     await disk.mkdirp(snapDir);
+    await removeSnapshotLeftovers(disk, snapDir);
     const wal = await Wal.resume(disk, join(dataDir, "wal"), read.wal, opts.segmentBytesMax);
     const replay = read.wal.replay;
     for (const bad of damaged) {
@@ -243,9 +230,9 @@ export class DiskStorage implements LogStorage {
       walBytesReplayed: replay.bytesReplayed,
       tailBytesTruncated: replay.tailBytesTruncated,
       snapshotIndex: snapshot.meta.index,
-      snapshotFallback: damaged.length > 0 && read.fromFile,
+      snapshotFallback: damaged.length > 0 && read.newest !== undefined,
     };
-    const kept = read.indexes.filter((i) => i <= snapshot.meta.index && read.fromFile);
+    const kept = read.indexes.filter((i) => i <= snapshot.meta.index && read.newest !== undefined);
     return new DiskStorage(disk, dataDir, wal, log, hardState, snapshot, kept, opts, stats, unlock);
   }
 
