@@ -24,5 +24,5 @@ export type { StorageErrorCode } from "./errors.js";
 export { DataDirLockedError, StorageCorruptionError, StorageError } from "./errors.js";
 export type { RandomInt } from "./memdisk.js";
 export { MemDisk } from "./memdisk.js";
-export type { RepairOptions, RepairResult } from "./repair.js";
-export { repair } from "./repair.js";
+export type { RepairOptions, RepairRefusalCode, RepairResult } from "./repair.js";
+export { RepairRefusedError, repair, repairRefusal } from "./repair.js";
