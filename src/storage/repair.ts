@@ -192,7 +192,8 @@ async function soleVoter(
   return new RepairRefusedError(
     "repair_sole_voter",
     `node ${only} is the only voter in the last membership ${dataDir} records (${last.from}): no other ` +
-      `member holds the writes it acknowledged, so moving its log aside loses them for good${whose}. ` +
+      `member holds the writes it acknowledged, so the node loses them (its log is kept aside, but nothing ` +
+      `replays it)${whose}. ` +
       `Restore a backup instead (raftstack snapshot restore), or accept the loss and start it empty with: ` +
       `raftstack repair --force --data-dir ${dataDir}`,
   );
