@@ -185,16 +185,14 @@ async function soleVoter(
   const [only, ...others] = last?.config.voters ?? [];
   if (last === undefined || only === undefined || others.length > 0) return undefined;
   if (nodeId !== undefined && nodeId !== only) return undefined;
-  const whose =
-    nodeId === undefined
-      ? ` (if ${dataDir} is not node ${only}'s but a learner's, --force loses nothing)`
-      : "";
+  const whose = nodeId === undefined ? `, or ${dataDir} is a learner's` : "";
   return new RepairRefusedError(
     "repair_sole_voter",
     `node ${only} is the only voter in the last membership ${dataDir} records (${last.from}): no other ` +
-      `member holds the writes it acknowledged, so the node loses them (its log is kept aside, but nothing ` +
-      `replays it)${whose}. ` +
-      `Restore a backup instead (raftstack snapshot restore), or accept the loss and start it empty with: ` +
+      `member holds the writes it acknowledged, so repair would lose them (its log is kept aside, but ` +
+      `nothing replays it), and a lone voter that lost its log never leads again. Restore a backup ` +
+      `(raftstack snapshot restore), or start the node on an empty data dir to accept the loss. If other ` +
+      `members do hold its log (the cluster grew after what ${dataDir} records${whose}), run: ` +
       `raftstack repair --force --data-dir ${dataDir}`,
   );
 }
