@@ -12,8 +12,7 @@ import { TestHooks } from "./test-hooks.js";
 /**
  * Exit codes of every raftstack command, declared once here (README "Exit codes" lists them):
  * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
- * that failed (or could not start: a port in use), 2 bad usage (flags, environment or config file; repair
- * refused without --force: nothing damaged, or the only voter), 3 damaged or lost storage (run repair)
+ * that failed (or could not start: a port in use), 2 bad usage (flags, environment or config file), 3 damaged or lost storage (run repair)
  * or a damaged backup file (snapshot restore), 4 `status` printed a cluster that is not whole (no leader
  * known, or a member down or unreachable).
  */
@@ -25,8 +24,7 @@ export const EXIT_DEGRADED = 4;
 export const EXIT_CODES_TEXT =
   "Exit codes: 0 success, 1 an error answer, no node reachable or a node that could not start (a port in use), " +
   "2 bad usage, 3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
-  "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down or unreachable; " +
-  "repair exits 2 when it refuses without --force (nothing damaged, or the only voter).";
+  "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down or unreachable.";
 
 /**
  * Runs a node until SIGTERM/SIGINT, then shuts down gracefully (leadership handed over first).
@@ -208,6 +206,12 @@ export function addNodeCommands(program: Command, ctx: NodeCommandContext): Comm
     .command("repair")
     .description("move a damaged WAL/snapshot aside so the node restarts empty and catches up")
     .requiredOption("--data-dir <dir>", "the node's data directory")
+    .addHelpText(
+      "after",
+      "\nWithout --force, repair refuses (exit 2, nothing changed) a data dir the node starts on as it is\n" +
+        "(repair_not_needed), and one whose last known membership has a single voter (repair_sole_voter:\n" +
+        "no other member holds its acknowledged writes).",
+    )
     .option(
       "--force",
       "repair even an intact data dir (the leader rebuilds its whole log) or the only voter's " +
