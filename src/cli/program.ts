@@ -205,6 +205,8 @@ export async function run(argv: readonly string[], io: Io, deps: RunDeps): Promi
     env: io.env,
     runNode: deps.runNode,
     progress: progressOn(io.err),
+    out: io.out,
+    err: io.err,
   };
   try {
     await buildProgram(io, ctx).parseAsync([...argv], { from: "user" });

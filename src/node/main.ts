@@ -1,8 +1,9 @@
 import { realpathSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
 import { AcknowledgedEntriesLostError } from "../raft/index.js";
-import { NodeDisk, repair, StorageCorruptionError, StorageError } from "../storage/index.js";
+import { NodeDisk, repair, repairRefusal, StorageCorruptionError, StorageError } from "../storage/index.js";
 import { addNodeFlags, hasNodeFlagsOnLine, nodeInputOf, PRECEDENCE_TEXT } from "./flags.js";
 import { type NodeOptions, UsageError, validateNodeOptions } from "./options.js";
 import { startNode } from "./start.js";
@@ -51,7 +52,8 @@ export async function runNode(options: NodeOptions): Promise<number> {
           process.stderr.write(
             `raftstack: node ${options.id} stopped: ${err.message}. Its data dir lost entries it had ` +
               `acknowledged (deleted, replaced or restored from an older copy?). To rejoin without ` +
-              `putting acknowledged writes at risk run: raftstack repair --data-dir ${options.dataDir}\n`,
+              `putting acknowledged writes at risk (the leader restores them) run: raftstack repair --force ` +
+              `--data-dir ${options.dataDir} (--force: the data dir itself reads cleanly)\n`,
           );
           process.exit(EXIT_CORRUPT);
         }
@@ -61,7 +63,11 @@ export async function runNode(options: NodeOptions): Promise<number> {
     });
   } catch (err) {
     if (err instanceof StorageCorruptionError) {
-      process.stderr.write(`raftstack: refusing to start: ${err.message}\n`);
+      // The only voter's repair loses its acknowledged writes: say so, and name --force, instead.
+      const refusal = await repairRefusal(new NodeDisk(), options.dataDir, options.id).catch(() => undefined);
+      const advice =
+        refusal?.code === "repair_sole_voter" ? `${err.damage}; ${refusal.message}` : err.message;
+      process.stderr.write(`raftstack: refusing to start: ${advice}\n`);
       return EXIT_CORRUPT;
     }
     // Another node's data dir: the flags are wrong (--id or --data-dir), the data is fine.
@@ -85,12 +91,24 @@ export async function runNode(options: NodeOptions): Promise<number> {
   });
 }
 
-/** `raftstack repair --data-dir D`: moves damaged WAL/snapshots aside so the node rejoins empty. */
-export async function runRepair(dataDir: string, progress?: ProgressFactory): Promise<number> {
+/**
+ * `raftstack repair --data-dir D [--force]`: moves damaged WAL/snapshots aside so the node rejoins empty.
+ * Refused (exit 2) without `force` on an intact data dir or the only voter's; a missing one is a usage error.
+ */
+export async function runRepair(dataDir: string, how: RepairHow = {}): Promise<number> {
+  const { force = false, progress, out = process.stdout, err: errOut = process.stderr } = how;
+  const isDir = await stat(dataDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) {
+    throw new UsageError("invalid_value", `--data-dir ${dataDir}: no such directory`);
+  }
   let result: Awaited<ReturnType<typeof repair>>;
   let sink: ProgressSink | undefined;
   try {
     result = await repair(new NodeDisk(), dataDir, {
+      force,
       onProgress: (done, total) => {
         sink ??= progress?.("repair: WAL", total, "segments");
         sink?.update(done);
@@ -98,10 +116,14 @@ export async function runRepair(dataDir: string, progress?: ProgressFactory): Pr
     });
   } catch (err) {
     if (!(err instanceof StorageError)) throw err;
-    process.stderr.write(`raftstack repair: ${err.message}\n`);
-    return EXIT_FAILURE;
+    errOut.write(`raftstack repair: ${err.code}: ${err.message}\n`);
+    return err.code === "repair_not_needed" || err.code === "repair_sole_voter" ? EXIT_USAGE : EXIT_FAILURE;
   } finally {
     sink?.finish();
+  }
+  if (result.overridden !== undefined) {
+    const { code, message } = result.overridden;
+    errOut.write(`raftstack repair: --force: overrode ${code}: ${message}\n`);
   }
   // Term and vote stay as recovered (a higher term would be a driver-side patch): the node starts
   // `recovering`, grants no votes and counts towards no quorum until a leader has restored its log.
@@ -110,7 +132,7 @@ export async function runRepair(dataDir: string, progress?: ProgressFactory): Pr
     result.movedAside.length === 0
       ? "already repaired, nothing moved"
       : `moved aside ${result.movedAside.join(", ")}`;
-  process.stdout.write(
+  out.write(
     `repaired ${dataDir}: ${moved}; the node keeps term ${term} and vote ${vote} with an empty log and ` +
       `grants no votes until the leader has restored it; start the node to rejoin\n`,
   );
@@ -124,6 +146,14 @@ export interface ProgressSink {
 }
 export type ProgressFactory = (label: string, total: number, unit: "segments") => ProgressSink;
 
+/** How `repair` runs: forced or not, where its progress and messages go (default: the process's streams). */
+export interface RepairHow {
+  readonly force?: boolean;
+  readonly progress?: ProgressFactory | undefined;
+  readonly out?: NodeJS.WritableStream;
+  readonly err?: NodeJS.WritableStream;
+}
+
 /** What the node commands need from the program that hosts them. */
 export interface NodeCommandContext {
   /** Where actions leave the process exit code (commander actions return nothing). */
@@ -133,6 +163,9 @@ export interface NodeCommandContext {
   readonly runNode: (options: NodeOptions) => Promise<number>;
   /** Progress of long work (repair); absent: none shown. */
   readonly progress?: ProgressFactory;
+  /** Where repair prints its outcome; absent: the process's stdout and stderr. */
+  readonly out?: NodeJS.WritableStream;
+  readonly err?: NodeJS.WritableStream;
 }
 
 const NODE_OPTIONS_GROUP = "Node options (start a node: raftstack --id N --cluster URL,... --port P):";
@@ -178,8 +211,24 @@ export function addNodeCommands(program: Command, ctx: NodeCommandContext): Comm
     .command("repair")
     .description("move a damaged WAL/snapshot aside so the node restarts empty and catches up")
     .requiredOption("--data-dir <dir>", "the node's data directory")
-    .action(async (opts: { dataDir: string }) => {
-      ctx.exitCode = await runRepair(opts.dataDir, ctx.progress);
+    .addHelpText(
+      "after",
+      "\nWithout --force, repair refuses (exit 2, nothing changed) a data dir the node starts on as it is\n" +
+        "(repair_not_needed), and one whose last known membership has a single voter (repair_sole_voter:\n" +
+        "no other member holds its acknowledged writes).",
+    )
+    .option(
+      "--force",
+      "repair even an intact data dir (the leader rebuilds its whole log) or the only voter's " +
+        "(its acknowledged writes are lost unless a backup holds them)",
+    )
+    .action(async (opts: { dataDir: string; force?: true }) => {
+      ctx.exitCode = await runRepair(opts.dataDir, {
+        force: opts.force === true,
+        progress: ctx.progress,
+        ...(ctx.out && { out: ctx.out }),
+        ...(ctx.err && { err: ctx.err }),
+      });
     });
   return program;
 }

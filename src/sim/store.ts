@@ -26,7 +26,7 @@ export interface NodeStore {
   open(ready: (storage: DriverStorage) => void): void;
   /** Power cut or process kill: everything not durable may be lost. */
   crash(): void;
-  /** `raftstack repair` (storage's repair()) on the crashed node's data dir; false if this disk model has none. */
+  /** `raftstack repair --force` (storage's repair()) on the crashed node's data dir; false if this disk model has none. */
   repair(): Promise<boolean>;
 }
 
@@ -182,7 +182,8 @@ class WalStore implements NodeStore {
 
   async repair(): Promise<boolean> {
     this.host.asyncStarted();
-    await repair(this.memDisk, this.dataDir);
+    // Forced: the fault is "this node lost its log", whether or not the crash damaged the WAL.
+    await repair(this.memDisk, this.dataDir, { force: true });
     return true;
   }
 }

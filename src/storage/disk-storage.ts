@@ -16,14 +16,15 @@ import { EntryLog } from "./entry-log.js";
 import { StorageCorruptionError, StorageError } from "./errors.js";
 import { claimDataDir } from "./node-id-file.js";
 import {
-  listSnapshots,
   pruneSnapshots,
-  readSnapshotFile,
+  readSnapshots,
+  removeSnapshotLeftovers,
+  type SnapshotsRead,
   setAsideSnapshot,
   snapshotName,
   writeSnapshotFile,
 } from "./snapfile.js";
-import { Wal } from "./wal.js";
+import { readWal, Wal, type WalRead } from "./wal.js";
 
 export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 /** Bound on one WAL record; a larger length field on replay is damage, not data. */
@@ -81,6 +82,52 @@ const NO_CONFIG: ConfigState = { voters: [], learners: [] };
 
 function pointOf(s: Snapshot): LogPoint {
   return { index: s.meta.index, term: s.meta.term };
+}
+
+/** A data dir as start-up reads it, before anything is written (DiskStorage.open's first half). */
+export interface DataDirRead extends SnapshotsRead {
+  /** The newest snapshot that decodes, or an empty one at index 0 with the bootstrap membership. */
+  readonly snapshot: Snapshot;
+  readonly wal: WalRead;
+  /** The WAL's log, or an empty one at the snapshot when the WAL holds none. */
+  readonly log: EntryLog;
+}
+
+/**
+ * Reads the snapshots and the WAL of `dataDir` as a starting node does, writing nothing (no lock
+ * either: the caller holds it). Throws StorageCorruptionError on what the node must not start from, so
+ * a data dir this reads is one the node starts on (repair uses it to tell an intact one).
+ */
+export async function readDataDir(
+  disk: Disk,
+  dataDir: string,
+  options: Pick<DiskStorageOptions, "recordBytesMax" | "bootstrapConfig"> = {},
+): Promise<DataDirRead> {
+  const snapDir = join(dataDir, "snap");
+  const snapshots = await readSnapshots(disk, snapDir);
+  const { damaged } = snapshots;
+  const snapshot: Snapshot = snapshots.newest ?? {
+    meta: { index: 0, term: 0, config: options.bootstrapConfig ?? NO_CONFIG },
+    data: new Uint8Array(0),
+  };
+  const wal = await readWal(
+    disk,
+    join(dataDir, "wal"),
+    dataDir,
+    options.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT,
+  );
+  const log = wal.replay.log ?? new EntryLog(pointOf(snapshot));
+  if (log.firstIndex() - 1 > snapshot.meta.index) {
+    // The WAL starts after the snapshot we have: the entries in between exist nowhere.
+    const bad = damaged[0];
+    const file = join(snapDir, bad === undefined ? "" : snapshotName(bad.index));
+    const why =
+      bad === undefined
+        ? `no snapshot at or before the WAL start ${log.firstIndex() - 1}`
+        : `${bad.why}, and the WAL no longer covers the previous snapshot`;
+    throw new StorageCorruptionError("snapshot_corrupt", file, bad?.offset ?? 0, why, dataDir);
+  }
+  return { ...snapshots, snapshot, wal, log };
 }
 
 /**
@@ -156,41 +203,13 @@ export class DiskStorage implements LogStorage {
       recordBytesMax: options.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT,
       compactKeepEntries: options.compactKeepEntries ?? COMPACT_KEEP_ENTRIES_DEFAULT,
     };
+    const read = await readDataDir(disk, dataDir, options);
+    const { snapshot, log, damaged } = read;
     const snapDir = join(dataDir, "snap");
     await disk.mkdirp(snapDir);
-    const damaged: { index: number; offset: number; why: string }[] = [];
-    let chosen: Snapshot | undefined;
-    const indexes = await listSnapshots(disk, snapDir);
-    for (const index of indexes) {
-      const decoded = await readSnapshotFile(disk, snapDir, index);
-      if (decoded.ok) {
-        chosen = decoded.snapshot;
-        break;
-      }
-      damaged.push({ index, offset: decoded.offset, why: decoded.why });
-    }
-    const snapshot: Snapshot = chosen ?? {
-      meta: { index: 0, term: 0, config: options.bootstrapConfig ?? NO_CONFIG },
-      data: new Uint8Array(0),
-    };
-    const { wal, replay } = await Wal.open(
-      disk,
-      join(dataDir, "wal"),
-      dataDir,
-      opts.segmentBytesMax,
-      opts.recordBytesMax,
-    );
-    const log = replay.log ?? new EntryLog(pointOf(snapshot));
-    if (log.firstIndex() - 1 > snapshot.meta.index) {
-      // The WAL starts after the snapshot we have: the entries in between exist nowhere.
-      const bad = damaged[0];
-      const file = join(snapDir, bad === undefined ? "" : snapshotName(bad.index));
-      const why =
-        bad === undefined
-          ? `no snapshot at or before the WAL start ${log.firstIndex() - 1}`
-          : `${bad.why}, and the WAL no longer covers the previous snapshot`;
-      throw new StorageCorruptionError("snapshot_corrupt", file, bad?.offset ?? 0, why, dataDir);
-    }
+    await removeSnapshotLeftovers(disk, snapDir);
+    const wal = await Wal.resume(disk, join(dataDir, "wal"), read.wal, opts.segmentBytesMax);
+    const replay = read.wal.replay;
     for (const bad of damaged) {
       options.logger?.warn(
         {
@@ -223,9 +242,9 @@ export class DiskStorage implements LogStorage {
       walBytesReplayed: replay.bytesReplayed,
       tailBytesTruncated: replay.tailBytesTruncated,
       snapshotIndex: snapshot.meta.index,
-      snapshotFallback: damaged.length > 0 && chosen !== undefined,
+      snapshotFallback: damaged.length > 0 && read.newest !== undefined,
     };
-    const kept = indexes.filter((i) => i <= snapshot.meta.index && chosen !== undefined);
+    const kept = read.indexes.filter((i) => i <= snapshot.meta.index && read.newest !== undefined);
     return new DiskStorage(disk, dataDir, wal, log, hardState, snapshot, kept, opts, stats, unlock);
   }
 

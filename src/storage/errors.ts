@@ -6,7 +6,9 @@ export type StorageErrorCode =
   | "storage_failed"
   | "batch_too_large"
   | "data_dir_locked"
-  | "repair_incomplete";
+  | "repair_incomplete"
+  | "repair_not_needed"
+  | "repair_sole_voter";
 
 /** Operating errors of the storage layer; `code` is stable and maps to one HTTP status. */
 export class StorageError extends Error {
@@ -40,6 +42,8 @@ export class NodeIdMismatchError extends StorageError {
 export class StorageCorruptionError extends StorageError {
   readonly file: string;
   readonly offset: number;
+  /** What is damaged and where, without the advice (a caller that knows more may advise otherwise). */
+  readonly damage: string;
   constructor(
     code: "wal_corrupt" | "snapshot_corrupt",
     file: string,
@@ -47,12 +51,13 @@ export class StorageCorruptionError extends StorageError {
     why: string,
     dataDir: string,
   ) {
+    const damage = `${code === "wal_corrupt" ? "WAL" : "snapshot"} corrupt: ${why} in ${file} at byte ${offset}`;
     super(
       code,
-      `${code === "wal_corrupt" ? "WAL" : "snapshot"} corrupt: ${why} in ${file} at byte ${offset}; ` +
-        `to move the damaged data aside and rejoin empty (restored by the leader) run: ` +
+      `${damage}; to move the damaged data aside and rejoin empty (restored by the leader) run: ` +
         `raftstack repair --data-dir ${dataDir}`,
     );
+    this.damage = damage;
     this.name = "StorageCorruptionError";
     this.file = file;
     this.offset = offset;

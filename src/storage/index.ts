@@ -25,5 +25,5 @@ export { DataDirLockedError, NodeIdMismatchError, StorageCorruptionError, Storag
 export type { RandomInt } from "./memdisk.js";
 export { MemDisk } from "./memdisk.js";
 export { NODE_ID_FILE } from "./node-id-file.js";
-export type { RepairOptions, RepairResult } from "./repair.js";
-export { repair } from "./repair.js";
+export type { RepairOptions, RepairRefusalCode, RepairResult } from "./repair.js";
+export { RepairRefusedError, repair, repairRefusal } from "./repair.js";

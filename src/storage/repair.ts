@@ -1,9 +1,16 @@
 import { join } from "node:path";
-import type { HardState } from "../raft/index.js";
+import {
+  type ConfigState,
+  decodeConfigEntry,
+  type Entry,
+  type HardState,
+  type NodeId,
+} from "../raft/index.js";
 import {
   decodeEntries,
   decodeHardState,
   decodeHeader,
+  decodeMarker,
   encodeBatch,
   findValidRecord,
   RecordType,
@@ -11,20 +18,43 @@ import {
 } from "./codec.js";
 import { lockDataDir, REPAIR_BUILDING, REPAIR_READY } from "./data-dir.js";
 import type { Disk } from "./disk.js";
-import { RECORD_BYTES_MAX_DEFAULT } from "./disk-storage.js";
-import { listSnapshots } from "./snapfile.js";
+import { RECORD_BYTES_MAX_DEFAULT, readDataDir } from "./disk-storage.js";
+import { StorageCorruptionError, StorageError } from "./errors.js";
+import { listSnapshots, readSnapshots } from "./snapfile.js";
 import { asBuffer, listSegments, segmentName } from "./wal.js";
+
+export type RepairRefusalCode = "repair_not_needed" | "repair_sole_voter";
+
+/**
+ * Repair declined to run: the data dir is intact (`repair_not_needed`: the node starts on it as it is),
+ * or its last known membership has one voter (`repair_sole_voter`: no other member holds the writes
+ * its log acknowledged). RepairOptions.force overrides both.
+ */
+export class RepairRefusedError extends StorageError {
+  declare readonly code: RepairRefusalCode;
+  constructor(code: RepairRefusalCode, message: string) {
+    super(code, message);
+    this.name = "RepairRefusedError";
+  }
+}
 
 export interface RepairResult {
   /** Paths the damaged directories were renamed to; empty when the data dir was already repaired. */
   readonly movedAside: readonly string[];
   /** The hard state the fresh WAL starts with. */
   readonly hardState: HardState;
+  /** The refusal RepairOptions.force overrode; absent when repair was needed and safe. */
+  readonly overridden?: RepairRefusedError;
 }
 
 export interface RepairOptions {
   /** After each WAL segment read (the bulk of the work): segments done, of all there are. */
   readonly onProgress?: (segmentsDone: number, segmentsTotal: number) => void;
+  /**
+   * Repair even an intact data dir (the node then has its whole log rebuilt by the leader) or the only
+   * voter's (its acknowledged writes are lost unless a backup holds them). Off: both are refused.
+   */
+  readonly force?: boolean;
 }
 
 /** The directories a repair replaces, in the order they are swapped. */
@@ -42,7 +72,11 @@ const SWAPPED = ["wal", "snap"] as const;
  * Crash-safe and idempotent: the new wal/ and snap/ are built and made durable beside the old ones,
  * and only then swapped in, so a crash leaves the old state or a complete new one waiting to be
  * swapped in (DiskStorage.open refuses to start until repair runs again and finishes the swap).
- * Running it again on an already repaired, unused data dir changes nothing.
+ * Running it again (forced) on an already repaired, unused data dir changes nothing.
+ *
+ * Refuses (RepairRefusedError, before changing anything) unless `options.force`: a data dir the node
+ * starts on as it is, and one whose last known membership has a single voter. A repair left
+ * interrupted is finished without either check: it passed them, or was forced, when it began.
  */
 export async function repair(
   disk: Disk,
@@ -59,15 +93,108 @@ export async function repair(
 
 async function repairLocked(disk: Disk, dataDir: string, options: RepairOptions): Promise<RepairResult> {
   const names = await disk.list(dataDir);
+  const interrupted = names.includes(REPAIR_BUILDING) || names.includes(REPAIR_READY);
+  let overridden: RepairRefusedError | undefined;
+  const refuse = (refusal: RepairRefusedError | undefined) => {
+    if (refusal !== undefined && options.force !== true) throw refusal;
+    overridden ??= refusal;
+  };
+  if (!interrupted) refuse(await notNeeded(disk, dataDir));
   if (names.includes(REPAIR_BUILDING)) await removeBuilding(disk, dataDir);
   if (!names.includes(REPAIR_READY)) {
     const scan = await scanWal(disk, join(dataDir, "wal"), options.onProgress);
+    if (!interrupted) refuse(await soleVoter(disk, dataDir, scan.configEntry));
     const snapshots = await listSnapshots(disk, join(dataDir, "snap"));
-    if (scan.pristineRepair && snapshots.length === 0) return { movedAside: [], hardState: scan.hardState };
+    if (scan.pristineRepair && snapshots.length === 0) {
+      return { movedAside: [], hardState: scan.hardState, ...(overridden && { overridden }) };
+    }
     await build(disk, dataDir, { ...scan.hardState, recovering: true });
   }
   const movedAside = await swapIn(disk, dataDir);
-  return { movedAside, hardState: (await scanWal(disk, join(dataDir, "wal"))).hardState };
+  const { hardState } = await scanWal(disk, join(dataDir, "wal"));
+  return { movedAside, hardState, ...(overridden && { overridden }) };
+}
+
+/**
+ * Why repair must not run on `dataDir` unless forced, or undefined when it is needed and safe; reads
+ * only. `nodeId`: whose data dir it is, when the caller knows (without it, a membership with a single
+ * voter is taken to be that voter's). A starting node that refused its data dir asks this to advise.
+ */
+export async function repairRefusal(
+  disk: Disk,
+  dataDir: string,
+  nodeId?: NodeId,
+): Promise<RepairRefusedError | undefined> {
+  const names = await disk.list(dataDir);
+  if (names.includes(REPAIR_BUILDING) || names.includes(REPAIR_READY)) return undefined;
+  return (
+    (await notNeeded(disk, dataDir)) ??
+    soleVoter(disk, dataDir, (await scanWal(disk, join(dataDir, "wal"))).configEntry, nodeId)
+  );
+}
+
+/** Refused when the node would start on `dataDir` as it is (readDataDir, start-up's own reading, succeeds). */
+async function notNeeded(disk: Disk, dataDir: string): Promise<RepairRefusedError | undefined> {
+  let read: Awaited<ReturnType<typeof readDataDir>>;
+  try {
+    read = await readDataDir(disk, dataDir);
+  } catch (err) {
+    if (err instanceof StorageCorruptionError) return undefined;
+    throw err;
+  }
+  const { replay, segments } = read.wal;
+  const what =
+    segments.length === 0
+      ? "it holds no WAL yet"
+      : replay.hardState.recovering === true && replay.entriesReplayed === 0 && read.newest === undefined
+        ? "it was repaired already and holds no log since"
+        : `its WAL reads cleanly to the end (${segments.length} segment(s), last index ${read.log.lastIndex()})`;
+  const notes = [
+    ...(replay.tailBytesTruncated > 0
+      ? [`a torn last record of ${replay.tailBytesTruncated} bytes, which the node cuts off at start`]
+      : []),
+    ...(read.damaged.length > 0
+      ? ["a damaged snapshot, which the node sets aside for the previous one"]
+      : []),
+  ];
+  return new RepairRefusedError(
+    "repair_not_needed",
+    `nothing is damaged in ${dataDir}: ${what}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}, and the ` +
+      `node starts on it as it is. Repair would only throw its log away. To have the leader rebuild it ` +
+      `anyway (a node that stopped because its data dir lost entries it had acknowledged), run: ` +
+      `raftstack repair --force --data-dir ${dataDir}`,
+  );
+}
+
+/**
+ * Refused when the last membership `dataDir` records (its newest config entry, or its newest snapshot's
+ * when that is newer) has one voter, this node: no other member holds the writes it acknowledged.
+ * A data dir that records none (no snapshot, no readable config entry) cannot tell, and is not refused.
+ */
+async function soleVoter(
+  disk: Disk,
+  dataDir: string,
+  configEntry: ConfigEntryPoint | undefined,
+  nodeId?: NodeId,
+): Promise<RepairRefusedError | undefined> {
+  const snapshot = (await readSnapshots(disk, join(dataDir, "snap"))).newest;
+  const last =
+    configEntry !== undefined && (snapshot === undefined || configEntry.index > snapshot.meta.index)
+      ? { config: configEntry.config, from: `its config entry at index ${configEntry.index}` }
+      : snapshot && { config: snapshot.meta.config, from: `its snapshot at index ${snapshot.meta.index}` };
+  const [only, ...others] = last?.config.voters ?? [];
+  if (last === undefined || only === undefined || others.length > 0) return undefined;
+  if (nodeId !== undefined && nodeId !== only) return undefined;
+  const whose = nodeId === undefined ? `, or ${dataDir} is a learner's` : "";
+  return new RepairRefusedError(
+    "repair_sole_voter",
+    `node ${only} is the only voter in the last membership ${dataDir} records (${last.from}): no other ` +
+      `member holds the writes it acknowledged, so repair would lose them (its log is kept aside, but ` +
+      `nothing replays it), and a lone voter that lost its log never leads again. Restore a backup ` +
+      `(raftstack snapshot restore), or start the node on an empty data dir to accept the loss. If other ` +
+      `members do hold its log (the cluster grew after what ${dataDir} records${whose}), run: ` +
+      `raftstack repair --force --data-dir ${dataDir}`,
+  );
 }
 
 /** Writes the new wal/ and snap/ under REPAIR_BUILDING, durably, then renames it to REPAIR_READY. */
@@ -127,9 +254,17 @@ async function removeBuilding(disk: Disk, dataDir: string): Promise<void> {
   await disk.syncDir(dataDir);
 }
 
+/** A config entry's index and the membership it results in. */
+interface ConfigEntryPoint {
+  readonly index: number;
+  readonly config: ConfigState;
+}
+
 interface WalScan {
   /** The highest term found, with its vote (a set vote wins a tie) and recovering flag; commit is 0. */
   readonly hardState: HardState;
+  /** The newest config entry still in the log as the readable records leave it (later ones overwrite). */
+  readonly configEntry: ConfigEntryPoint | undefined;
   /** The WAL is exactly what repair writes (one undamaged segment at 0, only recovering hard states). */
   readonly pristineRepair: boolean;
 }
@@ -141,6 +276,17 @@ async function scanWal(
   onProgress?: RepairOptions["onProgress"],
 ): Promise<WalScan> {
   let best: HardState = { term: 0, vote: 0, commit: 0 };
+  let configs: ConfigEntryPoint[] = [];
+  /** Entries replace the log from their first index on; a snapshot marker resets it above its point. */
+  const truncate = (after: number) => {
+    configs = configs.filter((c) => c.index <= after);
+  };
+  const configsOf = (ents: readonly Entry[]) => {
+    for (const e of ents) {
+      const config = e.kind === "config" ? decodeConfigEntry(e.data).config : undefined;
+      if (config !== undefined) configs.push({ index: e.index, config });
+    }
+  };
   const segments = await listSegments(disk, walDir);
   let pristineRepair = segments.length === 1;
   for (const [done, name] of segments.entries()) {
@@ -165,14 +311,18 @@ async function scanWal(
           }
         } else if (rec.type === RecordType.entries) {
           pristineRepair = false;
+          const ents = decodeEntries(buf, rec);
           // The node was at least at the term of any entry it stored; its vote there is unknown.
-          for (const e of decodeEntries(buf, rec)) {
+          for (const e of ents) {
             if (e.term > best.term) best = { term: e.term, vote: 0, commit: 0 };
           }
+          truncate((ents[0]?.index ?? Number.POSITIVE_INFINITY) - 1);
+          configsOf(ents);
         } else if (rec.type === RecordType.header) {
           if (decodeHeader(buf, rec).index !== 0) pristineRepair = false;
         } else {
           pristineRepair = false;
+          if (rec.type === RecordType.snapshotMarker) truncate(decodeMarker(buf, rec).index);
         }
       } catch {
         // A checksum-valid record that does not parse carries nothing we can trust.
@@ -182,5 +332,9 @@ async function scanWal(
     }
   }
   onProgress?.(segments.length, segments.length);
-  return { hardState: best, pristineRepair: pristineRepair && best.recovering === true };
+  return {
+    hardState: best,
+    configEntry: configs.at(-1),
+    pristineRepair: pristineRepair && best.recovering === true,
+  };
 }

@@ -121,19 +121,46 @@ export async function writeSnapshotFile(disk: Disk, dir: string, s: Snapshot): P
   await writeFileAtomically(disk, join(dir, snapshotName(s.meta.index)), snapshotFileParts(s));
 }
 
-/** Indexes of the snapshot files in `dir`, newest first; leftovers of interrupted writes are removed. */
+/** Indexes of the snapshot files in `dir`, newest first (leftovers of interrupted writes are not). */
 export async function listSnapshots(disk: Disk, dir: string): Promise<number[]> {
   const indexes: number[] = [];
   for (const name of await disk.list(dir)) {
-    if (name.endsWith(ATOMIC_TMP_SUFFIX)) await disk.remove(join(dir, name));
     const m = SNAP_RE.exec(name);
     if (m !== null) indexes.push(Number.parseInt(m[1]!, 16));
   }
   return indexes.sort((a, b) => b - a);
 }
 
+/** Removes the leftovers of interrupted snapshot writes. */
+export async function removeSnapshotLeftovers(disk: Disk, dir: string): Promise<void> {
+  for (const name of await disk.list(dir)) {
+    if (name.endsWith(ATOMIC_TMP_SUFFIX)) await disk.remove(join(dir, name));
+  }
+}
+
 export async function readSnapshotFile(disk: Disk, dir: string, index: number): Promise<DecodedSnapshot> {
   return decodeSnapshot(await disk.readFile(join(dir, snapshotName(index))));
+}
+
+/** The snapshots in `dir` as start-up and repair read them, writing nothing. */
+export interface SnapshotsRead {
+  /** Every snapshot file's index, newest first. */
+  readonly indexes: readonly number[];
+  /** The newest snapshot that decodes, if any. */
+  readonly newest: Snapshot | undefined;
+  /** Snapshots newer than `newest` that do not decode. */
+  readonly damaged: readonly { readonly index: number; readonly offset: number; readonly why: string }[];
+}
+
+export async function readSnapshots(disk: Disk, dir: string): Promise<SnapshotsRead> {
+  const damaged: { index: number; offset: number; why: string }[] = [];
+  const indexes = await listSnapshots(disk, dir);
+  for (const index of indexes) {
+    const decoded = await readSnapshotFile(disk, dir, index);
+    if (decoded.ok) return { indexes, newest: decoded.snapshot, damaged };
+    damaged.push({ index, offset: decoded.offset, why: decoded.why });
+  }
+  return { indexes, newest: undefined, damaged };
 }
 
 /** Renames a damaged snapshot so it no longer counts as one of the kept snapshots. */

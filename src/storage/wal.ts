@@ -84,6 +84,125 @@ function scanSegment(
   return off;
 }
 
+/** A WAL as read, before anything is written: what start-up replays and what repair checks. */
+export interface WalRead {
+  readonly replay: WalReplay;
+  /** Segments with a header, oldest first. */
+  readonly segments: readonly SegmentInfo[];
+  /** The last segment: where its valid records end, and whether they replay on their own to the log's end. */
+  readonly tail:
+    | { readonly name: string; readonly validEnd: number; readonly replaysAlone: boolean }
+    | undefined;
+}
+
+/**
+ * Replays every segment without writing anything (a missing directory reads as an empty WAL). An
+ * invalid record at the end of the last segment with nothing valid after it is a torn write, left for
+ * Wal.resume to cut; damage anywhere else throws StorageCorruptionError naming the repair command.
+ */
+export async function readWal(
+  disk: Disk,
+  dir: string,
+  dataDir: string,
+  recordBytesMax: number,
+): Promise<WalRead> {
+  const names = await listSegments(disk, dir);
+  const segments: SegmentInfo[] = [];
+  let log: EntryLog | undefined;
+  let hardState = ZERO_HARD_STATE;
+  let entriesReplayed = 0;
+  let bytesReplayed = 0;
+  let tailBytesTruncated = 0;
+  let tail: WalRead["tail"];
+  for (const [k, name] of names.entries()) {
+    const path = join(dir, name);
+    const buf = asBuffer(await disk.readFile(path));
+    const isLast = k === names.length - 1;
+    const corrupt = (offset: number, why: string) =>
+      new StorageCorruptionError("wal_corrupt", path, offset, why, dataDir);
+    const seg: SegmentInfo = {
+      name,
+      seq: Number.parseInt(name.slice(4, 20), 16),
+      maxIndex: 0,
+      baseIndex: 0,
+    };
+    let sawHeader = false;
+    let segBase: LogPoint = { index: 0, term: 0 };
+    // The log this segment's records make on their own, from its header: its last index, or -1 once a
+    // record would not attach there (it needs an older segment's entries).
+    let aloneOffset = 0;
+    let aloneLast = 0;
+    const validEnd = scanSegment(buf, isLast, recordBytesMax, corrupt, (rec, offset) => {
+      if (!sawHeader) {
+        if (rec.type !== RecordType.header) throw corrupt(offset, "segment does not start with a header");
+        sawHeader = true;
+        const base = decodeHeader(buf, rec);
+        segBase = base;
+        aloneOffset = base.index;
+        aloneLast = base.index;
+        log ??= new EntryLog(base);
+        seg.maxIndex = base.index;
+        seg.baseIndex = base.index;
+        return;
+      }
+      const current = log!;
+      switch (rec.type) {
+        case RecordType.header:
+          throw corrupt(offset, "second header in segment");
+        case RecordType.snapshotMarker: {
+          const point = decodeMarker(buf, rec);
+          current.reset(point);
+          aloneOffset = point.index;
+          aloneLast = point.index;
+          seg.maxIndex = Math.max(seg.maxIndex, point.index);
+          return;
+        }
+        case RecordType.entries: {
+          const ents = decodeEntries(buf, rec);
+          const first = ents[0];
+          if (first === undefined) return;
+          // A segment started for an overwrite below older segments' entries has the point it attaches
+          // to as its header. Compaction may have removed the segments holding the log up to that point
+          // but not a later one whose entries the overwrite replaced: replay then meets those first,
+          // and the log restarts at the header's point, as it stood when the overwrite was written.
+          if (first.index < current.firstIndex() && first.index === segBase.index + 1) {
+            current.reset(segBase);
+          }
+          if (first.index < current.firstIndex() || first.index > current.lastIndex() + 1) {
+            throw corrupt(
+              offset,
+              `entries at ${first.index} do not follow the log [${current.firstIndex()}, ${current.lastIndex()}]`,
+            );
+          }
+          current.append(ents);
+          aloneLast = first.index > aloneLast + 1 || first.index <= aloneOffset ? -1 : current.lastIndex();
+          entriesReplayed += ents.length;
+          seg.maxIndex = Math.max(seg.maxIndex, first.index + ents.length - 1);
+          return;
+        }
+        default:
+          hardState = decodeHardState(buf, rec);
+      }
+    });
+    bytesReplayed += validEnd;
+    if (isLast) {
+      tailBytesTruncated = buf.length - validEnd;
+      tail = { name, validEnd, replaysAlone: log !== undefined && aloneLast === log.lastIndex() };
+    }
+    if (sawHeader) segments.push(seg);
+    else if (!isLast) throw corrupt(0, "segment has no header");
+  }
+  const replay = {
+    log,
+    hardState,
+    entriesReplayed,
+    segmentsReplayed: names.length,
+    bytesReplayed,
+    tailBytesTruncated,
+  };
+  return { replay, segments, tail };
+}
+
 /** The write side of the WAL: appends whole batches to the active segment and rotates segments. */
 export class Wal {
   private active: DiskFile | undefined = undefined;
@@ -96,113 +215,15 @@ export class Wal {
     private readonly segments: SegmentInfo[],
   ) {}
 
-  /** Replays every segment, cuts a torn tail off the last one and opens it for appending. */
-  static async open(
-    disk: Disk,
-    dir: string,
-    dataDir: string,
-    segmentBytesMax: number,
-    recordBytesMax: number,
-  ): Promise<{ wal: Wal; replay: WalReplay }> {
+  /** Opens a WAL read by readWal for appending: cuts a torn tail off the last segment and continues it. */
+  static async resume(disk: Disk, dir: string, read: WalRead, segmentBytesMax: number): Promise<Wal> {
     await disk.mkdirp(dir);
-    const names = await listSegments(disk, dir);
-    const segments: SegmentInfo[] = [];
-    let log: EntryLog | undefined;
-    let hardState = ZERO_HARD_STATE;
-    let entriesReplayed = 0;
-    let bytesReplayed = 0;
-    let tailBytesTruncated = 0;
-    let tail: { name: string; validEnd: number; replaysAlone: boolean } | undefined;
-    for (const [k, name] of names.entries()) {
-      const path = join(dir, name);
-      const buf = asBuffer(await disk.readFile(path));
-      const isLast = k === names.length - 1;
-      const corrupt = (offset: number, why: string) =>
-        new StorageCorruptionError("wal_corrupt", path, offset, why, dataDir);
-      const seg: SegmentInfo = {
-        name,
-        seq: Number.parseInt(name.slice(4, 20), 16),
-        maxIndex: 0,
-        baseIndex: 0,
-      };
-      let sawHeader = false;
-      let segBase: LogPoint = { index: 0, term: 0 };
-      // The log this segment's records make on their own, from its header: its last index, or -1 once a
-      // record would not attach there (it needs an older segment's entries).
-      let aloneOffset = 0;
-      let aloneLast = 0;
-      const validEnd = scanSegment(buf, isLast, recordBytesMax, corrupt, (rec, offset) => {
-        if (!sawHeader) {
-          if (rec.type !== RecordType.header) throw corrupt(offset, "segment does not start with a header");
-          sawHeader = true;
-          const base = decodeHeader(buf, rec);
-          segBase = base;
-          aloneOffset = base.index;
-          aloneLast = base.index;
-          log ??= new EntryLog(base);
-          seg.maxIndex = base.index;
-          seg.baseIndex = base.index;
-          return;
-        }
-        const current = log!;
-        switch (rec.type) {
-          case RecordType.header:
-            throw corrupt(offset, "second header in segment");
-          case RecordType.snapshotMarker: {
-            const point = decodeMarker(buf, rec);
-            current.reset(point);
-            aloneOffset = point.index;
-            aloneLast = point.index;
-            seg.maxIndex = Math.max(seg.maxIndex, point.index);
-            return;
-          }
-          case RecordType.entries: {
-            const ents = decodeEntries(buf, rec);
-            const first = ents[0];
-            if (first === undefined) return;
-            // A segment started for an overwrite below older segments' entries has the point it attaches
-            // to as its header. Compaction may have removed the segments holding the log up to that point
-            // but not a later one whose entries the overwrite replaced: replay then meets those first,
-            // and the log restarts at the header's point, as it stood when the overwrite was written.
-            if (first.index < current.firstIndex() && first.index === segBase.index + 1) {
-              current.reset(segBase);
-            }
-            if (first.index < current.firstIndex() || first.index > current.lastIndex() + 1) {
-              throw corrupt(
-                offset,
-                `entries at ${first.index} do not follow the log [${current.firstIndex()}, ${current.lastIndex()}]`,
-              );
-            }
-            current.append(ents);
-            aloneLast = first.index > aloneLast + 1 || first.index <= aloneOffset ? -1 : current.lastIndex();
-            entriesReplayed += ents.length;
-            seg.maxIndex = Math.max(seg.maxIndex, first.index + ents.length - 1);
-            return;
-          }
-          default:
-            hardState = decodeHardState(buf, rec);
-        }
-      });
-      bytesReplayed += validEnd;
-      if (isLast) {
-        tailBytesTruncated = buf.length - validEnd;
-        tail = { name, validEnd, replaysAlone: log !== undefined && aloneLast === log.lastIndex() };
-      }
-      if (sawHeader) segments.push(seg);
-      else if (!isLast) throw corrupt(0, "segment has no header");
+    const wal = new Wal(disk, dir, segmentBytesMax, [...read.segments]);
+    const { tail } = read;
+    if (tail !== undefined) {
+      await wal.resumeLast(tail.name, tail.validEnd, read.replay.tailBytesTruncated > 0, tail.replaysAlone);
     }
-    const wal = new Wal(disk, dir, segmentBytesMax, segments);
-    if (tail !== undefined)
-      await wal.resumeLast(tail.name, tail.validEnd, tailBytesTruncated > 0, tail.replaysAlone);
-    const replay = {
-      log,
-      hardState,
-      entriesReplayed,
-      segmentsReplayed: names.length,
-      bytesReplayed,
-      tailBytesTruncated,
-    };
-    return { wal, replay };
+    return wal;
   }
 
   /**

@@ -413,14 +413,23 @@ describe("repair", { timeout: TEST_TIMEOUT_MS }, () => {
         entries: [{ index: 1, term: 2, kind: "normal", data }],
       });
       await storage.close();
-      const repaired = await cli(["repair", "--data-dir", dir]);
+      // That WAL reads cleanly: refused (exit 2) until --force.
+      const intact = await cli(["repair", "--data-dir", dir]);
+      assert.equal(intact.code, 2, intact.err);
+      assert.match(intact.err, /^raftstack repair: repair_not_needed: nothing is damaged in /);
+      const repaired = await cli(["repair", "--data-dir", dir, "--force"]);
       assert.equal(repaired.code, 0, repaired.err);
       assert.match(repaired.err, /^repair: WAL: 1 \/ 1 segments \(100%\)$/m);
+      assert.match(repaired.err, /^raftstack repair: --force: overrode repair_not_needed: /m);
       const again = await cli(["repair", `--data-dir=${dir}`]);
-      assert.equal(again.code, 0, again.err);
-      const unknown = await cli(["repair", "--data-dir", dir, "--force"]);
+      assert.equal(again.code, 2, again.err);
+      assert.match(again.err, /repair_not_needed: nothing is damaged in .*: it was repaired already/);
+      const unknown = await cli(["repair", "--data-dir", dir, "--forced"]);
       assert.equal(unknown.code, 2);
-      assert.match(unknown.err, /^raftstack: unknown option '--force'/);
+      assert.match(unknown.err, /^raftstack: unknown option '--forced'/);
+      const missing = await cli(["repair", "--data-dir", join(dir, "nonexistent")]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.err, /^raftstack: --data-dir .*nonexistent: no such directory/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

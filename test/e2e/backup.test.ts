@@ -154,7 +154,8 @@ describe("e2e: snapshot save and restore", { timeout: 150_000 }, () => {
 
     // A member repaired to an empty log catches up by snapshot and logs how far the transfer got.
     await restored.kill(3);
-    const repair = await cli(["repair", "--data-dir", restored.dataDir(3)]);
+    // Its data dir is intact: repair needs --force to empty it.
+    const repair = await cli(["repair", "--data-dir", restored.dataDir(3), "--force"]);
     assert.equal(repair.code, 0, repair.stderr);
     assert.match(repair.stderr, /repair: WAL: \d+ \/ \d+ segments \(100%\)/);
     restored.start(3);

@@ -230,13 +230,16 @@ export class NemesisCluster {
     this.states.set(i, "up");
   }
 
-  /** Runs `main.js repair --data-dir` on a stopped node (outside any cgroup: it does no networking). */
+  /**
+   * Runs `main.js repair --data-dir --force` on a stopped node (outside any cgroup: it does no networking);
+   * forced, as the fault empties an intact data dir.
+   */
   repair(i: number): Promise<string> {
     if (this.state(i) !== "down") throw new Error(`node ${i} must be stopped before repair`);
     return new Promise((res, rej) => {
       execFile(
         process.execPath,
-        [NODE_MAIN, "repair", "--data-dir", this.dataDir(i)],
+        [NODE_MAIN, "repair", "--data-dir", this.dataDir(i), "--force"],
         { timeout: repairTimeoutMs },
         (err, stdout, stderr) => {
           this.log(i).write(`nemesis: repair: ${stdout}${stderr}`);

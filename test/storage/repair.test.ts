@@ -78,7 +78,8 @@ describe("repair", { timeout: 120_000 }, () => {
           assert.ok(["wal_corrupt", "repair_incomplete"].includes(err.code), `${at}: ${err.message}`);
         }
         mem.killProcesses();
-        assert.deepEqual((await repair(mem, DATA)).hardState, RECOVERED, at);
+        // Forced: a crash after the last marker is gone leaves a finished repair, which is intact.
+        assert.deepEqual((await repair(mem, DATA, { force: true })).hardState, RECOVERED, at);
         assert.deepEqual(await startState(mem), REPAIRED, at);
         const aside = mem.paths().filter((p) => p.startsWith(`${DATA}/wal.corrupt-`) && p.endsWith(".log"));
         assert.equal(aside.length, 1, `${at}: the damaged WAL is kept aside once (${aside})`);
@@ -89,12 +90,21 @@ describe("repair", { timeout: 120_000 }, () => {
     }
   });
 
-  test("running repair again on a repaired data dir changes nothing", async () => {
+  test("running repair again on a repaired data dir is refused, and forced changes nothing", async () => {
     const { disk } = await damagedDataDir();
     await repair(disk, DATA);
     const tree = disk.paths();
     const walBytes = await Promise.all(tree.map((p) => disk.readFile(p)));
-    assert.deepEqual(await repair(disk, DATA), { movedAside: [], hardState: RECOVERED });
+    await assert.rejects(repair(disk, DATA), { code: "repair_not_needed" });
+    const again = await repair(disk, DATA, { force: true });
+    assert.deepEqual(
+      { ...again, overridden: again.overridden?.code },
+      {
+        movedAside: [],
+        hardState: RECOVERED,
+        overridden: "repair_not_needed",
+      },
+    );
     assert.deepEqual(disk.paths(), tree);
     assert.deepEqual(await Promise.all(tree.map((p) => disk.readFile(p))), walBytes);
   });
@@ -112,6 +122,7 @@ describe("repair", { timeout: 120_000 }, () => {
     });
     assert.deepEqual(disk.paths(), tree);
     await s.close();
-    assert.equal((await repair(disk, DATA)).hardState.term, 3);
+    // Intact, so forced: the lock is what this test is about.
+    assert.equal((await repair(disk, DATA, { force: true })).hardState.term, 3);
   });
 });

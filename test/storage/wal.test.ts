@@ -154,10 +154,10 @@ describe("DiskStorage WAL", { timeout: 60_000 }, () => {
     // Once the repaired node has written to its log, a second repair picks the next free name.
     await r.save({ hardState: { term: 5, vote: 0, commit: 0 }, entries: ents(1, 1, 5) });
     disk.killProcesses();
-    assert.deepEqual(await repair(disk, DATA), {
-      movedAside: [`${DATA}/wal.corrupt-2`, `${DATA}/snap.corrupt-2`],
-      hardState: { term: 5, vote: 0, commit: 0, recovering: true },
-    });
+    // That log reads cleanly: repair needs --force (as after the node lost acknowledged entries).
+    const again = await repair(disk, DATA, { force: true });
+    assert.deepEqual(again.movedAside, [`${DATA}/wal.corrupt-2`, `${DATA}/snap.corrupt-2`]);
+    assert.deepEqual(again.hardState, { term: 5, vote: 0, commit: 0, recovering: true });
   });
 
   test("damage at the end of a non-last segment is corruption, not a torn tail", async () => {
