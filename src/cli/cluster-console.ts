@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline";
 import { certFiles } from "./certs.js";
 import { CONSOLE_HELP, LocalCluster, type LocalClusterOptions } from "./cluster.js";
+import { lockConsole } from "./console-lock.js";
 import { ControlServer, dashboardUrl } from "./control.js";
 import { DEFAULT_ENDPOINTS } from "./endpoints.js";
 
@@ -36,8 +37,18 @@ export function banner(
 /**
  * The `raftstack cluster` command: starts the nodes, reads console commands from `input` until
  * quit or Ctrl-C, then stops every node. EOF on input keeps the cluster running (it may be detached).
+ * Throws ConsoleLockedError, before anything starts, while another console runs in the base dir.
  */
 export async function runCluster(opts: LocalClusterOptions, input: NodeJS.ReadableStream): Promise<void> {
+  const release = await lockConsole(opts.baseDir);
+  try {
+    await superviseCluster(opts, input);
+  } finally {
+    await release();
+  }
+}
+
+async function superviseCluster(opts: LocalClusterOptions, input: NodeJS.ReadableStream): Promise<void> {
   const cluster = new LocalCluster(opts);
   const onExit = () => cluster.killAllSync();
   process.on("exit", onExit);

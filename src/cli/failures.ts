@@ -3,6 +3,7 @@ import { RaftstackError } from "../client/index.js";
 import { EXIT_CORRUPT, EXIT_DEGRADED, EXIT_FAILURE, usageExitCode } from "../node/index.js";
 import { BackupError } from "../storage/index.js";
 import { connectionHint } from "./connection-hint.js";
+import { ConsoleLockedError } from "./console-lock.js";
 import { SnapshotFileError } from "./snapshot.js";
 import { ClusterDegradedError } from "./status.js";
 
@@ -26,7 +27,12 @@ export function failureExitCode(err: unknown, stderr: NodeJS.WritableStream): nu
     stderr.write(`raftstack: ${err.code}: ${err.message}\n`);
     return EXIT_DEGRADED;
   }
-  if (err instanceof RaftstackError || err instanceof BackupError || err instanceof SnapshotFileError) {
+  if (
+    err instanceof RaftstackError ||
+    err instanceof BackupError ||
+    err instanceof SnapshotFileError ||
+    err instanceof ConsoleLockedError
+  ) {
     // The reason (a failed leadership transfer's) is as stable as the code: scripts may match on both.
     const reason = err instanceof RaftstackError && err.reason !== undefined ? ` (${err.reason})` : "";
     const hint = err instanceof RaftstackError && err.status === 0 ? connectionHint(err) : undefined;

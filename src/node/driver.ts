@@ -12,6 +12,7 @@ import {
   type Snapshot,
 } from "../raft/index.js";
 import { type AsciiPushes, type Command, type Outcome, StackMachine } from "../stack/index.js";
+import { LogLimiter, REPEAT_LOG_EVERY_MS } from "../transport/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
 import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
 import { ConfChanges, confChangeRefusal } from "./conf-changes.js";
@@ -54,6 +55,8 @@ export class Driver {
   private readonly hooks: DriverHooks;
   private readonly logger: DriverLogger | undefined;
   private readonly metrics: NodeMetrics | undefined;
+  /** Refused pre-votes logged at most once per REPEAT_LOG_EVERY_MS per candidate and reason (event-text.ts). */
+  private readonly refusalLog: LogLimiter;
   private cancelTicks: (() => void) | undefined;
   private loopScheduled = false;
   private loop: Promise<void> | undefined;
@@ -73,6 +76,7 @@ export class Driver {
     this.hooks = deps.hooks ?? {};
     this.logger = deps.logger;
     this.metrics = deps.metrics;
+    this.refusalLog = new LogLimiter(REPEAT_LOG_EVERY_MS, () => this.clock.now());
     const snap = deps.storage.snapshot();
     this.machine_ = snap.meta.index > 0 ? this.restoreApp(snap.data) : new StackMachine(config.machine);
     this.raft = new Raft({
@@ -399,7 +403,7 @@ export class Driver {
   /** Sends what may leave before the write and applies what was durable already; true if it applied. */
   private beforePersist(rd: Ready): boolean {
     this.metrics?.readyBatches.inc();
-    reportEvents(rd.events, rd.eventsDropped, this.id, this.hooks, this.logger);
+    reportEvents(rd.events, rd.eventsDropped, this.id, this.hooks, this.logger, this.refusalLog);
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.committed.length > 0) this.hooks.committed?.(rd.committed);
     this.network.send(rd.sendNow);

@@ -1,4 +1,5 @@
 import type { NodeId, RaftEvent, TransferAbandonReason, VoteRefusal } from "../raft/index.js";
+import type { LogLimiter } from "../transport/index.js";
 import type { DriverHooks, DriverLogger } from "./ports.js";
 
 /** Why a vote was refused, in words an operator reads in the log and on the dashboard's timeline. */
@@ -144,10 +145,31 @@ function preVoteLogging(event: RaftEvent): "log" | "sample" | "skip" {
 }
 
 /**
+ * A refused pre-vote is logged through `refusals` (a LogLimiter, keyed by candidate and reason): a node
+ * cut off from the leader campaigns every election timeout, and each member refused each round in a
+ * line of its own. Returns the fields and text to log it with, or undefined to leave it out.
+ */
+function limitRefusal(
+  event: RaftEvent,
+  text: string,
+  refusals: LogLimiter,
+): { fields: object; text: string } | undefined {
+  if (event.type !== "voteRefused" || !event.preVote) return { fields: event, text };
+  const limited = refusals.admit(`${event.candidate} ${event.reason}`);
+  if (limited === undefined) return undefined;
+  const more =
+    limited.suppressed === undefined
+      ? ""
+      : `; ${limited.suppressed} more like it in the last ${Math.round(limited.logEveryMs / 1000)} s`;
+  return { fields: { ...event, ...limited }, text: `${text}${more}` };
+}
+
+/**
  * Hands what the core reports in `Ready.events` (role and leader changes, term bumps, refused votes
  * with their reason, check-quorum step-downs, lost or recovering logs, applied configuration
  * changes) to the hooks (the dashboard's timeline) and logs each as one readable line at info (pre-vote
- * rounds sampled, see preVoteLogging), so an election storm or a membership change leaves a trace.
+ * rounds sampled, see preVoteLogging; refused pre-votes limited by `refusals`, see limitRefusal), so an
+ * election storm or a membership change leaves a trace.
  */
 export function reportEvents(
   events: readonly RaftEvent[],
@@ -155,6 +177,7 @@ export function reportEvents(
   self: NodeId,
   hooks: DriverHooks,
   logger: DriverLogger | undefined,
+  refusals: LogLimiter,
 ): void {
   if (events.length === 0 && dropped === 0) return;
   hooks.events?.(events, dropped);
@@ -162,8 +185,13 @@ export function reportEvents(
   for (const event of events) {
     const logging = preVoteLogging(event);
     if (logging === "skip") continue;
-    const text = describeEvent(event, self);
-    logger.info(event, logging === "sample" ? `${text}; ${preVoteRoundsSampled}` : text);
+    const described = describeEvent(event, self);
+    const line = limitRefusal(
+      event,
+      logging === "sample" ? `${described}; ${preVoteRoundsSampled}` : described,
+      refusals,
+    );
+    if (line !== undefined) logger.info(line.fields, line.text);
   }
   if (dropped > 0) logger.info({ eventsDropped: dropped }, "raft: events left out (core's eventsMax)");
 }

@@ -17,6 +17,7 @@ import {
 import { Driver } from "./driver.js";
 import type { DriverLimits } from "./driver-config.js";
 import { NodeError } from "./errors.js";
+import { memberAddCommand, watchJoinWait } from "./join-wait.js";
 import { defaultLeaderRequestLimits, type LeaderRequestLimits, LeaderRequests } from "./leader-requests.js";
 import { watchLoopStalls } from "./loop-stalls.js";
 import { MemberTable } from "./members.js";
@@ -30,6 +31,7 @@ import {
   linkLimitsOf,
   retireMsOf,
 } from "./peer-links.js";
+import type { Clock } from "./ports.js";
 import { PublishSchedule } from "./publish-schedule.js";
 import { RecentEvents } from "./recent-events.js";
 import { Removal, removedError } from "./removal.js";
@@ -61,6 +63,7 @@ export class RaftNode {
   private closing: Promise<void> | undefined;
   private cancelTicks: (() => void) | undefined;
   private stopStallWatch: (() => void) | undefined;
+  private stopJoinWait: (() => void) | undefined;
   /** This node's client URL as published (the real port once the HTTP server listens). */
   private advertisedClientUrl: string;
   /** When to publish this node's addresses: at most once per election timeout, then held off. */
@@ -84,6 +87,8 @@ export class RaftNode {
     private readonly testHooks: TestHooks | undefined,
     /** The node's recent timeline (elections, leader changes, snapshots), for the dashboard. */
     readonly events: RecentEvents,
+    /** The driver's clock (a test's may run fast). */
+    private readonly clock: Clock,
   ) {
     this.id = options.id;
     this.advertisedClientUrl = options.advertiseClientUrl;
@@ -242,6 +247,7 @@ export class RaftNode {
       appliedListeners,
       hooks,
       events,
+      clock,
     );
     return node;
   }
@@ -250,10 +256,32 @@ export class RaftNode {
     await this.transport.start();
     this.driver.start();
     this.stopStallWatch = watchLoopStalls(this.logger);
+    if (this.options.join) this.watchJoin();
     this.cancelTicks = systemClock.every(this.options.tickMs, () => {
       this.requests.tick();
       this.maybePublish();
     });
+  }
+
+  /** Warns while no leader has added this --join node (join-wait.ts), naming the command that adds it. */
+  private watchJoin(): void {
+    const peerUrl = selfMember(this.options).peerUrl;
+    this.stopJoinWait = watchJoinWait(
+      this.clock,
+      () => {
+        const { voters, learners } = this.driver.membership;
+        return !this.removal.removed && !voters.includes(this.id) && !learners.includes(this.id);
+      },
+      (waitedMs) => {
+        const command = memberAddCommand(this.options, this.advertisedClientUrl);
+        this.logger.warn(
+          { waitedMs: Math.round(waitedMs), command },
+          `started with --join, but not added to the cluster yet (${Math.round(waitedMs / 1000)} s): ` +
+            `no leader has replicated to it. Add it from any host that reaches a member: ${command} ` +
+            `(added already? then the leader cannot reach it at ${peerUrl})`,
+        );
+      },
+    );
   }
 
   /** Publishes this node's addresses (an `update` change) when `publish` says it is due. */
@@ -492,6 +520,7 @@ export class RaftNode {
     this.closing ??= (async () => {
       this.cancelTicks?.();
       this.stopStallWatch?.();
+      this.stopJoinWait?.();
       this.driver.stop();
       this.requests.close();
       await this.transport.close();

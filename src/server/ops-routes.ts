@@ -3,7 +3,15 @@ import type { RequestContext } from "./context.js";
 import type { RouteSpec } from "./routes.js";
 
 /** Why a node is not ready to serve, or undefined when it is (docs/api.md, /readyz). */
-export function notReadyReason(leader: number, applied: number, commitAtStart: number): string | undefined {
+export function notReadyReason(
+  leader: number,
+  applied: number,
+  commitAtStart: number,
+  removed: boolean,
+): string | undefined {
+  // Ids are never reused: not "no leader known" (it knows none either), which reads as worth waiting for.
+  if (removed)
+    return "this node was removed from the cluster: it serves nothing any more; use another member";
   if (leader === 0) return "no leader known";
   if (applied < commitAtStart) return `applied ${applied} of the ${commitAtStart} entries committed at start`;
   return undefined;
@@ -40,15 +48,16 @@ export function opsRoutes(commitAtStart: number): readonly RouteSpec<RequestCont
       path: "/readyz",
       format: "json",
       async handle(ctx) {
-        const { leader, applied } = ctx.service.status();
-        const reason = notReadyReason(leader, applied, commitAtStart);
+        const { leader, applied, removed } = ctx.service.status();
+        const reason = notReadyReason(leader, applied, commitAtStart, removed === true);
         const view = { leader, applied, commitAtStart };
         if (reason === undefined) {
           ctx.send(200, { ready: true, ...view });
           return;
         }
         ctx.res.setHeader("Retry-After", "1");
-        ctx.send(503, { ready: false, reason, ...view });
+        // A removed node knows no leader for good: `removed`, as on /health, so nobody waits for one.
+        ctx.send(503, { ready: false, reason, ...(removed === true ? { removed } : {}), ...view });
       },
     },
     {

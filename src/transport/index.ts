@@ -22,6 +22,7 @@ export {
   defaultTransportLimits,
   type TransportLimits,
 } from "./limits.js";
+export { LogLimiter, REPEAT_LOG_EVERY_MS } from "./log-limit.js";
 export {
   type PeerAddress,
   type PeerStats,

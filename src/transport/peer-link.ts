@@ -290,12 +290,13 @@ export class PeerLink {
     // A receiver only sends back REFUSE, SNAP_DONE, forward results and (protocol 4) LINK_ACK; anything
     // else is a broken peer.
     socket.on("data", (chunk: Buffer) => {
-      if (!heard) this.heardAgain();
       heard = true;
       let removed = false;
       try {
         for (const payload of decoder.push(chunk)) {
           const f = decodeFrame(payload);
+          // Every frame but REFUSE follows an accepted HELLO: the peer is back, not merely its port.
+          if (f.kind !== "refuse") this.heardAgain();
           if (f.kind === "linkAck" && watch !== undefined) {
             watch.ack(f.bytesRead);
           } else if (f.kind === "refuse") {
@@ -403,9 +404,10 @@ export class PeerLink {
   }
 
   /**
-   * The peer answered on a new connection: the end of an outage that was warned of is logged once, so an
-   * operator reading the log sees when the link came back (a stopped peer, whose kernel accepts but
-   * never answers, is not "restored" by a connection alone).
+   * The peer accepted this node's HELLO (it answered with anything but REFUSE): the end of an outage that
+   * was warned of is logged once, so an operator reading the log sees when the link came back (a stopped
+   * peer, whose kernel accepts but never answers, is not "restored" by a connection alone, nor one that
+   * refuses the HELLO).
    */
   private heardAgain(): void {
     if (this.outageWarnedAt === undefined) return;

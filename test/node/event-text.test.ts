@@ -4,6 +4,12 @@ import { test } from "node:test";
 import { reportEvents } from "../../src/node/event-text.js";
 import { describeEvent, eventCategory, RecentEvents } from "../../src/node/index.js";
 import type { RaftEvent } from "../../src/raft/index.js";
+import { LogLimiter, REPEAT_LOG_EVERY_MS } from "../../src/transport/index.js";
+
+/** A limiter on a clock the test moves. */
+function limiterAt(clock: { ms: number }): LogLimiter {
+  return new LogLimiter(REPEAT_LOG_EVERY_MS, () => clock.ms);
+}
 
 test("events read as sentences with their reasons", () => {
   assert.equal(
@@ -44,9 +50,10 @@ test("a cut-off node's pre-vote rounds are logged one by one at first, then ever
   const logger = { info: (_f: object, msg: string) => lines.push(msg), fatal: () => {} };
   const hooks = { events: (events: readonly RaftEvent[]) => (timeline += events.length) };
   // 82 rounds in 14 s in the trial, one Ready each; then the node hears a leader and votes in term 4.
-  for (let round = 1; round <= 82; round++) reportEvents([preVote(round)], 0, 3, hooks, logger);
+  const limiter = limiterAt({ ms: 0 });
+  for (let round = 1; round <= 82; round++) reportEvents([preVote(round)], 0, 3, hooks, logger, limiter);
   const election: RaftEvent = { type: "campaignStarted", term: 4, kind: "election", preVoteRounds: 82 };
-  reportEvents([election], 0, 3, hooks, logger);
+  reportEvents([election], 0, 3, hooks, logger, limiter);
 
   assert.equal(timeline, 83, "the timeline still gets every round");
   const sampled = "; logging every 20th pre-vote round";
@@ -86,4 +93,47 @@ test("a given-up transfer reads with its reason, and the dashboard files it with
   const recent = new RecentEvents(1, () => 0);
   recent.add({ type: "transferAbandoned", term: 5, to: 3, reason: "targetSilent", timeoutNowSent: false });
   assert.equal(recent.since(0)[0]?.category, "transfer", "the timeline entry carries it to the page");
+});
+
+test("refused pre-votes of a campaigning node are logged at most once per 10 s per candidate and reason", () => {
+  // A partitioned node campaigns every election timeout (~0.2 s): each member logged every refusal.
+  const refused = (candidate: number, reason: "leaderLease" | "logBehind", preVote = true): RaftEvent => ({
+    type: "voteRefused",
+    term: 7,
+    candidate,
+    preVote,
+    reason,
+  });
+  const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+  const logger = {
+    info: (fields: object, msg: string) => lines.push({ msg, fields: fields as Record<string, unknown> }),
+    fatal: () => {},
+  };
+  let timeline = 0;
+  const hooks = { events: (events: readonly RaftEvent[]) => (timeline += events.length) };
+  const clock = { ms: 0 };
+  const limiter = limiterAt(clock);
+  const report = (e: RaftEvent) => reportEvents([e], 0, 1, hooks, logger, limiter);
+  // 10 s of refusals of node 3, one per 200 ms; node 4's and another reason are told apart.
+  for (; clock.ms < REPEAT_LOG_EVERY_MS; clock.ms += 200) report(refused(3, "leaderLease"));
+  report(refused(4, "leaderLease"));
+  report(refused(3, "logBehind"));
+  report(refused(3, "leaderLease")); // 10 s after the first: logged, with the count left out
+  // A real vote's refusal is no campaign of a cut-off node: each is logged.
+  report(refused(3, "leaderLease", false));
+
+  assert.equal(timeline, 54, "the timeline still gets every refusal");
+  const text =
+    "refused pre-vote to node 3 in term 7: heard from the leader within the election timeout (request ignored)";
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    [
+      text,
+      "refused pre-vote to node 4 in term 7: heard from the leader within the election timeout (request ignored)",
+      "refused pre-vote to node 3 in term 7: the candidate's log is behind ours",
+      `${text}; 49 more like it in the last 10 s`,
+      "refused vote to node 3 in term 7: heard from the leader within the election timeout (request ignored)",
+    ],
+  );
+  assert.equal(lines[3]?.fields["suppressed"], 49);
 });

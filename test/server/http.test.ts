@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { apiErrorStatusByCode, isApiErrorCode } from "../../src/api/index.js";
+import { Contract } from "../api/contract.js";
 import { closeApis, FakeService, listenApi } from "./fake-service.js";
 
 interface Answer {
@@ -159,6 +160,25 @@ describe("http api", { timeout: 30_000 }, () => {
     const metrics = (await call(`${url}/metrics`, "GET")).text;
     assert.ok(metrics.startsWith("# fake metrics\n"), metrics);
     assert.match(metrics, /# TYPE raftstack_client_refused_total counter/);
+  });
+
+  test("/readyz of a removed node: not ready for good, the reason says it was removed", async () => {
+    // It used to say "no leader known", so an operator waited for a leader that never comes; /health and
+    // /v1/cluster said `removed` already.
+    const service = new FakeService(2, 0);
+    service.removed = true;
+    const { url } = await listenApi(service);
+    const a = await call(`${url}/readyz`, "GET");
+    assert.equal(a.status, 503);
+    assert.deepEqual(JSON.parse(a.text), {
+      ready: false,
+      reason: "this node was removed from the cluster: it serves nothing any more; use another member",
+      removed: true,
+      leader: 0,
+      applied: 0,
+      commitAtStart: 0,
+    });
+    new Contract().checkAnswer("GET", "/readyz", a);
   });
 
   test("an idempotency key reused for another request: 422 that says so, nothing applied", async () => {

@@ -115,3 +115,38 @@ test("a dialler refused again and again is warned of once per reason, not once p
     await Promise.all([b.close(), others.close(), own.close()]);
   }
 });
+
+test("`peer connection restored` waits for an accepted HELLO: a refusal is no restoration", {
+  timeout: 15_000,
+}, async () => {
+  // A trial's log said "peer connection restored" after every refused redial of a node not yet known to
+  // its peer: the REFUSE frame was the first thing heard on the connection.
+  const logged: Logged[] = [];
+  const push = (level: string) => (fields: object, msg: string) =>
+    logged.push({ msg: `${level} ${msg}`, fields: fields as Record<string, unknown> });
+  const b = new TcpTransport({ id: 2, clusterId: "c", listen: { host, port: 0 }, onMessage: () => {} });
+  await b.start();
+  const a = new TcpTransport({
+    id: 1,
+    clusterId: "c",
+    listen: { host, port: 0 },
+    onMessage: () => {},
+    logger: { warn: push("warn"), info: push("info") },
+    limits: { startQuietMs: 0, reconnectMinMs: 5, reconnectMaxMs: 20 },
+    peers: new Map([[2, b.address()]]),
+  });
+  await a.start();
+  try {
+    // Node 2 does not know node 1 yet: each HELLO is refused ("unknown node 1").
+    await waitFor("refusals", () => (a.stats().peers.get(2)?.refusals ?? 0) >= 5);
+    const msgs = () => logged.map((l) => l.msg);
+    assert.ok(msgs().includes("warn peer connection lost"), msgs().join("\n"));
+    assert.ok(!msgs().includes("info peer connection restored"), msgs().join("\n"));
+    // Now it does: the next HELLO is accepted, and that ends the outage.
+    b.addPeer(1, a.address());
+    await waitFor("the outage's end", () => msgs().includes("info peer connection restored"));
+    assert.equal(msgs().filter((m) => m === "info peer connection restored").length, 1, msgs().join("\n"));
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
