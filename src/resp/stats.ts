@@ -204,6 +204,8 @@ export class RespStats {
   infoCommandstats(): Fields {
     const out: Fields = [];
     for (const [cmd, name] of this.names.entries()) {
+      // Redis lists no unknown command here (its refusals are in errorstats); Prometheus has them.
+      if (cmd === this.unknown) continue;
       const { calls, rejected, failed } = this.calls(cmd);
       if (calls + rejected === 0) continue;
       const value = `calls=${calls},usec=0,usec_per_call=0.00,rejected_calls=${rejected},failed_calls=${failed}`;
