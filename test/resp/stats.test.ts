@@ -3,12 +3,14 @@
 // Listeners on port 0 over the stand-in service; the real-node check is stats-node.test.ts.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import { Registry } from "prom-client";
+import { certFiles, makeDevCerts } from "../../src/cli/certs.js";
 import { RespServer } from "../../src/resp/index.js";
 import { RespStats } from "../../src/resp/stats.js";
 import { ClientGuard, TokenAuth } from "../../src/server/index.js";
@@ -330,6 +332,30 @@ describe("RESP listener counters", { timeout: 60_000 }, () => {
     assert.equal(series(text, "raftstack_resp_connections_total"), 1, "the refused one was never served");
     kept.send(frame("INFO", "stats"));
     assert.match(await kept.until((r) => r.includes("rejected_connections:")), /rejected_connections:1\r\n/);
+  });
+
+  test("TLS: a failed handshake is refused as tls_handshake, a served TLS connection counted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raftstack-resp-stats-tls-"));
+    makeDevCerts({ dir, nodes: 1 });
+    const f = certFiles(dir);
+    const tls = { cert: readFileSync(f.node(1)), key: readFileSync(f.nodeKey(1)) };
+    const { port, registry } = await start({ tls });
+    // Plain text to a TLS listener: the handshake fails at its first byte.
+    const plain = connect({ host: "127.0.0.1", port });
+    plain.on("error", () => {});
+    plain.end(frame("PING"));
+    await once(plain, "close");
+    const secure = tlsConnect({ host: "127.0.0.1", port, ca: readFileSync(f.ca) });
+    await once(secure, "secureConnect");
+    secure.write(frame("PING"));
+    await once(secure, "data");
+    await eventually(async () => {
+      const text = await registry.metrics();
+      assert.equal(series(text, 'raftstack_resp_rejected_total{reason="tls_handshake"}'), 1);
+      assert.equal(series(text, "raftstack_resp_connections_total"), 1, "the refused one was never served");
+      assert.equal(series(text, 'raftstack_resp_commands_total{command="ping",result="ok"}'), 1);
+    });
+    secure.destroy();
   });
 
   test("refused requests: -WRONGPASS, -NOAUTH (normal path and fast-lane run), -NOPERM", async () => {
