@@ -84,8 +84,8 @@ export class RespStats {
     private readonly live: () => LiveCounts,
   ) {
     this.names = [...commandNames.map((n) => n.toUpperCase()), "UNKNOWN"];
-    for (const [i, n] of this.names.entries()) if (i < commandNames.length) this.ids.set(n, i);
     this.unknown = this.names.length - 1;
+    for (let i = 0; i < this.unknown; i++) this.ids.set(this.names[i] as string, i);
     this.replies = new Float64Array(this.names.length * STRIDE);
     this.rejectedCalls = new Float64Array(this.names.length);
   }
