@@ -106,6 +106,7 @@ export async function startNode(options: NodeOptions, extras: StartExtras = {}):
           port: options.respPort,
           logger,
           guard: api.guard,
+          registry: node.metrics.registry,
           ...(access === undefined ? {} : { access }),
           ...(tls === undefined ? {} : { tls }),
         });

@@ -97,7 +97,7 @@ function client(args: readonly string[], ctx: CommandContext): Reply {
 }
 
 function section(title: string, fields: readonly (readonly [string, string | number])[]): string {
-  return `# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}`).join("\r\n")}\r\n`;
+  return `# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join("")}`;
 }
 
 /**
@@ -133,9 +133,13 @@ function replicating(s: ClusterView): number {
   return s.members.filter((m) => m.id !== s.id && m.state === "replicate").length;
 }
 
-/** INFO [section ...]: server, clients, persistence, replication (Raft role, leader, term, commit), keyspace. */
+/**
+ * INFO [section ...]: server, clients, persistence, stats, replication (Raft role, leader, term, commit),
+ * commandstats, errorstats, keyspace, in Redis's order. Without a section (or all, everything, default):
+ * every one.
+ */
 async function info(args: readonly string[], ctx: CommandContext): Promise<Reply> {
-  const { service } = ctx.shared;
+  const { service, stats } = ctx.shared;
   const wanted = new Set(args.slice(1).map((a) => a.toLowerCase()));
   const all = wanted.size === 0 || wanted.has("all") || wanted.has("everything") || wanted.has("default");
   const s = service.status();
@@ -169,7 +173,10 @@ async function info(args: readonly string[], ctx: CommandContext): Promise<Reply
           ["aof_enabled", 1],
         ]),
     ],
+    ["stats", () => section("Stats", stats.infoStats())],
     ["replication", () => section("Replication", replication(s, role(s, "slave")))],
+    ["commandstats", () => section("Commandstats", stats.infoCommandstats())],
+    ["errorstats", () => section("Errorstats", stats.infoErrorstats())],
     [
       "keyspace",
       () => section("Keyspace", stacks > 0 ? [["db0", `keys=${stacks},expires=0,avg_ttl=0`]] : []),
@@ -256,7 +263,7 @@ export const adminCommands: readonly CommandSpec[] = [
       "INFO",
       -1,
       [],
-      "Server, clients, persistence, replication (Raft role, leader, term, commit), keyspace",
+      "Server, clients, persistence, stats, replication (Raft role, leader, term, commit), commandstats, errorstats, keyspace",
       (args, ctx) => replied(info(args, ctx)),
     ),
     group: "server",

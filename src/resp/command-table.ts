@@ -33,6 +33,11 @@ const table: readonly CommandSpec[] = [...stackCommands, ...adminCommands, ONCE,
 const byName = new Map(table.map((c) => [c.name, c] as const));
 const otherTypes = new Set(otherTypeCommands);
 
+/** Every command name the listener counts apart (RespStats): its own and those of other Redis types. */
+export function commandNames(): string[] {
+  return [...table.map((c) => c.name), ...otherTypeCommands];
+}
+
 /** The spec of `name` (any case), or the reply for a command that has none. */
 export function lookup(name: string): CommandSpec | Reply {
   // Clients send names in upper case: found as is, the name is not copied into upper case.

@@ -2,6 +2,7 @@ import type { AccessControl, ClientGuard, StackService } from "../server/index.j
 import type { Command, Outcome, StackMachine } from "../stack/index.js";
 import type { LeaderHint } from "./errors.js";
 import { bulkBytes, type Protocol, type Reply } from "./reply.js";
+import type { RespStats } from "./stats.js";
 
 /** Decides AUTH. With access control, a password that is a known token passes (docs/security.md). */
 export type Authenticator = (username: string, password: string) => boolean;
@@ -30,6 +31,10 @@ export interface Shared {
   readonly guard?: ClientGuard;
   readonly leaderHint: LeaderHint;
   readonly startedMs: number;
+  /** The listener's counters (INFO stats, commandstats, errorstats; the raftstack_resp_* metrics). */
+  readonly stats: RespStats;
+  /** The listener is closing: connections it ends count as shutdown. */
+  closing(): boolean;
   port(): number;
   connections(): number;
   blocked(): number;
@@ -46,7 +51,12 @@ export interface CommandContext {
  * one ReadIndex; `write`: one replicated command; `block`: BLPOP.
  */
 export type Prepared =
-  | { readonly kind: "reply"; readonly reply: Reply | Promise<Reply> }
+  | {
+      readonly kind: "reply";
+      readonly reply: Reply | Promise<Reply>;
+      /** Refused before running (unknown command, arity, NOAUTH, NOPERM): Redis's rejected_calls. */
+      readonly rejected?: true;
+    }
   /** A reply already in wire form: bytes that are not text, which a Reply cannot carry (bulkBytes). */
   | { readonly kind: "bytes"; readonly wire: Buffer }
   | { readonly kind: "read"; readonly exec: (m: StackMachine) => Reply }
@@ -93,6 +103,9 @@ export interface CommandSpec {
 export const UNSTAMPED = 0;
 
 export const replied = (reply: Reply | Promise<Reply>): Prepared => ({ kind: "reply", reply });
+
+/** The error that refuses a command before it runs. */
+export const refused = (reply: Reply): Prepared => ({ kind: "reply", reply, rejected: true });
 
 /** Answers `message` as it is, as a bulk string (ECHO, PING). */
 export const echoed = (message: Buffer): Prepared => ({ kind: "bytes", wire: bulkBytes(message) });

@@ -1,11 +1,10 @@
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import type { BlockingPops, RunReply } from "../server/index.js";
+import type { BlockingPops } from "../server/index.js";
 import {
   type Command,
   commandOf,
   defaultStackLimits,
-  type Outcome,
   type StackMachine,
   validateCommand,
   validateKey,
@@ -13,13 +12,14 @@ import {
 import { accessRefusal } from "./access.js";
 import { lookup, ONCE } from "./command-table.js";
 import type { CommandContext, CommandSpec, Prepared, Session, Shared } from "./command-types.js";
-import { replied, UNSTAMPED } from "./command-types.js";
+import { refused, replied, UNSTAMPED } from "./command-types.js";
 import { type RequestKind, serviceFailure, stackFailure, wrongArity } from "./errors.js";
 import type { RespLimits } from "./limits.js";
 import { type LpushRun, RUN_COMMANDS_MAX } from "./lpush-run.js";
 import { type Request, RespParser, RespProtocolError } from "./parser.js";
 import { array, bulk, encode, error, joinWire, NIL_ARRAY, type Protocol, type Reply } from "./reply.js";
-import { pushedAnswer } from "./stack-commands.js";
+import { NO_COMMAND, RunSlot, type Slot, type SlotOwner, WriteSlot } from "./slots.js";
+import type { CloseReason, RespStats } from "./stats.js";
 
 /** The fast lane's command, for its access check (the same as the normal path's). */
 const LPUSH = lookup("LPUSH") as CommandSpec;
@@ -33,78 +33,7 @@ export interface ConnectionDeps {
   readonly fastLane: boolean;
 }
 
-/** A reply position: filled (encoded) when its command completes, written once every earlier one is. */
-interface Slot {
-  /** A Buffer only for bytes that are not text (Prepared "bytes"). */
-  text: string | Buffer | undefined;
-  /** QUIT or a protocol error: the connection ends after this reply. */
-  readonly last: boolean;
-}
-
 type Running = "read" | "write" | "block";
-
-/**
- * A write's reply position and its answer from the service in one object: the slot, the {resolve,
- * reject} literal and its two closures were four allocations per pipelined write.
- */
-class WriteSlot implements Slot {
-  text: string | undefined = undefined;
-  constructor(
-    private readonly conn: RespConnection,
-    readonly last: boolean,
-    private readonly answer: (o: Outcome) => Reply,
-    private readonly proto: Protocol,
-  ) {}
-
-  resolve(o: Outcome): void {
-    this.conn.written(this, this.answer(o), this.proto);
-  }
-
-  reject(err: unknown): void {
-    this.conn.written(this, this.conn.failure(err), this.proto);
-  }
-}
-
-/**
- * The reply position of a fast-lane run (readLpushRun): `count` requests, answered together once every
- * one of them has its outcome, integers written without a Reply object per write.
- */
-class RunSlot implements Slot, RunReply {
-  text: string | undefined = undefined;
-  readonly last = false;
-  private readonly parts: (string | undefined)[];
-  private left: number;
-  constructor(
-    private readonly conn: RespConnection,
-    readonly count: number,
-    private readonly proto: Protocol,
-  ) {
-    this.parts = new Array<string | undefined>(count);
-    this.left = count;
-  }
-
-  resolveAt(index: number, o: Outcome): void {
-    const text = o.ok && o.kind === "pushed" ? `:${o.size}\r\n` : encode(pushedAnswer(o), this.proto);
-    this.answer(index, text, true);
-  }
-
-  rejectAt(index: number, err: Error): void {
-    this.answer(index, encode(this.conn.failure(err), this.proto), true);
-  }
-
-  /** Answers request `index` without the service (a refusal before submitting). */
-  answerText(index: number, text: string): void {
-    this.answer(index, text, false);
-  }
-
-  private answer(index: number, text: string, submitted: boolean): void {
-    if (this.parts[index] !== undefined || !(index >= 0 && index < this.count)) {
-      throw new Error(`RESP run: command ${index} of ${this.count} answered twice or unknown`);
-    }
-    this.parts[index] = text;
-    if (--this.left === 0) this.conn.ran(this, this.parts.join(""), submitted);
-  }
-}
 
 /**
  * One client connection. Requests are taken in order; a run of writes is proposed at once (one Ready,
@@ -112,13 +41,18 @@ class RunSlot implements Slot, RunReply {
  * same connection or the reverse, so a pipeline sees its own effects in order. Replies go out in request
  * order, joined into one socket write per turn of the event loop.
  */
-export class RespConnection {
+export class RespConnection implements SlotOwner {
   readonly session: Session;
   private readonly parser: RespParser;
   private readonly ctx: CommandContext;
+  private readonly stats: RespStats;
+  /** The fast lane's command in `stats`. */
+  private readonly lpushId: number;
   /** Requests read, in order; a run of plain LPUSH (the fast lane) is one item for `count` requests. */
   private queue: (Request | LpushRun)[] = [];
   private head: Prepared | undefined;
+  /** The command of `head` in `stats`. */
+  private headCmd = NO_COMMAND;
   private readonly slots: Slot[] = [];
   /** Requests in the runs of `queue` and `slots` beyond one each (a run stands for `count` requests). */
   private runExtra = 0;
@@ -135,6 +69,8 @@ export class RespConnection {
   private clientEnded = false;
   private paused = false;
   private closed = false;
+  /** Why this side ends the connection; unset, the close event tells (reset, shutdown). */
+  private closeReason: CloseReason | undefined;
   private readonly gone = new AbortController();
 
   constructor(
@@ -153,6 +89,8 @@ export class RespConnection {
     };
     this.ctx = { session: this.session, shared: deps.shared };
     this.parser = new RespParser(deps.limits);
+    this.stats = deps.shared.stats;
+    this.lpushId = this.stats.commandId(LPUSH.name);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => {
@@ -163,11 +101,21 @@ export class RespConnection {
       this.pump();
     });
     socket.on("drain", () => this.readMore());
-    socket.on("error", (err) => deps.logger.debug({ err, client: id }, "RESP connection error"));
+    socket.on("error", (err) => {
+      this.closeReason ??= "socket_error";
+      deps.logger.debug({ err, client: id }, "RESP connection error");
+    });
     socket.on("close", () => {
       this.closed = true;
       this.gone.abort();
+      this.stats.connectionClosed(this.closeReason ?? this.ended());
     });
+  }
+
+  /** Why the connection ends when nothing on this side ended it. */
+  private ended(): CloseReason {
+    if (this.deps.shared.closing()) return "shutdown";
+    return this.clientEnded ? "peer_closed" : "socket_error";
   }
 
   /** Requests read and not yet answered. */
@@ -194,20 +142,19 @@ export class RespConnection {
    * RunSlot; or refuses each of its requests as the normal path would (NOAUTH, NOPERM).
    */
   private startRun(run: LpushRun, proto: Protocol): void {
-    const slot = new RunSlot(this, run.count, proto);
+    const slot = new RunSlot(this, run.count, this.lpushId, proto, this.stats);
     this.slots.push(slot);
     const refused = accessRefusal(LPUSH, this.session, this.deps.shared.access);
     if (refused !== undefined) {
+      this.stats.rejectedCall(this.lpushId, run.count);
       for (let i = 0; i < run.count; i++) this.deps.shared.guard?.count("resp", refused.reason);
-      const text = encode(refused.reply, proto);
-      for (let i = 0; i < run.count; i++) slot.answerText(i, text);
+      for (let i = 0; i < run.count; i++) slot.refuse(i, refused.reply);
       return;
     }
     this.begin("write");
     this.deps.shared.service.submitRun(run, slot);
   }
 
-  /** A run's answers, all in (RunSlot). */
   ran(slot: RunSlot, text: string, submitted: boolean): void {
     this.fillText(slot, text);
     if (submitted) this.done();
@@ -247,23 +194,24 @@ export class RespConnection {
         ? spec.prepareBytes?.(invalid.bytes)
         : undefined;
     if (invalid !== undefined && echoed === undefined) {
-      return replied(error("ERR", `argument ${invalid.arg} is not valid UTF-8 (raftstack stores text)`));
+      return refused(error("ERR", `argument ${invalid.arg} is not valid UTF-8 (raftstack stores text)`));
     }
     if (spec === ONCE) return this.prepareOnce(args);
-    if (!("prepare" in spec)) return replied(spec);
+    // An unknown command is refused; one of another Redis type runs and fails (-WRONGTYPE), as in Redis.
+    if (!("prepare" in spec)) return this.headCmd === this.stats.unknown ? refused(spec) : replied(spec);
     const arityOk = spec.arity >= 0 ? args.length === spec.arity : args.length >= -spec.arity;
-    if (!arityOk) return replied(wrongArity(name));
-    const refused = accessRefusal(spec, this.session, this.deps.shared.access);
-    if (refused !== undefined) {
-      this.deps.shared.guard?.count("resp", refused.reason);
-      return replied(refused.reply);
+    if (!arityOk) return refused(wrongArity(name));
+    const refusal = accessRefusal(spec, this.session, this.deps.shared.access);
+    if (refusal !== undefined) {
+      this.deps.shared.guard?.count("resp", refusal.reason);
+      return refused(refusal.reply);
     }
     return echoed ?? spec.prepare(args, this.ctx);
   }
 
   /** `ONCE key command args...`: the inner write or BLPOP carries the key. */
   private prepareOnce(args: readonly string[]): Prepared {
-    if (args.length < 3) return replied(wrongArity("once"));
+    if (args.length < 3) return refused(wrongArity("once"));
     const key = args[1] as string;
     if (validateKey(key) !== undefined) return replied(stackFailure("key_invalid"));
     const inner = this.prepare({ args: args.slice(2) });
@@ -304,21 +252,30 @@ export class RespConnection {
         this.queue.shift();
         continue;
       }
-      this.head ??= this.prepare(request);
+      if (this.head === undefined) {
+        this.headCmd = this.stats.commandId(request.args[0] as string);
+        this.head = this.prepare(request);
+      }
       const p = this.head;
+      const cmd = this.headCmd;
       const proto = this.session.proto;
       if (p.kind === "read") {
         if (this.running !== undefined && this.running !== "read") break;
         if (this.readBatch.length === 0) this.begin("read");
-        this.readBatch.push({ exec: p.exec, slot: this.slot(false), proto });
+        this.readBatch.push({ exec: p.exec, slot: this.slot(false, cmd), proto });
       } else if (p.kind === "write") {
         if (this.running !== undefined && this.running !== "write") break;
-        this.write(p, proto);
+        this.write(p, cmd, proto);
       } else if (p.kind === "block") {
         if (this.running !== undefined) break;
-        this.block(p, proto);
-      } else if (p.kind === "reply") this.reply(p.reply, proto);
-      else this.fillText(this.slot(false), p.wire);
+        this.block(p, cmd, proto);
+      } else if (p.kind === "reply") {
+        if (p.rejected === true) this.stats.rejectedCall(cmd);
+        this.reply(p.reply, cmd, proto);
+      } else {
+        this.stats.ok(cmd);
+        this.fillText(this.slot(false, cmd), p.wire);
+      }
       this.queue.shift();
       this.head = undefined;
       if (this.session.quitting) {
@@ -332,9 +289,11 @@ export class RespConnection {
     if (this.queue.length === 0 && !this.session.quitting && this.inflight === 0) {
       if (this.protocolError !== undefined && !this.protocolErrorAnswered) {
         this.protocolErrorAnswered = true;
-        this.fill(this.slot(true), error("ERR", `Protocol error: ${this.protocolError}`), this.session.proto);
+        const slot = this.slot(true, NO_COMMAND);
+        this.fill(slot, error("ERR", `Protocol error: ${this.protocolError}`), this.session.proto);
       } else if (this.clientEnded && this.slots.length === 0 && this.protocolError === undefined) {
         this.closed = true;
+        this.closeReason ??= this.ended();
         this.socket.end();
       }
     }
@@ -353,20 +312,19 @@ export class RespConnection {
     this.readMore();
   }
 
-  private slot(last: boolean): Slot {
-    const s: Slot = { text: undefined, last: last || this.session.quitting };
+  private slot(last: boolean, cmd: number): Slot {
+    const s: Slot = { text: undefined, last: last || this.session.quitting, cmd };
     this.slots.push(s);
     return s;
   }
 
-  /** A write's answer (WriteSlot). */
   written(slot: Slot, reply: Reply, proto: Protocol): void {
     this.fill(slot, reply, proto);
     this.done();
   }
 
-  private reply(reply: Reply | Promise<Reply>, proto: Protocol): void {
-    const slot = this.slot(false);
+  private reply(reply: Reply | Promise<Reply>, cmd: number, proto: Protocol): void {
+    const slot = this.slot(false, cmd);
     if (!(reply instanceof Promise)) {
       this.fill(slot, reply, proto);
       return;
@@ -404,8 +362,8 @@ export class RespConnection {
     return invalid === undefined ? keyed : stackFailure(invalid);
   }
 
-  private write(p: Extract<Prepared, { kind: "write" }>, proto: Protocol): void {
-    const slot = new WriteSlot(this, this.session.quitting, p.answer, proto);
+  private write(p: Extract<Prepared, { kind: "write" }>, id: number, proto: Protocol): void {
+    const slot = new WriteSlot(this, this.session.quitting, id, p.answer, proto);
     this.slots.push(slot);
     const cmd = this.command(p.op, p.key);
     if ("t" in cmd) {
@@ -416,8 +374,8 @@ export class RespConnection {
     this.deps.shared.service.submit(cmd, slot);
   }
 
-  private block(p: Extract<Prepared, { kind: "block" }>, proto: Protocol): void {
-    const slot = this.slot(false);
+  private block(p: Extract<Prepared, { kind: "block" }>, id: number, proto: Protocol): void {
+    const slot = this.slot(false, id);
     const cmd = this.command({ type: "bpop", labels: p.labels, atMs: UNSTAMPED }, p.key);
     if ("t" in cmd) {
       this.fill(slot, cmd, proto);
@@ -449,6 +407,7 @@ export class RespConnection {
   }
 
   private fill(slot: Slot, reply: Reply, proto: Protocol): void {
+    if (slot.cmd !== NO_COMMAND) this.stats.reply(slot.cmd, reply);
     this.fillText(slot, encode(reply, proto));
   }
 
@@ -486,12 +445,14 @@ export class RespConnection {
     if (this.socket.writableLength > this.deps.limits.replyBytesMax) {
       // The client does not read its replies: drop it rather than buffer without bound.
       this.deps.logger.warn({ client: this.session.id }, "RESP client not reading its replies; closed");
+      this.closeReason = "reply_backlog";
       this.socket.destroy();
       return;
     }
     this.socket.write(parts === undefined ? text : joinWire(parts));
     if (last) {
       this.closed = true;
+      this.closeReason ??= this.session.quitting ? "quit" : "protocol_error";
       this.socket.end();
       return;
     }

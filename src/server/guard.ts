@@ -76,15 +76,21 @@ export class ClientGuard {
   /**
    * Enforces connectionsPerAddressMax on `server` (counting raw TCP connections, before any TLS
    * handshake). An HTTP client over it gets a 429 when plain, a closed socket when TLS (no handshake is
-   * spent on it); a RESP client gets `-ERR` when plain.
+   * spent on it); a RESP client gets `-ERR` when plain. `onRefused` learns of each refused socket.
    */
-  limitConnections(server: Server, listener: "http" | "resp", tls: boolean): void {
+  limitConnections(
+    server: Server,
+    listener: "http" | "resp",
+    tls: boolean,
+    onRefused?: (socket: Socket) => void,
+  ): void {
     const open = new Map<string, number>();
     server.on("connection", (socket: Socket) => {
       const address = socket.remoteAddress ?? "unknown";
       const n = (open.get(address) ?? 0) + 1;
       if (n > this.limits.connectionsPerAddressMax) {
         this.count(listener, "connections_per_address");
+        onRefused?.(socket);
         this.logger.debug({ address }, "client connection refused: too many from this address");
         if (!tls)
           socket.end(
