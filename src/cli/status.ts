@@ -5,6 +5,7 @@ import {
   type MemberInfo,
   RaftstackClient,
   RaftstackError,
+  type RaftstackErrorCode,
 } from "../client/index.js";
 import { connectionHint } from "./connection-hint.js";
 import { formatTable } from "./table.js";
@@ -72,6 +73,8 @@ export type NodeStatusRow =
       readonly match: number | undefined;
       /** Why `match` is unknown. */
       readonly progress?: string;
+      /** The code of /v1/cluster's error answer, when it gave one (e.g. `unauthorized`). */
+      readonly viewError?: string;
     }
   | {
       readonly endpoint: string;
@@ -93,7 +96,9 @@ type Answer =
       readonly endpoint: string;
       readonly health: HealthInfo;
       readonly view: ClusterInfo | undefined;
+      /** Why the view is missing, and the code of its error answer if it gave one. */
       readonly viewError: string | undefined;
+      readonly viewCode: string | undefined;
     }
   | {
       readonly endpoint: string;
@@ -120,13 +125,18 @@ async function ask(
     return await Promise.all(
       endpoints.map(async (endpoint): Promise<Answer> => {
         try {
-          const [health, view] = await Promise.all([
+          const [health, asked] = await Promise.all([
             client.health({ endpoint }),
-            client.cluster({ endpoint }).catch((err: unknown) => viewFailed(err)),
+            client.cluster({ endpoint }).then(
+              (view) => ({ view, failed: undefined }),
+              (failed: unknown) => ({ view: undefined, failed }),
+            ),
           ]);
-          return typeof view === "string"
-            ? { endpoint, health, view: undefined, viewError: view }
-            : { endpoint, health, view, viewError: undefined };
+          const { view, failed } = asked;
+          if (view !== undefined)
+            return { endpoint, health, view, viewError: undefined, viewCode: undefined };
+          const viewCode = failed instanceof RaftstackError && failed.status !== 0 ? failed.code : undefined;
+          return { endpoint, health, view, viewError: viewFailed(failed), viewCode };
         } catch (err) {
           const error = err instanceof RaftstackError && err.status !== 0 ? err.code : DOWN;
           return { endpoint, health: undefined, error, hint: connectionHint(err) };
@@ -174,6 +184,7 @@ function rowsOf(answers: readonly Answer[], idOf: ReadonlyMap<string, number>): 
       applied: view?.applied,
       match: known ?? undefined,
       ...(known == null ? { progress: reason } : {}),
+      ...(a.viewCode === undefined ? {} : { viewError: a.viewCode }),
     };
   });
 }
@@ -263,6 +274,28 @@ export function degradedReason(rows: readonly NodeStatusRow[]): string | undefin
     reasons.push(`${r.id === undefined ? "" : `node ${r.id} `}${r.error} (${r.endpoint})`);
   }
   return reasons.length === 0 ? undefined : reasons.join("; ");
+}
+
+/** The HTTP status of a code that means "no token, or one with too low a role": 401, 403, else undefined. */
+function tokenRefusalStatus(code: string | undefined): 401 | 403 | undefined {
+  if (code === "unauthorized" || code === "http_401") return 401;
+  if (code === "forbidden" || code === "http_403") return 403;
+  return undefined;
+}
+
+/**
+ * The first answer that refused for want of a token or of its role (/health or /v1/cluster), as the
+ * error `raftstack status` exits 1 with after its table (README "Exit codes"); undefined if none did.
+ */
+export function tokenRefusal(rows: readonly NodeStatusRow[]): RaftstackError | undefined {
+  for (const r of rows) {
+    const code = r.up ? r.viewError : r.error;
+    const status = tokenRefusalStatus(code);
+    if (code === undefined || status === undefined) continue;
+    const what = r.up ? `${r.endpoint}'s /v1/cluster` : r.endpoint;
+    return new RaftstackError(code as RaftstackErrorCode, status, `${what} answered ${status} ${code}`);
+  }
+  return undefined;
 }
 
 /**

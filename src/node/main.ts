@@ -21,7 +21,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_CORRUPT = 3;
 export const EXIT_DEGRADED = 4;
 export const EXIT_CODES_TEXT =
-  "Exit codes: 0 success, 1 an error answer, no node reachable or a node that could not start (a port in use), " +
+  "Exit codes: 0 success, 1 an error answer (a 401/403: give --token or RAFTSTACK_TOKEN), no node reachable or a node that could not start (a port in use), " +
   "2 bad usage, 3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
   "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down or unreachable.";
 
