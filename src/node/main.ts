@@ -1,4 +1,4 @@
-import { realpathSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
 import { AcknowledgedEntriesLostError } from "../raft/index.js";
@@ -174,9 +174,19 @@ export function addNodeCommands(program: Command, ctx: NodeCommandContext): Comm
     .description("move a damaged WAL/snapshot aside so the node restarts empty and catches up")
     .requiredOption("--data-dir <dir>", "the node's data directory")
     .action(async (opts: { dataDir: string }) => {
+      assertRepairDir(opts.dataDir);
       ctx.exitCode = await runRepair(opts.dataDir, ctx.progress);
     });
   return program;
+}
+
+/** A repair path that is missing or not a directory is a mistyped flag, not damage: exit 2 before any work. */
+function assertRepairDir(dataDir: string): void {
+  const stat = statSync(dataDir, { throwIfNoEntry: false });
+  if (stat === undefined)
+    throw new UsageError("invalid_value", `repair: --data-dir ${dataDir} does not exist`);
+  if (!stat.isDirectory())
+    throw new UsageError("invalid_value", `repair: --data-dir ${dataDir} is not a directory`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -421,6 +421,26 @@ describe("repair", { timeout: TEST_TIMEOUT_MS }, () => {
       const unknown = await cli(["repair", "--data-dir", dir, "--force"]);
       assert.equal(unknown.code, 2);
       assert.match(unknown.err, /^raftstack: unknown option '--force'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("repair of a path that is not a data dir", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("a missing --data-dir or a file is a usage error (exit 2, one line), and nothing is created", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raftstack-repair-missing-"));
+    try {
+      const missing = join(dir, "raftstack-9");
+      const r = await cli(["repair", "--data-dir", missing]);
+      assert.equal(r.code, 2, r.err);
+      assert.equal(r.err, `raftstack: repair: --data-dir ${missing} does not exist\n`);
+      assert.equal(existsSync(missing), false);
+      const file = join(dir, "wal.log");
+      writeFileSync(file, "");
+      const notDir = await cli(["repair", "--data-dir", file]);
+      assert.equal(notDir.code, 2, notDir.err);
+      assert.equal(notDir.err, `raftstack: repair: --data-dir ${file} is not a directory\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
