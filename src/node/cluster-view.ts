@@ -45,20 +45,58 @@ export function settleWithin<T>(pending: Promise<T>, timeoutMs: number): Promise
 }
 
 /**
- * The members as node `s.id` sees them: the leader fills in every member's progress, any other node
- * marks it unknown (null, with the reason) instead of a number that reads like "nothing replicated".
- * The node's own entry carries its last index and applied index.
+ * Election timeouts (--election-ticks) the leader has not heard from a member after which the member is
+ * `cutOff`: past one, a follower cut off would campaign; two leave room for a slow round trip.
+ */
+export const CUT_OFF_ELECTION_TIMEOUTS = 2;
+
+/** How long the leader has not heard from a member (a message of this term, its vote included). */
+export interface MemberSilence {
+  /** Ms since (ticks × --tick-ms); null if not heard since this node took over as leader. */
+  readonly lastHeardMs: number | null;
+  /** Not heard for more than CUT_OFF_ELECTION_TIMEOUTS election timeouts (never heard: led that long). */
+  readonly cutOff: boolean;
+}
+
+/** The leader's timing a member's silence is measured with. */
+export interface SilenceTiming {
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  /** Ticks since this node became leader: the least silence of a member not heard since. */
+  readonly ticksLed: number;
+}
+
+/** A member's silence from the core's `heardTicksAgo` (Infinity: not heard this term). */
+export function memberSilence(heardTicksAgo: number, timing: SilenceTiming): MemberSilence {
+  const heard = Number.isFinite(heardTicksAgo);
+  const silentTicks = heard ? heardTicksAgo : timing.ticksLed;
+  return {
+    lastHeardMs: heard ? heardTicksAgo * timing.tickMs : null,
+    cutOff: silentTicks > CUT_OFF_ELECTION_TIMEOUTS * timing.electionTicks,
+  };
+}
+
+/**
+ * The members as node `s.id` sees them: the leader fills in every member's progress and silence
+ * (`silence`: by member id, from Driver.peerSilence), any other node marks them unknown (null, with the
+ * reason) instead of a number that reads like "nothing replicated". The node's own entry carries its
+ * last index and applied index.
  */
 export function memberStatuses(
   s: Status,
   table: readonly { readonly id: NodeId; readonly peerUrl: string; readonly clientUrl: string }[],
+  silence: ReadonlyMap<NodeId, MemberSilence>,
 ): MemberStatus[] {
   return table.map((m) => {
     const own = m.id === s.id ? { lastIndex: s.lastIndex, applied: s.applied } : {};
     const pr = s.progress.get(m.id);
-    if (pr !== undefined) return { ...m, match: pr.match, state: pr.state, ...own };
+    const quiet = silence.get(m.id);
+    if (pr !== undefined) {
+      const heard = { lastHeardMs: quiet?.lastHeardMs ?? null, cutOff: quiet?.cutOff ?? null };
+      return { ...m, match: pr.match, state: pr.state, ...heard, ...own };
+    }
     const progress = s.role === "leader" ? PROGRESS_UNTRACKED : PROGRESS_LEADER_ONLY;
-    return { ...m, match: null, state: null, progress, ...own };
+    return { ...m, match: null, state: null, progress, lastHeardMs: null, cutOff: null, ...own };
   });
 }
 
@@ -100,8 +138,11 @@ export function decodeLeaderView(bytes: Uint8Array): LeaderView | undefined {
 
 function isMemberStatus(v: unknown): v is MemberStatus {
   if (!isRecord(v)) return false;
-  const { id, peerUrl, clientUrl, match, state, progress, lastIndex, applied } = v;
+  const { id, peerUrl, clientUrl, match, state, progress, lastIndex, applied, lastHeardMs, cutOff } = v;
   return (
+    // Absent from an older leader's view.
+    (lastHeardMs === undefined || lastHeardMs === null || isCount(lastHeardMs)) &&
+    (cutOff === undefined || cutOff === null || typeof cutOff === "boolean") &&
     isCount(id) &&
     typeof peerUrl === "string" &&
     typeof clientUrl === "string" &&

@@ -13,7 +13,7 @@ import { TestHooks } from "./test-hooks.js";
  * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
  * that failed (or could not start: a port in use), 2 bad usage (flags, environment or config file), 3 damaged or lost storage (run repair)
  * or a damaged backup file (snapshot restore), 4 `status` printed a cluster that is not whole (no leader
- * known, or a member down or unreachable).
+ * known, a member down or unreachable, or one cut off from the leader).
  */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -23,7 +23,7 @@ export const EXIT_DEGRADED = 4;
 export const EXIT_CODES_TEXT =
   "Exit codes: 0 success, 1 an error answer (a 401/403: give --token or RAFTSTACK_TOKEN), no node reachable or a node that could not start (a port in use), " +
   "2 bad usage, 3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
-  "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down or unreachable.";
+  "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down, unreachable or cut off.";
 
 /**
  * Runs a node until SIGTERM/SIGINT, then shuts down gracefully (leadership handed over first).

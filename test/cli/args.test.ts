@@ -200,6 +200,10 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
           },
     );
     const down = `http://127.0.0.1:${await closedPort()}`;
+    const downRow = {
+      ...{ up: false, error: "down", id: null, match: null, state: null, behind: null },
+      ...{ lastHeardMs: null, cutOff: null },
+    };
     const table = await cli(["status", "--endpoints", `${node.url},${down}`]);
     assert.equal(table.code, 4, table.err);
     assert.equal(table.err, `raftstack: degraded: down (${down})\n`);
@@ -218,14 +222,14 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
         commit: 12,
         applied: 11,
         match: 12,
+        lastHeardMs: null,
+        cutOff: null,
       },
-      { endpoint: down, up: false, error: "down", id: null, match: null, state: null, behind: null },
+      { ...downRow, endpoint: down },
     ]);
     const none = await cli(["status", "--json", "--endpoints", down]);
     assert.equal(none.code, 1);
-    assert.deepEqual(JSON.parse(none.out), [
-      { endpoint: down, up: false, error: "down", id: null, match: null, state: null, behind: null },
-    ]);
+    assert.deepEqual(JSON.parse(none.out), [{ ...downRow, endpoint: down }]);
     assert.equal(none.err, `raftstack: unavailable: no node answered (${down})\n`);
     // RAFTSTACK_ENDPOINTS stands for --endpoints (the flag wins); without either, the seed's five ports.
     process.env.RAFTSTACK_ENDPOINTS = node.url;
