@@ -240,6 +240,7 @@ function membersOf(answers: readonly Answer[]): readonly MemberInfo[] {
 /**
  * `raftstack status`: asks the endpoints, learns the member list from any view that answered, then asks
  * the members not asked yet, so a member that is down still gets a row (with the leader's view of it).
+ * Rows are in member id order.
  */
 export async function probeMembers(
   endpoints: readonly string[],
@@ -263,13 +264,19 @@ export async function probeMembers(
   const listed = new Set(rows.map((r) => r.id));
   const unlisted = members.filter((m) => m.clientUrl === "" && !listed.has(m.id));
   const progress = leaderProgress(viewsOf(answers));
-  return [
+  return byMemberId([
     ...rows,
     ...unlisted.map((m): NodeStatusRow => {
       const seen = seenBy(progress, m.id);
       return { endpoint: NO_CLIENT_URL, up: false, error: "unreachable", id: m.id, seen };
     }),
-  ];
+  ]);
+}
+
+/** In member id order, whatever order the endpoints came in; rows of unknown id last, in theirs. */
+function byMemberId(rows: NodeStatusRow[]): NodeStatusRow[] {
+  const rank = (r: NodeStatusRow) => r.id ?? Number.MAX_SAFE_INTEGER;
+  return rows.sort((a, b) => rank(a) - rank(b));
 }
 
 /** `raftstack status` found the cluster not whole; the table is printed, the exit code says so. */

@@ -287,7 +287,8 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.match(local.out, new RegExp(`${node.url}\\s+3\\s+follower\\s+4\\s+1\\s+20\\s+19\\s+\\?\\n`));
     assert.ok(local.out.endsWith(`match ?: ${reason}\n`), local.out);
     const json = await cli(["status", "--json", "--endpoints", node.url]);
-    const [row] = JSON.parse(json.out) as { match: unknown; progress: unknown }[];
+    const rows = JSON.parse(json.out) as { endpoint: string; match: unknown; progress: unknown }[];
+    const row = rows.find((r) => r.endpoint === node.url);
     assert.deepEqual([row?.match, row?.progress], [null, reason]);
   });
 
@@ -316,9 +317,10 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     const json = await cli(["status", "--json", "--endpoints", `${leader.url},${failing.url}`]);
     assert.equal(json.code, 4, json.err);
     const rows = JSON.parse(json.out) as { endpoint: string; match: unknown; progress?: string }[];
-    assert.deepEqual([rows[0]?.match, rows[0]?.progress], [20, undefined]);
-    assert.equal(rows[1]?.match, null);
-    assert.doesNotMatch(rows[1]?.progress ?? "", /not tracked/, json.out);
+    const [leaderRow, failingRow] = [leader.url, failing.url].map((u) => rows.find((r) => r.endpoint === u));
+    assert.deepEqual([leaderRow?.match, leaderRow?.progress], [20, undefined]);
+    assert.equal(failingRow?.match, null);
+    assert.doesNotMatch(failingRow?.progress ?? "", /not tracked/, json.out);
 
     // Two followers without the leader's view, for different reasons: each row says its own.
     const local = (id: number, viewReason: string) =>
@@ -333,7 +335,8 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
       "the leader (node 1) did not answer within 300 ms: replication progress is known only on the leader",
     );
     const both = await cli(["status", "--json", "--endpoints", `${a.url},${b.url}`]);
-    const [ra, rb] = JSON.parse(both.out) as { progress?: string }[];
+    const bothRows = JSON.parse(both.out) as { endpoint: string; progress?: string }[];
+    const [ra, rb] = [a.url, b.url].map((u) => bothRows.find((r) => r.endpoint === u));
     assert.match(ra?.progress ?? "", /^no leader known/);
     assert.match(rb?.progress ?? "", /^the leader \(node 1\) did not answer/, both.out);
     const table = await cli(["status", "--endpoints", `${a.url},${b.url}`]);

@@ -223,3 +223,43 @@ describe("status: a member up but cut off from the leader", { timeout: TEST_TIME
     assert.doesNotMatch(r.out, /cut off/);
   });
 });
+
+describe("status: rows in member id order", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("whatever order the endpoints are given in; members found through them in place; unknown ids last", async () => {
+    const urls: string[] = [];
+    const member = (id: number) => ({
+      id,
+      peerUrl: "",
+      clientUrl: urls[id - 1] ?? "",
+      match: 5,
+      state: "replicate",
+    });
+    const node = (id: number) =>
+      viewNode({ ok: true, leader: 1, role: id === 1 ? "leader" : "follower", term: 2 }, () => ({
+        ...{ id, leader: 1, term: 2, commit: 5, applied: 5, viewFrom: 1 },
+        // Member 4 is down: the leader lists it at a port nothing listens on.
+        members: [1, 2, 3, 4].map(member),
+      }));
+    urls.push(await node(1), await node(2), await node(3), DOWN_URLS[0] ?? "");
+    const stranger = DOWN_URLS[1] ?? "";
+    const r = await cli(["status", "--json", "--endpoints", [urls[2], stranger, urls[0], urls[1]].join(",")]);
+    assert.equal(r.code, 4, r.err);
+    const rows = JSON.parse(r.out) as { endpoint: string; id: number | null }[];
+    assert.deepEqual(
+      rows.map((row) => [row.id, row.endpoint]),
+      [
+        [1, urls[0]],
+        [2, urls[1]],
+        [3, urls[2]],
+        [4, urls[3]],
+        [null, stranger],
+      ],
+    );
+    const table = await cli(["status", "--endpoints", [urls[2], urls[0], urls[1]].join(",")]);
+    const ids = table.out
+      .split("\n")
+      .slice(1, 5)
+      .map((line) => line.split(/\s+/)[1]);
+    assert.deepEqual(ids, ["1", "2", "3", "4"]);
+  });
+});
