@@ -14,7 +14,6 @@ import {
 import { type AsciiPushes, type Command, type Outcome, StackMachine } from "../stack/index.js";
 import { decodeAppSnapshot } from "./app-snapshot.js";
 import { applyOne, assertBatchFits, coreRefusal, ProposalBatch, proposalRefusal } from "./batch.js";
-import { type MemberSilence, memberSilence } from "./cluster-view.js";
 import { ConfChanges, confChangeRefusal } from "./conf-changes.js";
 import {
   type DriverConfig,
@@ -30,6 +29,7 @@ import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
 import { PendingReads, refusedRead } from "./reads.js";
+import { type MemberSilence, memberSilence } from "./silence.js";
 import { LocalSnapshots } from "./snapshots.js";
 
 /**
@@ -128,7 +128,7 @@ export class Driver {
 
   /**
    * Leader: how long it has not heard from each member it tracks (itself: 0), and whether the member is
-   * cut off (cluster-view.ts); empty on any other node.
+   * cut off (silence.ts); empty on any other node.
    */
   peerSilence(): ReadonlyMap<NodeId, MemberSilence> {
     const silence = new Map<NodeId, MemberSilence>();

@@ -7,11 +7,11 @@ import {
   clusterViewBytesMax,
   decodeLeaderView,
   encodeLeaderView,
-  memberSilence,
   memberStatuses,
   PROGRESS_LEADER_ONLY,
 } from "../../src/node/cluster-view.js";
 import { NodeError } from "../../src/node/index.js";
+import { memberSilence } from "../../src/node/silence.js";
 import type { ProgressStatus, Status } from "../../src/raft/index.js";
 import { defaultTransportLimits } from "../../src/transport/index.js";
 
