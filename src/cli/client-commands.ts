@@ -9,6 +9,7 @@ import {
   probeMembers,
   statusJson,
   statusTable,
+  tokenRefusal,
 } from "./status.js";
 import { formatTable } from "./table.js";
 
@@ -137,7 +138,7 @@ export function addClientCommands(program: Command, out: NodeJS.WritableStream):
       .command("status")
       .description(
         "every member's id, role, term, leader, commit, applied, and match as the leader tracks it, members that " +
-          "do not answer too (exit 1 if no node answers, 4 if no leader is known or a member is down)",
+          "do not answer too (exit 1 if no node answers or one refuses for want of a token, 4 if no leader is known or a member is down or cut off from the leader)",
       ),
   )
     .option("--json", "print a JSON array, one object per endpoint and per member found through them")
@@ -149,6 +150,8 @@ export function addClientCommands(program: Command, out: NodeJS.WritableStream):
         const hint = rows.flatMap((r) => (!r.up && r.hint !== undefined ? [`: ${r.hint}`] : []))[0] ?? "";
         throw new RaftstackError("unavailable", 0, `no node answered (${endpoints.join(", ")})${hint}`);
       }
+      const refused = tokenRefusal(rows);
+      if (refused !== undefined) throw refused;
       const degraded = degradedReason(rows);
       if (degraded !== undefined) throw new ClusterDegradedError(degraded);
     });

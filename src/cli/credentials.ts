@@ -35,3 +35,14 @@ export function credentialsOf(flags: CredentialFlags): Pick<ClientOptions, "toke
     ...(Object.keys(tls).length === 0 ? {} : { tls }),
   };
 }
+
+/**
+ * What to do about a node's 401 (no token, or one it does not know) or 403 (the token's role is too
+ * low), an API answer or a proxy's: undefined for any other status.
+ */
+export function tokenHint(status: number): string | undefined {
+  if (status === 401) return "pass a token with --token or set RAFTSTACK_TOKEN";
+  if (status === 403)
+    return "pass a token with the role this command needs with --token or set RAFTSTACK_TOKEN";
+  return undefined;
+}

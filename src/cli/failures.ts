@@ -4,6 +4,7 @@ import { EXIT_CORRUPT, EXIT_DEGRADED, EXIT_FAILURE, usageExitCode } from "../nod
 import { BackupError } from "../storage/index.js";
 import { connectionHint } from "./connection-hint.js";
 import { ConsoleLockedError } from "./console-lock.js";
+import { tokenHint } from "./credentials.js";
 import { SnapshotFileError } from "./snapshot.js";
 import { ClusterDegradedError } from "./status.js";
 
@@ -18,7 +19,8 @@ function backupExitCode(err: BackupError): number {
 /**
  * Prints a failed command's error and returns its exit code: a usage problem as `raftstack: <problem>`
  * (2), an error with a stable code as `raftstack: <code>[ (<reason>)]: <message>` (1, or 3 for a
- * damaged backup, 4 for a status that found the cluster not whole). Undefined for any other error: a bug, thrown on.
+ * damaged backup, 4 for a status that found the cluster not whole), with what to do where it is clear (TLS
+ * settings, a token). Undefined for any other error: a bug, thrown on.
  */
 export function failureExitCode(err: unknown, stderr: NodeJS.WritableStream): number | undefined {
   const usage = usageExitCode(err, stderr);
@@ -35,7 +37,12 @@ export function failureExitCode(err: unknown, stderr: NodeJS.WritableStream): nu
   ) {
     // The reason (a failed leadership transfer's) is as stable as the code: scripts may match on both.
     const reason = err instanceof RaftstackError && err.reason !== undefined ? ` (${err.reason})` : "";
-    const hint = err instanceof RaftstackError && err.status === 0 ? connectionHint(err) : undefined;
+    const hint =
+      err instanceof RaftstackError
+        ? err.status === 0
+          ? connectionHint(err)
+          : tokenHint(err.status)
+        : undefined;
     stderr.write(`raftstack: ${err.code}${reason}: ${err.message}${hint === undefined ? "" : `; ${hint}`}\n`);
     return err instanceof BackupError ? backupExitCode(err) : EXIT_FAILURE;
   }

@@ -5,6 +5,7 @@ import {
   type MemberInfo,
   RaftstackClient,
   RaftstackError,
+  type RaftstackErrorCode,
 } from "../client/index.js";
 import { connectionHint } from "./connection-hint.js";
 import { formatTable } from "./table.js";
@@ -39,6 +40,9 @@ function viewFailed(err: unknown): string {
 /** Per-attempt timeout of a status probe: a down or paused node must not stall the table. */
 const PROBE_TIMEOUT_MS = 500;
 
+/** The role cell of a node that answers but that the leader has not heard for over 2 election timeouts. */
+export const CUT_OFF = "cut off";
+
 /** `error` of a node that gave no answer at all (refused, timed out), as opposed to an error answer. */
 export const DOWN = "down";
 
@@ -53,6 +57,10 @@ export interface LeaderSeen {
    * not behind (a node that has every committed entry is 0 behind). Undefined when `match` is unknown.
    */
   readonly behind: number | undefined;
+  /** Ms since the leader last heard from it; null if not since it took over, or its view does not say. */
+  readonly lastHeardMs: number | null;
+  /** The leader has not heard from it for over 2 election timeouts; null where its view does not say. */
+  readonly cutOff: boolean | null;
 }
 
 /** One node's own view; `up` false when it did not answer with its health (`error`: DOWN or a code). */
@@ -72,6 +80,10 @@ export type NodeStatusRow =
       readonly match: number | undefined;
       /** Why `match` is unknown. */
       readonly progress?: string;
+      /** The leader's view of it, when some answer carried that view: `cutOff` if it no longer hears it. */
+      readonly seen?: LeaderSeen;
+      /** The code of /v1/cluster's error answer, when it gave one (e.g. `unauthorized`). */
+      readonly viewError?: string;
     }
   | {
       readonly endpoint: string;
@@ -93,7 +105,9 @@ type Answer =
       readonly endpoint: string;
       readonly health: HealthInfo;
       readonly view: ClusterInfo | undefined;
+      /** Why the view is missing, and the code of its error answer if it gave one. */
       readonly viewError: string | undefined;
+      readonly viewCode: string | undefined;
     }
   | {
       readonly endpoint: string;
@@ -120,13 +134,18 @@ async function ask(
     return await Promise.all(
       endpoints.map(async (endpoint): Promise<Answer> => {
         try {
-          const [health, view] = await Promise.all([
+          const [health, asked] = await Promise.all([
             client.health({ endpoint }),
-            client.cluster({ endpoint }).catch((err: unknown) => viewFailed(err)),
+            client.cluster({ endpoint }).then(
+              (view) => ({ view, failed: undefined }),
+              (failed: unknown) => ({ view: undefined, failed }),
+            ),
           ]);
-          return typeof view === "string"
-            ? { endpoint, health, view: undefined, viewError: view }
-            : { endpoint, health, view, viewError: undefined };
+          const { view, failed } = asked;
+          if (view !== undefined)
+            return { endpoint, health, view, viewError: undefined, viewCode: undefined };
+          const viewCode = failed instanceof RaftstackError && failed.status !== 0 ? failed.code : undefined;
+          return { endpoint, health, view, viewError: viewFailed(failed), viewCode };
         } catch (err) {
           const error = err instanceof RaftstackError && err.status !== 0 ? err.code : DOWN;
           return { endpoint, health: undefined, error, hint: connectionHint(err) };
@@ -174,9 +193,16 @@ function rowsOf(answers: readonly Answer[], idOf: ReadonlyMap<string, number>): 
       applied: view?.applied,
       match: known ?? undefined,
       ...(known == null ? { progress: reason } : {}),
+      ...seenOf(progress, view?.id),
+      ...(a.viewCode === undefined ? {} : { viewError: a.viewCode }),
     };
   });
 }
+
+const seenOf = (progress: ReturnType<typeof leaderProgress>, id: number | undefined) => {
+  const seen = seenBy(progress, id);
+  return seen === undefined ? {} : { seen };
+};
 
 function seenBy(progress: ReturnType<typeof leaderProgress>, id: number | undefined): LeaderSeen | undefined {
   const view = progress.view;
@@ -185,7 +211,8 @@ function seenBy(progress: ReturnType<typeof leaderProgress>, id: number | undefi
   const from = view.viewFrom ?? view.id;
   const match = member.match ?? null;
   const behind = match === null ? undefined : Math.max(0, progress.commit - match);
-  return { from, match, state: member.state ?? null, behind };
+  const heard = { lastHeardMs: member.lastHeardMs ?? null, cutOff: member.cutOff ?? null };
+  return { from, match, state: member.state ?? null, behind, ...heard };
 }
 
 /** Asks every endpoint for its own view; a node that does not answer is a row with up: false. */
@@ -213,6 +240,7 @@ function membersOf(answers: readonly Answer[]): readonly MemberInfo[] {
 /**
  * `raftstack status`: asks the endpoints, learns the member list from any view that answered, then asks
  * the members not asked yet, so a member that is down still gets a row (with the leader's view of it).
+ * Rows are in member id order.
  */
 export async function probeMembers(
   endpoints: readonly string[],
@@ -236,13 +264,19 @@ export async function probeMembers(
   const listed = new Set(rows.map((r) => r.id));
   const unlisted = members.filter((m) => m.clientUrl === "" && !listed.has(m.id));
   const progress = leaderProgress(viewsOf(answers));
-  return [
+  return byMemberId([
     ...rows,
     ...unlisted.map((m): NodeStatusRow => {
       const seen = seenBy(progress, m.id);
       return { endpoint: NO_CLIENT_URL, up: false, error: "unreachable", id: m.id, seen };
     }),
-  ];
+  ]);
+}
+
+/** In member id order, whatever order the endpoints came in; rows of unknown id last, in theirs. */
+function byMemberId(rows: NodeStatusRow[]): NodeStatusRow[] {
+  const rank = (r: NodeStatusRow) => r.id ?? Number.MAX_SAFE_INTEGER;
+  return rows.sort((a, b) => rank(a) - rank(b));
 }
 
 /** `raftstack status` found the cluster not whole; the table is printed, the exit code says so. */
@@ -259,10 +293,33 @@ export function degradedReason(rows: readonly NodeStatusRow[]): string | undefin
   const reasons: string[] = [];
   if (!rows.some((r) => r.up && r.leader !== 0)) reasons.push("no leader known");
   for (const r of rows) {
-    if (r.up) continue;
-    reasons.push(`${r.id === undefined ? "" : `node ${r.id} `}${r.error} (${r.endpoint})`);
+    if (r.up && r.seen?.cutOff !== true) continue;
+    const why = r.up ? CUT_OFF : r.error;
+    reasons.push(`${r.id === undefined ? "" : `node ${r.id} `}${why} (${r.endpoint})`);
   }
   return reasons.length === 0 ? undefined : reasons.join("; ");
+}
+
+/** The HTTP status of a code that means "no token, or one with too low a role": 401, 403, else undefined. */
+function tokenRefusalStatus(code: string | undefined): 401 | 403 | undefined {
+  if (code === "unauthorized" || code === "http_401") return 401;
+  if (code === "forbidden" || code === "http_403") return 403;
+  return undefined;
+}
+
+/**
+ * The first answer that refused for want of a token or of its role (/health or /v1/cluster), as the
+ * error `raftstack status` exits 1 with after its table (README "Exit codes"); undefined if none did.
+ */
+export function tokenRefusal(rows: readonly NodeStatusRow[]): RaftstackError | undefined {
+  for (const r of rows) {
+    const code = r.up ? r.viewError : r.error;
+    const status = tokenRefusalStatus(code);
+    if (code === undefined || status === undefined) continue;
+    const what = r.up ? `${r.endpoint}'s /v1/cluster` : r.endpoint;
+    return new RaftstackError(code as RaftstackErrorCode, status, `${what} answered ${status} ${code}`);
+  }
+  return undefined;
 }
 
 /**
@@ -314,7 +371,7 @@ export function statusCells(row: NodeStatusRow): string[] {
   return [
     row.endpoint,
     known(row.id),
-    row.role,
+    row.seen?.cutOff === true ? CUT_OFF : row.role,
     String(row.term),
     row.leader === 0 ? "-" : String(row.leader),
     known(row.commit),
@@ -336,14 +393,27 @@ export function statusTable(rows: readonly NodeStatusRow[]): string {
       ? unknown.slice(0, 1).map((r) => `match ?: ${r.progress}`)
       : unknown.map((r) => `match ? at ${r.endpoint}: ${r.progress}`);
   const seen = rows.flatMap((r) => (!r.up && r.seen !== undefined ? [seenLine(r.id, r.error, r.seen)] : []));
-  return [table, ...why, ...seen].join("\n");
+  const cutOff = rows.flatMap((r) =>
+    r.up && r.seen?.cutOff === true ? [cutOffLine(r.id, r.role, r.seen)] : [],
+  );
+  return [table, ...why, ...seen, ...cutOff].join("\n");
 }
 
 function seenLine(id: number | undefined, error: string, seen: LeaderSeen): string {
   const at = seen.match === null ? "has no match for it" : `has it at match ${seen.match}`;
   const state = seen.state === null ? "" : ` (${seen.state})`;
   const behind = seen.behind === undefined ? "" : `, ${seen.behind} committed entries behind`;
-  return `node ${id} ${error}: the leader (node ${seen.from}) ${at}${state}${behind}`;
+  return `node ${id} ${error}: the leader (node ${seen.from}) ${at}${state}${behind}${heardText(seen, ", ")}`;
+}
+
+/** When the leader last heard from a node, after `sep`; "" when its view does not say. */
+function heardText(seen: LeaderSeen, sep: string): string {
+  if (seen.lastHeardMs !== null) return `${sep}last heard from it ${seen.lastHeardMs} ms ago`;
+  return seen.cutOff === true ? `${sep}has not heard from it since it took over` : "";
+}
+
+function cutOffLine(id: number | undefined, role: string, seen: LeaderSeen): string {
+  return `node ${id} ${CUT_OFF}: the leader (node ${seen.from})${heardText(seen, " ")} (${role} here)`;
 }
 
 /** `status --json`: one object per row, null for what is unknown (a down row: the leader's view of it). */
@@ -352,11 +422,13 @@ export function statusJson(rows: readonly NodeStatusRow[]): string {
     rows.map((r) =>
       r.up
         ? {
-            ...r,
+            ...withoutSeen(r),
             id: r.id ?? null,
             commit: r.commit ?? null,
             applied: r.applied ?? null,
             match: r.match ?? null,
+            lastHeardMs: r.seen?.lastHeardMs ?? null,
+            cutOff: r.seen?.cutOff ?? null,
           }
         : {
             endpoint: r.endpoint,
@@ -366,9 +438,16 @@ export function statusJson(rows: readonly NodeStatusRow[]): string {
             match: r.seen?.match ?? null,
             state: r.seen?.state ?? null,
             behind: r.seen?.behind ?? null,
+            lastHeardMs: r.seen?.lastHeardMs ?? null,
+            cutOff: r.seen?.cutOff ?? null,
           },
     ),
     null,
     2,
   );
+}
+
+function withoutSeen<T extends { readonly seen?: LeaderSeen }>(row: T): Omit<T, "seen"> {
+  const { seen: _, ...rest } = row;
+  return rest;
 }

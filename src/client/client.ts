@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
 import { isApiErrorCode, isTransferFailureReason } from "../api/index.js";
-import { RaftstackError } from "./errors.js";
+import { RaftstackError, refusedConnection, type WriteOutcome } from "./errors.js";
 import {
   BACKOFF_BASE_MS_DEFAULT,
   BACKOFF_MAX_MS_DEFAULT,
@@ -272,12 +272,15 @@ export class RaftstackClient {
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     let target = spec.pin ?? this.preferred;
     let last: RaftstackError | undefined;
+    // Until an attempt may have reached a node (anything but a refused connection), a write is not applied.
+    let reached = false;
     for (let attempt = 0; ; attempt++) {
-      throwIfAborted(spec);
+      throwIfAborted(spec, reached);
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw deadlineExceeded(spec, last);
+      if (remaining <= 0) throw deadlineExceeded(spec, last, reached);
       const result = await this.attempt(target, spec, body, key, Math.min(this.timeoutMs, remaining));
       let leader = 0;
+      reached ||= result.kind === "answer" || !refusedConnection(result.error.cause);
       if (result.kind === "answer") {
         leader = result.leader;
         const ok = (result.status >= 200 && result.status < 300) || spec.accept?.includes(result.status);
@@ -287,24 +290,19 @@ export class RaftstackClient {
         if (spec.once === true && !REFUSAL_CODES.has(error.code)) throw error;
         last = error;
       } else {
-        if (spec.once === true && !/ECONNREFUSED/.test(result.error.message)) throw result.error;
+        if (spec.once === true && !refusedConnection(result.error.cause)) throw result.error;
         // A node's own answer ("no leader known; nothing was proposed") beats a later connection error.
         if (last === undefined || last.status === 0) last = result.error;
       }
       if (attempt >= this.retries) {
-        throw new RaftstackError(
-          "unavailable",
-          last.status,
-          `${describe(spec)}: ${last.message}${unknownOutcome(spec)}`,
-          {
-            cause: last,
-          },
-        );
+        const outcome = outcomeOf(spec, reached);
+        const message = `${describe(spec)}: ${last.message}${outcomeText(outcome)}`;
+        throw new RaftstackError("unavailable", last.status, message, { cause: last, outcome });
       }
       target = spec.pin ?? this.nextTarget(target, leader);
       const backoff =
         Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-      if (performance.now() + backoff >= deadline) throw deadlineExceeded(spec, last);
+      if (performance.now() + backoff >= deadline) throw deadlineExceeded(spec, last, reached);
       await sleep(backoff, undefined, spec.signal === undefined ? {} : { signal: spec.signal }).catch(
         () => {},
       );
@@ -343,7 +341,7 @@ export class RaftstackClient {
       this.learnLeader(leader);
       return { kind: "answer", status: res.statusCode, json: parseJson(text), leader };
     } catch (err) {
-      throwIfAborted(spec);
+      throwIfAborted(spec, true);
       const timedOut = controller.signal.aborted;
       const where = this.endpoints[target];
       const message = timedOut
@@ -378,12 +376,12 @@ function readSpec(path: string, options: ReadOptions): CallSpec {
   return { method: "GET", path: `${path}${stale}`, write: false, signal: options.signal };
 }
 
-/** The caller gave up: no more attempts, whatever the last one did. */
-function throwIfAborted(spec: CallSpec): void {
+/** The caller gave up: no more attempts, whatever the last one did (`reached`: one in flight counts). */
+function throwIfAborted(spec: CallSpec, reached: boolean): void {
   if (spec.signal?.aborted !== true) return;
-  throw new RaftstackError("aborted", 0, `${describe(spec)}: aborted by the caller${unknownOutcome(spec)}`, {
-    cause: spec.signal.reason,
-  });
+  const outcome = outcomeOf(spec, reached);
+  const message = `${describe(spec)}: aborted by the caller${outcomeText(outcome)}`;
+  throw new RaftstackError("aborted", 0, message, { cause: spec.signal.reason, outcome });
 }
 
 function stackPath(id: number): string {
@@ -472,20 +470,28 @@ function describe(spec: CallSpec): string {
   return `${spec.method} ${spec.path}`;
 }
 
-function unknownOutcome(spec: CallSpec): string {
-  return spec.write ? " (outcome unknown: the write may or may not have been applied)" : "";
+/** A write's outcome after no definite answer; undefined for a read. */
+function outcomeOf(spec: CallSpec, reached: boolean): WriteOutcome | undefined {
+  if (!spec.write) return undefined;
+  return reached ? "unknown" : "not_applied";
 }
 
-function deadlineExceeded(spec: CallSpec, last: RaftstackError | undefined): RaftstackError {
+function outcomeText(outcome: WriteOutcome | undefined): string {
+  if (outcome === undefined) return "";
+  return outcome === "unknown"
+    ? " (outcome unknown: the write may or may not have been applied)"
+    : " (not applied: no node accepted the connection)";
+}
+
+function deadlineExceeded(
+  spec: CallSpec,
+  last: RaftstackError | undefined,
+  reached: boolean,
+): RaftstackError {
   const why = last === undefined ? "" : `; last error: ${last.message}`;
-  return new RaftstackError(
-    "deadline_exceeded",
-    0,
-    `${describe(spec)}: deadline exceeded${why}${unknownOutcome(spec)}`,
-    {
-      cause: last,
-    },
-  );
+  const outcome = outcomeOf(spec, reached);
+  const message = `${describe(spec)}: deadline exceeded${why}${outcomeText(outcome)}`;
+  return new RaftstackError("deadline_exceeded", 0, message, { cause: last, outcome });
 }
 
 function errText(err: unknown): string {

@@ -3,7 +3,7 @@
 
 export type { ApiErrorCode, TransferFailureReason } from "../api/index.js";
 export { RaftstackClient } from "./client.js";
-export type { ClientErrorCode, RaftstackErrorCode } from "./errors.js";
+export type { ClientErrorCode, RaftstackErrorCode, WriteOutcome } from "./errors.js";
 export { RaftstackError } from "./errors.js";
 export type { CallOptions, ClientOptions, ClientTls, ReadOptions, WriteOptions } from "./options.js";
 export {

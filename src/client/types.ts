@@ -13,6 +13,13 @@ export interface MemberInfo {
   readonly state?: string | null;
   /** Why `match` is null (e.g. "known only on the leader"). */
   readonly progress?: string;
+  /**
+   * The leader's: ms since it last heard from the member (0 for itself); null if not since it took over,
+   * and with `match`. Absent from older servers.
+   */
+  readonly lastHeardMs?: number | null;
+  /** The leader's: not heard for more than 2 election timeouts (up, but cut off); null with `match`. */
+  readonly cutOff?: boolean | null;
   /** On the entry of the node whose view it is (`viewFrom`): its own last index. */
   readonly lastIndex?: number;
 }

@@ -2,6 +2,7 @@ import type { NodeId, Role, Status } from "../raft/index.js";
 import type { ClusterMember, ClusterView } from "../server/index.js";
 import { FORWARD_OVERHEAD_BYTES_MAX } from "../transport/index.js";
 import { NodeError } from "./errors.js";
+import type { MemberSilence } from "./silence.js";
 
 /** Why a member's `match`/`state` are null in a view that is not the leader's. */
 export const PROGRESS_LEADER_ONLY = "known only on the leader";
@@ -45,20 +46,26 @@ export function settleWithin<T>(pending: Promise<T>, timeoutMs: number): Promise
 }
 
 /**
- * The members as node `s.id` sees them: the leader fills in every member's progress, any other node
- * marks it unknown (null, with the reason) instead of a number that reads like "nothing replicated".
- * The node's own entry carries its last index and applied index.
+ * The members as node `s.id` sees them: the leader fills in every member's progress and silence
+ * (`silence`: by member id, from Driver.peerSilence), any other node marks them unknown (null, with the
+ * reason) instead of a number that reads like "nothing replicated". The node's own entry carries its
+ * last index and applied index.
  */
 export function memberStatuses(
   s: Status,
   table: readonly { readonly id: NodeId; readonly peerUrl: string; readonly clientUrl: string }[],
+  silence: ReadonlyMap<NodeId, MemberSilence>,
 ): MemberStatus[] {
   return table.map((m) => {
     const own = m.id === s.id ? { lastIndex: s.lastIndex, applied: s.applied } : {};
     const pr = s.progress.get(m.id);
-    if (pr !== undefined) return { ...m, match: pr.match, state: pr.state, ...own };
+    const quiet = silence.get(m.id);
+    if (pr !== undefined) {
+      const heard = { lastHeardMs: quiet?.lastHeardMs ?? null, cutOff: quiet?.cutOff ?? null };
+      return { ...m, match: pr.match, state: pr.state, ...heard, ...own };
+    }
     const progress = s.role === "leader" ? PROGRESS_UNTRACKED : PROGRESS_LEADER_ONLY;
-    return { ...m, match: null, state: null, progress, ...own };
+    return { ...m, match: null, state: null, progress, lastHeardMs: null, cutOff: null, ...own };
   });
 }
 
@@ -100,8 +107,11 @@ export function decodeLeaderView(bytes: Uint8Array): LeaderView | undefined {
 
 function isMemberStatus(v: unknown): v is MemberStatus {
   if (!isRecord(v)) return false;
-  const { id, peerUrl, clientUrl, match, state, progress, lastIndex, applied } = v;
+  const { id, peerUrl, clientUrl, match, state, progress, lastIndex, applied, lastHeardMs, cutOff } = v;
   return (
+    // Absent from an older leader's view.
+    (lastHeardMs === undefined || lastHeardMs === null || isCount(lastHeardMs)) &&
+    (cutOff === undefined || cutOff === null || typeof cutOff === "boolean") &&
     isCount(id) &&
     typeof peerUrl === "string" &&
     typeof clientUrl === "string" &&

@@ -30,6 +30,7 @@ import type { NodeMetrics } from "./metrics.js";
 import type { Clock, DriverHooks, DriverLogger, DriverStorage, PeerNetwork, Reply } from "./ports.js";
 import { PendingProposals } from "./proposals.js";
 import { PendingReads, refusedRead } from "./reads.js";
+import { type MemberSilence, memberSilence } from "./silence.js";
 import { LocalSnapshots } from "./snapshots.js";
 
 /**
@@ -63,6 +64,9 @@ export class Driver {
   private stopped = false;
   private wasLeader = false;
   private prevLeader = NONE;
+  /** Ticks this driver has run, and the one at which it last became leader (the core's own are private). */
+  private ticks = 0;
+  private ledFromTick = 0;
 
   /** Restores the machine from the storage's snapshot and builds Raft with applied = its index. */
   constructor(
@@ -126,6 +130,27 @@ export class Driver {
     return this.raft.config.removed?.includes(this.id) === true;
   }
 
+  /**
+   * Leader: how long it has not heard from each member it tracks (itself: 0), and whether the member is
+   * cut off (silence.ts); empty on any other node.
+   */
+  peerSilence(): ReadonlyMap<NodeId, MemberSilence> {
+    const silence = new Map<NodeId, MemberSilence>();
+    if (this.raft.role !== "leader") return silence;
+    const timing = {
+      tickMs: this.config.tickMs,
+      electionTicks: this.config.raft.electionTicks,
+      ticksLed: this.ticks - this.ledFromTick,
+    };
+    for (const [id, pr] of this.raft.status().progress) {
+      silence.set(
+        id,
+        id === this.id ? { lastHeardMs: 0, cutOff: false } : memberSilence(pr.heardTicksAgo, timing),
+      );
+    }
+    return silence;
+  }
+
   /** Index of the newest snapshot this node holds. */
   get snapshotIndex(): number {
     return this.snapshots.index;
@@ -140,6 +165,7 @@ export class Driver {
 
   private tick(): void {
     if (this.stopped) return;
+    this.ticks++;
     if (!this.safely(() => this.raft.tick())) return;
     const now = this.clock.now();
     this.proposals.expire(now, this.raft.leader);
@@ -334,7 +360,10 @@ export class Driver {
 
   private afterInput(): void {
     const leader = this.raft.role === "leader";
-    if (leader && !this.wasLeader) this.hooks.elected?.();
+    if (leader && !this.wasLeader) {
+      this.ledFromTick = this.ticks;
+      this.hooks.elected?.();
+    }
     this.wasLeader = leader;
     this.schedule();
   }

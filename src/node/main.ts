@@ -14,7 +14,7 @@ import { TestHooks } from "./test-hooks.js";
  * 0 success (for a node: stopped by SIGTERM/SIGINT), 1 an error answer, no node reachable or a node
  * that failed (or could not start: a port in use), 2 bad usage (flags, environment or config file; a data dir that belongs to another node id), 3 damaged or lost storage (run repair)
  * or a damaged backup file (snapshot restore), 4 `status` printed a cluster that is not whole (no leader
- * known, or a member down or unreachable).
+ * known, a member down or unreachable, or one cut off from the leader).
  */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -22,9 +22,9 @@ export const EXIT_USAGE = 2;
 export const EXIT_CORRUPT = 3;
 export const EXIT_DEGRADED = 4;
 export const EXIT_CODES_TEXT =
-  "Exit codes: 0 success, 1 an error answer, no node reachable or a node that could not start (a port in use), " +
+  "Exit codes: 0 success, 1 an error answer (a 401/403: give --token or RAFTSTACK_TOKEN), no node reachable or a node that could not start (a port in use), " +
   "2 bad usage (also a node started on another node's data dir), 3 a node refused to start on damaged storage or stopped on a data dir that lost acknowledged entries " +
-  "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down or unreachable.";
+  "(run raftstack repair), or a backup file is damaged, 4 status: no leader known or a member down, unreachable or cut off.";
 
 /**
  * Runs a node until SIGTERM/SIGINT, then shuts down gracefully (leadership handed over first).
@@ -97,12 +97,12 @@ export async function runNode(options: NodeOptions): Promise<number> {
  */
 export async function runRepair(dataDir: string, how: RepairHow = {}): Promise<number> {
   const { force = false, progress, out = process.stdout, err: errOut = process.stderr } = how;
-  const isDir = await stat(dataDir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) {
-    throw new UsageError("invalid_value", `--data-dir ${dataDir}: no such directory`);
+  const found = await stat(dataDir).catch(() => undefined);
+  if (found === undefined) {
+    throw new UsageError("invalid_value", `repair: --data-dir ${dataDir} does not exist`);
+  }
+  if (!found.isDirectory()) {
+    throw new UsageError("invalid_value", `repair: --data-dir ${dataDir} is not a directory`);
   }
   let result: Awaited<ReturnType<typeof repair>>;
   let sink: ProgressSink | undefined;
@@ -233,6 +233,7 @@ export function addNodeCommands(program: Command, ctx: NodeCommandContext): Comm
   return program;
 }
 
+/** A repair path that is missing or not a directory is a mistyped flag, not damage: exit 2 before any work. */
 /**
  * Commander's own usage errors ("error: missing required argument 'id'") in the form every other error of
  * the command takes ("raftstack: missing required argument 'id'"), as README "Exit codes" says.

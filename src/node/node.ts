@@ -460,7 +460,7 @@ export class RaftNode {
       ...(s.role === "leader"
         ? {}
         : { viewReason: `local view: replication progress is ${PROGRESS_LEADER_ONLY}` }),
-      members: memberStatuses(s, table),
+      members: memberStatuses(s, table, this.driver.peerSilence()),
       ...this.removedMark(),
     };
   }

@@ -151,6 +151,13 @@ export interface ClusterMember {
   readonly state: string | null;
   /** Why `match`/`state` are null. */
   readonly progress?: string;
+  /**
+   * The leader's: ms since it last heard from the member in its term (0 for itself), null if not since it
+   * took over; null with `match` elsewhere. Absent from an older leader's view.
+   */
+  readonly lastHeardMs?: number | null;
+  /** The leader's: not heard for more than 2 election timeouts (a member up but cut off); null with `match`. */
+  readonly cutOff?: boolean | null;
   /** On the entry of the node whose view it is (`viewFrom`): its own last and applied index. */
   readonly lastIndex?: number;
   readonly applied?: number;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -200,6 +200,10 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
           },
     );
     const down = `http://127.0.0.1:${await closedPort()}`;
+    const downRow = {
+      ...{ up: false, error: "down", id: null, match: null, state: null, behind: null },
+      ...{ lastHeardMs: null, cutOff: null },
+    };
     const table = await cli(["status", "--endpoints", `${node.url},${down}`]);
     assert.equal(table.code, 4, table.err);
     assert.equal(table.err, `raftstack: degraded: down (${down})\n`);
@@ -218,14 +222,14 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
         commit: 12,
         applied: 11,
         match: 12,
+        lastHeardMs: null,
+        cutOff: null,
       },
-      { endpoint: down, up: false, error: "down", id: null, match: null, state: null, behind: null },
+      { ...downRow, endpoint: down },
     ]);
     const none = await cli(["status", "--json", "--endpoints", down]);
     assert.equal(none.code, 1);
-    assert.deepEqual(JSON.parse(none.out), [
-      { endpoint: down, up: false, error: "down", id: null, match: null, state: null, behind: null },
-    ]);
+    assert.deepEqual(JSON.parse(none.out), [{ ...downRow, endpoint: down }]);
     assert.equal(none.err, `raftstack: unavailable: no node answered (${down})\n`);
     // RAFTSTACK_ENDPOINTS stands for --endpoints (the flag wins); without either, the seed's five ports.
     process.env.RAFTSTACK_ENDPOINTS = node.url;
@@ -283,7 +287,8 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.match(local.out, new RegExp(`${node.url}\\s+3\\s+follower\\s+4\\s+1\\s+20\\s+19\\s+\\?\\n`));
     assert.ok(local.out.endsWith(`match ?: ${reason}\n`), local.out);
     const json = await cli(["status", "--json", "--endpoints", node.url]);
-    const [row] = JSON.parse(json.out) as { match: unknown; progress: unknown }[];
+    const rows = JSON.parse(json.out) as { endpoint: string; match: unknown; progress: unknown }[];
+    const row = rows.find((r) => r.endpoint === node.url);
     assert.deepEqual([row?.match, row?.progress], [null, reason]);
   });
 
@@ -312,9 +317,10 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
     const json = await cli(["status", "--json", "--endpoints", `${leader.url},${failing.url}`]);
     assert.equal(json.code, 4, json.err);
     const rows = JSON.parse(json.out) as { endpoint: string; match: unknown; progress?: string }[];
-    assert.deepEqual([rows[0]?.match, rows[0]?.progress], [20, undefined]);
-    assert.equal(rows[1]?.match, null);
-    assert.doesNotMatch(rows[1]?.progress ?? "", /not tracked/, json.out);
+    const [leaderRow, failingRow] = [leader.url, failing.url].map((u) => rows.find((r) => r.endpoint === u));
+    assert.deepEqual([leaderRow?.match, leaderRow?.progress], [20, undefined]);
+    assert.equal(failingRow?.match, null);
+    assert.doesNotMatch(failingRow?.progress ?? "", /not tracked/, json.out);
 
     // Two followers without the leader's view, for different reasons: each row says its own.
     const local = (id: number, viewReason: string) =>
@@ -329,7 +335,8 @@ describe("client commands", { timeout: TEST_TIMEOUT_MS }, () => {
       "the leader (node 1) did not answer within 300 ms: replication progress is known only on the leader",
     );
     const both = await cli(["status", "--json", "--endpoints", `${a.url},${b.url}`]);
-    const [ra, rb] = JSON.parse(both.out) as { progress?: string }[];
+    const bothRows = JSON.parse(both.out) as { endpoint: string; progress?: string }[];
+    const [ra, rb] = [a.url, b.url].map((u) => bothRows.find((r) => r.endpoint === u));
     assert.match(ra?.progress ?? "", /^no leader known/);
     assert.match(rb?.progress ?? "", /^the leader \(node 1\) did not answer/, both.out);
     const table = await cli(["status", "--endpoints", `${a.url},${b.url}`]);
@@ -429,7 +436,27 @@ describe("repair", { timeout: TEST_TIMEOUT_MS }, () => {
       assert.match(unknown.err, /^raftstack: unknown option '--forced'/);
       const missing = await cli(["repair", "--data-dir", join(dir, "nonexistent")]);
       assert.equal(missing.code, 2);
-      assert.match(missing.err, /^raftstack: --data-dir .*nonexistent: no such directory/);
+      assert.match(missing.err, /^raftstack: repair: --data-dir .*nonexistent does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("repair of a path that is not a data dir", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("a missing --data-dir or a file is a usage error (exit 2, one line), and nothing is created", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raftstack-repair-missing-"));
+    try {
+      const missing = join(dir, "raftstack-9");
+      const r = await cli(["repair", "--data-dir", missing]);
+      assert.equal(r.code, 2, r.err);
+      assert.equal(r.err, `raftstack: repair: --data-dir ${missing} does not exist\n`);
+      assert.equal(existsSync(missing), false);
+      const file = join(dir, "wal.log");
+      writeFileSync(file, "");
+      const notDir = await cli(["repair", "--data-dir", file]);
+      assert.equal(notDir.code, 2, notDir.err);
+      assert.equal(notDir.err, `raftstack: repair: --data-dir ${file} is not a directory\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

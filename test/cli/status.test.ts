@@ -150,3 +150,116 @@ describe("status", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.match(table, /its \/v1\/cluster answered 500 internal \(id unknown\)$/);
   });
 });
+
+describe("status: a member up but cut off from the leader", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("shows `cut off` with how long the leader has not heard from it, and exits 4 as for a member down", async () => {
+    let followerUrl = "";
+    const member = (id: number, clientUrl: string, lastHeardMs: number | null, cutOff: boolean) => ({
+      ...{ id, peerUrl: "", clientUrl, match: 9, state: "replicate" },
+      ...{ lastHeardMs, cutOff },
+    });
+    const leaderView = (url: string) => ({
+      ...{ id: 1, leader: 1, term: 3, commit: 9, applied: 9, viewFrom: 1 },
+      members: [
+        member(1, url, 0, false),
+        member(2, followerUrl, 4200, true),
+        member(3, DOWN_URLS[0] ?? "", 9000, true),
+      ],
+    });
+    const leader = await viewNode({ ok: true, leader: 1, role: "leader", term: 3 }, leaderView);
+    // Cut off, it knows no leader: its own /v1/cluster is its local view.
+    followerUrl = await viewNode({ ok: false, leader: 0, role: "follower", term: 3 }, (url) => ({
+      ...{ id: 2, leader: 0, term: 3, commit: 9, applied: 9, viewFrom: 2, viewReason: "no leader known" },
+      members: [
+        {
+          id: 2,
+          peerUrl: "",
+          clientUrl: url,
+          match: null,
+          state: null,
+          progress: "known only on the leader",
+        },
+      ],
+    }));
+    const text = await cli(["status", "--endpoints", leader]);
+    assert.equal(text.code, 4, text.err);
+    assert.match(text.out, new RegExp(`^${followerUrl}\\s+2\\s+cut off\\s+3\\s+-\\s+9\\s+9\\s+9$`, "m"));
+    assert.match(text.out, new RegExp(`^${leader}\\s+1\\s+leader\\s`, "m"));
+    assert.match(
+      text.out,
+      /^node 2 cut off: the leader \(node 1\) last heard from it 4200 ms ago \(follower here\)$/m,
+    );
+    // A member down says when the leader last heard from it too; its row stays `down`.
+    assert.match(
+      text.out,
+      /^node 3 down: the leader \(node 1\) has it at match 9 \(replicate\), 0 committed entries behind, last heard from it 9000 ms ago$/m,
+    );
+    assert.equal(
+      text.err,
+      `raftstack: degraded: node 2 cut off (${followerUrl}); node 3 down (${DOWN_URLS[0]})\n`,
+    );
+    const json = await cli(["status", "--json", "--endpoints", leader]);
+    assert.equal(json.code, 4, json.err);
+    const rows = JSON.parse(json.out) as { id: number; role: string; cutOff: boolean; lastHeardMs: number }[];
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.role, r.cutOff, r.lastHeardMs]),
+      [
+        [1, "leader", false, 0],
+        [2, "follower", true, 4200],
+        [3, undefined, true, 9000],
+      ],
+    );
+  });
+
+  test("a member the leader has heard within the bound is not cut off; nor one an older leader says nothing of", async () => {
+    const leader = await viewNode({ ok: true, leader: 1, role: "leader", term: 3 }, (url) => ({
+      ...{ id: 1, leader: 1, term: 3, commit: 9, applied: 9, viewFrom: 1 },
+      members: [
+        { id: 1, peerUrl: "", clientUrl: url, match: 9, state: "replicate", lastHeardMs: 0, cutOff: false },
+      ],
+    }));
+    const r = await cli(["status", "--endpoints", leader]);
+    assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(r.out, /cut off/);
+  });
+});
+
+describe("status: rows in member id order", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("whatever order the endpoints are given in; members found through them in place; unknown ids last", async () => {
+    const urls: string[] = [];
+    const member = (id: number) => ({
+      id,
+      peerUrl: "",
+      clientUrl: urls[id - 1] ?? "",
+      match: 5,
+      state: "replicate",
+    });
+    const node = (id: number) =>
+      viewNode({ ok: true, leader: 1, role: id === 1 ? "leader" : "follower", term: 2 }, () => ({
+        ...{ id, leader: 1, term: 2, commit: 5, applied: 5, viewFrom: 1 },
+        // Member 4 is down: the leader lists it at a port nothing listens on.
+        members: [1, 2, 3, 4].map(member),
+      }));
+    urls.push(await node(1), await node(2), await node(3), DOWN_URLS[0] ?? "");
+    const stranger = DOWN_URLS[1] ?? "";
+    const r = await cli(["status", "--json", "--endpoints", [urls[2], stranger, urls[0], urls[1]].join(",")]);
+    assert.equal(r.code, 4, r.err);
+    const rows = JSON.parse(r.out) as { endpoint: string; id: number | null }[];
+    assert.deepEqual(
+      rows.map((row) => [row.id, row.endpoint]),
+      [
+        [1, urls[0]],
+        [2, urls[1]],
+        [3, urls[2]],
+        [4, urls[3]],
+        [null, stranger],
+      ],
+    );
+    const table = await cli(["status", "--endpoints", [urls[2], urls[0], urls[1]].join(",")]);
+    const ids = table.out
+      .split("\n")
+      .slice(1, 5)
+      .map((line) => line.split(/\s+/)[1]);
+    assert.deepEqual(ids, ["1", "2", "3", "4"]);
+  });
+});

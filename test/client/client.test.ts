@@ -334,3 +334,43 @@ describe("RaftstackClient per-call options", { timeout: TEST_TIMEOUT_MS }, () =>
     assert.match(newer.message, /target_on_fire/);
   });
 });
+
+/** Ports of this block nothing listens on (27800-27899 belong to it), so every connection is refused. */
+const REFUSING = ["http://127.0.0.1:27851", "http://127.0.0.1:27852", "http://127.0.0.1:27853"];
+
+describe("RaftstackClient: a write no node received", { timeout: TEST_TIMEOUT_MS }, () => {
+  test("every endpoint refused the connection: unavailable, outcome not_applied, and the message says so", async () => {
+    const err = await rejectsWith(client(REFUSING, { retries: 4 }).push(1, "x"), "unavailable", 0);
+    assert.equal(err.outcome, "not_applied");
+    assert.match(err.message, /\(not applied: no node accepted the connection\)$/);
+    assert.doesNotMatch(err.message, /outcome unknown/);
+    // Membership changes (no idempotency key) too.
+    const add = await rejectsWith(client(REFUSING, { retries: 2 }).addMember("http://x:1"), "unavailable", 0);
+    assert.equal(add.outcome, "not_applied");
+  });
+
+  test("the deadline or the caller's signal after refused connections only: not applied either", async () => {
+    const slow = client(REFUSING, { backoffBaseMs: 5000, backoffMaxMs: 5000, deadlineMs: 300, retries: 5 });
+    const late = await rejectsWith(slow.createStack("s"), "deadline_exceeded", 0);
+    assert.equal(late.outcome, "not_applied");
+    assert.match(late.message, /not applied/);
+    const waiting = client(REFUSING, { backoffBaseMs: 5000, backoffMaxMs: 5000, deadlineMs: 60_000 });
+    const aborted = await rejectsWith(waiting.pop(1, { signal: AbortSignal.timeout(200) }), "aborted", 0);
+    assert.equal(aborted.outcome, "not_applied");
+  });
+
+  test("one attempt that reached a node (an answer, a timeout) keeps the outcome unknown; reads carry none", async () => {
+    const [busy, hang] = await fakes(
+      () => errorAnswer(503, "timeout"),
+      () => ({ status: 0, hang: true }),
+    );
+    for (const reached of [busy!.url, hang!.url]) {
+      const c = client([REFUSING[0]!, reached], { retries: 3, timeoutMs: 100 });
+      const err = await rejectsWith(c.push(1, "x"), "unavailable");
+      assert.equal(err.outcome, "unknown", reached);
+      assert.match(err.message, /outcome unknown/);
+    }
+    const read = await rejectsWith(client(REFUSING, { retries: 1 }).size(1), "unavailable", 0);
+    assert.equal(read.outcome, undefined);
+  });
+});

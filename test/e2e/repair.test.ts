@@ -70,7 +70,7 @@ describe("e2e: repair refuses unless forced", { timeout: 120_000 }, () => {
     const r = await repair("--data-dir", "/nonexistent/raftstack-repair-e2e");
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /\/nonexistent\/raftstack-repair-e2e/);
-    assert.match(r.err, /no such directory/);
+    assert.match(r.err, /does not exist/);
     assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
   });
 

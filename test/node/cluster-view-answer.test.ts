@@ -45,7 +45,7 @@ function followerStatus(state: { leader: number }): NodeStatus {
     snapshotIndex: 0,
     viewFrom: 2,
     viewReason: "local view: replication progress is known only on the leader",
-    members: memberStatuses(s, table),
+    members: memberStatuses(s, table, new Map()),
   };
 }
 
@@ -64,7 +64,7 @@ function leaderView(from: number, match: number): Uint8Array {
     config: { voters: [1, 2, 3], learners: [] } as never,
     progress: new Map(table.map((m) => [m.id, pr(match)])),
   };
-  return encodeLeaderView({ viewFrom: from, members: memberStatuses(s, table) });
+  return encodeLeaderView({ viewFrom: from, members: memberStatuses(s, table, new Map()) });
 }
 
 function standIn(state: { leader: number }, fetchLeaderView: (timeoutMs: number) => Promise<Uint8Array>) {

@@ -11,6 +11,7 @@ import {
   PROGRESS_LEADER_ONLY,
 } from "../../src/node/cluster-view.js";
 import { NodeError } from "../../src/node/index.js";
+import { memberSilence } from "../../src/node/silence.js";
 import type { ProgressStatus, Status } from "../../src/raft/index.js";
 import { defaultTransportLimits } from "../../src/transport/index.js";
 
@@ -48,6 +49,7 @@ test("on the leader: every member's match and state; its own entry also its last
       [3, pr(7)],
     ]),
     table,
+    new Map(),
   );
   assert.deepEqual(
     members.map((m) => [m.id, m.match, m.state, m.progress]),
@@ -60,13 +62,13 @@ test("on the leader: every member's match and state; its own entry also its last
   assert.deepEqual([members[0]?.lastIndex, members[0]?.applied], [41, 39]);
   assert.equal(members[1]?.lastIndex, undefined);
   // A member in the table that the leader does not track (not in its configuration) says so.
-  const untracked = memberStatuses(status(1, "leader", [[1, pr(41)]]), table)[2];
+  const untracked = memberStatuses(status(1, "leader", [[1, pr(41)]]), table, new Map())[2];
   assert.deepEqual([untracked?.match, untracked?.state], [null, null]);
   assert.match(untracked?.progress ?? "", /not tracked by the leader/);
 });
 
 test("on a follower: no number where the progress is unknown, and the reason", () => {
-  const members = memberStatuses(status(2, "follower"), table);
+  const members = memberStatuses(status(2, "follower"), table, new Map());
   for (const m of members) {
     assert.equal(m.match, null);
     assert.equal(m.state, null);
@@ -83,6 +85,7 @@ test("a leader's view: encoded, decoded; too large refused both ways; foreign an
       [3, pr(0)],
     ]),
     table,
+    new Map(),
   );
   assert.deepEqual(decodeLeaderView(encodeLeaderView({ viewFrom: 1, members })), { viewFrom: 1, members });
 
@@ -119,4 +122,55 @@ test("a leader's view: encoded, decoded; too large refused both ways; foreign an
 test("the largest view fits one forward-result frame of the default transport; a small frame is refused", () => {
   assertClusterViewFits(defaultTransportLimits.frameBytesMax);
   assert.throws(() => assertClusterViewFits(clusterViewBytesMax), RangeError);
+});
+
+test("a member's silence: ms from the core's ticks; cut off past 2 election timeouts, never heard counts from the take-over", () => {
+  const timing = (ticksLed: number) => ({ tickMs: 10, electionTicks: 15, ticksLed });
+  assert.deepEqual(memberSilence(0, timing(100)), { lastHeardMs: 0, cutOff: false });
+  assert.deepEqual(memberSilence(30, timing(100)), { lastHeardMs: 300, cutOff: false });
+  assert.deepEqual(memberSilence(31, timing(100)), { lastHeardMs: 310, cutOff: true });
+  // Not heard since it took over: unknown when, and cut off only once it has led that long.
+  assert.deepEqual(memberSilence(Number.POSITIVE_INFINITY, timing(30)), { lastHeardMs: null, cutOff: false });
+  assert.deepEqual(memberSilence(Number.POSITIVE_INFINITY, timing(31)), { lastHeardMs: null, cutOff: true });
+
+  const silence = new Map([
+    [1, { lastHeardMs: 0, cutOff: false }],
+    [3, { lastHeardMs: 5000, cutOff: true }],
+  ]);
+  const members = memberStatuses(
+    status(1, "leader", [
+      [1, pr(41)],
+      [2, pr(41)],
+      [3, pr(7)],
+    ]),
+    table,
+    silence,
+  );
+  assert.deepEqual(
+    members.map((m) => [m.id, m.lastHeardMs, m.cutOff]),
+    [
+      [1, 0, false],
+      [2, null, null],
+      [3, 5000, true],
+    ],
+  );
+  // A follower does not know: null, as its match.
+  const local = memberStatuses(status(2, "follower"), table, silence);
+  assert.deepEqual(
+    local.map((m) => [m.lastHeardMs, m.cutOff]),
+    [
+      [null, null],
+      [null, null],
+      [null, null],
+    ],
+  );
+  // A leader's view travels with them; an older leader's without them still decodes; a wrong type does not.
+  assert.deepEqual(decodeLeaderView(encodeLeaderView({ viewFrom: 1, members }))?.members, members);
+  const older = members.map(({ lastHeardMs: _, cutOff: __, ...m }) => m);
+  assert.deepEqual(decodeLeaderView(encodeLeaderView({ viewFrom: 1, members: older }))?.members, older);
+  const wrong = members.map((m) => ({ ...m, cutOff: "yes" }));
+  assert.equal(
+    decodeLeaderView(new TextEncoder().encode(JSON.stringify({ viewFrom: 1, members: wrong }))),
+    undefined,
+  );
 });

@@ -114,6 +114,7 @@ export async function threeNodes(machine?: StackMachineOptions) {
             members: memberStatuses(
               driver.raft.status(),
               voters.map((v) => ({ id: v, peerUrl: "", clientUrl: "" })),
+              driver.peerSilence(),
             ),
           }),
         network: {
