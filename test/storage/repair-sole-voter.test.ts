@@ -22,10 +22,15 @@ function configEntry(index: number, term: number, op: ConfChangeOp, id: number, 
 
 /**
  * Node `owner`'s data dir (node-id file) of a cluster with one voter, node 1, and learner 2: the learner's
- * addition at 1, writes 2..10 committed, then (when `promoteAt` is given) node 2's promotion at that index,
- * with the commit index on disk `commitAfter`. The batch holding 6..9 is damaged (a bit flipped).
+ * addition at 1, writes 2..10 committed, then (when `promote` is given) node 2's promotion at 11,
+ * with the commit index on disk `commitAfter`, and a snapshot at `snapshotAt` if given. The batch holding
+ * 6..9 is damaged (a bit flipped).
  */
-async function dataDir(owner: number, promote?: { readonly commitAfter: number }): Promise<MemDisk> {
+async function dataDir(
+  owner: number,
+  promote?: { readonly commitAfter: number },
+  snapshotAt?: number,
+): Promise<MemDisk> {
   const disk = new MemDisk();
   const s = await DiskStorage.open(disk, DATA, { nodeId: owner });
   await s.save({
@@ -39,6 +44,9 @@ async function dataDir(owner: number, promote?: { readonly commitAfter: number }
   if (promote !== undefined) {
     await s.save({ entries: [configEntry(11, 1, "promote", 2, PROMOTED)] });
     await s.save({ hardState: { term: 1, vote: 1, commit: promote.commitAfter }, entries: ents(12, 12, 1) });
+  }
+  if (snapshotAt !== undefined) {
+    await s.createSnapshot(snapshotAt, ALONE_WITH_LEARNER, new TextEncoder().encode(`state@${snapshotAt}`));
   }
   await s.close();
   const damaged = (await disk.readFile(segment)).slice();
@@ -67,6 +75,8 @@ describe("repair's sole-voter refusal", { timeout: 60_000 }, () => {
   test("a promotion in the log but never applied (commit below it) leaves node 1 the only voter", async () => {
     // Node 1 acknowledged 2..10 alone; learner 2 may lag (promoteLagEntriesMax) and need not hold them.
     await refusedSoleVoter(await dataDir(1, { commitAfter: 10 }), "promotion not applied");
+    // The same with the learner's addition in a snapshot (at 10) older than the promotion.
+    await refusedSoleVoter(await dataDir(1, { commitAfter: 10 }, 10), "snapshot, promotion not applied");
     // Control: without the promotion it is refused too.
     await refusedSoleVoter(await dataDir(1), "no promotion");
   });
