@@ -43,6 +43,15 @@ export function writeNodeIdFile(disk: Disk, dataDir: string, id: NodeId): Promis
   return writeFileAtomically(disk, join(dataDir, NODE_ID_FILE), [encodeNodeIdFile(id)]);
 }
 
+/** The node that claimed `dataDir`, read only; undefined if none has (or its node-id file is damaged). */
+export async function readNodeIdFile(disk: Disk, dataDir: string): Promise<NodeId | undefined> {
+  if (!(await disk.list(dataDir)).includes(NODE_ID_FILE)) return undefined;
+  const decoded = decodeNodeIdFile(
+    await disk.readFile(join(dataDir, NODE_ID_FILE)).catch(() => new Uint8Array(0)),
+  );
+  return decoded.ok ? decoded.id : undefined;
+}
+
 /**
  * Checks that the locked `dataDir` belongs to node `id`, or claims it for `id` when no node has: a fresh
  * dir silently, a dir with Raft state from before node-id files (adopted) with an info line. Throws

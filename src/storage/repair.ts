@@ -20,6 +20,7 @@ import { lockDataDir, REPAIR_BUILDING, REPAIR_READY } from "./data-dir.js";
 import type { Disk } from "./disk.js";
 import { RECORD_BYTES_MAX_DEFAULT, readDataDir } from "./disk-storage.js";
 import { StorageCorruptionError, StorageError } from "./errors.js";
+import { readNodeIdFile } from "./node-id-file.js";
 import { listSnapshots, readSnapshots } from "./snapfile.js";
 import { asBuffer, listSegments, segmentName } from "./wal.js";
 
@@ -103,7 +104,7 @@ async function repairLocked(disk: Disk, dataDir: string, options: RepairOptions)
   if (names.includes(REPAIR_BUILDING)) await removeBuilding(disk, dataDir);
   if (!names.includes(REPAIR_READY)) {
     const scan = await scanWal(disk, join(dataDir, "wal"), options.onProgress);
-    if (!interrupted) refuse(await soleVoter(disk, dataDir, scan.configEntry));
+    if (!interrupted) refuse(await soleVoter(disk, dataDir, scan, await readNodeIdFile(disk, dataDir)));
     const snapshots = await listSnapshots(disk, join(dataDir, "snap"));
     if (scan.pristineRepair && snapshots.length === 0) {
       return { movedAside: [], hardState: scan.hardState, ...(overridden && { overridden }) };
@@ -117,8 +118,9 @@ async function repairLocked(disk: Disk, dataDir: string, options: RepairOptions)
 
 /**
  * Why repair must not run on `dataDir` unless forced, or undefined when it is needed and safe; reads
- * only. `nodeId`: whose data dir it is, when the caller knows (without it, a membership with a single
- * voter is taken to be that voter's). A starting node that refused its data dir asks this to advise.
+ * only. `nodeId`: whose data dir it is, when the caller knows (else its node-id file says; without
+ * either, a membership with a single voter is taken to be that voter's). A starting node that refused
+ * its data dir asks this to advise.
  */
 export async function repairRefusal(
   disk: Disk,
@@ -129,7 +131,12 @@ export async function repairRefusal(
   if (names.includes(REPAIR_BUILDING) || names.includes(REPAIR_READY)) return undefined;
   return (
     (await notNeeded(disk, dataDir)) ??
-    soleVoter(disk, dataDir, (await scanWal(disk, join(dataDir, "wal"))).configEntry, nodeId)
+    soleVoter(
+      disk,
+      dataDir,
+      await scanWal(disk, join(dataDir, "wal")),
+      nodeId ?? (await readNodeIdFile(disk, dataDir)),
+    )
   );
 }
 
@@ -167,28 +174,40 @@ async function notNeeded(disk: Disk, dataDir: string): Promise<RepairRefusedErro
 }
 
 /**
- * Refused when the last membership `dataDir` records (its newest config entry, or its newest snapshot's
- * when that is newer) has one voter, this node: no other member holds the writes it acknowledged.
- * A data dir that records none (no snapshot, no readable config entry) cannot tell, and is not refused.
+ * Refused when a membership `dataDir` records from the one the node last applied on has one voter, this
+ * node: no other member holds the writes it acknowledged. The one last applied is its newest config
+ * entry at or below its commit index (a config entry applies only once committed, with the commit index
+ * on disk first), or its newest snapshot's when that is newer; config entries above it never applied
+ * here, and count too (a removal leaving this node alone may have committed elsewhere). A data dir that
+ * records none (no snapshot, no readable config entry) cannot tell, and is not refused.
  */
 async function soleVoter(
   disk: Disk,
   dataDir: string,
-  configEntry: ConfigEntryPoint | undefined,
+  scan: Pick<WalScan, "configEntries" | "commit">,
   nodeId?: NodeId,
 ): Promise<RepairRefusedError | undefined> {
   const snapshot = (await readSnapshots(disk, join(dataDir, "snap"))).newest;
-  const last =
-    configEntry !== undefined && (snapshot === undefined || configEntry.index > snapshot.meta.index)
-      ? { config: configEntry.config, from: `its config entry at index ${configEntry.index}` }
-      : snapshot && { config: snapshot.meta.config, from: `its snapshot at index ${snapshot.meta.index}` };
-  const [only, ...others] = last?.config.voters ?? [];
-  if (last === undefined || only === undefined || others.length > 0) return undefined;
-  if (nodeId !== undefined && nodeId !== only) return undefined;
+  const after = snapshot?.meta.index ?? 0;
+  const newer = scan.configEntries.filter((c) => c.index > after);
+  const applied = newer.filter((c) => c.index <= scan.commit).at(-1);
+  const memberships = [
+    ...(applied === undefined && snapshot !== undefined
+      ? [{ config: snapshot.meta.config, from: `its snapshot at index ${snapshot.meta.index}` }]
+      : []),
+    ...newer
+      .filter((c) => c.index >= (applied?.index ?? 0))
+      .map((c) => ({ config: c.config, from: `its config entry at index ${c.index}` })),
+  ];
+  const alone = (voters: readonly NodeId[]) =>
+    voters.length === 1 && (nodeId === undefined || voters[0] === nodeId);
+  const last = memberships.find((m) => alone(m.config.voters));
+  const only = last?.config.voters[0];
+  if (last === undefined || only === undefined) return undefined;
   const whose = nodeId === undefined ? `, or ${dataDir} is a learner's` : "";
   return new RepairRefusedError(
     "repair_sole_voter",
-    `node ${only} is the only voter in the last membership ${dataDir} records (${last.from}): no other ` +
+    `node ${only} is the only voter in a membership ${dataDir} records (${last.from}): no other ` +
       `member holds the writes it acknowledged, so repair would lose them (its log is kept aside, but ` +
       `nothing replays it), and a lone voter that lost its log never leads again. Restore a backup ` +
       `(raftstack snapshot restore), or start the node on an empty data dir to accept the loss. If other ` +
@@ -263,8 +282,10 @@ interface ConfigEntryPoint {
 interface WalScan {
   /** The highest term found, with its vote (a set vote wins a tie) and recovering flag; commit is 0. */
   readonly hardState: HardState;
-  /** The newest config entry still in the log as the readable records leave it (later ones overwrite). */
-  readonly configEntry: ConfigEntryPoint | undefined;
+  /** The config entries still in the log as the readable records leave it (later ones overwrite), oldest first. */
+  readonly configEntries: readonly ConfigEntryPoint[];
+  /** The highest commit index a readable hard state records. */
+  readonly commit: number;
   /** The WAL is exactly what repair writes (one undamaged segment at 0, only recovering hard states). */
   readonly pristineRepair: boolean;
 }
@@ -276,6 +297,7 @@ async function scanWal(
   onProgress?: RepairOptions["onProgress"],
 ): Promise<WalScan> {
   let best: HardState = { term: 0, vote: 0, commit: 0 };
+  let commit = 0;
   let configs: ConfigEntryPoint[] = [];
   /** Entries replace the log from their first index on; a snapshot marker resets it above its point. */
   const truncate = (after: number) => {
@@ -305,6 +327,7 @@ async function scanWal(
         if (rec.type === RecordType.hardState) {
           const hs = decodeHardState(buf, rec);
           if (hs.recovering !== true) pristineRepair = false;
+          commit = Math.max(commit, hs.commit);
           // Within one term a vote only goes from none to someone, so a set vote wins a tie.
           if (hs.term > best.term || (hs.term === best.term && hs.vote !== 0)) {
             best = { ...hs, commit: 0 };
@@ -334,7 +357,8 @@ async function scanWal(
   onProgress?.(segments.length, segments.length);
   return {
     hardState: best,
-    configEntry: configs.at(-1),
+    configEntries: configs,
+    commit,
     pristineRepair: pristineRepair && best.recovering === true,
   };
 }
