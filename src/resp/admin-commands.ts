@@ -135,13 +135,14 @@ function replicating(s: ClusterView): number {
 
 /**
  * INFO [section ...]: server, clients, persistence, stats, replication (Raft role, leader, term, commit),
- * commandstats, errorstats, keyspace, in Redis's order. Without a section (or all, everything, default):
- * every one.
+ * commandstats, errorstats, keyspace, in Redis's order. Without a section (or default): every one but
+ * commandstats, which Redis also leaves to all and everything.
  */
 async function info(args: readonly string[], ctx: CommandContext): Promise<Reply> {
   const { service, stats } = ctx.shared;
   const wanted = new Set(args.slice(1).map((a) => a.toLowerCase()));
-  const all = wanted.size === 0 || wanted.has("all") || wanted.has("everything") || wanted.has("default");
+  const all = wanted.has("all") || wanted.has("everything");
+  const byDefault = wanted.size === 0 || wanted.has("default");
   const s = service.status();
   const stacks = await service.read((m) => m.stackCount, true);
   const sections: [string, () => string][] = [
@@ -183,7 +184,7 @@ async function info(args: readonly string[], ctx: CommandContext): Promise<Reply
     ],
   ];
   const text = sections
-    .filter(([name]) => all || wanted.has(name))
+    .filter(([name]) => all || wanted.has(name) || (byDefault && name !== "commandstats"))
     .map(([, render]) => render())
     .join("\r\n");
   return { t: "verbatim", s: text };

@@ -55,7 +55,7 @@ describe("e2e: RESP counters on a node", { timeout: 60_000 }, () => {
     assert.equal(replies[4], ":3");
     conn.received = "";
 
-    const all = await info(conn);
+    const all = await info(conn, "all");
     assert.deepEqual(
       all.split("\r\n").filter((l) => l.startsWith("# ")),
       [

@@ -224,11 +224,10 @@ describe("RESP listener counters", { timeout: 60_000 }, () => {
     assert.equal(series(text, "raftstack_resp_connections_total"), 4);
   });
 
-  test("INFO: no section is every section in Redis's order; INFO stats only stats", async () => {
+  test("INFO: no section is every section but commandstats in Redis's order, everything adds it; INFO stats only stats", async () => {
     const { port } = await start();
-    const all = await info(port);
-    const titles = all.split("\r\n").filter((l) => l.startsWith("# "));
-    assert.deepEqual(titles, [
+    const titles = (text: string) => text.split("\r\n").filter((l) => l.startsWith("# "));
+    const everything = [
       "# Server",
       "# Clients",
       "# Persistence",
@@ -237,7 +236,13 @@ describe("RESP listener counters", { timeout: 60_000 }, () => {
       "# Commandstats",
       "# Errorstats",
       "# Keyspace",
-    ]);
+    ];
+    const all = await info(port);
+    assert.deepEqual(
+      titles(all),
+      everything.filter((t) => t !== "# Commandstats"),
+    );
+    assert.deepEqual(titles(await info(port, "everything")), everything);
     // An empty section is its title alone, as in Redis.
     assert.match(all, /# Errorstats\r\n\r\n# Keyspace\r\n$/);
     const stats = await info(port, "stats");
