@@ -1,13 +1,15 @@
 // `raftstack status` against real node processes, one follower cut off from the other two by a real
-// partition (iptables DROP by the nodes' cgroups, test/nemesis/netfilter.ts): the follower still answers on
-// its client port (the rules drop only node-to-node packets; the CLI is no node), so its row says `cut off`
-// and status exits 4; after the heal status exits 0. Ports 28200-28299 belong to this file. Skipped (one
-// line) without root/iptables/cgroup v2.
+// partition (iptables DROP by the nodes' cgroups, test/nemesis/netfilter.ts) of the peer ports only: the
+// follower still answers on its client port, to the CLI and to the other nodes, so its row says `cut off`
+// and status exits 4, and the leader's dashboard (when Chromium is there) marks the answering member
+// `cut off`; after the heal status exits 0. Ports 28200-28299 belong to this file. Skipped (one line)
+// without root/iptables/cgroup v2.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { openBrowser, SKIP_WITHOUT_CHROMIUM, screenshot } from "../browser/browser.js";
 import { cutOffAFollower, type Partitioned, partitionedCluster } from "./partitioned.js";
 
 const CLI = resolve("bin/raftstack.js");
@@ -54,7 +56,12 @@ describe("status with a follower cut off by a real partition", { timeout: 90_000
   });
 
   test("shows the follower `cut off` and exits 4 while it answers; exits 0 after the heal", async (t) => {
-    setup = await partitionedCluster(t, { ids, basePort: BASE_PORT, nodeArgs: ["--log-level", "warn"] });
+    setup = await partitionedCluster(t, {
+      ids,
+      basePort: BASE_PORT,
+      nodeArgs: ["--log-level", "warn"],
+      peerOnly: true,
+    });
     if (setup === undefined) return;
     const { nf, cluster } = setup;
     const endpoints = ids.map((i) => cluster.url(i)).join(",");
@@ -92,6 +99,8 @@ describe("status with a follower cut off by a real partition", { timeout: 90_000
     assert.equal(seen?.cutOff, true, "the leader's GET /v1/cluster says cutOff");
     assert.ok((seen?.lastHeardMs ?? 0) > 300, `lastHeardMs ${seen?.lastHeardMs} is past 2 election timeouts`);
     assert.ok((await nf.droppedPackets()) > 0, "the rules dropped the peers' packets");
+    if (SKIP_WITHOUT_CHROMIUM === false) await leaderPageShowsCutOff(cluster.url(leader), cut);
+    else t.diagnostic(`dashboard check skipped: ${SKIP_WITHOUT_CHROMIUM}`);
 
     await nf.heal();
     const healed = await statusUntil(endpoints, (r) => r.code === 0, healedWithinMs);
@@ -100,3 +109,25 @@ describe("status with a follower cut off by a real partition", { timeout: 90_000
     assert.deepEqual(cluster.crashes, [], "no node exited by itself");
   });
 });
+
+/** The leader's dashboard: the cut-off member answers its summary (not unreachable), and is marked cut off. */
+async function leaderPageShowsCutOff(leaderUrl: string, cut: number): Promise<void> {
+  const browser = await openBrowser();
+  try {
+    const { page, errors } = browser;
+    await page.goto(`${leaderUrl}/dashboard`);
+    const row = page.locator(`#members tr.cut-off[data-node="${cut}"]`);
+    await row.locator(".badge.cut-off", { hasText: "cut off" }).waitFor({ timeout: cutOffShownWithinMs });
+    assert.match((await row.locator(".heard").textContent()) ?? "", /^last heard \d+ ms ago$/);
+    assert.equal(await row.locator(".health-unreachable").count(), 0, "it answers the leader's page");
+    assert.equal(await page.locator("#members tr.cut-off").count(), 1, "only that member is cut off");
+    await screenshot(
+      page,
+      "dashboard-partition.png",
+      `node ${cut} cut off by iptables, on the leader's page`,
+    );
+    assert.deepEqual(errors, [], "no errors in the browser console");
+  } finally {
+    await browser.close();
+  }
+}
