@@ -25,6 +25,14 @@ export interface MemberRow {
   readonly match?: number;
   /** Round trip of the serving node's request, in ms. */
   readonly rttMs?: number;
+  /**
+   * The leader's view's `cutOff`: it has not heard from this member for over 2 election timeouts, so the
+   * member takes no part in the quorum, whether or not it answers here. Absent when the leader's view
+   * did not reach the serving node or does not say (an older leader).
+   */
+  readonly cutOff?: boolean;
+  /** The leader's view's `lastHeardMs` (null: not heard since it took over), beside `cutOff`. */
+  readonly lastHeardMs?: number | null;
 }
 
 export interface ClusterPicture {
@@ -56,14 +64,19 @@ export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer
     for (const v of views.values()) leaderCommit = Math.max(leaderCommit, v.commit);
   // Only the leader knows the members' progress: a follower's own view has null there.
   const matchOf = new Map<number, number>();
+  const heardOf = new Map<number, { cutOff: boolean; lastHeardMs: number | null }>();
   if (leaderView?.role === "leader")
-    for (const m of leaderView.members) if (m.match !== null) matchOf.set(m.id, m.match);
+    for (const m of leaderView.members) {
+      if (m.match !== null) matchOf.set(m.id, m.match);
+      if (typeof m.cutOff === "boolean")
+        heardOf.set(m.id, { cutOff: m.cutOff, lastHeardMs: m.lastHeardMs ?? null });
+    }
   // A removed node's own view lacks it (docs/api.md), but the page still shows the node serving it.
   const listed = self.removed === true ? [...self.members, { id: self.id, clientUrl: "" }] : self.members;
   const members = listed.map((m): MemberRow => {
     const v = views.get(m.id);
     const answer = peers.get(m.id);
-    const base = { id: m.id, clientUrl: m.clientUrl, self: m.id === self.id };
+    const base = { id: m.id, clientUrl: m.clientUrl, self: m.id === self.id, ...heardOf.get(m.id) };
     if (v === undefined) {
       return { ...base, health: "unreachable", error: answer?.error ?? "not asked yet" };
     }
@@ -87,10 +100,23 @@ export function clusterPicture(self: View, peers: ReadonlyMap<number, PeerAnswer
   const unreachable = members.filter((m) => m.health === "unreachable" && !m.self).map((m) => m.id);
   const others = members.length - 1;
   const cutOff = self.leader === 0 || (others > 0 && unreachable.length === others);
-  return { members, leader, term: best.term, cutOff, note: noteOf(self, leader, unreachable, others) };
+  const note = noteOf(
+    self,
+    leader,
+    unreachable,
+    others,
+    members.filter((m) => m.cutOff === true),
+  );
+  return { members, leader, term: best.term, cutOff, note };
 }
 
-function noteOf(self: View, leader: number, unreachable: readonly number[], others: number): string {
+function noteOf(
+  self: View,
+  leader: number,
+  unreachable: readonly number[],
+  others: number,
+  cut: readonly MemberRow[],
+): string {
   const me = `node ${self.id}`;
   const parts: string[] = [];
   if (self.removed === true)
@@ -108,5 +134,13 @@ function noteOf(self: View, leader: number, unreachable: readonly number[], othe
     );
   if (others > 0 && unreachable.length === others) parts.push(`it reaches none of the other members`);
   else if (unreachable.length > 0) parts.push(`it cannot reach node ${unreachable.join(", ")}`);
+  for (const m of cut) parts.push(`node ${m.id} is cut off: ${heardText(m.lastHeardMs ?? null)}`);
   return `${parts.join("; ")}.`;
+}
+
+/** What the leader says of a cut-off member's silence (as `raftstack status` words it). */
+function heardText(lastHeardMs: number | null): string {
+  return lastHeardMs === null
+    ? "the leader has not heard from it since it took over"
+    : `the leader last heard from it ${lastHeardMs} ms ago`;
 }

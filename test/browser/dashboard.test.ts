@@ -1,7 +1,8 @@
 // The live dashboard in a real browser, against `raftstack cluster` (3 node processes): every node and
-// the leader are shown; the leader is killed with the page's button and a new leader appears; push and
-// pop through the page; the killed node, started again, is removed through the HTTP API and its own page
-// shows it removed; no console errors; screenshots in test-output/dashboard.png and dashboard-removed.png.
+// the leader are shown; a follower paused from the page shows `cut off` until it is resumed; the leader is
+// killed with the page's button and a new leader appears; push and pop through the page; the killed node,
+// started again, is removed through the HTTP API and its own page shows it removed; no console errors;
+// screenshots in test-output/dashboard.png, dashboard-cut-off.png and dashboard-removed.png.
 // Along the way the metrics acceptance: the followers' leader-change counters move and has_leader dips to 0.
 // Ports 19380-19419 belong to this file (client 19381/19391/19401, peers one less).
 import assert from "node:assert/strict";
@@ -142,6 +143,22 @@ test("dashboard: members and leader, kill the leader from the page, push and pop
     });
     console.log(`# match indexes on the follower's page: ${matches.join(", ")}`);
     await page.locator('#timeline li[data-type="leaderChanged"]').first().waitFor({ timeout: WAIT_MS });
+
+    // Pause the other follower from the page: the leader stops hearing it, and past 2 election timeouts
+    // (1.2 s at 40 ms ticks) the page marks its row `cut off` with when the leader last heard from it.
+    const paused = followers[1]!;
+    await page.click(`button[data-action="pause"][data-node="${paused}"]`);
+    const cutRow = page.locator(`#members tr.cut-off[data-node="${paused}"]`);
+    await cutRow.locator(".badge.cut-off", { hasText: "cut off" }).waitFor({ timeout: WAIT_MS });
+    assert.match((await cutRow.locator(".heard").textContent()) ?? "", /^last heard \d+ ms ago$/);
+    assert.equal(await page.locator("#members tr.cut-off").count(), 1, "only the paused node is cut off");
+    assert.match(
+      (await page.locator("#note").textContent()) ?? "",
+      new RegExp(`node ${paused} is cut off: the leader last heard from it \\d+ ms ago`),
+    );
+    await screenshot(page, "dashboard-cut-off.png", `node ${paused} paused: cut off as the leader sees it`);
+    await page.click(`button[data-action="resume"][data-node="${paused}"]`);
+    await page.locator("#members tr.cut-off").waitFor({ state: "detached", timeout: WAIT_MS });
 
     // Kill the leader from the page while sampling the followers' has_leader every few milliseconds.
     let sampling = true;

@@ -134,3 +134,66 @@ test("a removed node is shown removed, not by its Raft role: the one serving the
     ],
   );
 });
+
+test("a member the leader has not heard from for over 2 election timeouts is cut off, whether or not it answers here", () => {
+  const heard = (id: number, lastHeardMs: number | null, cutOff: boolean) => ({
+    ...(members[id - 1] as (typeof members)[number]),
+    lastHeardMs,
+    cutOff,
+  });
+  const leaderMembers = [heard(1, 0, false), heard(2, 40, false), heard(3, 4200, true)];
+  const leader = { ...view(1, "leader", 1, 4, 10), members: leaderMembers };
+  // Served by the leader: node 3 answers this page (its client port is not cut), yet the leader does not hear it.
+  const p = clusterPicture(
+    leader,
+    new Map([
+      [2, answered(view(2, "follower", 1, 4, 10))],
+      [3, answered(view(3, "preCandidate", 0, 4, 9))],
+    ]),
+  );
+  assert.equal(p.cutOff, false, "the serving node is not cut off");
+  assert.deepEqual(
+    p.members.map((m) => [m.id, m.health, m.cutOff, m.lastHeardMs]),
+    [
+      [1, "ok", false, 0],
+      [2, "ok", false, 40],
+      [3, "no leader", true, 4200],
+    ],
+  );
+  assert.equal(
+    p.note,
+    "node 1 serves this page and is the leader (term 4); node 3 is cut off: the leader last heard from it 4200 ms ago.",
+  );
+
+  // Served by the other follower, which reaches the leader but not node 3: the leader's view still says why.
+  const fromFollower = clusterPicture(
+    view(2, "follower", 1, 4, 10),
+    new Map([
+      [1, answered(leader)],
+      [3, silent(3)],
+    ]),
+  );
+  const row3 = fromFollower.members.find((m) => m.id === 3);
+  assert.deepEqual([row3?.health, row3?.cutOff, row3?.lastHeardMs], ["unreachable", true, 4200]);
+  assert.match(
+    fromFollower.note,
+    /it cannot reach node 3; node 3 is cut off: the leader last heard from it 4200 ms ago\.$/,
+  );
+
+  // Not heard since the leader took over; and an older leader that says nothing of it shows nothing.
+  const never = clusterPicture(
+    { ...leader, members: [heard(1, 0, false), heard(2, 40, false), heard(3, null, true)] },
+    new Map(),
+  );
+  assert.match(never.note, /node 3 is cut off: the leader has not heard from it since it took over\.$/);
+  const older = clusterPicture(view(1, "leader", 1, 4, 10), new Map());
+  assert.deepEqual(
+    older.members.map((m) => [m.cutOff, m.lastHeardMs]),
+    [
+      [undefined, undefined],
+      [undefined, undefined],
+      [undefined, undefined],
+    ],
+  );
+  assert.doesNotMatch(older.note, /cut off/);
+});

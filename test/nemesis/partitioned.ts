@@ -21,14 +21,24 @@ export interface Partitioned {
 /**
  * A cluster of `ids` (not started) on ports from `basePort` (node i: basePort + 10i and + 10i + 1), or
  * undefined after skipping `t` in one line where partitions are unavailable (no root/iptables/cgroup v2).
+ * A cut drops a node's packets to the other's peer and client ports (a follower proxies writes to the
+ * leader's client URL), or with `peerOnly` to its peer port alone: a cut-off node still answers the others'
+ * HTTP requests (a separate client network that stays up).
  */
 export async function partitionedCluster(
   t: TestContext,
-  o: { readonly ids: readonly number[]; readonly basePort: number; readonly nodeArgs: readonly string[] },
+  o: {
+    readonly ids: readonly number[];
+    readonly basePort: number;
+    readonly nodeArgs: readonly string[];
+    readonly peerOnly?: boolean;
+  },
 ): Promise<Partitioned | undefined> {
   let nf: Netfilter;
   try {
-    nf = await Netfilter.create(o.ids, (i) => [o.basePort + 10 * i, o.basePort + 10 * i + 1]);
+    nf = await Netfilter.create(o.ids, (i) =>
+      o.peerOnly === true ? [o.basePort + 10 * i] : [o.basePort + 10 * i, o.basePort + 10 * i + 1],
+    );
   } catch (err) {
     if (!(err instanceof NetfilterUnavailableError)) throw err;
     t.skip(`partitions unavailable here: ${err.message}`);

@@ -190,6 +190,7 @@
           "td",
           { class: `health-${m.health.replace(" ", "-")}`, title: m.error || "" },
           m.health + (m.rttMs === undefined ? "" : ` (${m.rttMs} ms)`),
+          ...cutOffBadge(m),
         ),
       ];
       if (control) {
@@ -198,11 +199,30 @@
       }
       return el(
         "tr",
-        { class: m.self ? "self" : "", "data-node": m.id, "data-role": m.role || "" },
+        {
+          class: [m.self ? "self" : "", m.cutOff ? "cut-off" : ""].join(" ").trim(),
+          "data-node": m.id,
+          "data-role": m.role || "",
+        },
         ...cells,
       );
     });
     $("members").tBodies[0].replaceChildren(...rows);
+  }
+
+  /**
+   * A member the leader has not heard from for over 2 election timeouts (its view's cutOff): a `cut off`
+   * badge and when the leader last heard from it, whatever this page's own request to it got.
+   */
+  function cutOffBadge(m) {
+    if (m.cutOff !== true) return [];
+    const heard =
+      m.lastHeardMs === null || m.lastHeardMs === undefined
+        ? "not heard since the leader took over"
+        : `last heard ${m.lastHeardMs} ms ago`;
+    const title =
+      "the leader has not heard from it for over 2 election timeouts: it takes no part in the quorum";
+    return [el("span", { class: "badge cut-off", title }, "cut off"), el("span", { class: "heard" }, heard)];
   }
 
   /** `exited (SIGKILL)` for a node that ended without the console asking (as the console's status says). */
