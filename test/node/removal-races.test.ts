@@ -91,11 +91,15 @@ class Cluster {
     return ids.find((id) => this.node(id).status().role === "leader") as number;
   }
 
-  /** Node `id` applied its own removal (its member table no longer lists it). */
+  /**
+   * Node `id` applied its own removal: its member table no longer lists it and it says it is removed. The
+   * member table learns a config entry while the driver applies it, the core's configuration only in the
+   * advance() after (driver.ts apply): between the two the table alone would say removed while the node
+   * still names its leader (seen once in a clean-clone CI run).
+   */
   appliedOwnRemoval(id: number): boolean {
-    return this.node(id)
-      .node.members()
-      .members.every((m) => m.id !== id);
+    const seen = this.node(id).node.members();
+    return seen.removed === true && seen.members.every((m) => m.id !== id);
   }
 
   async post(
