@@ -141,3 +141,18 @@ export async function byteConn(port: number): Promise<{ socket: Socket; bytes():
     },
   };
 }
+
+/** The title lines of `INFO everything`, in Redis's order (src/resp/admin-commands.ts). */
+export const INFO_TITLES = [
+  "# Server",
+  "# Clients",
+  "# Persistence",
+  "# Stats",
+  "# Replication",
+  "# Commandstats",
+  "# Errorstats",
+  "# Keyspace",
+];
+
+/** The `# Title` lines of an INFO reply. */
+export const infoTitles = (text: string): string[] => text.split("\r\n").filter((l) => l.startsWith("# "));

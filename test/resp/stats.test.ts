@@ -15,7 +15,7 @@ import { RespServer } from "../../src/resp/index.js";
 import { RespStats } from "../../src/resp/stats.js";
 import { ClientGuard, TokenAuth } from "../../src/server/index.js";
 import { FakeService, silent } from "../server/fake-service.js";
-import { frame, parseReplies, RawConn } from "./helpers.js";
+import { frame, INFO_TITLES, infoTitles, parseReplies, RawConn } from "./helpers.js";
 
 const none = () => ({ connections: 0, bytesRead: 0, bytesWritten: 0 });
 
@@ -226,36 +226,19 @@ describe("RESP listener counters", { timeout: 60_000 }, () => {
 
   test("INFO: no section is every section but commandstats in Redis's order, everything adds it; INFO stats only stats", async () => {
     const { port } = await start();
-    const titles = (text: string) => text.split("\r\n").filter((l) => l.startsWith("# "));
-    const everything = [
-      "# Server",
-      "# Clients",
-      "# Persistence",
-      "# Stats",
-      "# Replication",
-      "# Commandstats",
-      "# Errorstats",
-      "# Keyspace",
-    ];
     const all = await info(port);
     assert.deepEqual(
-      titles(all),
-      everything.filter((t) => t !== "# Commandstats"),
+      infoTitles(all),
+      INFO_TITLES.filter((t) => t !== "# Commandstats"),
     );
-    assert.deepEqual(titles(await info(port, "everything")), everything);
+    assert.deepEqual(infoTitles(await info(port, "everything")), INFO_TITLES);
     // An empty section is its title alone, as in Redis.
     assert.match(all, /# Errorstats\r\n\r\n# Keyspace\r\n$/);
     const stats = await info(port, "stats");
     assert.match(stats, /^# Stats\r\ntotal_connections_received:\d+\r\n/);
-    assert.deepEqual(
-      stats.split("\r\n").filter((l) => l.startsWith("# ")),
-      ["# Stats"],
-    );
+    assert.deepEqual(infoTitles(stats), ["# Stats"]);
     const two = await info(port, "STATS", "errorstats");
-    assert.deepEqual(
-      two.split("\r\n").filter((l) => l.startsWith("# ")),
-      ["# Stats", "# Errorstats"],
-    );
+    assert.deepEqual(infoTitles(two), ["# Stats", "# Errorstats"]);
   });
 
   test("connections: opened, open, closed by QUIT, protocol error, the client's FIN, a reset, shutdown", async () => {
